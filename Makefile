@@ -1,0 +1,24 @@
+# Two entry points on a fresh machine: `make serve` and `make test`.
+# Each creates .venv (Python 3.11+) and installs the project before running.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+.PHONY: install serve test bench
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/validator serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench

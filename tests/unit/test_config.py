@@ -1,0 +1,57 @@
+"""Settings.from_env: typed parsing, and every bad value named before the port is bound."""
+
+import pytest
+
+from validator.config import SignalEffect, Settings
+from validator.errors import ConfigError
+
+
+def test_defaults_run_the_embedded_service():
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.dns_nameservers == ()
+
+
+def test_values_are_parsed_to_their_types():
+    settings = Settings.from_env(
+        {
+            "VALIDATOR_PORT": "9000",
+            "VALIDATOR_DNS_NAMESERVERS": "127.0.0.1:5353, [::1]:5300, 10.0.0.1",
+            "VALIDATOR_DNS_TIMEOUT": "0.5",
+            "VALIDATOR_ALLOW_SMTPUTF8": "false",
+            "VALIDATOR_SIGNAL_TYPO": "block",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.dns_nameservers == (("127.0.0.1", 5353), ("::1", 5300), ("10.0.0.1", 53))
+    assert settings.dns_timeout == 0.5
+    assert settings.allow_smtputf8 is False
+    assert settings.signal_typo is SignalEffect.BLOCK
+
+
+@pytest.mark.parametrize(
+    "env, culprit",
+    [
+        ({"VALIDATOR_PORT": "eighty"}, "VALIDATOR_PORT"),
+        ({"VALIDATOR_PORT": "70000"}, "VALIDATOR_PORT"),
+        ({"VALIDATOR_DNS_NAMESERVERS": "dns.google"}, "VALIDATOR_DNS_NAMESERVERS"),  # names would need DNS to resolve
+        ({"VALIDATOR_DNS_NAMESERVERS": "127.0.0.1:0"}, "VALIDATOR_DNS_NAMESERVERS"),
+        ({"VALIDATOR_DNS_TIMEOUT": "-1"}, "VALIDATOR_DNS_TIMEOUT"),
+        ({"VALIDATOR_ALLOW_SMTPUTF8": "maybe"}, "VALIDATOR_ALLOW_SMTPUTF8"),
+        ({"VALIDATOR_SIGNAL_DISPOSABLE": "reject"}, "VALIDATOR_SIGNAL_DISPOSABLE"),
+        ({"VALIDATOR_DATABASE_URL": "mysql://x"}, "VALIDATOR_DATABASE_URL"),
+        ({"VALIDATOR_PROT": "8080"}, "VALIDATOR_PROT"),  # a typo must not pass silently
+        ({"VALIDATOR_DEFAULT_TIMEOUT_MS": "5000", "VALIDATOR_MAX_TIMEOUT_MS": "1000"}, "VALIDATOR_DEFAULT_TIMEOUT_MS"),
+    ],
+    ids=["not_int", "port_range", "hostname", "port_zero", "negative", "bool", "effect", "scheme", "unknown", "cross"],
+)
+def test_bad_values_name_the_variable(env, culprit):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.field == culprit
+    assert culprit in str(caught.value) or caught.value.field == culprit
+
+
+def test_cli_flags_overlay_environment():
+    settings = Settings.from_env({"VALIDATOR_PORT": "9000"}).with_values(port="9100", host=None)
+    assert (settings.port, settings.host) == (9100, "127.0.0.1")

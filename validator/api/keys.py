@@ -1,0 +1,16 @@
+"""Typed keys of the objects an application shares with its handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..checker import Checker
+from ..config import Settings
+from ..metrics import Metrics
+from ..mx import MxResolver
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+RESOLVER = web.AppKey("resolver", MxResolver)
+CHECKER = web.AppKey("checker", Checker)
+SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])

@@ -1,0 +1,56 @@
+"""Route handlers: parse (wire) → call (checker) → serialise. Nothing else lives here."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from . import keys
+from . import wire
+
+routes = web.RouteTableDef()
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+@routes.post("/v1/validate")
+async def validate(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
+    verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms)
+    return _json(wire.verdict_json(verdict))
+
+
+@routes.post("/v1/validate/batch")
+async def validate_batch(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    query = wire.parse_batch(await request.read(), max_timeout_ms=settings.max_timeout_ms, max_items=settings.batch_max)
+    verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms)
+    return _json({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[keys.SHUTTING_DOWN][0]:
+        return _json({"status": "shutting_down"}, status=503)
+    return _json({"status": "ready"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    stats = request.app[keys.RESOLVER].stats
+    text = request.app[keys.METRICS].render(
+        [
+            ("validator_dns_cache_hits_total", "counter", "MX answers served from the cache.", stats.cache_hits),
+            ("validator_dns_cache_misses_total", "counter", "MX answers that needed DNS queries.", stats.cache_misses),
+            ("validator_dns_queries_total", "counter", "DNS queries sent.", stats.queries_sent),
+        ]
+    )
+    return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

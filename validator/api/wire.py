@@ -1,0 +1,167 @@
+"""The JSON wire format: request parsing and response shapes, named as in openapi.yaml.
+
+Bodies are decoded here and nowhere else: UTF-8 first (so a bad byte is ``invalid_encoding``,
+not a 500), then JSON, then fields: unknown fields, wrong types and CR/LF/NUL in addresses
+are refused with the field named. Pure functions of bytes and values: no aiohttp imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..errors import InvalidEncoding, InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField
+from ..model import Address, MxAnswer, Signals, Verdict
+
+# An address longer than this is not an address but an abuse of the endpoint; 254 octets is
+# the SMTP limit, and anything between is answered normally as undeliverable (too_long).
+MAX_ADDRESS_CHARS = 1024
+_FORBIDDEN = ("\r", "\n", "\x00")  # header injection into SMTP or logs; never a typo
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateRequest:
+    email: str
+    smtp: bool
+    timeout_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    emails: list[str]
+    smtp: bool
+    timeout_ms: int | None
+
+
+def decode_json(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEncoding(f"request body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
+
+
+def _object(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidJson("request body must be a JSON object")
+    for key in value:
+        if key not in allowed:
+            raise UnknownField(f"unknown field {key!r}", field=key)
+    return value
+
+
+def _address(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidField("must be a string", field=field)
+    if len(value) > MAX_ADDRESS_CHARS:
+        raise InvalidField(f"longer than {MAX_ADDRESS_CHARS} characters", field=field)
+    if any(c in value for c in _FORBIDDEN):
+        raise InvalidField("must not contain CR, LF or NUL", field=field)
+    return value
+
+
+def _options(body: dict[str, Any], max_timeout_ms: int) -> tuple[bool, int | None]:
+    smtp = body.get("smtp", False)
+    if not isinstance(smtp, bool):
+        raise InvalidField("must be true or false", field="smtp")
+    timeout_ms = body.get("timeout_ms")
+    if timeout_ms is not None:
+        if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool):
+            raise InvalidField("must be an integer number of milliseconds", field="timeout_ms")
+        if not 1 <= timeout_ms <= max_timeout_ms:
+            raise InvalidField(f"must be between 1 and {max_timeout_ms}", field="timeout_ms")
+    return smtp, timeout_ms
+
+
+_VALIDATE_FIELDS = frozenset({"email", "smtp", "timeout_ms"})
+_BATCH_FIELDS = frozenset({"emails", "smtp", "timeout_ms"})
+
+
+def parse_validate(body: bytes, *, max_timeout_ms: int) -> ValidateRequest:
+    data = _object(decode_json(body), _VALIDATE_FIELDS)
+    if "email" not in data:
+        raise MissingField("field 'email' is required", field="email")
+    return ValidateRequest(_address(data["email"], "email"), *_options(data, max_timeout_ms))
+
+
+def parse_batch(body: bytes, *, max_timeout_ms: int, max_items: int) -> BatchRequest:
+    data = _object(decode_json(body), _BATCH_FIELDS)
+    if "emails" not in data:
+        raise MissingField("field 'emails' is required", field="emails")
+    emails = data["emails"]
+    if not isinstance(emails, list):
+        raise InvalidField("must be an array of strings", field="emails")
+    if len(emails) > max_items:
+        raise TooManyItems(f"at most {max_items} addresses per batch, got {len(emails)}", field="emails")
+    checked = [_address(e, f"emails[{i}]") for i, e in enumerate(emails)]
+    return BatchRequest(checked, *_options(data, max_timeout_ms))
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "email": verdict.email,
+        "normalized": verdict.normalized,
+        "status": verdict.status.value,
+        "action": verdict.action.value,
+        "reasons": [r.value for r in verdict.reasons],
+        "suggestion": verdict.suggestion,
+        "checks": {
+            "syntax": _syntax_json(verdict.syntax),
+            "dns": _dns_json(verdict.mx) if verdict.mx is not None else None,
+            "signals": _signals_json(verdict.signals) if verdict.signals is not None else None,
+        },
+        "elapsed_ms": round(verdict.elapsed_ms, 3),
+    }
+
+
+def _syntax_json(syntax: Any) -> dict[str, Any]:
+    if isinstance(syntax, Address):
+        return {
+            "valid": True,
+            "local_part": syntax.local_part,
+            "domain": syntax.domain,
+            "ascii_domain": syntax.ascii_domain,
+            "smtputf8": syntax.smtputf8,
+            "problem": None,
+            "message": None,
+        }
+    return {
+        "valid": False,
+        "local_part": None,
+        "domain": None,
+        "ascii_domain": None,
+        "smtputf8": False,
+        "problem": syntax.problem.value,
+        "message": syntax.message,
+    }
+
+
+def _dns_json(mx: MxAnswer) -> dict[str, Any]:
+    return {
+        "outcome": mx.outcome.value,
+        "mx": [
+            {"host": h.host, "preference": h.preference, "addresses": list(h.addresses), "routable": h.routable}
+            for h in mx.hosts
+        ],
+        "ttl": round(mx.ttl, 3),
+        "detail": mx.detail,
+    }
+
+
+def _signals_json(signals: Signals) -> dict[str, Any]:
+    return {
+        "disposable": signals.disposable,
+        "role_account": signals.role_account,
+        "free_provider": signals.free_provider,
+        "privacy_relay": signals.privacy_relay,
+        "suggestion": signals.suggestion,
+    }
+
+
+def error_json(code: str, message: str, field: str | None = None) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message, "field": field}})

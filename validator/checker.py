@@ -1,0 +1,113 @@
+"""Orchestration of one validation: syntax → signals → MX → decide.
+
+Async but free of aiohttp, so the API, the CLI and (later) batch jobs share it. Adapters are
+injected (``Checker(settings, resolver)``), never built here, so tests point them at loopback
+servers. The hot path awaits nothing when the MX answer is cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from .config import Settings
+from .metrics import Metrics
+from .model import Address, InvalidAddress, MxAnswer, MxOutcome, Reason, Verdict
+from .signals import assess_signals
+from .syntax import parse_address
+from .verdict import decide
+
+
+class MxLookup(Protocol):
+    """What the checker needs from a DNS adapter (validator.mx.MxResolver)."""
+
+    def cached(self, domain: str) -> MxAnswer | None: ...
+
+    async def lookup(self, domain: str) -> MxAnswer: ...
+
+
+class Checker:
+    """Validates addresses with the injected adapters under a per-call deadline."""
+
+    def __init__(self, settings: Settings, resolver: MxLookup, metrics: Metrics | None = None) -> None:
+        self._settings = settings
+        self._resolver = resolver
+        self._metrics = metrics or Metrics()
+        self._effects = {
+            Reason.DISPOSABLE: settings.signal_disposable,
+            Reason.ROLE_ACCOUNT: settings.signal_role_account,
+            Reason.FREE_PROVIDER: settings.signal_free_provider,
+            Reason.TYPO_SUSPECTED: settings.signal_typo,
+        }
+
+    async def check(self, email: str, timeout_ms: int | None = None) -> Verdict:
+        """One verdict. ``timeout_ms`` bounds the whole check; what is unknown by then says so."""
+        started = time.perf_counter()
+        syntax = self._parse(email)
+        mx = None
+        if isinstance(syntax, Address):
+            mx = self._resolver.cached(syntax.ascii_domain)
+            if mx is None:
+                answers = await self._resolve([syntax.ascii_domain], self._deadline(started, timeout_ms))
+                mx = answers[syntax.ascii_domain]
+        return self._finish(email, syntax, mx, started)
+
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]:
+        """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain."""
+        started = time.perf_counter()
+        parsed = {email: self._parse(email) for email in dict.fromkeys(emails)}
+        domains = {s.ascii_domain for s in parsed.values() if isinstance(s, Address)}
+        answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
+        missing = domains - answers.keys()
+        if missing:
+            answers.update(await self._resolve(missing, self._deadline(started, timeout_ms)))
+        verdicts = {
+            email: self._finish(email, s, answers[s.ascii_domain] if isinstance(s, Address) else None, started)
+            for email, s in parsed.items()
+        }
+        return [verdicts[email] for email in emails]
+
+    def _parse(self, email: str) -> Address | InvalidAddress:
+        return parse_address(
+            email,
+            allow_smtputf8=self._settings.allow_smtputf8,
+            allow_reserved=self._settings.allow_reserved_domains,
+        )
+
+    def _deadline(self, started: float, timeout_ms: int | None) -> float:
+        budget = (timeout_ms if timeout_ms is not None else self._settings.default_timeout_ms) / 1000
+        return started + budget
+
+    async def _resolve(self, domains: Iterable[str], deadline: float) -> dict[str, MxAnswer]:
+        """Look the domains up concurrently; a domain still unanswered at the deadline is a timeout."""
+        domains = list(domains)
+        tasks = [asyncio.ensure_future(self._resolver.lookup(d)) for d in domains]
+        remaining = max(deadline - time.perf_counter(), 0.0)
+        done, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()  # the resolver shields its shared query; only our wait is abandoned
+        return {
+            domain: task.result()
+            if task in done
+            else MxAnswer(domain, MxOutcome.TIMEOUT, detail="validation deadline reached")
+            for domain, task in zip(domains, tasks)
+        }
+
+    def _finish(self, email: str, syntax: Address | InvalidAddress, mx: MxAnswer | None, started: float) -> Verdict:
+        signals = assess_signals(syntax) if isinstance(syntax, Address) else None
+        decision = decide(syntax, mx, signals, self._effects)
+        self._metrics.count_verdict(decision.status)
+        return Verdict(
+            email=email,
+            normalized=syntax.normalized if isinstance(syntax, Address) else None,
+            status=decision.status,
+            action=decision.action,
+            reasons=decision.reasons,
+            suggestion=signals.suggestion if signals is not None else None,
+            syntax=syntax,
+            mx=mx,
+            signals=signals,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )

@@ -1,0 +1,144 @@
+"""The command line: ``validator serve`` and ``validator check ADDRESS...``.
+
+Argument parsing and rendering only; the work is done by the same Checker the API uses, and
+errors are the same ``ValidatorError`` classes, mapped to exit codes in one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from . import errors
+from .config import Settings
+from .model import Status, Verdict
+
+EXIT_CODE: dict[type[errors.ValidatorError], int] = {errors.ConfigError: 2, errors.BadRequest: 2}
+EXIT_UNDELIVERABLE = 1  # `check`: at least one address is undeliverable (grep-like, for scripts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        return int(args.run(args, settings))
+    except errors.ValidatorError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        print(f"validator: {exc.code}{where}: {exc.message}", file=sys.stderr)
+        return next((code for cls, code in EXIT_CODE.items() if isinstance(exc, cls)), 3)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="validator", description="Pre-send email validation service.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="overrides VALIDATOR_HOST")
+    serve.add_argument("--port", help="overrides VALIDATOR_PORT")
+    serve.add_argument("--database-url", help="overrides VALIDATOR_DATABASE_URL")
+    serve.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
+    serve.add_argument("--dns-timeout", help="overrides VALIDATOR_DNS_TIMEOUT")
+    serve.add_argument("--workers", help="overrides VALIDATOR_WORKERS")
+    serve.add_argument("--log-level", help="overrides VALIDATOR_LOG_LEVEL")
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="validate addresses and print the verdicts")
+    check.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    check.add_argument("--json", action="store_true", help="print one JSON verdict per line (the API's shape)")
+    check.add_argument("--timeout-ms", type=int, help="deadline per address (default VALIDATOR_DEFAULT_TIMEOUT_MS)")
+    check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.with_values(
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        dns_nameservers=args.dns_nameservers,
+        dns_timeout=args.dns_timeout,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.workers == 1:
+        _run_server(settings, reuse_port=False)
+        return 0
+    # Several processes accept on one port (SO_REUSEPORT); each has its own caches.
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_run_server, args=(settings, True)) for _ in range(settings.workers)]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.pid is not None:
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max((child.exitcode or 0) for child in children)
+
+
+def _run_server(settings: Settings, reuse_port: bool) -> None:
+    from aiohttp import web
+
+    from .api import create_app
+    from .api.middleware import MaskedAccessLogger
+
+    if reuse_port:
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port or None,
+        shutdown_timeout=settings.shutdown_timeout,
+        access_log=logging.getLogger("validator.access") if settings.access_log else None,
+        access_log_class=MaskedAccessLogger,
+        print=lambda text: logging.getLogger("validator").info("%s", text.strip()),
+    )
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.with_values(dns_nameservers=args.dns_nameservers)
+    verdicts = asyncio.run(_check_all(settings, args.addresses, args.timeout_ms))
+    if args.json:
+        from .api.wire import verdict_json
+
+        for verdict in verdicts:
+            sys.stdout.write(orjson.dumps(verdict_json(verdict)).decode() + "\n")
+    else:
+        sys.stdout.write(render_table(verdicts))
+    return EXIT_UNDELIVERABLE if any(v.status is Status.UNDELIVERABLE for v in verdicts) else 0
+
+
+async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None) -> list[Verdict]:
+    from .checker import Checker
+    from .mx import MxResolver
+
+    resolver = MxResolver(settings)
+    try:
+        return await Checker(settings, resolver).check_many(addresses, timeout_ms)
+    finally:
+        await resolver.close()
+
+
+def render_table(verdicts: Sequence[Verdict]) -> str:
+    rows = [("ADDRESS", "STATUS", "ACTION", "REASONS", "SUGGESTION")]
+    for v in verdicts:
+        rows.append((v.email, v.status.value, v.action.value, ",".join(v.reasons) or "-", v.suggestion or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)

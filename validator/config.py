@@ -1,0 +1,199 @@
+"""Settings: one frozen dataclass, read once from ``VALIDATOR_*`` variables at start-up.
+
+This is the only module that reads the environment. Each field's metadata names its
+variable and documents it; the README configuration table is checked against these
+fields by a test. An invalid value raises ``ConfigError`` naming the variable, so the
+process stops before it binds a port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any
+
+from .errors import ConfigError
+
+
+class SignalEffect(StrEnum):
+    """What a risk signal does to a verdict whose checks otherwise passed."""
+
+    IGNORE = "ignore"  # not even listed in reasons
+    INFO = "info"  # listed in reasons; status and action unchanged
+    RISKY = "risky"  # status risky, action confirm
+    BLOCK = "block"  # status risky, action block
+
+
+def _env(name: str, doc: str, default: Any = MISSING, **kw: Any) -> Any:
+    meta = {"env": name, "doc": doc}
+    if "default_factory" in kw:
+        return field(default_factory=kw.pop("default_factory"), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the service. The defaults run the embedded service on SQLite."""
+
+    host: str = _env("VALIDATOR_HOST", "Address to listen on.", "127.0.0.1")
+    port: int = _env("VALIDATOR_PORT", "TCP port to listen on.", 8080)
+    database_url: str = _env(
+        "VALIDATOR_DATABASE_URL",
+        "Store location: `sqlite:///path` (embedded default) or `postgresql://...`.",
+        "sqlite:///data/validator.sqlite3",
+    )
+    dns_nameservers: tuple[tuple[str, int], ...] = _env(
+        "VALIDATOR_DNS_NAMESERVERS",
+        "Comma-separated resolvers, each `ip` or `ip:port` (`[v6]:port` for IPv6). Empty: the system's.",
+        (),
+    )
+    dns_timeout: float = _env("VALIDATOR_DNS_TIMEOUT", "Seconds to wait for one DNS query before retrying.", 2.0)
+    dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS attempts per query before answering `dns_timeout`.", 2)
+    dns_cache_size: int = _env("VALIDATOR_DNS_CACHE_SIZE", "Domains kept in the MX answer cache.", 100_000)
+    dns_negative_ttl: float = _env(
+        "VALIDATOR_DNS_NEGATIVE_TTL",
+        "Longest seconds an NXDOMAIN / no-MX answer is cached (shorter if the zone's SOA says so).",
+        300.0,
+    )
+    dns_max_ttl: float = _env("VALIDATOR_DNS_MAX_TTL", "Longest seconds a positive MX answer is cached.", 3600.0)
+    dns_error_ttl: float = _env(
+        "VALIDATOR_DNS_ERROR_TTL", "Seconds a SERVFAIL/timeout answer is cached (0 disables).", 5.0
+    )
+    default_timeout_ms: int = _env(
+        "VALIDATOR_DEFAULT_TIMEOUT_MS", "Deadline of one validation when the request gives no `timeout_ms`.", 1500
+    )
+    max_timeout_ms: int = _env("VALIDATOR_MAX_TIMEOUT_MS", "Largest `timeout_ms` a request may ask for.", 30_000)
+    batch_max: int = _env("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)
+    max_body_bytes: int = _env("VALIDATOR_MAX_BODY_BYTES", "Largest request body accepted, in bytes.", 1_048_576)
+    allow_smtputf8: bool = _env(
+        "VALIDATOR_ALLOW_SMTPUTF8", "Accept internationalized addresses (flagged `smtputf8`).", True
+    )
+    allow_reserved_domains: bool = _env(
+        "VALIDATOR_ALLOW_RESERVED_DOMAINS",
+        "Accept special-use and reserved domains (`.test`, `.localhost`, ...): for test environments only.",
+        False,
+    )
+    signal_disposable: SignalEffect = _env(
+        "VALIDATOR_SIGNAL_DISPOSABLE", "Effect of a disposable domain: ignore, info, risky, block.", SignalEffect.BLOCK
+    )
+    signal_role_account: SignalEffect = _env(
+        "VALIDATOR_SIGNAL_ROLE_ACCOUNT", "Effect of a role account (info@, sales@): ignore, info, risky, block.",
+        SignalEffect.RISKY,
+    )
+    signal_free_provider: SignalEffect = _env(
+        "VALIDATOR_SIGNAL_FREE_PROVIDER", "Effect of a free mailbox provider: ignore, info, risky, block.",
+        SignalEffect.INFO,
+    )
+    signal_typo: SignalEffect = _env(
+        "VALIDATOR_SIGNAL_TYPO", "Effect of a likely domain typo (with a suggestion): ignore, info, risky, block.",
+        SignalEffect.RISKY,
+    )
+    workers: int = _env("VALIDATOR_WORKERS", "Server processes sharing the port (SO_REUSEPORT).", 1)
+    access_log: bool = _env("VALIDATOR_ACCESS_LOG", "Write an access log line per request (addresses masked).", True)
+    log_level: str = _env("VALIDATOR_LOG_LEVEL", "Logging level: DEBUG, INFO, WARNING, ERROR.", "INFO")
+    shutdown_timeout: float = _env(
+        "VALIDATOR_SHUTDOWN_TIMEOUT", "Seconds in-flight requests get to finish on SIGTERM.", 10.0
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse every ``VALIDATOR_*`` variable; refuse unknown ones (a typo must not pass silently)."""
+        known = {f.metadata["env"]: f for f in fields(cls)}
+        unknown = sorted(k for k in environ if k.startswith("VALIDATOR_") and k not in known)
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]}", field=unknown[0])
+        values = {f.name: parse_value(f.name, environ[env]) for env, f in known.items() if env in environ}
+        return cls(**values).checked()
+
+    def with_values(self, **raw: str | None) -> Settings:
+        """Overlay textual values (CLI flags) onto these settings; ``None`` means not given."""
+        values = {name: parse_value(name, text) for name, text in raw.items() if text is not None}
+        return replace(self, **values).checked()
+
+    def checked(self) -> Settings:
+        """Cross-field and range checks, naming the variable at fault."""
+        for name, low in _MINIMUMS.items():
+            if getattr(self, name) < low:
+                raise ConfigError(f"{env_name(name)} must be at least {low}", field=env_name(name))
+        if self.port > 65535:
+            raise ConfigError("VALIDATOR_PORT must be at most 65535", field="VALIDATOR_PORT")
+        if self.default_timeout_ms > self.max_timeout_ms:
+            raise ConfigError(
+                "VALIDATOR_DEFAULT_TIMEOUT_MS must not exceed VALIDATOR_MAX_TIMEOUT_MS", field="VALIDATOR_DEFAULT_TIMEOUT_MS"
+            )
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError(
+                "VALIDATOR_DATABASE_URL must start with sqlite:/// or postgresql://", field="VALIDATOR_DATABASE_URL"
+            )
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("VALIDATOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR", field="VALIDATOR_LOG_LEVEL")
+        return self
+
+
+_MINIMUMS: dict[str, float] = {
+    "port": 0, "dns_timeout": 0.01, "dns_tries": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
+    "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1,
+    "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1,
+}
+
+
+def env_name(name: str) -> str:
+    """The variable that sets field ``name``."""
+    return _FIELDS[name].metadata["env"]
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Turn the text of one setting into its typed value, or raise ``ConfigError`` naming it."""
+    f = _FIELDS.get(name)
+    if f is None:
+        raise ConfigError(f"unknown setting {name}")
+    parse = _PARSERS[name] if name in _PARSERS else _PARSERS_BY_TYPE[str(f.type)]
+    try:
+        return parse(text.strip())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{f.metadata['env']}: {exc}", field=f.metadata["env"]) from exc
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def parse_nameservers(text: str) -> tuple[tuple[str, int], ...]:
+    """``"10.0.0.1, 127.0.0.1:5353, [::1]:53"`` → ``(("10.0.0.1", 53), ...)``; only IP literals."""
+    servers = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        host, port = item, 53
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                port = int(rest.removeprefix(":"))
+        elif item.count(":") == 1:
+            host, port_text = item.split(":")
+            port = int(port_text)
+        ipaddress.ip_address(host)  # raises ValueError naming the bad entry
+        if not 0 < port < 65536:
+            raise ValueError(f"port out of range in {item!r}")
+        servers.append((host, port))
+    return tuple(servers)
+
+
+def _parse_int(text: str) -> int:
+    return int(text.replace("_", ""))
+
+
+_PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": _parse_int,
+    "float": float,
+    "bool": parse_bool,
+    "SignalEffect": SignalEffect,
+}
+_PARSERS: dict[str, Callable[[str], Any]] = {"dns_nameservers": parse_nameservers}
+_FIELDS = {f.name: f for f in fields(Settings)}

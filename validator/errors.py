@@ -1,0 +1,83 @@
+"""The one error vocabulary that the API and the CLI both render.
+
+An invalid *address* is never an error: it is a verdict. These classes are for requests
+the service cannot answer at all. Each class carries a stable ``code`` (API contract);
+the HTTP layer maps classes to statuses and the CLI to exit codes, each in one table.
+
+    ValidatorError                      internal_error
+    ├── ConfigError                     config_error        (bad VALIDATOR_* value; before bind)
+    ├── BadRequest                      bad_request
+    │   ├── InvalidJson                 invalid_json
+    │   ├── InvalidEncoding             invalid_encoding    (body is not UTF-8)
+    │   ├── InvalidField                invalid_field       (wrong type, out of range, CR/LF/NUL)
+    │   ├── MissingField                missing_field
+    │   ├── UnknownField                unknown_field
+    │   ├── TooManyItems                too_many_items
+    │   └── UnsupportedMediaType        unsupported_media_type
+    ├── BodyTooLarge                    body_too_large
+    ├── NotFound                        not_found
+    └── MethodNotAllowed                method_not_allowed
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ValidatorError(Exception):
+    """Base of every error a caller can see. ``code`` is stable API; the message is for people."""
+
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ConfigError(ValidatorError):
+    code = "config_error"
+
+
+class BadRequest(ValidatorError):
+    code = "bad_request"
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
+class InvalidEncoding(BadRequest):
+    code = "invalid_encoding"
+
+
+class InvalidField(BadRequest):
+    code = "invalid_field"
+
+
+class MissingField(BadRequest):
+    code = "missing_field"
+
+
+class UnknownField(BadRequest):
+    code = "unknown_field"
+
+
+class TooManyItems(BadRequest):
+    code = "too_many_items"
+
+
+class UnsupportedMediaType(BadRequest):
+    code = "unsupported_media_type"
+
+
+class BodyTooLarge(ValidatorError):
+    code = "body_too_large"
+
+
+class NotFound(ValidatorError):
+    code = "not_found"
+
+
+class MethodNotAllowed(ValidatorError):
+    code = "method_not_allowed"

@@ -1,0 +1,148 @@
+"""The shared vocabulary: enums and frozen values that every layer speaks.
+
+Nothing here does I/O or imports from another ``validator`` module; every other module
+may import this one. Enum values are the wire values (lower_snake), so the API, the CLI
+and openapi.yaml all use the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Will a message to this address hard-bounce?"""
+
+    DELIVERABLE = "deliverable"  # every check passed
+    UNDELIVERABLE = "undeliverable"  # a permanent failure is certain: sending will hard-bounce
+    RISKY = "risky"  # it may be delivered, but something (disposable, typo, ...) argues against it
+    UNKNOWN = "unknown"  # a check could not finish (timeout, SERVFAIL): never a reason to block
+
+
+class Action(StrEnum):
+    """What a signup form should do with the address."""
+
+    ACCEPT = "accept"
+    CONFIRM = "confirm"  # ask the person to double-check (risky, or a likely typo)
+    BLOCK = "block"  # a likely hard bounce, or a signal configured to block
+
+
+class Reason(StrEnum):
+    """Why a verdict is what it is. Stable API: documented one by one in openapi.yaml."""
+
+    INVALID_SYNTAX = "invalid_syntax"
+    NO_SUCH_DOMAIN = "no_such_domain"
+    NULL_MX = "null_mx"
+    NO_MX = "no_mx"
+    MX_UNROUTABLE = "mx_unroutable"
+    DNS_TIMEOUT = "dns_timeout"
+    DNS_ERROR = "dns_error"
+    DISPOSABLE = "disposable"
+    ROLE_ACCOUNT = "role_account"
+    FREE_PROVIDER = "free_provider"
+    TYPO_SUSPECTED = "typo_suspected"
+
+
+class SyntaxProblem(StrEnum):
+    """Which rule of the pre-send syntax policy an address broke (``checks.syntax.problem``)."""
+
+    EMPTY = "empty"
+    FORBIDDEN_CHARACTER = "forbidden_character"  # CR, LF, NUL or another control character
+    INVALID = "invalid"  # anything else email-validator refuses (missing @, bad dot, bad character)
+    QUOTED_LOCAL_PART = "quoted_local_part"
+    IP_LITERAL = "ip_literal"
+    DOTLESS_DOMAIN = "dotless_domain"
+    RESERVED_DOMAIN = "reserved_domain"  # special-use or reserved names: .test, .localhost, .invalid, ...
+    LOCAL_PART_TOO_LONG = "local_part_too_long"
+    TOO_LONG = "too_long"
+    SMTPUTF8_REFUSED = "smtputf8_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An address that passed the syntax policy.
+
+    ``domain`` is the Unicode (NFC, lower-case) form; ``ascii_domain`` the IDNA form used for DNS.
+    ``normalized`` keeps the local part exactly as given (local parts are case-sensitive in
+    RFC 5321 §2.4) and lower-cases the domain.
+    """
+
+    local_part: str
+    domain: str
+    ascii_domain: str
+    normalized: str
+    smtputf8: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidAddress:
+    """An address that failed the syntax policy: an answer, not an exception."""
+
+    problem: SyntaxProblem
+    message: str
+
+
+class MxOutcome(StrEnum):
+    """What DNS said about a domain's mail routing."""
+
+    MX = "mx"  # one or more MX records
+    IMPLICIT = "implicit"  # no MX, but A/AAAA with routable addresses (RFC 5321 §5.1)
+    NULL_MX = "null_mx"  # RFC 7505: a lone "." MX: the domain accepts no mail
+    NO_MX = "no_mx"  # the name exists but has neither MX nor a routable A/AAAA
+    NO_SUCH_DOMAIN = "no_such_domain"  # NXDOMAIN
+    TIMEOUT = "timeout"  # no answer in time: unknown, never undeliverable
+    ERROR = "error"  # SERVFAIL, REFUSED, malformed answer: unknown, never undeliverable
+
+
+@dataclass(frozen=True, slots=True)
+class MxHost:
+    """One mail exchanger and the addresses it resolved to."""
+
+    host: str
+    preference: int
+    addresses: tuple[str, ...]
+    routable: bool  # at least one address is globally routable
+
+
+@dataclass(frozen=True, slots=True)
+class MxAnswer:
+    """The mail routing of one domain, hosts in preference order."""
+
+    domain: str
+    outcome: MxOutcome
+    hosts: tuple[MxHost, ...] = ()
+    ttl: float = 0.0  # seconds this answer may be reused
+    detail: str | None = None  # resolver error text for TIMEOUT and ERROR
+
+    @property
+    def unroutable(self) -> bool:
+        """MX hosts exist but none resolves to a globally routable address."""
+        return self.outcome is MxOutcome.MX and not any(h.routable for h in self.hosts)
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Risk signals about an address, independent of DNS."""
+
+    disposable: bool = False
+    role_account: bool = False
+    free_provider: bool = False
+    privacy_relay: bool = False
+    suggestion: str | None = None  # a corrected address when the domain looks like a typo
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer to "will this address hard-bounce?" with the evidence for it."""
+
+    email: str
+    normalized: str | None
+    status: Status
+    action: Action
+    reasons: tuple[Reason, ...]
+    suggestion: str | None
+    syntax: Address | InvalidAddress
+    mx: MxAnswer | None = None
+    signals: Signals | None = None
+    elapsed_ms: float = 0.0

@@ -1,0 +1,267 @@
+"""The MX adapter: ask DNS where a domain's mail goes and answer with one ``MxAnswer``.
+
+Lives here: the resolver (aiodns over c-ares), the translation of its errors into answers,
+the TTL-honouring answer cache, and the sharing of one in-flight lookup among concurrent
+callers. This is the only module that knows aiodns/pycares exist (STYLE.md: translate at
+the edge); nothing it raises comes from them, because it raises nothing: every resolver
+failure becomes an ``MxAnswer`` whose outcome is ``TIMEOUT`` or ``ERROR``.
+
+Must not live here: deciding deliverability (``verdict.py``), IDNA or syntax (``syntax.py``),
+HTTP or storage. ``lookup`` takes the ASCII (IDNA) domain.
+
+Resolver facts this module relies on, measured against c-ares 1.34 / pycares 5 / aiodns 4:
+- a null MX's exchange "." comes back as the empty string;
+- every answer record carries its TTL, but NXDOMAIN and NODATA arrive as bare error codes:
+  the SOA of a negative answer is not exposed, so negative answers are cached for
+  ``dns_negative_ttl`` (c-ares itself still honours the SOA minimum in its own cache);
+- c-ares keeps its own TTL-honouring query cache, so repeated A/AAAA lookups of a shared
+  MX host (many domains → one provider) rarely reach the network;
+- c-ares chooses per-try timeouts itself (never under 250 ms, adapted to observed latency,
+  growing on retries), so ``dns_timeout * dns_tries`` is enforced here as a per-query budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+import time
+from dataclasses import dataclass, replace
+from enum import Enum
+from functools import partial
+from typing import Any
+
+import aiodns
+import aiodns.error
+import pycares
+from cachetools import TLRUCache
+
+from .config import Settings
+from .model import MxAnswer, MxHost, MxOutcome
+
+_MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway
+
+
+class _Status(Enum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"  # the name exists, without records of this type (RFC 2308 §2.2)
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+# c-ares status codes that are answers, not trouble; everything else is ERROR.
+_ARES_STATUS = {
+    aiodns.error.ARES_ENOTFOUND: _Status.NXDOMAIN,
+    aiodns.error.ARES_ENODATA: _Status.NODATA,
+    aiodns.error.ARES_ETIMEOUT: _Status.TIMEOUT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """One query's result: record data of the asked type, and the smallest TTL seen."""
+
+    status: _Status
+    data: tuple[Any, ...] = ()
+    ttl: float = math.inf
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Addresses:
+    """A and AAAA of one name; ``failure`` is set when they could not be learnt."""
+
+    addresses: tuple[str, ...]
+    routable: bool
+    ttl: float
+    failure: _Reply | None  # the TIMEOUT or ERROR reply that left routability unknown
+
+
+@dataclass(slots=True)
+class MxStats:
+    """Counters for metrics; they only grow."""
+
+    cache_hits: int = 0
+    cache_misses: int = 0
+    queries_sent: int = 0  # handed to c-ares, which may answer repeats from its own cache
+    shared: int = 0  # misses that joined a lookup already in flight
+
+
+class MxResolver:
+    """MX lookups with a bounded TTL cache and one in-flight query per domain."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._budget = settings.dns_timeout * settings.dns_tries
+        self._cache: TLRUCache[str, tuple[MxAnswer, float]] = TLRUCache(
+            maxsize=settings.dns_cache_size, ttu=lambda _key, value, _now: value[1]
+        )
+        self._inflight: dict[str, asyncio.Task[MxAnswer]] = {}
+        self._dns: aiodns.DNSResolver | None = None  # made on first use, inside the running loop
+        self.stats = MxStats()
+
+    def cached(self, domain: str) -> MxAnswer | None:
+        """The cached answer with its remaining TTL, or None; never awaits (the hot path)."""
+        key = domain.lower().rstrip(".")
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        remaining = entry[1] - time.monotonic()
+        if remaining <= 0:
+            return None
+        self.stats.cache_hits += 1
+        return replace(entry[0], ttl=remaining)
+
+    async def lookup(self, domain: str) -> MxAnswer:
+        """Where mail for ``domain`` goes. Never raises for DNS trouble: it answers TIMEOUT or ERROR."""
+        key = domain.lower().rstrip(".")
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
+        self.stats.cache_misses += 1
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._resolve_and_store(key))
+            self._inflight[key] = task
+            task.add_done_callback(partial(self._forget, key))
+        else:
+            self.stats.shared += 1
+        # shield: a caller that gives up must not cancel the lookup the other callers await
+        return await asyncio.shield(task)
+
+    def _forget(self, key: str, task: asyncio.Task[MxAnswer]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+
+    async def close(self) -> None:
+        """Fail pending queries (their lookups answer ERROR), wait for them, release c-ares."""
+        if self._dns is not None:
+            self._dns.cancel()
+        pending = list(self._inflight.values())
+        if pending:
+            await asyncio.wait(pending, timeout=self._budget * 2 + 1)
+        if self._dns is not None:
+            await self._dns.close()
+            self._dns = None
+
+    # -- resolution ------------------------------------------------------------------------------
+
+    async def _resolve_and_store(self, key: str) -> MxAnswer:
+        try:
+            answer = await self._resolve(key)
+        except Exception as exc:  # noqa: BLE001 - a bug here must still answer "unknown", not crash a request
+            answer = MxAnswer(key, MxOutcome.ERROR, detail=f"internal error: {exc!r}")
+        settings = self._settings
+        limit = settings.dns_error_ttl if answer.outcome in (MxOutcome.TIMEOUT, MxOutcome.ERROR) else settings.dns_max_ttl
+        ttl = max(0.0, min(answer.ttl, limit))
+        answer = replace(answer, ttl=ttl)
+        if ttl > 0:
+            self._cache[key] = (answer, time.monotonic() + ttl)
+        return answer
+
+    async def _resolve(self, domain: str) -> MxAnswer:
+        negative_ttl = self._settings.dns_negative_ttl
+        reply = await self._query(domain, "MX")
+        if reply.status is _Status.NXDOMAIN:
+            return MxAnswer(domain, MxOutcome.NO_SUCH_DOMAIN, ttl=negative_ttl)
+        if reply.status in (_Status.TIMEOUT, _Status.ERROR):
+            return _failed(domain, reply)
+        if reply.status is _Status.NODATA:
+            return await self._implicit(domain)
+        # RFC 7505 §3: a null MX is a lone MX whose exchange is "." (c-ares renders it "");
+        # like email-validator, any other MX beside it wins.
+        exchanges: dict[str, int] = {}
+        for preference, host in sorted(reply.data):
+            if host and host != "." and host not in exchanges:
+                exchanges[host] = preference
+        if not exchanges:
+            return MxAnswer(domain, MxOutcome.NULL_MX, ttl=reply.ttl)
+        return await self._exchanges(domain, list(exchanges.items())[:_MAX_HOSTS], reply.ttl)
+
+    async def _exchanges(self, domain: str, exchanges: list[tuple[str, int]], mx_ttl: float) -> MxAnswer:
+        """Resolve every exchange; unknown routability is trouble, not unroutability."""
+        found = await self._addresses(*(host for host, _ in exchanges))
+        hosts = tuple(
+            MxHost(host, preference, a.addresses, a.routable) for (host, preference), a in zip(exchanges, found)
+        )
+        ttl = min([mx_ttl, *(a.ttl for a in found)])
+        failures = [a.failure for a in found if a.failure is not None]
+        if any(h.routable for h in hosts):
+            if failures or any(not a.addresses for a in found):
+                ttl = min(ttl, self._settings.dns_negative_ttl)  # partly built on absence of data
+            return MxAnswer(domain, MxOutcome.MX, hosts, ttl=ttl)
+        if failures:
+            timeouts = [f for f in failures if f.status is _Status.TIMEOUT]
+            return _failed(domain, (timeouts or failures)[0])
+        if any(not a.addresses for a in found):
+            ttl = min(ttl, self._settings.dns_negative_ttl)
+        return MxAnswer(domain, MxOutcome.MX, hosts, ttl=ttl)  # answer.unroutable is True
+
+    async def _implicit(self, domain: str) -> MxAnswer:
+        """RFC 5321 §5.1: without MX records, the domain itself is the implicit MX."""
+        (found,) = await self._addresses(domain)
+        ttl = min(found.ttl, self._settings.dns_negative_ttl)  # rests on the absence of MX
+        if found.routable:
+            host = MxHost(domain, 0, found.addresses, routable=True)
+            return MxAnswer(domain, MxOutcome.IMPLICIT, (host,), ttl=ttl)
+        if found.failure is not None:
+            return _failed(domain, found.failure)
+        return MxAnswer(domain, MxOutcome.NO_MX, ttl=ttl)
+
+    async def _addresses(self, *hosts: str) -> list[_Addresses]:
+        """A and AAAA of every host at once; a global address settles routability even if the other failed."""
+        replies = await asyncio.gather(*(self._query(host, qtype) for host in hosts for qtype in ("A", "AAAA")))
+        found = []
+        for v4, v6 in zip(replies[::2], replies[1::2]):
+            addresses = v4.data + v6.data
+            routable = any(ipaddress.ip_address(a).is_global for a in addresses)
+            failed = [r for r in (v4, v6) if r.status in (_Status.TIMEOUT, _Status.ERROR)]
+            failure = failed[0] if failed and not routable else None
+            found.append(_Addresses(addresses, routable, min(v4.ttl, v6.ttl), failure))
+        return found
+
+    async def _query(self, name: str, qtype: str) -> _Reply:
+        """One query, translated: the only place resolver exceptions are caught."""
+        self.stats.queries_sent += 1
+        try:
+            async with asyncio.timeout(self._budget):
+                result = await self._resolver().query_dns(name, qtype)
+        except TimeoutError:
+            return _Reply(_Status.TIMEOUT, detail=f"{qtype} {name}: no answer within {self._budget:g}s")
+        except aiodns.error.DNSError as exc:
+            code = exc.args[0] if exc.args else None
+            message = exc.args[1] if len(exc.args) > 1 else repr(exc)
+            return _Reply(_ARES_STATUS.get(code, _Status.ERROR), detail=f"{qtype} {name}: {message}")
+        except Exception as exc:  # noqa: BLE001 - e.g. RuntimeError from a closed channel
+            return _Reply(_Status.ERROR, detail=f"{qtype} {name}: {exc!r}")
+        return _parse(result.answer, qtype)
+
+    def _resolver(self) -> aiodns.DNSResolver:
+        if self._dns is None:
+            servers = [f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}" for ip, port in self._settings.dns_nameservers]
+            self._dns = aiodns.DNSResolver(
+                nameservers=servers or None,  # None: the system's resolv.conf
+                timeout=self._settings.dns_timeout,
+                tries=self._settings.dns_tries,
+            )
+        return self._dns
+
+
+def _parse(records: list[Any], qtype: str) -> _Reply:
+    """Keep the asked type's data; CNAMEs on the way count towards the TTL (RFC 1034 §3.6.2)."""
+    ttl = min((r.ttl for r in records), default=math.inf)
+    if qtype == "MX":
+        data: tuple[Any, ...] = tuple(
+            (r.data.priority, r.data.exchange.lower().rstrip(".")) for r in records if r.type == pycares.QUERY_TYPE_MX
+        )
+    else:
+        rtype = pycares.QUERY_TYPE_A if qtype == "A" else pycares.QUERY_TYPE_AAAA
+        data = tuple(r.data.addr for r in records if r.type == rtype)
+    # a CNAME whose target has no record of this type is NODATA for our purposes
+    return _Reply(_Status.OK if data else _Status.NODATA, data, float(ttl))
+
+
+def _failed(domain: str, reply: _Reply) -> MxAnswer:
+    outcome = MxOutcome.TIMEOUT if reply.status is _Status.TIMEOUT else MxOutcome.ERROR
+    return MxAnswer(domain, outcome, detail=reply.detail, ttl=math.inf)

@@ -1,0 +1,218 @@
+"""The pre-send syntax policy: text in, ``Address`` or ``InvalidAddress`` out.
+
+email-validator (``check_deliverability=False``) is the authority on RFC 5321/5322/6531
+syntax; this module adds the pre-send rules on top (no quoted local parts, no IP literals,
+no dotless or special-use domains, octet limits) and names the rule an address broke.
+
+Two paths give one answer. ``_parse_slow`` is the reference: it runs every rule through
+``validate_email`` (~60-75 µs). Most real addresses are an ASCII dot-atom at a domain seen
+before, so ``parse_address`` first tries a fast path: the local part is matched against
+email-validator's own ATEXT class and the domain verdict is memoised per domain text. A
+property test holds the two paths equal on every input (tests/unit/test_syntax.py).
+
+Must not live here: DNS, sockets, asyncio or aiohttp (pure core), and risk signals such as
+typos or role accounts (``signals.py``). A refused address is an answer, never an exception.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, ValidatedEmail, validate_email
+from email_validator.rfc_constants import ATEXT, DOMAIN_NAME_REGEX, EMAIL_MAX_LENGTH, LOCAL_PART_MAX_LENGTH
+
+from .model import Address, InvalidAddress, SyntaxProblem
+
+# Copy-paste brings spaces, tabs and line ends around an address; they are trimmed. Anything
+# else around it (NUL, form feed, NBSP) is kept, and so refused below: it is not paste noise.
+_SURROUNDING_WHITESPACE = " \t\r\n"
+# C0 and C1 controls (Unicode category Cc) anywhere inside: CR/LF split SMTP commands and
+# headers (RFC 5321 §2.3.8 forbids bare CR and LF), NUL truncates C strings. Lone surrogates
+# (a broken "\ud800" JSON escape) are not characters at all and are refused with them.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# RFC 5322 §3.2.3 dot-atom built from email-validator's ATEXT, so the two cannot drift; the
+# domain is letters, digits, hyphens and dots (RFC 1123 §2.1) and is judged by the memo.
+_FAST_ADDRESS = re.compile(rf"([{ATEXT}]+(?:\.[{ATEXT}]+)*)@([A-Za-z0-9.-]+)")
+# RFC 6761 §6.4 (.invalid, .localhost), RFC 6762 (.local), RFC 7686 (.onion), .test and .arpa:
+# email-validator's list, read once. Each maps to a stand-in of the same length (see _stand_in).
+_RESERVED: dict[str, str] = {name: re.sub(r"[^.]", "x", name) for name in SPECIAL_USE_DOMAIN_NAMES}
+_DOMAIN_MEMO_SIZE = 50_000  # distinct domains remembered; a miss costs one validate_email call
+# The options are pinned here rather than read from email-validator's mutable module defaults.
+# Everything our policy refuses is let through so that the refusal is decided on structure.
+_PERMISSIVE = {
+    "allow_smtputf8": True,
+    "allow_empty_local": False,
+    "allow_quoted_local": True,
+    "allow_domain_literal": True,
+    "allow_display_name": True,
+    "strict": False,  # its local-part limit counts characters; RFC 5321 counts octets
+    "check_deliverability": False,
+    "globally_deliverable": False,  # dotless and numeric-TLD checks are ours, below
+    "test_environment": False,
+}
+# Every length failure email-validator reports (whole address, any of its three forms, or a
+# domain over 253 octets) starts with these words; tests/unit/test_syntax.py pins each one.
+_EV_TOO_LONG = "The email address is too long"
+
+_TOO_LONG_MESSAGE = f"The email address is longer than {EMAIL_MAX_LENGTH} octets (RFC 5321 §4.5.3.1.3)."
+
+
+@dataclass(frozen=True, slots=True)
+class _Domain:
+    """A domain email-validator accepted, with the facts our domain rules need."""
+
+    name: str  # Unicode, NFC, lower case
+    ascii: str  # IDNA A-labels
+    octets: int  # the longer of the two in UTF-8: email-validator checks both address forms
+    dotless: bool
+    numeric_tld: bool
+    reserved: bool
+
+
+def parse_address(
+    text: str, *, allow_smtputf8: bool = True, allow_reserved: bool = False
+) -> Address | InvalidAddress:
+    """Apply the pre-send syntax policy to one address as a person typed or pasted it.
+
+    ``allow_smtputf8=False`` refuses local parts that need SMTPUTF8 (RFC 6531);
+    ``allow_reserved=True`` accepts special-use names (``.test``, ``.localhost``, bare
+    ``localhost``, ...) for test environments.
+    """
+    trimmed = text.strip(_SURROUNDING_WHITESPACE)
+    fast = _FAST_ADDRESS.fullmatch(trimmed)
+    if fast is not None and len(trimmed) <= EMAIL_MAX_LENGTH:  # ASCII: characters are octets
+        domain = _check_domain(fast[2])
+        if isinstance(domain, InvalidAddress):
+            return domain
+        return _finish(fast[1], domain, smtputf8=False, allow_reserved=allow_reserved)
+    return _parse_slow(text, allow_smtputf8=allow_smtputf8, allow_reserved=allow_reserved)
+
+
+def _parse_slow(text: str, *, allow_smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
+    """Every rule, in order, through ``validate_email``: the reference the fast path must match."""
+    trimmed = text.strip(_SURROUNDING_WHITESPACE)
+    if not trimmed:
+        return InvalidAddress(SyntaxProblem.EMPTY, "The email address is empty.")
+    if (bad := _FORBIDDEN.search(trimmed)) is not None:
+        return InvalidAddress(
+            SyntaxProblem.FORBIDDEN_CHARACTER,
+            f"The email address contains a control character (U+{ord(bad[0]):04X}).",
+        )
+    # Checked before parsing too: email-validator's parser is per character and slow on
+    # megabyte inputs, and nothing over the limit can pass.
+    if len(trimmed.encode("utf-8")) > EMAIL_MAX_LENGTH:
+        return InvalidAddress(SyntaxProblem.TOO_LONG, _TOO_LONG_MESSAGE)
+    head, at, domain = trimmed.rpartition("@")  # a valid domain never holds an "@"
+    stand_in, reserved = _stand_in(domain) if at else (domain, None)
+    try:
+        checked = validate_email(head + at + stand_in, **_PERMISSIVE)  # type: ignore[arg-type]
+    except EmailNotValidError as exc:
+        return _refusal_of(exc)
+    if checked.display_name is not None:
+        return InvalidAddress(
+            SyntaxProblem.INVALID, "A display name and angle brackets are not part of an email address."
+        )
+    # RFC 5321 §4.1.2 allows "quoted strings", but many providers and forms refuse them.
+    if checked.original.startswith('"'):
+        return InvalidAddress(
+            SyntaxProblem.QUOTED_LOCAL_PART, "Quoted text before the @-sign is not accepted for sending."
+        )
+    # RFC 5321 §4.1.3 address literals bypass MX routing and are refused by public mail hosts.
+    if checked.domain.startswith("["):
+        return InvalidAddress(SyntaxProblem.IP_LITERAL, "An IP address in brackets after the @-sign is not accepted.")
+    # RFC 6531 §3.3: a non-ASCII local part needs SMTPUTF8 all the way; a non-ASCII domain does
+    # not (it travels as A-labels, RFC 5890), so only the local part decides this flag.
+    if checked.smtputf8 and not allow_smtputf8:
+        return InvalidAddress(
+            SyntaxProblem.SMTPUTF8_REFUSED, "Internationalized characters before the @-sign are not accepted here."
+        )
+    # The local part as typed (email-validator lower-cases RFC 2142 role names; RFC 5321 §2.4
+    # says local parts are case-sensitive), NFC-normalized as email-validator validated it.
+    local = unicodedata.normalize("NFC", checked.original.rpartition("@")[0])
+    return _finish(local, _domain_of(checked, reserved), smtputf8=checked.smtputf8, allow_reserved=allow_reserved)
+
+
+def _finish(local: str, domain: _Domain, *, smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
+    """The rules shared by both paths once email-validator has accepted the address."""
+    local_octets = len(local.encode("utf-8"))
+    if local_octets + 1 + domain.octets > EMAIL_MAX_LENGTH:  # RFC 5321 §4.5.3.1.3, in octets (RFC 6531 §3.3)
+        return InvalidAddress(SyntaxProblem.TOO_LONG, _TOO_LONG_MESSAGE)
+    if local_octets > LOCAL_PART_MAX_LENGTH:  # RFC 5321 §4.5.3.1.1: 64 octets, UTF-8 octets under RFC 6531
+        return InvalidAddress(
+            SyntaxProblem.LOCAL_PART_TOO_LONG,
+            f"The part before the @-sign is {local_octets} octets; the limit is {LOCAL_PART_MAX_LENGTH}.",
+        )
+    reserved_ok = domain.reserved and allow_reserved
+    # ICANN has prohibited dotless domains since 2013; no public TLD takes mail on its apex.
+    if domain.dotless and not reserved_ok:
+        return InvalidAddress(SyntaxProblem.DOTLESS_DOMAIN, "The part after the @-sign should have a period.")
+    if domain.numeric_tld:  # every TLD ends with a letter; "a@1.2.3.4" is an unbracketed IP
+        return InvalidAddress(
+            SyntaxProblem.INVALID, "The part after the @-sign is not within a valid top-level domain."
+        )
+    if domain.reserved and not reserved_ok:  # RFC 6761 special-use names never route on the internet
+        return InvalidAddress(
+            SyntaxProblem.RESERVED_DOMAIN, "The part after the @-sign is a special-use or reserved name."
+        )
+    return Address(
+        local_part=local,
+        domain=domain.name,
+        ascii_domain=domain.ascii,
+        normalized=f"{local}@{domain.name}",
+        smtputf8=smtputf8,
+    )
+
+
+@functools.lru_cache(maxsize=_DOMAIN_MEMO_SIZE)
+def _check_domain(domain: str) -> _Domain | InvalidAddress:
+    """email-validator's verdict on one domain, asked once: domains repeat, local parts vary.
+
+    The options are fixed (``_PERMISSIVE``), so the memo needs no key beyond the text; the
+    per-request settings only act afterwards, in ``_finish``. The single-letter local part
+    never fails, so any failure here is the domain's (or a length no local part could fix).
+    """
+    stand_in, reserved = _stand_in(domain)
+    try:
+        checked = validate_email("x@" + stand_in, **_PERMISSIVE)  # type: ignore[arg-type]
+    except EmailNotValidError as exc:
+        return _refusal_of(exc)
+    return _domain_of(checked, reserved)
+
+
+def _stand_in(domain: str) -> tuple[str, str | None]:
+    """Swap a special-use suffix for same-length letters so email-validator checks the rest.
+
+    email-validator refuses these names unconditionally (its ``test_environment`` spares only
+    ``.test``). Swapping keeps every other check and every length identical, and lets us
+    decide reservation ourselves. Only an ASCII spelling is swapped: a full-width ``.ｔｅｓｔ``
+    stays ``invalid`` with email-validator's reserved-name message.
+    """
+    for name, letters in _RESERVED.items():
+        tail = domain[-len(name):]
+        if tail.isascii() and tail.lower() == name and (len(domain) == len(name) or domain[-len(name) - 1] == "."):
+            return domain[: -len(name)] + letters, name
+    return domain, None
+
+
+def _domain_of(checked: ValidatedEmail, reserved: str | None) -> _Domain:
+    name, ascii_domain = checked.domain, checked.ascii_domain
+    if reserved is not None:  # put the real suffix back: it is ASCII, the same in both forms
+        name, ascii_domain = name[: -len(reserved)] + reserved, ascii_domain[: -len(reserved)] + reserved
+    return _Domain(
+        name=name,
+        ascii=ascii_domain,
+        octets=max(len(name.encode("utf-8")), len(ascii_domain)),
+        dotless="." not in ascii_domain,
+        numeric_tld=DOMAIN_NAME_REGEX.search(ascii_domain) is None,
+        reserved=reserved is not None,
+    )
+
+
+def _refusal_of(exc: EmailNotValidError) -> InvalidAddress:
+    message = str(exc)
+    if message.startswith(_EV_TOO_LONG):  # its counts depend on the form it measured: ours is stable
+        return InvalidAddress(SyntaxProblem.TOO_LONG, _TOO_LONG_MESSAGE)
+    return InvalidAddress(SyntaxProblem.INVALID, message)
