@@ -20,5 +20,5 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+bench: $(STAMP)  # make bench BENCH_ARGS='--quick --markdown'
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import runpy
+import os
+import subprocess
 import sys
 import time
 
 from . import cold_batch, http, inproc
 from .report import SUMMARY_HEADERS, Outcome, Table, progress
+from .servers import ROOT
 
 CORE = ["http", "inproc", "batch"]
-# Benchmarks other people keep in bench/: run as their own `python -m bench.<module>`, when present.
+# Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
+# present; they print their own tables and are not part of the default run or the summary.
 EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus"}
 
 
@@ -26,14 +29,14 @@ def _parser(extras: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmarks of the validator (never part of the test suite). Contacts only 127.0.0.1.",
-        epilog="extra benchmarks, given any unrecognised options: " + (", ".join(extras) or "none present"),
+        epilog="extra benchmarks, which take their own options: " + (", ".join(extras) or "none present"),
     )
     parser.add_argument("benchmarks", nargs="*", metavar="BENCHMARK",
                         help=f"any of {', '.join(CORE + extras)} (default: {', '.join(CORE)})")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (about a minute)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
-    parser.add_argument("--seconds", type=float, help="length of one HTTP load run (default 10, quick 2)")
-    parser.add_argument("--rounds", type=int, help="interleaved HTTP rounds per server (default 3, quick 1)")
+    parser.add_argument("--seconds", type=float, help="length of one HTTP load run (default 8, quick 2)")
+    parser.add_argument("--rounds", type=int, help="interleaved HTTP rounds per server (default 4, quick 1)")
     parser.add_argument("--no-two-workers", action="store_true", help="skip the two-process HTTP figures")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
                         help="HTTP load generator: wrk (installed if missing, as root), else Python (default auto)")
@@ -51,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     if rest and not any(name in extras for name in chosen):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     outcomes: list[Outcome] = []
-    began = time.perf_counter()
+    began, load_before = time.perf_counter(), os.getloadavg()[0]
     for name in chosen:
         if name in EXTRAS:
-            progress(f"running {EXTRAS[name]} {' '.join(rest)}")
-            sys.argv = [EXTRAS[name], *rest]
-            runpy.run_module(EXTRAS[name], run_name="__main__", alter_sys=True)
+            progress(f"running python -m {EXTRAS[name]} {' '.join(rest)}")
+            sys.stdout.flush()
+            subprocess.run([sys.executable, "-m", EXTRAS[name], *rest], cwd=ROOT, check=True)
             continue
         outcomes.append(_run(name, args))
         _print(outcomes[-1].details, args.markdown)
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = Table(
             f"Summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - began:.0f} s, ratios within this run)",
             SUMMARY_HEADERS, [row for outcome in outcomes for row in outcome.summary],
+            [f"machine: {os.cpu_count()} CPUs; 1-minute load average {load_before:.1f} before, "
+             f"{os.getloadavg()[0]:.1f} after (our own processes add about 2 while loading)"],
         )
         _print([summary], args.markdown)
     return 0
@@ -72,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(name: str, args: argparse.Namespace) -> Outcome:
     quick = args.quick
     if name == "http":
-        seconds = args.seconds or (2.0 if quick else 10.0)
-        rounds = args.rounds or (1 if quick else 3)
+        seconds = args.seconds or (2.0 if quick else 8.0)
+        rounds = args.rounds or (1 if quick else 4)
         return http.run(seconds, rounds, 1.0 if quick else 3.0, not args.no_two_workers, args.loadgen)
     if name == "inproc":
         return inproc.run(calls=5_000 if quick else 20_000, repeats=3 if quick else 7)

@@ -31,7 +31,7 @@ LUA = """
 -- one thread (-t1), so this counter is global: a new address on every request
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local n = {start}
+{headers}local n = {start}
 request = function()
   n = n + 1
   return wrk.format(nil, nil, nil, string.format('{{"email":"user%d@d%d.com"}}', n, n % {domains}))
@@ -65,9 +65,11 @@ def ensure_wrk() -> tuple[str | None, str]:
     return (found, "wrk") if found else (None, "apt-get install wrk failed")
 
 
-def run_wrk(wrk: str, port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None) -> Load:
+def run_wrk(wrk: str, port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None,
+            headers: dict[str, str]) -> Load:
+    lua_headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(start=start, domains=domains))
+        script.write(LUA.format(start=start, domains=domains, headers=lua_headers))
     try:
         argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name,
                 f"http://{HOST}:{port}{PATH}"]
@@ -96,9 +98,11 @@ def parse_wrk(output: str) -> Load:
     return Load(float(rps[1]), latency("50"), latency("99"), int(total[1]), errors, "wrk")
 
 
-def run_python(port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None) -> Load:
+def run_python(port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None,
+               headers: dict[str, str]) -> Load:
     argv = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--seconds", str(seconds),
-            "--connections", str(connections), "--start", str(start), "--domains", str(domains)]
+            "--connections", str(connections), "--start", str(start), "--domains", str(domains),
+            *(arg for k, v in headers.items() for arg in ("--header", f"{k}: {v}"))]
     done = subprocess.run(pinned(argv, cpus), capture_output=True, timeout=seconds + 60, check=True)
     return Load(**orjson.loads(done.stdout))
 
@@ -106,10 +110,11 @@ def run_python(port: int, seconds: float, connections: int, start: int, domains:
 # -- the Python stand-in for wrk, run as its own process ---------------------------------------
 
 
-async def _connection(port: int, deadline: float, bodies: list[int], domains: int, latencies: list[float],
-                      errors: list[int]) -> None:
+async def _connection(port: int, headers: list[str], deadline: float, bodies: list[int], domains: int,
+                      latencies: list[float], errors: list[int]) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
-    head = f"POST {PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n".encode()
+    lines = [f"POST {PATH} HTTP/1.1", f"Host: {HOST}:{port}", "Content-Type: application/json", *headers]
+    head = ("\r\n".join(lines) + "\r\n").encode()
     try:
         while time.perf_counter() < deadline:
             bodies[0] += 1
@@ -127,14 +132,14 @@ async def _connection(port: int, deadline: float, bodies: list[int], domains: in
         writer.close()
 
 
-async def _generate(port: int, seconds: float, connections: int, start: int, domains: int) -> Load:
+async def _generate(port: int, headers: list[str], seconds: float, connections: int, start: int, domains: int) -> Load:
     latencies: list[float] = []
     errors = [0]
     began = time.perf_counter()
     deadline = began + seconds
     counter = [start]
     await asyncio.gather(
-        *(_connection(port, deadline, counter, domains, latencies, errors) for _ in range(connections))
+        *(_connection(port, headers, deadline, counter, domains, latencies, errors) for _ in range(connections))
     )
     elapsed = time.perf_counter() - began
     latencies.sort()
@@ -152,8 +157,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--header", action="append", default=[], help="'Name: value', sent with every request")
     args = parser.parse_args()
-    load = asyncio.run(_generate(args.port, args.seconds, args.connections, args.start, args.domains))
+    load = asyncio.run(_generate(args.port, args.header, args.seconds, args.connections, args.start, args.domains))
     sys.stdout.write(orjson.dumps(load.__dict__).decode())
 
 

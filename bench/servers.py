@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,29 +47,40 @@ def validator_command() -> list[str]:
 
 @dataclass
 class Server:
-    """One server under test; ``argv`` gets its port from ``port``, ``env`` is added to ours."""
+    """One server under test, run in ``workdir`` (its database and log; never the repository).
+
+    ``env`` is added to our environment less its ``VALIDATOR_*`` variables; ``headers`` go
+    with every request the bench sends it (an API key).
+    """
 
     name: str
     argv: list[str]
     port: int
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     cpus: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
+    workdir: Path = field(init=False)
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
+        self.log = self.workdir / "server.log"
 
     def start(self) -> Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
         env.update(self.env)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        fd, log = tempfile.mkstemp(prefix=f"bench-{self.name.replace(' ', '_')}-", suffix=".log")
-        self.log = Path(log)
-        workdir = tempfile.mkdtemp(prefix="bench-server-")  # nothing the server writes lands in the repo
-        self.process = subprocess.Popen(
-            pinned(self.argv, self.cpus), env=env, cwd=workdir, stdin=subprocess.DEVNULL,
-            stdout=fd, stderr=fd, start_new_session=True,
-        )
-        os.close(fd)
-        self.wait_healthy()
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                pinned(self.argv, self.cpus), env=env, cwd=self.workdir, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, start_new_session=True,
+            )
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
@@ -78,7 +89,7 @@ class Server:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                if request(self.port, "GET", "/healthz")[0] == 200:
+                if self.request("GET", "/healthz")[0] == 200:
                     return
             except OSError:
                 pass
@@ -86,42 +97,58 @@ class Server:
         raise RuntimeError(f"{self.name} did not answer /healthz within {timeout:g}s:\n{self.log_tail()}")
 
     def stop(self, grace: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)  # our own child's group: the server and its workers
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        """SIGTERM to the server's group (our own child and its workers), SIGKILL after ``grace``."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by every process of this server's group.
+
+        Unlike requests/s, CPU per request hardly moves when other work shares the machine.
+        """
+        assert self.process is not None
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[2]) == self.process.pid:  # pgrp: the server and its workers
+                total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
 
     def log_tail(self, lines: int = 20) -> str:
-        if self.log is None or not self.log.exists():
+        if not self.log.exists():
             return ""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def request(port: int, method: str, path: str, body: object = None, timeout: float = 30.0) -> tuple[int, bytes]:
-    """One request on a new connection (a new connection may land on another SO_REUSEPORT worker)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        payload = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    def request(self, method: str, path: str, body: object = None, timeout: float = 30.0) -> tuple[int, bytes]:
+        """One request on a new connection (a new connection may reach another SO_REUSEPORT worker)."""
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            payload = None if body is None else orjson.dumps(body)
+            headers = {**self.headers, **({"Content-Type": "application/json"} if payload is not None else {})}
+            connection.request(method, path, body=payload, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
 
-
-def metric_values(port: int, name: str) -> dict[str, float]:
-    """``{labels: value}`` for one metric of our ``/metrics`` (one worker's view)."""
-    status, text = request(port, "GET", "/metrics")
-    if status != 200:
-        return {}
-    values = {}
-    for line in text.decode().splitlines():
-        if line.startswith(name):
-            labels, _, value = line[len(name):].rpartition(" ")
-            values[labels] = float(value)
-    return values
+    def metric_values(self, name: str) -> dict[str, float]:
+        """``{labels: value}`` for one metric of our ``/metrics`` (one worker's view)."""
+        status, text = self.request("GET", "/metrics")
+        if status != 200:
+            return {}
+        values = {}
+        for line in text.decode().splitlines():
+            if line.startswith(name):
+                labels, _, value = line[len(name):].rpartition(" ")
+                values[labels] = float(value)
+        return values

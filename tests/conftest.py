@@ -28,4 +28,88 @@ def dns(dns_server: DnsServer) -> Iterator[DnsServer]:
     """The session's DNS server with an empty zone and zeroed counters for this test."""
     dns_server.clear()
     yield dns_server
+    errors = list(dns_server.errors)
     dns_server.clear()
+    assert not errors, f"the test DNS server failed: {errors!r}"
+
+
+# --- Store fixtures: a fresh SQLite file or a fresh PostgreSQL database per test. ----------------
+# PostgreSQL runs on this machine (127.0.0.1:5432, trust auth). If it is unreachable the tests that
+# need it FAIL with a clear message; set SKIP_POSTGRES_TESTS=1 to skip them locally instead.
+
+import os as _os
+import secrets as _secrets
+import socket as _socket
+from collections.abc import AsyncIterator as _AsyncIterator
+from urllib.parse import urlsplit as _urlsplit
+
+POSTGRES_ADMIN_URL = _os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The test server's maintenance database URL, once it is known to accept TCP connections."""
+    parts = _urlsplit(POSTGRES_ADMIN_URL)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    try:
+        _socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        message = f"PostgreSQL at {host}:{port} unreachable: {exc}"
+        if _os.environ.get("SKIP_POSTGRES_TESTS") == "1":
+            pytest.skip(f"{message} (SKIP_POSTGRES_TESTS=1)")
+        pytest.fail(f"{message}. Start it, or set SKIP_POSTGRES_TESTS=1 to skip these tests locally.", pytrace=False)
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """One database for this session on the test server (creating one per test costs ~0.5 s)."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"validator_test_{_os.getpid()}_{_secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield _urlsplit(postgres_admin_url)._replace(path=f"/{name}").geturl()
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def postgres_url(postgres_database: str) -> _AsyncIterator[str]:
+    """The session's database, emptied for this test: no tables, no schema_migrations."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_database)
+    try:  # end connections a previous test may have left, then start from nothing
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    yield postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """``VALIDATOR_DATABASE_URL`` of an empty store, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'validator.sqlite3'}"  # absolute: sqlite:////tmp/...
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def store(store_url: str):
+    """An open store on an empty database, closed after the test."""
+    from validator.store import open_store
+
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()

@@ -19,7 +19,6 @@ import socket
 import struct
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +62,9 @@ class Zone:
 
     By default the server is authoritative for the whole name space (origin ``"."``), so any
     name with no records and nothing below it is NXDOMAIN. ``add_zone`` adds a cut with its
-    own SOA minimum (the negative-caching TTL of RFC 2308 §5); with ``Zone(origins={})`` and
-    explicit zones, names outside every zone are REFUSED, as a real authoritative server does.
+    own SOA minimum (the negative-caching TTL of RFC 2308 §5). ``Zone(origins={"a.test": 60})``
+    serves only the zones listed: names outside them are REFUSED, as from a real authoritative
+    server asked about someone else's zone.
     """
 
     DEFAULT_SOA_MINIMUM = 60
@@ -164,6 +164,11 @@ class Zone:
     def _changed(self) -> None:
         self._version += 1
 
+    @property
+    def version(self) -> int:
+        """Grows on every change, so answers rendered earlier can be recognised as stale."""
+        return self._version
+
     # -- answering (server thread) -------------------------------------------------------------------
 
     def plan(self, query: dns.message.Message, transport: str) -> _Plan:
@@ -241,6 +246,7 @@ class DnsServer:
     def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1") -> None:
         self.zone = zone or Zone()
         self.queries: Counter[tuple[str, str, str]] = Counter()
+        self.errors: list[Exception] = []  # failures inside the server; the fixture asserts none
         self._host = host
         self._port = 0
         self._counter_lock = threading.Lock()
@@ -290,6 +296,7 @@ class DnsServer:
     def reset_counts(self) -> None:
         with self._counter_lock:
             self.queries.clear()
+        self.errors.clear()
 
     def count(self, name: str | None = None, rdtype: str | None = None, transport: str | None = None) -> int:
         """Queries received matching every given part (``None`` matches anything)."""
@@ -324,6 +331,10 @@ class DnsServer:
         finally:
             udp.close()
             tcp.close()
+            connections = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in connections:  # TCP clients that kept their connection open
+                task.cancel()
+            await asyncio.gather(*connections, return_exceptions=True)
             await tcp.wait_closed()
 
     async def _bind(self) -> tuple[asyncio.DatagramTransport, asyncio.Server]:
@@ -346,9 +357,10 @@ class DnsServer:
 
     def plan(self, wire: bytes, transport: str) -> _Plan | None:
         """Parse a query and decide its answer, memoised per identical query bytes (after the ID)."""
-        if self.zone._version != self._plans_version:
+        version = self.zone.version
+        if version != self._plans_version:
             self._plans.clear()
-            self._plans_version = self.zone._version
+            self._plans_version = version
         key = (transport, _memo_key(wire))
         found = self._plans.get(key)
         if found is None:
@@ -358,7 +370,11 @@ class DnsServer:
                 return None  # not DNS: ignore, as servers do with garbage
             if len(query.question) != 1:
                 return None
-            found = self.zone.plan(query, transport)
+            try:
+                found = self.zone.plan(query, transport)
+            except Exception as exc:  # noqa: BLE001 - a bug in this server must fail the test, not hang it
+                self.errors.append(exc)
+                return None
             if len(self._plans) > 100_000:
                 self._plans.clear()
             self._plans[key] = found
@@ -438,11 +454,3 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     def _send(self, answer: bytes, addr: tuple[str, int]) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.sendto(answer, addr)
-
-
-def serve_zone(records: Iterable[tuple[str, str, str, int]]) -> DnsServer:
-    """Start a server holding ``(name, type, value, ttl)`` records: for benchmarks and scripts."""
-    server = DnsServer().start()
-    for name, rdtype, value, ttl in records:
-        server.zone.add(name, rdtype, value, ttl)
-    return server

@@ -14,8 +14,17 @@ from typing import Protocol
 
 from .config import Settings
 from .metrics import Metrics
-from .model import Address, InvalidAddress, MxAnswer, MxOutcome, Reason, Verdict
+from .model import (
+    Address,
+    InvalidAddress,
+    MxAnswer,
+    MxOutcome,
+    Reason,
+    Suppression,
+    Verdict,
+)
 from .signals import assess_signals
+from .suppression import address_key, domain_key, matching_entry
 from .syntax import parse_address
 from .verdict import decide
 
@@ -28,12 +37,25 @@ class MxLookup(Protocol):
     async def lookup(self, domain: str) -> MxAnswer: ...
 
 
+class SuppressionLookup(Protocol):
+    """What the checker needs from the store (validator.store.Store)."""
+
+    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]: ...
+
+
 class Checker:
     """Validates addresses with the injected adapters under a per-call deadline."""
 
-    def __init__(self, settings: Settings, resolver: MxLookup, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        resolver: MxLookup,
+        store: SuppressionLookup | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._settings = settings
         self._resolver = resolver
+        self._store = store
         self._metrics = metrics or Metrics()
         self._effects = {
             Reason.DISPOSABLE: settings.signal_disposable,
@@ -46,28 +68,45 @@ class Checker:
         """One verdict. ``timeout_ms`` bounds the whole check; what is unknown by then says so."""
         started = time.perf_counter()
         syntax = self._parse(email)
+        if not isinstance(syntax, Address):
+            return self._finish(email, syntax, None, None, started)
+        suppression = matching_entry(syntax, await self._suppressions([syntax]))
         mx = None
-        if isinstance(syntax, Address):
+        if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)
             if mx is None:
                 answers = await self._resolve([syntax.ascii_domain], self._deadline(started, timeout_ms))
                 mx = answers[syntax.ascii_domain]
-        return self._finish(email, syntax, mx, started)
+        return self._finish(email, syntax, mx, suppression, started)
 
     async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]:
         """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain."""
         started = time.perf_counter()
         parsed = {email: self._parse(email) for email in dict.fromkeys(emails)}
-        domains = {s.ascii_domain for s in parsed.values() if isinstance(s, Address)}
+        valid = [s for s in parsed.values() if isinstance(s, Address)]
+        found = await self._suppressions(valid)
+        suppressed = {s.normalized: entry for s in valid if (entry := matching_entry(s, found)) is not None}
+        domains = {s.ascii_domain for s in valid if s.normalized not in suppressed}
         answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
         missing = domains - answers.keys()
         if missing:
             answers.update(await self._resolve(missing, self._deadline(started, timeout_ms)))
-        verdicts = {
-            email: self._finish(email, s, answers[s.ascii_domain] if isinstance(s, Address) else None, started)
-            for email, s in parsed.items()
-        }
+        verdicts = {}
+        for email, s in parsed.items():
+            if isinstance(s, Address):
+                entry = suppressed.get(s.normalized)
+                mx = answers[s.ascii_domain] if entry is None else None
+                verdicts[email] = self._finish(email, s, mx, entry, started)
+            else:
+                verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
+
+    async def _suppressions(self, addresses: Sequence[Address]) -> dict[str, Suppression]:
+        if self._store is None or not addresses:
+            return {}
+        return await self._store.find_suppressions(
+            [address_key(a) for a in addresses], list({domain_key(a) for a in addresses})
+        )
 
     def _parse(self, email: str) -> Address | InvalidAddress:
         return parse_address(
@@ -95,9 +134,16 @@ class Checker:
             for domain, task in zip(domains, tasks)
         }
 
-    def _finish(self, email: str, syntax: Address | InvalidAddress, mx: MxAnswer | None, started: float) -> Verdict:
+    def _finish(
+        self,
+        email: str,
+        syntax: Address | InvalidAddress,
+        mx: MxAnswer | None,
+        suppression: Suppression | None,
+        started: float,
+    ) -> Verdict:
         signals = assess_signals(syntax) if isinstance(syntax, Address) else None
-        decision = decide(syntax, mx, signals, self._effects)
+        decision = decide(syntax, mx, signals, self._effects, suppression)
         self._metrics.count_verdict(decision.status)
         return Verdict(
             email=email,
@@ -109,5 +155,6 @@ class Checker:
             syntax=syntax,
             mx=mx,
             signals=signals,
+            suppression=suppression,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )

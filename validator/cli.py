@@ -1,4 +1,4 @@
-"""The command line: ``validator serve`` and ``validator check ADDRESS...``.
+"""The command line: ``serve``, ``check``, and ``keys`` / ``suppress`` on the configured store.
 
 Argument parsing and rendering only; the work is done by the same Checker the API uses, and
 errors are the same ``ValidatorError`` classes, mapped to exit codes in one table.
@@ -21,7 +21,13 @@ from . import errors
 from .config import Settings
 from .model import Status, Verdict
 
-EXIT_CODE: dict[type[errors.ValidatorError], int] = {errors.ConfigError: 2, errors.BadRequest: 2}
+EXIT_CODE: dict[type[errors.ValidatorError], int] = {
+    errors.ConfigError: 2,
+    errors.BadRequest: 2,
+    errors.NotFound: 4,
+    errors.Conflict: 5,
+    errors.StoreUnavailable: 6,
+}
 EXIT_UNDELIVERABLE = 1  # `check`: at least one address is undeliverable (grep-like, for scripts)
 
 
@@ -57,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout-ms", type=int, help="deadline per address (default VALIDATOR_DEFAULT_TIMEOUT_MS)")
     check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
     check.set_defaults(run=_check)
+
+    from . import cli_store
+
+    cli_store.add_commands(commands)
     return parser
 
 
@@ -128,12 +138,15 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None) -> list[Verdict]:
     from .checker import Checker
     from .mx import MxResolver
+    from .store import open_store
 
+    store = await open_store(settings.database_url)
     resolver = MxResolver(settings)
     try:
-        return await Checker(settings, resolver).check_many(addresses, timeout_ms)
+        return await Checker(settings, resolver, store).check_many(addresses, timeout_ms)
     finally:
         await resolver.close()
+        await store.close()
 
 
 def render_table(verdicts: Sequence[Verdict]) -> str:

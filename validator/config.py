@@ -65,6 +65,12 @@ class Settings:
         "VALIDATOR_DEFAULT_TIMEOUT_MS", "Deadline of one validation when the request gives no `timeout_ms`.", 1500
     )
     max_timeout_ms: int = _env("VALIDATOR_MAX_TIMEOUT_MS", "Largest `timeout_ms` a request may ask for.", 30_000)
+    lookup_max: int = _env(
+        "VALIDATOR_LOOKUP_MAX", "Most addresses in one `POST /v1/suppressions/lookup`.", 10_000
+    )
+    auth: bool = _env(
+        "VALIDATOR_AUTH", "Require API keys (`Authorization: Bearer`). `false` only for local development.", True
+    )
     batch_max: int = _env("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)
     max_body_bytes: int = _env("VALIDATOR_MAX_BODY_BYTES", "Largest request body accepted, in bytes.", 1_048_576)
     allow_smtputf8: bool = _env(
@@ -134,7 +140,7 @@ class Settings:
 
 _MINIMUMS: dict[str, float] = {
     "port": 0, "dns_timeout": 0.01, "dns_tries": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
-    "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1,
+    "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1,
 }
 

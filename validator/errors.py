@@ -14,9 +14,13 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     │   ├── UnknownField                unknown_field
     │   ├── TooManyItems                too_many_items
     │   └── UnsupportedMediaType        unsupported_media_type
+    ├── Unauthorized                    unauthorized        (missing, malformed, unknown or revoked key)
+    ├── Forbidden                       forbidden           (the key lacks the route's scope)
     ├── BodyTooLarge                    body_too_large
     ├── NotFound                        not_found
-    └── MethodNotAllowed                method_not_allowed
+    ├── MethodNotAllowed                method_not_allowed
+    ├── Conflict                        conflict            (e.g. an active API key already has that name)
+    └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
 """
 
 from __future__ import annotations
@@ -71,6 +75,14 @@ class UnsupportedMediaType(BadRequest):
     code = "unsupported_media_type"
 
 
+class Unauthorized(ValidatorError):
+    code = "unauthorized"
+
+
+class Forbidden(ValidatorError):
+    code = "forbidden"
+
+
 class BodyTooLarge(ValidatorError):
     code = "body_too_large"
 
@@ -81,3 +93,19 @@ class NotFound(ValidatorError):
 
 class MethodNotAllowed(ValidatorError):
     code = "method_not_allowed"
+
+
+class Conflict(ValidatorError):
+    """The request contradicts what is stored (an active API key with the same name)."""
+
+    code = "conflict"
+
+
+class StoreUnavailable(ValidatorError):
+    """The store cannot answer now: down, locked, unreachable, out of connections.
+
+    Raised only by ``validator.store`` backends, translated from their library's exceptions
+    (``raise ... from exc``). Transient by nature: the HTTP layer answers 503 with Retry-After.
+    """
+
+    code = "store_unavailable"

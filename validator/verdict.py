@@ -11,7 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .config import SignalEffect
-from .model import Action, Address, InvalidAddress, MxAnswer, MxOutcome, Reason, Signals, Status
+from .model import (
+    Action,
+    Address,
+    InvalidAddress,
+    MxAnswer,
+    MxOutcome,
+    Reason,
+    Signals,
+    Status,
+    Suppression,
+)
 
 # DNS outcomes that prove a message cannot be delivered (RFC 7505, RFC 5321 §5.1).
 _PERMANENT_DNS = {
@@ -59,10 +69,13 @@ def decide(
     mx: MxAnswer | None,
     signals: Signals | None,
     effects: Mapping[Reason, SignalEffect],
+    suppression: Suppression | None = None,
 ) -> Decision:
     """Compose one verdict. ``effects`` says what each signal reason does (see config.SignalEffect)."""
     if isinstance(syntax, InvalidAddress):
         return Decision(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+    if suppression is not None:  # known to bounce, complain or have opted out: nothing else matters
+        return Decision(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
     reasons: list[Reason] = []
     status = Status.DELIVERABLE
     if mx is not None:

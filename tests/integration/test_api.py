@@ -12,9 +12,16 @@ from validator.config import Settings
 
 
 @pytest.fixture
-def settings(dns) -> Settings:
+def settings(dns, tmp_path) -> Settings:
     host, port = dns.address
-    return dataclasses.replace(Settings(), dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1)
+    return dataclasses.replace(
+        Settings(),
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=f"sqlite:///{tmp_path}/validator.sqlite3",
+        auth=False,  # authentication has its own tests (test_auth.py)
+    )
 
 
 @pytest.fixture
@@ -49,6 +56,7 @@ async def test_deliverable_address_has_all_checks(client, zone):
     assert body["checks"]["dns"]["outcome"] == "mx"
     assert body["checks"]["syntax"]["valid"] is True
     assert body["checks"]["signals"]["disposable"] is False
+    assert body["checks"]["suppression"] is None
     assert body["elapsed_ms"] >= 0
 
 

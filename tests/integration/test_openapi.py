@@ -14,22 +14,39 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 
 from validator.api import create_app
 from validator.config import Settings
+from validator.store import open_store
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
-schema = schemathesis.openapi.from_path(SPEC)
+# A body over VALIDATOR_MAX_BODY_BYTES is refused with 413 before its fields are read: a
+# rejection of invalid data like 400, so it counts as one.
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "405", "413", "415"]}}}
+)
+schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def base_url(dns_server) -> Iterator[str]:
-    """The real service on an ephemeral loopback port, in a thread with its own event loop."""
+def service(dns_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """The real service on an ephemeral loopback port, in a thread with its own event loop,
+    and an admin token for it."""
     host, port = dns_server.address
-    app_settings = dataclasses.replace(Settings(), dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1)
+    database = tmp_path_factory.mktemp("openapi") / "validator.sqlite3"
+    app_settings = dataclasses.replace(
+        Settings(),
+        dns_nameservers=((host, port),),
+        dns_timeout=0.2,
+        dns_tries=1,
+        database_url=f"sqlite:///{database}",
+    )
     loop = asyncio.new_event_loop()
+    token = loop.run_until_complete(_admin_token(app_settings.database_url))
     runner = web.AppRunner(create_app(app_settings))
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -37,7 +54,7 @@ def base_url(dns_server) -> Iterator[str]:
     port = runner.addresses[0][1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", token
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
@@ -46,5 +63,21 @@ def base_url(dns_server) -> Iterator[str]:
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_service_matches_its_spec(case, base_url):
-    case.call_and_validate(base_url=base_url)
+def test_service_matches_its_spec(case, service):
+    base_url, token = service
+    # An address or domain in a path, and an opaque paging cursor, are strings to the schema
+    # but must parse as what they are (400 invalid_field, documented): "schema-valid must be
+    # accepted" cannot hold for them.
+    excluded = [positive_data_acceptance] if "{" in case.path or case.path == "/v1/suppressions" else []
+    if case.path == "/v1/suppressions/import":
+        # Any text is a CSV; rows that are not entries are answered 200 with their line numbers.
+        excluded.append(negative_data_rejection)
+    case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
+
+
+async def _admin_token(url: str) -> str:
+    store = await open_store(url)
+    try:
+        return (await store.create_api_key("openapi", ["admin"]))[1]
+    finally:
+        await store.close()

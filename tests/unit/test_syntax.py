@@ -106,22 +106,27 @@ ACCEPTED = [
     ("spaces-trimmed", "  john@example.com  ", {}, "john", "example.com", "example.com", False),
     ("tabs-trimmed", "\tjohn@example.com\t", {}, "john", "example.com", "example.com", False),
     ("pasted-crlf-trimmed", "\r\njohn@example.com\r\n", {}, "john", "example.com", "example.com", False),
-    ("atext-symbols", "a!#$%&'*+/=?^_`{|}~-z@example.com", {}, "a!#$%&'*+/=?^_`{|}~-z", "example.com", "example.com", False),
+    ("atext-symbols", "a!#$%&'*+/=?^_`{|}~-z@example.com", {}, "a!#$%&'*+/=?^_`{|}~-z", "example.com",
+     "example.com", False),
     ("subaddress", "john+newsletter@example.com", {}, "john+newsletter", "example.com", "example.com", False),
     ("typo-tld-is-not-syntax", "john@gmail.con", {}, "john", "gmail.con", "gmail.con", False),  # a signal, not syntax
     ("unknown-tld", "john@example.zzzz", {}, "john", "example.zzzz", "example.zzzz", False),  # no TLD list here
     ("example-com", "john@example.com", {}, "john", "example.com", "example.com", False),  # null MX: DNS's job
     ("idn-to-punycode", "john@münchen.de", {}, "john", "münchen.de", "xn--mnchen-3ya.de", False),
     ("punycode-to-unicode", "john@XN--MNCHEN-3YA.de", {}, "john", "münchen.de", "xn--mnchen-3ya.de", False),
-    ("idn-allowed-without-smtputf8", "john@münchen.de", {"allow_smtputf8": False}, "john", "münchen.de", "xn--mnchen-3ya.de", False),
+    ("idn-allowed-without-smtputf8", "john@münchen.de", {"allow_smtputf8": False}, "john", "münchen.de",
+     "xn--mnchen-3ya.de", False),  # A-labels need no SMTPUTF8 (RFC 5890)
     ("intl-local", "jörg@example.com", {}, "jörg", "example.com", "example.com", True),
     ("intl-local-nfc", "jo\u0308rg@example.com", {}, "jörg", "example.com", "example.com", True),  # combining diaeresis
     ("local-64-octets", "a" * 64 + "@example.com", {}, "a" * 64, "example.com", "example.com", False),
     ("local-32-two-octet-chars", "é" * 32 + "@example.com", {}, "é" * 32, "example.com", "example.com", True),
-    ("reserved-test-allowed", "john@example.test", {"allow_reserved": True}, "john", "example.test", "example.test", False),
+    ("reserved-test-allowed", "john@example.test", {"allow_reserved": True}, "john", "example.test",
+     "example.test", False),
     ("reserved-localhost-allowed", "john@localhost", {"allow_reserved": True}, "john", "localhost", "localhost", False),
-    ("reserved-sub-allowed", "john@App.LocalHost", {"allow_reserved": True}, "john", "app.localhost", "app.localhost", False),
-    ("reserved-idn-allowed", "john@münchen.test", {"allow_reserved": True}, "john", "münchen.test", "xn--mnchen-3ya.test", False),
+    ("reserved-sub-allowed", "john@App.LocalHost", {"allow_reserved": True}, "john", "app.localhost",
+     "app.localhost", False),
+    ("reserved-idn-allowed", "john@münchen.test", {"allow_reserved": True}, "john", "münchen.test",
+     "xn--mnchen-3ya.test", False),
 ]
 @pytest.mark.parametrize(
     ("text", "options", "local_part", "domain", "ascii_domain", "smtputf8"),
@@ -173,6 +178,10 @@ def test_plain_addresses_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> 
     assert parse_address("jane@localhost").problem is P.DOTLESS_DOMAIN  # type: ignore[union-attr]
 
 
+def test_domain_memo_is_bounded() -> None:
+    assert syntax._check_domain.cache_info().maxsize == 50_000  # random domains cannot grow memory
+
+
 # --- the fast path answers exactly as the slow path, on any input -------------------------
 # Two generators: "plausible" addresses, shaped like real ones so most reach the fast path and
 # its memo (all its branches: valid, too long, dotless, reserved, bad domain); and "hostile"
@@ -185,7 +194,8 @@ _ODD = [
     "\u202e", "\ud800", "\U0001f600", "xn--", "\u0627",
 ]
 _LABELS = [
-    "example", "EXAMPLE", "com", "de", "a", "x", "xn--mnchen-3ya", "XN--MNCHEN-3YA", "xn--zz", "xn--fiqaaaaaaaaaaaaaaaaaaa",
+    "example", "EXAMPLE", "com", "de", "a", "x", "xn--mnchen-3ya", "XN--MNCHEN-3YA", "xn--zz",
+    "xn--fiqaaaaaaaaaaaaaaaaaaa",
     "test", "TEST", "localhost", "invalid", "local", "onion", "arpa", "in-addr", "123", "-a", "a-", "ab--cd", "",
     "a" * 63, "a" * 64, "b" * 100,
 ]

@@ -13,28 +13,43 @@ from aiohttp import web
 from ..checker import Checker
 from ..config import Settings
 from ..metrics import Metrics
+from ..model import ApiKey
 from ..mx import MxResolver
-from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN
+from ..store import open_store
+from . import suppressions
+from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
 from .middleware import make_middleware
 from .routes import routes
 
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
-    app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes)
+
+    async def authenticate(token: str) -> ApiKey | None:
+        return await app[STORE].verify_api_key(token)
+
+    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None))
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
-    app.cleanup_ctx.append(_checker_context)
+    app.cleanup_ctx.extend([_store_context, _checker_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)
+    app.add_routes(suppressions.routes)
     return app
+
+
+async def _store_context(app: web.Application) -> AsyncIterator[None]:
+    app[STORE] = await open_store(app[SETTINGS].database_url)
+    yield
+    await app[STORE].close()
 
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     resolver = MxResolver(app[SETTINGS])
     app[RESOLVER] = resolver
-    app[CHECKER] = Checker(app[SETTINGS], resolver, app[METRICS])
+    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS])
     yield
     await resolver.close()
 

@@ -8,9 +8,12 @@ from ..checker import Checker
 from ..config import Settings
 from ..metrics import Metrics
 from ..mx import MxResolver
+from ..store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 RESOLVER = web.AppKey("resolver", MxResolver)
 CHECKER = web.AppKey("checker", Checker)
 SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])
+STORE = web.AppKey("store", Store)
+API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail

@@ -18,6 +18,9 @@ from aiohttp.abc import AbstractAccessLogger
 
 from .. import errors
 from ..metrics import Metrics
+from ..model import ApiKey
+from .auth import PUBLIC, bearer_token, check_scope
+from .keys import API_KEY_NAME
 from .wire import error_json
 
 log = logging.getLogger("validator.api")
@@ -28,10 +31,16 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.BodyTooLarge: 413,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.Conflict: 409,
+    errors.StoreUnavailable: 503,
 }
+RETRY_AFTER_SECONDS = 5  # a store that is down or locked: ask clients to come back shortly
 _AIOHTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Authenticator = Callable[[str], Awaitable[ApiKey | None]]
 
 
 def status_for(exc: errors.ValidatorError) -> int:
@@ -45,14 +54,28 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return web.Response(status=status, body=error_json(code, message, field), content_type="application/json")
 
 
-def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def make_middleware(
+    metrics: Metrics, authenticate: Authenticator | None
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """``authenticate`` verifies a bearer token (None: authentication is off)."""
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
         try:
+            if authenticate is not None and resource is not None and route not in PUBLIC:
+                key = await authenticate(bearer_token(request))
+                check_scope(key, request.method, route)
+                request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
             response = await handler(request)
         except errors.ValidatorError as exc:
             response = error_response(status_for(exc), exc.code, exc.message, exc.field)
+            if isinstance(exc, errors.StoreUnavailable):
+                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            elif isinstance(exc, errors.Unauthorized):
+                response.headers["WWW-Authenticate"] = 'Bearer realm="validator"'
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -63,8 +86,6 @@ def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaita
         except Exception:
             log.exception("unhandled error on %s %s", request.method, mask_addresses(request.path))
             response = error_response(500, "internal_error", "internal error; the request id is in the log")
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
         metrics.observe_request(request.method, route, response.status, time.perf_counter() - started)
         return response
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from . import keys
-from . import wire
+from ..errors import StoreUnavailable
+from . import keys, wire
 
 routes = web.RouteTableDef()
 
@@ -40,6 +40,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if request.app[keys.SHUTTING_DOWN][0]:
         return _json({"status": "shutting_down"}, status=503)
+    try:
+        await request.app[keys.STORE].ping()
+    except StoreUnavailable as exc:
+        return _json({"status": "store_unavailable", "detail": exc.message}, status=503)
     return _json({"status": "ready"})
 
 

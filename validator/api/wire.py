@@ -8,12 +8,20 @@ are refused with the field named. Pure functions of bytes and values: no aiohttp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from ..errors import InvalidEncoding, InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField
-from ..model import Address, MxAnswer, Signals, Verdict
+from ..errors import (
+    InvalidEncoding,
+    InvalidField,
+    InvalidJson,
+    MissingField,
+    TooManyItems,
+    UnknownField,
+)
+from ..model import Address, MxAnswer, Signals, Suppression, Verdict
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
 # the SMTP limit, and anything between is answered normally as undeliverable (too_long).
@@ -46,7 +54,7 @@ def decode_json(body: bytes) -> Any:
         raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
 
 
-def _object(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
+def object_with(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidJson("request body must be a JSON object")
     for key in value:
@@ -55,7 +63,7 @@ def _object(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
     return value
 
 
-def _address(value: Any, field: str) -> str:
+def address_text(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidField("must be a string", field=field)
     if len(value) > MAX_ADDRESS_CHARS:
@@ -83,14 +91,14 @@ _BATCH_FIELDS = frozenset({"emails", "smtp", "timeout_ms"})
 
 
 def parse_validate(body: bytes, *, max_timeout_ms: int) -> ValidateRequest:
-    data = _object(decode_json(body), _VALIDATE_FIELDS)
+    data = object_with(decode_json(body), _VALIDATE_FIELDS)
     if "email" not in data:
         raise MissingField("field 'email' is required", field="email")
-    return ValidateRequest(_address(data["email"], "email"), *_options(data, max_timeout_ms))
+    return ValidateRequest(address_text(data["email"], "email"), *_options(data, max_timeout_ms))
 
 
 def parse_batch(body: bytes, *, max_timeout_ms: int, max_items: int) -> BatchRequest:
-    data = _object(decode_json(body), _BATCH_FIELDS)
+    data = object_with(decode_json(body), _BATCH_FIELDS)
     if "emails" not in data:
         raise MissingField("field 'emails' is required", field="emails")
     emails = data["emails"]
@@ -98,7 +106,7 @@ def parse_batch(body: bytes, *, max_timeout_ms: int, max_items: int) -> BatchReq
         raise InvalidField("must be an array of strings", field="emails")
     if len(emails) > max_items:
         raise TooManyItems(f"at most {max_items} addresses per batch, got {len(emails)}", field="emails")
-    checked = [_address(e, f"emails[{i}]") for i, e in enumerate(emails)]
+    checked = [address_text(e, f"emails[{i}]") for i, e in enumerate(emails)]
     return BatchRequest(checked, *_options(data, max_timeout_ms))
 
 
@@ -114,6 +122,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
             "syntax": _syntax_json(verdict.syntax),
             "dns": _dns_json(verdict.mx) if verdict.mx is not None else None,
             "signals": _signals_json(verdict.signals) if verdict.signals is not None else None,
+            "suppression": suppression_json(verdict.suppression) if verdict.suppression is not None else None,
         },
         "elapsed_ms": round(verdict.elapsed_ms, 3),
     }
@@ -160,6 +169,23 @@ def _signals_json(signals: Signals) -> dict[str, Any]:
         "free_provider": signals.free_provider,
         "privacy_relay": signals.privacy_relay,
         "suggestion": signals.suggestion,
+    }
+
+
+def iso_time(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def suppression_json(entry: Suppression) -> dict[str, Any]:
+    return {
+        "kind": entry.kind.value,
+        "value": entry.value,
+        "reason": entry.reason.value,
+        "source": entry.source,
+        "detail": entry.detail,
+        "created_at": iso_time(entry.created_at),
+        "updated_at": iso_time(entry.updated_at),
+        "expires_at": iso_time(entry.expires_at),
     }
 
 

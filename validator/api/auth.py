@@ -1,0 +1,49 @@
+"""API keys on the wire: which scope each route needs, and reading the bearer token.
+
+Every route needs a key except the probes a load balancer calls (/healthz, /readyz). The
+store verifies tokens (hashed, constant-time, cached a few seconds); here we only map routes
+to scopes, so the table below is the whole access policy in one place.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..errors import Forbidden, Unauthorized
+from ..model import ApiKey
+
+SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "jobs", "admin")
+PUBLIC = frozenset({"/healthz", "/readyz"})
+# (method, route) -> scope; "admin" satisfies every scope.
+REQUIRED: dict[tuple[str, str], str] = {
+    ("POST", "/v1/validate"): "validate",
+    ("POST", "/v1/validate/batch"): "validate",
+    ("GET", "/metrics"): "admin",
+    ("POST", "/v1/suppressions/lookup"): "suppressions:read",
+    ("GET", "/v1/suppressions"): "suppressions:read",
+    ("GET", "/v1/suppressions/{email}"): "suppressions:read",
+    ("GET", "/v1/suppressions/domains/{domain}"): "suppressions:read",
+    ("PUT", "/v1/suppressions/{email}"): "suppressions:write",
+    ("PUT", "/v1/suppressions/domains/{domain}"): "suppressions:write",
+    ("DELETE", "/v1/suppressions/{email}"): "suppressions:write",
+    ("DELETE", "/v1/suppressions/domains/{domain}"): "suppressions:write",
+    ("POST", "/v1/suppressions/import"): "suppressions:write",
+}
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise Unauthorized("send an API key: Authorization: Bearer <key>")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+    return token.strip()
+
+
+def check_scope(key: ApiKey | None, method: str, route: str) -> None:
+    if key is None:
+        raise Unauthorized("unknown or revoked API key")
+    needed = REQUIRED.get((method, route), "admin")  # a route missing from the table is admin-only
+    if needed not in key.scopes and "admin" not in key.scopes:
+        raise Forbidden(f"this key lacks the '{needed}' scope")

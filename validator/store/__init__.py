@@ -1,0 +1,137 @@
+"""The store: the suppression list, its audit trail and the API keys, behind one small Protocol.
+
+``open_store(url)`` picks the backend from ``VALIDATOR_DATABASE_URL``'s scheme, in this order:
+
+    sqlite:///relative/path  sqlite:////absolute/path   SqliteStore   (embedded default)
+    postgresql://...  postgres://...                     PostgresStore (shared by replicas)
+
+and applies the schema migrations of ``schema.py`` before it returns. Backends are I/O
+adapters: only they know ``sqlite3``/``asyncpg``, and they translate those libraries' errors
+to ``StoreUnavailable`` (down, locked, unreachable: transient, answer 503). Bad arguments
+raise ``InvalidField`` naming the field; a second active API key of one name ``Conflict``.
+
+Contract (one test suite, ``tests/integration/test_store.py``, holds both backends to it):
+
+- Keys are normalized by the caller (``model.py`` says how); the store compares them as given.
+- An expired entry is absent for every read (lookups, lists, export) until it is put again,
+  which counts as *added*. ``find_suppressions`` answers ``{key: entry}`` for the keys that
+  are suppressed, address keys and domain keys in one dict (an address key has an ``@``).
+- A write that returned is committed and durable. Writes are planned per key: identical
+  content is *unchanged* (nothing written, no audit row), so re-importing a file is a no-op.
+- Each created/updated/deleted entry gets one audit row (actor, time, why, before/after),
+  in the same transaction as the change.
+- ``list_suppressions`` pages by an opaque cursor over an id that never changes: a row that
+  existed when paging began is returned exactly once, whatever is written meanwhile.
+  ``since`` selects entries created or updated at or after that moment.
+- ``verify_api_key`` may answer from a cache for ``key_cache_ttl`` seconds (default 5): a key
+  revoked through another process stops working within that window, through this one at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ConfigError
+from ..model import (
+    ApiKey,
+    AuditEntry,
+    BulkResult,
+    Suppression,
+    SuppressionEntry,
+    SuppressionKind,
+    SuppressionReason,
+)
+from .records import BULK_BATCH, PAGE_MAX, utc_now
+
+__all__ = ["BULK_BATCH", "PAGE_MAX", "Store", "open_store"]
+
+
+class Store(Protocol):
+    """What the service needs from a store. Every method may raise ``StoreUnavailable``."""
+
+    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
+        """The live entries among these address keys and domain keys, by key (hot path)."""
+
+    async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
+        """The live entry for one key."""
+
+    async def put_suppression(self, entry: SuppressionEntry, *, actor: str,
+                              why: str | None = None) -> tuple[Suppression, bool]:
+        """Insert or update one entry with its audit row; ``True`` when it was added."""
+
+    async def put_suppressions_bulk(self, entries: Iterable[SuppressionEntry], *, actor: str,
+                                    why: str | None = None) -> BulkResult:
+        """Put many entries, ``BULK_BATCH`` per transaction (an iterable is consumed lazily)."""
+
+    async def delete_suppression(self, kind: SuppressionKind, value: str, *, actor: str,
+                                 why: str | None = None) -> Suppression | None:
+        """Remove an entry (audited); the removed entry if it was live, else None."""
+
+    async def list_suppressions(
+        self, cursor: str | None = None, limit: int = 100, *, kind: SuppressionKind | None = None,
+        reason: SuppressionReason | None = None, source: str | None = None, since: datetime | None = None,
+    ) -> tuple[list[Suppression], str | None]:
+        """One page of live entries in a stable order, and the cursor of the next (None: the end)."""
+
+    def iter_suppressions(
+        self, *, kind: SuppressionKind | None = None, reason: SuppressionReason | None = None,
+        source: str | None = None, since: datetime | None = None, page_size: int = 1000,
+    ) -> AsyncIterator[Suppression]:
+        """Every live entry, page by page, never holding more than one page (for CSV export)."""
+
+    async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
+        """Every recorded change of one key, oldest first (kept after deletion)."""
+
+    async def create_api_key(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
+        """A new key and its token ``vk_<id>_<secret>``: the only time the token exists in clear."""
+
+    async def verify_api_key(self, token: str) -> ApiKey | None:
+        """The active key this token belongs to, or None (malformed, unknown, wrong secret, revoked)."""
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first."""
+
+    async def revoke_api_key(self, id_or_name: str) -> bool:
+        """Revoke the active key with this id (or else this name); False if there was none."""
+
+    async def ping(self) -> None:
+        """Return if the store answers a query (for /readyz); raise ``StoreUnavailable`` if not."""
+
+    async def close(self) -> None:
+        """Finish pending work and release connections and threads."""
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///data/x.sqlite3`` → ``data/x.sqlite3``; ``sqlite:////var/x`` → ``/var/x``."""
+    path = url.removeprefix("sqlite:///")
+    if not path or path.startswith(":memory:") or "?" in path:
+        raise ConfigError("VALIDATOR_DATABASE_URL: sqlite:/// needs a file path (no :memory:, no query)",
+                          field="VALIDATOR_DATABASE_URL")
+    return Path(path)
+
+
+async def open_store(url: str, *, timeout: float = 5.0, key_cache_ttl: float = 5.0, pool_size: int = 10,
+                     clock: Callable[[], datetime] = utc_now) -> Store:
+    """Open the store ``url`` names and bring its schema up to date.
+
+    ``timeout``: seconds a write waits for a lock (SQLite) or a connection (PostgreSQL) before
+    ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
+    a query (the revocation window across processes; 0 disables). ``pool_size``: PostgreSQL
+    connections at most. ``clock``: the source of now (UTC-aware), for created_at and expiry.
+    """
+    if url.startswith("sqlite:///"):
+        from .sqlite import SqliteStore
+
+        return await SqliteStore.open(sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock)
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import (
+            PostgresStore,  # asyncpg is imported only when PostgreSQL is used
+        )
+
+        return await PostgresStore.open(url, timeout=timeout, key_cache_ttl=key_cache_ttl, pool_size=pool_size,
+                                        clock=clock)
+    raise ConfigError("VALIDATOR_DATABASE_URL must start with sqlite:/// or postgresql://",
+                      field="VALIDATOR_DATABASE_URL")

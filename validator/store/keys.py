@@ -1,0 +1,139 @@
+"""API key tokens: their format, their hash, and the short cache of verified tokens.
+
+A token is ``vk_<id>_<secret>``: ``id`` is 16 hex digits, public, the row's primary key;
+``secret`` is 32 random bytes, URL-safe base64 (43 characters). Only SHA-256 of the secret is
+stored: the secret has 256 bits of entropy, so a slow password hash would add nothing but
+latency to every request. Verification finds the row by id and compares hashes with
+``hmac.compare_digest`` (constant time).
+
+Verification is on every request's path, so verified tokens are cached for ``ttl`` seconds
+(default 5), keyed by SHA-256 of the whole token (the cache never holds a token in clear).
+Revoking through a store evicts its cache at once; another process or replica sees a
+revocation within ``ttl`` seconds. Failures are not cached (a spray of bad tokens must not
+evict good ones); they cost one primary-key lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+
+from cachetools import TTLCache
+
+from ..errors import InvalidField, StoreUnavailable
+from ..model import ApiKey
+
+PREFIX = "vk_"
+TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often per key
+
+
+def mint_token() -> tuple[str, str, bytes]:
+    """A new ``(key_id, token, secret_sha256)``; the token is shown once and never stored."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return key_id, f"{PREFIX}{key_id}_{secret}", hash_secret(secret)
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """``(key_id, secret)`` of a well-formed token, else None."""
+    if not token.startswith(PREFIX):
+        return None
+    key_id, sep, secret = token[len(PREFIX):].partition("_")
+    if not sep or len(key_id) != 16 or len(secret) < 43 or len(secret) > 128:
+        return None
+    return key_id, secret
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def secret_matches(secret: str, stored_sha256: bytes) -> bool:
+    return hmac.compare_digest(hash_secret(secret), bytes(stored_sha256))
+
+
+def checked_key(name: str, scopes: Iterable[str]) -> tuple[str, frozenset[str]]:
+    """Refuse names and scopes the store could not keep faithfully (scopes are stored space-separated)."""
+    if not name or not name.isprintable() or len(name) > 200:
+        raise InvalidField("a key name is 1-200 printable characters", field="name")
+    scope_set = frozenset(scopes)
+    if any(not s or not s.isprintable() or " " in s for s in scope_set):
+        raise InvalidField("a scope is a non-empty word without spaces", field="scopes")
+    return name, scope_set
+
+
+def needs_touch(key: ApiKey, now: datetime) -> bool:
+    return key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY
+
+
+Fetch = Callable[[str], Awaitable[tuple[ApiKey, bytes] | None]]  # key id -> (key, secret_sha256)
+Touch = Callable[[str, datetime], Awaitable[None]]  # key id, now -> record last use
+
+
+class KeyVerifier:
+    """``verify(token)`` for both backends: parse, cache, fetch by id, compare, touch."""
+
+    def __init__(self, fetch: Fetch, touch: Touch, clock: Callable[[], datetime], ttl: float) -> None:
+        self._fetch, self._touch, self._clock = fetch, touch, clock
+        self._verified = VerifiedTokens(ttl)
+        self._touching: set[asyncio.Task[None]] = set()
+
+    async def verify(self, token: str) -> ApiKey | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        digest = VerifiedTokens.digest(token)
+        cached = self._verified.get(digest)
+        if cached is not None:
+            return cached
+        found = await self._fetch(parsed[0])
+        if found is None or found[0].revoked or not secret_matches(parsed[1], found[1]):
+            return None
+        key, now = found[0], self._clock()
+        self._verified.put(digest, key)
+        if needs_touch(key, now):  # in the background: a commit must not delay the request
+            task = asyncio.ensure_future(self._touch_quietly(key.id, now))
+            self._touching.add(task)
+            task.add_done_callback(self._touching.discard)
+        return key
+
+    def forget(self, key_id: str) -> None:
+        self._verified.forget(key_id)
+
+    async def close(self) -> None:
+        if self._touching:
+            await asyncio.gather(*self._touching, return_exceptions=True)
+
+    async def _touch_quietly(self, key_id: str, now: datetime) -> None:
+        try:
+            await self._touch(key_id, now)
+        except StoreUnavailable:
+            pass  # last_used_at is a hint; the request it came from was already answered
+
+
+class VerifiedTokens:
+    """Tokens verified in the last ``ttl`` seconds, by SHA-256 of the token."""
+
+    def __init__(self, ttl: float, maxsize: int = 4096) -> None:
+        self._cache: TTLCache[bytes, ApiKey] | None = TTLCache(maxsize, ttl, timer=time.monotonic) if ttl > 0 else None
+
+    @staticmethod
+    def digest(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, digest: bytes) -> ApiKey | None:
+        return None if self._cache is None else self._cache.get(digest)
+
+    def put(self, digest: bytes, key: ApiKey) -> None:
+        if self._cache is not None:
+            self._cache[digest] = key
+
+    def forget(self, key_id: str) -> None:
+        if self._cache is not None:
+            for digest in [d for d, k in self._cache.items() if k.id == key_id]:
+                self._cache.pop(digest, None)

@@ -1,0 +1,293 @@
+"""The shared store: PostgreSQL through an asyncpg connection pool, for many replicas.
+
+Every call borrows a pooled connection for one statement or one transaction. The pool
+replaces a connection found closed when it is next acquired, so the service recovers by
+itself when the server comes back. A call whose connection turns out dead *before its
+transaction began* (server restarted, backend terminated) is retried once on a fresh
+connection: nothing of it can have been applied. A failure after that (e.g. during COMMIT)
+is not retried, since the write may have committed, and leaves as ``StoreUnavailable``.
+
+Concurrent writers on several replicas: a write reads the rows it replaces ``FOR UPDATE``
+and inserts new keys with ``ON CONFLICT DO NOTHING``; a key another transaction inserted
+meanwhile is re-read and planned again, so no write is lost or counted twice.
+
+Durability is the server's: a returned write has committed (``synchronous_commit`` on).
+Only this module knows asyncpg: its errors leave as ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from ..errors import Conflict, StoreUnavailable
+from ..model import ApiKey, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from . import records
+from .base import StoreBase
+from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
+
+T = TypeVar("T")
+COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
+KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
+LIVE = "(expires_at IS NULL OR expires_at > $3)"
+MIGRATION_LOCK = 0x76616C69  # pg_advisory_xact_lock key: one migrating replica at a time
+# The server is down, unreachable, refusing work for now, or the connection died: retry later.
+UNAVAILABLE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+               asyncpg.exceptions.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
+               asyncpg.exceptions.InsufficientResourcesError, asyncpg.exceptions.ReadOnlySQLTransactionError,
+               asyncpg.exceptions.InvalidCatalogNameError, asyncpg.exceptions.InvalidAuthorizationSpecificationError)
+# An established connection died (server restarted, backend terminated): a fresh one may work.
+# InternalClientError: an idle connection that received the server's FATAL 57P01 ("terminating
+# connection due to administrator command") but not yet its EOF refuses the next query with
+# "cannot switch to state 15; another operation (2) is in progress".
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.AdminShutdownError,
+                   asyncpg.exceptions.InternalClientError, ConnectionResetError, BrokenPipeError)
+_KINDS = {k.value: k for k in SuppressionKind}
+_REASONS = {r.value: r for r in SuppressionReason}
+
+
+def suppression(row: Sequence[Any]) -> Suppression:
+    return Suppression(_KINDS[row[0]], row[1], _REASONS[row[2]], row[3], row[4], row[5], row[6], row[7])
+
+
+def as_row(s: Suppression) -> tuple[Any, ...]:
+    return (s.kind.value, s.value, s.reason.value, s.source, s.detail, s.created_at, s.updated_at, s.expires_at)
+
+
+def api_key(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(row[0], row[1], frozenset(row[2].split()), row[4], row[5], row[6])
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+
+
+async def insert_audit(conn: asyncpg.Connection, rows: list[records.AuditRow]) -> None:
+    if rows:
+        await conn.executemany("INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
+                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                               [(a.kind, a.value, a.action, a.actor, a.at, a.why, a.before, a.after) for a in rows])
+
+
+class _NotStarted(Exception):
+    """The connection failed before the transaction began: safe to retry."""
+
+
+class _Contended(Exception):
+    """Another transaction inserted one of our new keys first: roll back and plan again."""
+
+
+class PostgresStore(StoreBase):
+    """The ``Store`` on PostgreSQL. Open with ``await PostgresStore.open(dsn)``."""
+
+    def __init__(self, pool: asyncpg.Pool, timeout: float, key_cache_ttl: float,
+                 clock: Callable[[], datetime]) -> None:
+        super().__init__(clock, key_cache_ttl)
+        self._pool, self._timeout = pool, timeout
+
+    @classmethod
+    async def open(cls, dsn: str, *, timeout: float = 5.0, key_cache_ttl: float = 5.0, pool_size: int = 10,
+                   clock: Callable[[], datetime] = records.utc_now) -> PostgresStore:
+        with translated():
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size, timeout=timeout,
+                                             command_timeout=max(timeout, 30.0))
+        store = cls(pool, timeout, key_cache_ttl, clock)
+        try:
+            await store._transaction(store._migrate)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    async def _transaction(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run ``fn(conn)`` in one transaction. Retry on a connection dead on arrival (once) and
+        on losing an insert race to another transaction (a few times): nothing was applied then."""
+        dead = contended = 0
+        while True:
+            try:
+                return await self._attempt(fn)
+            except _NotStarted as exc:
+                dead += 1
+                if dead == 2:
+                    raise StoreUnavailable(f"PostgreSQL store unavailable: {exc.__cause__}") from exc.__cause__
+            except _Contended as exc:
+                contended += 1
+                if contended == 5:
+                    raise StoreUnavailable("too much contention on the same keys; retry") from exc
+
+    async def _attempt(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        with translated():
+            async with self._pool.acquire(timeout=self._timeout) as conn:
+                transaction = conn.transaction()
+                try:
+                    await transaction.start()
+                except CONNECTION_LOST as exc:
+                    await self._discard(conn)
+                    raise _NotStarted() from exc
+                try:
+                    result = await fn(conn)
+                except BaseException:
+                    with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
+                        await transaction.rollback()
+                    raise
+                await transaction.commit()  # a failure here is not retried: it may have committed
+                return result
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement; retried once if its pooled connection had died while idle."""
+        for attempt in (1, 2):
+            try:
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    try:
+                        return await conn.fetch(sql, *args)
+                    except CONNECTION_LOST:
+                        await self._discard(conn)
+                        raise
+            except CONNECTION_LOST as exc:
+                if attempt == 2 or self._pool.is_closing():
+                    raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+            except UNAVAILABLE as exc:
+                raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _discard(self, conn: asyncpg.Connection) -> None:
+        """Drop a dead connection, and reconnect every other on its next use: a server restart
+        or failover has killed them all, and each would otherwise fail one request."""
+        with contextlib.suppress(asyncpg.InterfaceError):  # already detached if the protocol aborted
+            conn.terminate()
+        await self._pool.expire_connections()
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute(SCHEMA_MIGRATIONS_POSTGRES)
+        applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for migration in pending(applied):  # one transaction: PostgreSQL DDL is transactional
+            for statement in migration.statements("postgres"):
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                               migration.version, migration.name, self._clock())
+
+    # --- suppressions: reads ----------------------------------------------------------------
+
+    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
+        addresses, domains = records.unique(addresses), records.unique(domains)
+        if not addresses and not domains:
+            return {}
+        rows = await self._fetch(
+            f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ANY($1::text[]) AND {LIVE}"
+            f" UNION ALL SELECT {COLUMNS} FROM suppressions WHERE kind = 'domain' AND value = ANY($2::text[])"
+            f" AND {LIVE}", addresses, domains, self._clock())
+        return {row[1]: suppression(row) for row in rows}
+
+    async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
+        rows = await self._fetch(f"SELECT {COLUMNS} FROM suppressions WHERE kind = $1 AND value = $2 AND {LIVE}",
+                                 SuppressionKind(kind).value, value, self._clock())
+        return suppression(rows[0]) if rows else None
+
+    # --- suppressions: writes ---------------------------------------------------------------
+
+    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
+        return await self._transaction(lambda conn: self._apply(conn, entries, actor, why))
+
+    async def _apply(self, conn: asyncpg.Connection, entries: list[SuppressionEntry], actor: str,
+                     why: str | None) -> records.WritePlan:
+        now = self._clock()
+        kinds, values = zip(*{records.key_of(e) for e in entries}, strict=True)
+        rows = await conn.fetch(f"SELECT {COLUMNS} FROM suppressions WHERE (kind, value) IN"
+                                " (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE", kinds, values)
+        stored = {(row[0], row[1]): suppression(row) for row in rows}
+        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
+        if plan.inserts:  # waits for a concurrent insert of the same key to end, then skips it
+            inserted = await conn.fetch(
+                f"INSERT INTO suppressions ({COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+                " $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])"
+                " ON CONFLICT (kind, value) DO NOTHING RETURNING kind", *zip(*map(as_row, plan.inserts), strict=True))
+            if len(inserted) != len(plan.inserts):
+                raise _Contended()
+        if plan.updates:
+            await conn.executemany("UPDATE suppressions SET reason = $3, source = $4, detail = $5, created_at = $6,"
+                                   " updated_at = $7, expires_at = $8 WHERE kind = $1 AND value = $2",
+                                   [as_row(s) for s in plan.updates])
+        await insert_audit(conn, plan.audit)
+        return plan
+
+    async def delete_suppression(self, kind: SuppressionKind, value: str, *, actor: str,
+                                 why: str | None = None) -> Suppression | None:
+        async def delete(conn: asyncpg.Connection) -> Suppression | None:
+            now = self._clock()
+            row = await conn.fetchrow(f"DELETE FROM suppressions WHERE kind = $1 AND value = $2 RETURNING {COLUMNS}",
+                                      SuppressionKind(kind).value, value)
+            if row is None:
+                return None
+            old = suppression(row)
+            await insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
+            return None if old.expired(now) else old
+        return await self._transaction(delete)
+
+    # --- suppressions: pages and the audit trail --------------------------------------------
+
+    async def _page(self, after: int, limit: int, kind: SuppressionKind | None, reason: SuppressionReason | None,
+                    source: str | None, since: datetime | None) -> list[tuple[Suppression, int]]:
+        where, params = ["id > $1", LIVE], [after, limit, self._clock()]
+        for column, op, value in records.filters(kind, reason, source, since):
+            params.append(value)
+            where.append(f"{column} {op} ${len(params)}")
+        rows = await self._fetch(f"SELECT {COLUMNS}, id FROM suppressions WHERE {' AND '.join(where)}"
+                                 " ORDER BY id LIMIT $2", *params)
+        return [(suppression(row), row[8]) for row in rows]
+
+    async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
+        rows = await self._fetch(f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = $1"
+                                 " AND value = $2 ORDER BY id", SuppressionKind(kind).value, value)
+        return [records.audit_entry(row, row[5]) for row in rows]
+
+    # --- API keys ----------------------------------------------------------------------------
+
+    async def _insert_key(self, key: ApiKey, secret_sha256: bytes) -> None:
+        async def insert(conn: asyncpg.Connection) -> None:
+            try:
+                await conn.execute(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, NULL, NULL)",
+                                   key.id, key.name, " ".join(sorted(key.scopes)), secret_sha256, key.created_at)
+            except asyncpg.UniqueViolationError as exc:
+                raise Conflict(f"an active API key is already named {key.name!r}", field="name") from exc
+        await self._transaction(insert)
+
+    async def _fetch_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        rows = await self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+        return (api_key(rows[0]), rows[0][3]) if rows else None
+
+    async def _touch_key(self, key_id: str, now: datetime) -> None:
+        await self._fetch("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        return [api_key(r) for r in await self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
+
+    async def _revoke_key(self, id_or_name: str, now: datetime) -> list[str]:
+        async def revoke(conn: asyncpg.Connection) -> list[str]:
+            for column in ("id", "name"):  # an id wins over a name that happens to look like one
+                rows = await conn.fetch(f"UPDATE api_keys SET revoked_at = $2 WHERE {column} = $1"
+                                        " AND revoked_at IS NULL RETURNING id", id_or_name, now)
+                if rows:
+                    return [r[0] for r in rows]
+            return []
+        return await self._transaction(revoke)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    async def close(self) -> None:
+        await self._keys.close()
+        with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
+            await self._pool.close()

@@ -1,0 +1,355 @@
+"""The embedded store: one SQLite file in WAL mode, three connections, each owned by one thread.
+
+Why this shape (figures measured on this machine with 1,000,000 rows):
+
+- **Hot-path reads run synchronously on the event loop thread** (``find_suppressions``,
+  ``get_suppression``, ``verify_api_key``, ``ping``) on a dedicated read connection. A point
+  lookup costs a few µs in ``sqlite3`` but 35-80 µs through a thread hop (aiosqlite), and a
+  batched ``IN (...)`` a few µs per address; a hop would cost more than the query. They stay
+  short and bounded: indexed lookups only, at most ``CHUNK`` keys per statement, a yield to the
+  loop between chunks, and a short busy timeout (WAL readers do not wait for the writer; only
+  rare WAL recovery can make them wait).
+- **Writes run on one dedicated writer thread** (a one-thread executor, its own connection):
+  a commit blocks on fsync, which must not stall the loop, and one writer per process makes
+  ``BEGIN IMMEDIATE`` transactions queue in order instead of failing with "database is locked".
+  Several processes (``VALIDATOR_WORKERS``) wait on each other up to ``timeout`` seconds.
+- **Scans run on one scan thread** (list pages, export, audit trail, key listing): they may
+  read thousands of rows or filter a whole table, which has no place on the loop.
+
+Durability: ``synchronous=FULL``. A returned write is in the WAL and fsynced, so it survives
+``kill -9`` and also power loss. ``NORMAL`` would survive a process crash but could lose the
+last commits on power loss; suppressions record unsubscribes and complaints (legal duties), and
+writes are rare, off the loop, and batched 1,000 rows per commit on import, so FULL is cheap.
+
+Only this module knows ``sqlite3``: its errors leave as ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import Conflict, StoreUnavailable
+from ..model import ApiKey, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from . import records
+from .base import StoreBase
+from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
+
+T = TypeVar("T")
+CHUNK = 512  # keys per IN (...): far below SQLite's 32,766 variables; ~1-3 ms on the loop at most
+READ_BUSY_MS = 100  # the longest a loop-thread read may wait for a lock
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
+KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
+LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_KINDS = {k.value: k for k in SuppressionKind}
+_REASONS = {r.value: r for r in SuppressionReason}
+
+
+def to_us(moment: datetime) -> int:
+    # Exact for every microsecond until 2106: two float roundings stay under 0.5 µs in all.
+    return round(moment.timestamp() * 1_000_000)
+
+
+def from_us(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + timedelta(microseconds=us)
+
+
+def suppression(row: Sequence[Any]) -> Suppression:
+    kind, value, reason, source, detail, created, updated, expires = row[:8]
+    return Suppression(_KINDS[kind], value, _REASONS[reason], source, detail,
+                       EPOCH + timedelta(microseconds=created), EPOCH + timedelta(microseconds=updated),
+                       None if expires is None else EPOCH + timedelta(microseconds=expires))
+
+
+def as_row(s: Suppression) -> tuple[Any, ...]:
+    expires = None if s.expires_at is None else to_us(s.expires_at)
+    return (s.kind.value, s.value, s.reason.value, s.source, s.detail, to_us(s.created_at), to_us(s.updated_at),
+            expires)
+
+
+def api_key(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(row[0], row[1], frozenset(row[2].split()), EPOCH + timedelta(microseconds=row[4]),
+                  from_us(row[5]), from_us(row[6]))
+
+
+def unavailable(exc: sqlite3.Error) -> Exception:
+    """What a sqlite3 error means to callers: trouble is ``StoreUnavailable``; integrity and
+    programming errors are bugs and stay as they are."""
+    if isinstance(exc, (sqlite3.OperationalError, sqlite3.InternalError)):  # locked, I/O, cannot open, read-only
+        return StoreUnavailable(f"SQLite store unavailable: {exc}")
+    if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
+        return StoreUnavailable(f"SQLite store unusable: {exc}")
+    return exc
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        error = unavailable(exc)
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def connect(path: Path, busy_ms: int, *pragmas: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=256)
+    for pragma in (f"busy_timeout = {busy_ms}", *pragmas):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(conn, *args)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT`` (the write lock from the start)."""
+    with translated():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn, *args)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+
+@functools.lru_cache(maxsize=256)
+def lookup_sql(addresses: int, domains: int, live: bool) -> str:
+    """One statement for ``addresses`` address keys and ``domains`` domain keys (powers of two)."""
+    tail = f" AND {LIVE}" if live else ""
+    return " UNION ALL ".join(f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}'"
+                              f" AND value IN ({','.join('?' * n)}){tail}"
+                              for kind, n in (("address", addresses), ("domain", domains)) if n)
+
+
+def padded(values: list[str]) -> list[str]:
+    """Padded to a power of two with repeats, so that a handful of statement texts stay cached."""
+    return values + [values[-1]] * ((1 << (len(values) - 1).bit_length()) - len(values)) if values else values
+
+
+def select_keys(conn: sqlite3.Connection, addresses: list[str], domains: list[str],
+                now_us: int | None) -> list[Suppression]:
+    """Entries among at most ``CHUNK`` keys of each kind; live ones only when ``now_us`` is given."""
+    addresses, domains = padded(addresses), padded(domains)
+    now = [] if now_us is None else [now_us]
+    params = [*addresses, *(now if addresses else ()), *domains, *(now if domains else ())]
+    sql = lookup_sql(len(addresses), len(domains), now_us is not None)
+    return [suppression(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def insert_audit(conn: sqlite3.Connection, rows: list[records.AuditRow]) -> None:
+    conn.executemany("INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [(a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after) for a in rows])
+
+
+class SqliteStore(StoreBase):
+    """The ``Store`` on a SQLite file. Open with ``await SqliteStore.open(path)``."""
+
+    def __init__(self, path: Path, timeout: float, key_cache_ttl: float, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock, key_cache_ttl)
+        self.path, self._closed, self._busy_ms = path, False, int(timeout * 1000)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self._scanner = ThreadPoolExecutor(1, thread_name_prefix="store-scan")
+        self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
+        self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
+        self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
+
+    @classmethod
+    async def open(cls, path: Path, *, timeout: float = 5.0, key_cache_ttl: float = 5.0,
+                   clock: Callable[[], datetime] = records.utc_now) -> SqliteStore:
+        store = cls(path, timeout, key_cache_ttl, clock)
+        try:
+            with translated():
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreUnavailable(f"cannot create the directory of {path}: {exc}") from exc
+                store._wconn = connect(path, store._busy_ms, "journal_mode = WAL", "synchronous = FULL")
+                await store._in(store._writer, store._migrate, store._wconn)
+                store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
+                store._sconn = connect(path, store._busy_ms, "query_only = 1")
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    # --- plumbing: the loop's reader, the scan thread, the writer thread ---------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed or self._rconn is None:
+            raise StoreUnavailable("the store is closed")
+        return self._rconn
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with translated():
+            return self._reader().execute(sql, params).fetchall()
+
+    async def _in(self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+    async def _scan(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        def run() -> list[Any]:
+            with translated():
+                return self._sconn.execute(sql, params).fetchall()  # type: ignore[union-attr]
+        return await self._in(self._scanner, run)
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` in one transaction on the writer thread."""
+        return await self._in(self._writer, in_transaction, self._wconn, fn, *args)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        with translated():
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                raise StoreUnavailable(f"SQLite could not enter WAL mode (got {mode!r}) for {self.path}")
+            conn.execute(SCHEMA_MIGRATIONS_SQLITE)
+        for migration in MIGRATIONS:  # each version in its own transaction, re-checked under the lock
+            def apply(conn: sqlite3.Connection, migration: Migration = migration) -> None:
+                if migration in pending({v for (v,) in conn.execute("SELECT version FROM schema_migrations")}):
+                    for statement in migration.statements("sqlite"):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                 (migration.version, migration.name, to_us(self._clock())))
+            in_transaction(conn, apply)
+
+    # --- suppressions: the hot path, on the loop -------------------------------------------
+
+    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
+        now_us = to_us(self._clock())
+        addresses, domains = records.unique(addresses), records.unique(domains)
+        found: dict[str, Suppression] = {}
+        for start in range(0, max(len(addresses), len(domains)), CHUNK):
+            if start:
+                await asyncio.sleep(0)  # let other requests run between bounded chunks
+            try:
+                entries = select_keys(self._reader(), addresses[start:start + CHUNK], domains[start:start + CHUNK],
+                                      now_us)
+            except sqlite3.Error as exc:
+                raise unavailable(exc) from exc
+            for entry in entries:
+                found[entry.value] = entry
+        return found
+
+    async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
+        rows = self._read(f"SELECT {COLUMNS} FROM suppressions WHERE kind = ? AND value = ? AND {LIVE}",
+                          (SuppressionKind(kind).value, value, to_us(self._clock())))
+        return suppression(rows[0]) if rows else None
+
+    # --- suppressions: writes, on the writer thread ----------------------------------------
+
+    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
+        return await self._write(self._apply, entries, actor, why)
+
+    def _apply(self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str,
+               why: str | None) -> records.WritePlan:
+        now, stored = self._clock(), {}
+        keys = {records.key_of(e) for e in entries}
+        addresses = [v for k, v in keys if k == SuppressionKind.ADDRESS]
+        domains = [v for k, v in keys if k == SuppressionKind.DOMAIN]
+        for i in range(0, max(len(addresses), len(domains)), CHUNK):
+            found = select_keys(conn, addresses[i:i + CHUNK], domains[i:i + CHUNK], None)
+            stored.update((records.key_of(s), s) for s in found)
+        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
+        if plan.inserts:
+            last = conn.execute("UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
+                                (len(plan.inserts),)).fetchone()[0]
+            conn.executemany(f"INSERT INTO suppressions ({COLUMNS}, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [(*as_row(s), last - len(plan.inserts) + 1 + i) for i, s in enumerate(plan.inserts)])
+        if plan.updates:
+            conn.executemany("UPDATE suppressions SET reason = ?, source = ?, detail = ?, created_at = ?,"
+                             " updated_at = ?, expires_at = ? WHERE kind = ? AND value = ?",
+                             [(*as_row(s)[2:], s.kind.value, s.value) for s in plan.updates])
+        insert_audit(conn, plan.audit)
+        return plan
+
+    async def delete_suppression(self, kind: SuppressionKind, value: str, *, actor: str,
+                                 why: str | None = None) -> Suppression | None:
+        def delete(conn: sqlite3.Connection) -> Suppression | None:
+            now = self._clock()
+            rows = conn.execute(f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}",
+                                (SuppressionKind(kind).value, value)).fetchall()
+            if not rows:
+                return None
+            old = suppression(rows[0])
+            insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
+            return None if old.expired(now) else old
+        return await self._write(delete)
+
+    # --- suppressions: scans, on the scan thread -------------------------------------------
+
+    async def _page(self, after: int, limit: int, kind: SuppressionKind | None, reason: SuppressionReason | None,
+                    source: str | None, since: datetime | None) -> list[tuple[Suppression, int]]:
+        where, params = ["id > ?", LIVE], [after, to_us(self._clock())]
+        for column, op, value in records.filters(kind, reason, source, since):
+            where.append(f"{column} {op} ?")
+            params.append(to_us(value) if isinstance(value, datetime) else value)
+        rows = await self._scan(f"SELECT {COLUMNS}, id FROM suppressions WHERE {' AND '.join(where)}"
+                                " ORDER BY id LIMIT ?", (*params, limit))
+        return [(suppression(row), row[8]) for row in rows]
+
+    async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
+        rows = await self._scan(f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = ? AND value = ?"
+                                " ORDER BY id", (SuppressionKind(kind).value, value))
+        return [records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])) for row in rows]
+
+    # --- API keys ----------------------------------------------------------------------------
+
+    async def _insert_key(self, key: ApiKey, secret_sha256: bytes) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                             (key.id, key.name, " ".join(sorted(key.scopes)), secret_sha256, to_us(key.created_at)))
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"an active API key is already named {key.name!r}", field="name") from exc
+        await self._write(insert)
+
+    async def _fetch_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        rows = self._read(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+        return (api_key(rows[0]), rows[0][3]) if rows else None
+
+    async def _touch_key(self, key_id: str, now: datetime) -> None:
+        await self._write(lambda conn: conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+                                                    (to_us(now), key_id)))
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        return [api_key(row) for row in await self._scan(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
+
+    async def _revoke_key(self, id_or_name: str, now: datetime) -> list[str]:
+        def revoke(conn: sqlite3.Connection) -> list[str]:
+            for column in ("id", "name"):  # an id wins over a name that happens to look like one
+                rows = conn.execute(f"UPDATE api_keys SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL"
+                                    " RETURNING id", (to_us(now), id_or_name)).fetchall()
+                if rows:
+                    return [r[0] for r in rows]
+            return []
+        return await self._write(revoke)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        self._read("SELECT max(version) FROM schema_migrations")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        await self._keys.close()
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn)):
+            if conn is not None:  # queued after any pending work: each thread is FIFO
+                await loop.run_in_executor(executor, conn.close)
+            executor.shutdown(wait=False)
+        if self._rconn is not None:
+            self._rconn.close()

@@ -1,0 +1,184 @@
+"""How parsed addresses map to suppression-list keys. Pure: no store, no I/O.
+
+The policy (documented in README): the domain compares case-insensitively in its ASCII
+(IDNA) form; the local part compares case-insensitively too. RFC 5321 §2.4 lets a server treat
+local parts as case-sensitive, but no large mailbox provider does, and for a suppression list
+the safe error is to suppress too much, never to mail a known hard bounce because of a capital
+letter. Gmail dots and ``+tags`` are never folded: ``j.doe@`` and ``jdoe@`` are distinct
+entries (folding is a provider-specific guess that would suppress other people's addresses).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import InvalidField
+from .model import (
+    Address,
+    Suppression,
+    SuppressionEntry,
+    SuppressionKind,
+    SuppressionReason,
+)
+from .syntax import parse_address
+
+_MAX_DETAIL = 2000
+_FORBIDDEN = ("\r", "\n", "\x00")
+
+
+def address_key(address: Address) -> str:
+    return f"{address.local_part.lower()}@{address.ascii_domain.lower()}"
+
+
+def domain_key(address: Address) -> str:
+    return address.ascii_domain.lower()
+
+
+def matching_entry(address: Address, found: dict[str, Suppression]) -> Suppression | None:
+    """The entry that suppresses ``address`` among ``found``: its own entry wins over its domain's."""
+    return found.get(address_key(address)) or found.get(domain_key(address))
+
+
+def _clean(text: str, field: str) -> str:
+    if any(c in text for c in _FORBIDDEN):
+        raise InvalidField("must not contain CR, LF or NUL", field=field)
+    return text
+
+
+def parse_email_key(text: str, field: str = "email") -> str:
+    """An address from a path or a row → its suppression key, or ``InvalidField``."""
+    parsed = parse_address(_clean(text, field), allow_reserved=True)
+    if not isinstance(parsed, Address):
+        raise InvalidField(f"not a valid address: {parsed.message}", field=field)
+    return address_key(parsed)
+
+
+def parse_domain_key(text: str, field: str = "domain") -> str:
+    """A domain → its key (IDNA, lower case), checked by parsing ``x@domain``."""
+    parsed = parse_address("x@" + _clean(text, field), allow_reserved=True)
+    if "@" in text or not isinstance(parsed, Address):
+        raise InvalidField("not a valid domain", field=field)
+    return parsed.ascii_domain.lower()
+
+
+def parse_time(value: Any, field: str) -> datetime:
+    """ISO 8601 with a zone (``2026-03-15T08:42:11Z``); a naive time would be ambiguous."""
+    if not isinstance(value, str):
+        raise InvalidField("must be an ISO 8601 date-time string", field=field)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidField("must be an ISO 8601 date-time", field=field) from exc
+    if moment.tzinfo is None:
+        raise InvalidField("must carry a time zone (e.g. Z)", field=field)
+    return moment.astimezone(UTC)
+
+
+def parse_reason(value: Any, field: str = "reason") -> SuppressionReason:
+    try:
+        return SuppressionReason(value)
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in SuppressionReason)
+        raise InvalidField(f"must be one of {allowed}", field=field) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    line: int
+    entry: SuppressionEntry | None
+    error: str | None
+
+
+class ImportParser:
+    """Rows of an import CSV, fed a few lines at a time (the body is never held whole).
+
+    Columns by header (``email``, or ``domain``, or ``kind`` + ``value``; then ``reason``,
+    ``source``, ``detail``, ``expires_at``); without a header, one address per line. A record
+    ends at a line end outside quotes (RFC 4180 §2.6), so quoted line breaks survive chunking.
+    """
+
+    def __init__(self, default_reason: SuppressionReason, default_source: str) -> None:
+        self._reason = default_reason
+        self._source = default_source
+        self._columns: dict[str, int] | None = None
+        self._record = ""
+        self._undecodable = False
+        self._line = 0  # physical lines consumed
+        self._start = 1  # first physical line of the pending record
+
+    def feed(self, lines: list[bytes]) -> list[ImportRow]:
+        """Parse whole lines (each ending in a line break, but the file's last one)."""
+        rows = []
+        for raw in lines:
+            self._line += 1
+            if not self._record and not self._undecodable:
+                self._start = self._line
+            try:
+                self._record += raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._undecodable = True  # this record is refused; the rest of the file goes on
+            if self._record.count('"') % 2:
+                continue  # inside a quoted cell: the record goes on
+            row = self._take()
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def finish(self) -> list[ImportRow]:
+        """The last record, even one whose quotes never closed (it is reported, not dropped)."""
+        row = self._take() if self._record or self._undecodable else None
+        return [row] if row is not None else []
+
+    def _take(self) -> ImportRow | None:
+        record, bad = self._record, self._undecodable
+        self._record, self._undecodable = "", False
+        if bad:
+            return ImportRow(self._start, None, "the line is not valid UTF-8")
+        return self._parse(record)
+
+    def _parse(self, record: str) -> ImportRow | None:
+        if "\x00" in record:
+            return ImportRow(self._start, None, "the line contains NUL")
+        cells = next(csv.reader([record]), [])
+        if not any(cell.strip() for cell in cells):
+            return None
+        if self._start == 1 and self._columns is None:
+            names = [cell.strip().lower() for cell in cells]
+            if {"email", "value", "domain"} & set(names):
+                self._columns = {name: i for i, name in enumerate(names)}
+                return None
+        try:
+            return ImportRow(self._start, _entry_of(cells, self._columns, self._reason, self._source), None)
+        except InvalidField as exc:
+            return ImportRow(self._start, None, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+
+
+def _entry_of(
+    row: list[str], columns: dict[str, int] | None, reason: SuppressionReason, source: str
+) -> SuppressionEntry:
+    def cell(name: str) -> str | None:
+        if columns is None or name not in columns or columns[name] >= len(row):
+            return None
+        return row[columns[name]].strip() or None
+
+    if columns is None:
+        kind, value = SuppressionKind.ADDRESS, parse_email_key(row[0].strip(), "email")
+    elif (domain := cell("domain")) is not None or cell("kind") == "domain":
+        kind, value = SuppressionKind.DOMAIN, parse_domain_key(domain or cell("value") or "", "domain")
+    else:
+        kind, value = SuppressionKind.ADDRESS, parse_email_key(cell("email") or cell("value") or "", "email")
+    expires = cell("expires_at")
+    detail = cell("detail")
+    if detail is not None and len(detail) > _MAX_DETAIL:
+        raise InvalidField(f"longer than {_MAX_DETAIL} characters", field="detail")
+    return SuppressionEntry(
+        kind=kind,
+        value=value,
+        reason=parse_reason(cell("reason"), "reason") if cell("reason") else reason,
+        source=cell("source") or source,
+        detail=detail,
+        expires_at=parse_time(expires, "expires_at") if expires else None,
+    )
