@@ -22,7 +22,7 @@ from .servers import ROOT
 CORE = ["http", "inproc", "batch"]
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
-EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus"}
+EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup"}
 
 
 def _parser(extras: list[str]) -> argparse.ArgumentParser:
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         _print(outcomes[-1].details, args.markdown)
     if outcomes:
         summary = Table(
-            f"Summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - began:.0f} s, ratios within this run)",
+            f"Summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - began:.0f} s, "
+            "ratios within this run)",
             SUMMARY_HEADERS, [row for outcome in outcomes for row in outcome.summary],
             [f"machine: {os.cpu_count()} CPUs; 1-minute load average {load_before:.1f} before, "
              f"{os.getloadavg()[0]:.1f} after (our own processes add about 2 while loading)"],

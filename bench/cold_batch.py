@@ -119,7 +119,7 @@ def _outcome(full: Run, ours: Run, plain: Run, cached: Run) -> Outcome:
         ["Path", "Addresses", "Domains", "Time", "Addresses/s", "Queries per domain", "DNS server CPU", "Verdicts"],
         [run.row() for run in (full, ours, plain, cached)],
         [
-            "ours = in-process Checker.check_many (not the HTTP batch endpoint); fresh resolver per row (cold)",
+            "ours = the service's own Checker, in process (not the HTTP batch endpoint), made anew per row (cold)",
             "ours resolves MX, then A and AAAA of each MX host (routability); email-validator stops at MX",
             "queries per domain above 1.00 for a type are retries: the server saw the same question again",
             "one loopback DNS server process (tests/dnsserver.py, dnspython) serves every row; its CPU is shown "
@@ -130,7 +130,7 @@ def _outcome(full: Run, ours: Run, plain: Run, cached: Run) -> Outcome:
     return Outcome([table], [
         [f"Cold batch {full.addresses:,} addresses / {full.domains:,} domains", rate(full.rate), "-", "-", "-", "-"],
         ["DNS queries per domain (cold batch)", full.queries.per_domain(full.domains),
-         plain.queries.per_domain(plain.domains) + " (email-validator)", "-", "one set (MX, A, AAAA) per domain",
+         "email-validator: " + plain.queries.per_domain(plain.domains), "-", "one set (MX, A, AAAA) per domain",
          met(per_type_ok)],
         [f"Cold {ours.addresses:,}-address subset vs email-validator", rate(ours.rate), rate(plain.rate),
          times(ours.rate / plain.rate) + " faster", "-", "-"],

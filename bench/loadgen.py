@@ -56,7 +56,8 @@ def ensure_wrk() -> tuple[str | None, str]:
         return found, "wrk"
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         return None, "wrk is not installed and cannot be installed here (needs root and apt-get)"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     print("[bench] installing wrk: apt-get install -y wrk", file=sys.stderr, flush=True)
     if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], **quiet).returncode != 0:
         subprocess.run(["apt-get", "update", "-qq"], **quiet)

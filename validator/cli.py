@@ -140,7 +140,7 @@ async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int |
     from .mx import MxResolver
     from .store import open_store
 
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)
     try:
         return await Checker(settings, resolver, store).check_many(addresses, timeout_ms)

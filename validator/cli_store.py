@@ -81,7 +81,7 @@ def _target(parser: argparse.ArgumentParser) -> None:
 
 def _on_store(settings: Settings, command: Callable[[Store, argparse.Namespace], Awaitable[int]], args: Any) -> int:
     async def run() -> int:
-        store = await open_store(settings.database_url)
+        store = await open_store(settings.database_url, timeout=settings.store_timeout)
         try:
             return await command(store, args)
         finally:

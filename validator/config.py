@@ -44,6 +44,11 @@ class Settings:
         "Store location: `sqlite:///path` (embedded default) or `postgresql://...`.",
         "sqlite:///data/validator.sqlite3",
     )
+    store_timeout: float = _env(
+        "VALIDATOR_STORE_TIMEOUT",
+        "Seconds a store call waits for a lock (SQLite) or a connection (PostgreSQL) before answering 503.",
+        5.0,
+    )
     dns_nameservers: tuple[tuple[str, int], ...] = _env(
         "VALIDATOR_DNS_NAMESERVERS",
         "Comma-separated resolvers, each `ip` or `ip:port` (`[v6]:port` for IPv6). Empty: the system's.",
@@ -139,7 +144,7 @@ class Settings:
 
 
 _MINIMUMS: dict[str, float] = {
-    "port": 0, "dns_timeout": 0.01, "dns_tries": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
+    "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1,
 }

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-
-VALIDATOR = [sys.executable, "-m", "validator"]
-
-
-def env_for(dns, **extra: str) -> dict[str, str]:
-    host, port = dns.address
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update({"VALIDATOR_DNS_NAMESERVERS": f"{host}:{port}", "VALIDATOR_DNS_TIMEOUT": "0.3", **extra})
-    return env
+from processes import VALIDATOR, env_for, free_port, wait_for
 
 
 @pytest.fixture
@@ -62,25 +51,8 @@ def test_bad_setting_stops_before_binding_and_names_the_variable(dns):
     assert "VALIDATOR_DNS_TIMEOUT" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"{url} never answered")
-
-
 def test_serve_answers_masks_addresses_in_the_log_and_stops_gracefully(dns, zone, tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
     created = subprocess.run(
         [*VALIDATOR, "keys", "create", "--name", "form", "--scope", "validate"],
@@ -92,7 +64,7 @@ def test_serve_answers_masks_addresses_in_the_log_and_stops_gracefully(dns, zone
     process = subprocess.Popen([*VALIDATOR, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/healthz", time.monotonic() + 20)
+        wait_for(f"{base}/healthz", time.monotonic() + 20)
         request = urllib.request.Request(
             f"{base}/v1/validate",
             data=b'{"email": "jane.doe@example.com"}',

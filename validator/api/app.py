@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
-    app[STORE] = await open_store(app[SETTINGS].database_url)
+    app[STORE] = await open_store(app[SETTINGS].database_url, timeout=app[SETTINGS].store_timeout)
     yield
     await app[STORE].close()
 

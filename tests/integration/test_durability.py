@@ -1,0 +1,90 @@
+"""Acknowledged writes survive kill -9; a locked store answers 503 and the service recovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from processes import env_for, free_port, wait_for
+
+
+def _request(url: str, method: str = "GET", body: bytes | None = None, token: str | None = None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+@pytest.fixture
+def service(dns, tmp_path: Path):
+    """A real `validator serve` process on a real SQLite file, restartable."""
+    port = free_port()
+    env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_STORE_TIMEOUT="0.3")
+    token = subprocess.run(
+        [sys.executable, "-m", "validator", "keys", "create", "--name", "t", "--scope", "admin"],
+        env=env, capture_output=True, text=True, timeout=30, check=True,
+    ).stdout.strip()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> str:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz", time.monotonic() + 20)
+        return base
+
+    yield start, processes, token, tmp_path / "v.sqlite3"
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_acknowledged_writes_survive_kill_9(service):
+    start, processes, token, _ = service
+    base = start()
+    for i in range(50):
+        status, _, _ = _request(
+            f"{base}/v1/suppressions/u{i}@example.com", "PUT", b'{"reason": "hard_bounce"}', token
+        )
+        assert status == 201
+    os.kill(processes[-1].pid, signal.SIGKILL)  # no shutdown, no checkpoint: the 2xx must already be durable
+    processes[-1].wait()
+    base = start()
+    status, _, body = _request(f"{base}/v1/suppressions?limit=100", token=token)
+    assert status == 200
+    assert len(json.loads(body)["items"]) == 50
+
+
+def test_locked_store_answers_503_then_recovers(service):
+    start, _, token, path = service
+    base = start()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock (a long migration, a backup tool)
+    try:
+        status, headers, body = _request(f"{base}/v1/suppressions/a@example.com", "PUT", b'{"reason": "manual"}', token)
+        assert status == 503
+        assert json.loads(body)["error"]["code"] == "store_unavailable"
+        assert int(headers["Retry-After"]) > 0
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    status, _, _ = _request(f"{base}/v1/suppressions/a@example.com", "PUT", b'{"reason": "manual"}', token)
+    assert status == 201  # no restart needed

@@ -1,0 +1,36 @@
+"""Helpers for tests that run the real `validator` command as a separate process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import urllib.request
+
+VALIDATOR = [sys.executable, "-m", "validator"]
+
+
+def env_for(dns, **extra: str) -> dict[str, str]:
+    """The environment of a child process: no inherited VALIDATOR_*, DNS pointed at the test server."""
+    host, port = dns.address
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
+    env.update({"VALIDATOR_DNS_NAMESERVERS": f"{host}:{port}", "VALIDATOR_DNS_TIMEOUT": "0.3", **extra})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
