@@ -56,6 +56,9 @@ class Settings:
     )
     dns_timeout: float = _env("VALIDATOR_DNS_TIMEOUT", "Seconds to wait for one DNS query before retrying.", 2.0)
     dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS attempts per query before answering `dns_timeout`.", 2)
+    dns_max_inflight: int = _env(
+        "VALIDATOR_DNS_MAX_INFLIGHT", "DNS queries outstanding at once; more wait their turn.", 200
+    )
     dns_cache_size: int = _env("VALIDATOR_DNS_CACHE_SIZE", "Domains kept in the MX answer cache.", 100_000)
     dns_negative_ttl: float = _env(
         "VALIDATOR_DNS_NEGATIVE_TTL",
@@ -144,7 +147,7 @@ class Settings:
 
 
 _MINIMUMS: dict[str, float] = {
-    "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
+    "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1,
 }
@@ -208,3 +211,17 @@ _PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
 }
 _PARSERS: dict[str, Callable[[str], Any]] = {"dns_nameservers": parse_nameservers}
 _FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def config_table() -> str:
+    """The README configuration table (markdown); a test keeps README.md equal to it."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = f.default
+        shown = "(system resolvers)" if default == () else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        rows.append(f"| `{f.metadata['env']}` | {shown} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m validator.config > the table to paste into README.md
+    print(config_table(), end="")

@@ -107,6 +107,7 @@ class MxResolver:
             maxsize=settings.dns_cache_size, ttu=lambda _key, value, _now: value[1]
         )
         self._inflight: dict[str, asyncio.Task[MxAnswer]] = {}
+        self._slots = asyncio.Semaphore(settings.dns_max_inflight)
         self._dns: aiodns.DNSResolver | None = None  # made on first use, inside the running loop
         self._closed = False
         self.stats = MxStats()
@@ -247,9 +248,11 @@ class MxResolver:
 
     async def _query(self, name: str, qtype: str) -> _Reply:
         """One query, translated: the only place resolver exceptions are caught."""
-        self.stats.queries_sent += 1
         try:
-            async with asyncio.timeout(self._budget):
+            # A burst (a cold batch of 1,000 domains) must queue here: c-ares answers "timeout"
+            # early for queries it cannot send when thousands are outstanding at once.
+            async with self._slots, asyncio.timeout(self._budget):
+                self.stats.queries_sent += 1
                 result = await self._resolver().query_dns(name, qtype)
         except TimeoutError:
             return _Reply(_Status.TIMEOUT, detail=f"{qtype} {name}: no answer within {self._budget:g}s")
