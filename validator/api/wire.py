@@ -7,6 +7,7 @@ are refused with the field named. Pure functions of bytes and values: no aiohttp
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from ..errors import (
     TooManyItems,
     UnknownField,
 )
-from ..model import Address, MxAnswer, Signals, Suppression, Verdict
+from ..model import Address, MxAnswer, MxHost, Signals, Suppression, Verdict
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
 # the SMTP limit, and anything between is answered normally as undeliverable (too_long).
@@ -114,9 +115,9 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
     return {
         "email": verdict.email,
         "normalized": verdict.normalized,
-        "status": verdict.status.value,
-        "action": verdict.action.value,
-        "reasons": [r.value for r in verdict.reasons],
+        "status": verdict.status,  # orjson writes enums as their values, tuples as arrays
+        "action": verdict.action,
+        "reasons": verdict.reasons,
         "suggestion": verdict.suggestion,
         "checks": {
             "syntax": _syntax_json(verdict.syntax),
@@ -145,21 +146,19 @@ def _syntax_json(syntax: Any) -> dict[str, Any]:
         "domain": None,
         "ascii_domain": None,
         "smtputf8": False,
-        "problem": syntax.problem.value,
+        "problem": syntax.problem,
         "message": syntax.message,
     }
 
 
 def _dns_json(mx: MxAnswer) -> dict[str, Any]:
-    return {
-        "outcome": mx.outcome.value,
-        "mx": [
-            {"host": h.host, "preference": h.preference, "addresses": list(h.addresses), "routable": h.routable}
-            for h in mx.hosts
-        ],
-        "ttl": round(mx.ttl, 3),
-        "detail": mx.detail,
-    }
+    return {"outcome": mx.outcome, "mx": _hosts_json(mx.hosts), "ttl": round(mx.ttl, 3), "detail": mx.detail}
+
+
+@functools.lru_cache(maxsize=4096)
+def _hosts_json(hosts: tuple[MxHost, ...]) -> list[dict[str, Any]]:
+    """Cached: a domain's hosts repeat on every request for it. The list is only ever read."""
+    return [{"host": h.host, "preference": h.preference, "addresses": h.addresses, "routable": h.routable} for h in hosts]
 
 
 def _signals_json(signals: Signals) -> dict[str, Any]:

@@ -34,6 +34,7 @@ T = TypeVar("T")
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
 KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
 LIVE = "(expires_at IS NULL OR expires_at > $3)"
+ANALYZE_MIN = 10_000  # ANALYZE after this many inserted rows, or half the table if larger
 MIGRATION_LOCK = 0x76616C69  # pg_advisory_xact_lock key: one migrating replica at a time
 # The server is down, unreachable, refusing work for now, or the connection died: retry later.
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
@@ -70,6 +71,12 @@ def translated() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release. The default sends ``RESET ALL; UNLISTEN *; ...``, one more round
+    trip per call (it tripled a point lookup); this store sets no session state, so nothing to reset
+    (asyncpg still rolls back a transaction left open)."""
+
+
 async def insert_audit(conn: asyncpg.Connection, rows: list[records.AuditRow]) -> None:
     if rows:
         await conn.executemany("INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
@@ -92,13 +99,14 @@ class PostgresStore(StoreBase):
                  clock: Callable[[], datetime]) -> None:
         super().__init__(clock, key_cache_ttl)
         self._pool, self._timeout = pool, timeout
+        self._inserted, self._analyze_at = 0, ANALYZE_MIN  # rows inserted since the last ANALYZE, and when next
 
     @classmethod
     async def open(cls, dsn: str, *, timeout: float = 5.0, key_cache_ttl: float = 5.0, pool_size: int = 10,
                    clock: Callable[[], datetime] = records.utc_now) -> PostgresStore:
         with translated():
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size, timeout=timeout,
-                                             command_timeout=max(timeout, 30.0))
+                                             command_timeout=max(timeout, 30.0), reset=keep_session)
         store = cls(pool, timeout, key_cache_ttl, clock)
         try:
             await store._transaction(store._migrate)
@@ -197,7 +205,20 @@ class PostgresStore(StoreBase):
     # --- suppressions: writes ---------------------------------------------------------------
 
     async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
-        return await self._transaction(lambda conn: self._apply(conn, entries, actor, why))
+        plan = await self._transaction(lambda conn: self._apply(conn, entries, actor, why))
+        self._inserted += len(plan.inserts)
+        if self._inserted >= self._analyze_at:
+            await self._analyze()
+        return plan
+
+    async def _analyze(self) -> None:
+        """Refresh the planner's statistics after a large import. Without them (autovacuum may take
+        a minute) PostgreSQL 15 read ``value = ANY($1)`` over 1,000,000 fresh rows with a bitmap scan
+        of every ``kind = 'address'`` row: 580 ms per 1,000 addresses instead of 12 ms."""
+        self._inserted = 0
+        await self._fetch("ANALYZE suppressions")
+        rows = await self._fetch("SELECT reltuples FROM pg_class WHERE oid = 'suppressions'::regclass")
+        self._analyze_at = max(ANALYZE_MIN, int(rows[0][0] * 0.5))
 
     async def _apply(self, conn: asyncpg.Connection, entries: list[SuppressionEntry], actor: str,
                      why: str | None) -> records.WritePlan:
