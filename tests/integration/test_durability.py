@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -88,3 +89,24 @@ def test_locked_store_answers_503_then_recovers(service):
         blocker.close()
     status, _, _ = _request(f"{base}/v1/suppressions/a@example.com", "PUT", b'{"reason": "manual"}', token)
     assert status == 201  # no restart needed
+
+
+async def test_another_process_write_is_seen_within_the_snapshot_window(tmp_path: Path):
+    # two stores on one file stand for two worker processes (VALIDATOR_WORKERS) or a CLI and a server
+    from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
+    from validator.store import open_store
+    from validator.store.sqlite import SNAPSHOT_SECONDS
+
+    url = f"sqlite:///{tmp_path}/shared.sqlite3"
+    server, cli = await open_store(url), await open_store(url)
+    try:
+        assert await server.find_suppressions(["a@example.com"], ["example.com"]) == {}
+        entry = SuppressionEntry(SuppressionKind.ADDRESS, "a@example.com", SuppressionReason.MANUAL, "cli")
+        await cli.put_suppression(entry, actor="cli:test")
+        deadline = time.monotonic() + SNAPSHOT_SECONDS + 0.5
+        while not await server.find_suppressions(["a@example.com"], ["example.com"]):
+            assert time.monotonic() < deadline, "the other process's write was not seen in time"
+            await asyncio.sleep(0.05)
+    finally:
+        await server.close()
+        await cli.close()

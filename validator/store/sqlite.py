@@ -8,7 +8,9 @@ Why this shape (figures measured on this machine with 1,000,000 rows):
   batched ``IN (...)`` a few µs per address; a hop would cost more than the query. They stay
   short and bounded: indexed lookups only, at most ``CHUNK`` keys per statement, a yield to the
   loop between chunks, and a short busy timeout (WAL readers do not wait for the writer; only
-  rare WAL recovery can make them wait).
+  rare WAL recovery can make them wait). They share a read snapshot renewed every
+  ``SNAPSHOT_SECONDS`` (0.5 s) and after each write of this process: inside a snapshot a point
+  lookup costs ~5 µs instead of ~10 µs, and another process's write is seen within 0.5 s.
 - **Writes run on one dedicated writer thread** (a one-thread executor, its own connection):
   a commit blocks on fsync, which must not stall the loop, and one writer per process makes
   ``BEGIN IMMEDIATE`` transactions queue in order instead of failing with "database is locked".
@@ -30,6 +32,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -45,6 +48,7 @@ from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 T = TypeVar("T")
 CHUNK = 512  # keys per IN (...): far below SQLite's 32,766 variables; ~1-3 ms on the loop at most
 READ_BUSY_MS = 100  # the longest a loop-thread read may wait for a lock
+SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteStore._reader)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
 KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
@@ -164,6 +168,7 @@ class SqliteStore(StoreBase):
         self._scanner = ThreadPoolExecutor(1, thread_name_prefix="store-scan")
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
+        self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
 
     @classmethod
@@ -188,9 +193,24 @@ class SqliteStore(StoreBase):
     # --- plumbing: the loop's reader, the scan thread, the writer thread ---------------------
 
     def _reader(self) -> sqlite3.Connection:
-        if self._closed or self._rconn is None:
+        """The loop's connection, inside a read snapshot at most ``SNAPSHOT_SECONDS`` old.
+
+        An autocommit SELECT opens and closes a WAL read transaction each time (shared-memory
+        locks: ~10 µs here); inside a held snapshot the same point lookup costs ~5 µs. The
+        snapshot is renewed after every write made through this store, so this process reads
+        its own writes at once; other processes' writes are seen within ``SNAPSHOT_SECONDS``.
+        """
+        conn = self._rconn
+        if self._closed or conn is None:
             raise StoreUnavailable("the store is closed")
-        return self._rconn
+        now = time.monotonic()
+        if self._stale or now >= self._snapshot_until or not conn.in_transaction:
+            with translated():
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+                conn.execute("BEGIN")
+            self._stale, self._snapshot_until = False, now + SNAPSHOT_SECONDS
+        return conn
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -209,7 +229,10 @@ class SqliteStore(StoreBase):
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` in one transaction on the writer thread."""
-        return await self._in(self._writer, in_transaction, self._wconn, fn, *args)
+        try:
+            return await self._in(self._writer, in_transaction, self._wconn, fn, *args)
+        finally:
+            self._stale = True  # the loop's next read takes a new snapshot that includes this write
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with translated():
@@ -234,6 +257,7 @@ class SqliteStore(StoreBase):
             try:
                 rows = self._reader().execute(POINT_SQL, (addresses[0], now_us, domains[0], now_us)).fetchall()
             except sqlite3.Error as exc:
+                self._stale = True
                 raise unavailable(exc) from exc
             return {row[1]: suppression(row) for row in rows}
         addresses, domains = records.unique(addresses), records.unique(domains)
