@@ -110,3 +110,31 @@ async def test_another_process_write_is_seen_within_the_snapshot_window(tmp_path
     finally:
         await server.close()
         await cli.close()
+
+
+async def test_a_big_import_by_another_process_is_never_missed(tmp_path: Path):
+    # more new keys than the key filter pulls on the loop: it is dropped and rebuilt off the loop,
+    # and no lookup in between may answer "not suppressed" for a stored key
+    from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
+    from validator.store import open_store
+    from validator.store.sqlite import FILTER_PULL_MAX, SNAPSHOT_SECONDS
+
+    url = f"sqlite:///{tmp_path}/shared.sqlite3"
+    server, importer = await open_store(url), await open_store(url)
+    try:
+        count = FILTER_PULL_MAX + 500
+        entries = (
+            SuppressionEntry(SuppressionKind.ADDRESS, f"u{i}@example.com", SuppressionReason.HARD_BOUNCE, "import")
+            for i in range(count)
+        )
+        await importer.put_suppressions_bulk(entries, actor="cli:test")
+        await asyncio.sleep(SNAPSHOT_SECONDS + 0.1)
+        probes = [f"u{i}@example.com" for i in range(0, count, 97)]
+        for _ in range(5):  # during and after the rebuild
+            for address in probes:
+                assert address in await server.find_suppressions([address], ["example.com"])
+            await asyncio.sleep(0.1)
+        assert await server.find_suppressions(["nobody@example.com"], ["example.com"]) == {}
+    finally:
+        await server.close()
+        await importer.close()

@@ -43,11 +43,13 @@ from ..errors import Conflict, StoreUnavailable
 from ..model import ApiKey, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
 from . import records
 from .base import StoreBase
+from .keyfilter import KeyFilter
 from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 
 T = TypeVar("T")
 CHUNK = 512  # keys per IN (...): far below SQLite's 32,766 variables; ~1-3 ms on the loop at most
 READ_BUSY_MS = 100  # the longest a loop-thread read may wait for a lock
+FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: rebuild off the loop
 SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteStore._reader)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
@@ -169,6 +171,9 @@ class SqliteStore(StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
+        self._filter: KeyFilter | None = None  # every stored key, when built (see keyfilter.py)
+        self._filter_id = 0  # the highest suppression id the filter has seen
+        self._rebuild: asyncio.Future[None] | None = None
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
 
     @classmethod
@@ -185,6 +190,7 @@ class SqliteStore(StoreBase):
                 await store._in(store._writer, store._migrate, store._wconn)
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
+            await store._build_filter()
         except BaseException:
             await store.close()
             raise
@@ -209,8 +215,45 @@ class SqliteStore(StoreBase):
                 if conn.in_transaction:
                     conn.execute("COMMIT")
                 conn.execute("BEGIN")
+                self._pull_new_keys(conn)
             self._stale, self._snapshot_until = False, now + SNAPSHOT_SECONDS
         return conn
+
+    def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
+        """Add keys stored since the filter last looked (ids only grow, in commit order).
+
+        A few thousand are read here; more (a big import by another process) would stall
+        the loop, so the filter is dropped (every lookup goes to SQLite) and rebuilt on the
+        scan thread.
+        """
+        if self._filter is None:
+            return
+        rows = conn.execute("SELECT id, value FROM suppressions WHERE id > ? ORDER BY id LIMIT ?",
+                            (self._filter_id, FILTER_PULL_MAX + 1)).fetchall()
+        if len(rows) > FILTER_PULL_MAX or self._filter.count + len(rows) > self._filter.capacity:
+            self._filter = None
+            self._rebuild = asyncio.ensure_future(self._build_filter())
+            return
+        if rows:
+            self._filter.update(value for _, value in rows)
+            self._filter_id = rows[-1][0]
+
+    async def _build_filter(self) -> None:
+        """Read every key on the scan thread into a new filter sized for twice as many."""
+        def build() -> tuple[KeyFilter, int]:
+            with translated():
+                conn = self._sconn
+                assert conn is not None
+                count, last = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM suppressions").fetchone()
+                keys = KeyFilter(max(2 * count, 1 << 16))
+                for (value,) in conn.execute("SELECT value FROM suppressions WHERE id <= ?", (last,)):
+                    keys.add(value)
+                return keys, last
+        try:
+            self._filter, self._filter_id = await self._in(self._scanner, build)
+        except StoreUnavailable:
+            self._filter = None  # lookups stay correct without it; the next open tries again
+        self._stale = True  # pull what was written while building
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -252,10 +295,18 @@ class SqliteStore(StoreBase):
     # --- suppressions: the hot path, on the loop -------------------------------------------
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
+        conn = self._reader()  # first: renewing the snapshot also brings the key filter up to date
+        keys = self._filter
+        if keys is not None:  # only keys the filter cannot rule out need SQLite
+            addresses = [a for a in addresses if keys.might_contain(a)]
+            domains = [d for d in domains if keys.might_contain(d)]
+            if not addresses and not domains:
+                return {}
         now_us = to_us(self._clock())
-        if len(addresses) == 1 and len(domains) == 1:  # one validation: the hot path, two index probes
+        if len(addresses) <= 1 and len(domains) <= 1:  # one validation: at most two index probes
             try:
-                rows = self._reader().execute(POINT_SQL, (addresses[0], now_us, domains[0], now_us)).fetchall()
+                rows = conn.execute(POINT_SQL, (addresses[0] if addresses else "", now_us,
+                                                domains[0] if domains else "", now_us)).fetchall()
             except sqlite3.Error as exc:
                 self._stale = True
                 raise unavailable(exc) from exc
@@ -377,6 +428,8 @@ class SqliteStore(StoreBase):
         if self._closed:
             return
         await self._keys.close()
+        if self._rebuild is not None:
+            self._rebuild.cancel()
         self._closed = True
         loop = asyncio.get_running_loop()
         for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn)):
