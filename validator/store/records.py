@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+
+import orjson
 
 from ..errors import InvalidField
 from ..model import AuditAction, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
@@ -73,6 +74,9 @@ def checked(entry: SuppressionEntry) -> SuppressionEntry:
         raise InvalidField("an entry needs a value", field="value")
     if entry.expires_at is not None and entry.expires_at.tzinfo is None:
         raise InvalidField("expires_at must carry a time zone", field="expires_at")
+    if (type(entry.kind) is SuppressionKind and type(entry.reason) is SuppressionReason
+            and (entry.expires_at is None or entry.expires_at.tzinfo is UTC)):
+        return entry  # the usual case, kept cheap: an import checks a million entries
     # A stray kind or reason string raises ValueError here: a programming error, not bad input.
     return replace(entry, kind=SuppressionKind(entry.kind), reason=SuppressionReason(entry.reason),
                    expires_at=entry.expires_at and entry.expires_at.astimezone(UTC))
@@ -94,11 +98,11 @@ def summarize(item: Suppression | SuppressionEntry | None) -> str | None:
         return None
     expires = item.expires_at.isoformat() if item.expires_at else None
     content = {"reason": item.reason.value, "source": item.source, "detail": item.detail, "expires_at": expires}
-    return json.dumps(content, separators=(",", ":"))
+    return orjson.dumps(content).decode()  # an import writes one or two per row: orjson is ~5x json here
 
 
 def parse_summary(text: str | None) -> Mapping[str, str | None] | None:
-    return None if text is None else json.loads(text)
+    return None if text is None else orjson.loads(text)
 
 
 def plan_puts(
