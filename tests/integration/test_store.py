@@ -230,6 +230,15 @@ async def test_concurrent_writers_lose_no_row_and_add_a_key_once(store):
     assert len(everything) == len(set(everything)) == 25 * 20 + 1
 
 
+async def test_calls_cancelled_midway_leave_the_store_usable(store):
+    await store.put_suppression(entry("a@example.com"), actor="t")
+    many = [f"u{i}@example.com" for i in range(5_000)]
+    for _ in range(10):  # cancelled while waiting for a connection, mid-query, or between chunks
+        with contextlib.suppress(TimeoutError):
+            await asyncio.gather(*[asyncio.wait_for(store.find_suppressions(many), 0.001) for _ in range(15)])
+    assert set(await store.find_suppressions(["a@example.com", *many])) == {"a@example.com"}
+
+
 async def test_an_acknowledged_write_survives_kill_9(store_url):
     script = textwrap.dedent(f"""
         import asyncio, os, sys
