@@ -389,6 +389,18 @@ async def test_a_locked_sqlite_store_refuses_writes_but_still_answers_reads(tmp_
     await opened.close()
 
 
+async def test_sqlite_lookups_do_not_pin_the_wal_during_an_import(tmp_path):
+    opened = await open_store(f"sqlite:///{tmp_path}/validator.sqlite3")
+    try:
+        await opened.find_suppressions(["a@example.com"], ["example.com"])  # the loop's reader takes a snapshot
+        await opened.put_suppressions_bulk([entry(f"u{i}@example.com", detail="550 5.1.1") for i in range(30_000)],
+                                           actor="t")
+        wal = (tmp_path / "validator.sqlite3-wal").stat().st_size
+        assert wal < 8_000_000, f"the WAL grew to {wal:,} bytes: checkpoints could not pass a held snapshot"
+    finally:
+        await opened.close()
+
+
 async def test_postgres_on_a_closed_port_is_unavailable(postgres_admin_url):
     with pytest.raises(StoreUnavailable) as caught:
         await open_store("postgresql://postgres@127.0.0.1:1/validator", timeout=2)

@@ -25,6 +25,8 @@ Contract (one test suite, ``tests/integration/test_store.py``, holds both backen
   ``since`` selects entries created or updated at or after that moment.
 - ``verify_api_key`` may answer from a cache for ``key_cache_ttl`` seconds (default 5): a key
   revoked through another process stops working within that window, through this one at once.
+- Freshness of lookups: no answer is cached. SQLite lookups see this process's writes at once
+  and other processes' within ``sqlite.SNAPSHOT_SECONDS`` (0.5 s); PostgreSQL's see every commit.
 """
 
 from __future__ import annotations

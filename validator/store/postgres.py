@@ -185,11 +185,15 @@ class PostgresStore(StoreBase):
         parts = [(kind, values) for kind, values in (("address", addresses), ("domain", domains)) if values]
         if not parts:
             return {}
-        # Only the kinds asked for: `value = ANY('{}')` is no index condition, and scanned every domain row.
-        sql = " UNION ALL ".join(f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}'"
-                                 f" AND value = ANY(${n}::text[]) AND (expires_at IS NULL OR expires_at > $1)"
-                                 for n, (kind, _) in enumerate(parts, 2))
-        rows = await self._fetch(sql, self._clock(), *(values for _, values in parts))
+        # Only the kinds asked for, and `value = $n` for a single key: when the statistics say domain
+        # entries are few (they are), the plan for `kind = 'domain' AND value = ANY($n)` reads every
+        # domain row by kind and filters on value: 1,000 domain rows made a validation cost 835 µs.
+        sql = " UNION ALL ".join(
+            f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}' AND value"
+            f" {f'= ${n}' if len(values) == 1 else f'= ANY(${n}::text[])'} AND (expires_at IS NULL OR expires_at > $1)"
+            for n, (kind, values) in enumerate(parts, 2))
+        args = [values[0] if len(values) == 1 else values for _, values in parts]
+        rows = await self._fetch(sql, self._clock(), *args)
         return {row[1]: suppression(row) for row in rows}
 
     async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:

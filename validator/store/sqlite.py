@@ -174,6 +174,7 @@ class SqliteStore(StoreBase):
         self._filter: KeyFilter | None = None  # every stored key, when built (see keyfilter.py)
         self._filter_id = 0  # the highest suppression id the filter has seen
         self._rebuild: asyncio.Future[None] | None = None
+        self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
 
     @classmethod
@@ -217,7 +218,20 @@ class SqliteStore(StoreBase):
                 conn.execute("BEGIN")
                 self._pull_new_keys(conn)
             self._stale, self._snapshot_until = False, now + SNAPSHOT_SECONDS
+            if self._release is not None:
+                self._release.cancel()
+            self._release = asyncio.get_running_loop().call_later(SNAPSHOT_SECONDS, self._end_snapshot)
         return conn
+
+    def _end_snapshot(self) -> None:
+        """Let go of the loop's read snapshot. Held, it pins the WAL: no checkpoint can pass it, so
+        an import with no lookups meanwhile grew the WAL to the import's size (88 MB for 200,000
+        rows) and left the database file empty. Ended after each write and when idle."""
+        self._stale = True
+        conn = self._rconn
+        if conn is not None and not self._closed and conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
 
     def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
         """Add keys stored since the filter last looked (ids only grow, in commit order).
@@ -272,10 +286,11 @@ class SqliteStore(StoreBase):
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` in one transaction on the writer thread."""
+        self._end_snapshot()  # the writer's checkpoints may pass it
         try:
             return await self._in(self._writer, in_transaction, self._wconn, fn, *args)
         finally:
-            self._stale = True  # the loop's next read takes a new snapshot that includes this write
+            self._end_snapshot()  # the loop's next read takes a new snapshot that includes this write
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with translated():
@@ -430,6 +445,8 @@ class SqliteStore(StoreBase):
         await self._keys.close()
         if self._rebuild is not None:
             self._rebuild.cancel()
+        if self._release is not None:
+            self._release.cancel()
         self._closed = True
         loop = asyncio.get_running_loop()
         for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn)):
