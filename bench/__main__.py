@@ -1,6 +1,8 @@
-"""``python -m bench [http|inproc|batch ...] [--quick] [--markdown]``: run benchmarks, print tables.
+"""``python -m bench [http|inproc|batch|suppressions ...] [--quick] [--markdown]``: run benchmarks, print tables.
 
-With no benchmark named, all three run (http, inproc, batch) and a summary table follows.
+With no benchmark named, all three core ones run (http, inproc, batch) and a summary table follows.
+``suppressions`` (minutes long, needs PostgreSQL) runs only when named; it takes options of its
+own after the shared ones (``python -m bench suppressions --help-suppressions`` lists them).
 Ratios compare against a baseline measured in the same run: absolute figures drift from
 machine to machine and run to run. Progress goes to stderr; stdout holds only the tables
 (as markdown with ``--markdown``, ready to paste into README).
@@ -15,11 +17,14 @@ import subprocess
 import sys
 import time
 
-from . import cold_batch, http, inproc
+from . import cold_batch, http, inproc, suppressions
 from .report import SUMMARY_HEADERS, Outcome, Table, progress
 from .servers import ROOT
 
 CORE = ["http", "inproc", "batch"]
+# Benchmarks run in this process like the core ones, but only when named (long, or needing
+# PostgreSQL); their own options come from the arguments the shared parser does not know.
+NAMED = {"suppressions": suppressions}
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
 EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup"}
@@ -32,7 +37,7 @@ def _parser(extras: list[str]) -> argparse.ArgumentParser:
         epilog="extra benchmarks, which take their own options: " + (", ".join(extras) or "none present"),
     )
     parser.add_argument("benchmarks", nargs="*", metavar="BENCHMARK",
-                        help=f"any of {', '.join(CORE + extras)} (default: {', '.join(CORE)})")
+                        help=f"any of {', '.join(CORE + list(NAMED) + extras)} (default: {', '.join(CORE)})")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (about a minute)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
     parser.add_argument("--seconds", type=float, help="length of one HTTP load run (default 8, quick 2)")
@@ -40,6 +45,8 @@ def _parser(extras: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--no-two-workers", action="store_true", help="skip the two-process HTTP figures")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
                         help="HTTP load generator: wrk (installed if missing, as root), else Python (default auto)")
+    parser.add_argument("--help-suppressions", action="store_true",
+                        help="list the options of the suppressions benchmark and exit")
     return parser
 
 
@@ -47,11 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     extras = [name for name, module in EXTRAS.items() if importlib.util.find_spec(module) is not None]
     parser = _parser(extras)
     args, rest = parser.parse_known_args(argv)
+    if args.help_suppressions:
+        suppressions.parser().print_help()
+        return 0
     chosen = args.benchmarks or CORE
-    unknown = [name for name in chosen if name not in CORE and name not in extras]
+    unknown = [name for name in chosen if name not in CORE and name not in NAMED and name not in extras]
     if unknown:
-        parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(CORE + extras)}")
-    if rest and not any(name in extras for name in chosen):
+        parser.error(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(CORE + list(NAMED) + extras)}")
+    if rest and not any(name in extras or name in NAMED for name in chosen):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     outcomes: list[Outcome] = []
     began, load_before = time.perf_counter(), os.getloadavg()[0]
@@ -61,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             subprocess.run([sys.executable, "-m", EXTRAS[name], *rest], cwd=ROOT, check=True)
             continue
-        outcomes.append(_run(name, args))
+        outcomes.append(_run(name, args, rest))
         _print(outcomes[-1].details, args.markdown)
     if outcomes:
         summary = Table(
@@ -75,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(name: str, args: argparse.Namespace) -> Outcome:
+def _run(name: str, args: argparse.Namespace, rest: list[str]) -> Outcome:
     quick = args.quick
+    if name in NAMED:
+        return NAMED[name].run(quick, args.seconds, args.rounds, args.loadgen, rest)
     if name == "http":
         seconds = args.seconds or (2.0 if quick else 8.0)
         rounds = args.rounds or (1 if quick else 4)

@@ -66,17 +66,28 @@ def ensure_wrk() -> tuple[str | None, str]:
     return (found, "wrk") if found else (None, "apt-get install wrk failed")
 
 
+def lua_headers(headers: dict[str, str]) -> str:
+    """Lua lines setting ``headers`` on every request of a wrk script."""
+    return "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+
+
 def run_wrk(wrk: str, port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None,
             headers: dict[str, str]) -> Load:
-    lua_headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(start=start, domains=domains, headers=lua_headers))
+    script = LUA.format(start=start, domains=domains, headers=lua_headers(headers))
+    return run_wrk_script(wrk, port, PATH, script, seconds, connections, cpus)
+
+
+def run_wrk_script(wrk: str, port: int, path: str, script: str, seconds: float, connections: int,
+                   cpus: str | None, timeout_s: float | None = None) -> Load:
+    """wrk -t1 with a Lua ``script`` (its own method, headers and bodies) against ``path`` on loopback."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
     try:
-        argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name,
-                f"http://{HOST}:{port}{PATH}"]
+        argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", file.name,
+                *([f"--timeout={timeout_s:g}s"] if timeout_s else []), f"http://{HOST}:{port}{path}"]
         done = subprocess.run(pinned(argv, cpus), capture_output=True, text=True, timeout=seconds + 60)
     finally:
-        Path(script.name).unlink()
+        Path(file.name).unlink()
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)

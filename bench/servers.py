@@ -45,6 +45,18 @@ def validator_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "validator"]
 
 
+def proc_status_kib(pid: int, field: str) -> int:
+    """``VmRSS``, ``VmHWM``, ... of process ``pid`` in KiB (0 once it has gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
 @dataclass
 class Server:
     """One server under test, run in ``workdir`` (its database and log; never the repository).
@@ -122,6 +134,12 @@ class Server:
             if int(fields[2]) == self.process.pid:  # pgrp: the server and its workers
                 total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
         return total / os.sysconf("SC_CLK_TCK")
+
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        """A memory figure of the server's own process from /proc/<pid>/status, in KiB: ``VmRSS``
+        (resident now) or ``VmHWM`` (the peak resident size so far). Its workers are not counted."""
+        assert self.process is not None
+        return proc_status_kib(self.process.pid, field)
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log.exists():

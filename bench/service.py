@@ -30,18 +30,23 @@ class Service(NamedTuple):
     store: Store  # for timing its share of a check
 
 
-def bench_settings(host: str, port: int, workdir: str) -> Settings:
-    """The embedded defaults, with the loopback DNS server and a throw-away database."""
+def bench_settings(host: str, port: int, workdir: str, database_url: str | None = None) -> Settings:
+    """The embedded defaults, with the loopback DNS server and a throw-away database (or ``database_url``)."""
     return dataclasses.replace(
-        Settings(), dns_nameservers=((host, port),), database_url=f"sqlite:///{Path(workdir) / 'bench.sqlite3'}"
+        Settings(), dns_nameservers=((host, port),),
+        database_url=database_url or f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
     )
 
 
 @asynccontextmanager
-async def service_checker(host: str, port: int) -> AsyncIterator[Service]:
-    """``async with service_checker(host, port) as (checker, resolver, store)``: the app's own."""
+async def service_checker(host: str, port: int, database_url: str | None = None) -> AsyncIterator[Service]:
+    """``async with service_checker(host, port) as (checker, resolver, store)``: the app's own.
+
+    ``database_url``: an existing store to use (e.g. one loaded with suppressions) instead of
+    a fresh SQLite file.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-service-") as workdir:
-        app = create_app(bench_settings(host, port, workdir))
+        app = create_app(bench_settings(host, port, workdir, database_url))
         runner = web.AppRunner(app)
         await runner.setup()
         try:

@@ -18,19 +18,28 @@ RULES = {
     "metrics": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
     "mx": {"aiohttp", "validator.checker", "validator.api", "validator.cli", "validator.syntax"},
     "checker": {"aiohttp", "validator.api", "validator.cli"},
+    "suppression": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
+    "importer": {"aiohttp", "validator.api", "validator.cli"},
+    "store/keyfilter": IO_LIBRARIES | {"validator"},
+    "store/records": IO_LIBRARIES - {"asyncio"} | {"validator.api", "validator.checker", "validator.cli"},
+    "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
+    "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},
+    "store/postgres": {"aiohttp", "sqlite3", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
 }
 
 
 def imports_of(module: str) -> set[str]:
     tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    package = "validator" + ("." + module.rsplit("/", 1)[0].replace("/", ".") if "/" in module else "")
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: from .x import y / from . import x
-                base = "validator" + (f".{node.module}" if node.module else "")
-                found |= {base} if node.module else {f"validator.{a.name}" for a in node.names}
+            if node.level:  # relative: from .x import y / from . import x / from ..x import y
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = parent + (f".{node.module}" if node.module else "")
+                found |= {base} if node.module else {f"{parent}.{a.name}" for a in node.names}
             else:
                 found.add(node.module or "")
     return found
