@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -50,6 +51,11 @@ def status_for(exc: errors.ValidatorError) -> int:
     return 500
 
 
+def json_response(data: object, status: int = 200) -> web.Response:
+    """orjson rather than aiohttp's json_response: several times faster on verdict-sized bodies."""
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
     return web.Response(status=status, body=error_json(code, message, field), content_type="application/json")
 
@@ -85,7 +91,7 @@ def make_middleware(
                 response.headers["Allow"] = exc.headers["Allow"]
         except Exception:
             log.exception("unhandled error on %s %s", request.method, mask_addresses(request.path))
-            response = error_response(500, "internal_error", "internal error; the request id is in the log")
+            response = error_response(500, "internal_error", "internal error; the details are in the service log")
         metrics.observe_request(request.method, route, response.status, time.perf_counter() - started)
         return response
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
 from ..errors import StoreUnavailable
 from . import keys, wire
+from .middleware import json_response
 
 routes = web.RouteTableDef()
 
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
 @routes.post("/v1/validate")
@@ -20,7 +17,7 @@ async def validate(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
     verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms)
-    return _json(wire.verdict_json(verdict))
+    return json_response(wire.verdict_json(verdict))
 
 
 @routes.post("/v1/validate/batch")
@@ -28,23 +25,23 @@ async def validate_batch(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_batch(await request.read(), max_timeout_ms=settings.max_timeout_ms, max_items=settings.batch_max)
     verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms)
-    return _json({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
+    return json_response({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     if request.app[keys.SHUTTING_DOWN][0]:
-        return _json({"status": "shutting_down"}, status=503)
+        return json_response({"status": "shutting_down"}, status=503)
     try:
         await request.app[keys.STORE].ping()
     except StoreUnavailable as exc:
-        return _json({"status": "store_unavailable", "detail": exc.message}, status=503)
-    return _json({"status": "ready"})
+        return json_response({"status": "store_unavailable", "detail": exc.message}, status=503)
+    return json_response({"status": "ready"})
 
 
 @routes.get("/metrics")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 
-import orjson
 from aiohttp import web
 
 from ..errors import NotFound, UnsupportedMediaType
@@ -27,14 +26,12 @@ from ..suppression import (
 from ..syntax import parse_address
 from . import keys
 from . import suppression_wire as sw
+from .middleware import json_response
 from .wire import suppression_json
 
 routes = web.RouteTableDef()
 IMPORT_INVALID_LISTED = 1000  # invalid rows listed with their line numbers; the rest are counted
 
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
 def actor_of(request: web.Request) -> str:
@@ -55,14 +52,14 @@ async def _get(request: web.Request) -> web.Response:
     if entry is None:
         raise NotFound(f"{value} is not suppressed")
     history = await store.audit_trail(kind, value)
-    return _json({**suppression_json(entry), "audit": [sw.audit_json(row) for row in history]})
+    return json_response({**suppression_json(entry), "audit": [sw.audit_json(row) for row in history]})
 
 
 async def _put(request: web.Request) -> web.Response:
     kind, value = _key_of(request)
     put = sw.parse_put(await request.read(), kind, value, default_source="api")
     entry, added = await request.app[keys.STORE].put_suppression(put.entry, actor=actor_of(request), why=put.why)
-    return _json(suppression_json(entry), status=201 if added else 200)
+    return json_response(suppression_json(entry), status=201 if added else 200)
 
 
 async def _delete(request: web.Request) -> web.Response:
@@ -71,7 +68,7 @@ async def _delete(request: web.Request) -> web.Response:
     removed = await request.app[keys.STORE].delete_suppression(kind, value, actor=actor_of(request), why=why)
     if removed is None:
         raise NotFound(f"{value} is not suppressed")
-    return _json(suppression_json(removed))
+    return json_response(suppression_json(removed))
 
 
 # `{email}` must hold an @, so it never shadows /lookup and /import (a 405 there would list its methods).
@@ -101,7 +98,7 @@ async def lookup(request: web.Request) -> web.Response:
                 "entry": suppression_json(entry) if entry is not None else None,
             }
         )
-    return _json({"count": len(results), "results": results})
+    return json_response({"count": len(results), "results": results})
 
 
 @routes.get("/v1/suppressions")
@@ -111,7 +108,7 @@ async def list_suppressions(request: web.Request) -> web.StreamResponse:
     if query.format == "csv":
         return await _stream_csv(request, store.iter_suppressions(**query.filters))
     items, cursor = await store.list_suppressions(query.cursor, query.limit, **query.filters)
-    return _json({"items": [suppression_json(e) for e in items], "next_cursor": cursor})
+    return json_response({"items": [suppression_json(e) for e in items], "next_cursor": cursor})
 
 
 async def _stream_csv(request: web.Request, entries: AsyncIterator[object]) -> web.StreamResponse:
@@ -147,7 +144,7 @@ async def import_csv(request: web.Request) -> web.Response:
     totals = await import_rows(
         request.app[keys.STORE], _csv_rows(request, defaults), actor=actor_of(request), why=defaults.why, on_invalid=note
     )
-    return _json({**dataclasses.asdict(totals), "invalid_rows": listed})
+    return json_response({**dataclasses.asdict(totals), "invalid_rows": listed})
 
 
 async def _csv_rows(request: web.Request, defaults: sw.ImportQuery) -> AsyncIterator[list[ImportRow]]:

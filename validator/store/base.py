@@ -13,7 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 
-from ..model import ApiKey, BulkResult, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from ..model import (
+    ApiKey,
+    BulkResult,
+    Suppression,
+    SuppressionEntry,
+    SuppressionKind,
+    SuppressionReason,
+)
 from . import keys, records
 
 

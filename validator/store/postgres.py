@@ -26,7 +26,14 @@ from typing import Any, TypeVar
 import asyncpg
 
 from ..errors import Conflict, StoreUnavailable
-from ..model import ApiKey, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from ..model import (
+    ApiKey,
+    AuditEntry,
+    Suppression,
+    SuppressionEntry,
+    SuppressionKind,
+    SuppressionReason,
+)
 from . import records
 from .base import StoreBase
 from .pool import ConnectionPool

@@ -25,7 +25,14 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidField
-from ..model import AuditAction, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from ..model import (
+    AuditAction,
+    AuditEntry,
+    Suppression,
+    SuppressionEntry,
+    SuppressionKind,
+    SuppressionReason,
+)
 
 Key = tuple[str, str]  # (kind, value)
 
