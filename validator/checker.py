@@ -70,7 +70,10 @@ class Checker:
         syntax = self._parse(email)
         if not isinstance(syntax, Address):
             return self._finish(email, syntax, None, None, started)
-        suppression = matching_entry(syntax, await self._suppressions([syntax]))
+        suppression = None
+        if self._store is not None:
+            found = await self._store.find_suppressions([address_key(syntax)], [domain_key(syntax)])
+            suppression = matching_entry(syntax, found) if found else None
         mx = None
         if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)
