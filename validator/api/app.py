@@ -6,6 +6,7 @@ Shared objects live under typed ``web.AppKey``s (no singletons); resources open 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -20,6 +21,8 @@ from . import suppressions
 from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
 from .middleware import make_middleware
 from .routes import routes
+
+log = logging.getLogger("validator")
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -42,6 +45,9 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = await open_store(app[SETTINGS].database_url, timeout=app[SETTINGS].store_timeout)
+    if app[SETTINGS].auth and not any(not key.revoked for key in await app[STORE].list_api_keys()):
+        log.warning("no API key exists yet: every request but /healthz and /readyz will get 401; "
+                    "create one with: validator keys create --name NAME --scope validate")
     yield
     await app[STORE].close()
 
