@@ -1,4 +1,5 @@
-"""The suppression list through the real HTTP API on a real SQLite file, and validation using it."""
+"""The suppression list through the real HTTP API, on a real SQLite file and on the real
+PostgreSQL server, and validation using it."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from validator.config import Settings
 
 
 @pytest.fixture
-async def client(aiohttp_client, dns, tmp_path):
+async def client(aiohttp_client, dns, store_url):
     host, port = dns.address
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
     settings = dataclasses.replace(
         Settings(), dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1,
-        database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=False,
+        database_url=store_url, auth=False,
     )
     return await aiohttp_client(create_app(settings))
 
