@@ -21,6 +21,7 @@ RULES = {
     "suppression": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "importer": {"aiohttp", "validator.api", "validator.cli"},
     "store/keyfilter": IO_LIBRARIES | {"validator"},
+    "smtp_reply": IO_LIBRARIES | {"validator"},
     "store/records": IO_LIBRARIES - {"asyncio"} | {"validator.api", "validator.checker", "validator.cli"},
     "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
     "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},
