@@ -25,8 +25,8 @@ from .model import (
 )
 from .syntax import parse_address
 
-_MAX_DETAIL = 2000
-_FORBIDDEN = ("\r", "\n", "\x00")
+MAX_DETAIL = 2000  # characters of `detail` (an SMTP reply, a note): enough for a multi-line reply
+_FORBIDDEN = ("\r", "\n", "\x00")  # header injection into SMTP or logs; never a typo
 
 
 def address_key(address: Address) -> str:
@@ -42,7 +42,8 @@ def matching_entry(address: Address, found: dict[str, Suppression]) -> Suppressi
     return found.get(address_key(address)) or found.get(domain_key(address))
 
 
-def _clean(text: str, field: str) -> str:
+def refuse_line_breaks(text: str, field: str) -> str:
+    """``text`` unchanged, or ``InvalidField`` when it holds CR, LF or NUL (API fields and CSV keys alike)."""
     if any(c in text for c in _FORBIDDEN):
         raise InvalidField("must not contain CR, LF or NUL", field=field)
     return text
@@ -50,7 +51,7 @@ def _clean(text: str, field: str) -> str:
 
 def parse_email_key(text: str, field: str = "email") -> str:
     """An address from a path or a row → its suppression key, or ``InvalidField``."""
-    parsed = parse_address(_clean(text, field), allow_reserved=True)
+    parsed = parse_address(refuse_line_breaks(text, field), allow_reserved=True)
     if not isinstance(parsed, Address):
         raise InvalidField(f"not a valid address: {parsed.message}", field=field)
     return address_key(parsed)
@@ -58,7 +59,7 @@ def parse_email_key(text: str, field: str = "email") -> str:
 
 def parse_domain_key(text: str, field: str = "domain") -> str:
     """A domain → its key (IDNA, lower case), checked by parsing ``x@domain``."""
-    parsed = parse_address("x@" + _clean(text, field), allow_reserved=True)
+    parsed = parse_address("x@" + refuse_line_breaks(text, field), allow_reserved=True)
     if "@" in text or not isinstance(parsed, Address):
         raise InvalidField("not a valid domain", field=field)
     return parsed.ascii_domain.lower()
@@ -172,8 +173,8 @@ def _entry_of(
         kind, value = SuppressionKind.ADDRESS, parse_email_key(cell("email") or cell("value") or "", "email")
     expires = cell("expires_at")
     detail = cell("detail")
-    if detail is not None and len(detail) > _MAX_DETAIL:
-        raise InvalidField(f"longer than {_MAX_DETAIL} characters", field="detail")
+    if detail is not None and len(detail) > MAX_DETAIL:
+        raise InvalidField(f"longer than {MAX_DETAIL} characters", field="detail")
     return SuppressionEntry(
         kind=kind,
         value=value,

@@ -22,12 +22,11 @@ from ..model import (
     SuppressionReason,
 )
 from ..store import PAGE_MAX
-from ..suppression import parse_reason, parse_time
+from ..suppression import MAX_DETAIL, parse_reason, parse_time
 from .wire import address_text, decode_json, iso_time, object_with, suppression_json
 
 CSV_COLUMNS = ("kind", "value", "reason", "source", "detail", "created_at", "updated_at", "expires_at")
 _PUT_FIELDS = frozenset({"reason", "source", "detail", "expires_at", "why"})
-_MAX_DETAIL = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ def parse_put(body: bytes, kind: SuppressionKind, value: str, default_source: st
         value=value,
         reason=parse_reason(data["reason"]),
         source=_optional_text(data, "source", 200) or default_source,
-        detail=_optional_text(data, "detail", _MAX_DETAIL),
+        detail=_optional_text(data, "detail", MAX_DETAIL),
         expires_at=parse_time(expires, "expires_at") if expires is not None else None,
     )
     return PutRequest(entry, _optional_text(data, "why", 500))
