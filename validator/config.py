@@ -80,6 +80,31 @@ class Settings:
         "VALIDATOR_AUTH", "Require API keys (`Authorization: Bearer`). `false` only for local development.", True
     )
     batch_max: int = _env("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)
+    max_message_bytes: int = _env(
+        "VALIDATOR_MAX_MESSAGE_BYTES", "Largest raw bounce message `POST /v1/bounces` accepts, in bytes.", 10_485_760
+    )
+    chronic_soft_sends: int = _env(
+        "VALIDATOR_CHRONIC_SOFT_SENDS",
+        "Soft bounces of distinct sends that make an address chronic when they span `VALIDATOR_CHRONIC_SOFT_DAYS`.", 3
+    )
+    chronic_soft_days: float = _env(
+        "VALIDATOR_CHRONIC_SOFT_DAYS", "Days the soft bounces of `VALIDATOR_CHRONIC_SOFT_SENDS` sends must span.", 60.0
+    )
+    chronic_soft_max_sends: int = _env(
+        "VALIDATOR_CHRONIC_SOFT_MAX_SENDS", "Soft bounces of distinct sends that make an address chronic at once.", 5
+    )
+    health_hard_bounce: tuple[float, float] = _env(
+        "VALIDATOR_HEALTH_HARD_BOUNCE", "Hard-bounce rate bands in percent: `warning,critical`.", (0.5, 1.0)
+    )
+    health_chronic_soft: tuple[float, float] = _env(
+        "VALIDATOR_HEALTH_CHRONIC_SOFT", "Chronic soft-bounce rate bands in percent: `warning,critical`.", (1.0, 2.0)
+    )
+    health_complaint: tuple[float, float] = _env(
+        "VALIDATOR_HEALTH_COMPLAINT", "Complaint rate bands in percent: `warning,critical`.", (0.05, 0.1)
+    )
+    health_total_bounce: tuple[float, float] = _env(
+        "VALIDATOR_HEALTH_TOTAL_BOUNCE", "Account-wide total bounce rate in percent: `unhealthy,risky`.", (2.0, 5.0)
+    )
     max_body_bytes: int = _env("VALIDATOR_MAX_BODY_BYTES", "Largest request body accepted, in bytes.", 1_048_576)
     allow_smtputf8: bool = _env(
         "VALIDATOR_ALLOW_SMTPUTF8", "Accept internationalized addresses (flagged `smtputf8`).", True
@@ -149,7 +174,8 @@ class Settings:
 _MINIMUMS: dict[str, float] = {
     "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
-    "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1,
+    "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
+    "chronic_soft_days": 0, "chronic_soft_max_sends": 1,
 }
 
 
@@ -209,7 +235,19 @@ _PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
     "bool": parse_bool,
     "SignalEffect": SignalEffect,
 }
-_PARSERS: dict[str, Callable[[str], Any]] = {"dns_nameservers": parse_nameservers}
+def parse_bands(text: str) -> tuple[float, float]:
+    """``"0.5,1.0"`` → ``(0.5, 1.0)``: two percentages, the first not above the second."""
+    parts = [float(p) for p in text.split(",")]
+    if len(parts) != 2 or not 0 <= parts[0] <= parts[1] <= 100:
+        raise ValueError(f"expected two percentages low,high with 0 <= low <= high <= 100, got {text!r}")
+    return parts[0], parts[1]
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "dns_nameservers": parse_nameservers,
+    **dict.fromkeys(("health_hard_bounce", "health_chronic_soft", "health_complaint", "health_total_bounce"),
+                    parse_bands),
+}
 _FIELDS = {f.name: f for f in fields(Settings)}
 
 
@@ -218,6 +256,8 @@ def config_table() -> str:
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
         default = f.default
+        if isinstance(default, tuple) and default and isinstance(default[0], float):
+            default = ",".join(str(v) for v in default)
         shown = "(system resolvers)" if default == () else f"`{str(default).lower() if isinstance(default, bool) else default}`"
         rows.append(f"| `{f.metadata['env']}` | {shown} | {f.metadata['doc']} |")
     return "\n".join(rows) + "\n"

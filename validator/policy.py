@@ -8,7 +8,12 @@ no clock: the caller passes times in, so every rule is unit-tested with plain va
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
 from .bounces.facts import BounceFact, BounceReason, Category, DsnAction, EventKind
+from .model import SuppressionReason
 
 _HARD = {BounceReason.USERUNKNOWN, BounceReason.HOSTUNKNOWN, BounceReason.HASMOVED}
 _SOFT_MAILBOX = {BounceReason.MAILBOXFULL, BounceReason.SYSTEMFULL, BounceReason.FILTERED}
@@ -69,3 +74,80 @@ def _class_digit(fact: BounceFact) -> int | None:
     if fact.status and fact.status[0] in "245":
         return int(fact.status[0])
     return None
+
+
+# --- learning: what a categorized fact does to an address ----------------------------------
+
+class Outcome(StrEnum):
+    """What ingesting one fact did (returned per recipient, so a sender can audit every decision)."""
+
+    SUPPRESSED = "suppressed"  # put on the suppression list now
+    STREAK_INCREMENTED = "streak_incremented"  # one more soft failure of a distinct send
+    STREAK_SAME_SEND = "streak_same_send"  # a retry of a send already counted: the streak is unchanged
+    STREAK_RESET = "streak_reset"  # a delivery closed the soft streak
+    RECORDED = "recorded"  # kept for reports only (sent, delivered, sender or message problems)
+    IGNORED = "ignored"  # nothing to learn (delay notice, vacation reply, not-spam)
+    DUPLICATE = "duplicate"  # this very event was ingested before: nothing changed
+    INVALID_RECIPIENT = "invalid_recipient"  # the recipient is not an address we could key
+
+
+@dataclass(frozen=True, slots=True)
+class LearningPolicy:
+    """When soft failures become chronic (issue 5 defaults: 3 sends over 60 days, or 5 sends)."""
+
+    chronic_sends: int = 3
+    chronic_days: float = 60.0
+    chronic_max_sends: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SoftStreak:
+    """Soft failures of distinct sends to one address since its last delivery."""
+
+    sends: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Learning:
+    outcome: Outcome
+    streak: SoftStreak | None  # the streak after this fact (None: none open)
+    suppress: SuppressionReason | None = None
+
+
+_SUPPRESS_AT_ONCE = {
+    Category.HARD_INVALID: SuppressionReason.HARD_BOUNCE,
+    Category.DISABLED: SuppressionReason.HARD_BOUNCE,
+    Category.COMPLAINT: SuppressionReason.COMPLAINT,
+    Category.UNSUBSCRIBE: SuppressionReason.UNSUBSCRIBE,
+}
+_SOFT = {Category.SOFT_MAILBOX, Category.SOFT_TRANSIENT}
+
+
+def learn(category: Category, event: EventKind, streak: SoftStreak | None, *, new_send: bool, at: datetime,
+          policy: LearningPolicy) -> Learning:
+    """The decision for one fact given the address's open streak. ``new_send``: the fact's send
+    was not counted in this streak before (retries of one message count once)."""
+    if category in _SUPPRESS_AT_ONCE:
+        return Learning(Outcome.SUPPRESSED, None, _SUPPRESS_AT_ONCE[category])
+    if category in _SOFT:
+        if not new_send and streak is not None:
+            return Learning(Outcome.STREAK_SAME_SEND, streak)
+        grown = SoftStreak(streak.sends + 1, min(streak.first_at, at), max(streak.last_at, at)) if streak \
+            else SoftStreak(1, at, at)
+        if is_chronic(grown, policy):
+            return Learning(Outcome.SUPPRESSED, None, SuppressionReason.CHRONIC_SOFT_BOUNCE)
+        return Learning(Outcome.STREAK_INCREMENTED, grown)
+    if event is EventKind.DELIVERED:
+        return Learning(Outcome.STREAK_RESET if streak is not None else Outcome.RECORDED, None)
+    if category in (Category.SENDER_PROBLEM, Category.MESSAGE_PROBLEM) or event is EventKind.SENT:
+        return Learning(Outcome.RECORDED, streak)  # never charged to the address
+    return Learning(Outcome.IGNORED, streak)
+
+
+def is_chronic(streak: SoftStreak, policy: LearningPolicy) -> bool:
+    """3 distinct sends spanning at least 60 days, or 5 sends however close (defaults)."""
+    span = streak.last_at - streak.first_at
+    return streak.sends >= policy.chronic_max_sends or (
+        streak.sends >= policy.chronic_sends and span >= timedelta(days=policy.chronic_days))

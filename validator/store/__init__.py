@@ -46,6 +46,8 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
+from ..policy import LearningPolicy, SoftStreak
+from .ingest_records import Decision, EventCount, FactRecord
 from .records import BULK_BATCH, PAGE_MAX, utc_now
 
 __all__ = ["BULK_BATCH", "PAGE_MAX", "Store", "open_store"]
@@ -98,6 +100,17 @@ class Store(Protocol):
 
     async def revoke_api_key(self, id_or_name: str) -> bool:
         """Revoke the active key with this id (or else this name); False if there was none."""
+
+    async def ingest_facts(self, records: Sequence[FactRecord], policy: LearningPolicy, *,
+                           actor: str) -> list[Decision]:
+        """Record a batch of facts and apply what they teach, in one transaction (see ingest_records)."""
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+        """The open soft-bounce streaks of these address keys (hot path)."""
+
+    async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
+                           since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
+        """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""
 
     async def ping(self) -> None:
         """Return if the store answers a query (for /readyz); raise ``StoreUnavailable`` if not."""

@@ -34,8 +34,10 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from . import records
+from ..policy import LearningPolicy, SoftStreak
+from . import bounce_postgres, records
 from .base import StoreBase
+from .ingest_records import Decision, EventCount, FactRecord
 from .pool import ConnectionPool
 from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
@@ -308,6 +310,32 @@ class PostgresStore(StoreBase):
                     return [r[0] for r in rows]
             return []
         return await self._transaction(revoke)
+
+    # --- bounce ingestion --------------------------------------------------------------------
+
+    async def ingest_facts(self, records_: Sequence[FactRecord], policy: LearningPolicy, *,
+                           actor: str) -> list[Decision]:
+        if not records_:
+            return []
+
+        async def run(conn: asyncpg.Connection) -> list[Decision]:
+            async def put(c: asyncpg.Connection, entries: list[SuppressionEntry]) -> object:
+                return await self._apply(c, entries, actor, None)
+            return await bounce_postgres.ingest(conn, records_, policy, self._clock(), put, _Contended)
+        return await self._transaction(run)
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+        if not addresses:
+            return {}
+        rows = await self._fetch("SELECT address, sends, first_at, last_at FROM soft_streaks"
+                                 " WHERE address = ANY($1::text[])", list(addresses))
+        return {row[0]: SoftStreak(row[1], row[2], row[3]) for row in rows}
+
+    async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
+                           since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
+        async def run(conn: asyncpg.Connection) -> tuple[list[EventCount], int]:
+            return await bounce_postgres.count_events(conn, (campaign_id, sender, since, until))
+        return await self._transaction(run)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -132,9 +132,88 @@ CREATE TABLE api_keys (
 CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL
 """
 
+# v2: what bounce ingestion learns. delivery_events keeps every ingested fact once (dedupe_key),
+# for idempotency, the audit of each decision and the bounce-rate report; soft_streaks holds
+# the open streak per address (a delivery deletes it); probe_accepts remembers addresses an
+# SMTP probe accepted, so later hard bounces for them count as a disagreement of their domain.
+_V2_COLUMNS = """
+    dedupe_key TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    event TEXT NOT NULL,
+    category TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    status TEXT,
+    status_source TEXT,
+    reply_code INTEGER,
+    diagnostic TEXT,
+    remote_mta TEXT,
+    feedback_type TEXT,
+    claimed_type TEXT,
+    message_id TEXT,
+    event_id TEXT,
+    campaign_id TEXT,
+    sender TEXT,
+    provider TEXT,
+    source TEXT NOT NULL,"""
+_V2_INDEXES = """;
+CREATE INDEX delivery_events_send ON delivery_events (address, message_id);
+CREATE INDEX delivery_events_time ON delivery_events (occurred_at);
+CREATE INDEX delivery_events_campaign ON delivery_events (campaign_id, occurred_at)"""
+
+_V2_SQLITE = f"""
+CREATE TABLE delivery_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,{_V2_COLUMNS}
+    occurred_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+){_V2_INDEXES};
+CREATE TABLE soft_streaks (
+    address TEXT PRIMARY KEY,
+    sends INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE probe_accepts (
+    address TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE domain_disagreements (
+    domain TEXT PRIMARY KEY,
+    hard_bounces INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID
+"""
+
+_V2_POSTGRES = f"""
+CREATE TABLE delivery_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,{_V2_COLUMNS}
+    occurred_at TIMESTAMPTZ NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL
+){_V2_INDEXES};
+CREATE TABLE soft_streaks (
+    address TEXT PRIMARY KEY,
+    sends INTEGER NOT NULL,
+    first_at TIMESTAMPTZ NOT NULL,
+    last_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE probe_accepts (
+    address TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE domain_disagreements (
+    domain TEXT PRIMARY KEY,
+    hard_bounces INTEGER NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+)
+"""
+
 # Ordered, append-only. A database newer than the last version here is refused at open.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "suppressions, audit trail, api keys", _V1_SQLITE, _V1_POSTGRES),
+    Migration(2, "delivery events, soft streaks, probe disagreements", _V2_SQLITE, _V2_POSTGRES),
 )
 
 

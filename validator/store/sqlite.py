@@ -48,8 +48,10 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from . import records
+from ..policy import LearningPolicy, SoftStreak
+from . import bounce_sqlite, records
 from .base import StoreBase
+from .ingest_records import Decision, EventCount, FactRecord
 from .keyfilter import KeyFilter
 from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 from .sqlite_sql import (
@@ -349,6 +351,29 @@ class SqliteStore(StoreBase):
                     return [r[0] for r in rows]
             return []
         return await self._write(revoke)
+
+    # --- bounce ingestion --------------------------------------------------------------------
+
+    async def ingest_facts(self, records_: Sequence[FactRecord], policy: LearningPolicy, *,
+                           actor: str) -> list[Decision]:
+        if not records_:
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[Decision]:
+            return bounce_sqlite.ingest(conn, records_, policy, self._clock(),
+                                        lambda c, entries: self._apply(c, entries, actor, None))
+        return await self._write(run)
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+        with translated():
+            return bounce_sqlite.find_streaks(self._reader(), addresses)
+
+    async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
+                           since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
+        def run() -> tuple[list[EventCount], int]:
+            with translated():
+                return bounce_sqlite.count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
+        return await self._in(self._scanner, run)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
