@@ -20,6 +20,7 @@ from .model import (
     MxAnswer,
     MxOutcome,
     Reason,
+    SoftStreak,
     Suppression,
     Verdict,
 )
@@ -41,6 +42,8 @@ class SuppressionLookup(Protocol):
     """What the checker needs from the store (validator.store.Store)."""
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]: ...
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]: ...
 
 
 class Checker:
@@ -70,17 +73,20 @@ class Checker:
         syntax = self._parse(email)
         if not isinstance(syntax, Address):
             return self._finish(email, syntax, None, None, started)
-        suppression = None
+        suppression = streak = None
         if self._store is not None:
-            found = await self._store.find_suppressions([address_key(syntax)], [domain_key(syntax)])
+            key = address_key(syntax)
+            found = await self._store.find_suppressions([key], [domain_key(syntax)])
             suppression = matching_entry(syntax, found) if found else None
+            if suppression is None:
+                streak = (await self._store.find_soft_streaks([key])).get(key)
         mx = None
         if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)
             if mx is None:
                 answers = await self._resolve([syntax.ascii_domain], self._deadline(started, timeout_ms))
                 mx = answers[syntax.ascii_domain]
-        return self._finish(email, syntax, mx, suppression, started)
+        return self._finish(email, syntax, mx, suppression, started, streak)
 
     async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]:
         """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain."""
@@ -89,6 +95,7 @@ class Checker:
         valid = [s for s in parsed.values() if isinstance(s, Address)]
         found = await self._suppressions(valid)
         suppressed = {s.normalized: entry for s in valid if (entry := matching_entry(s, found)) is not None}
+        streaks = await self._streaks([s for s in valid if s.normalized not in suppressed])
         domains = {s.ascii_domain for s in valid if s.normalized not in suppressed}
         answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
         missing = domains - answers.keys()
@@ -99,7 +106,7 @@ class Checker:
             if isinstance(s, Address):
                 entry = suppressed.get(s.normalized)
                 mx = answers[s.ascii_domain] if entry is None else None
-                verdicts[email] = self._finish(email, s, mx, entry, started)
+                verdicts[email] = self._finish(email, s, mx, entry, started, streaks.get(address_key(s)))
             else:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
@@ -110,6 +117,11 @@ class Checker:
         return await self._store.find_suppressions(
             [address_key(a) for a in addresses], list({domain_key(a) for a in addresses})
         )
+
+    async def _streaks(self, addresses: Sequence[Address]) -> dict[str, SoftStreak]:
+        if self._store is None or not addresses:
+            return {}
+        return await self._store.find_soft_streaks([address_key(a) for a in addresses])
 
     def _parse(self, email: str) -> Address | InvalidAddress:
         return parse_address(
@@ -144,9 +156,10 @@ class Checker:
         mx: MxAnswer | None,
         suppression: Suppression | None,
         started: float,
+        soft_streak: SoftStreak | None = None,
     ) -> Verdict:
         signals = assess_signals(syntax) if isinstance(syntax, Address) else None
-        decision = decide(syntax, mx, signals, self._effects, suppression)
+        decision = decide(syntax, mx, signals, self._effects, suppression, soft_streak)
         self._metrics.count_verdict(decision.status)
         return Verdict(
             email=email,
@@ -159,5 +172,6 @@ class Checker:
             mx=mx,
             signals=signals,
             suppression=suppression,
+            soft_streak=soft_streak,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )

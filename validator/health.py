@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from .bounces.facts import Category, EventKind
+from .config import Settings
 from .policy import Outcome
 
 
@@ -46,6 +47,11 @@ class Thresholds:
     chronic_soft: Bands = Bands(1.0, 2.0)
     complaint: Bands = Bands(0.05, 0.1)
     total_bounce: Bands = Bands(2.0, 5.0)  # account-wide: over 2% unhealthy, over 5% risky
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    return Thresholds(Bands(*settings.health_hard_bounce), Bands(*settings.health_chronic_soft),
+                      Bands(*settings.health_complaint), Bands(*settings.health_total_bounce))
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     ROLE_ACCOUNT = "role_account"
     FREE_PROVIDER = "free_provider"
     TYPO_SUSPECTED = "typo_suspected"
+    RECENT_SOFT_BOUNCES = "recent_soft_bounces"  # real sends soft-bounced lately (checks.bounces)
 
 
 class SyntaxProblem(StrEnum):
@@ -136,6 +137,15 @@ class Signals:
 
 
 @dataclass(frozen=True, slots=True)
+class SoftStreak:
+    """Soft bounces of distinct sends to one address since its last delivery (bounce ingestion)."""
+
+    sends: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer to "will this address hard-bounce?" with the evidence for it."""
 
@@ -149,6 +159,7 @@ class Verdict:
     mx: MxAnswer | None = None
     signals: Signals | None = None
     suppression: Suppression | None = None
+    soft_streak: SoftStreak | None = None
     elapsed_ms: float = 0.0
 
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .bounces.facts import BounceFact, BounceReason, Category, DsnAction, EventKind
-from .model import SuppressionReason
+from .config import Settings
+from .model import SoftStreak, SuppressionReason
 
 _HARD = {BounceReason.USERUNKNOWN, BounceReason.HOSTUNKNOWN, BounceReason.HASMOVED}
 _SOFT_MAILBOX = {BounceReason.MAILBOXFULL, BounceReason.SYSTEMFULL, BounceReason.FILTERED}
@@ -100,13 +101,8 @@ class LearningPolicy:
     chronic_max_sends: int = 5
 
 
-@dataclass(frozen=True, slots=True)
-class SoftStreak:
-    """Soft failures of distinct sends to one address since its last delivery."""
-
-    sends: int
-    first_at: datetime
-    last_at: datetime
+def learning_policy(settings: Settings) -> LearningPolicy:
+    return LearningPolicy(settings.chronic_soft_sends, settings.chronic_soft_days, settings.chronic_soft_max_sends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from .model import (
     MxOutcome,
     Reason,
     Signals,
+    SoftStreak,
     Status,
     Suppression,
 )
@@ -70,6 +71,7 @@ def decide(
     signals: Signals | None,
     effects: Mapping[Reason, SignalEffect],
     suppression: Suppression | None = None,
+    soft_streak: SoftStreak | None = None,
 ) -> Decision:
     """Compose one verdict. ``effects`` says what each signal reason does (see config.SignalEffect)."""
     if isinstance(syntax, InvalidAddress):
@@ -88,6 +90,9 @@ def decide(
         elif mx.unroutable:
             reasons.append(Reason.MX_UNROUTABLE)
             status = Status.UNDELIVERABLE
+    if soft_streak is not None and status is Status.DELIVERABLE:  # real sends bounced softly, lately
+        reasons.append(Reason.RECENT_SOFT_BOUNCES)
+        status = Status.RISKY
     action = _STATUS_ACTION[status]
     if signals is not None:
         for reason in signal_reasons(signals):

@@ -17,8 +17,11 @@ from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
 from ..store import open_store
-from . import suppressions
-from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
+from ..bounces.ingest import Ingestor
+from ..health import thresholds_from
+from ..policy import learning_policy
+from . import bounces, suppressions
+from .keys import CHECKER, INGESTOR, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE, THRESHOLDS
 from .middleware import make_middleware
 from .routes import routes
 
@@ -36,10 +39,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
+    app[THRESHOLDS] = thresholds_from(settings)
     app.cleanup_ctx.extend([_store_context, _checker_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)
     app.add_routes(suppressions.routes)
+    app.add_routes(bounces.routes)
     return app
 
 
@@ -48,6 +53,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     if app[SETTINGS].auth and not any(not key.revoked for key in await app[STORE].list_api_keys()):
         log.warning("no API key exists yet: every request but /healthz and /readyz will get 401; "
                     "create one with: validator keys create --name NAME --scope validate")
+    app[INGESTOR] = Ingestor(app[STORE], learning_policy(app[SETTINGS]))
     yield
     await app[STORE].close()
 

@@ -12,8 +12,9 @@ from aiohttp import web
 from ..errors import Forbidden, Unauthorized
 from ..model import ApiKey
 
-SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "jobs", "admin")
-PUBLIC = frozenset({"/healthz", "/readyz"})
+SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "reports:read", "jobs", "admin")
+# Webhooks are authenticated by the provider's signature instead (validator.bounces.webhooks).
+PUBLIC = frozenset({"/healthz", "/readyz", "/v1/webhooks/{provider}"})
 # (method, route) -> scope; "admin" satisfies every scope.
 REQUIRED: dict[tuple[str, str], str] = {
     ("POST", "/v1/validate"): "validate",
@@ -28,6 +29,9 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/suppressions/{email}"): "suppressions:write",
     ("DELETE", "/v1/suppressions/domains/{domain}"): "suppressions:write",
     ("POST", "/v1/suppressions/import"): "suppressions:write",
+    ("POST", "/v1/events"): "events:write",
+    ("POST", "/v1/bounces"): "events:write",
+    ("GET", "/v1/reports/bounce-rates"): "reports:read",
 }
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..bounces.ingest import Ingestor
 from ..checker import Checker
 from ..config import Settings
+from ..health import Thresholds
 from ..metrics import Metrics
 from ..mx import MxResolver
 from ..store import Store
@@ -16,4 +18,6 @@ RESOLVER = web.AppKey("resolver", MxResolver)
 CHECKER = web.AppKey("checker", Checker)
 SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])
 STORE = web.AppKey("store", Store)
+INGESTOR = web.AppKey("ingestor", Ingestor)
+THRESHOLDS = web.AppKey("thresholds", Thresholds)
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail

@@ -22,7 +22,7 @@ from ..errors import (
     TooManyItems,
     UnknownField,
 )
-from ..model import Address, MxAnswer, MxHost, Signals, Suppression, Verdict
+from ..model import Address, MxAnswer, MxHost, Signals, SoftStreak, Suppression, Verdict
 from ..suppression import refuse_line_breaks
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
@@ -122,9 +122,15 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
             "dns": _dns_json(verdict.mx) if verdict.mx is not None else None,
             "signals": _signals_json(verdict.signals) if verdict.signals is not None else None,
             "suppression": suppression_json(verdict.suppression) if verdict.suppression is not None else None,
+            "bounces": _streak_json(verdict.soft_streak) if verdict.soft_streak is not None else None,
         },
         "elapsed_ms": round(verdict.elapsed_ms, 3),
     }
+
+
+def _streak_json(streak: SoftStreak) -> dict[str, Any]:
+    return {"soft_bounce_sends": streak.sends, "first_at": iso_time(streak.first_at),
+            "last_at": iso_time(streak.last_at)}
 
 
 def _syntax_json(syntax: Any) -> dict[str, Any]:

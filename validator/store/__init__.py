@@ -46,7 +46,8 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy, SoftStreak
+from ..model import SoftStreak
+from ..policy import LearningPolicy
 from .ingest_records import Decision, EventCount, FactRecord
 from .records import BULK_BATCH, PAGE_MAX, utc_now
 

@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 
 from ..model import SuppressionEntry
-from ..policy import LearningPolicy, SoftStreak
+from ..model import SoftStreak
+from ..policy import LearningPolicy
 from .ingest_records import (
     EVENT_COLUMNS,
     REPORT_FILTERS,

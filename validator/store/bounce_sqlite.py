@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from ..model import SuppressionEntry
-from ..policy import LearningPolicy, SoftStreak
+from ..model import SoftStreak
+from ..policy import LearningPolicy
 from .ingest_records import (
     EVENT_COLUMNS,
     REPORT_FILTERS,

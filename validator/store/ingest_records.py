@@ -16,7 +16,8 @@ from datetime import datetime
 
 from ..bounces.facts import BounceFact, BounceReason, Category
 from ..model import SuppressionEntry, SuppressionKind, SuppressionReason
-from ..policy import Learning, LearningPolicy, Outcome, SoftStreak, learn
+from ..model import SoftStreak
+from ..policy import Learning, LearningPolicy, Outcome, learn
 
 _DETAIL_MAX = 1000
 

@@ -34,7 +34,8 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy, SoftStreak
+from ..model import SoftStreak
+from ..policy import LearningPolicy
 from . import bounce_postgres, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord

@@ -48,7 +48,8 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy, SoftStreak
+from ..model import SoftStreak
+from ..policy import LearningPolicy
 from . import bounce_sqlite, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord
