@@ -17,6 +17,7 @@ from .mime import Report, first_address, part_text, walk
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_PER_RECIPIENT = {"final-recipient", "original-recipient", "action", "status", "diagnostic-code"}
 # RFC 3464 §2.3.3 actions; OpenSMTPD writes "error" and some gateways "failure" for failed.
 _ACTIONS = {
     "failed": DsnAction.FAILED, "failure": DsnAction.FAILED, "error": DsnAction.FAILED,
@@ -83,33 +84,40 @@ def _status_blocks(report: Report) -> list[dict[str, str]]:
             blocks = field_blocks(part)
             if any(_is_recipient_block(b) for b in blocks):
                 return blocks
-    # Some MTAs write the fields into the text body: "Final-Recipient: rfc822; x@example.com"
-    blocks = parse_fields(report.notice)
-    return blocks if any(_is_recipient_block(b) and ("action" in b or "status" in b) for b in blocks) else []
+    # The fields as text: MTAs that write them into the body ("Final-Recipient: rfc822; x@example.com"),
+    # a multipart/report whose boundary parameter is lost, a bounce forwarded inside another message
+    for text in (report.notice, report.body):
+        blocks = parse_fields(text)
+        if any(_is_recipient_block(b) and ("action" in b or "status" in b) for b in blocks):
+            return blocks
+    return []
 
 
 def field_blocks(part: Message) -> list[dict[str, str]]:
+    """The field blocks of a status part, whether the email package split them into messages or not."""
     payload = part.get_payload()
-    if isinstance(payload, list):
-        blocks = []
-        for block in payload:
-            if isinstance(block, Message):
-                fields = {str(k).lower(): " ".join(str(v).split()) for k, v in block.items()}
-                # a malformed block may carry its fields in the body
-                body = block.get_payload()
-                if isinstance(body, str) and body.strip():
-                    for extra in parse_fields(body):
-                        blocks.append(extra)
-                blocks.append(fields)
-        return blocks
-    return parse_fields(part_text(part))
+    if not isinstance(payload, list):
+        return parse_fields(part_text(part))
+    lines: list[str] = []
+    for block in payload:
+        if isinstance(block, Message):
+            lines += [f"{name}: {' '.join(str(value).split())}" for name, value in block.items()]
+            body = block.get_payload()
+            lines += [body] if isinstance(body, str) else []  # a malformed block may carry fields in its body
+            lines.append("")
+    return parse_fields("\n".join(lines))
 
 
 def parse_fields(text: str) -> list[dict[str, str]]:
+    """RFC 3464 §2.1 blocks: fields, continuation lines, blank lines between blocks.
+
+    A repeated field also starts a block: AOL writes its recipient blocks with no blank line between
+    ("Diagnostic-Code: smtp; 550 5.2.2 ... Mailbox Full" then "Final-Recipient: rfc822; ..." at once).
+    """
     blocks: list[dict[str, str]] = []
     current: dict[str, str] = {}
     last = None
-    for line in text.splitlines()[:2000]:
+    for line in text.splitlines()[:4000]:
         if not line.strip():
             if current:
                 blocks.append(current)
@@ -123,7 +131,10 @@ def parse_fields(text: str) -> list[dict[str, str]]:
             last = None
             continue
         last = match.group(1).lower()
-        current.setdefault(last, match.group(2).strip())
+        if last in current and last in _PER_RECIPIENT:
+            blocks.append(current)
+            current = {}
+        current[last] = match.group(2).strip()
     if current:
         blocks.append(current)
     return blocks

@@ -44,7 +44,7 @@ def _read(raw: bytes) -> list[BounceFact]:
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     if not any(name.lower() in _MAIL_FIELDS for name in message.keys()):
         raise UnparseableMessage("not a mail message: no header fields")
-    report = Report.of(message)
+    report = Report.of(message, raw)
     if dsn.is_dsn(report):
         return _required(_from_dsn(report))
     complaint = arf.read_complaint(report)
@@ -52,7 +52,7 @@ def _read(raw: bytes) -> list[BounceFact]:
         return _required(_from_complaint(report, complaint))
     auto = autoreply.is_auto_reply(report)
     # MTAs mark bounces auto-replied too (Exim: "Auto-Submitted: auto-replied"): the mail system's signs win
-    if report.from_mail_system() or (report.looks_like_bounce() and not auto):
+    if report.from_mail_system() or (not auto and (report.looks_like_bounce() or report.says_undelivered())):
         return _required(_from_failures(report))
     if auto:
         return _required(_from_auto_reply(report))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 
-_MAX_NOTICE = 64_000  # a notice is a few KB; a larger one is an attached original, not prose
+_MAX_NOTICE = 64_000
+_MAX_BODY = 512_000  # a notice is a few KB; a larger one is an attached original, not prose
 # One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
-ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
+ADDRESS = re.compile(r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
 
 # Where the returned copy of the original message starts in a plain-text bounce; the notice ends there.
 _ORIGINAL_MARKERS = re.compile(
@@ -50,11 +51,14 @@ class Report:
     message: Message
     notice: str  # the human-readable part, decoded, ending before the returned original
     original: Message | None  # the returned original's headers, if any part holds them
+    body: str  # the whole body as text, undecoded: for fields a broken MIME structure hid
 
     @classmethod
-    def of(cls, message: Message) -> Report:
+    def of(cls, message: Message, raw: bytes) -> Report:
         notice, rest = _notice_and_rest(message)
-        return cls(message, notice, _original(message, rest))
+        at = raw.find(b"\n\n")
+        body = raw[at + 2 if at >= 0 else 0:][:_MAX_BODY].decode("utf-8", "replace")
+        return cls(message, notice, _original(message, rest), body)
 
     def header(self, name: str) -> str:
         return header_text(self.message, name)
@@ -65,6 +69,10 @@ class Report:
     def from_mail_system(self) -> bool:
         """Sent by the mail system: a daemon sender ("MAILER-DAEMON@", "postmaster@") or X-Failed-Recipients (Exim)."""
         return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From")))
+
+    def says_undelivered(self) -> bool:
+        """The notice opens by saying mail was not delivered (au one net: "Could not be delivered to: <x>")."""
+        return bool(_FAILURE_NOTICE.search(self.notice[:2000]))
 
     def looks_like_bounce(self) -> bool:
         """The signs an MTA puts on a bounce: the mail system's sender, or a failure subject."""
@@ -77,6 +85,17 @@ _FAILURE_SUBJECT = re.compile(
     r"undeliver|delivery (?:status|fail|notification|problem|report)|failure notice|returned mail|"
     r"mail delivery (?:failed|system|subsystem)|could not (?:be )?deliver|non[- ]?delivery|delivery has failed|"
     r"mail system error|warning: could not|nondeliverable|rejected|bounced?\b|配信|不達|エラー",
+    re.IGNORECASE,
+)
+
+
+# Opening sentences of bounce notices: Sendmail "The following addresses had permanent fatal errors";
+# qmail "I wasn't able to deliver your message"; KDDI "Could not be delivered to: <x>"; Exchange
+# "Delivery has failed to these recipients"; Postfix "could not be delivered to one or more recipients"
+_FAILURE_NOTICE = re.compile(
+    r"could not be delivered|was not delivered|(?:wasn't|was not|were not|unable) (?:able )?to deliver"
+    r"|delivery (?:to the following recipients? )?(?:has )?failed|following addresses had|undeliverable"
+    r"|permanent(?: fatal)? error|returned to (?:the )?sender|message not delivered",
     re.IGNORECASE,
 )
 
@@ -171,7 +190,7 @@ def _notice_and_rest(message: Message) -> tuple[str, str]:
     """The human-readable notice, and any text after it that may hold the original's headers."""
     texts = [
         part for part in walk(message)
-        if part.get_content_maintype() == "text" and part.get_content_type() != "text/rfc822-headers"
+        if part.get_content_maintype() == "text" and not part.get_content_type().startswith("text/rfc822-header")
     ]
     plain = [part for part in texts if part.get_content_type() == "text/plain"] or texts
     if not plain:
@@ -197,11 +216,11 @@ def _original(message: Message, rest: str) -> Message | None:
     """The returned original: a message/rfc822 part, a text/rfc822-headers part, or headers after the notice."""
     for part in walk(message):
         kind = part.get_content_type()
-        if kind in ("message/rfc822", "message/global", "message/rfc822-headers"):
+        if kind in ("message/rfc822", "message/global", "message/rfc822-headers", "message/partial"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 return payload[0]
-        if kind == "text/rfc822-headers":
+        if kind in ("text/rfc822-headers", "text/rfc822-header"):  # the second: ARF drafts' spelling
             return _headers_from(part_text(part))
     start = _HEADER_START.search(rest)
     return _headers_from(rest[start.start():]) if start is not None else None

@@ -25,8 +25,8 @@ class Failure:
 
 
 # Addresses of the mail system itself, never a failed recipient:
-# "please send mail to <postmaster@example.org>", "From: MAILER-DAEMON@example.org"
-_SYSTEM_LOCAL = re.compile(r"^(?:postmaster|mailer-daemon|mail-daemon|mailerdaemon|abuse|noreply|no-reply|root)$", re.IGNORECASE)
+# "From: MAILER-DAEMON@example.org" (postmaster@ can be a real recipient: "delivering your mail to <postmaster@x>")
+_SYSTEM_LOCAL = re.compile(r"^(?:mailer-daemon|mail-daemon|mailerdaemon)$", re.IGNORECASE)
 # Postfix: "host mx.example.org[192.0.2.1] said:"; Exim: "host mx.example.jp [192.0.2.20]: 550 ..."
 _REMOTE_HOST = re.compile(r"\b(?:host|server|MTA)\s+\[?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\]?\s*\[", re.IGNORECASE)
 # Exim omits the domain when the failed address was local: "  kijitora\n    SMTP error from ..." with the
