@@ -23,6 +23,8 @@ _ACTIONS = {
     "failed": DsnAction.FAILED, "failure": DsnAction.FAILED, "error": DsnAction.FAILED,
     "delayed": DsnAction.DELAYED, "delivered": DsnAction.DELIVERED,
     "relayed": DsnAction.RELAYED, "expanded": DsnAction.EXPANDED,
+    # Postfix address verification (sendmail -bv) reports "Action: deliverable" / "undeliverable"
+    "deliverable": DsnAction.DELIVERED, "undeliverable": DsnAction.FAILED,
 }
 
 

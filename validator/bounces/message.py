@@ -46,7 +46,9 @@ def _read(raw: bytes) -> list[BounceFact]:
         raise UnparseableMessage("not a mail message: no header fields")
     report = Report.of(message, raw)
     if dsn.is_dsn(report):
-        return _required(_from_dsn(report))
+        facts = _from_dsn(report)
+        if facts:  # else a status part naming no address ("Final-Recipient: RFC822; @mx.example.org"): read the notice
+            return facts
     complaint = arf.read_complaint(report)
     if complaint is not None:
         return _required(_from_complaint(report, complaint))
