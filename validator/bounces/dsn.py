@@ -39,6 +39,7 @@ class Delivery:
     diagnostic_type: str | None  # "smtp", "x-unix", "x-postfix", ...
     remote_mta: str | None
     arrival: str | None  # Arrival-Date or Last-Attempt-Date, as written
+    context: str | None  # the notice's paragraph about the recipient (Postfix: "... (in reply to RCPT TO command)")
 
 
 def is_dsn(report: Report) -> bool:
@@ -49,14 +50,16 @@ def read_deliveries(report: Report) -> list[Delivery]:
     """Every recipient block that names an address; the order of the report."""
     blocks = _status_blocks(report)
     per_message = next((b for b in blocks if "reporting-mta" in b or "arrival-date" in b), {})
+    recipients = [r for r in map(_recipient, blocks) if r is not None]
     found = []
     for block in blocks:
         recipient = _recipient(block)
         if recipient is None:
             continue
         diagnostic, kind = _diagnostic(block)
+        context = _notice_words(report.notice, recipient, recipients)
         if diagnostic is None:
-            diagnostic, kind = _notice_words(report.notice, recipient), None
+            diagnostic = context
         found.append(Delivery(
             recipient=recipient,
             action=_action(block),
@@ -65,6 +68,7 @@ def read_deliveries(report: Report) -> list[Delivery]:
             diagnostic_type=kind,
             remote_mta=_mta(block.get("remote-mta", "")) or None,
             arrival=block.get("last-attempt-date") or per_message.get("arrival-date"),
+            context=context,
         ))
     return found
 
@@ -184,13 +188,16 @@ def _mta(value: str) -> str:
     return (value.partition(";")[2] or value).strip().strip("[]")
 
 
-# Postfix notice: "<x@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)"
-def _notice_words(notice: str, recipient: str) -> str | None:
-    """The notice's paragraph about the recipient, when the status part gave no Diagnostic-Code."""
+# Postfix notice: "<x@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)";
+# Sendmail: "<x@example.net>\n\n   ----- Transcript of session follows -----\nmail.local: unknown user: x"
+def _notice_words(notice: str, recipient: str, recipients: list[str]) -> str | None:
+    """The notice's words about the recipient: from its first mention to the next recipient's, at most 800 characters."""
     lowered = notice.casefold()
     at = lowered.find(recipient.casefold())
     if at < 0:
         return None
-    end = notice.find("\n\n", at)
-    words = " ".join(notice[at: end if end > 0 else at + 1000].split())[:1000]
+    ends = [lowered.find(other.casefold(), at + len(recipient)) for other in recipients
+            if other.casefold() != recipient.casefold()]
+    end = min([e for e in ends if e > at] + [at + 800])
+    words = " ".join(notice[at:end].split())
     return words if len(words) > len(recipient) + 4 else None

@@ -16,7 +16,7 @@ import email.policy
 from ..errors import UnparseableMessage
 from ..smtp_reply import Reply, parse_reply
 from . import arf, autoreply, dsn, mta
-from .classify import reason_of
+from .classify import reason_of, smtp_command
 from .facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from .mime import Report, first_address, timestamp_of
 
@@ -71,16 +71,19 @@ def _from_dsn(report: Report) -> list[BounceFact]:
     facts = []
     for delivery in dsn.read_deliveries(report):
         reply = _reply(delivery.diagnostic, delivery.diagnostic_type)
-        status, source = dsn.status_and_source(delivery.status, reply.enhanced if reply.code or reply.enhanced else None)
-        if delivery.diagnostic_type == "x-unix":  # RFC 3464 §2.3.6: a local program's exit status, no SMTP reply
-            reason = BounceReason.MAILERERROR
-        else:
-            reason = reason_of(Reply(reply.code, status, reply.text or (delivery.diagnostic or "")))
-        event = {
-            DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFERRED,
-        }.get(delivery.action, EventKind.DELIVERED)
+        status, source = dsn.status_and_source(delivery.status, reply.enhanced)
+        event = _EVENTS.get(delivery.action, EventKind.DELIVERED)
         if event is EventKind.DELIVERED:
             reason = BounceReason.DELIVERED
+        elif delivery.diagnostic_type == "x-unix":  # RFC 3464 §2.3.6: a local program's exit status, no SMTP reply
+            reason = BounceReason.MAILERERROR
+        else:
+            command = smtp_command(delivery.diagnostic or "") or smtp_command(delivery.context or "")
+            # the remote server's words decide; a gateway's own label before them does not ("5.1.0 - Unknown
+            # address error 550-'5.7.1 ... Access denied'" is Amazon SES's label around a 5.7.1 reply)
+            words = reply.text if reply.code else delivery.diagnostic or ""
+            reason = reason_of(Reply(reply.code, status, words), command=command)
+            reason = _given_up(reason, delivery.action, reply.code, status)
         facts.append(_fact(
             report, delivery.recipient, event, reason, action=delivery.action, status=status, status_source=source,
             reply_code=reply.code, diagnostic=delivery.diagnostic, remote_mta=delivery.remote_mta,
@@ -89,12 +92,25 @@ def _from_dsn(report: Report) -> list[BounceFact]:
     return facts
 
 
+_EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFERRED}
+# Reasons that describe one attempt's trouble; in a final failure whose last status is transient (4.x.x) the
+# MTA gave up retrying: Postfix "Status: 4.4.1 ... connect to x[192.0.2.1]:25: Connection timed out" in a bounce.
+_RETRY_REASONS = {BounceReason.SYSTEMERROR, BounceReason.NETWORKERROR, BounceReason.ONHOLD, BounceReason.UNDEFINED}
+
+
+def _given_up(reason: BounceReason, action: DsnAction, code: int | None, status: str | None) -> BounceReason:
+    transient = (code // 100 == 4) if code else bool(status and status.startswith("4"))
+    return BounceReason.EXPIRED if action is DsnAction.FAILED and transient and reason in _RETRY_REASONS else reason
+
+
 def _from_failures(report: Report) -> list[BounceFact]:
     facts = []
     for failure in mta.read_failures(report):
         reply = _reply(failure.diagnostic, None)
         source = StatusSource.REMOTE if reply.enhanced else None
-        reason = reason_of(Reply(reply.code, reply.enhanced, failure.diagnostic))
+        reason = reason_of(Reply(reply.code, reply.enhanced, failure.diagnostic),
+                           command=smtp_command(failure.diagnostic))
+        reason = _given_up(reason, DsnAction.FAILED, reply.code, reply.enhanced)
         facts.append(_fact(
             report, failure.recipient, EventKind.BOUNCE, reason, action=DsnAction.FAILED, status=reply.enhanced,
             status_source=source, reply_code=reply.code, diagnostic=failure.diagnostic or None,
