@@ -3,7 +3,8 @@
 A manifest row (file, recipient) is *found* when a fact for that recipient (case-insensitive)
 comes out of the file. Hard-bounce precision and recall compare ``categorize(fact) is
 HARD_INVALID`` with Sisimai's ``hardbounce`` label; reasons agree when ours equals the label or
-one of ``other_version_labels``. Rows whose recipient is Sisimai's invented placeholder for a
+one of ``other_version_labels`` (so does the hard flag where those versions disagree on it:
+bounce-anchors §8 "score ambiguous lines leniently"). Rows whose recipient is Sisimai's invented placeholder for a
 redacted complaint are not scorable for recipients (no reader can find an address that is not there).
 """
 
@@ -31,6 +32,7 @@ class Row:
     reason: str
     reasons: frozenset[str]  # the label and every other version's label
     hard: bool
+    hard_alternative: bool | None  # another Sisimai version's hardbounce, where it differs
     placeholder: bool
 
 
@@ -69,9 +71,12 @@ def load_rows() -> list[Row]:
     rows = []
     for line in (CORPUS / "manifest.jsonl").read_text().splitlines():
         data = json.loads(line)
-        others = {label["reason"] for label in data.get("other_version_labels", {}).values()}
-        rows.append(Row(data["file"], data["recipient"], data["reason"], frozenset({data["reason"], *others}),
-                        bool(data["hardbounce"]), bool(data.get("recipient_is_placeholder"))))
+        others = data.get("other_version_labels", {}).values()
+        hard_others = {bool(label["hardbounce"]) for label in others} - {bool(data["hardbounce"])}
+        rows.append(Row(data["file"], data["recipient"], data["reason"],
+                        frozenset({data["reason"], *(label["reason"] for label in others)}),
+                        bool(data["hardbounce"]), hard_others.pop() if hard_others else None,
+                        bool(data.get("recipient_is_placeholder"))))
     return rows
 
 
@@ -101,9 +106,10 @@ def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None]) -> Sc
             if not mine:
                 score.misses.append(f"{row.file} {row.recipient}")
         hard = any(categorize(f) is Category.HARD_INVALID for f in mine)
-        score.true_hard += row.hard
+        truth = hard if row.hard_alternative is hard else row.hard  # Sisimai versions disagree: either is right
+        score.true_hard += truth
         score.predicted_hard += hard
-        score.hard_hit += row.hard and hard
+        score.hard_hit += truth and hard
         if mine or row.placeholder:
             ours = {str(f.reason) for f in mine}
             score.reasons[(row.reason, bool(ours & row.reasons))] += 1
@@ -129,9 +135,10 @@ def score_addresses(rows: list[Row], scan: Callable[[bytes], tuple[set[str], set
             score.scorable += 1
             score.found += address in temporary | permanent
         hard = address in permanent
-        score.true_hard += row.hard
+        truth = hard if row.hard_alternative is hard else row.hard
+        score.true_hard += truth
         score.predicted_hard += hard
-        score.hard_hit += row.hard and hard
+        score.hard_hit += truth and hard
     return score
 
 

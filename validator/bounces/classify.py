@@ -110,7 +110,10 @@ _HOST_UNKNOWN = re.compile(
 )
 # Notices that say the address is unknown in words no SMTP reply uses: Exchange 2003 "The recipient name is not
 # recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; InterScan "Please check if address is correct"
-_NOTICE_UNKNOWN = re.compile(r"recipient name is not recognized|unknown user:|check if (?:the )?address is correct")
+# Lotus Notes: "User not listed in public Name & Address Book"
+_NOTICE_UNKNOWN = re.compile(
+    r"recipient name is not recognized|unknown user:|check if (?:the )?address is correct|not listed in public name"
+)
 # "try again" says the lookup failed for now (Postfix: "Name service error for domain x: Host not found, try again");
 # "No route to host", "Connection timed out" (Postfix); Google: "DNS Error: ... had no relevant answers";
 # "host name lookup failure"; "554 5.4.6 Hop count exceeded - possible mail loop"
@@ -149,7 +152,8 @@ _COMMANDS = (
     # m-FILTER: "-------SMTP command DATA"
     (re.compile(r"in reply to end of data|after end of data|final data|\(data\)|in reply to data|>>> data|smtp command data"),
      "DATA"),
-    (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to"), "RCPT"),
+    # X.400 gateways: "Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 ..."
+    (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to|smtp:rcpt"), "RCPT"),
     (re.compile(r"in reply to mail from|after mail from|our mail from|>>> mail from"), "MAIL"),
     (re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"), "CONN"),
 )
@@ -186,18 +190,31 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
         return BounceReason.BLOCKED
     if klass is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
         return _not_found(reply, text, status, command)
-    return _by_words(text) or _by_code(reply, klass, status, first)
+    found = _by_words(text)
+    if found is BounceReason.HOSTUNKNOWN:
+        return _host_unknown(reply)
+    return found or _by_code(reply, klass, status, first)
 
 
 def _not_found(reply: Reply, text: str, status: str, command: str | None) -> BounceReason:
     if status == "1.2" or _HOST_UNKNOWN.search(text):
-        return BounceReason.HOSTUNKNOWN
+        return _host_unknown(reply)
     # Sisimai (Reason::Filtered): "user unknown" answered to DATA, after the content was read, is a content
-    # filter's verdict unless the code itself says X.1.1; Sendmail with a filter: "550 5.2.1 <x>... User Unknown"
-    explicit = status in ("1.1", "1.0", "1.3", "1.10")
-    if status == "2.1" or (command == "DATA" and not explicit):
+    # filter's verdict unless the code itself names an address error; so is one whose status the server left
+    # "other or undefined" (X.0.0, X.2.0, X.3.0) when nothing says it answered RCPT:
+    # "550 5.0.0 <x>... User unknown"; "5.3.0 - Other mail system problem 550-'Unknown user x'" (Amazon SES)
+    explicit = status.startswith("1.") and status not in ("1.7", "1.8")
+    undefined = status in ("0.0", "2.0", "3.0")
+    if status == "2.1" or not explicit and (command == "DATA" or (command is None and undefined)):
         return BounceReason.FILTERED
     return BounceReason.USERUNKNOWN
+
+
+def _host_unknown(reply: Reply) -> BounceReason:
+    """A dead domain, unless the reporter itself called the lookup failure transient: Google "DNS Error: ... responded
+    with code NXDOMAIN Domain name not found" under Status 4.0.0 (a domain being registered or moved fails so too)."""
+    transient = (reply.code // 100 == 4) if reply.code else bool(reply.enhanced and reply.enhanced.startswith("4"))
+    return BounceReason.NETWORKERROR if transient else BounceReason.HOSTUNKNOWN
 
 
 def _by_words(text: str) -> BounceReason | None:

@@ -81,7 +81,8 @@ def _from_dsn(report: Report) -> list[BounceFact]:
             command = smtp_command(delivery.diagnostic or "") or smtp_command(delivery.context or "")
             # the remote server's words decide; a gateway's own label before them does not ("5.1.0 - Unknown
             # address error 550-'5.7.1 ... Access denied'" is Amazon SES's label around a 5.7.1 reply)
-            words = reply.text if reply.code else delivery.diagnostic or ""
+            from_field = delivery.diagnostic is not delivery.context  # else the notice's prose, kept whole
+            words = reply.text if reply.code and from_field else delivery.diagnostic or ""
             reason = reason_of(Reply(reply.code, status, words), command=command)
             reason = _given_up(reason, delivery.action, reply.code, status)
         facts.append(_fact(

@@ -193,8 +193,12 @@ def _notice_and_rest(message: Message) -> tuple[str, str]:
         if part.get_content_maintype() == "text" and not part.get_content_type().startswith("text/rfc822-header")
     ]
     plain = [part for part in texts if part.get_content_type() == "text/plain"] or texts
-    if not plain:
-        return "", ""
+    if not plain:  # a multipart whose boundary is missing or wrong: its body is one unparsed string
+        payload = message.get_payload()
+        if not isinstance(payload, str):
+            return "", ""
+        cut = _cut_at(payload)
+        return payload[:cut][:_MAX_NOTICE], payload[cut:] if cut is not None else ""
     text = part_text(plain[0])[: _MAX_NOTICE * 2]
     if plain[0].get_content_type() == "text/html":
         text = re.sub(r"<[^>]{0,2000}>", " ", text)

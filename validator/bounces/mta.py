@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .mime import Report, addresses_in, header_text
 
 _MAX_BLOCK = 1500
+_REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,10 @@ def _without_urls(text: str) -> str:
 
 def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
     words = _block(notice, recipient, recipients)
+    if len(recipients) == 1 and not _REPLY_CODE.search(words):
+        # the reason may come before the address: MailMarshal "Could not be delivered because of\n\n550 5.1.1 User
+        # unknown\n\nThe following recipients were affected: x"; Notes "User not listed in ... Book\nx@example.com"
+        words = " ".join(notice.split())[:_MAX_BLOCK]
     remote = _REMOTE_HOST.search(words)
     return Failure(recipient, words, remote.group(1) if remote else None)
 
