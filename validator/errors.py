@@ -20,6 +20,7 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── NotFound                        not_found
     ├── MethodNotAllowed                method_not_allowed
     ├── Conflict                        conflict            (e.g. an active API key already has that name)
+    ├── UnparseableMessage              unparseable_message (not a mail message, or a bounce naming no recipient)
     └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
 """
 
@@ -99,6 +100,16 @@ class Conflict(ValidatorError):
     """The request contradicts what is stored (an active API key with the same name)."""
 
     code = "conflict"
+
+
+class UnparseableMessage(ValidatorError):
+    """A raw message the bounce reader cannot use: not a mail message, or a bounce whose recipient is not found.
+
+    Raised only by ``validator.bounces.message.read_message``; the API answers 422, the CLI counts
+    the file as unparseable. Ordinary mail that is not a report is not an error: it yields no facts.
+    """
+
+    code = "unparseable_message"
 
 
 class StoreUnavailable(ValidatorError):

@@ -35,6 +35,7 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.Conflict: 409,
+    errors.UnparseableMessage: 422,
     errors.StoreUnavailable: 503,
 }
 RETRY_AFTER_SECONDS = 5  # a store that is down or locked: ask clients to come back shortly

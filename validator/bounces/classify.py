@@ -3,7 +3,12 @@
 Raw DSNs, MTA bounces, JSON events and ESP webhooks all end in a reply the remote server
 gave; they all call ``reason_of`` so one rule set decides them alike. It builds on
 ``smtp_reply.classify_reply`` (what a reply says about the mailbox) and refines its classes
-into Sisimai's finer reasons, where the enhanced code or the text says more. Pure.
+into Sisimai's finer reasons, where the enhanced code, the text or the SMTP command says more.
+
+Order (bounce-anchors §6.2 rule 3): text rules specific enough to beat any code come first
+(a full mailbox reported as "5.1.1", a spam filter answering "5.7.1"); then the command the
+reply answered; then the address classes of ``classify_reply``; then the code. Every text rule
+quotes a reply it was written for. Pure.
 """
 
 from __future__ import annotations
@@ -15,87 +20,230 @@ from .facts import BounceReason
 
 # RFC 3463 §3.x subject.detail → reason, used when the text gave no better answer.
 _BY_STATUS = {
+    "1.0": BounceReason.USERUNKNOWN,  # X.1.0 other address status (Sisimai's standard map)
     "1.2": BounceReason.HOSTUNKNOWN,  # X.1.2 bad destination system address
     "1.3": BounceReason.USERUNKNOWN,  # X.1.3 bad destination mailbox address syntax
+    "1.6": BounceReason.HASMOVED,  # X.1.6 destination mailbox has moved, no forwarding address
     "2.3": BounceReason.EXCEEDLIMIT,  # X.2.3 message length exceeds administrative limit
-    "3.4": BounceReason.MESGTOOBIG,  # X.3.4 message too big for system
-    "3.2": BounceReason.SYSTEMERROR,  # X.3.2 system not accepting network messages
+    "2.4": BounceReason.FILTERED,  # X.2.4 mailing list expansion problem
+    "3.0": BounceReason.SYSTEMERROR,  # X.3.0 other or undefined mail system status
     "3.1": BounceReason.SYSTEMFULL,  # X.3.1 mail system full
-    "4.4": BounceReason.NETWORKERROR,  # X.4.4 unable to route
+    "3.2": BounceReason.NOTACCEPT,  # X.3.2 system not accepting network messages
+    "3.4": BounceReason.MESGTOOBIG,  # X.3.4 message too big for system
+    "3.5": BounceReason.SYSTEMERROR,  # X.3.5 system incorrectly configured
+    "4.6": BounceReason.NETWORKERROR,  # X.4.6 routing loop detected
     "4.7": BounceReason.EXPIRED,  # X.4.7 delivery time expired
     "5.3": BounceReason.SYNTAXERROR,  # X.5.3 too many recipients... treated by servers as protocol trouble
     "6.0": BounceReason.CONTENTERROR,  # X.6.x media and content
     "7.0": BounceReason.SECURITYERROR,
     "7.1": BounceReason.POLICYVIOLATION,  # X.7.1 delivery not authorized: the text decides, see _SENDER
     "7.10": BounceReason.FAILEDSTARTTLS,  # RFC 5248: encryption needed
+    "7.13": BounceReason.SUSPEND,  # RFC 5248: user account disabled
+    "7.17": BounceReason.HASMOVED,  # RFC 5248: mailbox owner has changed
+    "7.18": BounceReason.HASMOVED,  # RFC 5248: domain owner has changed
     "7.23": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation failed
     "7.24": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation error
     "7.25": BounceReason.REQUIREPTR,  # RFC 7372: reverse DNS validation failed
     "7.26": BounceReason.AUTHFAILURE,  # RFC 7372: multiple authentication checks failed
     "7.27": BounceReason.NOTACCEPT,  # RFC 7505: sender address has null MX
+    "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
 }
-# Text rules refining a sender-side refusal; each quotes a reply it was written for.
-_SENDER = (
+
+# Text that names the reason whatever the code says; first match wins.
+_DECISIVE = (
+    # Sendmail: "552 5.2.2 <x>... Mailbox Full"; MailFoundry (with Status: 5.1.1): "552 sorry, mailbox x is over quota";
+    # au one net: "As their mailbox is full."; Gmail: "Storage quota exceeded"; Biglobe: "The number of messages in
+    # recipient's mailbox exceeded the local limit."; "The e-mail message could not be delivered because the user's
+    # mailfolder is full."; qmail-ldap: "This account is over quota."
+    (re.compile(r"mailbox (?:is )?full|mail ?folder is full|over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)"
+                r"|mailbox size limit|mailbox exceeded|insufficient (?:disk )?space|mailbox .{0,20}exceeded the local limit"),
+     BounceReason.MAILBOXFULL),
+    # Exim: "retry timeout exceeded"; qmail: "this message has been in the queue too long"; DragonFly: "Could not
+    # deliver for the last 432000 seconds. Giving up."; Office 365: "550 5.4.316 Message expired, connection refused";
+    # Yahoo: "Unable to deliver message after multiple retries, giving up."
+    # (qmail's "Giving up on 192.0.2.25." ends every permanent failure and says nothing of expiry)
+    (re.compile(r"retry timeout exceeded|in the queue too long|giving up(?! on)|message expired|delivery time expired"
+                r"|retry time (?:not reached|exceeded)|could not deliver for the last|after multiple retries"),
+     BounceReason.EXPIRED),
+    # "421 4.7.0 Error: too many connections from 192.0.2.1"; Postfix: "552 Too many recipients"
+    (re.compile(r"too many (?:concurrent )?connections|too many recipients"), BounceReason.TOOMANYCONN),
+    # Gmail: "550-5.7.1 This message is not RFC 5322 compliant. There are multiple Subject headers.";
+    # Gmail: "550-5.7.1 Messages with multiple addresses in From: header are not accepted."
+    (re.compile(r"not rfc ?(?:5322|2822|822) compliant|multiple (?:\S+ ){0,3}addresses in from|multiple subject"),
+     BounceReason.NOTCOMPLIANTRFC),
+    (re.compile(r"virus|malware|infected"), BounceReason.VIRUSDETECTED),  # "554 5.7.1 Virus found in message"
+    # Amavis: "554 5.7.0 Reject, id=20025-09 - SPAM"; Barracuda: "550 5.7.1 Message content rejected, UBE, id=...";
+    # "550 5.7.1 message content rejected"; Google Groups: "was rejected due to spam classification"
+    (re.compile(r"\bspam\b|junk mail|unsolicited|\bube\b|content rejected"), BounceReason.SPAMDETECTED),
     # Gmail: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy"
-    (re.compile(r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated|authentication"), BounceReason.AUTHFAILURE),
-    # Gmail: "550-5.7.25 The IP address sending this message does not have a PTR record setup"
-    (re.compile(r"\bptr\b|reverse dns|\brdns\b|cannot find your (?:reverse )?hostname|ip name lookup"),
+    (re.compile(r"\bspf\b|\bdkim\b|\bdmarc\b"), BounceReason.AUTHFAILURE),
+    # "550 Unauthenticated senders not allowed"; MessageLabs: "550-Please turn on SMTP Authentication in your mail client."
+    (re.compile(r"smtp auth|unauthenticated senders|authentication required|must (?:first )?authenticate"),
+     BounceReason.SECURITYERROR),
+    # Gmail: "550-5.7.25 The IP address sending this message does not have a PTR record setup";
+    # Outlook.com: "550 5.5.0 domain [example.com] mismatches client ip 192.0.2.225"
+    (re.compile(r"\bptr\b|reverse dns|\brdns\b|cannot find your (?:reverse )?hostname|ip name lookup|mismatches client ip"
+                r"|reverse (?:lookup|resolution)"),
      BounceReason.REQUIREPTR),
     # Yahoo: "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints"
     (re.compile(r"reputation|user complaints|\[tss?\d\d\]"), BounceReason.BADREPUTATION),
-    # "501 5.1.8 <x>: Sender address rejected: Domain not found"
-    (re.compile(r"sender address rejected|domain of sender|sender (?:is )?(?:rejected|denied)"), BounceReason.REJECTED),
-    # GoDaddy: "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour"
-    (re.compile(r"has sent (?:to )?too many|rate limit|too many (?:recipients|messages)|receiving mail at a rate"),
-     BounceReason.SPEEDING),
-    # Postfix: "421 4.7.0 Error: too many connections from 192.0.2.1"
-    (re.compile(r"too many (?:concurrent )?connections"), BounceReason.TOOMANYCONN),
+    # Postfix: "554 5.7.1 <x>: Relay access denied"; Amazon SES sandbox: "554 Message rejected: Email address is not
+    # verified. The following identities failed the check in region AP-NORTHEAST-1: x@example.jp"
+    (re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay|identities failed the check"),
+     BounceReason.NORELAYING),
+    # "550 5.7.0 Local Policy Violation"; "550 Denied by policy"; Yahoo: "554 5.7.9 Message not accepted for policy
+    # reasons"; "550 Protocol violation"; Mimecast: "554 Host network not allowed"
+    (re.compile(r"policy violation|denied by policy|for policy reasons|protocol violation|network not allowed"),
+     BounceReason.POLICYVIOLATION),
+    # qmail-ldap: "account is locked"; Amazon WorkMail: "User x temporary locked"; i.ua: "550 Mailbox is frozen"
+    (re.compile(r"account is locked|temporar(?:il)?y locked|mailbox is frozen|mailbox (?:is )?inactive"), BounceReason.SUSPEND),
+    # Facebook: "550 5.1.1 RCP-P2 ... Refused due to recipient preferences"
+    (re.compile(r"recipient preferences"), BounceReason.FILTERED),
 )
-_SPAM = re.compile(r"\bspam\b|junk mail|unsolicited")  # "550 5.7.1 Message rejected as spam"
-_VIRUS = re.compile(r"virus|malware|infected")  # "554 5.7.1 Virus found in message"
-_RELAY = re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay")  # "554 5.7.1 Relay access denied"
-# "550 Host unknown"; "554 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain"
-_HOST_UNKNOWN = re.compile(r"host unknown|unknown host|domain not found|nonexistent domain|no such domain")
-_TOO_BIG = re.compile(r"message (?:is )?too (?:big|large)|message size exceeds|size limit")  # "552 5.3.4 Message size exceeds fixed limit"
+# The domain does not take mail. "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for
+# name=example.jp type=A: Host not found"; SES: "550 5.4.4 Invalid domain"; DragonFly: "DNS lookup failure: host x not
+# found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not reachable"
+_HOST_UNKNOWN = re.compile(
+    r"host unknown|unknown host|domain (?:name )?not found|host not found|nonexistent domain|no such domain"
+    r"|invalid domain|domain is not reachable|dns lookup failure"
+    r"|(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,} does not exist"  # Exim: "553 neko.example.com does not exist"
+)
+# Notices that say the address is unknown in words no SMTP reply uses: Exchange 2003 "The recipient name is not
+# recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; InterScan "Please check if address is correct"
+# Lotus Notes: "User not listed in public Name & Address Book"
+_NOTICE_UNKNOWN = re.compile(
+    r"recipient name is not recognized|unknown user:|check if (?:the )?address is correct|not listed in public name"
+)
+# "try again" says the lookup failed for now (Postfix: "Name service error for domain x: Host not found, try again");
+# "No route to host", "Connection timed out" (Postfix); Google: "DNS Error: ... had no relevant answers";
+# "host name lookup failure"; "554 5.4.6 Hop count exceeded - possible mail loop"
+_NETWORK = re.compile(
+    r"not found, try again|no route to host|timed out|connection refused|name lookup failure|temporary lookup failure"
+    r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable|did not accept our requests to connect"
+    r"|unable to connect|establish an smtp connection"
+)
+# RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
+# Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator"
+_NOT_ACCEPT = re.compile(r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx")
+# "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy); Gmail 5.2.1 "receiving mail at a rate"
+_SPEEDING = re.compile(r"has sent (?:to )?too many|rate limit|too many messages|receiving mail at a rate")
+# Sender refused: "501 5.1.8 <x>: Sender address rejected: Domain not found"; qmail "Connected to x but sender was rejected."
+_SENDER_REJECTED = re.compile(r"sender address rejected|domain of sender|sender (?:was |is )?(?:rejected|denied)"
+                              r"|not a registered gateway user|not have permission to post")
+# The connection or our identity was refused before any recipient: qmail "Connected to 192.0.2.112 but my name was
+# rejected."; Postfix "host x refused to talk to me: 421 Service not available"; "550-192.0.2.222 blocked by ldap"
+_CLIENT_BLOCKED = re.compile(r"my name was rejected|refused to talk to me|blocked by|access denied|blacklist|blocklist"
+                             r"|not accepting connections|\(bl\)")
+_TOO_BIG = re.compile(r"message (?:is )?too (?:big|large)|message size exceeds|size limit|exceeds (?:the )?(?:maximum )?size")
+# The local delivery program failed: Exim "pipe to |/usr/local/bin/x ... generated by x@example.com";
+# "/home/neko/.forward generated by x"; Sendmail "X-Unix; 77"; "child status 100"
+_MAILER = re.compile(r"pipe to \||generated by \S+@|child status|command died|mailer error|unknown mailer")
+# "554 Service currently unavailable"; "550 5.3.5 Internal System Error"; Postfix "451 4.3.0 Error: queue file write error"
+_SYSTEM = re.compile(r"service (?:currently )?unavailable|system error|queue file write error|local error|temporary failure"
+                     r"|resources temporarily unavailable|internal error|server error")
+# RFC 5321 §4.2.3: 500-504 are command syntax and sequence errors. "504 Command parameter not implemented";
+# Exim: "malformed address: <x> may not follow"
+_SYNTAX = re.compile(r"syntax error|malformed address|command parameter not implemented|command not recognized")
+
+# Which SMTP command a reply answered, from the words MTAs wrap it in.
+_COMMANDS = (
+    # Postfix "(in reply to RCPT TO command)"; Exim "after RCPT TO:<x>"; DragonFly "did not like our RCPT TO";
+    # Sendmail transcript ">>> RCPT To:<x>"
+    # m-FILTER: "-------SMTP command DATA"
+    (re.compile(r"in reply to end of data|after end of data|final data|\(data\)|in reply to data|>>> data|smtp command data"),
+     "DATA"),
+    # X.400 gateways: "Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 ..."
+    (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to|smtp:rcpt"), "RCPT"),
+    (re.compile(r"in reply to mail from|after mail from|our mail from|>>> mail from"), "MAIL"),
+    (re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"), "CONN"),
+)
 
 
-def reason_of(reply: Reply) -> BounceReason:
-    """The Sisimai reason a failure reply states; ``onhold`` when it says too little to tell."""
+def smtp_command(text: str) -> str | None:
+    """The SMTP command a quoted reply answered (DATA, RCPT, MAIL, CONN), when the wrapper says."""
+    folded = text.casefold()
+    found = [(m.start(), command) for pattern, command in _COMMANDS for m in [pattern.search(folded)] if m]
+    return min(found)[1] if found else None
+
+
+def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
+    """The Sisimai reason a failure reply states; ``onhold`` when it says too little to tell.
+
+    ``command`` is the SMTP command the reply answered, when known (``smtp_command``).
+    """
     klass = classify_reply(reply)
     text = reply.text.casefold()
     status = reply.enhanced.partition(".")[2] if reply.enhanced else ""
+    first = reply.code // 100 if reply.code else int(reply.enhanced[0]) if reply.enhanced else None
     if klass is ReplyClass.ACCEPTED:
         return BounceReason.DELIVERED
-    if klass is ReplyClass.MAILBOX_NOT_FOUND:
-        return BounceReason.HOSTUNKNOWN if status == "1.2" or _HOST_UNKNOWN.search(text) else BounceReason.USERUNKNOWN
+    if reply.code == 551 or status == "1.6" or re.search(r"no longer on (?:this )?server", text):
+        return BounceReason.HASMOVED  # RFC 5321 §3.4 "551 User not local"; "550 5.1.6 recipient no longer on server"
+    decisive = next((reason for pattern, reason in _DECISIVE if pattern.search(text)), None)
+    if decisive is not None:
+        return decisive
+    # Before RCPT no recipient was named, so the refusal is the sender's: Exim "SMTP error from remote mail server
+    # after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ..."; "after initial connection: 550 Access denied"
+    if command == "MAIL" or _SENDER_REJECTED.search(text) or status in ("1.7", "1.8"):
+        return BounceReason.REJECTED
+    if command == "CONN" or _CLIENT_BLOCKED.search(text) and klass is not ReplyClass.MAILBOX_NOT_FOUND:
+        return BounceReason.BLOCKED
+    if klass is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
+        return _not_found(reply, text, status, command)
+    found = _by_words(text)
+    if found is BounceReason.HOSTUNKNOWN:
+        return _host_unknown(reply)
+    return found or _by_code(reply, klass, status, first)
+
+
+def _not_found(reply: Reply, text: str, status: str, command: str | None) -> BounceReason:
+    if status == "1.2" or _HOST_UNKNOWN.search(text):
+        return _host_unknown(reply)
+    # Sisimai (Reason::Filtered): "user unknown" answered to DATA, after the content was read, is a content
+    # filter's verdict unless the code itself names an address error; so is one whose status the server left
+    # "other or undefined" (X.0.0, X.2.0, X.3.0) when nothing says it answered RCPT:
+    # "550 5.0.0 <x>... User unknown"; "5.3.0 - Other mail system problem 550-'Unknown user x'" (Amazon SES)
+    explicit = status.startswith("1.") and status not in ("1.7", "1.8")
+    undefined = status in ("0.0", "2.0", "3.0")
+    if status == "2.1" or not explicit and (command == "DATA" or (command is None and undefined)):
+        return BounceReason.FILTERED
+    return BounceReason.USERUNKNOWN
+
+
+def _host_unknown(reply: Reply) -> BounceReason:
+    """A dead domain, unless the reporter itself called the lookup failure transient: Google "DNS Error: ... responded
+    with code NXDOMAIN Domain name not found" under Status 4.0.0 (a domain being registered or moved fails so too)."""
+    transient = (reply.code // 100 == 4) if reply.code else bool(reply.enhanced and reply.enhanced.startswith("4"))
+    return BounceReason.NETWORKERROR if transient else BounceReason.HOSTUNKNOWN
+
+
+def _by_words(text: str) -> BounceReason | None:
+    for pattern, reason in (
+        (_NOT_ACCEPT, BounceReason.NOTACCEPT), (_NETWORK, BounceReason.NETWORKERROR),
+        (_HOST_UNKNOWN, BounceReason.HOSTUNKNOWN), (_TOO_BIG, BounceReason.MESGTOOBIG),
+        (_SPEEDING, BounceReason.SPEEDING), (_MAILER, BounceReason.MAILERERROR),
+        (_SYNTAX, BounceReason.SYNTAXERROR), (_SYSTEM, BounceReason.SYSTEMERROR),
+    ):
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def _by_code(reply: Reply, klass: ReplyClass, status: str, first: int | None) -> BounceReason:
     if klass is ReplyClass.MAILBOX_DISABLED:
         return BounceReason.SUSPEND
     if klass is ReplyClass.MAILBOX_FULL:
         return BounceReason.MAILBOXFULL
+    if status == "4.4":  # X.4.4 unable to route: Sisimai's map reads 5.4.4 as a dead domain, 4.4.4 as network trouble
+        return BounceReason.HOSTUNKNOWN if first == 5 else BounceReason.NETWORKERROR
     if klass is ReplyClass.PROBE_BLOCKED:  # our IP, domain or authentication was refused
-        specific = _BY_STATUS.get(status) if status not in ("7.0", "7.1") else None
-        return _sender_reason(text) or specific or BounceReason.BLOCKED
-    if _VIRUS.search(text):
-        return BounceReason.VIRUSDETECTED
-    if _SPAM.search(text):
-        return BounceReason.SPAMDETECTED
-    if _RELAY.search(text):
-        return BounceReason.NORELAYING
-    if _HOST_UNKNOWN.search(text):
-        return BounceReason.HOSTUNKNOWN
-    if _TOO_BIG.search(text):
-        return BounceReason.MESGTOOBIG
-    sender = _sender_reason(text)
-    if sender is not None:
-        return sender
+        return _BY_STATUS.get(status, BounceReason.BLOCKED) if status not in ("7.0", "7.1") else BounceReason.BLOCKED
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     if status.startswith("6."):
         return BounceReason.CONTENTERROR
+    if reply.code in (500, 501, 502, 503, 504):  # RFC 5321 §4.2.2: command syntax and sequence errors
+        return BounceReason.SYNTAXERROR
     if klass in (ReplyClass.GREYLISTED, ReplyClass.TEMPORARY, ReplyClass.SMTP_UNAVAILABLE):
         return BounceReason.SYSTEMERROR
     return BounceReason.ONHOLD
-
-
-def _sender_reason(text: str) -> BounceReason | None:
-    return next((reason for pattern, reason in _SENDER if pattern.search(text)), None)

@@ -1,0 +1,114 @@
+"""Bounces without RFC 3464 structure: Exim, qmail, Sendmail V5, Gmail, Yahoo, DragonFly, Exchange, ...
+
+Detectors are listed most-authoritative first (flufl.bounce 6's explicit list); the first that
+finds a recipient answers for the whole message, so a weak detector never adds an address a
+strong one did not see (flufl.bounce GitLab #12). Every detector reads only ``Report.notice``,
+the human-readable text before the returned original. Pure and total.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .mime import Report, addresses_in, header_text
+
+_MAX_BLOCK = 1500
+_REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    recipient: str
+    diagnostic: str  # the notice's words about this recipient, the remote reply included when quoted
+    remote_mta: str | None
+
+
+# Addresses of the mail system itself, never a failed recipient:
+# "From: MAILER-DAEMON@example.org" (postmaster@ can be a real recipient: "delivering your mail to <postmaster@x>")
+_SYSTEM_LOCAL = re.compile(r"^(?:mailer-daemon|mail-daemon|mailerdaemon)$", re.IGNORECASE)
+# Postfix: "host mx.example.org[192.0.2.1] said:"; Exim: "host mx.example.jp [192.0.2.20]: 550 ..."
+_REMOTE_HOST = re.compile(r"\b(?:host|server|MTA)\s+\[?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\]?\s*\[", re.IGNORECASE)
+# Exim omits the domain when the failed address was local: "  kijitora\n    SMTP error from ..." with the
+# full address only in "X-Failed-Recipients: kijitora@example.ed.jp"
+
+
+def read_failures(report: Report) -> list[Failure]:
+    """The first detector's answer; an empty list when none found a recipient."""
+    for detector in DETECTORS:
+        found = detector(report)
+        if found:
+            return found
+    return []
+
+
+def _failed_recipients_header(report: Report) -> list[Failure]:
+    """Exim and Gmail list the failed addresses in ``X-Failed-Recipients`` (Exim's spec, ch. 48)."""
+    recipients = addresses_in(report.header("X-Failed-Recipients"))
+    return [_failure(report.notice, address, recipients) for address in recipients]
+
+
+def _notice_addresses(report: Report) -> list[Failure]:
+    """Any address the notice names that is not the sender's, the mail system's or an identifier.
+
+    qmail: "<kijitora@example.org>:\\nRemote host said: 550 5.1.1 ..."; Exim: "  x@example.jp\\n    host ...";
+    DragonFly: "There was an error delivering your mail to <x@example.com>."
+    """
+    excluded = _known_non_recipients(report)
+    recipients = [
+        address for address in addresses_in(_without_urls(report.notice))
+        if address.casefold() not in excluded and not _SYSTEM_LOCAL.match(address.rpartition("@")[0])
+    ]
+    return [_failure(report.notice, address, recipients) for address in recipients[:50]]
+
+
+DETECTORS: list[Callable[[Report], list[Failure]]] = [
+    _failed_recipients_header,
+    _notice_addresses,
+]
+
+
+def _known_non_recipients(report: Report) -> set[str]:
+    """The bounce's own addressees and author, the original's sender, and any Message-ID."""
+    names = ("From", "To", "Cc", "Reply-To", "Return-Path", "Sender", "Message-ID", "In-Reply-To", "References")
+    values = [report.header(name) for name in names]
+    if report.original is not None:
+        values += [header_text(report.original, name) for name in ("From", "Return-Path", "Sender", "Reply-To", "Message-ID")]
+    return {address.casefold() for value in values for address in addresses_in(value)}
+
+
+def _without_urls(text: str) -> str:
+    # "https://support.google.com/mail/?p=x&email=a@b.c" carries addresses that are not recipients
+    return re.sub(r"\b(?:https?|mailto):\S+", " ", text, flags=re.IGNORECASE)
+
+
+def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
+    words = _block(notice, recipient, recipients)
+    if len(recipients) == 1 and not _REPLY_CODE.search(words):
+        # the reason may come before the address: MailMarshal "Could not be delivered because of\n\n550 5.1.1 User
+        # unknown\n\nThe following recipients were affected: x"; Notes "User not listed in ... Book\nx@example.com"
+        words = " ".join(notice.split())[:_MAX_BLOCK]
+    remote = _REMOTE_HOST.search(words)
+    return Failure(recipient, words, remote.group(1) if remote else None)
+
+
+def _block(notice: str, recipient: str, recipients: list[str]) -> str:
+    """From the recipient's first mention to the next recipient's (or the notice's end), squashed."""
+    lowered = notice.casefold()
+    at = lowered.find(recipient.casefold())
+    if at < 0:  # Exim names a local recipient by its local part only
+        local = recipient.rpartition("@")[0].casefold()
+        match = re.search(rf"(?m)^\s*<?{re.escape(local)}>?\s*$", lowered) if local else None
+        at = match.start() if match else _first_reply(notice)
+    ends = [
+        lowered.find(other.casefold(), at + len(recipient))
+        for other in recipients if other.casefold() != recipient.casefold()
+    ]
+    end = min([e for e in ends if e > at] or [len(notice)])
+    return " ".join(notice[at:end].split())[:_MAX_BLOCK]
+
+
+def _first_reply(notice: str) -> int:
+    match = re.search(r"(?m)^.*\b[45]\d\d[ -]", notice)
+    return match.start() if match else 0
