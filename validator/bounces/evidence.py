@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..smtp_reply import Reply, parse_reply
 from ..suppression import MAX_DETAIL
@@ -73,3 +74,13 @@ def settle(failure: Failure, label: BounceReason | None) -> BounceReason:
     if failure.reason is not None and failure.reason not in _VAGUE:
         return failure.reason
     return label or failure.reason or BounceReason.UNDEFINED
+
+
+def failure_fields(failure: Failure) -> dict[str, Any]:
+    """The ``BounceFact`` keyword arguments a failure fills (``reason`` is the caller's: see ``settle``)."""
+    return {
+        "status": failure.status,
+        "status_source": failure.status_source,
+        "reply_code": failure.reply_code,
+        "diagnostic": failure.diagnostic,
+    }
