@@ -10,7 +10,7 @@ Reasons are re-derived from the reply (``evidence``); the provider's labels stay
 An SNS ``SubscriptionConfirmation`` yields no facts: the reading carries its ``SubscribeURL``
 for the operator to visit (or for the endpoint to log). Nothing here fetches it, nor any
 ``SigningCertURL``: this package does no I/O at all; certificates and keys arrive loaded in
-``WebhookSecrets`` (``keys.load_webhook_secrets`` builds it from Settings at start-up).
+``WebhookSecrets`` (``bounces.webhook_keys.load_webhook_secrets`` builds it from Settings at start-up).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@
 Every signed time (SNS ``Timestamp``, SendGrid's header, Mailgun's ``timestamp``) must lie within
 ``max_age`` of ``now``, either way, to bound replays; a replay inside the window is harmless
 because ingestion is idempotent on event ids. Errors say what failed, never a key. Pure: keys
-arrive loaded (``keys.load_webhook_secrets``), the clock arrives as ``now``.
+arrive loaded (``bounces.webhook_keys.load_webhook_secrets``), the clock arrives as ``now``.
 """
 
 from __future__ import annotations
