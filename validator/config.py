@@ -26,11 +26,12 @@ class SignalEffect(StrEnum):
     BLOCK = "block"  # status risky, action block
 
 
-def _env(name: str, doc: str, default: Any = MISSING, **kw: Any) -> Any:
+def _env(name: str, doc: str, default: Any = MISSING, *, secret: bool = False, **kw: Any) -> Any:
+    """A setting read from ``name``; a ``secret`` one is left out of ``repr`` (so out of logs and tracebacks)."""
     meta = {"env": name, "doc": doc}
     if "default_factory" in kw:
-        return field(default_factory=kw.pop("default_factory"), metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(default_factory=kw.pop("default_factory"), metadata=meta, repr=not secret)
+    return field(default=default, metadata=meta, repr=not secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,43 @@ class Settings:
     shutdown_timeout: float = _env(
         "VALIDATOR_SHUTDOWN_TIMEOUT", "Seconds in-flight requests get to finish on SIGTERM.", 10.0
     )
+    events_max: int = _env(
+        "VALIDATOR_EVENTS_MAX", "Most events in one `POST /v1/events` body or one webhook request.", 10_000
+    )
+    webhook_max_age: float = _env(
+        "VALIDATOR_WEBHOOK_MAX_AGE",
+        "Seconds a webhook's signed time may differ from now before it is refused as a replay "
+        "(SNS retries a message for up to an hour under its longest delivery policy).",
+        3600.0,
+    )
+    ses_signing_certs: tuple[str, ...] = _env(
+        "VALIDATOR_SES_SIGNING_CERTS",
+        "Comma-separated paths of PEM files with the SNS signing certificates to trust (pinned: "
+        "`SigningCertURL` is never fetched). With `VALIDATOR_SES_TOPIC_ARNS`, enables `/v1/webhooks/ses`.",
+        (),
+    )
+    ses_topic_arns: tuple[str, ...] = _env(
+        "VALIDATOR_SES_TOPIC_ARNS", "Comma-separated SNS topic ARNs whose notifications are accepted; any other is refused.", ()
+    )
+    sendgrid_verification_key: str = _env(
+        "VALIDATOR_SENDGRID_VERIFICATION_KEY",
+        "SendGrid Signed Event Webhook verification key (base64 DER EC public key, as SendGrid shows it). "
+        "Enables `/v1/webhooks/sendgrid`.",
+        "",
+        secret=True,
+    )
+    mailgun_signing_key: str = _env(
+        "VALIDATOR_MAILGUN_SIGNING_KEY", "Mailgun HTTP webhook signing key. Enables `/v1/webhooks/mailgun`.", "", secret=True
+    )
+    postmark_webhook_user: str = _env(
+        "VALIDATOR_POSTMARK_WEBHOOK_USER",
+        "HTTP Basic user name Postmark sends (set in the webhook URL). With the password, enables `/v1/webhooks/postmark`.",
+        "",
+        secret=True,
+    )
+    postmark_webhook_password: str = _env(
+        "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD", "HTTP Basic password Postmark sends; compared in constant time.", "", secret=True
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -168,14 +206,27 @@ class Settings:
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("VALIDATOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR", field="VALIDATOR_LOG_LEVEL")
+        self._check_pairs()
         return self
+
+    def _check_pairs(self) -> None:
+        """Settings that only work together: half a pair would leave a webhook open or silently off."""
+        pairs = (
+            ("ses_signing_certs", "ses_topic_arns"),  # a valid SNS signature proves only that *some* topic sent it
+            ("postmark_webhook_user", "postmark_webhook_password"),
+        )
+        for first, second in pairs:
+            have_first, have_second = bool(getattr(self, first)), bool(getattr(self, second))
+            if have_first != have_second:
+                missing, given = (second, first) if have_first else (first, second)
+                raise ConfigError(f"{env_name(missing)} must be set together with {env_name(given)}", field=env_name(missing))
 
 
 _MINIMUMS: dict[str, float] = {
     "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
-    "chronic_soft_days": 0, "chronic_soft_max_sends": 1,
+    "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
 }
 
 
@@ -224,6 +275,11 @@ def parse_nameservers(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(servers)
 
 
+def parse_list(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` → ``("a", "b", "c")``."""
+    return tuple(item for item in (part.strip() for part in text.split(",")) if item)
+
+
 def _parse_int(text: str) -> int:
     return int(text.replace("_", ""))
 
@@ -235,6 +291,8 @@ _PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
     "bool": parse_bool,
     "SignalEffect": SignalEffect,
 }
+
+
 def parse_bands(text: str) -> tuple[float, float]:
     """``"0.5,1.0"`` → ``(0.5, 1.0)``: two percentages, the first not above the second."""
     parts = [float(p) for p in text.split(",")]
@@ -247,6 +305,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "dns_nameservers": parse_nameservers,
     **dict.fromkeys(("health_hard_bounce", "health_chronic_soft", "health_complaint", "health_total_bounce"),
                     parse_bands),
+    "ses_signing_certs": parse_list,
+    "ses_topic_arns": parse_list,
 }
 _FIELDS = {f.name: f for f in fields(Settings)}
 
@@ -258,7 +318,12 @@ def config_table() -> str:
         default = f.default
         if isinstance(default, tuple) and default and isinstance(default[0], float):
             default = ",".join(str(v) for v in default)
-        shown = "(system resolvers)" if default == () else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        if f.name == "dns_nameservers":
+            shown = "(system resolvers)"
+        elif default in ((), ""):
+            shown = "(unset)"
+        else:
+            shown = f"`{str(default).lower() if isinstance(default, bool) else default}`"
         rows.append(f"| `{f.metadata['env']}` | {shown} | {f.metadata['doc']} |")
     return "\n".join(rows) + "\n"
 

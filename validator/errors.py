@@ -15,9 +15,11 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     │   ├── TooManyItems                too_many_items
     │   └── UnsupportedMediaType        unsupported_media_type
     ├── Unauthorized                    unauthorized        (missing, malformed, unknown or revoked key)
+    ├── InvalidSignature                invalid_signature   (webhook unsigned, wrongly signed, stale, unexpected topic)
     ├── Forbidden                       forbidden           (the key lacks the route's scope)
     ├── BodyTooLarge                    body_too_large
     ├── NotFound                        not_found
+    │   └── WebhookNotConfigured        webhook_not_configured (no secret set for that provider)
     ├── MethodNotAllowed                method_not_allowed
     ├── Conflict                        conflict            (e.g. an active API key already has that name)
     ├── UnparseableMessage              unparseable_message (not a mail message, or a bounce naming no recipient)
@@ -80,6 +82,16 @@ class Unauthorized(ValidatorError):
     code = "unauthorized"
 
 
+class InvalidSignature(ValidatorError):
+    """A webhook request that does not prove it comes from the provider: refused before it is read.
+
+    Not an ``Unauthorized``: no API key is involved, and the answer must not ask for a bearer token.
+    The message says what failed (missing header, bad signature, too old), never a secret.
+    """
+
+    code = "invalid_signature"
+
+
 class Forbidden(ValidatorError):
     code = "forbidden"
 
@@ -90,6 +102,12 @@ class BodyTooLarge(ValidatorError):
 
 class NotFound(ValidatorError):
     code = "not_found"
+
+
+class WebhookNotConfigured(NotFound):
+    """A webhook for a provider whose key, certificate or credentials the operator has not set."""
+
+    code = "webhook_not_configured"
 
 
 class MethodNotAllowed(ValidatorError):

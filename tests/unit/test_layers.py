@@ -7,6 +7,8 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "validator"
 IO_LIBRARIES = {"asyncio", "socket", "sqlite3", "aiohttp", "aiodns", "pycares", "dns", "asyncpg", "aiosmtpd", "ssl"}
+PURE_READER = {"pathlib", "validator.checker", "validator.api", "validator.store", "validator.cli", "validator.bounces.webhook_keys"}
+WEBHOOK_MODULES = ("__init__", "payload", "signing", "ses", "sendgrid", "mailgun", "postmark")
 # module -> what it may not import (validator.* names are relative to the package)
 RULES = {
     "model": IO_LIBRARIES | {"validator"},
@@ -28,6 +30,12 @@ RULES = {
     "store/ingest_records": IO_LIBRARIES | {"validator.api", "validator.checker", "validator.cli"},
     "bounces/ingest": {"aiohttp", "sqlite3", "asyncpg", "validator.api", "validator.cli"},
     "bounces/classify": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
+    # bounce readers are pure: bytes in, facts out; keys arrive loaded, so not even pathlib
+    **{
+        f"bounces/{module}": IO_LIBRARIES | PURE_READER
+        for module in ("evidence", "events", *(f"webhooks/{name}" for name in WEBHOOK_MODULES))
+    },
+    "bounces/webhook_keys": {"aiohttp", "asyncio", "socket", "validator.api", "validator.checker", "validator.cli", "validator.store"},
     "store/records": IO_LIBRARIES - {"asyncio"} | {"validator.api", "validator.checker", "validator.cli"},
     "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
     "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},

@@ -33,6 +33,8 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.MethodNotAllowed: 405,
     errors.BodyTooLarge: 413,
     errors.Unauthorized: 401,
+    errors.InvalidSignature: 401,
+    errors.WebhookNotConfigured: 404,
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.UnparseableMessage: 422,

@@ -1,0 +1,137 @@
+"""ESP webhooks in, facts out: ``read_webhook`` verifies a request, then reads it (``POST /v1/webhooks/{provider}``).
+
+One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS), ``sendgrid``,
+``mailgun``, ``postmark``. Each request is first **verified** (``signing``: refused with
+``InvalidSignature`` when unsigned, wrongly signed, stale or from an unexpected SNS topic;
+``WebhookNotConfigured`` when the operator set no secret for that provider), then **read**
+into ``BounceFact``s by the provider's module, whose docstring states the payload it accepts.
+Reasons are re-derived from the reply (``evidence``); the provider's labels stay evidence.
+
+An SNS ``SubscriptionConfirmation`` yields no facts: the reading carries its ``SubscribeURL``
+for the operator to visit (or for the endpoint to log). Nothing here fetches it, nor any
+``SigningCertURL``: this package does no I/O at all; certificates and keys arrive loaded in
+``WebhookSecrets`` (``bounces.webhook_keys.load_webhook_secrets`` builds it from Settings at start-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ...errors import InvalidEncoding, InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
+from ..facts import BounceFact
+from .mailgun import read_mailgun
+from .postmark import read_postmark
+from .sendgrid import read_sendgrid
+from .ses import read_ses
+from .signing import (
+    WebhookSecrets,
+    lower_headers,
+    verify_mailgun,
+    verify_postmark,
+    verify_sendgrid,
+    verify_sns,
+)
+
+__all__ = ["PROVIDERS", "WebhookReading", "WebhookSecrets", "read_trusted", "read_webhook"]
+
+DEFAULT_MAX_EVENTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReading:
+    """What one webhook request said: its facts, and notes for the audit trail.
+
+    ``delivery_id`` is the provider's id for this delivery of the request (SNS ``MessageId``,
+    Mailgun's signature token), a key to drop replays; ``subscribe_url`` is set for an SNS
+    ``SubscriptionConfirmation`` and was **not** visited.
+    """
+
+    provider: str
+    facts: tuple[BounceFact, ...]
+    notes: tuple[str, ...] = ()
+    delivery_id: str | None = None
+    subscribe_url: str | None = None
+
+
+Reader = Callable[[Any], tuple[list[BounceFact], list[str]]]
+PROVIDERS: dict[str, Reader] = {"ses": read_ses, "sendgrid": read_sendgrid, "mailgun": read_mailgun, "postmark": read_postmark}
+
+
+def read_webhook(
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: WebhookSecrets,
+    now: datetime,
+    *,
+    max_events: int = DEFAULT_MAX_EVENTS,
+) -> WebhookReading:
+    """Verify one webhook request, then read it; ``now`` is timezone-aware (the replay window's clock)."""
+    if provider not in PROVIDERS:
+        raise NotFound(f"no webhook for provider {provider!r}; known: {', '.join(PROVIDERS)}", field="provider")
+    if not secrets.configured(provider):
+        raise WebhookNotConfigured(f"the {provider} webhook is not configured on this service", field="provider")
+    lowered = lower_headers(headers)
+    if provider == "sendgrid":
+        verify_sendgrid(lowered, body, secrets, now)
+        return _reading(provider, _decode(body), max_events)
+    if provider == "postmark":
+        verify_postmark(lowered, secrets)
+        return _reading(provider, _decode(body), max_events)
+    payload = _decode(body)  # SNS and Mailgun sign fields inside the body
+    if provider == "mailgun":
+        return _reading(provider, payload, max_events, delivery_id=verify_mailgun(payload, secrets, now))
+    if not isinstance(payload, dict):
+        raise InvalidJson("an SNS message is a JSON object")
+    verify_sns(payload, secrets, now)
+    return _sns_reading(payload, max_events)
+
+
+def read_trusted(provider: str, payload: Any, *, max_events: int = DEFAULT_MAX_EVENTS) -> WebhookReading:
+    """Read an already-decoded provider payload **without verification**: for payloads that did not
+    come over the network (an exported SendGrid bounce list, a stored SES notification, the corpus).
+    ``payload`` for ``ses`` is the SES notification itself (the SNS ``Message``), not the envelope.
+    """
+    if provider not in PROVIDERS:
+        raise NotFound(f"no reader for provider {provider!r}; known: {', '.join(PROVIDERS)}", field="provider")
+    return _reading(provider, payload, max_events)
+
+
+def _sns_reading(envelope: dict[str, Any], max_events: int) -> WebhookReading:
+    kind, message_id = envelope["Type"], envelope.get("MessageId")
+    delivery = message_id if isinstance(message_id, str) else None
+    if kind == "SubscriptionConfirmation":
+        url = envelope.get("SubscribeURL")
+        note = (f"SNS subscription confirmation for {envelope['TopicArn']}: an operator must visit the "
+                "SubscribeURL to start notifications; this service did not fetch it")
+        return WebhookReading("ses", (), (note,), delivery, url if isinstance(url, str) else None)
+    if kind == "UnsubscribeConfirmation":
+        return WebhookReading("ses", (), (f"SNS unsubscribe confirmation for {envelope['TopicArn']}",), delivery)
+    try:
+        message = orjson.loads(envelope["Message"])
+    except orjson.JSONDecodeError:
+        return WebhookReading("ses", (), ("SNS notification whose Message is not JSON: not an SES notification",), delivery)
+    return _reading("ses", message, max_events, delivery_id=delivery)
+
+
+def _reading(provider: str, payload: Any, max_events: int, *, delivery_id: str | None = None) -> WebhookReading:
+    if isinstance(payload, list) and len(payload) > max_events:
+        raise TooManyItems(f"at most {max_events} events per request, got {len(payload)}", field="events")
+    facts, notes = PROVIDERS[provider](payload)
+    return WebhookReading(provider, tuple(facts), tuple(notes), delivery_id)
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEncoding(f"request body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
