@@ -64,9 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
     check.set_defaults(run=_check)
 
-    from . import cli_store
+    from . import cli_bounces, cli_store
 
     cli_store.add_commands(commands)
+    cli_bounces.add_commands(commands)
     return parser
 
 

@@ -138,3 +138,36 @@ async def test_a_big_import_by_another_process_is_never_missed(tmp_path: Path):
     finally:
         await server.close()
         await importer.close()
+
+
+def test_acknowledged_events_survive_kill_9_and_replaying_them_changes_nothing(service):
+    start, processes, token, _ = service
+    base = start()
+    batches = [
+        "\n".join(json.dumps({"event": "bounce", "email": f"gone{b}-{i}@example.com", "smtp_code": 550,
+                              "smtp_enhanced_code": "5.1.1", "smtp_message": "user unknown", "id": f"e{b}-{i}",
+                              "timestamp": "2026-03-15T08:42:11Z"})
+                  for i in range(50)).encode()
+        for b in range(10)
+    ]
+    for body in batches:
+        status, _, answer = _request_as(f"{base}/v1/events", body, token, "application/x-ndjson")
+        assert status == 200, answer
+        assert json.loads(answer)["actions"] == {"suppressed": 50}
+    os.kill(processes[-1].pid, signal.SIGKILL)  # right after the last 2xx
+    processes[-1].wait()
+    base = start()
+    status, _, body = _request(f"{base}/v1/suppressions?limit=1000", token=token)
+    assert len(json.loads(body)["items"]) == 500
+    status, _, answer = _request_as(f"{base}/v1/events", batches[3], token, "application/x-ndjson")
+    assert json.loads(answer)["actions"] == {"duplicate": 50}
+
+
+def _request_as(url: str, body: bytes, token: str, content_type: str):
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": content_type, "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()

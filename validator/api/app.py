@@ -18,10 +18,11 @@ from ..model import ApiKey
 from ..mx import MxResolver
 from ..store import open_store
 from ..bounces.ingest import Ingestor
+from ..bounces.webhook_keys import load_webhook_secrets
 from ..health import thresholds_from
 from ..policy import learning_policy
 from . import bounces, suppressions
-from .keys import CHECKER, INGESTOR, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE, THRESHOLDS
+from .keys import CHECKER, INGESTOR, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE, THRESHOLDS, WEBHOOK_SECRETS
 from .middleware import make_middleware
 from .routes import routes
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
     app[THRESHOLDS] = thresholds_from(settings)
+    app[WEBHOOK_SECRETS] = load_webhook_secrets(settings)  # a bad key or certificate stops start-up here
     app.cleanup_ctx.extend([_store_context, _checker_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..bounces.ingest import Ingestor
+from ..bounces.webhooks import WebhookSecrets
 from ..checker import Checker
 from ..config import Settings
 from ..health import Thresholds
@@ -20,4 +21,5 @@ SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])
 STORE = web.AppKey("store", Store)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
+WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail

@@ -1,0 +1,73 @@
+"""`validator ingest` and `validator report` as a user runs them: real files, a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import shutil
+import subprocess
+from pathlib import Path
+
+from processes import VALIDATOR, env_for
+
+CORPUS = Path(__file__).parents[2].parent / "shared" / "corpora" / "bounces"
+
+
+def run(dns, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
+    return subprocess.run([*VALIDATOR, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def inputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(CORPUS / "emails" / "lhost-postfix-05.eml", folder)  # Postfix 450 4.1.1 user unknown: hard
+    box = mailbox.mbox(folder / "bounces.mbox")  # two more messages, in an mbox
+    for name in ("lhost-postfix-02.eml", "arf-02.eml"):
+        box.add((CORPUS / "emails" / name).read_bytes())
+    box.flush()
+    maildir = mailbox.Maildir(folder / "Maildir")  # a Maildir with one non-bounce
+    maildir.add((CORPUS / "negatives" / "is-not-bounce-01.eml").read_bytes())
+    (folder / "events.ndjson").write_text(json.dumps(
+        {"event": "unsubscribe", "email": "bye@example.com", "timestamp": "2026-03-15T08:42:11Z"}) + "\n")
+    (folder / "broken.eml").write_bytes(b"\x00\x01 not mail")
+    return folder
+
+
+def test_ingest_reads_eml_mbox_maildir_and_events_and_counts_the_unparseable(dns, tmp_path):
+    folder = inputs(tmp_path)
+    result = run(dns, tmp_path, "ingest", str(folder))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "messages      6" in out  # 1 eml + 2 in the mbox + 1 in the Maildir + 1 events file + 1 broken
+    assert "recipients    5" in out  # postfix-05: 1, postfix-02: 2, arf-02: 1, the unsubscribe: 1
+    assert "unparseable   1" in out and "broken.eml" in out
+    shown = run(dns, tmp_path, "suppress", "show", "kijitora@example.org")
+    assert shown.returncode == 0 and "hard_bounce" in shown.stdout
+    again = run(dns, tmp_path, "ingest", "--json", str(folder))
+    records = [json.loads(line) for line in again.stdout.splitlines()]
+    assert {r["action"] for r in records} == {"duplicate"}
+
+
+def test_dry_run_classifies_without_touching_the_store(dns, tmp_path):
+    folder = inputs(tmp_path)
+    result = run(dns, tmp_path, "ingest", "--dry-run", "--json", str(folder / "lhost-postfix-05.eml"))
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (record["category"], record["action"]) == ("hard_invalid", "suppressed")
+    assert not (tmp_path / "v.sqlite3").exists()
+
+
+def test_report_prints_rates_with_levels(dns, tmp_path):
+    events = tmp_path / "events.json"
+    sent = [{"event": "sent", "email": f"r{i}@example.com", "timestamp": "2026-03-15T08:00:00Z",
+             "campaign_id": "c1"} for i in range(50)]
+    bounce = {"event": "bounce", "email": "r1@example.com", "smtp_code": 550, "smtp_enhanced_code": "5.1.1",
+              "smtp_message": "user unknown", "timestamp": "2026-03-15T09:00:00Z", "campaign_id": "c1"}
+    events.write_text(json.dumps([*sent, bounce]))
+    assert run(dns, tmp_path, "ingest", str(events)).returncode == 0
+    result = run(dns, tmp_path, "report", "--campaign-id", "c1")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.split()[0] == "hard_bounce")
+    assert "2.000% of 50 (sent) critical" in line
+    bad = run(dns, tmp_path, "report", "--since", "last week")
+    assert bad.returncode == 2 and "since" in bad.stderr
