@@ -15,7 +15,7 @@ import email.policy
 
 from ..errors import UnparseableMessage
 from ..smtp_reply import Reply, parse_reply
-from . import arf, autoreply, dsn, mta
+from . import arf, autoreply, dsn, mta, ses
 from .classify import reason_of, smtp_command
 from .facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from .mime import Report, first_address, timestamp_of
@@ -52,6 +52,9 @@ def _read(raw: bytes) -> list[BounceFact]:
     complaint = arf.read_complaint(report)
     if complaint is not None:
         return _required(_from_complaint(report, complaint))
+    notification = ses.read_notification(report.notice)
+    if notification is not None:
+        return _required([_from_ses(report, record) for record in notification])
     auto = autoreply.is_auto_reply(report)
     # MTAs mark bounces auto-replied too (Exim: "Auto-Submitted: auto-replied"): the mail system's signs win
     if report.from_mail_system() or (not auto and (report.looks_like_bounce() or report.says_undelivered())):
@@ -129,6 +132,24 @@ def _from_complaint(report: Report, complaint: arf.Complaint) -> list[BounceFact
     ]
 
 
+def _from_ses(report: Report, record: ses.SesRecord) -> BounceFact:
+    common = {"message_id": record.message_id, "when": record.timestamp, "provider": "ses"}
+    if record.kind == "complaint":
+        return _fact(report, record.recipient, EventKind.COMPLAINT, BounceReason.FEEDBACK,
+                     feedback_type=record.feedback_type, **common)
+    if record.kind == "delivery":
+        return _fact(report, record.recipient, EventKind.DELIVERED, BounceReason.DELIVERED,
+                     action=DsnAction.DELIVERED, **common)
+    reply = _reply(record.diagnostic, None)
+    status, source = dsn.status_and_source(record.status, reply.enhanced)
+    source = StatusSource.ESP if source is StatusSource.REPORTING_MTA else source
+    reason = reason_of(Reply(reply.code, status, reply.text or record.diagnostic or ""),
+                       command=smtp_command(record.diagnostic or ""))
+    return _fact(report, record.recipient, EventKind.BOUNCE, reason, action=DsnAction.FAILED, status=status,
+                 status_source=source, reply_code=reply.code, diagnostic=record.diagnostic,
+                 claimed_type=record.claimed_type, remote_mta=record.remote_mta, **common)
+
+
 def _from_auto_reply(report: Report) -> list[BounceFact]:
     recipient = autoreply.responder(report)
     if recipient is None:
@@ -144,10 +165,10 @@ def _reply(diagnostic: str | None, kind: str | None) -> Reply:
 
 
 def _fact(report: Report, recipient: str, event: EventKind, reason: BounceReason, *, when: str | None = None,
-          **fields: object) -> BounceFact:
+          message_id: str | None = None, **fields: object) -> BounceFact:
     return BounceFact(
         recipient=recipient, event=event, reason=reason,
-        message_id=_message_id(report.original_header("Message-ID")),
+        message_id=message_id or _message_id(report.original_header("Message-ID")),
         event_id=_message_id(report.header("Message-ID")),
         timestamp=timestamp_of(when or "") or timestamp_of(report.header("Date")),
         sender=_sender(report),

@@ -135,13 +135,16 @@ def first_address(text: str) -> str | None:
 
 
 def timestamp_of(text: str) -> datetime | None:
-    """An RFC 5322 date as an aware UTC datetime; None when it does not parse."""
+    """An RFC 5322 (or ISO 8601, as SES writes) date as an aware UTC datetime; None when it does not parse."""
     if not text:
         return None
     try:
         stamp = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+        try:
+            stamp = datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
 
 
