@@ -113,7 +113,7 @@ def _from_failures(report: Report) -> list[BounceFact]:
         reply = _reply(failure.diagnostic, None)
         source = StatusSource.REMOTE if reply.enhanced else None
         reason = reason_of(Reply(reply.code, reply.enhanced, failure.diagnostic),
-                           command=smtp_command(failure.diagnostic))
+                           command=smtp_command(failure.diagnostic) or smtp_command(failure.context))
         reason = _given_up(reason, DsnAction.FAILED, reply.code, reply.enhanced)
         facts.append(_fact(
             report, failure.recipient, EventKind.BOUNCE, reason, action=DsnAction.FAILED, status=reply.enhanced,
