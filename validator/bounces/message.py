@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 
 from ..errors import UnparseableMessage
 from ..smtp_reply import Reply, parse_reply
@@ -72,7 +73,8 @@ def _required(facts: list[BounceFact]) -> list[BounceFact]:
 
 def _from_dsn(report: Report) -> list[BounceFact]:
     facts = []
-    for delivery in dsn.read_deliveries(report):
+    deliveries = dsn.read_deliveries(report)
+    for delivery in deliveries:
         reply = _reply(delivery.diagnostic, delivery.diagnostic_type)
         status, source = dsn.status_and_source(delivery.status, reply.enhanced)
         event = _EVENTS.get(delivery.action, EventKind.DELIVERED)
@@ -88,6 +90,8 @@ def _from_dsn(report: Report) -> list[BounceFact]:
             words = reply.text if reply.code and from_field else delivery.diagnostic or ""
             reason = reason_of(Reply(reply.code, status, words), command=command)
             reason = _given_up(reason, delivery.action, reply.code, status)
+            if reason in _VAGUE and len(deliveries) == 1 and _NOTICE_DISABLED.search(report.notice[:4000]):
+                reason = BounceReason.SUSPEND
         facts.append(_fact(
             report, delivery.recipient, event, reason, action=delivery.action, status=status, status_source=source,
             reply_code=reply.code, diagnostic=delivery.diagnostic, remote_mta=delivery.remote_mta,
@@ -96,6 +100,10 @@ def _from_dsn(report: Report) -> list[BounceFact]:
     return facts
 
 
+# The reporter's own notice can say more than the quoted reply. au (KDDI): "The user(s) account is disabled." above
+# "<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)"
+_NOTICE_DISABLED = re.compile(r"account (?:is|has been) (?:disabled|suspended|deactivated)", re.IGNORECASE)
+_VAGUE = {BounceReason.USERUNKNOWN, BounceReason.ONHOLD, BounceReason.FILTERED}
 _EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFERRED}
 # Reasons that describe one attempt's trouble; in a final failure whose last status is transient (4.x.x) the
 # MTA gave up retrying: Postfix "Status: 4.4.1 ... connect to x[192.0.2.1]:25: Connection timed out" in a bounce.
