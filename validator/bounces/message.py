@@ -46,10 +46,9 @@ def _read(raw: bytes) -> list[BounceFact]:
     if not any(name.lower() in _MAIL_FIELDS for name in message.keys()):
         raise UnparseableMessage("not a mail message: no header fields")
     report = Report.of(message, raw)
-    if dsn.is_dsn(report):
-        facts = _from_dsn(report)
-        if facts:  # else a status part naming no address ("Final-Recipient: RFC822; @mx.example.org"): read the notice
-            return facts
+    deliveries = dsn.read_deliveries(report)
+    if deliveries:  # none from a status part naming no address ("Final-Recipient: RFC822; @mx.example.org"): read on
+        return _from_dsn(report, deliveries)
     complaint = arf.read_complaint(report)
     if complaint is not None:
         return _required(_from_complaint(report, complaint))
@@ -71,9 +70,8 @@ def _required(facts: list[BounceFact]) -> list[BounceFact]:
     return facts
 
 
-def _from_dsn(report: Report) -> list[BounceFact]:
+def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact]:
     facts = []
-    deliveries = dsn.read_deliveries(report)
     for delivery in deliveries:
         reply = _reply(delivery.diagnostic, delivery.diagnostic_type)
         status, source = dsn.status_and_source(delivery.status, reply.enhanced)

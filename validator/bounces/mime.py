@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email.errors
 import email.header
+import email.parser
+import email.policy
 import email.utils
 import re
 from dataclasses import dataclass
@@ -17,7 +19,9 @@ from datetime import UTC, datetime
 from email.message import Message
 
 _MAX_NOTICE = 64_000
-_MAX_BODY = 512_000  # a notice is a few KB; a larger one is an attached original, not prose
+_MAX_BODY = 512_000
+_HEADERS = email.parser.Parser(policy=email.policy.compat32)
+_TAG = re.compile(r"<[^>]{0,2000}>")  # a notice is a few KB; a larger one is an attached original, not prose
 # One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
 ADDRESS = re.compile(r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
 
@@ -49,16 +53,21 @@ class Report:
     """What the readers look at in one message."""
 
     message: Message
+    parts: tuple[tuple[str, Message], ...]  # (content type, part) outside any returned original, walked once
     notice: str  # the human-readable part, decoded, ending before the returned original
     original: Message | None  # the returned original's headers, if any part holds them
     body: str  # the whole body as text, undecoded: for fields a broken MIME structure hid
 
     @classmethod
     def of(cls, message: Message, raw: bytes) -> Report:
-        notice, rest = _notice_and_rest(message)
+        parts = tuple((_content_type(part), part) for part in walk(message))
+        notice, rest = _notice_and_rest(message, parts)
         at = raw.find(b"\n\n")
         body = raw[at + 2 if at >= 0 else 0:][:_MAX_BODY].decode("utf-8", "replace")
-        return cls(message, notice, _original(message, rest), body)
+        return cls(message, parts, notice, _original(parts, rest), body)
+
+    def parts_of(self, *kinds: str) -> list[Message]:
+        return [part for kind, part in self.parts if kind in kinds]
 
     def header(self, name: str) -> str:
         return header_text(self.message, name)
@@ -189,13 +198,17 @@ def walk(message: Message) -> list[Message]:
     return found
 
 
-def _notice_and_rest(message: Message) -> tuple[str, str]:
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except (ValueError, TypeError, AttributeError):
+        return "text/plain"
+
+
+def _notice_and_rest(message: Message, parts: tuple[tuple[str, Message], ...]) -> tuple[str, str]:
     """The human-readable notice, and any text after it that may hold the original's headers."""
-    texts = [
-        part for part in walk(message)
-        if part.get_content_maintype() == "text" and not part.get_content_type().startswith("text/rfc822-header")
-    ]
-    plain = [part for part in texts if part.get_content_type() == "text/plain"] or texts
+    texts = [(kind, part) for kind, part in parts if kind.startswith("text/") and not kind.startswith("text/rfc822-header")]
+    plain = [part for kind, part in texts if kind == "text/plain"] or [part for _, part in texts]
     if not plain:  # a multipart whose boundary is missing or wrong: its body is one unparsed string
         payload = message.get_payload()
         if not isinstance(payload, str):
@@ -204,7 +217,7 @@ def _notice_and_rest(message: Message) -> tuple[str, str]:
         return payload[:cut][:_MAX_NOTICE], payload[cut:] if cut is not None else ""
     text = part_text(plain[0])[: _MAX_NOTICE * 2]
     if plain[0].get_content_type() == "text/html":
-        text = re.sub(r"<[^>]{0,2000}>", " ", text)
+        text = _TAG.sub(" ", text)
     rest = "\n".join(part_text(part)[:_MAX_NOTICE] for part in plain[1:2])
     cut = _cut_at(text)
     if cut is not None:
@@ -219,10 +232,9 @@ def _cut_at(text: str) -> int | None:
     return min(cuts) if cuts else None
 
 
-def _original(message: Message, rest: str) -> Message | None:
+def _original(parts: tuple[tuple[str, Message], ...], rest: str) -> Message | None:
     """The returned original: a message/rfc822 part, a text/rfc822-headers part, or headers after the notice."""
-    for part in walk(message):
-        kind = part.get_content_type()
+    for kind, part in parts:
         if kind in ("message/rfc822", "message/global", "message/rfc822-headers", "message/partial"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
@@ -235,7 +247,7 @@ def _original(message: Message, rest: str) -> Message | None:
 
 def _headers_from(text: str) -> Message | None:
     try:
-        parsed = email.message_from_string(text.lstrip()[:_MAX_NOTICE])
+        parsed = _HEADERS.parsestr(text.lstrip()[:_MAX_NOTICE], headersonly=True)
     except (ValueError, TypeError, LookupError, AssertionError):
         return None
     return parsed if parsed.keys() else None

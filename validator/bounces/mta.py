@@ -79,9 +79,12 @@ def _known_non_recipients(report: Report) -> set[str]:
     return {address.casefold() for value in values for address in addresses_in(value)}
 
 
+_URL = re.compile(r"\b(?:https?|mailto):\S+", re.IGNORECASE)
+
+
 def _without_urls(text: str) -> str:
     # "https://support.google.com/mail/?p=x&email=a@b.c" carries addresses that are not recipients
-    return re.sub(r"\b(?:https?|mailto):\S+", " ", text, flags=re.IGNORECASE)
+    return _URL.sub(" ", text)
 
 
 def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
@@ -134,6 +137,9 @@ def _block(notice: str, recipient: str, recipients: list[str]) -> str:
     return " ".join(notice[at:end].split())[:_MAX_BLOCK]
 
 
+_FIRST_REPLY = re.compile(r"(?m)^.*\b[45]\d\d[ -]")
+
+
 def _first_reply(notice: str) -> int:
-    match = re.search(r"(?m)^.*\b[45]\d\d[ -]", notice)
+    match = _FIRST_REPLY.search(notice)
     return match.start() if match else 0
