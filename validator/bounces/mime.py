@@ -199,10 +199,12 @@ def walk(message: Message) -> list[Message]:
 
 
 def _content_type(part: Message) -> str:
+    """The type without the parameters a missing ";" glued on ("text/plain\n   charset=iso-2022-jp": OpenMail)."""
     try:
-        return part.get_content_type()
+        kind = part.get_content_type()
     except (ValueError, TypeError, AttributeError):
         return "text/plain"
+    return kind.split(None, 1)[0] if kind.strip() else "text/plain"
 
 
 def _notice_and_rest(message: Message, parts: tuple[tuple[str, Message], ...]) -> tuple[str, str]:
