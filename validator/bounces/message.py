@@ -19,7 +19,7 @@ from ..smtp_reply import Reply, parse_reply
 from . import arf, autoreply, dsn, mta, ses
 from .classify import reason_of, smtp_command
 from .facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
-from .mime import Report, first_address, timestamp_of
+from .mime import Report, addresses_in, first_address, timestamp_of
 
 _MAX_BYTES = 10 * 1024 * 1024  # a bounce returns at most the original's headers and body: 10 MB is plenty
 # RFC 5322 §3.6: fields every mail message a reporting system emits carries at least one of
@@ -79,7 +79,9 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
         if event is EventKind.DELIVERED:
             reason = BounceReason.DELIVERED
         elif delivery.diagnostic_type == "x-unix":  # RFC 3464 §2.3.6: a local program's exit status, no SMTP reply
-            reason = BounceReason.MAILERERROR
+            # unless its words say the mailbox is full: "X-Unix; Quota exceeded message delivery failed to /var/mail/x"
+            worded = reason_of(Reply(None, None, delivery.diagnostic or ""))
+            reason = worded if worded is BounceReason.MAILBOXFULL else BounceReason.MAILERERROR
         else:
             command = smtp_command(delivery.diagnostic or "") or smtp_command(delivery.context or "")
             # the remote server's words decide; a gateway's own label before them does not ("5.1.0 - Unknown
@@ -108,22 +110,48 @@ _EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFE
 _RETRY_REASONS = {BounceReason.SYSTEMERROR, BounceReason.NETWORKERROR, BounceReason.ONHOLD, BounceReason.UNDEFINED}
 
 
-def _given_up(reason: BounceReason, action: DsnAction, code: int | None, status: str | None) -> BounceReason:
+def _given_up(reason: BounceReason, action: DsnAction, code: int | None, status: str | None, *,
+              final_without_code: bool = False) -> BounceReason:
+    """EXPIRED for a final failure whose last word was transient, or (MTA notices) had no code at all:
+    SendGrid "Connection timed out" in a bounce means the retries ran out."""
     transient = (code // 100 == 4) if code else bool(status and status.startswith("4"))
+    transient = transient or (final_without_code and code is None and status is None)
     return BounceReason.EXPIRED if action is DsnAction.FAILED and transient and reason in _RETRY_REASONS else reason
+
+
+# Delay warnings written as text (a DSN says "Action: delayed"). Exim: "This message has not yet been delivered ...
+# Delivery attempts will continue for some time"; Postfix: "THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND";
+# Sendmail: "Warning: could not send message for past 4 hours"
+_DELAY_WARNING = re.compile(
+    r"has not yet been delivered|delivery attempts will continue|this is a warning only|will (?:continue|keep) trying"
+    r"|warning: could not send message|still being retried|no action is required on your part",
+    re.IGNORECASE,
+)
+
+
+def _names_only_the_sender(report: Report, recipient: str, reply_text: str) -> bool:
+    """A reply naming our sender and not the recipient is about the sender: Exim "after end of data: 550 5.2.0
+    <sender@example.com> From: Domain is invalid"; qmail "Remote host said: 550 5.7.1 <sender@x>... Access denied"."""
+    named = {a.casefold() for a in addresses_in(reply_text)}
+    senders = {a.casefold() for a in addresses_in(report.header("To") + " " + report.original_header("From"))}
+    return bool(named & senders) and recipient.casefold() not in named
 
 
 def _from_failures(report: Report) -> list[BounceFact]:
     facts = []
+    delayed = bool(_DELAY_WARNING.search(report.notice[:4000]))
+    action = DsnAction.DELAYED if delayed else DsnAction.FAILED
     for failure in mta.read_failures(report):
         reply = _reply(failure.diagnostic, None)
         source = StatusSource.REMOTE if reply.enhanced else None
         reason = reason_of(Reply(reply.code, reply.enhanced, failure.diagnostic),
                            command=smtp_command(failure.diagnostic) or smtp_command(failure.context))
-        reason = _given_up(reason, DsnAction.FAILED, reply.code, reply.enhanced)
+        reason = _given_up(reason, action, reply.code, reply.enhanced, final_without_code=True)
+        if reason in _VAGUE and _names_only_the_sender(report, failure.recipient, reply.text):
+            reason = BounceReason.REJECTED
         facts.append(_fact(
-            report, failure.recipient, EventKind.BOUNCE, reason, action=DsnAction.FAILED, status=reply.enhanced,
-            status_source=source, reply_code=reply.code, diagnostic=failure.diagnostic or None,
+            report, failure.recipient, EventKind.DEFERRED if delayed else EventKind.BOUNCE, reason, action=action,
+            status=reply.enhanced, status_source=source, reply_code=reply.code, diagnostic=failure.diagnostic or None,
             remote_mta=failure.remote_mta,
         ))
     return facts
