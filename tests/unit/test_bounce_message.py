@@ -177,3 +177,36 @@ def test_exim_bounce_after_mail_from_is_the_senders_problem() -> None:
     [fact] = read_message(raw)
     assert (fact.recipient, fact.reason) == ("x@example.com", BounceReason.REJECTED)
     assert categorize(fact) is Category.SENDER_PROBLEM
+
+
+def test_exim_delay_warning_is_a_deferral() -> None:
+    # Exim warns with a plain-text notice, no DSN: "Delivery attempts will continue for some time"
+    raw = (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.org\n"
+        b"Subject: Warning: message 1P1ce6-000Egt-GZ delayed 24 hours\nX-Failed-Recipients: x@example.com\n\n"
+        b"This message was created automatically by mail delivery software.\n"
+        b"A message that you sent has not yet been delivered to one or more of its recipients.\n\n"
+        b"  x@example.com\n    Delay reason: SMTP error from remote mail server after RCPT TO:<x@example.com>:\n"
+        b"    451 4.7.1 Greylisted, please try again later\n\n"
+        b"No action is required on your part. Delivery attempts will continue for some time.\n"
+    )
+    [fact] = read_message(raw)
+    assert (fact.event, fact.action) == (EventKind.DEFERRED, DsnAction.DELAYED)
+    assert categorize(fact) is Category.IGNORE
+
+
+def test_ses_notification_mailed_by_sns() -> None:
+    # an SNS email subscription mails the SES JSON; the send's id is mail.messageId
+    raw = (
+        b"From: AWS Notifications <no-reply@sns.amazonaws.com>\nTo: ops@example.org\n"
+        b"Subject: AWS Notification Message\nDate: Fri, 21 Oct 2016 00:06:40 +0000\n\n"
+        b'{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General",'
+        b'"bouncedRecipients":[{"emailAddress":"gone@example.com","action":"failed","status":"5.1.1",'
+        b'"diagnosticCode":"smtp; 550 5.1.1 user unknown"}],"timestamp":"2016-10-21T00:06:40.502Z"},'
+        b'"mail":{"messageId":"0101-abc","source":"sender@example.org","destination":["gone@example.com"]}}\n'
+        b"--\nIf you wish to stop receiving notifications from this topic, please click ...\n"
+    )
+    [fact] = read_message(raw)
+    assert (fact.recipient, fact.reason, fact.message_id, fact.claimed_type) == (
+        "gone@example.com", BounceReason.USERUNKNOWN, "0101-abc", "Permanent/General")
+    assert categorize(fact) is Category.HARD_INVALID
