@@ -210,3 +210,10 @@ def test_ses_notification_mailed_by_sns() -> None:
     assert (fact.recipient, fact.reason, fact.message_id, fact.claimed_type) == (
         "gone@example.com", BounceReason.USERUNKNOWN, "0101-abc", "Permanent/General")
     assert categorize(fact) is Category.HARD_INVALID
+
+
+def test_a_persons_mail_about_rejection_is_not_a_bounce() -> None:
+    # one bounce-like sign (the subject) is not enough: a person wrote this, naming colleagues
+    raw = (b"From: boss@example.org\nTo: team@example.org\nSubject: Re: proposal rejected\n\n"
+           b"The client rejected it; ask ann@example.com and bob@example.net why.\n")
+    assert read_message(raw) == []

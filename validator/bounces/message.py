@@ -56,8 +56,10 @@ def _read(raw: bytes) -> list[BounceFact]:
     if notification is not None:
         return _required([_from_ses(report, record) for record in notification])
     auto = autoreply.is_auto_reply(report)
-    # MTAs mark bounces auto-replied too (Exim: "Auto-Submitted: auto-replied"): the mail system's signs win
-    if report.from_mail_system() or (not auto and (report.looks_like_bounce() or report.says_undelivered())):
+    # MTAs mark bounces auto-replied too (Exim: "Auto-Submitted: auto-replied"): the mail system's signs win.
+    # Without them two signs are needed, so a person's "Re: your offer was rejected" is not read as a bounce.
+    signs = report.looks_like_bounce() + report.says_undelivered() + report.quotes_reply() + report.null_sender()
+    if report.from_mail_system() or (not auto and (signs >= 2 or report.names_undelivered())):
         return _required(_from_failures(report))
     if auto:
         return _required(_from_auto_reply(report))
@@ -114,9 +116,13 @@ def _given_up(reason: BounceReason, action: DsnAction, code: int | None, status:
               final_without_code: bool = False) -> BounceReason:
     """EXPIRED for a final failure whose last word was transient, or (MTA notices) had no code at all:
     SendGrid "Connection timed out" in a bounce means the retries ran out."""
-    transient = (code // 100 == 4) if code else bool(status and status.startswith("4"))
-    transient = transient or (final_without_code and code is None and status is None)
-    return BounceReason.EXPIRED if action is DsnAction.FAILED and transient and reason in _RETRY_REASONS else reason
+    if action is not DsnAction.FAILED or reason not in _RETRY_REASONS:
+        return reason
+    if (code // 100 == 4) if code else bool(status and status.startswith("4")):
+        return BounceReason.EXPIRED
+    # without any code only words of network or system trouble say retries ran out; silence stays "onhold"
+    silent = final_without_code and code is None and status is None
+    return BounceReason.EXPIRED if silent and reason is not BounceReason.ONHOLD else reason
 
 
 # Delay warnings written as text (a DSN says "Action: delayed"). Exim: "This message has not yet been delivered ...

@@ -45,6 +45,7 @@ _HEADER_START = re.compile(
     r"|Authentication-Results|Message-I[Dd]|MIME-Version): ",
     re.IGNORECASE | re.MULTILINE,
 )
+_DAEMON_PATH = re.compile(r"mailer-daemon|mail-daemon|mail\.delivery\.system", re.IGNORECASE)
 _BOUNCE_SENDER = re.compile(r"mailer-daemon|mail-daemon|postmaster|mailerdaemon|bounce|mdaemon|daemon@", re.IGNORECASE)
 
 
@@ -77,15 +78,28 @@ class Report:
 
     def from_mail_system(self) -> bool:
         """Sent by the mail system: a daemon sender ("MAILER-DAEMON@", "postmaster@") or X-Failed-Recipients (Exim)."""
-        return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From")))
+        return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From"))
+                    or _DAEMON_PATH.search(self.header("Return-Path")))
+
+    def null_sender(self) -> bool:
+        """RFC 5321 §4.5.5: notifications are sent with a null reverse-path, "Return-Path: <>"."""
+        return self.header("Return-Path").replace(" ", "") == "<>"
 
     def says_undelivered(self) -> bool:
-        """The notice opens by saying mail was not delivered (au one net: "Could not be delivered to: <x>")."""
+        """The notice opens by saying mail was not delivered ("The following addresses had permanent fatal errors")."""
         return bool(_FAILURE_NOTICE.search(self.notice[:2000]))
 
+    def names_undelivered(self) -> bool:
+        """The notice says which address was not delivered to (au one net: "Could not be delivered to: <x@y>")."""
+        return bool(_UNDELIVERED_TO.search(self.notice[:4000]))
+
     def looks_like_bounce(self) -> bool:
-        """The signs an MTA puts on a bounce: the mail system's sender, or a failure subject."""
-        return self.from_mail_system() or bool(_FAILURE_SUBJECT.search(self.header("Subject")))
+        """A failure subject: "Undelivered Mail Returned to Sender", "failure notice", "Undeliverable: ..." """
+        return bool(_FAILURE_SUBJECT.search(self.header("Subject")))
+
+    def quotes_reply(self) -> bool:
+        """The notice quotes an SMTP failure reply: "550 5.1.1 ...", "Remote host said: 554 ..." """
+        return bool(_QUOTED_REPLY.search(self.notice[:8000]))
 
 
 # Subjects MTAs give bounces: "Undelivered Mail Returned to Sender" (Postfix), "failure notice" (qmail),
@@ -104,9 +118,18 @@ _FAILURE_SUBJECT = re.compile(
 _FAILURE_NOTICE = re.compile(
     r"could not be delivered|was not delivered|(?:wasn't|was not|were not|unable) (?:able )?to deliver"
     r"|delivery (?:to the following recipients? )?(?:has )?failed|following addresses had|undeliverable"
-    r"|permanent(?: fatal)? error|returned to (?:the )?sender|message not delivered",
+    r"|permanent(?: fatal)? error|returned to (?:the )?sender|message not delivered|delivery status notification"
+    r"|delivery to the following recipients",
     re.IGNORECASE,
 )
+# "Could not be delivered to: <x@example.jp>" (au one net); "There was an error delivering your mail to <x>" (DragonFly)
+_UNDELIVERED_TO = re.compile(
+    r"(?:not be delivered|error delivering your mail|unable to deliver (?:your )?(?:message|mail)) to:?\s*<?[^\s@<>]+@",
+    re.IGNORECASE,
+)
+
+
+_QUOTED_REPLY = re.compile(r"(?<![\w.:/-])[45][0-5]\d(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<]))")
 
 
 def header_text(message: Message | None, name: str) -> str:
