@@ -125,16 +125,15 @@ def _block(notice: str, recipient: str, recipients: list[str]) -> str:
     """From the recipient's first mention to the next recipient's (or the notice's end), squashed."""
     lowered = notice.casefold()
     at = lowered.find(recipient.casefold())
-    if at < 0:  # Exim names a local recipient by its local part only
+    if at >= 0:
+        at += len(recipient)  # the words after the address: "<x@example.org>: Remote host said: ..."
+    else:  # Exim names a local recipient by its local part only
         local = recipient.rpartition("@")[0].casefold()
         match = re.search(rf"(?m)^\s*<?{re.escape(local)}>?\s*$", lowered) if local else None
-        at = match.start() if match else _first_reply(notice)
-    ends = [
-        lowered.find(other.casefold(), at + len(recipient))
-        for other in recipients if other.casefold() != recipient.casefold()
-    ]
-    end = min([e for e in ends if e > at] or [len(notice)])
-    return " ".join(notice[at:end].split())[:_MAX_BLOCK]
+        at = match.end() if match else _first_reply(notice)
+    ends = [lowered.find(other.casefold(), at) for other in recipients if other.casefold() != recipient.casefold()]
+    end = min([e for e in ends if e >= at] or [len(notice)])
+    return " ".join(notice[at:end].split()).lstrip(">:;,. ")[:_MAX_BLOCK]
 
 
 _FIRST_REPLY = re.compile(r"(?m)^.*\b[45]\d\d[ -]")
