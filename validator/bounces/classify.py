@@ -64,6 +64,9 @@ _DECISIVE = (
     (re.compile(r"mailbox (?:is )?full|mail ?folder is full|over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)"
                 r"|mailbox size limit|mailbox exceeded|insufficient (?:disk )?space|mailbox .{0,20}exceeded the local limit"),
      BounceReason.MAILBOXFULL),
+    # qmail: "Connected to 192.0.2.112 but my name was rejected." (then its usual "... in the queue too long");
+    # Postfix: "host x refused to talk to me: 421 Service not available": our client was refused, not the address
+    (re.compile(r"my name was rejected|refused to talk to me"), BounceReason.BLOCKED),
     # Exim: "retry timeout exceeded"; qmail: "this message has been in the queue too long"; DragonFly: "Could not
     # deliver for the last 432000 seconds. Giving up."; Office 365: "550 5.4.316 Message expired, connection refused";
     # Yahoo: "Unable to deliver message after multiple retries, giving up."
