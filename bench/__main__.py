@@ -27,7 +27,8 @@ CORE = ["http", "inproc", "batch"]
 NAMED = {"suppressions": suppressions}
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
-EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup"}
+EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup",
+          "bounces": "bench.bounce_accuracy"}
 
 
 def _parser(extras: list[str]) -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).parents[2] / "validator"
 IO_LIBRARIES = {"asyncio", "socket", "sqlite3", "aiohttp", "aiodns", "pycares", "dns", "asyncpg", "aiosmtpd", "ssl"}
 PURE_READER = {"pathlib", "validator.checker", "validator.api", "validator.store", "validator.cli", "validator.bounces.webhook_keys"}
 WEBHOOK_MODULES = ("__init__", "payload", "signing", "ses", "sendgrid", "mailgun", "postmark")
+FILE_LIBRARIES = {"os", "pathlib", "io", "shutil", "tempfile", "mailbox"}
 # module -> what it may not import (validator.* names are relative to the package)
 RULES = {
     "model": IO_LIBRARIES | {"validator"},
@@ -36,6 +37,12 @@ RULES = {
         for module in ("evidence", "events", *(f"webhooks/{name}" for name in WEBHOOK_MODULES))
     },
     "bounces/webhook_keys": {"aiohttp", "asyncio", "socket", "validator.api", "validator.checker", "validator.cli", "validator.store"},
+    # the raw-message readers: bytes in, facts out; no files either (the CLI and API read them)
+    **{
+        f"bounces/{name}": IO_LIBRARIES | FILE_LIBRARIES | {"validator.checker", "validator.api", "validator.store",
+                                                            "validator.cli", "validator.policy"}
+        for name in ("message", "mime", "dsn", "mta", "arf", "autoreply", "ses")
+    },
     "store/records": IO_LIBRARIES - {"asyncio"} | {"validator.api", "validator.checker", "validator.cli"},
     "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
     "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 
 from .dsn import field_blocks
-from .mime import Report, addresses_in, header_text, walk
+from email.message import Message
+
+from .mime import Report, addresses_in, header_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +34,13 @@ _UNSUBSCRIBE_BODY = re.compile(r"sent this (?:e-?mail|message) to unsubscribe", 
 
 def read_complaint(report: Report) -> Complaint | None:
     """The complaint this message is, or None when it is not one."""
-    for part in walk(report.message):
-        if part.get_content_type() == "message/feedback-report":
-            fields: dict[str, str] = {}
-            for block in field_blocks(part):
-                for name, value in block.items():
-                    fields.setdefault(name, value)
-            return _arf(report, fields)
+    reports = report.parts_of("message/feedback-report")
+    if reports:
+        fields: dict[str, str] = {}
+        for block in field_blocks(reports[0]):
+            for name, value in block.items():
+                fields.setdefault(name, value)
+        return _arf(report, fields)
     if _JMRP_SUBJECT.match(report.header("Subject")) and report.original is not None:
         return Complaint(_original_recipients(report), "abuse", report.header("Date") or None)
     if report.header("Subject").strip().lower() == "unsubscribe" and _UNSUBSCRIBE_BODY.search(report.notice):
@@ -56,12 +58,10 @@ def _arf(report: Report, fields: dict[str, str]) -> Complaint:
 
 
 def _all_rcpt_to(report: Report) -> list[str]:
-    for part in walk(report.message):
-        if part.get_content_type() == "message/feedback-report":
-            payload = part.get_payload()
-            blocks = payload if isinstance(payload, list) else []
-            return addresses_in(" ".join(str(v) for b in blocks for v in b.get_all("Original-Rcpt-To", [])))
-    return []
+    reports = report.parts_of("message/feedback-report")
+    payload = reports[0].get_payload() if reports else None
+    blocks = [b for b in payload if isinstance(b, Message)] if isinstance(payload, list) else []
+    return addresses_in(" ".join(str(v) for b in blocks for v in b.get_all("Original-Rcpt-To", [])))
 
 
 def _original_recipients(report: Report) -> list[str]:

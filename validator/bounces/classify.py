@@ -51,6 +51,12 @@ _BY_STATUS = {
 
 # Text that names the reason whatever the code says; first match wins.
 _DECISIVE = (
+    # Gmail: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy";
+    # Gmail: "550-5.7.26 The MAIL FROM domain [x] has an SPF record with a hard fail policy (-all) ..."
+    (re.compile(r"\bspf\b|\bdkim\b|\bdmarc\b|unauthenticated e-?mail from"), BounceReason.AUTHFAILURE),
+    # Yahoo: "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints";
+    # Gmail: "550-5.7.1 ... likely suspicious due to the very low reputation of the sending IP address"
+    (re.compile(r"reputation|user complaints|\[tss?\d\d\]"), BounceReason.BADREPUTATION),
     # Sendmail: "552 5.2.2 <x>... Mailbox Full"; MailFoundry (with Status: 5.1.1): "552 sorry, mailbox x is over quota";
     # au one net: "As their mailbox is full."; Gmail: "Storage quota exceeded"; Biglobe: "The number of messages in
     # recipient's mailbox exceeded the local limit."; "The e-mail message could not be delivered because the user's
@@ -58,13 +64,20 @@ _DECISIVE = (
     (re.compile(r"mailbox (?:is )?full|mail ?folder is full|over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)"
                 r"|mailbox size limit|mailbox exceeded|insufficient (?:disk )?space|mailbox .{0,20}exceeded the local limit"),
      BounceReason.MAILBOXFULL),
+    # qmail: "Connected to 192.0.2.112 but my name was rejected." (then its usual "... in the queue too long");
+    # Postfix: "host x refused to talk to me: 421 Service not available": our client was refused, not the address
+    (re.compile(r"my name was rejected|refused to talk to me"), BounceReason.BLOCKED),
     # Exim: "retry timeout exceeded"; qmail: "this message has been in the queue too long"; DragonFly: "Could not
     # deliver for the last 432000 seconds. Giving up."; Office 365: "550 5.4.316 Message expired, connection refused";
     # Yahoo: "Unable to deliver message after multiple retries, giving up."
     # (qmail's "Giving up on 192.0.2.25." ends every permanent failure and says nothing of expiry)
+    # Gmail, after days of retries: "The recipient server did not accept our requests to connect."
     (re.compile(r"retry timeout exceeded|in the queue too long|giving up(?! on)|message expired|delivery time expired"
+                r"|did not accept our requests to connect"
                 r"|retry time (?:not reached|exceeded)|could not deliver for the last|after multiple retries"),
      BounceReason.EXPIRED),
+    # GoDaddy misuses X.1.1: "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour. IB607"
+    (re.compile(r"has sent (?:to )?too many"), BounceReason.SPEEDING),
     # "421 4.7.0 Error: too many connections from 192.0.2.1"; Postfix: "552 Too many recipients"
     (re.compile(r"too many (?:concurrent )?connections|too many recipients"), BounceReason.TOOMANYCONN),
     # Gmail: "550-5.7.1 This message is not RFC 5322 compliant. There are multiple Subject headers.";
@@ -75,8 +88,11 @@ _DECISIVE = (
     # Amavis: "554 5.7.0 Reject, id=20025-09 - SPAM"; Barracuda: "550 5.7.1 Message content rejected, UBE, id=...";
     # "550 5.7.1 message content rejected"; Google Groups: "was rejected due to spam classification"
     (re.compile(r"\bspam\b|junk mail|unsolicited|\bube\b|content rejected"), BounceReason.SPAMDETECTED),
-    # Gmail: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy"
-    (re.compile(r"\bspf\b|\bdkim\b|\bdmarc\b"), BounceReason.AUTHFAILURE),
+    # Amazon SES inbound: "550 5.2.0 Message Filtered"
+    (re.compile(r"message filtered"), BounceReason.FILTERED),
+    # Google Groups, in the poster's language, always linking its help: "the group you tried to contact (x) may not
+    # exist, or you may not have permission to post messages to the group ... https://groups.google.com/support/"
+    (re.compile(r"groups\.google\.com/support"), BounceReason.REJECTED),
     # "550 Unauthenticated senders not allowed"; MessageLabs: "550-Please turn on SMTP Authentication in your mail client."
     (re.compile(r"smtp auth|unauthenticated senders|authentication required|must (?:first )?authenticate"),
      BounceReason.SECURITYERROR),
@@ -85,11 +101,11 @@ _DECISIVE = (
     (re.compile(r"\bptr\b|reverse dns|\brdns\b|cannot find your (?:reverse )?hostname|ip name lookup|mismatches client ip"
                 r"|reverse (?:lookup|resolution)"),
      BounceReason.REQUIREPTR),
-    # Yahoo: "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints"
-    (re.compile(r"reputation|user complaints|\[tss?\d\d\]"), BounceReason.BADREPUTATION),
     # Postfix: "554 5.7.1 <x>: Relay access denied"; Amazon SES sandbox: "554 Message rejected: Email address is not
     # verified. The following identities failed the check in region AP-NORTHEAST-1: x@example.jp"
-    (re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay|identities failed the check"),
+    # "550 5.7.0 <x>: Recipient address rejected: No relaying"
+    (re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay|no relaying"
+                r"|identities failed the check"),
      BounceReason.NORELAYING),
     # "550 5.7.0 Local Policy Violation"; "550 Denied by policy"; Yahoo: "554 5.7.9 Message not accepted for policy
     # reasons"; "550 Protocol violation"; Mimecast: "554 Host network not allowed"
@@ -119,7 +135,7 @@ _NOTICE_UNKNOWN = re.compile(
 # "host name lookup failure"; "554 5.4.6 Hop count exceeded - possible mail loop"
 _NETWORK = re.compile(
     r"not found, try again|no route to host|timed out|connection refused|name lookup failure|temporary lookup failure"
-    r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable|did not accept our requests to connect"
+    r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable"
     r"|unable to connect|establish an smtp connection"
 )
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
@@ -134,6 +150,9 @@ _SENDER_REJECTED = re.compile(r"sender address rejected|domain of sender|sender 
 # rejected."; Postfix "host x refused to talk to me: 421 Service not available"; "550-192.0.2.222 blocked by ldap"
 _CLIENT_BLOCKED = re.compile(r"my name was rejected|refused to talk to me|blocked by|access denied|blacklist|blocklist"
                              r"|not accepting connections|\(bl\)")
+# Postfix: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
+_RBL = re.compile(r"blocked using|spamhaus|spamcop|barracuda|\bsorbs\b|\bdnsbl\b|\brbl\b|black ?list|block ?list"
+                  r"|listed (?:at|in|on|by)\b|client host rejected")
 _TOO_BIG = re.compile(r"message (?:is )?too (?:big|large)|message size exceeds|size limit|exceeds (?:the )?(?:maximum )?size")
 # The local delivery program failed: Exim "pipe to |/usr/local/bin/x ... generated by x@example.com";
 # "/home/neko/.forward generated by x"; Sendmail "X-Unix; 77"; "child status 100"
@@ -182,6 +201,10 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     decisive = next((reason for pattern, reason in _DECISIVE if pattern.search(text)), None)
     if decisive is not None:
         return decisive
+    if status in ("2.3", "3.4"):  # the message's size, even when refused at MAIL FROM (RFC 1870 SIZE=)
+        return _BY_STATUS[status]
+    if _TOO_BIG.search(text):  # Sendmail: ">>> MAIL From:<x> SIZE=10485761 <<< 552 5.3.4 Message size exceeds ..."
+        return BounceReason.MESGTOOBIG
     # Before RCPT no recipient was named, so the refusal is the sender's: Exim "SMTP error from remote mail server
     # after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ..."; "after initial connection: 550 Access denied"
     if command == "MAIL" or _SENDER_REJECTED.search(text) or status in ("1.7", "1.8"):
@@ -190,6 +213,8 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
         return BounceReason.BLOCKED
     if klass is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
         return _not_found(reply, text, status, command)
+    if klass is ReplyClass.PROBE_BLOCKED and _RBL.search(text):  # before "Service unavailable" reads as trouble
+        return BounceReason.BLOCKED
     found = _by_words(text)
     if found is BounceReason.HOSTUNKNOWN:
         return _host_unknown(reply)

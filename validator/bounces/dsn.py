@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from .facts import DsnAction, StatusSource
-from .mime import Report, first_address, part_text, walk
+from .mime import Report, first_address, part_text
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
@@ -40,10 +40,6 @@ class Delivery:
     remote_mta: str | None
     arrival: str | None  # Arrival-Date or Last-Attempt-Date, as written
     context: str | None  # the notice's paragraph about the recipient (Postfix: "... (in reply to RCPT TO command)")
-
-
-def is_dsn(report: Report) -> bool:
-    return bool(_status_blocks(report))
 
 
 def read_deliveries(report: Report) -> list[Delivery]:
@@ -85,11 +81,10 @@ def status_and_source(delivery_status: str | None, remote: str | None) -> tuple[
 
 
 def _status_blocks(report: Report) -> list[dict[str, str]]:
-    for part in walk(report.message):
-        if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
-            blocks = field_blocks(part)
-            if any(_is_recipient_block(b) for b in blocks):
-                return blocks
+    for part in report.parts_of("message/delivery-status", "message/global-delivery-status"):
+        blocks = field_blocks(part)
+        if any(_is_recipient_block(b) for b in blocks):
+            return blocks
     # The fields as text: MTAs that write them into the body ("Final-Recipient: rfc822; x@example.com"),
     # a multipart/report whose boundary parameter is lost, a bounce forwarded inside another message
     for text in (report.notice, report.body):

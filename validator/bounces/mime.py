@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email.errors
 import email.header
+import email.parser
+import email.policy
 import email.utils
 import re
 from dataclasses import dataclass
@@ -17,7 +19,9 @@ from datetime import UTC, datetime
 from email.message import Message
 
 _MAX_NOTICE = 64_000
-_MAX_BODY = 512_000  # a notice is a few KB; a larger one is an attached original, not prose
+_MAX_BODY = 512_000
+_HEADERS = email.parser.Parser(policy=email.policy.compat32)
+_TAG = re.compile(r"<[^>]{0,2000}>")  # a notice is a few KB; a larger one is an attached original, not prose
 # One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
 ADDRESS = re.compile(r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
 
@@ -41,6 +45,7 @@ _HEADER_START = re.compile(
     r"|Authentication-Results|Message-I[Dd]|MIME-Version): ",
     re.IGNORECASE | re.MULTILINE,
 )
+_DAEMON_PATH = re.compile(r"mailer-daemon|mail-daemon|mail\.delivery\.system", re.IGNORECASE)
 _BOUNCE_SENDER = re.compile(r"mailer-daemon|mail-daemon|postmaster|mailerdaemon|bounce|mdaemon|daemon@", re.IGNORECASE)
 
 
@@ -49,16 +54,21 @@ class Report:
     """What the readers look at in one message."""
 
     message: Message
+    parts: tuple[tuple[str, Message], ...]  # (content type, part) outside any returned original, walked once
     notice: str  # the human-readable part, decoded, ending before the returned original
     original: Message | None  # the returned original's headers, if any part holds them
     body: str  # the whole body as text, undecoded: for fields a broken MIME structure hid
 
     @classmethod
     def of(cls, message: Message, raw: bytes) -> Report:
-        notice, rest = _notice_and_rest(message)
+        parts = tuple((_content_type(part), part) for part in walk(message))
+        notice, rest = _notice_and_rest(message, parts)
         at = raw.find(b"\n\n")
         body = raw[at + 2 if at >= 0 else 0:][:_MAX_BODY].decode("utf-8", "replace")
-        return cls(message, notice, _original(message, rest), body)
+        return cls(message, parts, notice, _original(parts, rest), body)
+
+    def parts_of(self, *kinds: str) -> list[Message]:
+        return [part for kind, part in self.parts if kind in kinds]
 
     def header(self, name: str) -> str:
         return header_text(self.message, name)
@@ -68,15 +78,28 @@ class Report:
 
     def from_mail_system(self) -> bool:
         """Sent by the mail system: a daemon sender ("MAILER-DAEMON@", "postmaster@") or X-Failed-Recipients (Exim)."""
-        return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From")))
+        return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From"))
+                    or _DAEMON_PATH.search(self.header("Return-Path")))
+
+    def null_sender(self) -> bool:
+        """RFC 5321 §4.5.5: notifications are sent with a null reverse-path, "Return-Path: <>"."""
+        return self.header("Return-Path").replace(" ", "") == "<>"
 
     def says_undelivered(self) -> bool:
-        """The notice opens by saying mail was not delivered (au one net: "Could not be delivered to: <x>")."""
+        """The notice opens by saying mail was not delivered ("The following addresses had permanent fatal errors")."""
         return bool(_FAILURE_NOTICE.search(self.notice[:2000]))
 
+    def names_undelivered(self) -> bool:
+        """The notice says which address was not delivered to (au one net: "Could not be delivered to: <x@y>")."""
+        return bool(_UNDELIVERED_TO.search(self.notice[:4000]))
+
     def looks_like_bounce(self) -> bool:
-        """The signs an MTA puts on a bounce: the mail system's sender, or a failure subject."""
-        return self.from_mail_system() or bool(_FAILURE_SUBJECT.search(self.header("Subject")))
+        """A failure subject: "Undelivered Mail Returned to Sender", "failure notice", "Undeliverable: ..." """
+        return bool(_FAILURE_SUBJECT.search(self.header("Subject")))
+
+    def quotes_reply(self) -> bool:
+        """The notice quotes an SMTP failure reply: "550 5.1.1 ...", "Remote host said: 554 ..." """
+        return bool(_QUOTED_REPLY.search(self.notice[:8000]))
 
 
 # Subjects MTAs give bounces: "Undelivered Mail Returned to Sender" (Postfix), "failure notice" (qmail),
@@ -95,9 +118,18 @@ _FAILURE_SUBJECT = re.compile(
 _FAILURE_NOTICE = re.compile(
     r"could not be delivered|was not delivered|(?:wasn't|was not|were not|unable) (?:able )?to deliver"
     r"|delivery (?:to the following recipients? )?(?:has )?failed|following addresses had|undeliverable"
-    r"|permanent(?: fatal)? error|returned to (?:the )?sender|message not delivered",
+    r"|permanent(?: fatal)? error|returned to (?:the )?sender|message not delivered|delivery status notification"
+    r"|delivery to the following recipients",
     re.IGNORECASE,
 )
+# "Could not be delivered to: <x@example.jp>" (au one net); "There was an error delivering your mail to <x>" (DragonFly)
+_UNDELIVERED_TO = re.compile(
+    r"(?:not be delivered|error delivering your mail|unable to deliver (?:your )?(?:message|mail)) to:?\s*<?[^\s@<>]+@",
+    re.IGNORECASE,
+)
+
+
+_QUOTED_REPLY = re.compile(r"(?<![\w.:/-])[45][0-5]\d(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<]))")
 
 
 def header_text(message: Message | None, name: str) -> str:
@@ -135,13 +167,16 @@ def first_address(text: str) -> str | None:
 
 
 def timestamp_of(text: str) -> datetime | None:
-    """An RFC 5322 date as an aware UTC datetime; None when it does not parse."""
+    """An RFC 5322 (or ISO 8601, as SES writes) date as an aware UTC datetime; None when it does not parse."""
     if not text:
         return None
     try:
         stamp = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+        try:
+            stamp = datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -186,13 +221,19 @@ def walk(message: Message) -> list[Message]:
     return found
 
 
-def _notice_and_rest(message: Message) -> tuple[str, str]:
+def _content_type(part: Message) -> str:
+    """The type without the parameters a missing ";" glued on ("text/plain\n   charset=iso-2022-jp": OpenMail)."""
+    try:
+        kind = part.get_content_type()
+    except (ValueError, TypeError, AttributeError):
+        return "text/plain"
+    return kind.split(None, 1)[0] if kind.strip() else "text/plain"
+
+
+def _notice_and_rest(message: Message, parts: tuple[tuple[str, Message], ...]) -> tuple[str, str]:
     """The human-readable notice, and any text after it that may hold the original's headers."""
-    texts = [
-        part for part in walk(message)
-        if part.get_content_maintype() == "text" and not part.get_content_type().startswith("text/rfc822-header")
-    ]
-    plain = [part for part in texts if part.get_content_type() == "text/plain"] or texts
+    texts = [(kind, part) for kind, part in parts if kind.startswith("text/") and not kind.startswith("text/rfc822-header")]
+    plain = [part for kind, part in texts if kind == "text/plain"] or [part for _, part in texts]
     if not plain:  # a multipart whose boundary is missing or wrong: its body is one unparsed string
         payload = message.get_payload()
         if not isinstance(payload, str):
@@ -201,7 +242,7 @@ def _notice_and_rest(message: Message) -> tuple[str, str]:
         return payload[:cut][:_MAX_NOTICE], payload[cut:] if cut is not None else ""
     text = part_text(plain[0])[: _MAX_NOTICE * 2]
     if plain[0].get_content_type() == "text/html":
-        text = re.sub(r"<[^>]{0,2000}>", " ", text)
+        text = _TAG.sub(" ", text)
     rest = "\n".join(part_text(part)[:_MAX_NOTICE] for part in plain[1:2])
     cut = _cut_at(text)
     if cut is not None:
@@ -216,10 +257,9 @@ def _cut_at(text: str) -> int | None:
     return min(cuts) if cuts else None
 
 
-def _original(message: Message, rest: str) -> Message | None:
+def _original(parts: tuple[tuple[str, Message], ...], rest: str) -> Message | None:
     """The returned original: a message/rfc822 part, a text/rfc822-headers part, or headers after the notice."""
-    for part in walk(message):
-        kind = part.get_content_type()
+    for kind, part in parts:
         if kind in ("message/rfc822", "message/global", "message/rfc822-headers", "message/partial"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
@@ -232,7 +272,7 @@ def _original(message: Message, rest: str) -> Message | None:
 
 def _headers_from(text: str) -> Message | None:
     try:
-        parsed = email.message_from_string(text.lstrip()[:_MAX_NOTICE])
+        parsed = _HEADERS.parsestr(text.lstrip()[:_MAX_NOTICE], headersonly=True)
     except (ValueError, TypeError, LookupError, AssertionError):
         return None
     return parsed if parsed.keys() else None

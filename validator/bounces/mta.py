@@ -23,6 +23,7 @@ class Failure:
     recipient: str
     diagnostic: str  # the notice's words about this recipient, the remote reply included when quoted
     remote_mta: str | None
+    context: str = ""  # the notice around it (the SMTP command may be named there: "-------SMTP command DATA")
 
 
 # Addresses of the mail system itself, never a failed recipient:
@@ -78,37 +79,66 @@ def _known_non_recipients(report: Report) -> set[str]:
     return {address.casefold() for value in values for address in addresses_in(value)}
 
 
+_URL = re.compile(r"\b(?:https?|mailto):\S+", re.IGNORECASE)
+
+
 def _without_urls(text: str) -> str:
     # "https://support.google.com/mail/?p=x&email=a@b.c" carries addresses that are not recipients
-    return re.sub(r"\b(?:https?|mailto):\S+", " ", text, flags=re.IGNORECASE)
+    return _URL.sub(" ", text)
 
 
 def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
-    words = _block(notice, recipient, recipients)
+    block = _block(notice, recipient, recipients)
+    words = _verdict_lines(notice, recipient) or block
     if len(recipients) == 1 and not _REPLY_CODE.search(words):
         # the reason may come before the address: MailMarshal "Could not be delivered because of\n\n550 5.1.1 User
         # unknown\n\nThe following recipients were affected: x"; Notes "User not listed in ... Book\nx@example.com"
         words = " ".join(notice.split())[:_MAX_BLOCK]
     remote = _REMOTE_HOST.search(words)
-    return Failure(recipient, words, remote.group(1) if remote else None)
+    return Failure(recipient, words, remote.group(1) if remote else None, block)
+
+
+# Sendmail's transcript gives each recipient its own verdict line, "NNN <address>... text", and lines about other
+# hosts sit between them: "554 <x@example.edu>... Remote protocol error ...\n550 example.or.jp (smtp)... 550 Host
+# unknown\n554 <y@example.or.jp>... 550 Host unknown"; ">>> RCPT To:<x>" then "<<< 550 ..." is the exchange itself.
+_VERDICT_LINE = re.compile(r"^(?:[45]\d\d[ -]|>>> )")
+
+
+def _verdict_lines(notice: str, recipient: str) -> str | None:
+    """The transcript lines that name the recipient and give a reply, when the notice has such lines."""
+    lines = notice.splitlines()[:2000]
+    picked: list[str] = []
+    needle = recipient.casefold()
+    for at, line in enumerate(lines):
+        text = line.strip()
+        if needle in text.casefold() and _VERDICT_LINE.match(text):
+            picked.append(text)
+            following = lines[at + 1].strip() if at + 1 < len(lines) else ""
+            if text.startswith(">>>") and following.startswith("<<<"):
+                picked.append(following)
+    if not any(not line.startswith(">>>") for line in picked):
+        return None
+    return " ".join(" ".join(picked).split())[:_MAX_BLOCK]
 
 
 def _block(notice: str, recipient: str, recipients: list[str]) -> str:
     """From the recipient's first mention to the next recipient's (or the notice's end), squashed."""
     lowered = notice.casefold()
     at = lowered.find(recipient.casefold())
-    if at < 0:  # Exim names a local recipient by its local part only
+    if at >= 0:
+        at += len(recipient)  # the words after the address: "<x@example.org>: Remote host said: ..."
+    else:  # Exim names a local recipient by its local part only
         local = recipient.rpartition("@")[0].casefold()
         match = re.search(rf"(?m)^\s*<?{re.escape(local)}>?\s*$", lowered) if local else None
-        at = match.start() if match else _first_reply(notice)
-    ends = [
-        lowered.find(other.casefold(), at + len(recipient))
-        for other in recipients if other.casefold() != recipient.casefold()
-    ]
-    end = min([e for e in ends if e > at] or [len(notice)])
-    return " ".join(notice[at:end].split())[:_MAX_BLOCK]
+        at = match.end() if match else _first_reply(notice)
+    ends = [lowered.find(other.casefold(), at) for other in recipients if other.casefold() != recipient.casefold()]
+    end = min([e for e in ends if e >= at] or [len(notice)])
+    return " ".join(notice[at:end].split()).lstrip(">:;,. ")[:_MAX_BLOCK]
+
+
+_FIRST_REPLY = re.compile(r"(?m)^.*\b[45]\d\d[ -]")
 
 
 def _first_reply(notice: str) -> int:
-    match = re.search(r"(?m)^.*\b[45]\d\d[ -]", notice)
+    match = _FIRST_REPLY.search(notice)
     return match.start() if match else 0

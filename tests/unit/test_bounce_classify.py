@@ -1,0 +1,80 @@
+"""reason_of: one rule set for raw bounces, JSON events and webhooks; each row a reply seen in the wild."""
+
+import pytest
+
+from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.facts import BounceReason as R
+from validator.smtp_reply import parse_reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "command", "expected"),
+    [
+        # Postfix local recipient table: the classic hard bounce
+        ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient table", "RCPT",
+         R.USERUNKNOWN),
+        # 5xx with a full mailbox: the text beats the class digit and even an X.1.1 code (MailFoundry)
+        ("552 5.1.1 sorry, mailbox x@example.org is over quota", None, R.MAILBOXFULL),
+        # Sisimai Reason::Filtered: "user unknown" answered to DATA is a filter's verdict
+        ("550 5.0.0 <x@example.com>... User unknown", "DATA", R.FILTERED),
+        # ... but an explicit X.1.1 keeps it an unknown user whatever the command
+        ("550 5.1.1 <x@example.com>... User unknown", "DATA", R.USERUNKNOWN),
+        # RFC 5321 §3.4: 551 User not local
+        ("551 not our customer", None, R.HASMOVED),
+        # a refusal after MAIL FROM is about the sender, not the recipient
+        ("553 5.1.0 <sender@example.org>... Domain of sender address does not exist", "MAIL", R.REJECTED),
+        # Exim "after initial connection": our IP was refused before any recipient was named
+        ("550 Access denied", "CONN", R.BLOCKED),
+        # RBL listing with "Service unavailable" words: still a block of our IP
+        ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", None, R.BLOCKED),
+        # Gmail DMARC rejection: authentication, not spam, although the text mentions spam elsewhere
+        ("550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy", None,
+         R.AUTHFAILURE),
+        # Amavis spam verdict under an ambiguous 5.7.0
+        ("554 5.7.0 Reject, id=20025-09 - SPAM", None, R.SPAMDETECTED),
+        # the domain does not exist (5.4.4 read as a dead domain, as Sisimai's map does)
+        ("550 5.4.4 Invalid domain", None, R.HOSTUNKNOWN),
+        # the same lookup failure reported as transient is network trouble, not a dead domain
+        ("451 4.4.0 DNS lookup failure: host example.comn not found", None, R.NETWORKERROR),
+        # qmail: no MX and no A: the domain takes no mail
+        ("Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)", None, R.NOTACCEPT),
+        # Exim's queue gave up
+        ("retry timeout exceeded", None, R.EXPIRED),
+        # Postfix: connection trouble on one attempt
+        ("connect to mx.example.com[192.0.2.1]:25: No route to host", None, R.NETWORKERROR),
+        # SIZE refused at MAIL FROM is still the message's size
+        ("552 5.3.4 Message size exceeds fixed limit", "MAIL", R.MESGTOOBIG),
+        # Postfix relay refusal under 5.7.1
+        ("554 5.7.1 <x@example.com>: Relay access denied", "RCPT", R.NORELAYING),
+        # Yahoo reputation deferral
+        ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints", None,
+         R.BADREPUTATION),
+        # GoDaddy misuses 5.1.1 for a rate limit
+        ("550 5.1.1 <x@example.com> - 192.0.2.1 has sent to too many recipients this hour. IB607", "RCPT", R.SPEEDING),
+        # Office 365 directory-based edge blocking means the recipient does not exist
+        ("550 5.4.1 Recipient address rejected: Access denied", "RCPT", R.USERUNKNOWN),
+        # RFC 5248 X.7.13 user account disabled
+        ("525 5.7.13 Disabled recipient", None, R.SUSPEND),
+        # a 250 in a report is a delivery
+        ("250 2.1.5 Ok", None, R.DELIVERED),
+        # too little to tell
+        ("550 5.0.0 Rejected", None, R.ONHOLD),
+    ],
+)
+def test_reason_of(reply: str, command: str | None, expected: R) -> None:
+    assert reason_of(parse_reply(reply), command=command) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("host mx.example.org[192.0.2.1] said: 550 5.1.1 <x>: User unknown (in reply to RCPT TO command)", "RCPT"),
+        ("SMTP error from remote mail server after end of data: 550 ...", "DATA"),
+        ("SMTP error from remote mail server after MAIL FROM:<a@example.org> SIZE=1543: 550 ...", "MAIL"),
+        ("SMTP error from remote mail server after initial connection: 554 ...", "CONN"),
+        ("mx.example.com [192.0.2.25] did not like our RCPT TO: 550 5.1.1 ...", "RCPT"),
+        ("550 5.1.1 <x@example.com>... User unknown", None),
+    ],
+)
+def test_smtp_command(text: str, expected: str | None) -> None:
+    assert smtp_command(text) == expected
