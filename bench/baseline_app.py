@@ -5,7 +5,8 @@
 ``python -m bench.baseline_app email-validator --port N [--workers K]``
     the same, calling ``email_validator.validate_email(email, check_deliverability=False)``.
 
-Both serve ``POST /v1/validate`` (the path our service uses) and ``GET /healthz``, with no
+Both serve ``POST /v1/validate`` (the path our service uses), ``POST /v1/events`` (NDJSON
+decoded line by line, for ``bench ingest``) and ``GET /healthz``, with no
 access log, on 127.0.0.1. Several workers share the port through SO_REUSEPORT, as ours do.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 
+import orjson
 from aiohttp import web
 from email_validator import EmailNotValidError, validate_email
 
@@ -32,6 +34,12 @@ async def email_validator_wrapper(request: web.Request) -> web.Response:
     return web.json_response({"email": data["email"], "normalized": valid.normalized, "ok": True})
 
 
+async def events(request: web.Request) -> web.Response:
+    """The least any event ingestion does: read NDJSON and decode each line (for ``bench ingest``)."""
+    lines = [orjson.loads(line) for line in (await request.read()).splitlines() if line.strip()]
+    return web.json_response({"count": len(lines)})
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -42,6 +50,7 @@ HANDLERS = {"plain": echo, "email-validator": email_validator_wrapper}
 def serve(kind: str, port: int, reuse_port: bool) -> None:
     app = web.Application()
     app.router.add_post("/v1/validate", HANDLERS[kind])
+    app.router.add_post("/v1/events", events)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host="127.0.0.1", port=port, reuse_port=reuse_port or None, access_log=None, print=None)
 

@@ -36,7 +36,6 @@ async def ingest(conn: asyncpg.Connection, records: Sequence[FactRecord], policy
                  contended: Callable[[], Exception]) -> list[Decision]:
     keys = list({r.key for r in records})
     addresses = sorted({r.address for r in records if r.address})  # sorted: a fixed lock order, no deadlock
-    sends = list({r.send for r in records})
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext(a)) FROM unnest($1::text[]) AS a ORDER BY a",
                        addresses)
     seen = {row[0] for row in await conn.fetch(
@@ -46,8 +45,8 @@ async def ingest(conn: asyncpg.Connection, records: Sequence[FactRecord], policy
     accepted = {row[0] for row in await conn.fetch(
         "SELECT address FROM probe_accepts WHERE address = ANY($1::text[])", addresses)}
     counted = {(row[0], row[1]) for row in await conn.fetch(
-        "SELECT address, message_id FROM delivery_events WHERE message_id = ANY($1::text[])"
-        " AND outcome = 'streak_incremented'", sends)}
+        "SELECT address, message_id FROM delivery_events WHERE address = ANY($1::text[])"
+        " AND outcome = 'streak_incremented'", addresses)}
     plan = plan_ingest(records, seen=seen, streaks=streaks, counted=counted, probe_accepted=accepted, policy=policy)
     if plan.events:
         columns = list(zip(*(event_row(d, now) for d in plan.events), strict=True))

@@ -158,13 +158,13 @@ _V2_COLUMNS = """
     provider TEXT,
     source TEXT NOT NULL,"""
 _V2_INDEXES = """;
-CREATE INDEX delivery_events_send ON delivery_events (address, message_id);
+CREATE INDEX delivery_events_streak ON delivery_events (address, message_id) WHERE outcome = 'streak_incremented';
 CREATE INDEX delivery_events_time ON delivery_events (occurred_at);
 CREATE INDEX delivery_events_campaign ON delivery_events (campaign_id, occurred_at)"""
 
 _V2_SQLITE = f"""
 CREATE TABLE delivery_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,{_V2_COLUMNS}
+    id INTEGER PRIMARY KEY,{_V2_COLUMNS}
     occurred_at INTEGER NOT NULL,
     received_at INTEGER NOT NULL
 ){_V2_INDEXES};
