@@ -98,3 +98,10 @@ async def test_dry_run_plans_without_writing(store):
                                                                 dry_run=True)
     assert decision.outcome is Outcome.SUPPRESSED
     assert await store.get_suppression(SuppressionKind.ADDRESS, "dry@example.com") is None
+
+
+async def test_hard_bounces_after_probe_acceptances_are_counted_per_domain(store):
+    await store.record_probe_accepts([("gone@example.com", "example.com"), ("other@example.com", "example.com")])
+    await store.record_probe_accepts([("gone@example.com", "example.com")])  # again: still one address
+    await ingest(store, hard("gone@example.com"), hard("never-probed@example.com", message_id="m2"))
+    assert await store.probe_disagreements(["example.com", "example.org"]) == {"example.com": 1}

@@ -113,6 +113,12 @@ class Store(Protocol):
                            since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
         """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""
 
+    async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
+        """Remember (address key, domain) pairs an SMTP probe accepted, for ``probe_disagreements``."""
+
+    async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]:
+        """Hard bounces ingested for addresses a probe had accepted, per domain (domains with none are absent)."""
+
     async def ping(self) -> None:
         """Return if the store answers a query (for /readyz); raise ``StoreUnavailable`` if not."""
 

@@ -376,6 +376,16 @@ class SqliteStore(StoreBase):
                 return bounce_sqlite.count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
         return await self._in(self._scanner, run)
 
+    async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
+        if accepted:
+            now = to_us(self._clock())
+            await self._write(lambda conn: conn.executemany(
+                "INSERT OR REPLACE INTO probe_accepts VALUES (?, ?, ?)", [(a, d, now) for a, d in accepted]))
+
+    async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]:
+        return dict(self._read(f"SELECT domain, hard_bounces FROM domain_disagreements WHERE domain IN"
+                               f" ({', '.join('?' * len(domains))})", list(domains))) if domains else {}
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def ping(self) -> None:
