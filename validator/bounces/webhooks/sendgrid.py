@@ -33,9 +33,15 @@ from .payload import address, epoch_time, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 
-# SendGrid's own words when it never reached a server, from its bounce records:
-# "Mail domain mentioned in email address is unknown" (set-of-emails json-sendgrid-11)
-_OWN_WORDS = ((re.compile(r"mail domain mentioned in email address is unknown", re.I), BounceReason.HOSTUNKNOWN),)
+# SendGrid's own words when it never reached a server: not a remote reply, so they decide before
+# reason_of reads them (which would take the "PTR" below for a reverse-DNS refusal of our IP).
+_OWN_WORDS = (
+    # Bounces API record: "Mail domain mentioned in email address is unknown" (set-of-emails json-sendgrid-11)
+    (re.compile(r"mail domain mentioned in email address is unknown", re.I), BounceReason.HOSTUNKNOWN),
+    # Discourse's crash: type=blocked, no status, "unable to get mx info: failed to get IPs from PTR
+    # record: lookup <nil>: unrecognized address": SendGrid's DNS lookup failed; a re-check of MX decides
+    (re.compile(r"unable to get mx info", re.I), BounceReason.NETWORKERROR),
+)
 _IGNORED = {"open", "click", "group_resubscribe"}
 
 
@@ -75,7 +81,8 @@ def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact
         code, status = split_status(event.get("status"))
         failure = read_failure(code, status, text(event, "reason"))
         claimed = "/".join(filter(None, ("bounce", ident(event, "type"), ident(event, "bounce_classification"))))
-        return BounceFact(event=EventKind.BOUNCE, reason=settle(failure, _own_words(failure.diagnostic)),
+        own = _own_words(failure.diagnostic) if failure.reply_code is None and failure.status is None else None
+        return BounceFact(event=EventKind.BOUNCE, reason=own or settle(failure, None),
                           action=DsnAction.FAILED, claimed_type=claimed, **failure_fields(failure), **common)
     if kind == "dropped":
         return BounceFact(event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED,
