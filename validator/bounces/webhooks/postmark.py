@@ -96,7 +96,7 @@ def _subscription(record: dict[str, Any], common: dict[str, Any]) -> Reading:
     why = ident(record, "SuppressionReason")
     common = {**common, "timestamp": iso_time(record, "ChangedAt"), "claimed_type": f"SubscriptionChange/{why}"}
     if not flag(record, "SuppressSending"):
-        return [], [f"Postmark reactivated {common['recipient']}: suppressions are lifted by the operator, not by webhooks"]
+        return [], ["Postmark reactivated a recipient: suppressions are lifted by the operator, not by webhooks"]
     if why == "ManualSuppression":
         return [BounceFact(event=EventKind.UNSUBSCRIBE, **common)], []
     return [BounceFact(event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED, **common)], []
