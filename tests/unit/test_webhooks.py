@@ -347,6 +347,21 @@ def test_postmark_records(record: dict, event: EventKind, category: Category) ->
     assert (fact.event, categorize(fact)) == (event, category)
 
 
+@pytest.mark.parametrize(
+    ("provider", "payload"),
+    [
+        ("ses", {"eventType": "Send", "mail": {"destination": ["a@example.com"], "tags": {"campaign_id": ["spring"]}}}),
+        ("sendgrid", [{"event": "processed", "email": "a@example.com", "campaign_id": "spring"}]),
+        ("mailgun", {"event-data": {"event": "accepted", "recipient": "a@example.com", "user-variables": {"campaign_id": "spring"}}}),
+        ("postmark", {"RecordType": "Delivery", "Recipient": "a@example.com", "Metadata": {"campaign_id": "spring"}}),
+    ],
+)
+def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payload: object) -> None:
+    # the bounce-rate report groups by campaign: each ESP carries our id in its own custom-data field
+    (fact,) = read_trusted(provider, payload).facts
+    assert fact.campaign_id == "spring"
+
+
 # --- configuration and dispatch ----------------------------------------------------------------
 
 @pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark"])

@@ -15,6 +15,8 @@ Each has ``email``, ``event``, ``timestamp`` (Unix seconds), ``sg_event_id`` (â†
   (``response``): delivered. ``processed``: sent. ``spamreport``: complaint (abuse).
   ``unsubscribe``, ``group_unsubscribe``: unsubscribe. ``open``, ``click``,
   ``group_resubscribe``: noted, no facts.
+- A ``campaign_id`` custom argument (SendGrid copies ``custom_args`` into each event) becomes
+  the facts' ``campaign_id``.
 - An object without ``event`` but with ``reason``/``status`` is a Bounces API record
   (``GET /v3/suppression/bounces``: ``email``, ``created``, ``status``, ``reason``), read as a
   bounce, so an exported bounce list goes through the same rules.
@@ -76,6 +78,7 @@ def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact
     common: dict[str, Any] = {
         "recipient": recipient, "timestamp": epoch_time(event, "timestamp"), "event_id": ident(event, "sg_event_id"),
         "message_id": ident(event, "sg_message_id"), "provider": "sendgrid",
+        "campaign_id": ident(event, "campaign_id"),  # a custom_args key: SendGrid puts those at the event's top level
     }
     if kind == "bounce":
         code, status = split_status(event.get("status"))
