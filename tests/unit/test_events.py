@@ -107,6 +107,8 @@ def test_empty_array_is_no_events() -> None:
         (_one(event="bounced"), InvalidField, "event"),
         (_one(type="permanent"), InvalidField, "type"),
         (_one(email=["user@example.com"]), InvalidField, "email"),
+        (_one(email=""), InvalidField, "email"),
+        (_one(email="not an address"), InvalidField, "email"),
         (_one(email="user@example.com\r\nBcc: x@example.org"), InvalidField, "email"),
         (_one(sender="a\x00b"), InvalidField, "sender"),
         (_one(smtp_message="550 x\x00"), InvalidField, "smtp_message"),
