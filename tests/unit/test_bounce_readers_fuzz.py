@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from webhook_signers import NOW, POSTMARK, Keys, basic, mailgun_body, make_keys, sendgrid_headers, sns_envelope
 
@@ -81,6 +81,20 @@ def test_verified_payloads_of_any_shape_are_read_without_error(provider: str, pa
 def test_signed_sns_notification_with_any_message(message: object) -> None:
     envelope = sns_envelope(KEYS.sns, message if not isinstance(message, str) else message)
     read_webhook("ses", {}, orjson.dumps(envelope), SECRETS, NOW)
+
+
+SNS_FIELDS = ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion", "Signature", "Subject", "Token", "SubscribeURL"]
+
+
+@FUZZ
+@example(envelope={"Type": ["Notification"]})  # unhashable where a name is expected
+@example(envelope={"Type": "Notification", "SignatureVersion": "2", "Signature": "AAAA", "TopicArn": {}})
+@given(envelope=st.dictionaries(st.sampled_from(SNS_FIELDS), json_values | st.sampled_from(["Notification", "1", "2", "AAAA"]), max_size=10))
+def test_sns_shaped_envelopes_of_any_types(envelope: dict) -> None:
+    try:
+        read_webhook("ses", {}, orjson.dumps(envelope), SECRETS, NOW)
+    except ValidatorError:
+        pass
 
 
 @FUZZ
