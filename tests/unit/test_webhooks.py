@@ -348,6 +348,37 @@ def test_postmark_records(record: dict, event: EventKind, category: Category) ->
 
 
 @pytest.mark.parametrize(
+    ("provider", "payload", "event", "category"),
+    [
+        ("ses", {"eventType": "DeliveryDelay", "mail": {}, "deliveryDelay": {"delayType": "MailboxFull", "delayedRecipients": [
+            {"emailAddress": "a@example.com", "status": "4.2.2", "diagnosticCode": "smtp; 452 4.2.2 Mailbox full"}]}},
+         EventKind.DEFERRED, Category.IGNORE),
+        ("ses", {"eventType": "Send", "mail": {"destination": ["a@example.com"]}}, EventKind.SENT, Category.IGNORE),
+        ("ses", {"eventType": "Subscription", "mail": {"destination": ["a@example.com"]},
+                 "subscription": {"newTopicPreferences": {"unsubscribeAll": True}}}, EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
+        ("mailgun", {"event-data": {"event": "complained", "recipient": "a@example.com"}}, EventKind.COMPLAINT, Category.COMPLAINT),
+        ("mailgun", {"event-data": {"event": "unsubscribed", "recipient": "a@example.com"}}, EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
+        ("mailgun", {"event-data": {"event": "delivered", "recipient": "a@example.com",
+                                    "delivery-status": {"code": 250, "message": "OK"}}}, EventKind.DELIVERED, Category.IGNORE),
+        ("mailgun", {"event-data": {"event": "failed", "severity": "permanent", "reason": "espblock", "recipient": "a@example.com"}},
+         EventKind.BOUNCE, Category.SENDER_PROBLEM),
+        ("sendgrid", [{"email": "a@example.com", "status": "5.1.1", "reason": "550 5.1.1 User unknown", "created": 1504555832}],
+         EventKind.BOUNCE, Category.HARD_INVALID),  # a Bounces API record: no "event"
+    ],
+    ids=["ses-delay", "ses-send", "ses-unsubscribe-all", "mailgun-complaint", "mailgun-unsubscribe", "mailgun-delivered",
+         "mailgun-espblock", "sendgrid-bounces-api-record"],
+)
+def test_other_provider_events(provider: str, payload: object, event: EventKind, category: Category) -> None:
+    (fact,) = read_trusted(provider, payload).facts
+    assert (fact.event, categorize(fact)) == (event, category)
+
+
+def test_records_without_a_usable_recipient_are_skipped_with_a_note() -> None:
+    reading = read_trusted("sendgrid", [{"event": "bounce", "email": "a@example.com\r\nBcc: x@example.org"}, {"event": "delivered"}, 7])
+    assert reading.facts == () and len(reading.notes) == 3
+
+
+@pytest.mark.parametrize(
     ("provider", "payload"),
     [
         ("ses", {"eventType": "Send", "mail": {"destination": ["a@example.com"], "tags": {"campaign_id": ["spring"]}}}),
