@@ -63,7 +63,8 @@ def make_keys() -> Keys:
 
 
 def sns_envelope(key: rsa.RSAPrivateKey, message: Any, *, kind: str = "Notification", version: str = "1",
-                 topic: str = TOPIC, at: datetime = NOW, subject: str | None = "Amazon SES Email Event Notification") -> dict[str, Any]:
+                 topic: str = TOPIC, at: datetime = NOW, subject: str | None = "Amazon SES Email Event Notification",
+                 subscribe_url: str | None = None) -> dict[str, Any]:
     """An SNS HTTP(S) delivery, signed as SNS signs it (SHA1withRSA for version 1, SHA256withRSA for 2)."""
     envelope: dict[str, Any] = {
         "Type": kind, "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", "TopicArn": topic,
@@ -78,7 +79,7 @@ def sns_envelope(key: rsa.RSAPrivateKey, message: Any, *, kind: str = "Notificat
         envelope["UnsubscribeURL"] = "https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x"
     else:
         envelope["Token"] = "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b"
-        envelope["SubscribeURL"] = f"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}&Token=2336"
+        envelope["SubscribeURL"] = subscribe_url or f"https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}&Token=2336"
     algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
     signature = key.sign(sns_string_to_sign(envelope), padding.PKCS1v15(), algorithm)
     envelope["Signature"] = base64.b64encode(signature).decode()

@@ -98,6 +98,13 @@ def test_sns_subscription_confirmation_returns_the_url_unvisited(keys: Keys) -> 
     assert "did not fetch" in reading.notes[0]
 
 
+def test_sns_subscribe_url_off_sns_is_not_reported(keys: Keys) -> None:
+    url = "https://sns.example.net.evil/?Action=ConfirmSubscription"
+    envelope = sns_envelope(keys.sns, "confirm", kind="SubscriptionConfirmation", subscribe_url=url)
+    reading = _ses(keys, envelope)
+    assert reading.subscribe_url is None and "not an SNS host" in reading.notes[0]
+
+
 def test_sns_tampered_message_is_refused(keys: Keys) -> None:
     envelope = sns_envelope(keys.sns, SES_BOUNCE)
     envelope["Message"] = envelope["Message"].replace("bounce@simulator", "victim@simulator")
