@@ -44,7 +44,8 @@ def test_issue_example_is_a_hard_bounce_from_its_reply() -> None:
 
 def test_claimed_hard_with_a_blocklist_reply_is_a_sender_problem() -> None:
     # the sender says "hard", the reply says Spamhaus: the reply decides
-    body = _one(smtp_code=554, smtp_enhanced_code="5.7.1", smtp_message="Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+    body = _one(smtp_code=550, smtp_enhanced_code="5.7.1",
+                smtp_message="Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1")
     (fact,) = read_events(body, JSON)
     assert fact.claimed_type == "hard" and categorize(fact) is Category.SENDER_PROBLEM
 
@@ -107,8 +108,6 @@ def test_empty_array_is_no_events() -> None:
         (_one(event="bounced"), InvalidField, "event"),
         (_one(type="permanent"), InvalidField, "type"),
         (_one(email=["user@example.com"]), InvalidField, "email"),
-        (_one(email=""), InvalidField, "email"),
-        (_one(email="not an address"), InvalidField, "email"),
         (_one(email="user@example.com\r\nBcc: x@example.org"), InvalidField, "email"),
         (_one(sender="a\x00b"), InvalidField, "sender"),
         (_one(smtp_message="550 x\x00"), InvalidField, "smtp_message"),

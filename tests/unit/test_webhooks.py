@@ -170,7 +170,7 @@ def test_ses_subtype_decides_only_when_the_reply_is_silent() -> None:
               "bouncedRecipients": [{"emailAddress": "full@example.com"}]}}
     blocked = {"notificationType": "Bounce", "mail": {}, "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
                "bouncedRecipients": [{"emailAddress": "x@example.com",
-                                      "diagnosticCode": "smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"}]}}
+                                      "diagnosticCode": "smtp; 550 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org"}]}}
     full, rbl = (read_trusted("ses", m).facts[0] for m in (bounce, blocked))
     assert (full.reason, categorize(full)) == (BounceReason.MAILBOXFULL, Category.SOFT_MAILBOX)
     assert categorize(rbl) is Category.SENDER_PROBLEM and rbl.claimed_type == "Permanent/General"
