@@ -102,7 +102,8 @@ def _fact(item: Any, path: str, say: str) -> BounceFact:
         raise InvalidJson(f"{say}each event must be a JSON object", field=path.rstrip(".") or None)
     for key in item:
         if key not in _FIELDS:
-            raise UnknownField(f"{say}unknown field {key!r}", field=path + key)
+            shown = key[:64]  # the name is echoed back: bounded
+            raise UnknownField(f"{say}unknown field {shown!r}", field=path + shown)
     get = _Fields(item, path, say)
     kind = get.choice("event", _KINDS, required=True)
     claimed = get.choice("type", {"hard": "hard", "soft": "soft"})
@@ -110,7 +111,7 @@ def _fact(item: Any, path: str, say: str) -> BounceFact:
     status = get.enhanced("smtp_enhanced_code")
     message = get.text("smtp_message", MAX_DETAIL, line_breaks=True)
     common = {
-        "recipient": get.text("email", MAX_TEXT, required=True),
+        "recipient": get.text("email", MAX_TEXT, required=True),  # its syntax is ingestion's to judge, per recipient
         "event": kind,
         "timestamp": get.time("timestamp"),
         "claimed_type": claimed,

@@ -15,6 +15,7 @@ for the operator to visit (or for the endpoint to log). Nothing here fetches it,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,8 @@ from .signing import (
 __all__ = ["PROVIDERS", "WebhookReading", "WebhookSecrets", "read_trusted", "read_webhook"]
 
 DEFAULT_MAX_EVENTS = 10_000
+# "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&..." (amazonaws.com.cn in China)
+_SNS_URL = re.compile(r"https://sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +109,12 @@ def _sns_reading(envelope: dict[str, Any], max_events: int) -> WebhookReading:
     kind, message_id = envelope["Type"], envelope.get("MessageId")
     delivery = message_id if isinstance(message_id, str) else None
     if kind == "SubscriptionConfirmation":
-        url = envelope.get("SubscribeURL")
+        url = envelope["SubscribeURL"]  # signed, so present and a string
+        if not _SNS_URL.match(url):  # signed by SNS, yet an operator will open it: only SNS's own host
+            return WebhookReading("ses", (), ("SNS subscription confirmation whose SubscribeURL is not an SNS host: not reported",), delivery)
         note = (f"SNS subscription confirmation for {envelope['TopicArn']}: an operator must visit the "
                 "SubscribeURL to start notifications; this service did not fetch it")
-        return WebhookReading("ses", (), (note,), delivery, url if isinstance(url, str) else None)
+        return WebhookReading("ses", (), (note,), delivery, url)
     if kind == "UnsubscribeConfirmation":
         return WebhookReading("ses", (), (f"SNS unsubscribe confirmation for {envelope['TopicArn']}",), delivery)
     try:

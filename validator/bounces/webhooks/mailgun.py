@@ -16,6 +16,7 @@ Accepted payload: one event per request. ``event-data`` carries ``event``, ``rec
 - ``delivered`` (``delivery-status``): delivered. ``accepted``: sent. ``complained``: complaint
   (abuse). ``unsubscribed``: unsubscribe. ``rejected``, ``opened``, ``clicked``, ``stored``: noted.
 
+A ``campaign_id`` user variable (``v:campaign_id`` when sending) becomes the facts' ``campaign_id``.
 The legacy form-encoded webhooks are not read: configure Mailgun's JSON webhooks.
 Pure and tolerant: a missing field is a missing fact detail, never an exception.
 """
@@ -46,6 +47,7 @@ def read_mailgun(payload: Any) -> Reading:
         "recipient": recipient, "timestamp": epoch_time(data, "timestamp"), "event_id": ident(data, "id"),
         "message_id": ident(obj(obj(data, "message"), "headers"), "message-id"),
         "sender": ident(obj(data, "envelope"), "sender"), "provider": "mailgun",
+        "campaign_id": ident(obj(data, "user-variables"), "campaign_id"),
     }
     status = obj(data, "delivery-status")
     if kind == "failed":

@@ -21,6 +21,8 @@ Accepted payloads:
   HardBounce/SpamComplaint mirrors one already reported (``suppressed``); a reactivation is noted.
 - ``Open``, ``Click``: noted.
 
+A ``campaign_id`` in the message ``Metadata`` becomes the facts' ``campaign_id``.
+
 Pure and tolerant: a missing field is a missing fact detail, never an exception.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 
 from ..evidence import failure_fields, read_failure, settle
 from ..facts import BounceFact, BounceReason, DsnAction, EventKind
-from .payload import address, flag, ident, iso_time, text
+from .payload import address, flag, ident, iso_time, obj, text
 
 Reading = tuple[list[BounceFact], list[str]]
 
@@ -55,7 +57,7 @@ def read_postmark(payload: Any) -> Reading:
         return [], [f"Postmark {kind or 'record'} without a usable recipient: nothing read"]
     common: dict[str, Any] = {
         "recipient": recipient, "event_id": ident(record, "ID"), "message_id": ident(record, "MessageID"),
-        "provider": "postmark",
+        "provider": "postmark", "campaign_id": ident(obj(record, "Metadata"), "campaign_id"),
     }
     if kind == "Bounce":
         return _bounce(record, common)
@@ -96,7 +98,7 @@ def _subscription(record: dict[str, Any], common: dict[str, Any]) -> Reading:
     why = ident(record, "SuppressionReason")
     common = {**common, "timestamp": iso_time(record, "ChangedAt"), "claimed_type": f"SubscriptionChange/{why}"}
     if not flag(record, "SuppressSending"):
-        return [], [f"Postmark reactivated {common['recipient']}: suppressions are lifted by the operator, not by webhooks"]
+        return [], ["Postmark reactivated a recipient: suppressions are lifted by the operator, not by webhooks"]
     if why == "ManualSuppression":
         return [BounceFact(event=EventKind.UNSUBSCRIBE, **common)], []
     return [BounceFact(event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED, **common)], []

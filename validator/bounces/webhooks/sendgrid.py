@@ -15,6 +15,8 @@ Each has ``email``, ``event``, ``timestamp`` (Unix seconds), ``sg_event_id`` (â†
   (``response``): delivered. ``processed``: sent. ``spamreport``: complaint (abuse).
   ``unsubscribe``, ``group_unsubscribe``: unsubscribe. ``open``, ``click``,
   ``group_resubscribe``: noted, no facts.
+- A ``campaign_id`` custom argument (SendGrid copies ``custom_args`` into each event) becomes
+  the facts' ``campaign_id``.
 - An object without ``event`` but with ``reason``/``status`` is a Bounces API record
   (``GET /v3/suppression/bounces``: ``email``, ``created``, ``status``, ``reason``), read as a
   bounce, so an exported bounce list goes through the same rules.
@@ -33,9 +35,15 @@ from .payload import address, epoch_time, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 
-# SendGrid's own words when it never reached a server, from its bounce records:
-# "Mail domain mentioned in email address is unknown" (set-of-emails json-sendgrid-11)
-_OWN_WORDS = ((re.compile(r"mail domain mentioned in email address is unknown", re.I), BounceReason.HOSTUNKNOWN),)
+# SendGrid's own words when it never reached a server: not a remote reply, so they decide before
+# reason_of reads them (which would take the "PTR" below for a reverse-DNS refusal of our IP).
+_OWN_WORDS = (
+    # Bounces API record: "Mail domain mentioned in email address is unknown" (set-of-emails json-sendgrid-11)
+    (re.compile(r"mail domain mentioned in email address is unknown", re.I), BounceReason.HOSTUNKNOWN),
+    # Discourse's crash: type=blocked, no status, "unable to get mx info: failed to get IPs from PTR
+    # record: lookup <nil>: unrecognized address": SendGrid's DNS lookup failed; a re-check of MX decides
+    (re.compile(r"unable to get mx info", re.I), BounceReason.NETWORKERROR),
+)
 _IGNORED = {"open", "click", "group_resubscribe"}
 
 
@@ -70,12 +78,14 @@ def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact
     common: dict[str, Any] = {
         "recipient": recipient, "timestamp": epoch_time(event, "timestamp"), "event_id": ident(event, "sg_event_id"),
         "message_id": ident(event, "sg_message_id"), "provider": "sendgrid",
+        "campaign_id": ident(event, "campaign_id"),  # a custom_args key: SendGrid puts those at the event's top level
     }
     if kind == "bounce":
         code, status = split_status(event.get("status"))
         failure = read_failure(code, status, text(event, "reason"))
         claimed = "/".join(filter(None, ("bounce", ident(event, "type"), ident(event, "bounce_classification"))))
-        return BounceFact(event=EventKind.BOUNCE, reason=settle(failure, _own_words(failure.diagnostic)),
+        own = _own_words(failure.diagnostic) if failure.reply_code is None and failure.status is None else None
+        return BounceFact(event=EventKind.BOUNCE, reason=own or settle(failure, None),
                           action=DsnAction.FAILED, claimed_type=claimed, **failure_fields(failure), **common)
     if kind == "dropped":
         return BounceFact(event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED,

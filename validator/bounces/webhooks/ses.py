@@ -18,6 +18,8 @@ destination[]}`` and one of:
 - ``Delivery``: ``delivery{recipients[], smtpResponse, timestamp, remoteMtaIp}``: resets streaks.
 - ``DeliveryDelay`` (event publishing): ``deliveryDelay{delayedRecipients[{emailAddress, status,
   diagnosticCode}], delayType}``: deferred, never a bounce.
+A message tag ``campaign_id`` (``mail.tags.campaign_id[0]``) becomes the facts' ``campaign_id``.
+
 - ``Send``: one ``sent`` fact per ``mail.destination``. ``Subscription`` with
   ``newTopicPreferences.unsubscribeAll: true``: unsubscribe. ``Reject``, ``Open``, ``Click``,
   ``Rendering Failure`` and the rest: noted, no facts.
@@ -51,7 +53,10 @@ def read_ses(message: Any) -> Reading:
     """Facts and notes of one SES notification or event."""
     kind = ident(message, "notificationType") or ident(message, "eventType")
     mail = obj(message, "mail")
-    common: dict[str, Any] = {"message_id": ident(mail, "messageId"), "sender": ident(mail, "source"), "provider": "ses"}
+    common: dict[str, Any] = {
+        "message_id": ident(mail, "messageId"), "sender": ident(mail, "source"), "provider": "ses",
+        "campaign_id": _tag(mail, "campaign_id"),
+    }
     if kind == "Bounce":
         return _bounces(obj(message, "bounce"), common)
     if kind == "Complaint":
@@ -147,3 +152,9 @@ def _subscription(subscription: dict[str, Any], mail: dict[str, Any], common: di
 
 def _addresses(values: Any) -> list[str]:
     return [found for found in (address(v) for v in values) if found is not None]
+
+
+def _tag(mail: dict[str, Any], name: str) -> str | None:
+    """The first value of a message tag: SES sends ``"tags": {"campaign_id": ["spring"]}``."""
+    values = items(obj(mail, "tags"), name)
+    return ident({name: values[0]}, name) if values else None

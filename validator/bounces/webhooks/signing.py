@@ -98,13 +98,14 @@ def check_fresh(signed_at: datetime | None, now: datetime, max_age: timedelta, w
 def verify_sns(envelope: dict[str, Any], secrets: WebhookSecrets, now: datetime) -> None:
     """Refuse an SNS envelope not signed by a pinned certificate, from another topic, or stale."""
     kind = envelope.get("Type")
-    if kind not in SNS_TYPES:
+    if not isinstance(kind, str) or kind not in SNS_TYPES:
         raise InvalidSignature("not an SNS message: Type must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation")
     algorithm = _SNS_HASHES.get(str(envelope.get("SignatureVersion")))
     if algorithm is None:
         raise InvalidSignature("SignatureVersion must be 1 (SHA1withRSA) or 2 (SHA256withRSA)")
     signature = _b64(envelope.get("Signature"), "Signature")
-    if envelope.get("TopicArn") not in secrets.ses_topic_arns:
+    topic = envelope.get("TopicArn")
+    if not isinstance(topic, str) or topic not in secrets.ses_topic_arns:
         raise InvalidSignature("TopicArn is not one of the allowed topics (VALIDATOR_SES_TOPIC_ARNS)")
     signed = sns_string_to_sign(envelope)
     for certificate in secrets.ses_certificates:
