@@ -6,6 +6,8 @@ above each says why it is there.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
@@ -217,3 +219,19 @@ def test_a_persons_mail_about_rejection_is_not_a_bounce() -> None:
     raw = (b"From: boss@example.org\nTo: team@example.org\nSubject: Re: proposal rejected\n\n"
            b"The client rejected it; ask ann@example.com and bob@example.net why.\n")
     assert read_message(raw) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"a" * 600_000, id="letters"),  # an unbounded local-part pattern made this quadratic
+        pytest.param(b"a." * 300_000, id="dots"),  # domain labels without end
+        pytest.param(b"<a" * 300_000, id="tags"),  # HTML-tag stripping without closing brackets
+    ],
+)
+def test_hostile_bodies_are_read_in_linear_time(body: bytes) -> None:
+    raw = b"From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered Mail\nContent-Type: text/html\n\n" + body
+    began = time.process_time()
+    with pytest.raises(UnparseableMessage):
+        read_message(raw)
+    assert time.process_time() - began < 5.0  # about 0.1 s; quadratic was minutes

@@ -49,6 +49,8 @@ _BY_STATUS = {
     "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
 }
 
+# RFC 5321 §3.4 "551 User not local; please try <forward-path>"; "550 5.1.6 recipient no longer on server"
+_MOVED = re.compile(r"no longer on (?:this )?server")
 # Text that names the reason whatever the code says; first match wins.
 _DECISIVE = (
     # Gmail: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy";
@@ -196,8 +198,8 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     first = reply.code // 100 if reply.code else int(reply.enhanced[0]) if reply.enhanced else None
     if klass is ReplyClass.ACCEPTED:
         return BounceReason.DELIVERED
-    if reply.code == 551 or status == "1.6" or re.search(r"no longer on (?:this )?server", text):
-        return BounceReason.HASMOVED  # RFC 5321 §3.4 "551 User not local"; "550 5.1.6 recipient no longer on server"
+    if reply.code == 551 or status == "1.6" or _MOVED.search(text):
+        return BounceReason.HASMOVED
     decisive = next((reason for pattern, reason in _DECISIVE if pattern.search(text)), None)
     if decisive is not None:
         return decisive
@@ -209,7 +211,7 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     # after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ..."; "after initial connection: 550 Access denied"
     if command == "MAIL" or _SENDER_REJECTED.search(text) or status in ("1.7", "1.8"):
         return BounceReason.REJECTED
-    if command == "CONN" or _CLIENT_BLOCKED.search(text) and klass is not ReplyClass.MAILBOX_NOT_FOUND:
+    if command == "CONN" or (_CLIENT_BLOCKED.search(text) and klass is not ReplyClass.MAILBOX_NOT_FOUND):
         return BounceReason.BLOCKED
     if klass is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
         return _not_found(reply, text, status, command)

@@ -38,7 +38,7 @@ class Delivery:
     diagnostic: str | None  # Diagnostic-Code without its type, or the notice's words about the recipient
     diagnostic_type: str | None  # "smtp", "x-unix", "x-postfix", ...
     remote_mta: str | None
-    arrival: str | None  # Arrival-Date or Last-Attempt-Date, as written
+    arrival: str | None  # Arrival-Date, else Last-Attempt-Date, as written
     context: str | None  # the notice's paragraph about the recipient (Postfix: "... (in reply to RCPT TO command)")
 
 
@@ -63,7 +63,8 @@ def read_deliveries(report: Report) -> list[Delivery]:
             diagnostic=diagnostic,
             diagnostic_type=kind,
             remote_mta=_mta(block.get("remote-mta", "")) or None,
-            arrival=block.get("last-attempt-date") or per_message.get("arrival-date"),
+            # when the original reached the reporting MTA: nearest to the send, which soft streaks count
+            arrival=per_message.get("arrival-date") or block.get("last-attempt-date"),
             context=context,
         ))
     return found

@@ -21,9 +21,13 @@ from email.message import Message
 _MAX_NOTICE = 64_000
 _MAX_BODY = 512_000
 _HEADERS = email.parser.Parser(policy=email.policy.compat32)
-_TAG = re.compile(r"<[^>]{0,2000}>")  # a notice is a few KB; a larger one is an attached original, not prose
+_TAG = re.compile(r"<[^<>]{0,1000}>")  # a notice is a few KB; a larger one is an attached original, not prose
 # One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
-ADDRESS = re.compile(r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b")
+# Bounded as RFC 5321 §4.5.3.1 bounds them (local part 64, label 63 octets): unbounded runs made the search quadratic.
+ADDRESS = re.compile(
+    r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,20}[A-Za-z]{2,63}\b"
+)
 
 # Where the returned copy of the original message starts in a plain-text bounce; the notice ends there.
 _ORIGINAL_MARKERS = re.compile(
