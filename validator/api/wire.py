@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
+from ..body import decode_json
 from ..errors import (
-    InvalidEncoding,
     InvalidField,
     InvalidJson,
     MissingField,
@@ -42,17 +42,6 @@ class BatchRequest:
     emails: list[str]
     smtp: bool
     timeout_ms: int | None
-
-
-def decode_json(body: bytes) -> Any:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEncoding(f"request body is not valid UTF-8 (byte {exc.start})") from exc
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
 
 
 def object_with(value: Any, allowed: frozenset[str]) -> dict[str, Any]:

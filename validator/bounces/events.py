@@ -42,7 +42,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import InvalidEncoding, InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
+from ..body import decode_utf8
+from ..errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
 from ..suppression import MAX_DETAIL, parse_time, refuse_line_breaks
 from .evidence import ENHANCED_STATUS, read_failure, settle
 from .facts import BounceFact, BounceReason, DsnAction, EventKind
@@ -65,10 +66,7 @@ _FEEDBACK_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # RFC 5965 §3.1 / RFC 
 def read_events(body: bytes, content_type: str, *, max_events: int = DEFAULT_MAX_EVENTS) -> list[BounceFact]:
     """The facts of every event in ``body``, in order; a bad event refuses the whole body."""
     media = content_type.partition(";")[0].strip().lower()
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEncoding(f"request body is not valid UTF-8 (byte {exc.start})") from exc
+    text = decode_utf8(body)
     if media in NDJSON_TYPES:
         return list(_ndjson_facts(text, max_events))
     if media and media != "application/json" and not media.endswith("+json"):

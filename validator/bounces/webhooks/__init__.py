@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from ...errors import InvalidEncoding, InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
+from ...body import decode_json
+from ...errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
 from ..facts import BounceFact
 from .mailgun import read_mailgun
 from .postmark import read_postmark
@@ -82,11 +83,11 @@ def read_webhook(
     lowered = lower_headers(headers)
     if provider == "sendgrid":
         verify_sendgrid(lowered, body, secrets, now)
-        return _reading(provider, _decode(body), max_events)
+        return _reading(provider, decode_json(body), max_events)
     if provider == "postmark":
         verify_postmark(lowered, secrets)
-        return _reading(provider, _decode(body), max_events)
-    payload = _decode(body)  # SNS and Mailgun sign fields inside the body
+        return _reading(provider, decode_json(body), max_events)
+    payload = decode_json(body)  # SNS and Mailgun sign fields inside the body
     if provider == "mailgun":
         return _reading(provider, payload, max_events, delivery_id=verify_mailgun(payload, secrets, now))
     if not isinstance(payload, dict):
@@ -129,14 +130,3 @@ def _reading(provider: str, payload: Any, max_events: int, *, delivery_id: str |
         raise TooManyItems(f"at most {max_events} events per request, got {len(payload)}", field="events")
     facts, notes = PROVIDERS[provider](payload)
     return WebhookReading(provider, tuple(facts), tuple(notes), delivery_id)
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEncoding(f"request body is not valid UTF-8 (byte {exc.start})") from exc
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
