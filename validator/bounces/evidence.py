@@ -11,6 +11,7 @@ decides (bounce-anchors §6.2, "ESP labels are not the truth"). Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ def split_status(value: object) -> tuple[int | None, str | None]:
     return None, None
 
 
+@functools.lru_cache(maxsize=4096)  # a campaign's bounces repeat a few replies thousands of times
 def read_failure(code: int | None, status: str | None, text: str | None) -> Failure:
     """One failure as reported: codes and text found in the text (the remote's words) win over fields."""
     diagnostic = text.strip()[:MAX_DETAIL] if isinstance(text, str) and text.strip() else None
