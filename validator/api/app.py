@@ -16,9 +16,10 @@ from ..config import Settings
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
+from ..probe import Prober
 from ..store import open_store
 from . import suppressions
-from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
+from .keys import CHECKER, METRICS, PROBER, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
 from .middleware import make_middleware
 from .routes import routes
 
@@ -54,9 +55,12 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     resolver = MxResolver(app[SETTINGS])
+    prober = Prober(app[SETTINGS])
     app[RESOLVER] = resolver
-    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS])
+    app[PROBER] = prober
+    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS], prober=prober)
     yield
+    await prober.close()  # QUIT the pooled SMTP sessions
     await resolver.close()
 
 

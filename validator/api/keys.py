@@ -8,12 +8,14 @@ from ..checker import Checker
 from ..config import Settings
 from ..metrics import Metrics
 from ..mx import MxResolver
+from ..probe import Prober
 from ..store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 RESOLVER = web.AppKey("resolver", MxResolver)
 CHECKER = web.AppKey("checker", Checker)
+PROBER = web.AppKey("prober", Prober)  # made whether or not probing is enabled; it opens nothing until asked
 SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])
 STORE = web.AppKey("store", Store)
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
