@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import ssl
 import threading
 from collections import Counter
@@ -157,9 +158,11 @@ class SmtpServers:
         self.servers: list[ScriptedServer] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="smtp-servers", daemon=True)
-        self._next = 0
 
     def __enter__(self) -> SmtpServers:
+        with socket.socket() as probe:  # a port free here is almost surely free on 127.x.y.z too
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
         self._thread.start()
         return self
 
@@ -169,10 +172,13 @@ class SmtpServers:
         self._thread.join(10)
         self._loop.close()
 
+    def free_ip(self) -> str:
+        """A loopback address where nothing listens on our port (connections are refused)."""
+        return f"127.254.{self._rng.randrange(0, 250)}.{self._rng.randrange(1, 250)}"
+
     def start(self, script: Script | None = None, tls: ssl.SSLContext | None = None) -> ScriptedServer:
         """A new server on a fresh loopback address; it keeps running until ``stop_all``."""
         for _ in range(50):
-            self._next += 1
             ip = f"127.{self._rng.randrange(1, 250)}.{self._rng.randrange(0, 250)}.{self._rng.randrange(1, 250)}"
             server = ScriptedServer(ip, self.port, script or Script(), tls)
             try:
@@ -189,10 +195,7 @@ class SmtpServers:
         self.servers.clear()
 
     async def _listen(self, server: ScriptedServer) -> None:
-        created = await self._loop.create_server(server.factory, server.ip, self.port or 0)
-        server._server = created
-        if not self.port:
-            self.port = server.port = created.sockets[0].getsockname()[1]
+        server._server = await self._loop.create_server(server.factory, server.ip, self.port)
 
     @staticmethod
     async def _close(server: ScriptedServer) -> None:

@@ -78,6 +78,7 @@ class _Host:
     idle: list[SmtpSession] = field(default_factory=list)
     open: int = 0  # sessions open or opening
     workers: int = 0
+    busy: int = 0  # workers inside a transaction (the others will take from the queue)
     rcpt_limit: int | None = None  # learnt from "too many recipients" in one transaction
     session_limit: int | None = None  # learnt when a session stops taking recipients
 
@@ -107,11 +108,16 @@ class SessionPool:
         state.pending.append(job)
         if self._closing:
             job.future.cancel()
-        elif state.workers < self._settings.smtp_max_connections_per_host:
-            state.workers += 1
-            self._spawn(self._work(state))
+        elif state.workers == state.busy:  # no worker is about to take from the queue
+            self._add_worker(state)
         self._start_reaper()
         return job
+
+    def _add_worker(self, state: _Host) -> None:
+        """One more worker if the host's cap allows; workers grow only with the backlog."""
+        if state.workers < self._settings.smtp_max_connections_per_host:
+            state.workers += 1
+            self._spawn(self._work(state))
 
     async def close(self) -> None:
         """Stop the workers, QUIT every idle session."""
@@ -137,7 +143,14 @@ class SessionPool:
                     if session is None:
                         return  # connecting failed: every queued job has its answer
                 batch = self._batch(state, session)
-                if not await self._transaction(state, session, batch) or self._spent(state, session):
+                if _live(state.pending):
+                    self._add_worker(state)  # a backlog beyond this batch: open another session
+                state.busy += 1
+                try:
+                    usable = await self._transaction(state, session, batch)
+                finally:
+                    state.busy -= 1
+                if not usable or self._spent(state, session):
                     await self._release(state, session)
                     session = None
         finally:
@@ -145,9 +158,8 @@ class SessionPool:
             if session is not None:
                 session.idle_since = time.monotonic()
                 state.idle.append(session)
-            if _live(state.pending) and state.workers == 0 and not self._closing:  # a job queued as we left
-                state.workers += 1
-                self._spawn(self._work(state))
+            if _live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
+                self._add_worker(state)
 
     def _batch(self, state: _Host, session: SmtpSession) -> list[Job]:
         room = self._room(state, session)
