@@ -390,3 +390,21 @@ async def test_api_batch_probes_share_sessions(client, dns, smtp):
     body = await (await client.post("/v1/validate/batch", json={"emails": emails, "smtp": True})).json()
     assert [r["status"] for r in body["results"]] == ["deliverable", "undeliverable"] * 10
     assert server.connections <= 2  # 21 recipients in batched transactions, not 21 connections
+
+
+def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
+    from processes import VALIDATOR, env_for
+
+    server = smtp.start(Script(mailboxes={"jane@cli-mail.com": ACCEPTED}))
+    point(dns, "cli-mail.com", server)
+    env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_SMTP_PORT=str(smtp.port),
+                  VALIDATOR_SMTP_ALLOW_NETWORKS="127.0.0.0/8", VALIDATOR_SMTP_HELO_NAME="probe.validator.example")
+    command = [*VALIDATOR, "check", "jane@cli-mail.com", "walter.white@cli-mail.com"]
+    plain = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert plain.returncode == 0 and server.connections == 0, plain.stderr  # no --smtp: DNS only
+    probed = subprocess.run([*command, "--smtp"], env=env, capture_output=True, text=True, timeout=30)
+    assert probed.returncode == 1, probed.stderr  # one address is undeliverable
+    lines = probed.stdout.splitlines()
+    assert lines[1].split()[:2] == ["jane@cli-mail.com", "deliverable"]
+    assert lines[2].split()[:4] == ["walter.white@cli-mail.com", "undeliverable", "block", "mailbox_not_found"]
+    assert server.connections == 1
