@@ -200,7 +200,7 @@ class SessionPool:
                     job.answer(Answer(state.name, reply, tls=session.tls, before_rcpt=True))
                 return False
             usable = await self._recipients(state, session, batch)
-            if usable:
+            if usable and not self._spent(state, session):  # QUIT ends a transaction too (RFC 5321 §4.1.1.10)
                 usable = (await session.command("RSET")).code == 250
             return usable
         except SessionError as exc:
