@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from .config import Settings
 from .smtp_reply import Reply, refuses_more_recipients
-from .smtp_session import ConnectFailed, Dropped, NotAllowed, Refused, SessionError, SmtpSession
+from .smtp_session import ConnectFailed, Dropped, NotAllowed, Refused, SessionError, SmtpSession, TlsFailed
 
 _ATTEMPTS = 2  # asks per recipient when sessions break under it; then the failure is the answer
 
@@ -81,6 +81,7 @@ class _Host:
     busy: int = 0  # workers inside a transaction (the others will take from the queue)
     rcpt_limit: int | None = None  # learnt from "too many recipients" in one transaction
     session_limit: int | None = None  # learnt when a session stops taking recipients
+    plain: bool = False  # its STARTTLS handshake failed: opportunistic TLS goes on without it
 
 
 class SessionPool:
@@ -126,8 +127,8 @@ class SessionPool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for state in self._hosts.values():
-            while state.idle:
-                await self._release(state, state.idle.pop())
+            idle, state.idle = state.idle, []
+            await asyncio.gather(*(self._release(state, session) for session in idle))
             for job in state.pending:
                 job.future.cancel()
             state.pending.clear()
@@ -195,6 +196,8 @@ class SessionPool:
         try:
             self.stats.transactions += 1
             reply = await session.command(f"MAIL FROM:{self._sender}" + (" SMTPUTF8" if utf8 and batch else ""))
+            if reply.code == 421:  # RFC 5321 §3.8: e.g. an idle session the server timed out; not an answer
+                raise Dropped(f"{state.name}: 421 before MAIL FROM", reply)
             if reply.code != 250:
                 for job in batch:
                     job.answer(Answer(state.name, reply, tls=session.tls, before_rcpt=True))
@@ -253,6 +256,9 @@ class SessionPool:
                 return session
             await self._release(state, session)
         await self._acquire_slot()
+        if not _live(state.pending):  # every caller gave up while we waited for a slot
+            self._slots.release()
+            return None
         state.open += 1
         self.stats.peak_per_host[state.name] = max(self.stats.peak_per_host.get(state.name, 0), state.open)
         try:
@@ -276,7 +282,7 @@ class SessionPool:
                 session = await SmtpSession.open(
                     state.name, ip, settings.smtp_port, helo=self._helo,
                     connect_timeout=settings.smtp_connect_timeout, command_timeout=settings.smtp_command_timeout,
-                    allowed=settings.smtp_allow_networks, tls=self._tls,
+                    allowed=settings.smtp_allow_networks, tls=None if state.plain else self._tls,
                 )
             except NotAllowed as exc:
                 self.stats.connect_attempts -= 1  # refused before any socket
@@ -284,6 +290,13 @@ class SessionPool:
                 failure = failure if isinstance(failure, ConnectFailed) else exc
             except ConnectFailed as exc:
                 failure = exc
+            except TlsFailed:
+                if self._settings.smtp_tls_verify or state.plain:
+                    raise
+                # Opportunistic TLS (RFC 7435): a broken handshake is no reason to give up; Postfix's
+                # "may" level also retries in the clear. Remembered for the host's pool.
+                state.plain = True
+                return await self._connect(state)
             else:
                 self.stats.connections += 1
                 return session

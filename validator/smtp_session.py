@@ -143,8 +143,12 @@ class SmtpSession:
         except (OSError, EOFError) as exc:
             raise Dropped(f"{self.host}: connection lost during the TLS handshake") from exc
         self.tls = True
-        # RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again
-        reply, lines = await self._ehlo(helo)
+        # RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again. With TLS 1.3 the
+        # server may still reject the handshake now (e.g. it wanted a client certificate).
+        try:
+            reply, lines = await self._ehlo(helo)
+        except (Dropped, ProtocolError) as exc:
+            raise TlsFailed(f"{self.host}: TLS session failed: {exc.detail}") from exc
         if reply.code != 250:
             raise Refused(f"{self.host}: EHLO after STARTTLS refused", reply)
         self.extensions = _keywords(lines)

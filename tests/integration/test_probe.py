@@ -283,6 +283,7 @@ def server_tls(tmp_path_factory):
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    context.files = (cert, key)  # for tests that build a context of their own
     return context
 
 
@@ -292,6 +293,20 @@ async def test_starttls_is_used_when_offered(probing, dns, smtp, server_tls):
     verdict = await probing.check("jane@tls-mail.com")
     assert (verdict.status, verdict.smtp.tls) == (Status.DELIVERABLE, True)
     assert server.tls_rcpts == len(server.rcpts) == 2  # nothing asked in the clear
+
+
+async def test_a_failed_handshake_falls_back_to_plain_text_when_tls_is_opportunistic(probing, dns, smtp, server_tls):
+    import ssl
+
+    demanding = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # wants a client certificate the prober has not got
+    demanding.load_cert_chain(*server_tls.files)
+    demanding.verify_mode = ssl.CERT_REQUIRED
+    demanding.load_verify_locations(server_tls.files[0])
+    server = smtp.start(Script(mailboxes={"jane@tls-mail.com": ACCEPTED}), tls=demanding)
+    point(dns, "tls-mail.com", server)
+    verdict = await probing.check("jane@tls-mail.com")
+    assert (verdict.status, verdict.smtp.tls) == (Status.DELIVERABLE, False), verdict.smtp
+    assert server.connections == 2  # the failed handshake, then the plain session
 
 
 async def test_certificate_checking_refuses_a_self_signed_server(make, dns, smtp, server_tls):
