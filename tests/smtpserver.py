@@ -41,6 +41,7 @@ class Script:
     drop_at_rcpt: int | None = None  # close the connection, unanswered, at this RCPT of a session (1-based)
     drops: int = 1  # ... for this many sessions, then behave
     max_rcpts: int | None = None  # refuse recipients beyond this many in one transaction (TOO_MANY)
+    max_session_rcpts: int | None = None  # ... or beyond this many in one connection, RSET or not
     ehlo_refused: bool = False  # answer EHLO "502": an old server that only knows HELO
     mail_reply: str | None = None  # refuse MAIL FROM with this reply (e.g. an RBL block)
 
@@ -77,6 +78,8 @@ class _Handler:
             smtp.transport.abort()  # gone without a reply, as a crashing server or a cut link
             return "250 2.1.5 never sent"
         if script.max_rcpts is not None and len(envelope.rcpt_tos) >= script.max_rcpts:
+            return TOO_MANY
+        if script.max_session_rcpts is not None and per_session > script.max_session_rcpts:
             return TOO_MANY
         if script.rcpt_delay:
             await asyncio.sleep(script.rcpt_delay)

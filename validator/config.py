@@ -220,8 +220,8 @@ class Settings:
         # These go on the wire verbatim: a space, CR, LF or NUL would split or forge a command.
         for name in ("smtp_helo_name", "smtp_mail_from"):
             value = getattr(self, name)
-            if len(value) > 254 or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value):
-                raise ConfigError(f"{env_name(name)} must be at most 254 characters without spaces, "
+            if len(value) > 254 or not value.isascii() or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value):
+                raise ConfigError(f"{env_name(name)} must be at most 254 ASCII characters without spaces, "
                                   "control characters or angle brackets", field=env_name(name))
         if self.smtp_mail_from and "@" not in self.smtp_mail_from:
             raise ConfigError("VALIDATOR_SMTP_MAIL_FROM must be an address (local@domain) or empty",

@@ -31,6 +31,7 @@ from .smtp_reply import Reply, ReplyClass, classify_reply
 from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, SessionError, tls_context
 
 _WINDOW = 60.0  # seconds of the per-domain rate limit (VALIDATOR_SMTP_DOMAIN_RATE is per minute)
+_SWEEP_AT = 10_000  # domains tracked before the idle ones are forgotten
 
 _FROM_CLASS = {
     ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,
@@ -73,6 +74,8 @@ class DomainRate:
 
     def reserve(self, domain: str, count: int, now: float, deadline: float) -> float | None:
         """Seconds to wait before sending ``count`` probes, or None when that is past the deadline."""
+        if len(self._sent) > _SWEEP_AT:
+            self._sweep(now)
         times = self._sent.setdefault(domain, deque())
         while times and times[0] <= now - _WINDOW:
             times.popleft()
@@ -88,6 +91,11 @@ class DomainRate:
             times.append(at)
             slots.append(at)
         return max(slots, default=now) - now
+
+    def _sweep(self, now: float) -> None:
+        """Forget domains with nothing in the window, so the table stays bounded."""
+        for domain in [d for d, times in self._sent.items() if not times or times[-1] <= now - _WINDOW]:
+            del self._sent[domain]
 
 
 @dataclass(slots=True)
@@ -135,6 +143,8 @@ class Prober:
                 result = await self._probe(address, recipient, mx, started + timeout, known)
         except TimeoutError:
             result = self._timed_out(known[-1] if known else None, address.ascii_domain)
+        except Exception as exc:  # noqa: BLE001 - a bug here must answer "unknown", not fail the request
+            result = ProbeResult(ProbeOutcome.SMTP_UNAVAILABLE, detail=f"internal error: {exc!r}")
         return replace(result, elapsed_ms=_ms(started))
 
     async def _probe(self, address: Address, recipient: str, mx: MxAnswer, deadline: float,

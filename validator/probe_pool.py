@@ -67,6 +67,7 @@ class PoolStats:
     recipients: int = 0  # RCPT TO commands sent
     transactions: int = 0  # MAIL FROM commands sent
     retries: int = 0  # recipients asked again after a limit or a broken session
+    peak_total: int = 0  # most sessions open at once, all hosts
     peak_per_host: dict[str, int] = field(default_factory=dict)
 
 
@@ -97,6 +98,8 @@ class SessionPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closing = False
+        self._waiting = 0  # workers waiting for a global connection slot
+        self._open = 0  # sessions open or opening, all hosts
         self.stats = PoolStats()
 
     def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool) -> Job:
@@ -156,7 +159,9 @@ class SessionPool:
                     session = None
         finally:
             state.workers -= 1
-            if session is not None:
+            if session is not None and self._waiting:  # another host needs the slot more than we do
+                await self._release(state, session)
+            elif session is not None:
                 session.idle_since = time.monotonic()
                 state.idle.append(session)
             if _live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
@@ -174,16 +179,14 @@ class SessionPool:
         return batch
 
     def _room(self, state: _Host, session: SmtpSession) -> int:
-        limit = self._settings.smtp_session_recipients
-        if state.session_limit is not None:
-            limit = min(limit, state.session_limit)
-        return max(limit - session.recipients_sent, 1)  # a spent session is never handed a batch
+        return max(self._session_limit(state) - session.recipients_sent, 1)  # a spent session gets no batch
 
     def _spent(self, state: _Host, session: SmtpSession) -> bool:
+        return session.recipients_sent >= self._session_limit(state) or not session.usable
+
+    def _session_limit(self, state: _Host) -> int:
         limit = self._settings.smtp_session_recipients
-        if state.session_limit is not None:
-            limit = min(limit, state.session_limit)
-        return session.recipients_sent >= limit or not session.usable
+        return limit if state.session_limit is None else min(limit, state.session_limit)
 
     async def _transaction(self, state: _Host, session: SmtpSession, batch: list[Job]) -> bool:
         """MAIL FROM, RCPT TO each, RSET. False when the session must not be used again."""
@@ -195,7 +198,8 @@ class SessionPool:
             job.answer(Answer(state.name, error=SessionError(f"{state.name} does not offer SMTPUTF8 (RFC 6531)")))
         try:
             self.stats.transactions += 1
-            reply = await session.command(f"MAIL FROM:{self._sender}" + (" SMTPUTF8" if utf8 and batch else ""))
+            smtputf8 = " SMTPUTF8" if any(job.utf8 for job in batch) else ""  # RFC 6531 §3.4
+            reply = await session.command(f"MAIL FROM:{self._sender}{smtputf8}")
             if reply.code == 421:  # RFC 5321 §3.8: e.g. an idle session the server timed out; not an answer
                 raise Dropped(f"{state.name}: 421 before MAIL FROM", reply)
             if reply.code != 250:
@@ -210,8 +214,14 @@ class SessionPool:
             self._retry(state, [j for j in batch if not j.future.done()], exc)
             session.abort()
             return False
+        except ValueError as exc:  # a command the session refused to send (CR/LF/NUL, length): never retried
+            for job in batch:
+                job.answer(Answer(state.name, error=SessionError(f"not sent: {exc}")))
+            session.abort()
+            return False
 
     async def _recipients(self, state: _Host, session: SmtpSession, batch: list[Job]) -> bool:
+        answered = 0  # recipients this transaction took before any refusal
         for i, job in enumerate(batch):
             if job.future.done():
                 continue
@@ -221,16 +231,17 @@ class SessionPool:
             if reply.code == 421:  # RFC 5321 §3.8: the server is closing the session; not about the address
                 self._retry(state, batch[i:], Dropped(f"{state.name}: 421 mid-session", reply))
                 return False
-            if refuses_more_recipients(reply) and (i > 0 or session.recipients_sent > 1):
-                self._learn_limit(state, session, i)
+            if refuses_more_recipients(reply) and (answered or session.recipients_sent > 1):
+                self._learn_limit(state, session, answered)
                 self._retry(state, batch[i:], None)
-                return i > 0  # a transaction limit: RSET and go on; a session limit: reconnect
+                return answered > 0  # a transaction limit: RSET and go on; a session limit: reconnect
             job.answer(Answer(state.name, reply, tls=session.tls))
+            answered += 1
         return True
 
-    def _learn_limit(self, state: _Host, session: SmtpSession, accepted_in_transaction: int) -> None:
-        if accepted_in_transaction > 0:
-            state.rcpt_limit = accepted_in_transaction
+    def _learn_limit(self, state: _Host, session: SmtpSession, answered: int) -> None:
+        if answered > 0:
+            state.rcpt_limit = answered
         else:
             state.session_limit = session.recipients_sent - 1
 
@@ -260,17 +271,17 @@ class SessionPool:
             self._slots.release()
             return None
         state.open += 1
+        self._open += 1
         self.stats.peak_per_host[state.name] = max(self.stats.peak_per_host.get(state.name, 0), state.open)
+        self.stats.peak_total = max(self.stats.peak_total, self._open)
         try:
             return await self._connect(state)
         except SessionError as exc:
-            state.open -= 1
-            self._slots.release()
+            self._forget(state)
             self._fail_all(state, exc)
             return None
         except BaseException:
-            state.open -= 1
-            self._slots.release()
+            self._forget(state)
             raise
 
     async def _connect(self, state: _Host) -> SmtpSession:
@@ -309,18 +320,28 @@ class SessionPool:
             state.pending.popleft().answer(Answer(state.name, error.reply, error=error, before_rcpt=before_rcpt))
 
     async def _acquire_slot(self) -> None:
-        """A global connection slot; idle sessions of other hosts give theirs up first."""
+        """A global connection slot. Idle sessions give theirs up first; while anyone waits,
+        sessions that fall idle are closed rather than kept (see ``_work``)."""
         if self._slots.locked():
             for other in self._hosts.values():
                 if other.idle:
                     await self._release(other, other.idle.pop(0))
                     break
-        await self._slots.acquire()
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
 
     async def _release(self, state: _Host, session: SmtpSession) -> None:
-        state.open -= 1
-        self._slots.release()
+        self._forget(state)
         await session.close()
+
+    def _forget(self, state: _Host) -> None:
+        """A session of ``state`` is gone (or never came): its slot is free."""
+        state.open -= 1
+        self._open -= 1
+        self._slots.release()
 
     def _expired(self, session: SmtpSession) -> bool:
         return time.monotonic() - session.idle_since > self._settings.smtp_idle_timeout
@@ -343,11 +364,19 @@ class SessionPool:
         period = max(min(self._settings.smtp_idle_timeout / 2, 5.0), 0.05)
         while any(state.idle or state.workers for state in self._hosts.values()):
             await asyncio.sleep(period)
-            for state in self._hosts.values():
+            for state in list(self._hosts.values()):
                 for session in [s for s in state.idle if self._expired(s) or not s.usable]:
                     with contextlib.suppress(ValueError):
                         state.idle.remove(session)
                         await self._release(state, session)
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget hosts with nothing going on and nothing learnt, so the table stays bounded."""
+        for name, state in list(self._hosts.items()):
+            if not (state.idle or state.workers or state.pending or state.open or state.rcpt_limit
+                    or state.session_limit or state.plain):
+                del self._hosts[name]
 
 
 def _live(pending: deque[Job]) -> bool:

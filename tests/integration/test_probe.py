@@ -6,12 +6,12 @@ both the verdict and what went over the wire: connections, RCPT TO commands, nev
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -209,6 +209,16 @@ async def test_server_refusing_a_second_rcpt_gets_new_transactions_and_right_ans
     assert server.connections <= 3
 
 
+async def test_server_limiting_recipients_per_connection_gets_new_connections(probing, dns, smtp):
+    boxes = {f"user{i}@two-per-session.com": ACCEPTED for i in range(0, 7, 2)}
+    server = smtp.start(Script(mailboxes=boxes, max_session_rcpts=2))
+    point(dns, "two-per-session.com", server)
+    emails = [f"user{i}@two-per-session.com" for i in range(7)]
+    verdicts = await probing.checker.check_many(emails, smtp=True)
+    assert [v.status for v in verdicts] == [Status.DELIVERABLE, Status.UNDELIVERABLE] * 3 + [Status.DELIVERABLE]
+    assert server.connections >= 4  # eight recipients, two per connection
+
+
 async def test_connection_refused_moves_to_the_next_mx(probing, dns, smtp):
     server = smtp.start(Script(mailboxes={"jane@backup-mx.com": ACCEPTED}))
     point(dns, "backup-mx.com", smtp.free_ip(), server)  # preference 10 refuses connections
@@ -263,6 +273,39 @@ async def test_per_host_cap_is_never_exceeded_in_a_burst(make, dns, smtp):
     assert [v.status is Status.DELIVERABLE for v in verdicts] == [i % 3 == 0 for i in range(60)]
     assert server.peak <= 2
     assert probing.prober.pool_stats.peak_per_host["mx1.burst.com"] <= 2
+
+
+async def test_global_cap_holds_across_hosts_and_idle_sessions_make_room(make, dns, smtp):
+    probing = make(smtp_max_connections=2, smtp_max_connections_per_host=2)
+    servers = [smtp.start(Script(accept_all=True)) for _ in range(3)]
+    for i, server in enumerate(servers):
+        point(dns, f"host{i}.com", server)
+    emails = [f"u{n}@host{n % 3}.com" for n in range(30)]
+    verdicts = await probing.checker.check_many(emails, smtp=True, timeout_ms=10_000)
+    assert {v.reasons for v in verdicts} == {(Reason.ACCEPT_ALL,)}  # every host got its turn
+    assert probing.prober.pool_stats.peak_total <= 2
+    assert sum(server.connections for server in servers) >= 3
+
+
+async def test_idle_sessions_are_closed_after_the_idle_timeout(make, dns, smtp):
+    probing = make(smtp_idle_timeout=0.1)
+    server = smtp.start(Script(accept_all=True))
+    point(dns, "idle.com", server)
+    await probing.check("jane@idle.com")
+    assert server.active == 1  # kept for the next probe
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if server.active == 0:
+            break
+    assert server.active == 0
+
+
+async def test_internationalized_local_part_uses_smtputf8(probing, dns, smtp):
+    server = smtp.start(Script(mailboxes={"jürgen@utf8-mail.com": ACCEPTED}))
+    point(dns, "utf8-mail.com", server)
+    verdict = await probing.check("jürgen@utf8-mail.com")
+    assert verdict.status is Status.DELIVERABLE
+    assert "jürgen@utf8-mail.com" in server.rcpts
 
 
 # --- STARTTLS ----------------------------------------------------------------------------------------
