@@ -157,11 +157,10 @@ class Prober:
                                detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}")
         if wait:
             await asyncio.sleep(wait)
-        random_rcpt = None
-        if check_accept_all:
-            random_rcpt = asyncio.ensure_future(self._ask(mx, f"{_random_local()}@{domain}", False))
-            self._accept_all_asked[domain] = random_rcpt
-            random_rcpt.add_done_callback(functools.partial(self._learn_accept_all, domain))
+        if check_accept_all:  # asked beside the real address, so both usually share one transaction
+            asked = asyncio.ensure_future(self._ask(mx, f"{_random_local()}@{domain}", False))
+            self._accept_all_asked[domain] = asked
+            asked.add_done_callback(functools.partial(self._learn_accept_all, domain))  # runs before awaiters
         answer = await self._ask(mx, recipient, address.smtputf8)
         known.append(answer)
         result = _result(answer)
