@@ -44,6 +44,7 @@ class Script:
     max_session_rcpts: int | None = None  # ... or beyond this many in one connection, RSET or not
     ehlo_refused: bool = False  # answer EHLO "502": an old server that only knows HELO
     mail_reply: str | None = None  # refuse MAIL FROM with this reply (e.g. an RBL block)
+    greeting: str | None = None  # send this instead of the 220 banner, then hang up
 
 
 class _Handler:
@@ -110,6 +111,14 @@ class _CountingSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         self._counted.closed(self)
         super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        greeting = self._counted.script.greeting
+        if greeting is None:
+            return await super()._handle_client()
+        await self.push(greeting)  # RFC 5321 §3.1: a refusing server greets with 554 (or 421) and closes
+        assert self.transport is not None
+        self.transport.close()
 
 
 class ScriptedServer:

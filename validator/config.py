@@ -172,6 +172,11 @@ class Settings:
     smtp_idle_timeout: float = _env(
         "VALIDATOR_SMTP_IDLE_TIMEOUT", "Seconds an idle SMTP session is kept for reuse.", 30.0
     )
+    smtp_block_backoff: float = _env(
+        "VALIDATOR_SMTP_BLOCK_BACKOFF",
+        "Seconds an MX host that refused the prober (`probe_blocked`) is not asked again (0 disables).",
+        900.0,
+    )
     smtp_cache_size: int = _env(
         "VALIDATOR_SMTP_CACHE_SIZE", "Addresses (and, separately, domains) kept in the probe caches.", 100_000
     )
@@ -235,6 +240,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
     "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
     "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
+    "smtp_block_backoff": 0,
 }
 
 

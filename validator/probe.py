@@ -28,7 +28,7 @@ from .config import Settings
 from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
 from .probe_pool import Answer, PoolStats, SessionPool
 from .smtp_reply import Reply, ReplyClass, classify_reply
-from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, SessionError, tls_context
+from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
 
 _WINDOW = 60.0  # seconds of the per-domain rate limit (VALIDATOR_SMTP_DOMAIN_RATE is per minute)
 _SWEEP_AT = 10_000  # domains tracked before the idle ones are forgotten
@@ -116,6 +116,7 @@ class Prober:
         self._results: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)
         self._accept_all: LRUCache[str, tuple[bool, float]] = LRUCache(settings.smtp_cache_size)
         self._accept_all_asked: dict[str, asyncio.Future[Answer]] = {}
+        self._blocked: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)  # by MX host
         self._rate = DomainRate(settings.smtp_domain_rate)
         self.stats = ProbeStats()
 
@@ -133,7 +134,7 @@ class Prober:
         recipient = wire_address(address)
         if recipient is None:
             return ProbeResult(ProbeOutcome.NOT_ALLOWED, detail="the address cannot be sent in RCPT TO")
-        hit = self._cached(recipient, address.ascii_domain)
+        hit = self._cached(recipient, address.ascii_domain) or self._backing_off(mx)
         if hit is not None:
             self.stats.cache_hits += 1
             return replace(hit, cached=True, elapsed_ms=_ms(started))
@@ -170,6 +171,8 @@ class Prober:
             result = replace(result, accept_all=self._accept_all_known(domain))
         if result.outcome in _CACHEABLE and self._settings.smtp_result_ttl > 0:
             self._results[recipient] = (replace(result, accept_all=None), time.monotonic() + self._settings.smtp_result_ttl)
+        if result.outcome is ProbeOutcome.PROBE_BLOCKED and result.host and self._settings.smtp_block_backoff > 0:
+            self._blocked[result.host] = (result, time.monotonic() + self._settings.smtp_block_backoff)
         return result
 
     async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool) -> Answer:
@@ -177,7 +180,7 @@ class Prober:
         answer = Answer(mx.domain, error=ConnectFailed(f"{mx.domain}: no MX host to ask"))
         for host in mx.hosts:
             answer = await self._pool.submit(host.host, host.addresses, recipient, utf8).future
-            if not isinstance(answer.error, (ConnectFailed, NotAllowed)):
+            if not _try_next(answer):
                 return answer
         return answer
 
@@ -211,6 +214,14 @@ class Prober:
             return None
         return replace(entry[0], accept_all=self._accept_all_known(domain))
 
+    def _backing_off(self, mx: MxAnswer) -> ProbeResult | None:
+        """A host that refused the prober is left alone for a while: asking again only digs the hole
+        deeper (RBL listings feed on repeated attempts). The refusal is answered from memory."""
+        entry = self._blocked.get(mx.hosts[0].host) if mx.hosts else None
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return replace(entry[0], accept_all=None, detail=f"{entry[0].host} refused the prober recently; not asked again yet")
+
     def _timed_out(self, answer: Answer | None, domain: str) -> ProbeResult:
         """The deadline came first: what is known so far, with outcome ``smtp_timeout``."""
         base = _result(answer) if answer is not None else ProbeResult(ProbeOutcome.SMTP_TIMEOUT)
@@ -230,6 +241,15 @@ def _result(answer: Answer) -> ProbeResult:
         return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls,
                                        detail="the server refused the session before RCPT TO"), reply)
     return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
+
+
+def _try_next(answer: Answer) -> bool:
+    """RFC 5321 §5.1: an unreachable host, or a temporary refusal of the session (421 busy at the
+    greeting), sends the client to the next MX; anything later is this host's answer."""
+    if isinstance(answer.error, (ConnectFailed, NotAllowed)):
+        return True
+    reply = answer.reply
+    return isinstance(answer.error, Refused) and reply is not None and reply.code is not None and reply.code // 100 == 4
 
 
 def _failure(error: SessionError, before_rcpt: bool) -> ProbeOutcome:

@@ -144,6 +144,17 @@ async def test_rbl_block_at_mail_from_is_probe_blocked_never_undeliverable(probi
     assert verdict.smtp.code == 550 and server.rcpts == []
 
 
+async def test_a_host_that_blocked_the_prober_is_left_alone_for_a_while(probing, dns, smtp):
+    blocked = "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"
+    server = smtp.start(Script(mail_reply=blocked))
+    point(dns, "blocking.com", server)
+    first = await probing.check("jane@blocking.com")
+    second = await probing.check("john@blocking.com")
+    assert first.reasons == second.reasons == (Reason.PROBE_BLOCKED,)
+    assert (first.smtp.cached, second.smtp.cached, second.smtp.code) == (False, True, 554)
+    assert server.connections == 1  # the second was answered from memory, not asked again
+
+
 async def test_accept_all_domain_is_risky_and_remembered_per_domain(probing, dns, smtp):
     server = smtp.start(Script(accept_all=True))
     point(dns, "catch-all.com", server)
@@ -225,6 +236,21 @@ async def test_connection_refused_moves_to_the_next_mx(probing, dns, smtp):
     verdict = await probing.check("jane@backup-mx.com")
     assert (verdict.status, verdict.smtp.host) == (Status.DELIVERABLE, "mx2.backup-mx.com")
     assert probing.prober.pool_stats.connect_attempts == 2
+
+
+async def test_a_busy_greeting_moves_to_the_next_mx_and_a_blocking_one_does_not(probing, dns, smtp):
+    busy = smtp.start(Script(greeting="421 4.3.2 mx1 too busy, try again later"))
+    backup = smtp.start(Script(mailboxes={"jane@busy-mx.com": ACCEPTED}))
+    point(dns, "busy-mx.com", busy, backup)
+    verdict = await probing.check("jane@busy-mx.com")
+    assert (verdict.status, verdict.smtp.host) == (Status.DELIVERABLE, "mx2.busy-mx.com")
+    # Spamhaus-listed client refused at the greeting: the prober's problem, and the same at every MX
+    blocking = smtp.start(Script(greeting="554 5.7.1 Client host [127.0.0.1] blocked using zen.spamhaus.org"))
+    spare = smtp.start(Script(accept_all=True))
+    point(dns, "rbl-mx.com", blocking, spare)
+    verdict = await probing.check("jane@rbl-mx.com")
+    assert (verdict.status, verdict.reasons, verdict.smtp.code) == (Status.UNKNOWN, (Reason.PROBE_BLOCKED,), 554)
+    assert spare.connections == 0
 
 
 async def test_no_server_at_all_is_unknown(probing, dns, smtp):
