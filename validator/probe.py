@@ -15,11 +15,11 @@ Nothing here raises for network trouble: every failure is an outcome (``smtp_una
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import secrets
 import socket
 import time
-from collections import deque
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
@@ -27,11 +27,10 @@ from cachetools import LRUCache
 from .config import Settings
 from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
 from .probe_pool import Answer, PoolStats, SessionPool
+from .ratelimit import DomainRate
 from .smtp_reply import Reply, ReplyClass, classify_reply
 from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
 
-_WINDOW = 60.0  # seconds of the per-domain rate limit (VALIDATOR_SMTP_DOMAIN_RATE is per minute)
-_SWEEP_AT = 10_000  # domains tracked before the idle ones are forgotten
 
 _FROM_CLASS = {
     ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,
@@ -65,39 +64,6 @@ def wire_address(address: Address) -> str | None:
     return text
 
 
-class DomainRate:
-    """At most ``limit`` probes per domain in any ``_WINDOW`` seconds, reserved ahead of time."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._sent: dict[str, deque[float]] = {}
-
-    def reserve(self, domain: str, count: int, now: float, deadline: float) -> float | None:
-        """Seconds to wait before sending ``count`` probes, or None when that is past the deadline."""
-        if len(self._sent) > _SWEEP_AT:
-            self._sweep(now)
-        times = self._sent.setdefault(domain, deque())
-        while times and times[0] <= now - _WINDOW:
-            times.popleft()
-        slots = []
-        for _ in range(count):
-            at = max(now, times[-1]) if times else now  # reservations stay in time order
-            if len(times) >= self._limit:
-                at = max(at, times[-self._limit] + _WINDOW)  # the window before `at` must have room
-            if at > deadline:
-                for _ in slots:
-                    times.pop()
-                return None
-            times.append(at)
-            slots.append(at)
-        return max(slots, default=now) - now
-
-    def _sweep(self, now: float) -> None:
-        """Forget domains with nothing in the window, so the table stays bounded."""
-        for domain in [d for d, times in self._sent.items() if not times or times[-1] <= now - _WINDOW]:
-            del self._sent[domain]
-
-
 @dataclass(slots=True)
 class ProbeStats:
     """Counters for metrics; they only grow."""
@@ -110,6 +76,7 @@ class Prober:
     """RCPT probes through a shared session pool. Use from one event loop; ``await close()`` at the end."""
 
     def __init__(self, settings: Settings) -> None:
+        settings = per_process(settings)
         self._settings = settings
         helo = settings.smtp_helo_name or _this_host()
         self._pool = SessionPool(settings, helo, tls_context(settings.smtp_tls_verify))
@@ -241,6 +208,19 @@ def _result(answer: Answer) -> ProbeResult:
         return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls,
                                        detail="the server refused the session before RCPT TO"), reply)
     return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
+
+
+def per_process(settings: Settings) -> Settings:
+    """The limits are the service's; with ``VALIDATOR_WORKERS`` processes each gets its share (at least 1)."""
+    n = settings.workers
+    if n <= 1:
+        return settings
+    return dataclasses.replace(
+        settings,
+        smtp_max_connections=max(1, settings.smtp_max_connections // n),
+        smtp_max_connections_per_host=max(1, settings.smtp_max_connections_per_host // n),
+        smtp_domain_rate=max(1, settings.smtp_domain_rate // n),
+    )
 
 
 def _try_next(answer: Answer) -> bool:

@@ -24,7 +24,8 @@ RULES = {
     "importer": {"aiohttp", "validator.api", "validator.cli"},
     "store/keyfilter": IO_LIBRARIES | {"validator"},
     "smtp_reply": IO_LIBRARIES | {"validator"},
-    "netguard": IO_LIBRARIES | {"validator"},  # pure; the bulk-jobs callback check will share it
+    "netguard": IO_LIBRARIES | {"validator"},
+    "ratelimit": IO_LIBRARIES | {"validator"},  # pure; the bulk-jobs callback check will share it
     # the prober's three layers: only smtp_session touches sockets and ssl
     "smtp_session": {"aiohttp", "aiodns", "pycares", "sqlite3", "asyncpg", "validator.checker", "validator.api",
                      "validator.cli", "validator.mx", "validator.probe", "validator.probe_pool", "validator.config"},

@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 
 from validator.model import Address
-from validator.probe import DomainRate, wire_address
+from validator.probe import wire_address
+from validator.ratelimit import DomainRate
 
 JANE = Address("Jane.Doe", "example.com", "example.com", "Jane.Doe@example.com", False)
 
@@ -57,3 +58,26 @@ def test_rate_never_exceeds_the_limit_in_any_window():
         sent.append(now + wait)
     for t in sent:
         assert sum(1 for s in sent if t - 60 < s <= t) <= 5
+
+
+def test_limits_are_shared_between_worker_processes():
+    from validator.config import Settings
+    from validator.probe import per_process
+
+    shared = per_process(dataclasses.replace(Settings(), workers=2, smtp_max_connections=50,
+                                             smtp_max_connections_per_host=3, smtp_domain_rate=60))
+    assert (shared.smtp_max_connections, shared.smtp_max_connections_per_host, shared.smtp_domain_rate) == (25, 1, 30)
+    alone = Settings()
+    assert per_process(alone) is alone
+
+
+def test_rate_forgets_idle_domains(monkeypatch):
+    from validator import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_SWEEP_AT", 2)
+    rate = DomainRate(1)
+    for i in range(3):
+        rate.reserve(f"d{i}.com", 1, 0.0, 1.0)
+    rate.reserve("late.com", 1, 100.0, 101.0)  # the first three windows have passed: swept
+    assert rate.reserve("d0.com", 1, 100.0, 101.0) == 0.0
+    assert len(rate._sent) == 2
