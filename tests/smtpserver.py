@@ -45,6 +45,7 @@ class Script:
     ehlo_refused: bool = False  # answer EHLO "502": an old server that only knows HELO
     mail_reply: str | None = None  # refuse MAIL FROM with this reply (e.g. an RBL block)
     greeting: str | None = None  # send this instead of the 220 banner, then hang up
+    max_connections: int | None = None  # beyond this many at once, greet "421 too many connections" and hang up
 
 
 class _Handler:
@@ -114,6 +115,10 @@ class _CountingSMTP(SMTP):
 
     async def _handle_client(self) -> None:
         greeting = self._counted.script.greeting
+        limit = self._counted.script.max_connections
+        if limit is not None and self._counted.active > limit:
+            # Postfix smtpd_client_connection_count_limit
+            greeting = "421 4.7.0 mx.example Error: too many connections from 127.0.0.1"
         if greeting is None:
             return await super()._handle_client()
         await self.push(greeting)  # RFC 5321 §3.1: a refusing server greets with 554 (or 421) and closes

@@ -83,6 +83,7 @@ class _Host:
     rcpt_limit: int | None = None  # learnt from "too many recipients" in one transaction
     session_limit: int | None = None  # learnt when a session stops taking recipients
     plain: bool = False  # its STARTTLS handshake failed: opportunistic TLS goes on without it
+    conn_limit: int | None = None  # learnt when a further connection failed while others were open
 
 
 class SessionPool:
@@ -119,7 +120,8 @@ class SessionPool:
 
     def _add_worker(self, state: _Host) -> None:
         """One more worker if the host's cap allows; workers grow only with the backlog."""
-        if state.workers < self._settings.smtp_max_connections_per_host:
+        cap = self._settings.smtp_max_connections_per_host
+        if state.workers < (cap if state.conn_limit is None else min(cap, state.conn_limit)):
             state.workers += 1
             self._spawn(self._work(state))
 
@@ -145,7 +147,7 @@ class SessionPool:
                 if session is None:
                     session = await self._session(state)
                     if session is None:
-                        return  # connecting failed: every queued job has its answer
+                        return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
                 if _live(state.pending):
                     self._add_worker(state)  # a backlog beyond this batch: open another session
@@ -278,7 +280,10 @@ class SessionPool:
             return await self._connect(state)
         except SessionError as exc:
             self._forget(state)
-            self._fail_all(state, exc)
+            if state.open > 0:  # e.g. Postfix smtpd_client_connection_count_limit: use the sessions we have
+                state.conn_limit = state.open
+            else:
+                self._fail_all(state, exc)
             return None
         except BaseException:
             self._forget(state)
@@ -375,7 +380,7 @@ class SessionPool:
         """Forget hosts with nothing going on and nothing learnt, so the table stays bounded."""
         for name, state in list(self._hosts.items()):
             if not (state.idle or state.workers or state.pending or state.open or state.rcpt_limit
-                    or state.session_limit or state.plain):
+                    or state.session_limit or state.plain or state.conn_limit):
                 del self._hosts[name]
 
 

@@ -230,6 +230,16 @@ async def test_server_limiting_recipients_per_connection_gets_new_connections(pr
     assert server.connections >= 4  # eight recipients, two per connection
 
 
+async def test_a_server_limiting_connections_per_client_is_served_by_the_sessions_it_allows(make, dns, smtp):
+    probing = make(smtp_max_connections_per_host=3, smtp_session_recipients=5)
+    boxes = {f"u{i}@one-conn.com": ACCEPTED for i in range(0, 40, 2)}
+    server = smtp.start(Script(mailboxes=boxes, max_connections=1, rcpt_delay=0.002))
+    point(dns, "one-conn.com", server)
+    verdicts = await probing.checker.check_many([f"u{i}@one-conn.com" for i in range(40)], smtp=True, timeout_ms=10_000)
+    assert [v.status for v in verdicts] == [Status.DELIVERABLE, Status.UNDELIVERABLE] * 20  # none lost to the 421
+    assert server.connections > probing.prober.pool_stats.connections  # a second session was refused, as scripted
+
+
 async def test_connection_refused_moves_to_the_next_mx(probing, dns, smtp):
     server = smtp.start(Script(mailboxes={"jane@backup-mx.com": ACCEPTED}))
     point(dns, "backup-mx.com", smtp.free_ip(), server)  # preference 10 refuses connections
