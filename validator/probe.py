@@ -78,8 +78,9 @@ class Prober:
     def __init__(self, settings: Settings) -> None:
         settings = per_process(settings)
         self._settings = settings
-        helo = settings.smtp_helo_name or _this_host()
-        self._pool = SessionPool(settings, helo, tls_context(settings.smtp_tls_verify))
+        # Only a prober that will be used pays for the host name lookup and the CA bundle (~80 ms).
+        helo = settings.smtp_helo_name or (_this_host() if settings.smtp_probe else "localhost")
+        self._pool = SessionPool(settings, helo, tls_context(settings.smtp_tls_verify) if settings.smtp_probe else None)
         self._results: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)
         self._accept_all: LRUCache[str, tuple[bool, float]] = LRUCache(settings.smtp_cache_size)
         self._accept_all_asked: dict[str, asyncio.Future[Answer]] = {}
