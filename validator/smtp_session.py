@@ -16,6 +16,7 @@ round trips and exception tree would be wrapped more than used.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import Iterable
@@ -98,7 +99,8 @@ class SmtpSession:
             raise NotAllowed(f"{host} [{ip}]: {why}; not connected")
         try:
             async with asyncio.timeout(connect_timeout):
-                reader, writer = await asyncio.open_connection(ip, port, limit=_MAX_LINE)
+                # AI_NUMERICHOST: an address the guard passed is never resolved again (no DNS rebinding)
+                reader, writer = await asyncio.open_connection(ip, port, limit=_MAX_LINE, flags=socket.AI_NUMERICHOST)
         except TimeoutError as exc:
             raise ConnectFailed(f"{host} [{ip}]:{port}: no connection within {connect_timeout:g}s") from exc
         except OSError as exc:
