@@ -159,6 +159,12 @@ class SessionPool:
                 if not usable or self._spent(state, session):
                     await self._release(state, session)
                     session = None
+        except BaseException:  # cancelled (close) mid-command: the session's state is unknown, never reuse it
+            if session is not None:
+                session.abort()
+                self._forget(state)
+                session = None
+            raise
         finally:
             state.workers -= 1
             if session is not None and self._waiting:  # another host needs the slot more than we do
