@@ -113,3 +113,25 @@ async def store(store_url: str):
     opened = await open_store(store_url)
     yield opened
     await opened.close()
+
+
+# --- Scripted SMTP servers on loopback (tests/smtpserver.py) for the prober. ------------------------
+
+try:
+    from smtpserver import SmtpServers
+except ImportError:  # pragma: no cover
+    from tests.smtpserver import SmtpServers
+
+
+@pytest.fixture(scope="session")
+def smtp_servers() -> Iterator[SmtpServers]:
+    """One thread serving every scripted SMTP server of the session (127.0.x.y, one shared port)."""
+    with SmtpServers() as servers:
+        yield servers
+
+
+@pytest.fixture
+def smtp(smtp_servers: SmtpServers) -> Iterator[SmtpServers]:
+    """The session's SMTP servers; those a test starts are stopped after it."""
+    yield smtp_servers
+    smtp_servers.stop_all()

@@ -1,8 +1,11 @@
-"""Orchestration of one validation: syntax → signals → MX → decide.
+"""Orchestration of one validation: syntax → signals → MX → (SMTP probe) → decide.
 
 Async but free of aiohttp, so the API, the CLI and (later) batch jobs share it. Adapters are
-injected (``Checker(settings, resolver)``), never built here, so tests point them at loopback
-servers. The hot path awaits nothing when the MX answer is cached.
+injected (``Checker(settings, resolver, store, metrics, prober=...)``), never built here, so
+tests point them at loopback servers. The hot path awaits nothing when the MX answer is cached.
+A probe runs only when the service enables it (``VALIDATOR_SMTP_PROBE``), a prober was given,
+the request asks (``smtp=True``) and DNS left the address deliverable; it gets what is left of
+the deadline.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .model import (
     InvalidAddress,
     MxAnswer,
     MxOutcome,
+    ProbeResult,
     Reason,
     SoftStreak,
     Suppression,
@@ -46,6 +50,12 @@ class SuppressionLookup(Protocol):
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]: ...
 
 
+class RcptProber(Protocol):
+    """What the checker needs from an SMTP prober (validator.probe.Prober)."""
+
+    async def probe(self, address: Address, mx: MxAnswer, timeout: float) -> ProbeResult: ...
+
+
 class Checker:
     """Validates addresses with the injected adapters under a per-call deadline."""
 
@@ -55,11 +65,13 @@ class Checker:
         resolver: MxLookup,
         store: SuppressionLookup | None = None,
         metrics: Metrics | None = None,
+        prober: RcptProber | None = None,
     ) -> None:
         self._settings = settings
         self._resolver = resolver
         self._store = store
         self._metrics = metrics or Metrics()
+        self._prober = prober if settings.smtp_probe else None
         self._effects = {
             Reason.DISPOSABLE: settings.signal_disposable,
             Reason.ROLE_ACCOUNT: settings.signal_role_account,
@@ -67,7 +79,7 @@ class Checker:
             Reason.TYPO_SUSPECTED: settings.signal_typo,
         }
 
-    async def check(self, email: str, timeout_ms: int | None = None) -> Verdict:
+    async def check(self, email: str, timeout_ms: int | None = None, smtp: bool = False) -> Verdict:
         """One verdict. ``timeout_ms`` bounds the whole check; what is unknown by then says so."""
         started = time.perf_counter()
         syntax = self._parse(email)
@@ -86,10 +98,17 @@ class Checker:
             if mx is None:
                 answers = await self._resolve([syntax.ascii_domain], self._deadline(started, timeout_ms))
                 mx = answers[syntax.ascii_domain]
-        return self._finish(email, syntax, mx, suppression, started, streak)
+        probe = None
+        if smtp and mx is not None and self._probes(mx):
+            probe = await self._probe(syntax, mx, self._deadline(started, timeout_ms))
+        return self._finish(email, syntax, mx, suppression, started, probe, streak)
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]:
-        """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain."""
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False) -> list[Verdict]:
+        """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain.
+
+        Probes run concurrently: the prober's per-host queues put addresses that share an MX
+        host into shared sessions, several RCPT TO per transaction.
+        """
         started = time.perf_counter()
         parsed = {email: self._parse(email) for email in dict.fromkeys(emails)}
         valid = [s for s in parsed.values() if isinstance(s, Address)]
@@ -101,15 +120,34 @@ class Checker:
         missing = domains - answers.keys()
         if missing:
             answers.update(await self._resolve(missing, self._deadline(started, timeout_ms)))
+        probes = await self._probe_all(valid, suppressed, answers, self._deadline(started, timeout_ms)) if smtp else {}
         verdicts = {}
         for email, s in parsed.items():
             if isinstance(s, Address):
                 entry = suppressed.get(s.normalized)
                 mx = answers[s.ascii_domain] if entry is None else None
-                verdicts[email] = self._finish(email, s, mx, entry, started, streaks.get(address_key(s)))
+                verdicts[email] = self._finish(email, s, mx, entry, started, probes.get(s.normalized),
+                                               streaks.get(address_key(s)))
             else:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
+
+    def _probes(self, mx: MxAnswer) -> bool:
+        """Probe only where DNS found somewhere to deliver to (its own failures decide otherwise)."""
+        return self._prober is not None and mx.outcome in (MxOutcome.MX, MxOutcome.IMPLICIT) and not mx.unroutable
+
+    async def _probe(self, address: Address, mx: MxAnswer, deadline: float) -> ProbeResult:
+        assert self._prober is not None
+        result = await self._prober.probe(address, mx, deadline - time.perf_counter())
+        self._metrics.count_probe(result.outcome)
+        return result
+
+    async def _probe_all(
+        self, valid: Sequence[Address], suppressed: dict[str, Suppression], answers: dict[str, MxAnswer], deadline: float
+    ) -> dict[str, ProbeResult]:
+        chosen = {a.normalized: a for a in valid if a.normalized not in suppressed and self._probes(answers[a.ascii_domain])}
+        results = await asyncio.gather(*(self._probe(a, answers[a.ascii_domain], deadline) for a in chosen.values()))
+        return dict(zip(chosen, results))
 
     async def _suppressions(self, addresses: Sequence[Address]) -> dict[str, Suppression]:
         if self._store is None or not addresses:
@@ -156,10 +194,11 @@ class Checker:
         mx: MxAnswer | None,
         suppression: Suppression | None,
         started: float,
+        probe: ProbeResult | None = None,
         soft_streak: SoftStreak | None = None,
     ) -> Verdict:
         signals = assess_signals(syntax) if isinstance(syntax, Address) else None
-        decision = decide(syntax, mx, signals, self._effects, suppression, soft_streak)
+        decision = decide(syntax, mx, signals, self._effects, suppression, probe, soft_streak)
         self._metrics.count_verdict(decision.status)
         return Verdict(
             email=email,
@@ -174,4 +213,5 @@ class Checker:
             suppression=suppression,
             soft_streak=soft_streak,
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            smtp=probe,
         )

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON verdict per line (the API's shape)")
     check.add_argument("--timeout-ms", type=int, help="deadline per address (default VALIDATOR_DEFAULT_TIMEOUT_MS)")
     check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
+    check.add_argument("--smtp", action="store_true",
+                       help="also ask the MX hosts with an SMTP RCPT probe (turns VALIDATOR_SMTP_PROBE on for this run; "
+                            "the network guard and every other VALIDATOR_SMTP_* limit still apply)")
     check.set_defaults(run=_check)
 
     from . import cli_bounces, cli_store
@@ -124,8 +127,8 @@ def _run_server(settings: Settings, reuse_port: bool) -> None:
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
-    settings = settings.with_values(dns_nameservers=args.dns_nameservers)
-    verdicts = asyncio.run(_check_all(settings, args.addresses, args.timeout_ms))
+    settings = settings.with_values(dns_nameservers=args.dns_nameservers, smtp_probe="true" if args.smtp else None)
+    verdicts = asyncio.run(_check_all(settings, args.addresses, args.timeout_ms, args.smtp))
     if args.json:
         from .api.wire import verdict_json
 
@@ -136,16 +139,20 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_UNDELIVERABLE if any(v.status is Status.UNDELIVERABLE for v in verdicts) else 0
 
 
-async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None) -> list[Verdict]:
+async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None, smtp: bool) -> list[Verdict]:
     from .checker import Checker
     from .mx import MxResolver
+    from .probe import Prober
     from .store import open_store
 
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)
+    prober = Prober(settings) if smtp else None
     try:
-        return await Checker(settings, resolver, store).check_many(addresses, timeout_ms)
+        return await Checker(settings, resolver, store, prober=prober).check_many(addresses, timeout_ms, smtp=smtp)
     finally:
+        if prober is not None:
+            await prober.close()
         await resolver.close()
         await store.close()
 

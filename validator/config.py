@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ConfigError
+from .netguard import IpNetwork, parse_networks
 
 
 class SignalEffect(StrEnum):
@@ -26,9 +27,11 @@ class SignalEffect(StrEnum):
     BLOCK = "block"  # status risky, action block
 
 
-def _env(name: str, doc: str, default: Any = MISSING, *, secret: bool = False, **kw: Any) -> Any:
-    """A setting read from ``name``; a ``secret`` one is left out of ``repr`` (so out of logs and tracebacks)."""
-    meta = {"env": name, "doc": doc}
+def _env(name: str, doc: str, default: Any = MISSING, *, secret: bool = False, shown: str | None = None,
+         **kw: Any) -> Any:
+    """A setting: its variable, its README line, how the table shows its default; a ``secret`` one is
+    left out of ``repr`` (so out of logs and tracebacks)."""
+    meta = {"env": name, "doc": doc, "shown": shown}
     if "default_factory" in kw:
         return field(default_factory=kw.pop("default_factory"), metadata=meta, repr=not secret)
     return field(default=default, metadata=meta, repr=not secret)
@@ -54,6 +57,7 @@ class Settings:
         "VALIDATOR_DNS_NAMESERVERS",
         "Comma-separated resolvers, each `ip` or `ip:port` (`[v6]:port` for IPv6). Empty: the system's.",
         (),
+        shown="(system resolvers)",
     )
     dns_timeout: float = _env("VALIDATOR_DNS_TIMEOUT", "Seconds to wait for one DNS query before retrying.", 2.0)
     dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS attempts per query before answering `dns_timeout`.", 2)
@@ -173,6 +177,73 @@ class Settings:
     postmark_webhook_password: str = _env(
         "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD", "HTTP Basic password Postmark sends; compared in constant time.", "", secret=True
     )
+    # --- SMTP RCPT probing (README "SMTP probing"): off unless enabled here AND asked for per request.
+    smtp_probe: bool = _env(
+        "VALIDATOR_SMTP_PROBE",
+        "Allow SMTP RCPT probes (requests still opt in with `\"smtp\": true`). Needs outbound port 25.",
+        False,
+    )
+    smtp_port: int = _env("VALIDATOR_SMTP_PORT", "TCP port of the MX hosts probed.", 25)
+    smtp_helo_name: str = _env(
+        "VALIDATOR_SMTP_HELO_NAME",
+        "Name sent in EHLO/HELO; should have an A record and a matching PTR for the probing IP.",
+        "",
+        shown="(this host's FQDN)",
+    )
+    smtp_mail_from: str = _env(
+        "VALIDATOR_SMTP_MAIL_FROM",
+        "Reverse path of `MAIL FROM`; empty sends the null sender `<>`. Best: an address at the HELO domain.",
+        "",
+        shown="(null sender `<>`)",
+    )
+    smtp_connect_timeout: float = _env(
+        "VALIDATOR_SMTP_CONNECT_TIMEOUT", "Seconds to wait for a TCP connection and the server's greeting.", 5.0
+    )
+    smtp_command_timeout: float = _env(
+        "VALIDATOR_SMTP_COMMAND_TIMEOUT", "Seconds to wait for the reply to one SMTP command.", 10.0
+    )
+    smtp_max_connections: int = _env(
+        "VALIDATOR_SMTP_MAX_CONNECTIONS", "SMTP sessions open at once, over all MX hosts.", 50
+    )
+    smtp_max_connections_per_host: int = _env(
+        "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST", "SMTP sessions open at once to one MX host.", 3
+    )
+    smtp_domain_rate: int = _env(
+        "VALIDATOR_SMTP_DOMAIN_RATE",
+        "Most RCPT TO probes per recipient domain in any 60 seconds; beyond it: `probe_throttled`.",
+        60,
+    )
+    smtp_allow_networks: tuple[IpNetwork, ...] = _env(
+        "VALIDATOR_SMTP_ALLOW_NETWORKS",
+        "CIDR list of non-public networks MX hosts may be in (test or internal relays); they also count as routable.",
+        (),
+        shown="(none)",
+    )
+    smtp_tls_verify: bool = _env(
+        "VALIDATOR_SMTP_TLS_VERIFY",
+        "Verify MX certificates after STARTTLS (a failure is `smtp_unavailable`). Default: opportunistic TLS.",
+        False,
+    )
+    smtp_result_ttl: float = _env(
+        "VALIDATOR_SMTP_RESULT_TTL", "Seconds a probe's answer about one address is reused (0 disables).", 600.0
+    )
+    smtp_accept_all_ttl: float = _env(
+        "VALIDATOR_SMTP_ACCEPT_ALL_TTL", "Seconds a domain's accept-all finding is reused.", 86400.0
+    )
+    smtp_session_recipients: int = _env(
+        "VALIDATOR_SMTP_SESSION_RECIPIENTS", "Most RCPT TO commands in one SMTP session before it is closed.", 50
+    )
+    smtp_idle_timeout: float = _env(
+        "VALIDATOR_SMTP_IDLE_TIMEOUT", "Seconds an idle SMTP session is kept for reuse.", 30.0
+    )
+    smtp_block_backoff: float = _env(
+        "VALIDATOR_SMTP_BLOCK_BACKOFF",
+        "Seconds an MX host that refused the prober (`probe_blocked`) is not asked again (0 disables).",
+        900.0,
+    )
+    smtp_cache_size: int = _env(
+        "VALIDATOR_SMTP_CACHE_SIZE", "Addresses (and, separately, domains) kept in the probe caches.", 100_000
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -207,6 +278,7 @@ class Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("VALIDATOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR", field="VALIDATOR_LOG_LEVEL")
         self._check_pairs()
+        self._check_smtp()
         return self
 
     def _check_pairs(self) -> None:
@@ -221,12 +293,32 @@ class Settings:
                 missing, given = (second, first) if have_first else (first, second)
                 raise ConfigError(f"{env_name(missing)} must be set together with {env_name(given)}", field=env_name(missing))
 
+    def _check_smtp(self) -> None:
+        if self.smtp_port > 65535:
+            raise ConfigError("VALIDATOR_SMTP_PORT must be at most 65535", field="VALIDATOR_SMTP_PORT")
+        if self.smtp_max_connections_per_host > self.smtp_max_connections:
+            raise ConfigError("VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST must not exceed VALIDATOR_SMTP_MAX_CONNECTIONS",
+                              field="VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST")
+        # These go on the wire verbatim: a space, CR, LF or NUL would split or forge a command.
+        for name in ("smtp_helo_name", "smtp_mail_from"):
+            value = getattr(self, name)
+            if len(value) > 254 or not value.isascii() or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value):
+                raise ConfigError(f"{env_name(name)} must be at most 254 ASCII characters without spaces, "
+                                  "control characters or angle brackets", field=env_name(name))
+        if self.smtp_mail_from and "@" not in self.smtp_mail_from:
+            raise ConfigError("VALIDATOR_SMTP_MAIL_FROM must be an address (local@domain) or empty",
+                              field="VALIDATOR_SMTP_MAIL_FROM")
+
 
 _MINIMUMS: dict[str, float] = {
     "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
     "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
+    "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
+    "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
+    "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
+    "smtp_block_backoff": 0,
 }
 
 
@@ -307,6 +399,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
                     parse_bands),
     "ses_signing_certs": parse_list,
     "ses_topic_arns": parse_list,
+    "smtp_allow_networks": parse_networks,
 }
 _FIELDS = {f.name: f for f in fields(Settings)}
 
@@ -318,8 +411,8 @@ def config_table() -> str:
         default = f.default
         if isinstance(default, tuple) and default and isinstance(default[0], float):
             default = ",".join(str(v) for v in default)
-        if f.name == "dns_nameservers":
-            shown = "(system resolvers)"
+        if f.metadata["shown"]:
+            shown = f.metadata["shown"]
         elif default in ((), ""):
             shown = "(unset)"
         else:

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 
-from .model import Status
+from .model import ProbeOutcome, Status
 
 # Seconds. Signup forms care about the low end; SMTP probes and slow DNS live at the top.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -24,6 +24,7 @@ class Metrics:
         self.requests: Counter[tuple[str, str, int]] = Counter()  # (method, route, status)
         self._latency: dict[str, list[float]] = {}  # route -> [per-bucket counts..., +Inf count, sum]
         self.verdicts: Counter[Status] = Counter()
+        self.probes: Counter[ProbeOutcome] = Counter()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -35,6 +36,9 @@ class Metrics:
 
     def count_verdict(self, status: Status) -> None:
         self.verdicts[status] += 1
+
+    def count_probe(self, outcome: ProbeOutcome) -> None:
+        self.probes[outcome] += 1
 
     def render(self, gauges: Iterable[tuple[str, str, str, float]] = ()) -> str:
         """The exposition text. ``gauges`` adds (name, type, help, value) lines, e.g. DNS cache counters."""
@@ -58,6 +62,10 @@ class Metrics:
         out += ["# HELP validator_verdicts_total Verdicts by status.", "# TYPE validator_verdicts_total counter"]
         for status in Status:
             out.append(f'validator_verdicts_total{{status="{status}"}} {self.verdicts[status]}')
+        out += ["# HELP validator_smtp_probes_total SMTP RCPT probes by outcome.",
+                "# TYPE validator_smtp_probes_total counter"]
+        for outcome in ProbeOutcome:
+            out.append(f'validator_smtp_probes_total{{outcome="{outcome}"}} {self.probes[outcome]}')
         for name, kind, help_text, value in gauges:
             out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value:g}"]
         return "\n".join(out) + "\n"

@@ -46,6 +46,18 @@ class Reason(StrEnum):
     FREE_PROVIDER = "free_provider"
     TYPO_SUSPECTED = "typo_suspected"
     RECENT_SOFT_BOUNCES = "recent_soft_bounces"  # real sends soft-bounced lately (checks.bounces)
+    # SMTP RCPT probe (checks.smtp holds the server's reply). Only the first two are undeliverable:
+    # a refusal of the prober, a 4xx or a silent server says nothing certain about the mailbox.
+    MAILBOX_NOT_FOUND = "mailbox_not_found"
+    MAILBOX_DISABLED = "mailbox_disabled"
+    MAILBOX_FULL = "mailbox_full"
+    ACCEPT_ALL = "accept_all"  # the server accepted a random address at the domain too
+    GREYLISTED = "greylisted"
+    SMTP_UNAVAILABLE = "smtp_unavailable"  # 421, refused or dropped connections, no usable reply
+    SMTP_TIMEOUT = "smtp_timeout"  # the deadline ran out before the server answered
+    SMTP_REJECTED = "smtp_rejected"  # a 5xx that names neither the mailbox nor the sender
+    PROBE_BLOCKED = "probe_blocked"  # the prober (its IP, name or sender) was refused, not the address
+    PROBE_THROTTLED = "probe_throttled"  # our own per-domain rate limit held the probe back
 
 
 class SyntaxProblem(StrEnum):
@@ -125,6 +137,47 @@ class MxAnswer:
         return self.outcome is MxOutcome.MX and not any(h.routable for h in self.hosts)
 
 
+class ProbeOutcome(StrEnum):
+    """What one SMTP RCPT probe learnt about an address (``checks.smtp.outcome``).
+
+    The reply classes of ``smtp_reply.ReplyClass`` that concern the address, plus what can go
+    wrong around a reply: no connection, no answer in time, a limit or the network guard.
+    """
+
+    ACCEPTED = "accepted"  # 250/251
+    MAILBOX_NOT_FOUND = "mailbox_not_found"
+    MAILBOX_DISABLED = "mailbox_disabled"
+    MAILBOX_FULL = "mailbox_full"
+    GREYLISTED = "greylisted"  # 450/451: ask again later
+    REJECTED = "rejected"  # another 5xx: refused for no reason we can pin on the address
+    PROBE_BLOCKED = "probe_blocked"
+    SMTP_UNAVAILABLE = "smtp_unavailable"  # 421, other 4xx, connection refused or dropped, bad reply
+    SMTP_TIMEOUT = "smtp_timeout"
+    THROTTLED = "throttled"  # the per-domain rate limit would be exceeded before the deadline
+    NOT_ALLOWED = "not_allowed"  # no MX address passed the network guard: nothing was sent
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One SMTP RCPT probe: the outcome and the server reply that motivated it.
+
+    ``code``/``enhanced``/``text`` are the reply to ``RCPT TO`` (or to the command that failed);
+    for a timeout or a lost connection they are what was known by then, and ``detail`` says what
+    went wrong. ``accept_all`` is None when the domain's behaviour is not known.
+    """
+
+    outcome: ProbeOutcome
+    code: int | None = None
+    enhanced: str | None = None
+    text: str | None = None
+    host: str | None = None  # the MX host that answered
+    accept_all: bool | None = None
+    tls: bool = False  # the session was encrypted (STARTTLS)
+    cached: bool = False  # answered from the per-address cache, nothing sent
+    elapsed_ms: float = 0.0
+    detail: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Signals:
     """Risk signals about an address, independent of DNS."""
@@ -161,6 +214,7 @@ class Verdict:
     suppression: Suppression | None = None
     soft_streak: SoftStreak | None = None
     elapsed_ms: float = 0.0
+    smtp: ProbeResult | None = None  # None: no probe (not enabled, not asked, or DNS already decided)
 
 
 # --- The suppression list and API keys (issue 3): what ``validator.store`` keeps. ---------------

@@ -24,7 +24,6 @@ Resolver facts this module relies on, measured against c-ares 1.34 / pycares 5 /
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import time
 from dataclasses import dataclass, replace
@@ -39,6 +38,7 @@ from cachetools import LRUCache
 
 from .config import Settings
 from .model import MxAnswer, MxHost, MxOutcome
+from .netguard import permitted
 
 _MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway
 
@@ -235,7 +235,8 @@ class MxResolver:
         replies = await asyncio.gather(*(self._query(host, qtype) for host in missing for qtype in ("A", "AAAA")))
         for host, v4, v6 in zip(missing, replies[::2], replies[1::2]):
             addresses = v4.data + v6.data
-            routable = any(ipaddress.ip_address(a).is_global for a in addresses)
+            # the network guard's rule: a global unicast address, or one the operator allowlisted
+            routable = any(permitted(a, self._settings.smtp_allow_networks) for a in addresses)
             failed = [r for r in (v4, v6) if r.status in (_Status.TIMEOUT, _Status.ERROR)]
             failure = failed[0] if failed and not routable else None
             found[host] = _Addresses(addresses, routable, min(v4.ttl, v6.ttl), failure)

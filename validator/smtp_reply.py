@@ -237,3 +237,20 @@ def _class_digit(reply: Reply) -> int | None:
     if reply.enhanced and reply.enhanced[0] in "245":
         return int(reply.enhanced[0])
     return None
+
+
+# --- session limits -----------------------------------------------------------------------------
+
+# RFC 5321 §4.5.3.1.10: "452 Too many recipients" ends the recipients of this transaction; the
+# same recipient may be tried again in a new one (RFC 3463 X.5.3 "Too many recipients").
+# Postfix smtpd_recipient_limit: "452 4.5.3 Error: too many recipients";
+# Exchange: "452 4.5.3 Too many recipients"; some servers answer 5xx: "552 5.5.3 Too many recipients".
+_TOO_MANY_RECIPIENTS = re.compile(r"too many recipients|recipient limit|maximum (?:number of )?recipients")
+
+
+def refuses_more_recipients(reply: Reply) -> bool:
+    """The server refuses further recipients in this transaction: a limit, not an answer about the address."""
+    if not isinstance(reply, Reply) or reply.code not in (451, 452, 552, 554):
+        return False
+    detail = reply.enhanced.partition(".")[2] if reply.enhanced else ""
+    return detail == "5.3" or bool(_TOO_MANY_RECIPIENTS.search(reply.text.casefold()))

@@ -17,6 +17,8 @@ from .model import (
     InvalidAddress,
     MxAnswer,
     MxOutcome,
+    ProbeOutcome,
+    ProbeResult,
     Reason,
     Signals,
     SoftStreak,
@@ -32,6 +34,21 @@ _PERMANENT_DNS = {
 }
 # DNS trouble: the domain may be fine, we just could not tell. Never undeliverable.
 _TROUBLE_DNS = {MxOutcome.TIMEOUT: Reason.DNS_TIMEOUT, MxOutcome.ERROR: Reason.DNS_ERROR}
+
+# What an SMTP probe adds once DNS has passed. Only a statement about the mailbox itself is
+# undeliverable; a refusal of the prober, a 4xx, a silent server or our own limit is unknown.
+_PROBE = {
+    ProbeOutcome.MAILBOX_NOT_FOUND: (Status.UNDELIVERABLE, Reason.MAILBOX_NOT_FOUND),
+    ProbeOutcome.MAILBOX_DISABLED: (Status.UNDELIVERABLE, Reason.MAILBOX_DISABLED),
+    ProbeOutcome.MAILBOX_FULL: (Status.RISKY, Reason.MAILBOX_FULL),
+    ProbeOutcome.GREYLISTED: (Status.UNKNOWN, Reason.GREYLISTED),
+    ProbeOutcome.REJECTED: (Status.UNKNOWN, Reason.SMTP_REJECTED),
+    ProbeOutcome.PROBE_BLOCKED: (Status.UNKNOWN, Reason.PROBE_BLOCKED),
+    ProbeOutcome.SMTP_UNAVAILABLE: (Status.UNKNOWN, Reason.SMTP_UNAVAILABLE),
+    ProbeOutcome.NOT_ALLOWED: (Status.UNKNOWN, Reason.SMTP_UNAVAILABLE),
+    ProbeOutcome.SMTP_TIMEOUT: (Status.UNKNOWN, Reason.SMTP_TIMEOUT),
+    ProbeOutcome.THROTTLED: (Status.UNKNOWN, Reason.PROBE_THROTTLED),
+}
 
 _STATUS_ACTION = {
     Status.DELIVERABLE: Action.ACCEPT,
@@ -71,9 +88,13 @@ def decide(
     signals: Signals | None,
     effects: Mapping[Reason, SignalEffect],
     suppression: Suppression | None = None,
+    probe: ProbeResult | None = None,
     soft_streak: SoftStreak | None = None,
 ) -> Decision:
-    """Compose one verdict. ``effects`` says what each signal reason does (see config.SignalEffect)."""
+    """Compose one verdict. ``effects`` says what each signal reason does (see config.SignalEffect).
+
+    ``probe`` counts only when DNS left the address deliverable: DNS facts come first.
+    """
     if isinstance(syntax, InvalidAddress):
         return Decision(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
     if suppression is not None:  # known to bounce, complain or have opted out: nothing else matters
@@ -90,10 +111,12 @@ def decide(
         elif mx.unroutable:
             reasons.append(Reason.MX_UNROUTABLE)
             status = Status.UNDELIVERABLE
+    action = _STATUS_ACTION[status]
+    if probe is not None and status is Status.DELIVERABLE:
+        status, action = _apply_probe(probe, reasons)
     if soft_streak is not None and status is Status.DELIVERABLE:  # real sends bounced softly, lately
         reasons.append(Reason.RECENT_SOFT_BOUNCES)
-        status = Status.RISKY
-    action = _STATUS_ACTION[status]
+        status, action = Status.RISKY, _STATUS_ACTION[Status.RISKY]
     if signals is not None:
         for reason in signal_reasons(signals):
             effect = effects.get(reason, SignalEffect.INFO)
@@ -107,3 +130,16 @@ def decide(
             # A risky signal asks for confirmation even when DNS could not answer (unknown).
             action = max(action, Action.BLOCK if effect is SignalEffect.BLOCK else Action.CONFIRM, key=_SEVERITY.index)
     return Decision(status, action, tuple(reasons))
+
+
+def _apply_probe(probe: ProbeResult, reasons: list[Reason]) -> tuple[Status, Action]:
+    if probe.outcome is ProbeOutcome.ACCEPTED:
+        if probe.accept_all:
+            # The server accepts anything at this domain, so its 250 proves nothing. Risky for a
+            # list cleaner, but a signup form should not nag every person at such a company.
+            reasons.append(Reason.ACCEPT_ALL)
+            return Status.RISKY, Action.ACCEPT
+        return Status.DELIVERABLE, Action.ACCEPT
+    status, reason = _PROBE[probe.outcome]
+    reasons.append(reason)
+    return status, _STATUS_ACTION[status]

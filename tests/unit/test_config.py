@@ -42,8 +42,17 @@ def test_values_are_parsed_to_their_types():
         ({"VALIDATOR_DATABASE_URL": "mysql://x"}, "VALIDATOR_DATABASE_URL"),
         ({"VALIDATOR_PROT": "8080"}, "VALIDATOR_PROT"),  # a typo must not pass silently
         ({"VALIDATOR_DEFAULT_TIMEOUT_MS": "5000", "VALIDATOR_MAX_TIMEOUT_MS": "1000"}, "VALIDATOR_DEFAULT_TIMEOUT_MS"),
+        ({"VALIDATOR_SMTP_ALLOW_NETWORKS": "10.1.2.3/8"}, "VALIDATOR_SMTP_ALLOW_NETWORKS"),  # host bits: a typo
+        ({"VALIDATOR_SMTP_ALLOW_NETWORKS": "localhost"}, "VALIDATOR_SMTP_ALLOW_NETWORKS"),
+        ({"VALIDATOR_SMTP_HELO_NAME": "probe.example\r\nRSET"}, "VALIDATOR_SMTP_HELO_NAME"),  # goes on the wire
+        ({"VALIDATOR_SMTP_MAIL_FROM": "no-at-sign"}, "VALIDATOR_SMTP_MAIL_FROM"),
+        ({"VALIDATOR_SMTP_MAIL_FROM": "a b@example.com"}, "VALIDATOR_SMTP_MAIL_FROM"),
+        ({"VALIDATOR_SMTP_MAX_CONNECTIONS": "2", "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST": "3"},
+         "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST"),
+        ({"VALIDATOR_SMTP_DOMAIN_RATE": "0"}, "VALIDATOR_SMTP_DOMAIN_RATE"),
     ],
-    ids=["not_int", "port_range", "hostname", "port_zero", "negative", "bool", "effect", "scheme", "unknown", "cross"],
+    ids=["not_int", "port_range", "hostname", "port_zero", "negative", "bool", "effect", "scheme", "unknown", "cross",
+         "cidr_host_bits", "cidr_name", "helo_crlf", "from_no_at", "from_space", "per_host_over_global", "rate_zero"],
 )
 def test_bad_values_name_the_variable(env, culprit):
     with pytest.raises(ConfigError) as caught:
@@ -55,3 +64,17 @@ def test_bad_values_name_the_variable(env, culprit):
 def test_cli_flags_overlay_environment():
     settings = Settings.from_env({"VALIDATOR_PORT": "9000"}).with_values(port="9100", host=None)
     assert (settings.port, settings.host) == (9100, "127.0.0.1")
+
+
+def test_smtp_probing_is_off_by_default_and_parsed_when_set():
+    assert Settings.from_env({}).smtp_probe is False
+    assert Settings.from_env({}).smtp_allow_networks == ()
+    settings = Settings.from_env({
+        "VALIDATOR_SMTP_PROBE": "true",
+        "VALIDATOR_SMTP_ALLOW_NETWORKS": "127.0.0.0/8, fd00::/8",
+        "VALIDATOR_SMTP_MAIL_FROM": "verify@probe.example",
+        "VALIDATOR_SMTP_TLS_VERIFY": "yes",
+    })
+    assert settings.smtp_probe and settings.smtp_tls_verify
+    assert [str(n) for n in settings.smtp_allow_networks] == ["127.0.0.0/8", "fd00::/8"]
+    assert settings.smtp_mail_from == "verify@probe.example"

@@ -17,10 +17,12 @@ RULES = {
     "config": IO_LIBRARIES | {"validator.model", "validator.syntax", "validator.checker", "validator.api"},
     "syntax": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
     "signals": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
-    "verdict": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
+    "verdict": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli",
+                               "validator.probe", "validator.smtp_session"},
     "metrics": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
     "mx": {"aiohttp", "validator.checker", "validator.api", "validator.cli", "validator.syntax"},
-    "checker": {"aiohttp", "validator.api", "validator.cli"},
+    "checker": {"aiohttp", "socket", "ssl", "validator.api", "validator.cli", "validator.smtp_session",
+                "validator.probe_pool"},
     "suppression": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "importer": {"aiohttp", "validator.api", "validator.cli"},
     "store/keyfilter": IO_LIBRARIES | {"validator"},
@@ -44,6 +46,15 @@ RULES = {
                                                             "validator.cli", "validator.policy"}
         for name in ("message", "mime", "dsn", "mta", "arf", "autoreply", "ses")
     },
+    "netguard": IO_LIBRARIES | {"validator"},
+    "ratelimit": IO_LIBRARIES | {"validator"},  # pure; the bulk-jobs callback check will share it
+    # the prober's three layers: only smtp_session touches sockets and ssl
+    "smtp_session": {"aiohttp", "aiodns", "pycares", "sqlite3", "asyncpg", "validator.checker", "validator.api",
+                     "validator.cli", "validator.mx", "validator.probe", "validator.probe_pool", "validator.config"},
+    "probe_pool": {"socket", "aiohttp", "aiodns", "sqlite3", "asyncpg", "validator.checker", "validator.api",
+                   "validator.cli", "validator.mx", "validator.probe"},
+    "probe": {"aiohttp", "aiodns", "sqlite3", "asyncpg", "ssl", "validator.checker", "validator.api", "validator.cli",
+              "validator.mx"},
     "store/records": IO_LIBRARIES - {"asyncio"} | {"validator.api", "validator.checker", "validator.cli"},
     "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
     "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},

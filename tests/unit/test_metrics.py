@@ -1,7 +1,7 @@
 """Metrics.render: valid Prometheus text with cumulative histogram buckets."""
 
 from validator.metrics import Metrics
-from validator.model import Status
+from validator.model import ProbeOutcome, Status
 
 
 def test_histogram_buckets_are_cumulative_and_counted():
@@ -24,3 +24,11 @@ def test_verdicts_and_gauges_render():
     assert 'validator_verdicts_total{status="risky"} 1' in text
     assert 'validator_verdicts_total{status="deliverable"} 0' in text
     assert "# TYPE validator_dns_cache_hits_total counter\nvalidator_dns_cache_hits_total 5" in text
+
+
+def test_probe_outcomes_render_with_zeros():
+    metrics = Metrics()
+    metrics.count_probe(ProbeOutcome.GREYLISTED)
+    text = metrics.render()
+    assert 'validator_smtp_probes_total{outcome="greylisted"} 1' in text
+    assert 'validator_smtp_probes_total{outcome="accepted"} 0' in text

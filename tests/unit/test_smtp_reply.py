@@ -229,3 +229,20 @@ def test_parse_and_classify_never_raise(raw: str) -> None:
     assert isinstance(classify_reply(reply), ReplyClass)
     assert reply.code is None or 200 <= reply.code <= 559
     assert reply.enhanced is None or reply.enhanced[0] in "245"
+
+
+@pytest.mark.parametrize(
+    ("raw", "refuses"),
+    [
+        ("452 4.5.3 Error: too many recipients", True),  # Postfix smtpd_recipient_limit
+        ("452 Too many recipients", True),  # RFC 5321 §4.5.3.1.10, no enhanced code
+        ("552 5.5.3 Too many recipients", True),  # the 5xx form some servers use
+        ("452 4.2.2 Mailbox full", False),  # over quota: an answer about the mailbox
+        ("550 5.1.1 User unknown", False),
+        ("451 4.7.1 Greylisting in action, please come back later", False),
+    ],
+)
+def test_refuses_more_recipients(raw: str, refuses: bool) -> None:
+    from validator.smtp_reply import refuses_more_recipients
+
+    assert refuses_more_recipients(parse_reply(raw)) is refuses

@@ -111,3 +111,50 @@ def test_undeliverable_stays_undeliverable_with_signals():
     decision = decide(ADDR, MxAnswer("gmial.com", MxOutcome.NO_SUCH_DOMAIN), Signals(suggestion="j@gmail.com"), DEFAULTS)
     assert (decision.status, decision.action) == (Status.UNDELIVERABLE, Action.BLOCK)
     assert decision.reasons == (Reason.NO_SUCH_DOMAIN, Reason.TYPO_SUSPECTED)
+
+
+# --- the SMTP probe: only a statement about the mailbox is undeliverable ----------------------------
+
+from validator.model import ProbeOutcome, ProbeResult  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "outcome, accept_all, status, action, reasons",
+    [
+        (ProbeOutcome.ACCEPTED, False, Status.DELIVERABLE, Action.ACCEPT, ()),
+        (ProbeOutcome.ACCEPTED, None, Status.DELIVERABLE, Action.ACCEPT, ()),  # accept-all not learnt
+        (ProbeOutcome.ACCEPTED, True, Status.RISKY, Action.ACCEPT, (Reason.ACCEPT_ALL,)),  # a 250 that proves nothing
+        (ProbeOutcome.MAILBOX_NOT_FOUND, None, Status.UNDELIVERABLE, Action.BLOCK, (Reason.MAILBOX_NOT_FOUND,)),
+        (ProbeOutcome.MAILBOX_DISABLED, None, Status.UNDELIVERABLE, Action.BLOCK, (Reason.MAILBOX_DISABLED,)),
+        (ProbeOutcome.MAILBOX_FULL, None, Status.RISKY, Action.CONFIRM, (Reason.MAILBOX_FULL,)),
+        (ProbeOutcome.GREYLISTED, None, Status.UNKNOWN, Action.ACCEPT, (Reason.GREYLISTED,)),
+        (ProbeOutcome.PROBE_BLOCKED, None, Status.UNKNOWN, Action.ACCEPT, (Reason.PROBE_BLOCKED,)),
+        (ProbeOutcome.REJECTED, None, Status.UNKNOWN, Action.ACCEPT, (Reason.SMTP_REJECTED,)),
+        (ProbeOutcome.SMTP_UNAVAILABLE, None, Status.UNKNOWN, Action.ACCEPT, (Reason.SMTP_UNAVAILABLE,)),
+        (ProbeOutcome.NOT_ALLOWED, None, Status.UNKNOWN, Action.ACCEPT, (Reason.SMTP_UNAVAILABLE,)),
+        (ProbeOutcome.SMTP_TIMEOUT, None, Status.UNKNOWN, Action.ACCEPT, (Reason.SMTP_TIMEOUT,)),
+        (ProbeOutcome.THROTTLED, None, Status.UNKNOWN, Action.ACCEPT, (Reason.PROBE_THROTTLED,)),
+    ],
+    ids=lambda v: str(v),
+)
+def test_probe_outcomes(outcome, accept_all, status, action, reasons):
+    decision = decide(ADDR, MX, Signals(), DEFAULTS, probe=ProbeResult(outcome, accept_all=accept_all))
+    assert (decision.status, decision.action, decision.reasons) == (status, action, reasons)
+
+
+def test_every_probe_outcome_has_a_decision():
+    for outcome in ProbeOutcome:
+        decide(ADDR, MX, Signals(), DEFAULTS, probe=ProbeResult(outcome))  # a missing table row raises KeyError
+
+
+def test_dns_failure_outranks_the_probe():
+    probe = ProbeResult(ProbeOutcome.ACCEPTED)
+    decision = decide(ADDR, MxAnswer("example.com", MxOutcome.NULL_MX), Signals(), DEFAULTS, probe=probe)
+    assert (decision.status, decision.reasons) == (Status.UNDELIVERABLE, (Reason.NULL_MX,))
+
+
+def test_signals_still_apply_after_a_probe():
+    probe = ProbeResult(ProbeOutcome.MAILBOX_NOT_FOUND)
+    decision = decide(ADDR, MX, Signals(role_account=True), DEFAULTS, probe=probe)
+    assert (decision.status, decision.action) == (Status.UNDELIVERABLE, Action.BLOCK)
+    assert decision.reasons == (Reason.MAILBOX_NOT_FOUND, Reason.ROLE_ACCOUNT)

@@ -16,13 +16,25 @@ from ..config import Settings
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
+from ..probe import Prober
 from ..store import open_store
 from ..bounces.ingest import Ingestor
 from ..bounces.webhook_keys import load_webhook_secrets
 from ..health import thresholds_from
 from ..policy import learning_policy
 from . import bounces, suppressions
-from .keys import CHECKER, INGESTOR, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE, THRESHOLDS, WEBHOOK_SECRETS
+from .keys import (
+    CHECKER,
+    INGESTOR,
+    METRICS,
+    PROBER,
+    RESOLVER,
+    SETTINGS,
+    SHUTTING_DOWN,
+    STORE,
+    THRESHOLDS,
+    WEBHOOK_SECRETS,
+)
 from .middleware import make_middleware
 from .routes import routes
 
@@ -62,9 +74,12 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     resolver = MxResolver(app[SETTINGS])
+    prober = Prober(app[SETTINGS])
     app[RESOLVER] = resolver
-    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS])
+    app[PROBER] = prober
+    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS], prober=prober)
     yield
+    await prober.close()  # QUIT the pooled SMTP sessions
     await resolver.close()
 
 

@@ -11,12 +11,14 @@ from ..config import Settings
 from ..health import Thresholds
 from ..metrics import Metrics
 from ..mx import MxResolver
+from ..probe import Prober
 from ..store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 RESOLVER = web.AppKey("resolver", MxResolver)
 CHECKER = web.AppKey("checker", Checker)
+PROBER = web.AppKey("prober", Prober)  # made whether or not probing is enabled; it opens nothing until asked
 SHUTTING_DOWN = web.AppKey("shutting_down", list[bool])
 STORE = web.AppKey("store", Store)
 INGESTOR = web.AppKey("ingestor", Ingestor)

@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 async def validate(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
-    verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms)
+    verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
     return json_response(wire.verdict_json(verdict))
 
 
@@ -24,7 +24,7 @@ async def validate(request: web.Request) -> web.Response:
 async def validate_batch(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_batch(await request.read(), max_timeout_ms=settings.max_timeout_ms, max_items=settings.batch_max)
-    verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms)
+    verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms, smtp=query.smtp)
     return json_response({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
 
 
@@ -47,11 +47,21 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     stats = request.app[keys.RESOLVER].stats
+    prober = request.app[keys.PROBER]
+    pool = prober.pool_stats
     text = request.app[keys.METRICS].render(
         [
             ("validator_dns_cache_hits_total", "counter", "MX answers served from the cache.", stats.cache_hits),
             ("validator_dns_cache_misses_total", "counter", "MX answers that needed DNS queries.", stats.cache_misses),
             ("validator_dns_queries_total", "counter", "DNS queries sent.", stats.queries_sent),
+            ("validator_smtp_probe_cache_hits_total", "counter", "SMTP probes answered from the cache.",
+             prober.stats.cache_hits),
+            ("validator_smtp_connections_total", "counter", "SMTP sessions opened.", pool.connections),
+            ("validator_smtp_connect_attempts_total", "counter", "TCP connections attempted to MX hosts.",
+             pool.connect_attempts),
+            ("validator_smtp_guard_refusals_total", "counter", "MX addresses refused by the network guard.",
+             pool.guard_refusals),
+            ("validator_smtp_recipients_total", "counter", "RCPT TO commands sent.", pool.recipients),
         ]
     )
     return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

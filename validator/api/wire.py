@@ -22,7 +22,7 @@ from ..errors import (
     TooManyItems,
     UnknownField,
 )
-from ..model import Address, MxAnswer, MxHost, Signals, SoftStreak, Suppression, Verdict
+from ..model import Address, MxAnswer, MxHost, ProbeResult, Signals, SoftStreak, Suppression, Verdict
 from ..suppression import refuse_line_breaks
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
@@ -112,6 +112,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
             "signals": _signals_json(verdict.signals) if verdict.signals is not None else None,
             "suppression": suppression_json(verdict.suppression) if verdict.suppression is not None else None,
             "bounces": _streak_json(verdict.soft_streak) if verdict.soft_streak is not None else None,
+            "smtp": _smtp_json(verdict.smtp) if verdict.smtp is not None else None,
         },
         "elapsed_ms": round(verdict.elapsed_ms, 3),
     }
@@ -152,6 +153,21 @@ def _dns_json(mx: MxAnswer) -> dict[str, Any]:
 def _hosts_json(hosts: tuple[MxHost, ...]) -> list[dict[str, Any]]:
     """Cached: a domain's hosts repeat on every request for it. The list is only ever read."""
     return [{"host": h.host, "preference": h.preference, "addresses": h.addresses, "routable": h.routable} for h in hosts]
+
+
+def _smtp_json(probe: ProbeResult) -> dict[str, Any]:
+    return {
+        "outcome": probe.outcome,
+        "code": probe.code,
+        "enhanced_code": probe.enhanced,
+        "text": probe.text,
+        "host": probe.host,
+        "accept_all": probe.accept_all,
+        "tls": probe.tls,
+        "cached": probe.cached,
+        "elapsed_ms": round(probe.elapsed_ms, 3),
+        "detail": probe.detail,
+    }
 
 
 def _signals_json(signals: Signals) -> dict[str, Any]:

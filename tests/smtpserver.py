@@ -1,0 +1,226 @@
+"""Scripted aiosmtpd servers on loopback for the prober's tests and benchmark.
+
+Every server listens on its own loopback address (127.0.x.y) and all share one port, because
+the prober, like a real MTA, connects to one port (``VALIDATOR_SMTP_PORT``) on whatever address
+the MX record gives. Each server follows a ``Script`` that tests change freely (mailboxes,
+accept-all, greylisting, a tarpit, a dropped connection, a recipient limit, STARTTLS, a block)
+and counts what reached it: connections, the peak of simultaneous sessions, each RCPT TO and
+whether DATA was ever sent. The servers run in one thread with its own event loop, so any test's
+loop, a service process or a benchmark can use them. Nothing in ``validator`` may import this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import ssl
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+ACCEPTED = "250 2.1.5 OK"
+# Postfix: the reply our prober must read as a missing mailbox
+UNKNOWN_USER = "550 5.1.1 <{addr}>: Recipient address rejected: User unknown in local recipient table"
+GREYLISTED = "451 4.7.1 Greylisting in action, please come back later"  # Exim greylistd
+TOO_MANY = "452 4.5.3 Error: too many recipients"  # Postfix smtpd_recipient_limit
+
+
+@dataclass
+class Script:
+    """How one server behaves. Replies may contain ``{addr}``, replaced by the recipient."""
+
+    mailboxes: dict[str, str] = field(default_factory=dict)  # lower-case address -> reply
+    unknown: str = UNKNOWN_USER  # the reply for any other address
+    accept_all: bool = False  # every address is accepted (a catch-all domain)
+    greylist: bool = False  # each address's first RCPT gets GREYLISTED, later ones the real reply
+    rcpt_delay: float = 0.0  # a tarpit: seconds before each RCPT reply
+    drop_at_rcpt: int | None = None  # close the connection, unanswered, at this RCPT of a session (1-based)
+    drops: int = 1  # ... for this many sessions, then behave
+    max_rcpts: int | None = None  # refuse recipients beyond this many in one transaction (TOO_MANY)
+    max_session_rcpts: int | None = None  # ... or beyond this many in one connection, RSET or not
+    ehlo_refused: bool = False  # answer EHLO "502": an old server that only knows HELO
+    mail_reply: str | None = None  # refuse MAIL FROM with this reply (e.g. an RBL block)
+    greeting: str | None = None  # send this instead of the 220 banner, then hang up
+    max_connections: int | None = None  # beyond this many at once, greet "421 too many connections" and hang up
+
+
+class _Handler:
+    def __init__(self, server: ScriptedServer) -> None:
+        self.server = server
+
+    async def handle_EHLO(self, smtp: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        if self.server.script.ehlo_refused:
+            return ["502 5.5.2 Error: command not recognized"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        self.server.mail_froms.append(address)
+        if self.server.script.mail_reply:
+            return self.server.script.mail_reply
+        envelope.mail_from = address
+        envelope.rcpt_tos.clear()
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        server, script = self.server, self.server.script
+        per_session = server.session_rcpts[id(session)] = server.session_rcpts[id(session)] + 1
+        server.rcpts.append(address)
+        server.tls_rcpts += session.ssl is not None
+        if script.drop_at_rcpt == per_session and server.dropped < script.drops:
+            server.dropped += 1
+            assert smtp.transport is not None
+            smtp.transport.abort()  # gone without a reply, as a crashing server or a cut link
+            return "250 2.1.5 never sent"
+        if script.max_rcpts is not None and len(envelope.rcpt_tos) >= script.max_rcpts:
+            return TOO_MANY
+        if script.max_session_rcpts is not None and per_session > script.max_session_rcpts:
+            return TOO_MANY
+        if script.rcpt_delay:
+            await asyncio.sleep(script.rcpt_delay)
+        key = address.lower()
+        if script.greylist and key not in server.greylisted:
+            server.greylisted.add(key)
+            return GREYLISTED
+        reply = script.mailboxes.get(key, ACCEPTED if script.accept_all else script.unknown)
+        if reply.startswith("2"):
+            envelope.rcpt_tos.append(address)
+        return reply.format(addr=address)
+
+    async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        self.server.data_commands += 1  # a prober must never get here
+        return "554 5.5.1 no DATA for probers"
+
+
+class _CountingSMTP(SMTP):
+    def __init__(self, server: ScriptedServer, **kwargs: Any) -> None:
+        super().__init__(_Handler(server), **kwargs)
+        self._counted = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # not the second call that follows STARTTLS
+            self._counted.opened(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._counted.closed(self)
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        greeting = self._counted.script.greeting
+        limit = self._counted.script.max_connections
+        if limit is not None and self._counted.active > limit:
+            # Postfix smtpd_client_connection_count_limit
+            greeting = "421 4.7.0 mx.example Error: too many connections from 127.0.0.1"
+        if greeting is None:
+            return await super()._handle_client()
+        await self.push(greeting)  # RFC 5321 §3.1: a refusing server greets with 554 (or 421) and closes
+        assert self.transport is not None
+        self.transport.close()
+
+
+class ScriptedServer:
+    """One aiosmtpd server at ``ip``:``port``; counters reset with ``reset()``."""
+
+    def __init__(self, ip: str, port: int, script: Script, tls: ssl.SSLContext | None) -> None:
+        self.ip, self.port, self.script, self.tls = ip, port, script, tls
+        self._lock = threading.Lock()
+        self._server: asyncio.AbstractServer | None = None
+        self.live: set[SMTP] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.connections = 0
+            self.active = 0
+            self.peak = 0
+        self.rcpts: list[str] = []
+        self.mail_froms: list[str] = []
+        self.tls_rcpts = 0
+        self.data_commands = 0
+        self.dropped = 0
+        self.greylisted: set[str] = set()
+        self.session_rcpts: Counter[int] = Counter()
+
+    def opened(self, protocol: SMTP) -> None:
+        with self._lock:
+            self.live.add(protocol)
+            self.connections += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+
+    def closed(self, protocol: SMTP) -> None:
+        with self._lock:
+            self.live.discard(protocol)
+            self.active -= 1
+
+    def factory(self) -> SMTP:
+        return _CountingSMTP(self, hostname=f"mx.{self.ip}", tls_context=self.tls, timeout=30,
+                             enable_SMTPUTF8=True)
+
+
+class SmtpServers:
+    """Starts scripted servers on 127.0.x.y, one shared port, in a thread of its own."""
+
+    def __init__(self) -> None:
+        self._rng = random.Random()
+        self.port = 0
+        self.servers: list[ScriptedServer] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="smtp-servers", daemon=True)
+
+    def __enter__(self) -> SmtpServers:
+        with socket.socket() as probe:  # a port free here is almost surely free on 127.x.y.z too
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def free_ip(self) -> str:
+        """A loopback address where nothing listens on our port (connections are refused)."""
+        return f"127.254.{self._rng.randrange(0, 250)}.{self._rng.randrange(1, 250)}"
+
+    def start(self, script: Script | None = None, tls: ssl.SSLContext | None = None) -> ScriptedServer:
+        """A new server on a fresh loopback address; it keeps running until ``stop_all``."""
+        for _ in range(50):
+            ip = f"127.{self._rng.randrange(1, 250)}.{self._rng.randrange(0, 250)}.{self._rng.randrange(1, 250)}"
+            server = ScriptedServer(ip, self.port, script or Script(), tls)
+            try:
+                self._run(self._listen(server))
+            except OSError:
+                continue  # address and port taken (another run on this machine): try elsewhere
+            self.servers.append(server)
+            return server
+        raise RuntimeError("no free loopback address for an SMTP server")
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            self._run(self._close(server))
+        self.servers.clear()
+
+    async def _listen(self, server: ScriptedServer) -> None:
+        server._server = await self._loop.create_server(server.factory, server.ip, self.port)
+
+    @staticmethod
+    async def _close(server: ScriptedServer) -> None:
+        if server._server is not None:
+            server._server.close()
+        for protocol in list(server.live):
+            if protocol.transport is not None:
+                protocol.transport.abort()
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)

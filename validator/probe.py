@@ -1,0 +1,271 @@
+"""The SMTP RCPT prober: would the recipient's mail server accept this mailbox? One ``ProbeResult``.
+
+Lives here: choosing MX hosts in preference order (the next one when a host cannot be reached),
+the accept-all check (a random address at the same domain, asked beside the real one and cached
+per domain), the per-address result cache, the per-domain rate limit, the caller's deadline,
+and the translation of replies and session failures into ``ProbeOutcome``. Sessions, pooling
+and batching are ``probe_pool.py``; sockets and ssl are ``smtp_session.py``; what a reply means
+is ``smtp_reply.classify_reply``; what an outcome does to a verdict is ``verdict.py``.
+
+Nothing here raises for network trouble: every failure is an outcome (``smtp_unavailable``,
+``smtp_timeout``, ...). Only the normalized address is ever sent, and only after
+``wire_address`` has checked it once more (CR, LF, NUL, spaces, lengths).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import secrets
+import socket
+import time
+from dataclasses import dataclass, replace
+
+from cachetools import LRUCache
+
+from .config import Settings
+from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
+from .probe_pool import Answer, PoolStats, SessionPool
+from .ratelimit import DomainRate
+from .smtp_reply import Reply, ReplyClass, classify_reply
+from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
+
+
+_FROM_CLASS = {
+    ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,
+    ReplyClass.MAILBOX_NOT_FOUND: ProbeOutcome.MAILBOX_NOT_FOUND,
+    ReplyClass.MAILBOX_DISABLED: ProbeOutcome.MAILBOX_DISABLED,
+    ReplyClass.MAILBOX_FULL: ProbeOutcome.MAILBOX_FULL,
+    ReplyClass.GREYLISTED: ProbeOutcome.GREYLISTED,
+    ReplyClass.SMTP_UNAVAILABLE: ProbeOutcome.SMTP_UNAVAILABLE,
+    ReplyClass.PROBE_BLOCKED: ProbeOutcome.PROBE_BLOCKED,
+    ReplyClass.TEMPORARY: ProbeOutcome.SMTP_UNAVAILABLE,  # another 4xx: ask later, nothing learnt
+    ReplyClass.REJECTED: ProbeOutcome.REJECTED,
+    ReplyClass.UNKNOWN: ProbeOutcome.SMTP_UNAVAILABLE,
+}
+# Answers about the address itself, worth reusing; trouble and throttling are asked again.
+_CACHEABLE = {ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED,
+              ProbeOutcome.MAILBOX_FULL}
+
+
+def wire_address(address: Address) -> str | None:
+    """``local@ascii-domain`` as it may go in ``RCPT TO:<...>``, or None if it must not go out.
+
+    Syntax has refused all of this already; checked again because this string reaches a socket.
+    RFC 5321 §4.5.3.1: local part at most 64 octets, path at most 256 with the brackets.
+    """
+    local, domain = address.local_part, address.ascii_domain
+    text = f"{local}@{domain}"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>" for c in text):
+        return None
+    if len(local.encode()) > 64 or len(text.encode()) > 254 or not domain.isascii() or not local:
+        return None
+    return text
+
+
+@dataclass(slots=True)
+class ProbeStats:
+    """Counters for metrics; they only grow."""
+
+    probes: int = 0
+    cache_hits: int = 0
+
+
+class Prober:
+    """RCPT probes through a shared session pool. Use from one event loop; ``await close()`` at the end."""
+
+    def __init__(self, settings: Settings) -> None:
+        settings = per_process(settings)
+        self._settings = settings
+        # Only a prober that will be used pays for the host name lookup and the CA bundle (~80 ms).
+        helo = settings.smtp_helo_name or (_this_host() if settings.smtp_probe else "localhost")
+        self._pool = SessionPool(settings, helo, tls_context(settings.smtp_tls_verify) if settings.smtp_probe else None)
+        self._results: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)
+        self._accept_all: LRUCache[str, tuple[bool, float]] = LRUCache(settings.smtp_cache_size)
+        self._accept_all_asked: dict[str, asyncio.Future[Answer]] = {}
+        self._blocked: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)  # by MX host
+        self._rate = DomainRate(settings.smtp_domain_rate)
+        self.stats = ProbeStats()
+
+    @property
+    def pool_stats(self) -> PoolStats:
+        return self._pool.stats
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def probe(self, address: Address, mx: MxAnswer, timeout: float) -> ProbeResult:
+        """Ask the MX hosts about ``address`` within ``timeout`` seconds; never raises for trouble."""
+        started = time.monotonic()
+        self.stats.probes += 1
+        recipient = wire_address(address)
+        if recipient is None:
+            return ProbeResult(ProbeOutcome.NOT_ALLOWED, detail="the address cannot be sent in RCPT TO")
+        hit = self._cached(recipient, address.ascii_domain) or self._backing_off(mx)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return replace(hit, cached=True, elapsed_ms=_ms(started))
+        known: list[Answer] = []
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                result = await self._probe(address, recipient, mx, started + timeout, known)
+        except TimeoutError:
+            result = self._timed_out(known[-1] if known else None, address.ascii_domain)
+        except Exception as exc:  # noqa: BLE001 - a bug here must answer "unknown", not fail the request
+            result = ProbeResult(ProbeOutcome.SMTP_UNAVAILABLE, detail=f"internal error: {exc!r}")
+        return replace(result, elapsed_ms=_ms(started))
+
+    async def _probe(self, address: Address, recipient: str, mx: MxAnswer, deadline: float,
+                     known: list[Answer]) -> ProbeResult:
+        domain = address.ascii_domain
+        check_accept_all = self._accept_all_known(domain) is None and domain not in self._accept_all_asked
+        wait = self._rate.reserve(domain, 2 if check_accept_all else 1, time.monotonic(), deadline)
+        if wait is None:
+            return ProbeResult(ProbeOutcome.THROTTLED, accept_all=self._accept_all_known(domain),
+                               detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}")
+        if wait:
+            await asyncio.sleep(wait)
+        if check_accept_all:  # asked beside the real address, so both usually share one transaction
+            asked = asyncio.ensure_future(self._ask(mx, f"{_random_local()}@{domain}", False))
+            self._accept_all_asked[domain] = asked
+            asked.add_done_callback(functools.partial(self._learn_accept_all, domain))  # runs before awaiters
+        answer = await self._ask(mx, recipient, address.smtputf8)
+        known.append(answer)
+        result = _result(answer)
+        if result.outcome is ProbeOutcome.ACCEPTED:
+            result = replace(result, accept_all=await self._accept_all_of(domain))
+        else:
+            result = replace(result, accept_all=self._accept_all_known(domain))
+        if result.outcome in _CACHEABLE and self._settings.smtp_result_ttl > 0:
+            self._results[recipient] = (replace(result, accept_all=None), time.monotonic() + self._settings.smtp_result_ttl)
+        if result.outcome is ProbeOutcome.PROBE_BLOCKED and result.host and self._settings.smtp_block_backoff > 0:
+            self._blocked[result.host] = (result, time.monotonic() + self._settings.smtp_block_backoff)
+        return result
+
+    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool) -> Answer:
+        """Ask the hosts in preference order; the next host only when this one could not be reached."""
+        answer = Answer(mx.domain, error=ConnectFailed(f"{mx.domain}: no MX host to ask"))
+        for host in mx.hosts:
+            answer = await self._pool.submit(host.host, host.addresses, recipient, utf8).future
+            if not _try_next(answer):
+                return answer
+        return answer
+
+    # -- accept-all ------------------------------------------------------------------------------
+
+    async def _accept_all_of(self, domain: str) -> bool | None:
+        asked = self._accept_all_asked.get(domain)
+        if asked is not None:
+            await asyncio.shield(asked)
+        return self._accept_all_known(domain)
+
+    def _learn_accept_all(self, domain: str, asked: asyncio.Future[Answer]) -> None:
+        if self._accept_all_asked.get(domain) is asked:
+            del self._accept_all_asked[domain]
+        if asked.cancelled() or asked.exception() is not None:
+            return
+        outcome = _result(asked.result()).outcome
+        if outcome in (ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED):
+            expiry = time.monotonic() + self._settings.smtp_accept_all_ttl
+            self._accept_all[domain] = (outcome is ProbeOutcome.ACCEPTED, expiry)
+
+    def _accept_all_known(self, domain: str) -> bool | None:
+        entry = self._accept_all.get(domain)
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def _cached(self, recipient: str, domain: str) -> ProbeResult | None:
+        entry = self._results.get(recipient)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return replace(entry[0], accept_all=self._accept_all_known(domain))
+
+    def _backing_off(self, mx: MxAnswer) -> ProbeResult | None:
+        """A host that refused the prober is left alone for a while: asking again only digs the hole
+        deeper (RBL listings feed on repeated attempts). The refusal is answered from memory."""
+        entry = self._blocked.get(mx.hosts[0].host) if mx.hosts else None
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return replace(entry[0], accept_all=None, detail=f"{entry[0].host} refused the prober recently; not asked again yet")
+
+    def _timed_out(self, answer: Answer | None, domain: str) -> ProbeResult:
+        """The deadline came first: what is known so far, with outcome ``smtp_timeout``."""
+        base = _result(answer) if answer is not None else ProbeResult(ProbeOutcome.SMTP_TIMEOUT)
+        return replace(base, outcome=ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
+                       detail="the deadline ran out before the probe finished")
+
+
+def _result(answer: Answer) -> ProbeResult:
+    """One answer as a ProbeResult (accept_all and timing are filled in by the caller)."""
+    reply, error = answer.reply, answer.error
+    tls = answer.tls
+    if error is not None:
+        outcome = _failure(error, answer.before_rcpt)
+        return _with_reply(ProbeResult(outcome, host=answer.host, tls=tls, detail=error.detail), reply)
+    assert reply is not None
+    if answer.before_rcpt:
+        return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls,
+                                       detail="the server refused the session before RCPT TO"), reply)
+    return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
+
+
+def per_process(settings: Settings) -> Settings:
+    """The limits are the service's; with ``VALIDATOR_WORKERS`` processes each gets its share (at least 1)."""
+    n = settings.workers
+    if n <= 1:
+        return settings
+    return dataclasses.replace(
+        settings,
+        smtp_max_connections=max(1, settings.smtp_max_connections // n),
+        smtp_max_connections_per_host=max(1, settings.smtp_max_connections_per_host // n),
+        smtp_domain_rate=max(1, settings.smtp_domain_rate // n),
+    )
+
+
+def _try_next(answer: Answer) -> bool:
+    """RFC 5321 §5.1: an unreachable host, or a temporary refusal of the session (421 busy at the
+    greeting), sends the client to the next MX; anything later is this host's answer."""
+    if isinstance(answer.error, (ConnectFailed, NotAllowed)):
+        return True
+    reply = answer.reply
+    return isinstance(answer.error, Refused) and reply is not None and reply.code is not None and reply.code // 100 == 4
+
+
+def _failure(error: SessionError, before_rcpt: bool) -> ProbeOutcome:
+    if isinstance(error, NotAllowed):
+        return ProbeOutcome.NOT_ALLOWED
+    if isinstance(error, CommandTimeout):
+        return ProbeOutcome.SMTP_TIMEOUT
+    if before_rcpt and error.reply is not None:
+        return _refusal(error.reply)
+    return ProbeOutcome.SMTP_UNAVAILABLE
+
+
+def _refusal(reply: Reply) -> ProbeOutcome:
+    """A refusal of the greeting, EHLO or MAIL FROM is about the prober, never about the address."""
+    cls = classify_reply(reply)
+    if cls is ReplyClass.SMTP_UNAVAILABLE or reply.code is None or reply.code // 100 != 5:
+        return ProbeOutcome.PROBE_BLOCKED if cls is ReplyClass.PROBE_BLOCKED else ProbeOutcome.SMTP_UNAVAILABLE
+    return ProbeOutcome.PROBE_BLOCKED
+
+
+def _with_reply(result: ProbeResult, reply: Reply | None) -> ProbeResult:
+    if reply is None:
+        return result
+    return replace(result, code=reply.code, enhanced=reply.enhanced, text=reply.text)
+
+
+def _random_local() -> str:
+    """A local part no person has: the accept-all check's recipient."""
+    return "x" + secrets.token_hex(10)
+
+
+@functools.lru_cache(maxsize=1)
+def _this_host() -> str:
+    return socket.getfqdn()
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
