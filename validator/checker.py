@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from .config import Settings
+from .disagreements import AcceptLedger, ProbeDisagreements
 from .metrics import Metrics
 from .model import (
     Address,
@@ -42,7 +43,7 @@ class MxLookup(Protocol):
     async def lookup(self, domain: str) -> MxAnswer: ...
 
 
-class SuppressionLookup(Protocol):
+class SuppressionLookup(AcceptLedger, Protocol):
     """What the checker needs from the store (validator.store.Store)."""
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]: ...
@@ -72,6 +73,8 @@ class Checker:
         self._store = store
         self._metrics = metrics or Metrics()
         self._prober = prober if settings.smtp_probe else None
+        self._disagreements = (ProbeDisagreements(store, settings.probe_disagreement_threshold)
+                               if self._prober is not None and store is not None else None)
         self._effects = {
             Reason.DISPOSABLE: settings.signal_disposable,
             Reason.ROLE_ACCOUNT: settings.signal_role_account,
@@ -132,6 +135,11 @@ class Checker:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
 
+    async def close(self) -> None:
+        """Finish writing what the probes learnt (the store must still be open)."""
+        if self._disagreements is not None:
+            await self._disagreements.close()
+
     def _probes(self, mx: MxAnswer) -> bool:
         """Probe only where DNS found somewhere to deliver to (its own failures decide otherwise)."""
         return self._prober is not None and mx.outcome in (MxOutcome.MX, MxOutcome.IMPLICIT) and not mx.unroutable
@@ -139,6 +147,8 @@ class Checker:
     async def _probe(self, address: Address, mx: MxAnswer, deadline: float) -> ProbeResult:
         assert self._prober is not None
         result = await self._prober.probe(address, mx, deadline - time.perf_counter())
+        if self._disagreements is not None:
+            result = await self._disagreements.review(address, result)
         self._metrics.count_probe(result.outcome)
         return result
 

@@ -148,9 +148,11 @@ async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int |
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)
     prober = Prober(settings) if smtp else None
+    checker = Checker(settings, resolver, store, prober=prober)
     try:
-        return await Checker(settings, resolver, store, prober=prober).check_many(addresses, timeout_ms, smtp=smtp)
+        return await checker.check_many(addresses, timeout_ms, smtp=smtp)
     finally:
+        await checker.close()
         if prober is not None:
             await prober.close()
         await resolver.close()

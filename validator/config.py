@@ -244,6 +244,12 @@ class Settings:
     smtp_cache_size: int = _env(
         "VALIDATOR_SMTP_CACHE_SIZE", "Addresses (and, separately, domains) kept in the probe caches.", 100_000
     )
+    probe_disagreement_threshold: int = _env(
+        "VALIDATOR_PROBE_DISAGREEMENT_THRESHOLD",
+        "Ingested hard bounces of addresses a probe had accepted, per domain, after which that domain's probe "
+        "acceptances count as `accept_all`.",
+        3,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -318,7 +324,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
     "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
     "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
-    "smtp_block_backoff": 0,
+    "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
 }
 
 

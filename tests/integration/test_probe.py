@@ -502,3 +502,33 @@ def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
     assert lines[1].split()[:2] == ["jane@cli-mail.com", "deliverable"]
     assert lines[2].split()[:4] == ["walter.white@cli-mail.com", "undeliverable", "block", "mailbox_not_found"]
     assert server.connections == 1
+
+
+@pytest.fixture
+async def learning_client(aiohttp_client, dns, smtp, tmp_path):
+    from validator.api import create_app
+
+    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/validator.sqlite3", auth=False,
+                              probe_disagreement_threshold=2)
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_hard_bounces_after_acceptances_turn_a_domains_acceptances_into_accept_all(learning_client, dns, smtp):
+    # A gateway that says 250 to every plausible name and bounces later: random names are refused,
+    # so the accept-all test passes; only real bounces show its acceptances prove nothing.
+    server = smtp.start(Script(mailboxes={f"{n}@gateway-mail.com": ACCEPTED for n in ("ann", "bob", "cy", "dee")}))
+    point(dns, "gateway-mail.com", server)
+    for name in ("ann", "bob", "cy"):
+        body = await (await learning_client.post("/v1/validate", json={"email": f"{name}@gateway-mail.com",
+                                                                       "smtp": True})).json()
+        assert (body["status"], body["checks"]["smtp"]["accept_all"]) == ("deliverable", False)
+    await asyncio.sleep(0.2)  # acceptances are written in the background
+    for name in ("ann", "bob"):  # real sends to two accepted addresses hard-bounce
+        bounce = {"event": "bounce", "email": f"{name}@gateway-mail.com", "smtp_code": 550,
+                  "smtp_enhanced_code": "5.1.1", "smtp_message": "user unknown", "timestamp": "2026-03-15T08:42:11Z"}
+        [result] = (await (await learning_client.post("/v1/events", json=bounce)).json())["results"]
+        assert result["action"] == "suppressed"
+    body = await (await learning_client.post("/v1/validate", json={"email": "dee@gateway-mail.com",
+                                                                   "smtp": True})).json()
+    assert (body["status"], body["reasons"]) == ("risky", ["accept_all"])
+    assert body["checks"]["smtp"]["accept_all"] is True and "hard bounces" in body["checks"]["smtp"]["detail"]

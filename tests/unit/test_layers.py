@@ -47,6 +47,7 @@ RULES = {
         for name in ("message", "mime", "dsn", "mta", "arf", "autoreply", "ses")
     },
     "netguard": IO_LIBRARIES | {"validator"},
+    "disagreements": {"aiohttp", "socket", "sqlite3", "asyncpg", "validator.api", "validator.cli", "validator.store"},
     "ratelimit": IO_LIBRARIES | {"validator"},  # pure; the bulk-jobs callback check will share it
     # the prober's three layers: only smtp_session touches sockets and ssl
     "smtp_session": {"aiohttp", "aiodns", "pycares", "sqlite3", "asyncpg", "validator.checker", "validator.api",

@@ -79,6 +79,7 @@ async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     app[PROBER] = prober
     app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS], prober=prober)
     yield
+    await app[CHECKER].close()
     await prober.close()  # QUIT the pooled SMTP sessions
     await resolver.close()
 
