@@ -36,6 +36,7 @@ from ..model import (
 )
 from . import records
 from .base import StoreBase
+from .jobs_postgres import PostgresJobs
 from .pool import ConnectionPool
 from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
@@ -95,7 +96,7 @@ class _Contended(Exception):
     """Another transaction inserted one of our new keys first: roll back and plan again."""
 
 
-class PostgresStore(StoreBase):
+class PostgresStore(PostgresJobs, StoreBase):
     """The ``Store`` on PostgreSQL. Open with ``await PostgresStore.open(dsn)``."""
 
     def __init__(self, pool: ConnectionPool, timeout: float, key_cache_ttl: float,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import StoreUnavailable
+from .jobs_schema import V3_POSTGRES, V3_SQLITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS 
 # Ordered, append-only. A database newer than the last version here is refused at open.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "suppressions, audit trail, api keys", _V1_SQLITE, _V1_POSTGRES),
+    Migration(3, "bulk jobs and their chunks", V3_SQLITE, V3_POSTGRES),
 )
 
 
