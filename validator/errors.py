@@ -20,6 +20,7 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── NotFound                        not_found
     ├── MethodNotAllowed                method_not_allowed
     ├── Conflict                        conflict            (e.g. an active API key already has that name)
+    │   └── JobNotFinished              job_not_finished    (a job's results before it finished)
     └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
 """
 
@@ -99,6 +100,12 @@ class Conflict(ValidatorError):
     """The request contradicts what is stored (an active API key with the same name)."""
 
     code = "conflict"
+
+
+class JobNotFinished(Conflict):
+    """A job's results were asked for while it is still queued or running."""
+
+    code = "job_not_finished"
 
 
 class StoreUnavailable(ValidatorError):

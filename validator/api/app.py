@@ -6,19 +6,25 @@ Shared objects live under typed ``web.AppKey``s (no singletons); resources open 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ..callbacks import CallbackSender
 from ..checker import Checker
+from ..jobs import JobRunner
 from ..config import Settings
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
 from ..store import open_store
-from . import suppressions
-from .keys import CHECKER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
+from . import jobs, suppressions
+from .job_wire import result_line
+from .keys import CHECKER, JOB_RUNNER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
 from .middleware import make_middleware
 from .routes import routes
 
@@ -36,10 +42,11 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
-    app.cleanup_ctx.extend([_store_context, _checker_context])
+    app.cleanup_ctx.extend([_store_context, _checker_context, _job_runner_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)
     app.add_routes(suppressions.routes)
+    app.add_routes(jobs.routes)
     return app
 
 
@@ -58,6 +65,22 @@ async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS])
     yield
     await resolver.close()
+
+
+async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    """The background runner of bulk jobs (none when ``job_workers`` is 0); cancelled at shutdown,
+    its leased chunks are claimed again after their lease."""
+    settings = app[SETTINGS]
+    sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
+    runner = JobRunner(settings, app[STORE], app[CHECKER], result_line,
+                       on_finished=functools.partial(jobs.notify_finished, app[STORE], sender))
+    app[JOB_RUNNER] = runner
+    task = asyncio.create_task(runner.run()) if settings.job_workers else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _mark_shutting_down(app: web.Application) -> None:

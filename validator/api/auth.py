@@ -28,6 +28,11 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/suppressions/{email}"): "suppressions:write",
     ("DELETE", "/v1/suppressions/domains/{domain}"): "suppressions:write",
     ("POST", "/v1/suppressions/import"): "suppressions:write",
+    ("POST", "/v1/jobs"): "jobs",
+    ("GET", "/v1/jobs"): "jobs",
+    ("GET", "/v1/jobs/{job_id}"): "jobs",
+    ("GET", "/v1/jobs/{job_id}/results"): "jobs",
+    ("DELETE", "/v1/jobs/{job_id}"): "jobs",
 }
 
 
