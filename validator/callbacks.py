@@ -1,23 +1,14 @@
 """The completion callback of a job: a signed JSON POST to the submitter's URL.
 
-An I/O adapter (aiohttp's client). Signature: ``X-Validator-Signature: t=<unix time>,
-v1=<hex HMAC-SHA256 of "<t>." + body>`` with ``VALIDATOR_JOB_CALLBACK_SECRET`` (the scheme
-Stripe and others use: the time inside the MAC stops replays of old summaries).
-
-Server-side request forgery guard: a callback may reach only globally routable addresses,
-unless the host or its network is listed in ``VALIDATOR_JOB_CALLBACK_ALLOW``. The check runs
-on the addresses the connection will use (a resolver that refuses the others), so a name that
-resolves to 127.0.0.1 or 10.x is refused too, at the moment of sending.
-NOTE for the merge: ``callback_target_refusal`` duplicates the network guard the SMTP prober
-brings (``validator/netguard.py``); the lead replaces it by that module.
+An I/O adapter (aiohttp's client); the signature and the target rules are pure and live in
+``callback_guard.py``. The guard runs on the addresses the connection will use (a resolver
+that refuses the others), so a name that resolves to 127.0.0.1 or 10.x is refused too, at
+the moment of sending, and never followed through a redirect.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import ipaddress
 import logging
 import socket
 import time
@@ -28,58 +19,12 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from .callback_guard import callback_target_refusal, check_callback_url, sign
 from .errors import InvalidField
 
 log = logging.getLogger("validator.jobs")
 TIMEOUT_SECONDS = 10.0
 RETRY_DELAYS = (1.0, 5.0)  # seconds before the second and third attempt
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def _allowed(host: str, address: str | None, allow: tuple[str, ...]) -> bool:
-    if host.lower() in allow:
-        return True
-    if address is None:
-        return False
-    ip = ipaddress.ip_address(address)
-    return ip.is_global or any(ip in ipaddress.ip_network(item, strict=False) for item in allow if _is_network(item))
-
-
-def _is_network(item: str) -> bool:
-    try:
-        ipaddress.ip_network(item, strict=False)
-    except ValueError:
-        return False
-    return True
-
-
-def callback_target_refusal(host: str, address: str | None, allow: tuple[str, ...]) -> str | None:
-    """Why a callback may not go to ``host`` at ``address`` (None: it may). Pure."""
-    if _allowed(host, address, allow):
-        return None
-    return f"{host} ({address}) is not a public address" if address else f"{host} is not a public host"
-
-
-def check_callback_url(url: str, allow: tuple[str, ...]) -> str:
-    """The URL if it may be a callback target as far as can be told before resolving it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        raise InvalidField("must be an http(s) URL", field="callback_url")
-    host = parts.hostname
-    try:
-        literal: str | None = str(ipaddress.ip_address(host))
-    except ValueError:
-        literal = None
-        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-            if host not in allow:
-                raise InvalidField(f"{host} is not a public host", field="callback_url") from None
-    if literal is not None and (reason := callback_target_refusal(host, literal, allow)):
-        raise InvalidField(reason, field="callback_url")
-    return url
 
 
 class _GuardedResolver(AbstractResolver):

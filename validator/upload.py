@@ -92,7 +92,8 @@ class _Lines:
 
     def feed(self, data: bytes) -> list[bytes]:
         lines = (self._pending + data).splitlines(keepends=True)
-        self._pending = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
+        # the last line waits unless it ended in LF (a CR may be half of a CRLF cut by the network)
+        self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         return lines
 
     def finish(self) -> list[bytes]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ..callbacks import check_callback_url
+from ..callback_guard import check_callback_url
 from ..config import Settings
 from ..errors import InvalidField, UnknownField
 from ..job_model import InputRow, Job, JobOptions
