@@ -1,4 +1,5 @@
-"""The command line: ``serve``, ``check``, and ``keys`` / ``suppress`` on the configured store.
+"""The command line: ``serve``, ``check``, ``keys`` / ``suppress`` on the configured store, and
+``batch`` / ``jobs`` for bulk lists (``cli_jobs.py``).
 
 Argument parsing and rendering only; the work is done by the same Checker the API uses, and
 errors are the same ``ValidatorError`` classes, mapped to exit codes in one table.
@@ -64,9 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
     check.set_defaults(run=_check)
 
-    from . import cli_store
+    from . import cli_jobs, cli_store
 
     cli_store.add_commands(commands)
+    cli_jobs.add_commands(commands)
     return parser
 
 
