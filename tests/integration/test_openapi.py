@@ -32,6 +32,12 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 
 
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx, value) -> bytes:
+    """A job upload as NDJSON: the generated string is the body."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(str(value), "utf-8")
+
+
 @pytest.fixture(scope="module")
 def service(dns_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     """The real service on an ephemeral loopback port, in a thread with its own event loop,
@@ -68,7 +74,11 @@ def test_service_matches_its_spec(case, service):
     # An address or domain in a path, and an opaque paging cursor, are strings to the schema
     # but must parse as what they are (400 invalid_field, documented): "schema-valid must be
     # accepted" cannot hold for them.
-    excluded = [positive_data_acceptance] if "{" in case.path or case.path == "/v1/suppressions" else []
+    excluded = [positive_data_acceptance] if "{" in case.path or case.path in ("/v1/suppressions", "/v1/jobs") else []
+    if case.path == "/v1/jobs" and case.method == "POST":
+        # A CSV needs an address column and a callback URL a public host (400, documented), which
+        # "schema-valid" strings need not be; and any text is a CSV whose odd rows are answered.
+        excluded += [positive_data_acceptance, negative_data_rejection]
     if case.path == "/v1/suppressions/import":
         # Any text is a CSV; rows that are not entries are answered 200 with their line numbers.
         excluded.append(negative_data_rejection)
