@@ -7,9 +7,11 @@ the CLI's ``batch`` share ``answer_rows``.
 Why this shape:
 
 - **Real-time requests keep priority.** A process works at most ``job_workers`` chunks at once
-  and checks a chunk ``job_slice`` addresses at a time, yielding to the event loop between
-  slices; so a job holds at most ``job_workers * job_slice`` DNS lookups of the resolver's
-  ``dns_max_inflight``, and a validation waits at most one slice's CPU work for the loop.
+  and checks a chunk ``job_slice`` addresses at a time; between slices it waits while real-time
+  validations are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a
+  busy service still moves its jobs). A job holds at most ``job_workers * job_slice`` DNS
+  lookups of the resolver's ``dns_max_inflight``, and a validation waits at most one slice's
+  CPU work for the loop.
 - **A domain is resolved once per job.** Rows are sorted by domain inside a chunk, so a slice
   holds few domains and ``check_many`` asks each once; the MX cache (``dns_cache_size``
   domains) answers the same domain in later chunks without a query.
@@ -27,7 +29,7 @@ import os
 import secrets
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from .config import Settings
@@ -42,6 +44,40 @@ DUPLICATE = "duplicate"  # the status counted for a row answered by reference to
 
 Render = Callable[[InputRow, Verdict | None], bytes]  # one NDJSON line; None: a duplicate row
 OnFinished = Callable[[Job], Awaitable[None]]
+Pause = Callable[[], Awaitable[None]]
+REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
+
+
+class RealtimeGate:
+    """Real-time validations in flight. Between slices the runner waits until there are none
+    (up to ``REALTIME_WAIT_MAX``), so a job uses the event loop's idle time first."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        self.busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            if not self.busy:
+                self._idle.set()
+
+    async def pause(self) -> None:
+        if not self.busy:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), REALTIME_WAIT_MAX)
+
+
+async def _yield() -> None:
+    await asyncio.sleep(0)
 
 
 class BulkChecker(Protocol):
@@ -62,28 +98,33 @@ def _domain(row: InputRow) -> str:
 
 
 async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
-                      timeout_ms: int) -> ChunkAnswer:
-    """Answer ``rows`` (lines in input order), checking ``slice_size`` addresses at a time."""
-    verdicts: list[Verdict | None] = [None] * len(rows)
-    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
-                  key=lambda i: _domain(rows[i]))
-    for start in range(0, len(todo), slice_size):
-        part = todo[start:start + slice_size]
-        for i, verdict in zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms)):
-            verdicts[i] = verdict
-        await asyncio.sleep(0)  # real-time requests run between slices
+                      timeout_ms: int, pause: Pause = _yield) -> ChunkAnswer:
+    """Answer ``rows`` (lines in input order), checking and rendering ``slice_size`` rows at a time,
+    awaiting ``pause()`` between slices."""
+    lines: list[bytes] = [b""] * len(rows)
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    lines = []
-    for row, verdict in zip(rows, verdicts):
-        if row.error is not None:
-            verdict = refused_verdict(row)
+
+    def answer(i: int, verdict: Verdict | None) -> None:
         if verdict is None:
             statuses[DUPLICATE] += 1
         else:
             statuses[verdict.status.value] += 1
             reasons.update(reason.value for reason in verdict.reasons)
-        lines.append(render(row, verdict))
+        lines[i] = render(rows[i], verdict)
+
+    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
+                  key=lambda i: _domain(rows[i]))
+    for start in range(0, len(todo), slice_size):
+        part = todo[start:start + slice_size]
+        for i, verdict in zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms)):
+            answer(i, verdict)
+        await pause()  # real-time requests run between slices
+    for i, row in enumerate(rows):
+        if row.error is not None:
+            answer(i, refused_verdict(row))
+        elif row.duplicate_of is not None:
+            answer(i, None)
     return ChunkAnswer(tuple(lines), Counts(dict(statuses), dict(reasons)))
 
 
@@ -96,8 +137,10 @@ class JobRunner:
     """Works chunks until cancelled: ``task = asyncio.create_task(runner.run())``."""
 
     def __init__(self, settings: Settings, store: JobStore, checker: BulkChecker, render: Render,
-                 on_finished: OnFinished | None = None, owner: str | None = None) -> None:
+                 on_finished: OnFinished | None = None, owner: str | None = None,
+                 gate: RealtimeGate | None = None) -> None:
         self._settings, self._store, self._checker, self._render = settings, store, checker, render
+        self.gate = gate or RealtimeGate()
         self._on_finished = on_finished
         self.owner = owner or runner_id()
         self._wake = asyncio.Event()
@@ -134,7 +177,7 @@ class JobRunner:
         """Answer one claimed chunk and store it; the job after it (None: not stored, or failed)."""
         try:
             answer = await answer_rows(self._checker, claim.rows, self._render, slice_size=self._settings.job_slice,
-                                       timeout_ms=self._settings.job_timeout_ms)
+                                       timeout_ms=self._settings.job_timeout_ms, pause=self.gate.pause)
             job = await self._store.complete_chunk(claim, answer)
         except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
             log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)

@@ -144,7 +144,8 @@ class CsvRows:
                             "the line is not valid UTF-8")
         if "\x00" in record:
             return InputRow(self._start, record.strip("\r\n").replace("\x00", "")[:MAX_ROW_CHARS], "the line holds NUL")
-        cells = next(csv.reader([record]), [])
+        # most lines hold no quote: a split is several times cheaper than the csv module
+        cells = record.rstrip("\r\n").split(",") if '"' not in record else next(csv.reader([record]), [])
         if not any(cell.strip() for cell in cells):
             return None
         if self._column is None:
