@@ -37,6 +37,17 @@ class SubmitQuery:
     csv: CsvChoice
 
 
+def _only(query: Mapping[str, str], allowed: frozenset[str]) -> None:
+    """Refuse unknown and repeated query parameters (a repeat would be silently ignored)."""
+    names = list(query.keys())
+    unknown = sorted(set(names) - allowed)
+    if unknown:
+        raise UnknownField(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    if len(names) != len(set(names)):
+        name = next(n for n in names if names.count(n) > 1)
+        raise InvalidField("given more than once", field=name)
+
+
 def _flag(query: Mapping[str, str], name: str) -> bool:
     value = query.get(name, "false").lower()
     if value not in ("true", "false", "1", "0"):
@@ -46,10 +57,7 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
 
 def parse_submit_query(query: Mapping[str, str], settings: Settings) -> SubmitQuery:
     """``?smtp=&dedupe=&callback_url=&column=&column_index=&header=true|false``."""
-    unknown = set(query) - SUBMIT_PARAMETERS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise UnknownField(f"unknown query parameter {name!r}", field=name)
+    _only(query, SUBMIT_PARAMETERS)
     index = query.get("column_index")
     if index is not None and not (index.isdigit() and int(index) < 10_000):
         raise InvalidField("must be a column number from 0", field="column_index")
@@ -69,8 +77,9 @@ def final_options(options: JobOptions, source: RowSource, settings: Settings) ->
     if not isinstance(source, JsonRows) or not source.options:
         return options
     given = dict(source.options)
-    if given.get("callback_url"):
-        given["callback_url"] = check_callback_url(given["callback_url"], settings.job_callback_allow)
+    if "callback_url" in given:  # "" means none, as in the query string
+        url = given["callback_url"]
+        given["callback_url"] = check_callback_url(url, settings.job_callback_allow) if url else None
     return replace(options, **given)
 
 
@@ -129,10 +138,7 @@ def csv_rows(ndjson: bytes) -> bytes:
 
 
 def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int]:
-    unknown = set(query) - {"cursor", "limit"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise UnknownField(f"unknown query parameter {name!r}", field=name)
+    _only(query, frozenset({"cursor", "limit"}))
     try:
         limit = int(query.get("limit", "100"))
     except ValueError as exc:
@@ -144,10 +150,7 @@ def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int]:
 
 def results_format(query: Mapping[str, str], accept: str) -> str:
     """``ndjson`` or ``csv``: ``?format=`` first, then ``Accept: text/csv``."""
-    unknown = set(query) - {"format"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise UnknownField(f"unknown query parameter {name!r}", field=name)
+    _only(query, frozenset({"format"}))
     fmt = query.get("format") or ("csv" if "text/csv" in accept else "ndjson")
     if fmt not in ("ndjson", "csv"):
         raise InvalidField("must be ndjson or csv", field="format")
