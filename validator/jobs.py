@@ -158,6 +158,10 @@ class JobRunner:
             for task in (*workers, *self._notices):
                 task.cancel()
             await asyncio.gather(*workers, *self._notices, return_exceptions=True)
+            with contextlib.suppress(StoreUnavailable):  # else the lease runs out: the same, later
+                released = await self._store.release_claims(self.owner)
+                if released:
+                    log.info("job runner stopped: %d chunk(s) released to other runners", released)
 
     async def _work_loop(self) -> None:
         while True:

@@ -113,3 +113,12 @@ async def test_jobs_list_newest_first_with_a_cursor(store):
     assert seen == ids[::-1]
     with pytest.raises(InvalidField):
         await store.list_jobs("bm90LWEtY3Vyc29y")
+
+
+async def test_released_claims_are_claimed_at_once_and_not_counted_as_attempts(store):
+    await _job(store, 1)
+    claim = await store.claim_chunk("stopping", 60)
+    assert await store.release_claims("stopping") == 1
+    again = await store.claim_chunk("other", 60)  # no need to wait for the 60 s lease
+    assert (again.chunk_no, again.attempt) == (claim.chunk_no, 1)
+    assert await store.complete_chunk(claim, _answer(claim)) is None

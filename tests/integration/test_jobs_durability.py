@@ -121,6 +121,23 @@ def test_job_resumes_after_kill_9_and_answers_every_row_once(slow_zone, services
     _assert_every_row_once(base, location, _wait_completed(base, location))
 
 
+def test_graceful_stop_releases_its_chunks_for_an_immediate_resume(slow_zone, services, tmp_path):
+    env = env_for(slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+                  **{**JOB_ENV, "VALIDATOR_JOB_LEASE_SECONDS": "120"})  # longer than the test may wait
+    group = services(env)
+    port = free_port()
+    base = group.start(port)
+    location = _call(f"{base}/v1/jobs", _emails(), "text/csv")[1]["Location"]
+    deadline = time.monotonic() + 20
+    while _job(base, location)["processed"] < PER_DOMAIN * 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    group.processes[0].send_signal(signal.SIGTERM)  # a deploy: the runner stops and gives back its lease
+    assert group.processes[0].wait(20) == 0
+    base = group.start(port)
+    _assert_every_row_once(base, location, _wait_completed(base, location))
+
+
 def test_two_replicas_share_a_job_and_survive_one_dying(slow_zone, services, postgres_url):
     group = services(env_for(slow_zone, VALIDATOR_DATABASE_URL=postgres_url, **JOB_ENV))
     first, second = group.start(free_port()), group.start(free_port())

@@ -52,6 +52,9 @@ class JobStore(Protocol):
     async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
         """Store the answers if the claim still holds; the job after it, or None if it did not."""
 
+    async def release_claims(self, owner: str) -> int:
+        """Give back the unanswered chunks ``owner`` holds (a graceful shutdown), uncounted as attempts."""
+
     async def cancel_job(self, job_id: str) -> Job | None:
         """Cancel a queued or running job (answered chunks are kept); the job, or None if unknown."""
 

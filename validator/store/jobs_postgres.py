@@ -117,6 +117,11 @@ class PostgresJobs:
             return jr.job_of(updated, _same)
         return await self._transaction(complete)
 
+    async def release_claims(self, owner: str) -> int:
+        rows = await self._fetch("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
+                                 " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)
+        return len(rows)
+
     async def cancel_job(self, job_id: str) -> Job | None:
         await self._fetch(f"UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status IN {_OPEN}",
                           job_id, self._clock())

@@ -121,6 +121,12 @@ class SqliteJobs:
             return jr.job_of(updated, from_us)
         return await self._write(complete)
 
+    async def release_claims(self, owner: str) -> int:
+        def release(conn: sqlite3.Connection) -> int:
+            return conn.execute("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
+                                " WHERE lease_owner = ? AND results IS NULL", (owner,)).rowcount
+        return await self._write(release)
+
     async def cancel_job(self, job_id: str) -> Job | None:
         def cancel(conn: sqlite3.Connection) -> None:
             conn.execute(f"UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN {_OPEN}",
