@@ -205,3 +205,22 @@ async def test_completed_job_posts_a_signed_summary_to_its_callback(aiohttp_clie
             break
         await asyncio.sleep(0.05)
     assert job["callback"] == "sent 204"
+
+
+async def test_jobs_need_the_jobs_scope(aiohttp_client, zone, tmp_path):
+    from validator.store import open_store
+
+    url = f"sqlite:///{tmp_path}/v.sqlite3"
+    store = await open_store(url)
+    form = (await store.create_api_key("form", ["validate"]))[1]
+    lists = (await store.create_api_key("lists", ["jobs"]))[1]
+    await store.close()
+    client = await aiohttp_client(create_app(dataclasses.replace(_settings(zone, url), auth=True)))
+    refused = await client.post("/v1/jobs", json={"emails": []}, headers={"Authorization": f"Bearer {form}"})
+    assert (refused.status, (await refused.json())["error"]["code"]) == (403, "forbidden")
+    accepted = await client.post("/v1/jobs", json={"emails": ["a@example.com"]},
+                                 headers={"Authorization": f"Bearer {lists}"})
+    assert accepted.status == 202
+    listed = await client.get("/v1/jobs", headers={"Authorization": f"Bearer {lists}"})
+    assert listed.status == 200 and len((await listed.json())["items"]) == 1
+    assert (await client.get("/v1/jobs")).status == 401
