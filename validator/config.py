@@ -121,6 +121,11 @@ class Settings:
     job_workers: int = _env(
         "VALIDATOR_JOB_WORKERS", "Chunks this process works at once; `0` runs no job runner here.", 1
     )
+    job_process: bool = _env(
+        "VALIDATOR_JOB_PROCESS",
+        "Run the job runner in a child process at lower CPU priority (nice 10), away from real-time requests.",
+        False,
+    )
     job_slice: int = _env(
         "VALIDATOR_JOB_SLICE",
         "Addresses a runner checks between yields to real-time requests (bounds its DNS queries in flight).", 100,

@@ -121,6 +121,34 @@ def test_job_resumes_after_kill_9_and_answers_every_row_once(slow_zone, services
     _assert_every_row_once(base, location, _wait_completed(base, location))
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` started by multiprocessing's spawn (not its resource tracker)."""
+    children = [int(child) for child in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    return [c for c in children if b"spawn_main" in open(f"/proc/{c}/cmdline", "rb").read()]
+
+
+def test_runner_in_a_child_process_dies_with_the_service_and_the_job_resumes(slow_zone, services, tmp_path):
+    env = env_for(slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_JOB_PROCESS="true",
+                  **JOB_ENV)
+    group = services(env)
+    port = free_port()
+    base = group.start(port)
+    runner = _children(group.processes[0].pid)
+    assert len(runner) == 1  # the niced runner process
+    deadline = time.monotonic() + 20
+    while os.getpriority(os.PRIO_PROCESS, runner[0]) <= os.getpriority(os.PRIO_PROCESS, group.processes[0].pid):
+        assert time.monotonic() < deadline, "the runner process never lowered its priority"
+        time.sleep(0.05)
+    location = _call(f"{base}/v1/jobs", _emails(), "text/csv")[1]["Location"]
+    _kill_mid_job(base, location, group, 0)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{runner[0]}") and open(f"/proc/{runner[0]}/stat").read().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the runner outlived the service (an orphan still working)"
+        time.sleep(0.05)
+    base = group.start(port)
+    _assert_every_row_once(base, location, _wait_completed(base, location))
+
+
 def test_graceful_stop_releases_its_chunks_for_an_immediate_resume(slow_zone, services, tmp_path):
     env = env_for(slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
                   **{**JOB_ENV, "VALIDATOR_JOB_LEASE_SECONDS": "120"})  # longer than the test may wait

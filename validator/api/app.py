@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..callbacks import CallbackSender
 from ..checker import Checker
-from ..jobs import JobRunner
 from ..config import Settings
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
 from ..store import open_store
-from . import jobs, suppressions
-from .job_wire import result_line
+from . import jobs, runner_process, suppressions
 from .keys import CHECKER, JOB_RUNNER, METRICS, RESOLVER, SETTINGS, SHUTTING_DOWN, STORE
 from .middleware import make_middleware
 from .routes import routes
@@ -68,15 +64,17 @@ async def _checker_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
-    """The background runner of bulk jobs (none when ``job_workers`` is 0); cancelled at shutdown,
-    its leased chunks are claimed again after their lease."""
+    """The background runner of bulk jobs: in this process, or in a niced child process
+    (``job_process``), or none (``job_workers`` 0). Stopped at shutdown: it releases its chunks."""
     settings = app[SETTINGS]
-    sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
-    runner = JobRunner(settings, app[STORE], app[CHECKER], result_line,
-                       on_finished=functools.partial(jobs.notify_finished, app[STORE], sender))
-    app[JOB_RUNNER] = runner
-    task = asyncio.create_task(runner.run()) if settings.job_workers else None
+    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER])
+    app[JOB_RUNNER] = runner  # its gate, and wake(), serve the in-process mode
+    working = settings.job_workers > 0
+    task = asyncio.create_task(runner.run()) if working and not settings.job_process else None
+    child = runner_process.start(settings) if working and settings.job_process else None
     yield
+    if child is not None:
+        await runner_process.stop(child, settings.shutdown_timeout)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
