@@ -1,4 +1,5 @@
-"""The command line: ``serve``, ``check``, and ``keys`` / ``suppress`` on the configured store.
+"""The command line: ``serve``, ``check``, ``keys`` / ``suppress`` on the configured store, and
+``batch`` / ``jobs`` for bulk lists (``cli_jobs.py``).
 
 Argument parsing and rendering only; the work is done by the same Checker the API uses, and
 errors are the same ``ValidatorError`` classes, mapped to exit codes in one table.
@@ -67,10 +68,11 @@ def _parser() -> argparse.ArgumentParser:
                             "the network guard and every other VALIDATOR_SMTP_* limit still apply)")
     check.set_defaults(run=_check)
 
-    from . import cli_bounces, cli_store
+    from . import cli_bounces, cli_jobs, cli_store
 
     cli_store.add_commands(commands)
     cli_bounces.add_commands(commands)
+    cli_jobs.add_commands(commands)
     return parser
 
 

@@ -9,6 +9,7 @@ process stops before it binds a port.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
@@ -250,6 +251,43 @@ class Settings:
         "acceptances count as `accept_all`.",
         3,
     )
+    job_max_rows: int = _env("VALIDATOR_JOB_MAX_ROWS", "Most rows in one bulk job (`POST /v1/jobs`).", 1_000_000)
+    job_max_upload_bytes: int = _env(
+        "VALIDATOR_JOB_MAX_UPLOAD_BYTES", "Largest bulk job upload, in bytes (streamed, never held whole).", 268_435_456
+    )
+    job_chunk_rows: int = _env(
+        "VALIDATOR_JOB_CHUNK_ROWS", "Rows per chunk: the unit a runner claims, checks and stores at once.", 1000
+    )
+    job_workers: int = _env(
+        "VALIDATOR_JOB_WORKERS", "Chunks this process works at once; `0` runs no job runner here.", 1
+    )
+    job_process: bool = _env(
+        "VALIDATOR_JOB_PROCESS",
+        "Run the job runner in a child process at lower CPU priority (nice 10), away from real-time requests.",
+        False,
+    )
+    job_slice: int = _env(
+        "VALIDATOR_JOB_SLICE",
+        "Addresses a runner checks between yields to real-time requests (bounds its DNS queries in flight).", 100,
+    )
+    job_timeout_ms: int = _env(
+        "VALIDATOR_JOB_TIMEOUT_MS", "Deadline of one slice of a job's checks (what is unknown by then says so).", 10_000
+    )
+    job_lease_seconds: float = _env(
+        "VALIDATOR_JOB_LEASE_SECONDS",
+        "Seconds a claimed chunk stays with its runner; a dead runner's chunks are reclaimed after it.", 60.0,
+    )
+    job_poll_seconds: float = _env(
+        "VALIDATOR_JOB_POLL_SECONDS", "Seconds an idle runner waits before looking for work again.", 1.0
+    )
+    job_callback_secret: str = _env(
+        "VALIDATOR_JOB_CALLBACK_SECRET",
+        "Key of the HMAC-SHA256 signature of job callbacks (`X-Validator-Signature`); empty: unsigned.", "",
+    )
+    job_callback_allow: tuple[str, ...] = _env(
+        "VALIDATOR_JOB_CALLBACK_ALLOW",
+        "Comma-separated hosts and networks (CIDR) callbacks may reach although loopback or private.", (),
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -325,6 +363,8 @@ _MINIMUMS: dict[str, float] = {
     "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
     "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
+    "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
+    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01,
 }
 
 
@@ -389,6 +429,16 @@ _PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
     "bool": parse_bool,
     "SignalEffect": SignalEffect,
 }
+def parse_allowlist(text: str) -> tuple[str, ...]:
+    """``"hooks.internal, 10.0.0.0/8"`` → ``("hooks.internal", "10.0.0.0/8")``; networks checked."""
+    items = tuple(filter(None, (part.strip().lower() for part in text.split(","))))
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", item):
+                raise ValueError(f"not a host name nor a network: {item!r}") from None
+    return items
 
 
 def parse_bands(text: str) -> tuple[float, float]:
@@ -406,6 +456,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "ses_signing_certs": parse_list,
     "ses_topic_arns": parse_list,
     "smtp_allow_networks": parse_networks,
+    "job_callback_allow": parse_allowlist,
 }
 _FIELDS = {f.name: f for f in fields(Settings)}
 

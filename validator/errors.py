@@ -23,6 +23,7 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── MethodNotAllowed                method_not_allowed
     ├── Conflict                        conflict            (e.g. an active API key already has that name)
     ├── UnparseableMessage              unparseable_message (not a mail message, or a bounce naming no recipient)
+    │   └── JobNotFinished              job_not_finished    (a job's results before it finished)
     └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
 """
 
@@ -128,6 +129,10 @@ class UnparseableMessage(ValidatorError):
     """
 
     code = "unparseable_message"
+class JobNotFinished(Conflict):
+    """A job's results were asked for while it is still queued or running."""
+
+    code = "job_not_finished"
 
 
 class StoreUnavailable(ValidatorError):

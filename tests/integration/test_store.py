@@ -21,6 +21,7 @@ from validator.store.schema import MIGRATIONS
 
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.store.schema import MIGRATIONS
 from validator.store import open_store
 from validator.store.sqlite import SqliteStore
 

@@ -60,6 +60,18 @@ RULES = {
     "store/sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
     "store/sqlite_sql": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli"},
     "store/postgres": {"aiohttp", "sqlite3", "validator.api", "validator.checker", "validator.cli", "validator.mx"},
+    # bulk jobs (issue 6)
+    "job_model": IO_LIBRARIES | {"validator"},
+    "upload": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli", "validator.jobs"},
+    "callback_guard": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.jobs"},
+    "callbacks": {"validator.api", "validator.checker", "validator.store", "validator.jobs", "validator.cli"},
+    "jobs": {"aiohttp", "sqlite3", "asyncpg", "validator.api", "validator.cli", "validator.callbacks"},
+    "store/job_records": IO_LIBRARIES | {"validator.api", "validator.checker", "validator.cli", "validator.jobs"},
+    "store/job_store": IO_LIBRARIES | {"validator.api", "validator.checker", "validator.cli", "validator.jobs"},
+    "store/jobs_sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.jobs"},
+    "store/jobs_postgres": {"aiohttp", "sqlite3", "validator.api", "validator.checker", "validator.cli",
+                            "validator.jobs"},
+    "api/job_wire": {"aiohttp", "asyncio", "sqlite3", "asyncpg", "validator.callbacks", "validator.jobs"},
 }
 
 

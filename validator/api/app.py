@@ -6,6 +6,8 @@ Shared objects live under typed ``web.AppKey``s (no singletons); resources open 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -22,10 +24,11 @@ from ..bounces.ingest import Ingestor
 from ..bounces.webhook_keys import load_webhook_secrets
 from ..health import thresholds_from
 from ..policy import learning_policy
-from . import bounces, suppressions
+from . import bounces, jobs, runner_process, suppressions
 from .keys import (
     CHECKER,
     INGESTOR,
+    JOB_RUNNER,
     METRICS,
     PROBER,
     RESOLVER,
@@ -54,11 +57,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SHUTTING_DOWN] = [False]
     app[THRESHOLDS] = thresholds_from(settings)
     app[WEBHOOK_SECRETS] = load_webhook_secrets(settings)  # a bad key or certificate stops start-up here
-    app.cleanup_ctx.extend([_store_context, _checker_context])
+    app.cleanup_ctx.extend([_store_context, _checker_context, _job_runner_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)
     app.add_routes(suppressions.routes)
     app.add_routes(bounces.routes)
+    app.add_routes(jobs.routes)
     return app
 
 
@@ -82,6 +86,24 @@ async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     await app[CHECKER].close()
     await prober.close()  # QUIT the pooled SMTP sessions
     await resolver.close()
+
+
+async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
+    """The background runner of bulk jobs: in this process, or in a niced child process
+    (``job_process``), or none (``job_workers`` 0). Stopped at shutdown: it releases its chunks."""
+    settings = app[SETTINGS]
+    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER])
+    app[JOB_RUNNER] = runner  # its gate, and wake(), serve the in-process mode
+    working = settings.job_workers > 0
+    task = asyncio.create_task(runner.run()) if working and not settings.job_process else None
+    child = runner_process.start(settings) if working and settings.job_process else None
+    yield
+    if child is not None:
+        await runner_process.stop(child, settings.shutdown_timeout)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _mark_shutting_down(app: web.Application) -> None:

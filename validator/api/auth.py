@@ -32,6 +32,11 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("POST", "/v1/events"): "events:write",
     ("POST", "/v1/bounces"): "events:write",
     ("GET", "/v1/reports/bounce-rates"): "reports:read",
+    ("POST", "/v1/jobs"): "jobs",
+    ("GET", "/v1/jobs"): "jobs",
+    ("GET", "/v1/jobs/{job_id}"): "jobs",
+    ("GET", "/v1/jobs/{job_id}/results"): "jobs",
+    ("DELETE", "/v1/jobs/{job_id}"): "jobs",
 }
 
 

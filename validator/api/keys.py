@@ -9,6 +9,7 @@ from ..bounces.webhooks import WebhookSecrets
 from ..checker import Checker
 from ..config import Settings
 from ..health import Thresholds
+from ..jobs import JobRunner
 from ..metrics import Metrics
 from ..mx import MxResolver
 from ..probe import Prober
@@ -24,4 +25,5 @@ STORE = web.AppKey("store", Store)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
+JOB_RUNNER = web.AppKey("job_runner", JobRunner)
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail

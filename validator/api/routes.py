@@ -16,7 +16,8 @@ routes = web.RouteTableDef()
 async def validate(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
-    verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
+    with request.app[keys.JOB_RUNNER].gate.serving():  # bulk jobs wait between slices meanwhile
+        verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
     return json_response(wire.verdict_json(verdict))
 
 
@@ -24,7 +25,8 @@ async def validate(request: web.Request) -> web.Response:
 async def validate_batch(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_batch(await request.read(), max_timeout_ms=settings.max_timeout_ms, max_items=settings.batch_max)
-    verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms, smtp=query.smtp)
+    with request.app[keys.JOB_RUNNER].gate.serving():
+        verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms, smtp=query.smtp)
     return json_response({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
 
 

@@ -49,13 +49,15 @@ from ..model import (
 from ..model import SoftStreak
 from ..policy import LearningPolicy
 from .ingest_records import Decision, EventCount, FactRecord
+from .job_store import JobStore
 from .records import BULK_BATCH, PAGE_MAX, utc_now
 
-__all__ = ["BULK_BATCH", "PAGE_MAX", "Store", "open_store"]
+__all__ = ["BULK_BATCH", "PAGE_MAX", "JobStore", "Store", "open_store"]
 
 
-class Store(Protocol):
-    """What the service needs from a store. Every method may raise ``StoreUnavailable``."""
+class Store(JobStore, Protocol):
+    """What the service needs from a store (and bulk jobs: ``JobStore``). Every method may raise
+    ``StoreUnavailable``."""
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
         """The live entries among these address keys and domain keys, by key (hot path)."""

@@ -39,6 +39,7 @@ from ..policy import LearningPolicy
 from . import bounce_postgres, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord
+from .jobs_postgres import PostgresJobs
 from .pool import ConnectionPool
 from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
@@ -98,7 +99,7 @@ class _Contended(Exception):
     """Another transaction inserted one of our new keys first: roll back and plan again."""
 
 
-class PostgresStore(StoreBase):
+class PostgresStore(PostgresJobs, StoreBase):
     """The ``Store`` on PostgreSQL. Open with ``await PostgresStore.open(dsn)``."""
 
     def __init__(self, pool: ConnectionPool, timeout: float, key_cache_ttl: float,

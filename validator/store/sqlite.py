@@ -53,6 +53,7 @@ from ..policy import LearningPolicy
 from . import bounce_sqlite, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord
+from .jobs_sqlite import SqliteJobs
 from .keyfilter import KeyFilter
 from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 from .sqlite_sql import (
@@ -79,7 +80,7 @@ T = TypeVar("T")
 FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: rebuild off the loop
 SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteStore._reader)
 
-class SqliteStore(StoreBase):
+class SqliteStore(SqliteJobs, StoreBase):
     """The ``Store`` on a SQLite file. Open with ``await SqliteStore.open(path)``."""
 
     def __init__(self, path: Path, timeout: float, key_cache_ttl: float, clock: Callable[[], datetime]) -> None:

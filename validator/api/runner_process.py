@@ -1,0 +1,82 @@
+"""The job runner in a child process at lower CPU priority (``VALIDATOR_JOB_PROCESS=true``).
+
+Why: in the service's own process a running job competes with real-time validations for one
+event loop (and one GIL); yielding between slices helps, but the loop still waits for each
+slice and for the store's threads. In a child process under ``nice`` 10 the job gets the CPU
+the real-time loop leaves over, decided by the operating system. The child builds the same
+runner as the in-process mode (``build_runner``) on its own store, resolver and MX cache;
+it dies with its parent (``PR_SET_PDEATHSIG``: a kill -9 of the service leaves no orphan
+working on), and on SIGTERM it stops and releases its leased chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import logging
+import multiprocessing
+import os
+import signal
+from multiprocessing.process import BaseProcess
+
+from ..callbacks import CallbackSender
+from ..checker import Checker
+from ..config import Settings
+from ..jobs import JobRunner
+from ..mx import MxResolver
+from ..store import Store, open_store
+from . import jobs
+from .job_wire import result_line
+
+JOB_NICE = 10
+PR_SET_PDEATHSIG = 1
+log = logging.getLogger("validator.jobs")
+
+
+def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunner:
+    """The runner both modes use: the API's result lines, signed callbacks on completion."""
+    sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
+    return JobRunner(settings, store, checker, result_line,
+                     on_finished=functools.partial(jobs.notify_finished, store, sender))
+
+
+def start(settings: Settings) -> BaseProcess:
+    process = multiprocessing.get_context("spawn").Process(target=_main, args=(settings, os.getpid()),
+                                                           name="validator-jobs")
+    process.start()
+    return process
+
+
+async def stop(process: BaseProcess, timeout: float) -> None:
+    """SIGTERM (the child releases its chunks), then SIGKILL after ``timeout`` seconds."""
+    process.terminate()
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, process.join, timeout)
+    if process.is_alive():
+        process.kill()
+        await loop.run_in_executor(None, process.join, 5)
+
+
+def _main(settings: Settings, parent: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        return
+    os.nice(JOB_NICE)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    store = await open_store(settings.database_url, timeout=settings.store_timeout)
+    resolver = MxResolver(settings)
+    try:
+        task = asyncio.create_task(build_runner(settings, store, Checker(settings, resolver, store)).run())
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await resolver.close()
+        await store.close()

@@ -1,0 +1,193 @@
+"""Bulk jobs worked in the background: claim a chunk, check its rows, store the answers.
+
+Orchestration only (async, no aiohttp): the store (``JobStore``), the checker and the way a
+row is written (``render``, the API's NDJSON line) are injected, so the service's runner and
+the CLI's ``batch`` share ``answer_rows``.
+
+Why this shape:
+
+- **Real-time requests keep priority.** A process works at most ``job_workers`` chunks at once
+  and checks a chunk ``job_slice`` addresses at a time; between slices it waits while real-time
+  validations are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a
+  busy service still moves its jobs). A job holds at most ``job_workers * job_slice`` DNS
+  lookups of the resolver's ``dns_max_inflight``, and a validation waits at most one slice's
+  CPU work for the loop.
+- **A domain is resolved once per job.** Rows are sorted by domain inside a chunk, so a slice
+  holds few domains and ``check_many`` asks each once; the MX cache (``dns_cache_size``
+  domains) answers the same domain in later chunks without a query.
+- **Nothing crashes the runner.** A chunk that raises is logged and left to its lease: it is
+  claimed again later, and fails its job after ``MAX_ATTEMPTS`` claims (``job_records.py``).
+  A store that is down is retried after ``job_poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Protocol
+
+from .config import Settings
+from .errors import StoreUnavailable
+from .job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobStatus
+from .model import InvalidAddress, SyntaxProblem, Verdict
+from .store.job_store import JobStore
+from .verdict import decide
+
+log = logging.getLogger("validator.jobs")
+DUPLICATE = "duplicate"  # the status counted for a row answered by reference to an earlier one (dedupe)
+
+Render = Callable[[InputRow, Verdict | None], bytes]  # one NDJSON line; None: a duplicate row
+OnFinished = Callable[[Job], Awaitable[None]]
+Pause = Callable[[], Awaitable[None]]
+REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
+
+
+class RealtimeGate:
+    """Real-time validations in flight. Between slices the runner waits until there are none
+    (up to ``REALTIME_WAIT_MAX``), so a job uses the event loop's idle time first."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        self.busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            if not self.busy:
+                self._idle.set()
+
+    async def pause(self) -> None:
+        if not self.busy:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), REALTIME_WAIT_MAX)
+
+
+async def _yield() -> None:
+    await asyncio.sleep(0)
+
+
+class BulkChecker(Protocol):
+    """What the runner needs from ``Checker``."""
+
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]: ...
+
+
+def refused_verdict(row: InputRow) -> Verdict:
+    """The answer to a row that could not be read (not UTF-8, not a string): ``invalid_syntax``."""
+    syntax = InvalidAddress(SyntaxProblem.INVALID, row.error or "unreadable row")
+    decision = decide(syntax, None, None, {})
+    return Verdict(row.email, None, decision.status, decision.action, decision.reasons, None, syntax)
+
+
+def _domain(row: InputRow) -> str:
+    return row.email.rpartition("@")[2].strip().lower()
+
+
+async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
+                      timeout_ms: int, pause: Pause = _yield) -> ChunkAnswer:
+    """Answer ``rows`` (lines in input order), checking and rendering ``slice_size`` rows at a time,
+    awaiting ``pause()`` between slices."""
+    lines: list[bytes] = [b""] * len(rows)
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+
+    def answer(i: int, verdict: Verdict | None) -> None:
+        if verdict is None:
+            statuses[DUPLICATE] += 1
+        else:
+            statuses[verdict.status.value] += 1
+            reasons.update(reason.value for reason in verdict.reasons)
+        lines[i] = render(rows[i], verdict)
+
+    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
+                  key=lambda i: _domain(rows[i]))
+    for start in range(0, len(todo), slice_size):
+        part = todo[start:start + slice_size]
+        for i, verdict in zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms)):
+            answer(i, verdict)
+        await pause()  # real-time requests run between slices
+    for i, row in enumerate(rows):
+        if row.error is not None:
+            answer(i, refused_verdict(row))
+        elif row.duplicate_of is not None:
+            answer(i, None)
+    return ChunkAnswer(tuple(lines), Counts(dict(statuses), dict(reasons)))
+
+
+def runner_id() -> str:
+    """Who holds a lease: host, process and a random part (a restarted process is someone new)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class JobRunner:
+    """Works chunks until cancelled: ``task = asyncio.create_task(runner.run())``."""
+
+    def __init__(self, settings: Settings, store: JobStore, checker: BulkChecker, render: Render,
+                 on_finished: OnFinished | None = None, owner: str | None = None,
+                 gate: RealtimeGate | None = None) -> None:
+        self._settings, self._store, self._checker, self._render = settings, store, checker, render
+        self.gate = gate or RealtimeGate()
+        self._on_finished = on_finished
+        self.owner = owner or runner_id()
+        self._wake = asyncio.Event()
+        self._notices: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """A job was queued here: look now rather than after the poll interval."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        workers = [asyncio.create_task(self._work_loop()) for _ in range(self._settings.job_workers)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in (*workers, *self._notices):
+                task.cancel()
+            await asyncio.gather(*workers, *self._notices, return_exceptions=True)
+            with contextlib.suppress(StoreUnavailable):  # else the lease runs out: the same, later
+                released = await self._store.release_claims(self.owner)
+                if released:
+                    log.info("job runner stopped: %d chunk(s) released to other runners", released)
+
+    async def _work_loop(self) -> None:
+        while True:
+            try:
+                claim = await self._store.claim_chunk(self.owner, self._settings.job_lease_seconds)
+            except StoreUnavailable as exc:
+                log.warning("job runner: store unavailable, retrying: %s", exc.message)
+                claim = None
+            if claim is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.job_poll_seconds)
+                continue
+            await self.work(claim)
+
+    async def work(self, claim: ChunkClaim) -> Job | None:
+        """Answer one claimed chunk and store it; the job after it (None: not stored, or failed)."""
+        try:
+            answer = await answer_rows(self._checker, claim.rows, self._render, slice_size=self._settings.job_slice,
+                                       timeout_ms=self._settings.job_timeout_ms, pause=self.gate.pause)
+            job = await self._store.complete_chunk(claim, answer)
+        except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
+            log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)
+            return None
+        if job is not None and job.status is JobStatus.COMPLETED and self._on_finished is not None:
+            task = asyncio.create_task(self._on_finished(job))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+        return job

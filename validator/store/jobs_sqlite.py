@@ -1,0 +1,149 @@
+"""``JobStore`` on SQLite: a mixin of ``SqliteStore`` using its writer and scan threads.
+
+Every job write is one ``BEGIN IMMEDIATE`` transaction on the writer thread, so claims and
+completions of every process on the file are serialised by SQLite's write lock: a claim
+cannot be taken twice and needs no row locks. Blobs are compressed and decompressed on those
+threads, never on the event loop. Reads (status, list, results) run on the scan thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from ..job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
+from . import job_records as jr
+from .records import checked_limit
+from .sqlite_sql import from_us, to_us
+
+T = TypeVar("T")
+RESULT_PAGE = 4  # answered chunks read at a time by iter_results
+_OPEN = "('queued', 'running')"
+
+
+class SqliteJobs:
+    """The job methods of ``SqliteStore`` (which supplies ``_write``, ``_scan`` and ``_clock``)."""
+
+    _clock: Callable[[], datetime]
+    _write: Callable[..., Any]
+    _scan: Callable[..., Any]
+
+    async def create_job(self, options: JobOptions, *, created_by: str) -> Job:
+        now = self._clock()
+        job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now)
+        await self._write(lambda conn: conn.execute(
+            f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES (?, ?, ?, 0, 0, '{{}}', ?, ?, NULL, NULL, NULL, NULL)",
+            (job.id, job.status.value, jr.encode_options(options), created_by, to_us(now))))
+        return job
+
+    async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
+        def add(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO job_chunks (job_id, chunk_no, rows, input) VALUES (?, ?, ?, ?)",
+                         (job_id, chunk_no, len(rows), jr.encode_rows(rows)))
+        await self._write(add)
+
+    async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
+        def open_(conn: sqlite3.Connection) -> None:
+            now = to_us(self._clock())
+            status, finished = (JobStatus.COMPLETED, now) if total == 0 else (JobStatus.QUEUED, None)
+            conn.execute("UPDATE jobs SET status = ?, total = ?, options = ?, finished_at = ? WHERE id = ?",
+                         (status.value, total, jr.encode_options(options), finished, job_id))
+        await self._write(open_)
+        job = await self.get_job(job_id)
+        assert job is not None
+        return job
+
+    async def discard_job(self, job_id: str) -> None:
+        def discard(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM job_chunks WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        await self._write(discard)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ? AND status != 'receiving'",
+                                (job_id,))
+        return jr.job_of(rows[0], from_us) if rows else None
+
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100) -> tuple[list[Job], str | None]:
+        after, limit = jr.decode_cursor(cursor), checked_limit(limit)
+        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < ?"
+                                " ORDER BY id DESC LIMIT ?", (after or "g", limit + 1))
+        jobs = [jr.job_of(row, from_us) for row in rows[:limit]]
+        return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
+
+    async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
+        def claim(conn: sqlite3.Connection) -> ChunkClaim | None:
+            now = self._clock()
+            while True:
+                found = conn.execute(
+                    "SELECT c.job_id, c.chunk_no, c.input, c.attempts, j.options FROM job_chunks c"
+                    f" JOIN jobs j ON j.id = c.job_id WHERE c.results IS NULL AND j.status IN {_OPEN}"
+                    " AND (c.lease_until IS NULL OR c.lease_until < ?) ORDER BY c.job_id, c.chunk_no LIMIT 1",
+                    (to_us(now),)).fetchone()
+                if found is None:
+                    return None
+                job_id, chunk_no, blob, attempts, options = found
+                if attempts >= jr.MAX_ATTEMPTS:  # it failed whoever worked it: stop the job, not the runners
+                    conn.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
+                                 (to_us(now), f"chunk {chunk_no} failed {attempts} times", job_id))
+                    continue
+                conn.execute("UPDATE job_chunks SET lease_owner = ?, lease_until = ?, attempts = ?"
+                             " WHERE job_id = ? AND chunk_no = ?",
+                             (owner, to_us(now + timedelta(seconds=lease)), attempts + 1, job_id, chunk_no))
+                conn.execute("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+                             (to_us(now), job_id))
+                return ChunkClaim(job_id, chunk_no, owner, attempts + 1, jr.decode_options(options),
+                                  jr.decode_rows(blob))
+        return await self._write(claim)
+
+    async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
+        blob = jr.encode_lines(answer.lines)
+
+        def complete(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ?", (claim.job_id,)).fetchone()
+            if row is None or row[1] not in ("queued", "running"):
+                return None
+            changed = conn.execute(
+                "UPDATE job_chunks SET results = ?, input = NULL, lease_owner = NULL, lease_until = NULL"
+                " WHERE job_id = ? AND chunk_no = ? AND results IS NULL AND lease_owner = ? AND attempts = ?"
+                " RETURNING rows", (blob, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)).fetchone()
+            if changed is None:
+                return None  # the lease ran out and another runner took the chunk
+            now = self._clock()
+            processed, counts, status, finished = jr.after_chunk(jr.job_of(row, from_us), changed[0], answer.counts,
+                                                                 now)
+            updated = conn.execute(
+                f"UPDATE jobs SET processed = ?, counts = ?, status = ?, finished_at = ? WHERE id = ?"
+                f" RETURNING {jr.JOB_COLUMNS}", (processed, jr.encode_counts(counts), status.value,
+                                                  finished and to_us(finished), claim.job_id)).fetchone()
+            return jr.job_of(updated, from_us)
+        return await self._write(complete)
+
+    async def release_claims(self, owner: str) -> int:
+        def release(conn: sqlite3.Connection) -> int:
+            return conn.execute("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
+                                " WHERE lease_owner = ? AND results IS NULL", (owner,)).rowcount
+        return await self._write(release)
+
+    async def cancel_job(self, job_id: str) -> Job | None:
+        def cancel(conn: sqlite3.Connection) -> None:
+            conn.execute(f"UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN {_OPEN}",
+                         (to_us(self._clock()), job_id))
+        await self._write(cancel)
+        return await self.get_job(job_id)
+
+    async def record_callback(self, job_id: str, outcome: str) -> None:
+        await self._write(lambda conn: conn.execute("UPDATE jobs SET callback = ? WHERE id = ?", (outcome, job_id)))
+
+    async def iter_results(self, job_id: str) -> AsyncIterator[bytes]:
+        after = -1
+        while True:
+            rows = await self._scan("SELECT chunk_no, results FROM job_chunks WHERE job_id = ? AND chunk_no > ?"
+                                    " AND results IS NOT NULL ORDER BY chunk_no LIMIT ?", (job_id, after, RESULT_PAGE))
+            for chunk_no, blob in rows:
+                yield jr.decode_lines(blob)
+                after = chunk_no
+            if len(rows) < RESULT_PAGE:
+                return
