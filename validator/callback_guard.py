@@ -4,11 +4,9 @@ Signature: ``X-Validator-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." 
 with ``VALIDATOR_JOB_CALLBACK_SECRET`` (the scheme Stripe and others use: the time inside the
 MAC stops replays of old summaries).
 
-Server-side request forgery guard: a callback may reach only globally routable addresses
-(``ipaddress``'s ``is_global``: not loopback, private, link-local, CGNAT, ...), unless the host
+Server-side request forgery guard: the SMTP prober's (``netguard.refusal``: only globally
+routable unicast addresses, IPv6 forms wrapping a private IPv4 address included), unless the host
 or its network is listed in ``VALIDATOR_JOB_CALLBACK_ALLOW``.
-NOTE for the merge: ``callback_target_refusal`` duplicates the network guard the SMTP prober
-brings (``validator/netguard.py``); the lead replaces it by that module.
 """
 
 from __future__ import annotations
@@ -19,20 +17,12 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from .errors import InvalidField
+from .netguard import refusal
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
-
-
-def _allowed(host: str, address: str | None, allow: tuple[str, ...]) -> bool:
-    if host.lower() in allow:
-        return True
-    if address is None:
-        return False
-    ip = ipaddress.ip_address(address)
-    return ip.is_global or any(ip in ipaddress.ip_network(item, strict=False) for item in allow if _is_network(item))
 
 
 def _is_network(item: str) -> bool:
@@ -45,9 +35,13 @@ def _is_network(item: str) -> bool:
 
 def callback_target_refusal(host: str, address: str | None, allow: tuple[str, ...]) -> str | None:
     """Why a callback may not go to ``host`` at ``address`` (None: it may). Pure."""
-    if _allowed(host, address, allow):
+    if host.lower() in allow:
         return None
-    return f"{host} ({address}) is not a public address" if address else f"{host} is not a public host"
+    if address is None:
+        return f"{host} is not a public host"
+    networks = [ipaddress.ip_network(item, strict=False) for item in allow if _is_network(item)]
+    why = refusal(address, networks)
+    return None if why is None else f"{host}: {why}"
 
 
 def check_callback_url(url: str, allow: tuple[str, ...]) -> str:

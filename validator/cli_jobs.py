@@ -41,7 +41,7 @@ def add_commands(commands: Any) -> None:
     batch.add_argument("input", help="path, or - for standard input")
     batch.add_argument("-o", "--output", required=True, help="results: .csv for CSV, else NDJSON; - for stdout")
     _input_options(batch)
-    batch.add_argument("--smtp", action="store_true", help="ask for SMTP probes (stored; the prober comes with issue 4)")
+    batch.add_argument("--smtp", action="store_true", help="probe each address over SMTP (RCPT TO; needs outbound port 25)")
     batch.add_argument("--dedupe", action="store_true", help="answer repeated addresses by reference to the first")
     batch.set_defaults(run=_batch)
 
@@ -142,14 +142,19 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     from .checker import Checker
+    from .jobs import GreylistRetry
     from .mx import MxResolver
+    from .probe import Prober
     from .store import open_store
 
+    if args.smtp:
+        settings = settings.with_values(smtp_probe="true")  # asked for on this run: the flag enables it
     kind = _input_format(args)
     upload = Upload(source_for(kind, CsvChoice(args.column, args.column_index)), settings.job_max_rows, args.dedupe)
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)
-    checker = Checker(settings, resolver, store)
+    prober = Prober(settings) if args.smtp else None
+    checker = Checker(settings, resolver, store, prober=prober)
     progress = Progress(_count_lines(args.input) if kind != "json" else None)
     counts = Counts()
     csv = args.output.endswith(".csv")
@@ -162,8 +167,9 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
             pending += upload.feed(data) if data is not None else upload.finish()
             while len(pending) >= settings.job_chunk_rows or (data is None and pending):
                 chunk, pending = pending[:settings.job_chunk_rows], pending[settings.job_chunk_rows:]
-                answer = await answer_rows(checker, chunk, jw.result_line, slice_size=CLI_SLICE,
-                                           timeout_ms=settings.job_timeout_ms)
+                answer = await answer_rows(
+                    checker, chunk, jw.result_line, slice_size=CLI_SLICE, timeout_ms=settings.job_timeout_ms,
+                    smtp=args.smtp, greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
                 lines = b"".join(answer.lines)
                 out.write(jw.csv_rows(lines) if csv else lines)
                 counts = counts.plus(answer.counts)
@@ -173,6 +179,9 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if out is not sys.stdout.buffer:
             out.close()
+        await checker.close()
+        if prober is not None:
+            await prober.close()
         await resolver.close()
         await store.close()
     sys.stderr.write(summary_table(counts, progress.done))

@@ -280,6 +280,15 @@ class Settings:
     job_poll_seconds: float = _env(
         "VALIDATOR_JOB_POLL_SECONDS", "Seconds an idle runner waits before looking for work again.", 1.0
     )
+    job_greylist_delay: float = _env(
+        "VALIDATOR_JOB_GREYLIST_DELAY",
+        "Seconds a job waits before asking greylisted addresses again (greylisting servers accept a retry after "
+        "a few minutes).", 300.0,
+    )
+    job_greylist_retries: int = _env(
+        "VALIDATOR_JOB_GREYLIST_RETRIES",
+        "Times a job asks a greylisted address again before reporting it `greylisted`.", 2,
+    )
     job_callback_secret: str = _env(
         "VALIDATOR_JOB_CALLBACK_SECRET",
         "Key of the HMAC-SHA256 signature of job callbacks (`X-Validator-Signature`); empty: unsigned.", "",
@@ -364,7 +373,8 @@ _MINIMUMS: dict[str, float] = {
     "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
     "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
-    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01,
+    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
+    "job_greylist_retries": 0,
 }
 
 

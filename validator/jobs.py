@@ -15,6 +15,11 @@ Why this shape:
 - **A domain is resolved once per job.** Rows are sorted by domain inside a chunk, so a slice
   holds few domains and ``check_many`` asks each once; the MX cache (``dns_cache_size``
   domains) answers the same domain in later chunks without a query.
+- **Greylisted probes are asked again within the job.** With ``smtp``, rows answered
+  ``greylisted`` are checked again after ``job_greylist_delay`` seconds, up to
+  ``job_greylist_retries`` times (greylisting servers accept a retry after a few minutes), then
+  reported ``greylisted`` if still deferred. The runner renews its lease meanwhile, as it does
+  every third of a lease while a chunk is worked, so a long chunk is never taken twice.
 - **Nothing crashes the runner.** A chunk that raises is logged and left to its lease: it is
   claimed again later, and fails its job after ``MAX_ATTEMPTS`` claims (``job_records.py``).
   A store that is down is retried after ``job_poll_seconds``.
@@ -30,12 +35,13 @@ import secrets
 import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from .config import Settings
 from .errors import StoreUnavailable
 from .job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobStatus
-from .model import InvalidAddress, SyntaxProblem, Verdict
+from .model import InvalidAddress, Reason, SyntaxProblem, Verdict
 from .store.job_store import JobStore
 from .verdict import decide
 
@@ -83,7 +89,16 @@ async def _yield() -> None:
 class BulkChecker(Protocol):
     """What the runner needs from ``Checker``."""
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None) -> list[Verdict]: ...
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None,
+                         smtp: bool = False) -> list[Verdict]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GreylistRetry:
+    """Ask greylisted rows again ``times`` times, ``delay`` seconds apart."""
+
+    delay: float
+    times: int
 
 
 def refused_verdict(row: InputRow) -> Verdict:
@@ -98,33 +113,34 @@ def _domain(row: InputRow) -> str:
 
 
 async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
-                      timeout_ms: int, pause: Pause = _yield) -> ChunkAnswer:
-    """Answer ``rows`` (lines in input order), checking and rendering ``slice_size`` rows at a time,
-    awaiting ``pause()`` between slices."""
-    lines: list[bytes] = [b""] * len(rows)
+                      timeout_ms: int, pause: Pause = _yield, smtp: bool = False,
+                      greylist: GreylistRetry | None = None) -> ChunkAnswer:
+    """Answer ``rows`` (lines in input order), checking ``slice_size`` rows at a time and awaiting
+    ``pause()`` between slices; with ``smtp`` and ``greylist``, greylisted rows are asked again."""
+    verdicts: dict[int, Verdict] = {}
+    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
+                  key=lambda i: _domain(rows[i]))
+    for attempt in range(1 + (greylist.times if smtp and greylist else 0)):
+        if attempt:
+            todo = [i for i in todo if Reason.GREYLISTED in verdicts[i].reasons]
+            if not todo:
+                break
+            await asyncio.sleep(greylist.delay)  # type: ignore[union-attr]
+        for start in range(0, len(todo), slice_size):
+            part = todo[start:start + slice_size]
+            verdicts.update(zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms, smtp=smtp)))
+            await pause()  # real-time requests run between slices
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-
-    def answer(i: int, verdict: Verdict | None) -> None:
-        if verdict is None:
+    lines: list[bytes] = []
+    for i, row in enumerate(rows):
+        verdict = refused_verdict(row) if row.error is not None else verdicts.get(i)
+        if verdict is None:  # a duplicate, answered by reference to its first row
             statuses[DUPLICATE] += 1
         else:
             statuses[verdict.status.value] += 1
             reasons.update(reason.value for reason in verdict.reasons)
-        lines[i] = render(rows[i], verdict)
-
-    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
-                  key=lambda i: _domain(rows[i]))
-    for start in range(0, len(todo), slice_size):
-        part = todo[start:start + slice_size]
-        for i, verdict in zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms)):
-            answer(i, verdict)
-        await pause()  # real-time requests run between slices
-    for i, row in enumerate(rows):
-        if row.error is not None:
-            answer(i, refused_verdict(row))
-        elif row.duplicate_of is not None:
-            answer(i, None)
+        lines.append(render(row, verdict))
     return ChunkAnswer(tuple(lines), Counts(dict(statuses), dict(reasons)))
 
 
@@ -149,6 +165,18 @@ class JobRunner:
     def wake(self) -> None:
         """A job was queued here: look now rather than after the poll interval."""
         self._wake.set()
+
+    async def _keep_lease(self, claim: ChunkClaim) -> None:
+        """Renew the claim every third of a lease while it is worked (SMTP probes and greylisting
+        retries can take longer than one lease); a lost claim is refused at completion anyway."""
+        lease = self._settings.job_lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                if not await self._store.renew_claim(claim, lease):
+                    return
+            except StoreUnavailable as exc:
+                log.warning("job %s chunk %d: lease not renewed: %s", claim.job_id, claim.chunk_no, exc.message)
 
     async def run(self) -> None:
         workers = [asyncio.create_task(self._work_loop()) for _ in range(self._settings.job_workers)]
@@ -179,13 +207,19 @@ class JobRunner:
 
     async def work(self, claim: ChunkClaim) -> Job | None:
         """Answer one claimed chunk and store it; the job after it (None: not stored, or failed)."""
+        settings = self._settings
+        keeper = asyncio.create_task(self._keep_lease(claim))
         try:
-            answer = await answer_rows(self._checker, claim.rows, self._render, slice_size=self._settings.job_slice,
-                                       timeout_ms=self._settings.job_timeout_ms, pause=self.gate.pause)
+            answer = await answer_rows(
+                self._checker, claim.rows, self._render, slice_size=settings.job_slice,
+                timeout_ms=settings.job_timeout_ms, pause=self.gate.pause, smtp=claim.options.smtp,
+                greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
             job = await self._store.complete_chunk(claim, answer)
         except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
             log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)
             return None
+        finally:
+            keeper.cancel()
         if job is not None and job.status is JobStatus.COMPLETED and self._on_finished is not None:
             task = asyncio.create_task(self._on_finished(job))
             self._notices.add(task)

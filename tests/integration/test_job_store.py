@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -62,6 +63,23 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_claim_cannot_comple
         assert (done.status, done.processed) == (JobStatus.COMPLETED, 3)
         assert await store.complete_chunk(fresh, _answer(fresh)) is None  # never twice
         assert (await store.get_job(job.id)).processed == 3
+    finally:
+        await store.close()
+
+
+async def test_a_renewed_lease_keeps_the_chunk_and_only_its_holder_can_renew(store_url):
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(store_url, clock=lambda: now[0])
+    try:
+        await _job(store, 1)
+        claim = await store.claim_chunk("worker", 10)
+        now[0] += timedelta(seconds=8)
+        assert await store.renew_claim(claim, 10) is True
+        now[0] += timedelta(seconds=8)  # 16 s after the claim: past the first lease, inside the renewed one
+        assert await store.claim_chunk("other", 10) is None
+        assert await store.renew_claim(dataclasses.replace(claim, owner="other"), 10) is False
+        assert (await store.complete_chunk(claim, _answer(claim))).processed == 3
+        assert await store.renew_claim(claim, 10) is False  # answered: nothing left to renew
     finally:
         await store.close()
 

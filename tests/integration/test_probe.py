@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 
-from smtpserver import ACCEPTED, Script
+from smtpserver import ACCEPTED, GREYLISTED, Script
 from validator.checker import Checker
 from validator.config import Settings
 from validator.model import MxOutcome, ProbeOutcome, Reason, Status
@@ -532,3 +534,50 @@ async def test_hard_bounces_after_acceptances_turn_a_domains_acceptances_into_ac
                                                                    "smtp": True})).json()
     assert (body["status"], body["reasons"]) == ("risky", ["accept_all"])
     assert body["checks"]["smtp"]["accept_all"] is True and "hard bounces" in body["checks"]["smtp"]["detail"]
+
+
+async def test_a_job_with_smtp_probes_and_asks_greylisted_rows_again(aiohttp_client, dns, smtp, tmp_path):
+    from validator.api import create_app
+
+    # Postgrey-like: every address's first RCPT is deferred, the retry gets the real answer
+    server = smtp.start(Script(mailboxes={"jane@grey-job.com": ACCEPTED}, greylist=True))
+    point(dns, "grey-job.com", server)
+    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=False,
+                              job_poll_seconds=0.05, job_greylist_delay=1.2, job_greylist_retries=1,
+                              # the chunk's work outlasts its lease: renewed, the second worker never takes it
+                              job_lease_seconds=1.0, job_workers=2)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.post("/v1/jobs?smtp=true", json={"emails": ["jane@grey-job.com", "joe@grey-job.com"]})
+    assert response.status == 202, await response.text()
+    location = response.headers["Location"]
+    for _ in range(100):
+        job = await (await client.get(location)).json()
+        if job["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    rows = [orjson.loads(line) for line in (await (await client.get(f"{location}/results")).read()).splitlines()]
+    assert [(r["email"], r["status"]) for r in rows] == [("jane@grey-job.com", "deliverable"),
+                                                         ("joe@grey-job.com", "undeliverable")]
+    assert rows[1]["reasons"] == ["mailbox_not_found"] and rows[0]["checks"]["smtp"]["code"] == 250
+    assert server.rcpts.count("jane@grey-job.com") == 2  # deferred once, asked again within the job
+    assert job["counts"]["statuses"] == {"deliverable": 1, "undeliverable": 1}
+    with sqlite3.connect(tmp_path / "v.sqlite3") as db:  # one claim: the renewed lease kept the chunk
+        assert db.execute("SELECT attempts FROM job_chunks").fetchall() == [(1,)]
+
+
+async def test_a_job_reports_greylisted_when_still_deferred_after_its_retries(aiohttp_client, dns, smtp, tmp_path):
+    from validator.api import create_app
+
+    server = smtp.start(Script(mailboxes={"jane@grey-job.com": GREYLISTED}))  # deferred every time
+    point(dns, "grey-job.com", server)
+    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=False,
+                              job_poll_seconds=0.05, job_greylist_delay=0.05, job_greylist_retries=2)
+    client = await aiohttp_client(create_app(settings))
+    location = (await client.post("/v1/jobs?smtp=true", json={"emails": ["jane@grey-job.com"]})).headers["Location"]
+    for _ in range(100):
+        if (await (await client.get(location)).json())["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    [row] = [orjson.loads(line) for line in (await (await client.get(f"{location}/results")).read()).splitlines()]
+    assert (row["status"], row["reasons"]) == ("unknown", ["greylisted"])
+    assert server.rcpts.count("jane@grey-job.com") == 3  # the first ask and two retries

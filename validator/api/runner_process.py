@@ -26,6 +26,7 @@ from ..checker import Checker
 from ..config import Settings
 from ..jobs import JobRunner
 from ..mx import MxResolver
+from ..probe import Prober
 from ..store import Store, open_store
 from . import jobs
 from .job_wire import result_line
@@ -71,12 +72,15 @@ def _main(settings: Settings, parent: int) -> None:
 
 async def _serve(settings: Settings) -> None:
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
-    resolver = MxResolver(settings)
+    resolver, prober = MxResolver(settings), Prober(settings)
+    checker = Checker(settings, resolver, store, prober=prober)
     try:
-        task = asyncio.create_task(build_runner(settings, store, Checker(settings, resolver, store)).run())
+        task = asyncio.create_task(build_runner(settings, store, checker).run())
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        await checker.close()
+        await prober.close()
         await resolver.close()
         await store.close()

@@ -52,6 +52,9 @@ class JobStore(Protocol):
     async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
         """Store the answers if the claim still holds; the job after it, or None if it did not."""
 
+    async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
+        """Extend a claim that is still held (same owner and attempt, not answered) by ``lease`` seconds from now."""
+
     async def release_claims(self, owner: str) -> int:
         """Give back the unanswered chunks ``owner`` holds (a graceful shutdown), uncounted as attempts."""
 

@@ -117,6 +117,13 @@ class PostgresJobs:
             return jr.job_of(updated, _same)
         return await self._transaction(complete)
 
+    async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
+        rows = await self._fetch(
+            "UPDATE job_chunks SET lease_until = $1 WHERE job_id = $2 AND chunk_no = $3 AND results IS NULL"
+            " AND lease_owner = $4 AND attempts = $5 RETURNING chunk_no",
+            self._clock() + timedelta(seconds=lease), claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+        return len(rows) == 1
+
     async def release_claims(self, owner: str) -> int:
         rows = await self._fetch("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
                                  " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)

@@ -121,6 +121,15 @@ class SqliteJobs:
             return jr.job_of(updated, from_us)
         return await self._write(complete)
 
+    async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
+        def renew(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "UPDATE job_chunks SET lease_until = ? WHERE job_id = ? AND chunk_no = ? AND results IS NULL"
+                " AND lease_owner = ? AND attempts = ?",
+                (to_us(self._clock() + timedelta(seconds=lease)), claim.job_id, claim.chunk_no, claim.owner,
+                 claim.attempt)).rowcount == 1
+        return await self._write(renew)
+
     async def release_claims(self, owner: str) -> int:
         def release(conn: sqlite3.Connection) -> int:
             return conn.execute("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
