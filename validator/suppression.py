@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .csv_records import Record, RecordJoiner
 from .errors import InvalidField
 from .model import (
     Address,
@@ -104,40 +105,22 @@ class ImportParser:
         self._reason = default_reason
         self._source = default_source
         self._columns: dict[str, int] | None = None
-        self._record = ""
-        self._undecodable = False
-        self._line = 0  # physical lines consumed
-        self._start = 1  # first physical line of the pending record
+        self._records = RecordJoiner()
+        self._start = 1  # first physical line of the record being parsed
 
     def feed(self, lines: list[bytes]) -> list[ImportRow]:
         """Parse whole lines (each ending in a line break, but the file's last one)."""
-        rows = []
-        for raw in lines:
-            self._line += 1
-            if not self._record and not self._undecodable:
-                self._start = self._line
-            try:
-                self._record += raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self._undecodable = True  # this record is refused; the rest of the file goes on
-            if self._record.count('"') % 2:
-                continue  # inside a quoted cell: the record goes on
-            row = self._take()
-            if row is not None:
-                rows.append(row)
-        return rows
+        return [row for record in self._records.feed(lines) if (row := self._take(record)) is not None]
 
     def finish(self) -> list[ImportRow]:
         """The last record, even one whose quotes never closed (it is reported, not dropped)."""
-        row = self._take() if self._record or self._undecodable else None
-        return [row] if row is not None else []
+        return [row for record in self._records.finish() if (row := self._take(record)) is not None]
 
-    def _take(self) -> ImportRow | None:
-        record, bad = self._record, self._undecodable
-        self._record, self._undecodable = "", False
-        if bad:
+    def _take(self, record: Record) -> ImportRow | None:
+        self._start = record.start
+        if record.undecodable:  # this record is refused; the rest of the file goes on
             return ImportRow(self._start, None, "the line is not valid UTF-8")
-        return self._parse(record)
+        return self._parse(record.text)
 
     def _parse(self, record: str) -> ImportRow | None:
         if "\x00" in record:

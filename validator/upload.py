@@ -33,6 +33,7 @@ import ijson
 import orjson
 
 from .errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
+from .csv_records import Record, RecordJoiner
 from .job_model import InputRow
 
 MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): answered, not stored whole
@@ -108,8 +109,7 @@ class CsvRows:
         self._choice = choice
         self._lines = _Lines()
         self._column: int | None = None
-        self._record, self._undecodable = "", False
-        self._line, self._start = 0, 1
+        self._records = RecordJoiner()
 
     def feed(self, data: bytes) -> list[InputRow]:
         return self._take_lines(self._lines.feed(data), final=False)
@@ -118,34 +118,19 @@ class CsvRows:
         return self._take_lines(self._lines.finish(), final=True)
 
     def _take_lines(self, lines: list[bytes], final: bool) -> list[InputRow]:
-        rows = []
-        for raw in lines:
-            self._line += 1
-            if not self._record and not self._undecodable:
-                self._start = self._line
-            try:
-                self._record += raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self._record += raw.decode("utf-8", "replace")
-                self._undecodable = True
-            if self._record.count('"') % 2 == 0 and (row := self._take()) is not None:
-                rows.append(row)
-        if final and (self._record or self._undecodable) and (row := self._take()) is not None:
-            rows.append(row)  # a last record whose quotes never closed is answered, not dropped
-        return rows
+        records = self._records.feed(lines) + (self._records.finish() if final else [])
+        return [row for record in records if (row := self._take(record)) is not None]
 
-    def _take(self) -> InputRow | None:
-        record, bad = self._record, self._undecodable
-        self._record, self._undecodable = "", False
-        if self._start == 1:
-            record = record.removeprefix("\ufeff")  # a UTF-8 byte order mark, as spreadsheets write
-        if bad:
-            return InputRow(self._start, address_of_cell(record.strip("\r\n"))[:MAX_ROW_CHARS],
-                            "the line is not valid UTF-8")
-        if "\x00" in record:
-            return InputRow(self._start, record.strip("\r\n").replace("\x00", "")[:MAX_ROW_CHARS], "the line holds NUL")
+    def _take(self, record: Record) -> InputRow | None:
+        start, text = record.start, record.text
+        if start == 1:
+            text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark, as spreadsheets write
+        if record.undecodable:
+            return InputRow(start, address_of_cell(text.strip("\r\n"))[:MAX_ROW_CHARS], "the line is not valid UTF-8")
+        if "\x00" in text:
+            return InputRow(start, text.strip("\r\n").replace("\x00", "")[:MAX_ROW_CHARS], "the line holds NUL")
         # most lines hold no quote: a split is several times cheaper than the csv module
-        cells = record.rstrip("\r\n").split(",") if '"' not in record else next(csv.reader([record]), [])
+        cells = text.rstrip("\r\n").split(",") if '"' not in text else next(csv.reader([text]), [])
         if not any(cell.strip() for cell in cells):
             return None
         if self._column is None:
@@ -154,8 +139,8 @@ class CsvRows:
                 self._column = -1 - self._column
                 return None  # the header
         if self._column >= len(cells):
-            return InputRow(self._start, "", f"the row has no column {self._column} (only {len(cells)})")
-        return row_of(self._start, address_of_cell(cells[self._column]), cells[self._column])
+            return InputRow(start, "", f"the row has no column {self._column} (only {len(cells)})")
+        return row_of(start, address_of_cell(cells[self._column]), cells[self._column])
 
     def _choose(self, cells: list[str]) -> int:
         """The address column; ``-1 - index`` when ``cells`` is a header to skip."""

@@ -27,6 +27,7 @@ RULES = {
     "importer": {"aiohttp", "validator.api", "validator.cli"},
     "store/keyfilter": IO_LIBRARIES | {"validator"},
     "smtp_reply": IO_LIBRARIES | {"validator"},
+    "csv_records": IO_LIBRARIES | {"validator"},
     "body": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "policy": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "bounces/facts": IO_LIBRARIES | {"validator"},

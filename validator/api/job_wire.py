@@ -24,7 +24,7 @@ from ..job_model import InputRow, Job, JobOptions
 from ..model import Verdict
 from ..store import PAGE_MAX
 from ..upload import CsvChoice, JsonRows, RowSource
-from .wire import iso_time, verdict_json
+from .wire import iso_time, parse_limit, verdict_json
 
 SUBMIT_PARAMETERS = frozenset({"smtp", "dedupe", "callback_url", "column", "column_index", "header"})
 CSV_COLUMNS = ("row", "input", "email", "normalized", "status", "action", "reasons", "suggestion", "syntax_problem",
@@ -139,13 +139,7 @@ def csv_rows(ndjson: bytes) -> bytes:
 
 def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int]:
     _only(query, frozenset({"cursor", "limit"}))
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError as exc:
-        raise InvalidField("must be an integer", field="limit") from exc
-    if not 1 <= limit <= PAGE_MAX:
-        raise InvalidField(f"must be between 1 and {PAGE_MAX}", field="limit")
-    return query.get("cursor") or None, limit
+    return query.get("cursor") or None, parse_limit(query, PAGE_MAX)
 
 
 def results_format(query: Mapping[str, str], accept: str) -> str:

@@ -23,7 +23,7 @@ from ..model import (
 )
 from ..store import PAGE_MAX
 from ..suppression import MAX_DETAIL, parse_reason, parse_time
-from .wire import address_text, decode_json, iso_time, object_with, suppression_json
+from .wire import address_text, decode_json, iso_time, object_with, parse_limit, suppression_json
 
 CSV_COLUMNS = ("kind", "value", "reason", "source", "detail", "created_at", "updated_at", "expires_at")
 _PUT_FIELDS = frozenset({"reason", "source", "detail", "expires_at", "why"})
@@ -128,12 +128,7 @@ def parse_list_query(query: Mapping[str, str]) -> ListQuery:
     if unknown:
         name = sorted(unknown)[0]
         raise UnknownField(f"unknown query parameter {name!r}", field=name)
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError as exc:
-        raise InvalidField("must be an integer", field="limit") from exc
-    if not 1 <= limit <= PAGE_MAX:
-        raise InvalidField(f"must be between 1 and {PAGE_MAX}", field="limit")
+    limit = parse_limit(query, PAGE_MAX)
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise InvalidField("must be json or csv", field="format")

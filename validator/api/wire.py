@@ -8,6 +8,7 @@ are refused with the field named. Pure functions of bytes and values: no aiohttp
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,17 @@ def object_with(value: Any, allowed: frozenset[str]) -> dict[str, Any]:
         if key not in allowed:
             raise UnknownField(f"unknown field {key!r}", field=key)
     return value
+
+
+def parse_limit(query: Mapping[str, str], maximum: int) -> int:
+    """``?limit=`` of a paged list: 1 to ``maximum``, default 100."""
+    try:
+        limit = int(query.get("limit", "100"))
+    except ValueError as exc:
+        raise InvalidField("must be an integer", field="limit") from exc
+    if not 1 <= limit <= maximum:
+        raise InvalidField(f"must be between 1 and {maximum}", field="limit")
+    return limit
 
 
 def address_text(value: Any, field: str) -> str:
