@@ -224,3 +224,29 @@ async def test_jobs_need_the_jobs_scope(aiohttp_client, zone, tmp_path):
     listed = await client.get("/v1/jobs", headers={"Authorization": f"Bearer {lists}"})
     assert listed.status == 200 and len((await listed.json())["items"]) == 1
     assert (await client.get("/v1/jobs")).status == 401
+
+
+async def test_a_key_sees_only_its_own_jobs_and_an_admin_key_sees_all(aiohttp_client, zone, store_url):
+    from validator.store import open_store
+
+    store = await open_store(store_url)
+    tokens = {name: (await store.create_api_key(name, scopes))[1]
+              for name, scopes in (("team-a", ["jobs"]), ("team-b", ["jobs"]), ("ops", ["admin"]))}
+    await store.close()
+    client = await aiohttp_client(create_app(dataclasses.replace(_settings(zone, store_url), auth=True)))
+
+    def as_(name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}"}
+
+    location = (await client.post("/v1/jobs", json={"emails": ["a@example.com"]}, headers=as_("team-a"))).headers[
+        "Location"]
+    await client.post("/v1/jobs", json={"emails": ["b@example.com"]}, headers=as_("team-b"))
+    assert (await client.get(location, headers=as_("team-a"))).status == 200
+    for method in ("GET", "DELETE"):  # another tenant's job is absent, not forbidden: its id tells nothing
+        response = await client.request(method, location, headers=as_("team-b"))
+        assert (response.status, (await response.json())["error"]["code"]) == (404, "not_found")
+    assert (await client.get(f"{location}/results", headers=as_("team-b"))).status == 404
+    mine = (await (await client.get("/v1/jobs", headers=as_("team-b"))).json())["items"]
+    assert [job["created_by"] for job in mine] == ["key:team-b"]
+    everyone = (await (await client.get("/v1/jobs", headers=as_("ops"))).json())["items"]
+    assert sorted(job["created_by"] for job in everyone) == ["key:team-a", "key:team-b"]

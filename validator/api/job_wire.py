@@ -97,6 +97,7 @@ def job_json(job: Job, now: datetime) -> dict[str, Any]:
         "processed": job.processed,
         "counts": {"statuses": dict(job.counts.statuses), "reasons": dict(job.counts.reasons)},
         "options": {"smtp": job.options.smtp, "dedupe": job.options.dedupe, "callback_url": job.options.callback_url},
+        "created_by": job.created_by,
         "created_at": iso_time(job.created_at),
         "started_at": iso_time(job.started_at),
         "finished_at": iso_time(job.finished_at),

@@ -71,10 +71,17 @@ async def _store_full(store: Store, job_id: str, chunk_no: int, rows: list[Input
     return chunk_no, rows
 
 
+def _owner_filter(request: web.Request) -> str | None:
+    """Whose jobs this request may see: its own key's, or everyone's (an admin key, or no auth)."""
+    key = request.get(keys.API_KEY_NAME)
+    return None if key is None or request.get(keys.API_KEY_ADMIN) else actor_of(request)
+
+
 async def _job(request: web.Request) -> Job:
-    job_id = request.match_info["job_id"]
+    """The job, if this request's key may see it: another key's job is answered as absent."""
+    job_id, owner = request.match_info["job_id"], _owner_filter(request)
     job = await request.app[keys.STORE].get_job(job_id) if JOB_ID.fullmatch(job_id) else None
-    if job is None:
+    if job is None or (owner is not None and job.created_by != owner):
         raise NotFound(f"no job {job_id}")
     return job
 
@@ -87,7 +94,7 @@ async def status(request: web.Request) -> web.Response:
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
     cursor, limit = jw.parse_list_query(request.query)
-    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit)
+    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, created_by=_owner_filter(request))
     now = utc_now()
     return json_response({"items": [jw.job_json(job, now) for job in jobs], "next_cursor": next_cursor})
 

@@ -27,3 +27,4 @@ THRESHOLDS = web.AppKey("thresholds", Thresholds)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
 JOB_RUNNER = web.AppKey("job_runner", JobRunner)
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
+API_KEY_ADMIN = web.RequestKey("api_key_admin", bool)  # the key has the admin scope (sees every key's jobs)

@@ -21,7 +21,7 @@ from .. import errors
 from ..metrics import Metrics
 from ..model import ApiKey
 from .auth import PUBLIC, bearer_token, check_scope
-from .keys import API_KEY_NAME
+from .keys import API_KEY_ADMIN, API_KEY_NAME
 from .wire import error_json
 
 log = logging.getLogger("validator.api")
@@ -78,6 +78,7 @@ def make_middleware(
                 key = await authenticate(bearer_token(request))
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
+                request[API_KEY_ADMIN] = "admin" in key.scopes  # type: ignore[union-attr]
             response = await handler(request)
         except errors.ValidatorError as exc:
             response = error_response(status_for(exc), exc.code, exc.message, exc.field)

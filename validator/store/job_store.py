@@ -43,7 +43,8 @@ class JobStore(Protocol):
     async def get_job(self, job_id: str) -> Job | None:
         """The job, or None (unknown, or still receiving)."""
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
+                        created_by: str | None = None) -> tuple[list[Job], str | None]:
         """One page of jobs, newest first, and the cursor of the next (None: the end)."""
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:

@@ -67,10 +67,12 @@ class PostgresJobs:
         rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1 AND status != 'receiving'", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
+                        created_by: str | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
         rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < $1"
-                                 " ORDER BY id DESC LIMIT $2", after or "g", limit + 1)
+                                 " AND ($3::text IS NULL OR created_by = $3) ORDER BY id DESC LIMIT $2",
+                                 after or "g", limit + 1, created_by)
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
 

@@ -66,10 +66,12 @@ class SqliteJobs:
                                 (job_id,))
         return jr.job_of(rows[0], from_us) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
+                        created_by: str | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
         rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < ?"
-                                " ORDER BY id DESC LIMIT ?", (after or "g", limit + 1))
+                                " AND (? IS NULL OR created_by = ?) ORDER BY id DESC LIMIT ?",
+                                (after or "g", created_by, created_by, limit + 1))
         jobs = [jr.job_of(row, from_us) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
 
