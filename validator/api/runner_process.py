@@ -29,6 +29,7 @@ from ..mx import MxResolver
 from ..probe import Prober
 from ..store import Store, open_store
 from . import jobs
+from .heap import settle_heap
 from .job_wire import result_line
 
 JOB_NICE = 10
@@ -66,6 +67,8 @@ def _main(settings: Settings, parent: int) -> None:
     if os.getppid() != parent:  # the parent died before prctl took effect
         return
     os.nice(JOB_NICE)
+    with contextlib.suppress(OSError, AttributeError):  # Linux: run only when no normal task wants the CPU
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_serve(settings))
 
@@ -74,6 +77,7 @@ async def _serve(settings: Settings) -> None:
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver, prober = MxResolver(settings), Prober(settings)
     checker = Checker(settings, resolver, store, prober=prober)
+    settle_heap()
     try:
         task = asyncio.create_task(build_runner(settings, store, checker).run())
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
