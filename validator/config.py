@@ -263,7 +263,8 @@ class Settings:
     )
     job_process: bool = _env(
         "VALIDATOR_JOB_PROCESS",
-        "Run the job runner in a child process at lower CPU priority (nice 10), away from real-time requests.",
+        "Run the job runner in a child process at idle CPU priority (SCHED_IDLE), away from real-time requests; "
+        "the Docker image sets it.",
         False,
     )
     job_slice: int = _env(

@@ -7,11 +7,13 @@ the CLI's ``batch`` share ``answer_rows``.
 Why this shape:
 
 - **Real-time requests keep priority.** A process works at most ``job_workers`` chunks at once
-  and checks a chunk ``job_slice`` addresses at a time; between slices it waits while real-time
-  validations are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a
-  busy service still moves its jobs). A job holds at most ``job_workers * job_slice`` DNS
-  lookups of the resolver's ``dns_max_inflight``, and a validation waits at most one slice's
-  CPU work for the loop.
+  and checks a chunk in slices of about ``job_slice_ms`` of CPU (``SlicePacer`` learns the cost
+  of a row; at most ``job_slice`` rows); between slices it waits while real-time validations
+  are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a busy service
+  still moves its jobs). A slice's verdicts are rendered at once and dropped, so a validation
+  waits for at most one slice of CPU, and the garbage collector finds few old objects. Job
+  lookups go to the resolver's bulk lane (``check_many(bulk=True)``): at most
+  ``job_dns_max_inflight`` queries, served after waiting real-time ones.
 - **A domain is resolved once per job.** Rows are sorted by domain inside a chunk, so a slice
   holds few domains and ``check_many`` asks each once; the MX cache (``dns_cache_size``
   domains) answers the same domain in later chunks without a query.

@@ -1,9 +1,12 @@
-"""The job runner in a child process at lower CPU priority (``VALIDATOR_JOB_PROCESS=true``).
+"""The job runner in a child process at idle CPU priority (``VALIDATOR_JOB_PROCESS=true``).
 
 Why: in the service's own process a running job competes with real-time validations for one
-event loop (and one GIL); yielding between slices helps, but the loop still waits for each
-slice and for the store's threads. In a child process under ``nice`` 10 the job gets the CPU
-the real-time loop leaves over, decided by the operating system. The child builds the same
+event loop (and one GIL, and one garbage collector); yielding every millisecond of CPU helps,
+but the loop is then busy all the time, and the operating system treats a busy thread as one
+more CPU hog: measured, it was preempted for milliseconds by whatever else ran on its CPU. In
+a child process under ``SCHED_IDLE`` (Linux; ``nice`` 10 where that is refused) the job only
+gets CPU no other task wants: a real-time request that wakes the service preempts it at once,
+and the service's loop stays an idle, quickly woken one. The child builds the same
 runner as the in-process mode (``build_runner``) on its own store, resolver and MX cache;
 it dies with its parent (``PR_SET_PDEATHSIG``: a kill -9 of the service leaves no orphan
 working on), and on SIGTERM it stops and releases its leased chunks.
