@@ -10,6 +10,7 @@ for its query counters over a pipe. It listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 import socket
 import time
@@ -62,8 +63,8 @@ class QueryCounts:
 class DnsProcess:
     """``with DnsProcess(1000) as dns: dns.nameserver, dns.counts()``: the zone, served in a child."""
 
-    def __init__(self, domains: int) -> None:
-        self.domains = domains
+    def __init__(self, domains: int, cpus: set[int] | None = None) -> None:
+        self.domains, self.cpus = domains, cpus  # cpus: pin the server there (when the machine has them)
         self.host = "127.0.0.1"
         self.port = 0
         self._conn: Connection | None = None
@@ -78,6 +79,8 @@ class DnsProcess:
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, self.domains), name="bench-dns", daemon=True)
         self._process.start()
+        if self.cpus and self._process.pid is not None and self.cpus <= os.sched_getaffinity(0):
+            os.sched_setaffinity(self._process.pid, self.cpus)
         if not self._conn.poll(120):
             raise RuntimeError("the loopback DNS server did not start")
         self.port = self._conn.recv()

@@ -40,7 +40,7 @@ class MxLookup(Protocol):
 
     def cached(self, domain: str) -> MxAnswer | None: ...
 
-    async def lookup(self, domain: str) -> MxAnswer: ...
+    async def lookup(self, domain: str, bulk: bool = False) -> MxAnswer: ...
 
 
 class SuppressionLookup(AcceptLedger, Protocol):
@@ -106,8 +106,10 @@ class Checker:
             probe = await self._probe(syntax, mx, self._deadline(started, timeout_ms))
         return self._finish(email, syntax, mx, suppression, started, probe, streak)
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False) -> list[Verdict]:
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
+                         bulk: bool = False) -> list[Verdict]:
         """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain.
+        ``bulk`` (a job's rows) puts the DNS queries in the resolver's bulk lane, behind real-time ones.
 
         Probes run concurrently: the prober's per-host queues put addresses that share an MX
         host into shared sessions, several RCPT TO per transaction.
@@ -122,7 +124,7 @@ class Checker:
         answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
         missing = domains - answers.keys()
         if missing:
-            answers.update(await self._resolve(missing, self._deadline(started, timeout_ms)))
+            answers.update(await self._resolve(missing, self._deadline(started, timeout_ms), bulk))
         probes = await self._probe_all(valid, suppressed, answers, self._deadline(started, timeout_ms)) if smtp else {}
         verdicts = {}
         for email, s in parsed.items():
@@ -182,10 +184,10 @@ class Checker:
         budget = (timeout_ms if timeout_ms is not None else self._settings.default_timeout_ms) / 1000
         return started + budget
 
-    async def _resolve(self, domains: Iterable[str], deadline: float) -> dict[str, MxAnswer]:
+    async def _resolve(self, domains: Iterable[str], deadline: float, bulk: bool = False) -> dict[str, MxAnswer]:
         """Look the domains up concurrently; a domain still unanswered at the deadline is a timeout."""
         domains = list(domains)
-        tasks = [asyncio.ensure_future(self._resolver.lookup(d)) for d in domains]
+        tasks = [asyncio.ensure_future(self._resolver.lookup(d, bulk)) for d in domains]
         remaining = max(deadline - time.perf_counter(), 0.0)
         done, pending = await asyncio.wait(tasks, timeout=remaining) if tasks else (set(), set())
         for task in pending:

@@ -112,12 +112,15 @@ def _run_server(settings: Settings, reuse_port: bool) -> None:
     from aiohttp import web
 
     from .api import create_app
+    from .api.heap import settle_heap
     from .api.middleware import MaskedAccessLogger
 
     if reuse_port:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    settle_heap()  # the garbage collector's full collections off the loop's critical path
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port or None,

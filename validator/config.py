@@ -263,12 +263,24 @@ class Settings:
     )
     job_process: bool = _env(
         "VALIDATOR_JOB_PROCESS",
-        "Run the job runner in a child process at lower CPU priority (nice 10), away from real-time requests.",
+        "Run the job runner in a child process at idle CPU priority (SCHED_IDLE), away from real-time requests; "
+        "the Docker image sets it.",
         False,
     )
     job_slice: int = _env(
         "VALIDATOR_JOB_SLICE",
-        "Addresses a runner checks between yields to real-time requests (bounds its DNS queries in flight).", 100,
+        "Most addresses a runner checks between yields to real-time requests (fewer when they cost more than "
+        "`VALIDATOR_JOB_SLICE_MS`).", 100,
+    )
+    job_slice_ms: float = _env(
+        "VALIDATOR_JOB_SLICE_MS",
+        "Milliseconds of CPU a runner's slice of checks or of result rendering takes before it yields to "
+        "real-time requests.", 1.0,
+    )
+    job_dns_max_inflight: int = _env(
+        "VALIDATOR_JOB_DNS_MAX_INFLIGHT",
+        "DNS queries jobs may hold of `VALIDATOR_DNS_MAX_INFLIGHT` (the rest are kept for real-time validations, "
+        "which are also served first).", 100,
     )
     job_timeout_ms: int = _env(
         "VALIDATOR_JOB_TIMEOUT_MS", "Deadline of one slice of a job's checks (what is unknown by then says so).", 10_000
@@ -373,6 +385,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
     "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
+    "job_slice_ms": 0.01, "job_dns_max_inflight": 1,
     "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
     "job_greylist_retries": 0,
 }

@@ -7,11 +7,13 @@ the CLI's ``batch`` share ``answer_rows``.
 Why this shape:
 
 - **Real-time requests keep priority.** A process works at most ``job_workers`` chunks at once
-  and checks a chunk ``job_slice`` addresses at a time; between slices it waits while real-time
-  validations are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a
-  busy service still moves its jobs). A job holds at most ``job_workers * job_slice`` DNS
-  lookups of the resolver's ``dns_max_inflight``, and a validation waits at most one slice's
-  CPU work for the loop.
+  and checks a chunk in slices of about ``job_slice_ms`` of CPU (``SlicePacer`` learns the cost
+  of a row; at most ``job_slice`` rows); between slices it waits while real-time validations
+  are in flight (``RealtimeGate``, at most ``REALTIME_WAIT_MAX`` per slice, so a busy service
+  still moves its jobs). A slice's verdicts are rendered at once and dropped, so a validation
+  waits for at most one slice of CPU, and the garbage collector finds few old objects. Job
+  lookups go to the resolver's bulk lane (``check_many(bulk=True)``): at most
+  ``job_dns_max_inflight`` queries, served after waiting real-time ones.
 - **A domain is resolved once per job.** Rows are sorted by domain inside a chunk, so a slice
   holds few domains and ``check_many`` asks each once; the MX cache (``dns_cache_size``
   domains) answers the same domain in later chunks without a query.
@@ -33,6 +35,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -90,7 +93,7 @@ class BulkChecker(Protocol):
     """What the runner needs from ``Checker``."""
 
     async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None,
-                         smtp: bool = False) -> list[Verdict]: ...
+                         smtp: bool = False, bulk: bool = False) -> list[Verdict]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,36 +115,93 @@ def _domain(row: InputRow) -> str:
     return row.email.rpartition("@")[2].strip().lower()
 
 
+class SlicePacer:
+    """How many rows the next slice checks, so that one slice costs about ``seconds`` of CPU.
+
+    The cost of a row is learnt from the slices before (CPU time of this thread over the
+    slice, divided by its rows: an upper bound, since it also counts what other tasks ran
+    meanwhile). Without ``seconds`` every slice holds ``most`` rows (the CLI: no one waits).
+    """
+
+    def __init__(self, most: int, seconds: float | None) -> None:
+        self.most, self.seconds = most, seconds
+        self.size = most if seconds is None else 1  # the first slice measures; the runner keeps its pacer
+        self._began = 0.0
+
+    def start(self) -> None:
+        self._began = time.thread_time()
+
+    def learn(self, rows: int) -> None:
+        if self.seconds is None or not rows:
+            return
+        per_row = max((time.thread_time() - self._began) / rows, 1e-7)
+        self.size = max(1, min(self.most, int(self.seconds / per_row)))
+
+    def due(self) -> bool:
+        """Whether the loop time since ``start`` has used the slice (rendering, which never awaits)."""
+        return self.seconds is not None and time.thread_time() - self._began >= self.seconds
+
+
 async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
                       timeout_ms: int, pause: Pause = _yield, smtp: bool = False,
-                      greylist: GreylistRetry | None = None) -> ChunkAnswer:
-    """Answer ``rows`` (lines in input order), checking ``slice_size`` rows at a time and awaiting
-    ``pause()`` between slices; with ``smtp`` and ``greylist``, greylisted rows are asked again."""
-    verdicts: dict[int, Verdict] = {}
-    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
-                  key=lambda i: _domain(rows[i]))
-    for attempt in range(1 + (greylist.times if smtp and greylist else 0)):
-        if attempt:
-            todo = [i for i in todo if Reason.GREYLISTED in verdicts[i].reasons]
-            if not todo:
-                break
-            await asyncio.sleep(greylist.delay)  # type: ignore[union-attr]
-        for start in range(0, len(todo), slice_size):
-            part = todo[start:start + slice_size]
-            verdicts.update(zip(part, await checker.check_many([rows[i].email for i in part], timeout_ms, smtp=smtp)))
-            await pause()  # real-time requests run between slices
+                      greylist: GreylistRetry | None = None, pacer: SlicePacer | None = None) -> ChunkAnswer:
+    """Answer ``rows`` (lines in input order), checking at most ``slice_size`` rows at a time and
+    awaiting ``pause()`` between slices; a ``pacer`` with seconds shrinks slices to about that
+    much CPU each. With ``smtp`` and ``greylist``, greylisted rows are asked again.
+
+    A slice's verdicts are rendered as soon as they come and then dropped: a chunk keeps bytes,
+    not a thousand verdict objects that would outlive two collections of the garbage collector
+    and make its full collections (tens of milliseconds on the loop) frequent."""
+    pacer = pacer or SlicePacer(slice_size, None)
+    lines: dict[int, bytes] = {}
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    lines: list[bytes] = []
-    for i, row in enumerate(rows):
-        verdict = refused_verdict(row) if row.error is not None else verdicts.get(i)
+    retries = greylist.times if smtp and greylist else 0
+    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
+                  key=lambda i: _domain(rows[i]))
+    for attempt in range(1 + retries):
+        if attempt:
+            await asyncio.sleep(greylist.delay)  # type: ignore[union-attr]
+        again: list[int] = []
+        for part in _slices(todo, pacer):
+            pacer.start()
+            verdicts = await checker.check_many([rows[i].email for i in part], timeout_ms, smtp=smtp, bulk=True)
+            for i, verdict in zip(part, verdicts):
+                lines[i] = render(rows[i], verdict)
+                if attempt < retries and Reason.GREYLISTED in verdict.reasons:
+                    again.append(i)  # counted when it is answered for the last time
+                else:
+                    statuses[verdict.status.value] += 1
+                    reasons.update(reason.value for reason in verdict.reasons)
+            pacer.learn(len(part))
+            await pause()  # real-time requests run between slices
+        todo = again
+        if not todo:
+            break
+    pacer.start()
+    for i, row in enumerate(rows):  # rows not checked: unreadable ones and duplicates
+        if i in lines:
+            continue
+        verdict = refused_verdict(row) if row.error is not None else None
         if verdict is None:  # a duplicate, answered by reference to its first row
             statuses[DUPLICATE] += 1
         else:
             statuses[verdict.status.value] += 1
             reasons.update(reason.value for reason in verdict.reasons)
-        lines.append(render(row, verdict))
-    return ChunkAnswer(tuple(lines), Counts(dict(statuses), dict(reasons)))
+        lines[i] = render(row, verdict)
+        if pacer.due():
+            await pause()
+            pacer.start()
+    return ChunkAnswer(tuple(lines[i] for i in range(len(rows))), Counts(dict(statuses), dict(reasons)))
+
+
+def _slices(todo: list[int], pacer: SlicePacer) -> Iterator[list[int]]:
+    """Consecutive parts of ``todo``, each as long as the pacer says when it is taken."""
+    start = 0
+    while start < len(todo):
+        part = todo[start:start + pacer.size]
+        yield part
+        start += len(part)
 
 
 def runner_id() -> str:
@@ -191,7 +251,12 @@ class JobRunner:
                 if released:
                     log.info("job runner stopped: %d chunk(s) released to other runners", released)
 
+    def new_pacer(self) -> SlicePacer:
+        """Slices of ``job_slice_ms`` CPU (each worker learns its own cost per row)."""
+        return SlicePacer(self._settings.job_slice, self._settings.job_slice_ms / 1000)
+
     async def _work_loop(self) -> None:
+        pacer = self.new_pacer()
         while True:
             try:
                 claim = await self._store.claim_chunk(self.owner, self._settings.job_lease_seconds)
@@ -203,9 +268,9 @@ class JobRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.job_poll_seconds)
                 continue
-            await self.work(claim)
+            await self.work(claim, pacer)
 
-    async def work(self, claim: ChunkClaim) -> Job | None:
+    async def work(self, claim: ChunkClaim, pacer: SlicePacer | None = None) -> Job | None:
         """Answer one claimed chunk and store it; the job after it (None: not stored, or failed)."""
         settings = self._settings
         keeper = asyncio.create_task(self._keep_lease(claim))
@@ -213,7 +278,8 @@ class JobRunner:
             answer = await answer_rows(
                 self._checker, claim.rows, self._render, slice_size=settings.job_slice,
                 timeout_ms=settings.job_timeout_ms, pause=self.gate.pause, smtp=claim.options.smtp,
-                greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
+                greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
+                pacer=pacer or self.new_pacer())
             job = await self._store.complete_chunk(claim, answer)
         except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
             log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)

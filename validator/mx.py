@@ -39,6 +39,7 @@ from cachetools import LRUCache
 from .config import Settings
 from .model import MxAnswer, MxHost, MxOutcome
 from .netguard import permitted
+from .slots import PrioritySlots
 
 _MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway
 
@@ -105,7 +106,8 @@ class MxResolver:
         self._cache: LRUCache[str, tuple[MxAnswer, float]] = LRUCache(maxsize=settings.dns_cache_size)
         self._hosts: LRUCache[str, tuple[_Addresses, float]] = LRUCache(maxsize=settings.dns_cache_size)
         self._inflight: dict[str, asyncio.Task[MxAnswer]] = {}
-        self._slots = asyncio.Semaphore(settings.dns_max_inflight)
+        # bulk jobs' queries never take more than job_dns_max_inflight of them, and wait behind real-time ones
+        self._slots = PrioritySlots(settings.dns_max_inflight, settings.job_dns_max_inflight)
         self._dns: aiodns.DNSResolver | None = None  # made on first use, inside the running loop
         self._closed = False
         self.stats = MxStats()
@@ -123,8 +125,13 @@ class MxResolver:
         answer = entry[0]  # built directly: dataclasses.replace costs several times more on this path
         return MxAnswer(answer.domain, answer.outcome, answer.hosts, remaining, answer.detail)
 
-    async def lookup(self, domain: str) -> MxAnswer:
-        """Where mail for ``domain`` goes. Never raises for DNS trouble: it answers TIMEOUT or ERROR."""
+    async def lookup(self, domain: str, bulk: bool = False) -> MxAnswer:
+        """Where mail for ``domain`` goes. Never raises for DNS trouble: it answers TIMEOUT or ERROR.
+
+        ``bulk`` (a job's lookup) queues its queries in the bulk lane of the query budget, behind
+        real-time ones (``PrioritySlots``); a real-time caller joining a bulk lookup already in
+        flight for the same domain shares it.
+        """
         key = domain.lower().rstrip(".")
         hit = self.cached(key)
         if hit is not None:
@@ -132,7 +139,7 @@ class MxResolver:
         self.stats.cache_misses += 1
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._resolve_and_store(key))
+            task = asyncio.get_running_loop().create_task(self._resolve_and_store(key, bulk))
             self._inflight[key] = task
             task.add_done_callback(partial(self._forget, key))
         else:
@@ -158,9 +165,9 @@ class MxResolver:
 
     # -- resolution ------------------------------------------------------------------------------
 
-    async def _resolve_and_store(self, key: str) -> MxAnswer:
+    async def _resolve_and_store(self, key: str, bulk: bool) -> MxAnswer:
         try:
-            answer = await self._resolve(key)
+            answer = await self._resolve(key, bulk)
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer "unknown", not crash a request
             answer = MxAnswer(key, MxOutcome.ERROR, detail=f"internal error: {exc!r}")
         settings = self._settings
@@ -172,15 +179,15 @@ class MxResolver:
             self._cache[key] = (answer, time.monotonic() + ttl)
         return answer
 
-    async def _resolve(self, domain: str) -> MxAnswer:
+    async def _resolve(self, domain: str, bulk: bool) -> MxAnswer:
         negative_ttl = self._settings.dns_negative_ttl
-        reply = await self._query(domain, "MX")
+        reply = await self._query(domain, "MX", bulk)
         if reply.status is _Status.NXDOMAIN:
             return MxAnswer(domain, MxOutcome.NO_SUCH_DOMAIN, ttl=negative_ttl)
         if reply.status in (_Status.TIMEOUT, _Status.ERROR):
             return _failed(domain, reply)
         if reply.status is _Status.NODATA:
-            return await self._implicit(domain)
+            return await self._implicit(domain, bulk)
         # RFC 7505 §3: a null MX is a lone MX whose exchange is "." (c-ares renders it "");
         # like email-validator, any other MX beside it wins.
         exchanges: dict[str, int] = {}
@@ -189,11 +196,11 @@ class MxResolver:
                 exchanges[host] = preference
         if not exchanges:
             return MxAnswer(domain, MxOutcome.NULL_MX, ttl=reply.ttl)
-        return await self._exchanges(domain, list(exchanges.items())[:_MAX_HOSTS], reply.ttl)
+        return await self._exchanges(domain, list(exchanges.items())[:_MAX_HOSTS], reply.ttl, bulk)
 
-    async def _exchanges(self, domain: str, exchanges: list[tuple[str, int]], mx_ttl: float) -> MxAnswer:
+    async def _exchanges(self, domain: str, exchanges: list[tuple[str, int]], mx_ttl: float, bulk: bool) -> MxAnswer:
         """Resolve every exchange; unknown routability is trouble, not unroutability."""
-        found = await self._addresses(*(host for host, _ in exchanges))
+        found = await self._addresses(*(host for host, _ in exchanges), bulk=bulk)
         hosts = tuple(
             MxHost(host, preference, a.addresses, a.routable) for (host, preference), a in zip(exchanges, found)
         )
@@ -210,9 +217,9 @@ class MxResolver:
             ttl = min(ttl, self._settings.dns_negative_ttl)
         return MxAnswer(domain, MxOutcome.MX, hosts, ttl=ttl)  # answer.unroutable is True
 
-    async def _implicit(self, domain: str) -> MxAnswer:
+    async def _implicit(self, domain: str, bulk: bool) -> MxAnswer:
         """RFC 5321 §5.1: without MX records, the domain itself is the implicit MX."""
-        (found,) = await self._addresses(domain)
+        (found,) = await self._addresses(domain, bulk=bulk)
         ttl = min(found.ttl, self._settings.dns_negative_ttl)  # rests on the absence of MX
         if found.routable:
             host = MxHost(domain, 0, found.addresses, routable=True)
@@ -221,7 +228,7 @@ class MxResolver:
             return _failed(domain, found.failure)
         return MxAnswer(domain, MxOutcome.NO_MX, ttl=ttl)
 
-    async def _addresses(self, *hosts: str) -> list[_Addresses]:
+    async def _addresses(self, *hosts: str, bulk: bool) -> list[_Addresses]:
         """A and AAAA of every host at once; a global address settles routability even if the other failed.
 
         Hosts are cached on their own: most domains share a few providers' exchanges, and a
@@ -232,7 +239,7 @@ class MxResolver:
             h: replace(e[0], ttl=e[1] - now) for h in hosts if (e := self._hosts.get(h)) is not None and e[1] > now
         }
         missing = [h for h in hosts if h not in found]
-        replies = await asyncio.gather(*(self._query(host, qtype) for host in missing for qtype in ("A", "AAAA")))
+        replies = await asyncio.gather(*(self._query(host, qtype, bulk) for host in missing for qtype in ("A", "AAAA")))
         for host, v4, v6 in zip(missing, replies[::2], replies[1::2]):
             addresses = v4.data + v6.data
             # the network guard's rule: a global unicast address, or one the operator allowlisted
@@ -247,12 +254,12 @@ class MxResolver:
                 self._hosts[host] = (found[host], time.monotonic() + ttl)
         return [found[h] for h in hosts]
 
-    async def _query(self, name: str, qtype: str) -> _Reply:
+    async def _query(self, name: str, qtype: str, bulk: bool) -> _Reply:
         """One query, translated: the only place resolver exceptions are caught."""
         try:
             # A burst (a cold batch of 1,000 domains) must queue here: c-ares answers "timeout"
             # early for queries it cannot send when thousands are outstanding at once.
-            async with self._slots, asyncio.timeout(self._budget):
+            async with self._slots.slot(bulk=bulk), asyncio.timeout(self._budget):
                 self.stats.queries_sent += 1
                 result = await self._resolver().query_dns(name, qtype)
         except TimeoutError:

@@ -1,9 +1,12 @@
-"""The job runner in a child process at lower CPU priority (``VALIDATOR_JOB_PROCESS=true``).
+"""The job runner in a child process at idle CPU priority (``VALIDATOR_JOB_PROCESS=true``).
 
 Why: in the service's own process a running job competes with real-time validations for one
-event loop (and one GIL); yielding between slices helps, but the loop still waits for each
-slice and for the store's threads. In a child process under ``nice`` 10 the job gets the CPU
-the real-time loop leaves over, decided by the operating system. The child builds the same
+event loop (and one GIL, and one garbage collector); yielding every millisecond of CPU helps,
+but the loop is then busy all the time, and the operating system treats a busy thread as one
+more CPU hog: measured, it was preempted for milliseconds by whatever else ran on its CPU. In
+a child process under ``SCHED_IDLE`` (Linux; ``nice`` 10 where that is refused) the job only
+gets CPU no other task wants: a real-time request that wakes the service preempts it at once,
+and the service's loop stays an idle, quickly woken one. The child builds the same
 runner as the in-process mode (``build_runner``) on its own store, resolver and MX cache;
 it dies with its parent (``PR_SET_PDEATHSIG``: a kill -9 of the service leaves no orphan
 working on), and on SIGTERM it stops and releases its leased chunks.
@@ -29,6 +32,7 @@ from ..mx import MxResolver
 from ..probe import Prober
 from ..store import Store, open_store
 from . import jobs
+from .heap import settle_heap
 from .job_wire import result_line
 
 JOB_NICE = 10
@@ -66,6 +70,8 @@ def _main(settings: Settings, parent: int) -> None:
     if os.getppid() != parent:  # the parent died before prctl took effect
         return
     os.nice(JOB_NICE)
+    with contextlib.suppress(OSError, AttributeError):  # Linux: run only when no normal task wants the CPU
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_serve(settings))
 
@@ -74,6 +80,7 @@ async def _serve(settings: Settings) -> None:
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver, prober = MxResolver(settings), Prober(settings)
     checker = Checker(settings, resolver, store, prober=prober)
+    settle_heap()
     try:
         task = asyncio.create_task(build_runner(settings, store, checker).run())
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)

@@ -10,6 +10,7 @@ in one transaction: a chunk is answered once, and the last one completes the job
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +51,7 @@ class PostgresJobs:
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
         await self._fetch("INSERT INTO job_chunks (job_id, chunk_no, rows, input) VALUES ($1, $2, $3, $4)",
-                          job_id, chunk_no, len(rows), jr.encode_rows(rows))
+                          job_id, chunk_no, len(rows), await asyncio.to_thread(jr.encode_rows, rows))
 
     async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
         now = self._clock()
@@ -94,11 +95,11 @@ class PostgresJobs:
                 await conn.execute("UPDATE jobs SET status = 'running', started_at = $2"
                                    " WHERE id = $1 AND status = 'queued'", job_id, now)
                 return ChunkClaim(job_id, chunk_no, owner, attempts + 1, jr.decode_options(options),
-                                  jr.decode_rows(blob))
+                                  await asyncio.to_thread(jr.decode_rows, blob))
         return await self._transaction(claim)
 
     async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
-        blob = jr.encode_lines(answer.lines)
+        blob = await asyncio.to_thread(jr.encode_lines, answer.lines)  # zlib on a thread, not on the loop
 
         async def complete(conn: asyncpg.Connection) -> Job | None:
             row = await conn.fetchrow(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE", claim.job_id)

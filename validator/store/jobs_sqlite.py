@@ -101,9 +101,8 @@ class SqliteJobs:
         return await self._write(claim)
 
     async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
-        blob = jr.encode_lines(answer.lines)
-
         def complete(conn: sqlite3.Connection) -> Job | None:
+            blob = jr.encode_lines(answer.lines)  # here, on the writer thread: never on the loop
             row = conn.execute(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ?", (claim.job_id,)).fetchone()
             if row is None or row[1] not in ("queued", "running"):
                 return None
