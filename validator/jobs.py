@@ -54,6 +54,7 @@ DUPLICATE = "duplicate"  # the status counted for a row answered by reference to
 Render = Callable[[InputRow, Verdict | None], bytes]  # one NDJSON line; None: a duplicate row
 OnFinished = Callable[[Job], Awaitable[None]]
 Pause = Callable[[], Awaitable[None]]
+CALLBACK_GRACE = 60.0  # seconds after completion before another runner sends a callback its own never did
 REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
 
 
@@ -240,6 +241,8 @@ class JobRunner:
 
     async def run(self) -> None:
         workers = [asyncio.create_task(self._work_loop()) for _ in range(self._settings.job_workers)]
+        if self._on_finished is not None:
+            self._notify(*await self._unsent_callbacks())
         try:
             await asyncio.gather(*workers)
         finally:
@@ -250,6 +253,22 @@ class JobRunner:
                 released = await self._store.release_claims(self.owner)
                 if released:
                     log.info("job runner stopped: %d chunk(s) released to other runners", released)
+
+    def _notify(self, *finished: Job) -> None:
+        assert self._on_finished is not None
+        for job in finished:
+            task = asyncio.create_task(self._on_finished(job))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+
+    async def _unsent_callbacks(self) -> list[Job]:
+        """Completed jobs whose callback a dead process never sent (at least once, not exactly once:
+        a receiver tells a repeat by the job id in the signed summary)."""
+        try:
+            return await self._store.claim_unsent_callbacks(CALLBACK_GRACE)
+        except StoreUnavailable as exc:
+            log.warning("job runner: unsent callbacks not looked for: %s", exc.message)
+            return []
 
     def new_pacer(self) -> SlicePacer:
         """Slices of ``job_slice_ms`` CPU (each worker learns its own cost per row)."""
@@ -287,7 +306,5 @@ class JobRunner:
         finally:
             keeper.cancel()
         if job is not None and job.status is JobStatus.COMPLETED and self._on_finished is not None:
-            task = asyncio.create_task(self._on_finished(job))
-            self._notices.add(task)
-            task.add_done_callback(self._notices.discard)
+            self._notify(job)
         return job

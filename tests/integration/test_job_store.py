@@ -84,6 +84,25 @@ async def test_a_renewed_lease_keeps_the_chunk_and_only_its_holder_can_renew(sto
         await store.close()
 
 
+async def test_callbacks_a_dead_process_never_sent_are_claimed_once_after_a_grace(store_url):
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(store_url, clock=lambda: now[0])
+    try:
+        with_url = await _job(store, 1, callback_url="https://hooks.example.com/done")
+        await _job(store, 1)  # no callback_url: never a callback to send
+        for _ in range(2):
+            claim = await store.claim_chunk("worker", 10)
+            await store.complete_chunk(claim, _answer(claim))
+        assert await store.claim_unsent_callbacks(60) == []  # the completing runner may still be sending
+        now[0] += timedelta(seconds=61)
+        assert [job.id for job in await store.claim_unsent_callbacks(60)] == [with_url.id]
+        assert await store.claim_unsent_callbacks(60) == []  # claimed: one runner sends it
+        await store.record_callback(with_url.id, "sent 204")
+        assert (await store.get_job(with_url.id)).callback == "sent 204"
+    finally:
+        await store.close()
+
+
 async def test_a_chunk_that_keeps_failing_fails_its_job_not_the_runner(store_url):
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
     store = await open_store(store_url, clock=lambda: now[0])

@@ -250,3 +250,42 @@ async def test_a_key_sees_only_its_own_jobs_and_an_admin_key_sees_all(aiohttp_cl
     assert [job["created_by"] for job in mine] == ["key:team-b"]
     everyone = (await (await client.get("/v1/jobs", headers=as_("ops"))).json())["items"]
     assert sorted(job["created_by"] for job in everyone) == ["key:team-a", "key:team-b"]
+
+
+async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runner(aiohttp_client, aiohttp_server,
+                                                                                     zone, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions
+    from validator.store import open_store
+
+    received: asyncio.Queue = asyncio.Queue()
+
+    async def hook(request: web.Request) -> web.Response:
+        await received.put(orjson.loads(await request.read()))
+        return web.Response(status=204)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", hook)
+    server = await aiohttp_server(receiver)
+    url, database = f"http://127.0.0.1:{server.port}/hook", f"sqlite:///{tmp_path}/v.sqlite3"
+    # A process completed this job two minutes ago and died before posting its callback
+    store = await open_store(database, clock=lambda: datetime.now(UTC) - timedelta(minutes=2))
+    options = JobOptions(callback_url=url)
+    job = await store.create_job(options, created_by="anonymous")
+    await store.add_chunk(job.id, 0, [InputRow(1, "a@example.com")])
+    await store.open_job(job.id, 1, options)
+    claim = await store.claim_chunk("dead", 60)
+    await store.complete_chunk(claim, ChunkAnswer((b"{}\n",), Counts({"deliverable": 1}, {})))
+    await store.close()
+
+    settings = _settings(zone, database, job_callback_allow=("127.0.0.1",))
+    client = await aiohttp_client(create_app(settings))
+    summary = await asyncio.wait_for(received.get(), 10)
+    assert (summary["event"], summary["job"]["id"]) == ("job.completed", job.id)
+    for _ in range(100):
+        if (await (await client.get(f"/v1/jobs/{job.id}")).json())["callback"] == "sent 204":
+            break
+        await asyncio.sleep(0.05)
+    assert (await (await client.get(f"/v1/jobs/{job.id}")).json())["callback"] == "sent 204"
+    assert received.empty()  # once

@@ -50,6 +50,11 @@ def decode_lines(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
+# Jobs whose options name a callback URL (the encoding below writes "callback_url":null otherwise).
+HAS_CALLBACK = """options NOT LIKE '%"callback_url":null%'"""
+RESENDING = "resending"
+
+
 def encode_options(options: JobOptions) -> str:
     return orjson.dumps({"smtp": options.smtp, "dedupe": options.dedupe, "callback_url": options.callback_url}).decode()
 

@@ -62,6 +62,11 @@ class JobStore(Protocol):
     async def cancel_job(self, job_id: str) -> Job | None:
         """Cancel a queued or running job (answered chunks are kept); the job, or None if unknown."""
 
+    async def claim_unsent_callbacks(self, older_than: float, limit: int = 100) -> list[Job]:
+        """Completed jobs (finished over ``older_than`` seconds ago) whose callback was never attempted,
+        each marked ``resending`` so one runner sends it: a process that died between completing a
+        job and posting its callback left them behind."""
+
     async def record_callback(self, job_id: str, outcome: str) -> None:
         """Note how the completion callback went."""
 

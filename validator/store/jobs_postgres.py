@@ -137,6 +137,13 @@ class PostgresJobs:
                           job_id, self._clock())
         return await self.get_job(job_id)
 
+    async def claim_unsent_callbacks(self, older_than: float, limit: int = 100) -> list[Job]:
+        rows = await self._fetch(  # SKIP LOCKED: two replicas recovering at once take different jobs
+            f"UPDATE jobs SET callback = '{jr.RESENDING}' WHERE id IN (SELECT id FROM jobs WHERE status = 'completed'"
+            f" AND callback IS NULL AND {jr.HAS_CALLBACK} AND finished_at < $1 ORDER BY id LIMIT $2"
+            " FOR UPDATE SKIP LOCKED) RETURNING id", self._clock() - timedelta(seconds=older_than), limit)
+        return [job for row in rows if (job := await self.get_job(row[0])) is not None]
+
     async def record_callback(self, job_id: str, outcome: str) -> None:
         await self._fetch("UPDATE jobs SET callback = $2 WHERE id = $1", job_id, outcome)
 

@@ -144,6 +144,16 @@ class SqliteJobs:
         await self._write(cancel)
         return await self.get_job(job_id)
 
+    async def claim_unsent_callbacks(self, older_than: float, limit: int = 100) -> list[Job]:
+        def claim(conn: sqlite3.Connection) -> list[str]:
+            cutoff = to_us(self._clock() - timedelta(seconds=older_than))
+            ids = [row[0] for row in conn.execute(
+                f"SELECT id FROM jobs WHERE status = 'completed' AND callback IS NULL AND {jr.HAS_CALLBACK}"
+                " AND finished_at < ? ORDER BY id LIMIT ?", (cutoff, limit))]
+            conn.executemany("UPDATE jobs SET callback = ? WHERE id = ?", [(jr.RESENDING, i) for i in ids])
+            return ids
+        return [job for job_id in await self._write(claim) if (job := await self.get_job(job_id)) is not None]
+
     async def record_callback(self, job_id: str, outcome: str) -> None:
         await self._write(lambda conn: conn.execute("UPDATE jobs SET callback = ? WHERE id = ?", (outcome, job_id)))
 
