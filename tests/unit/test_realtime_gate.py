@@ -12,19 +12,24 @@ from validator.jobs import REALTIME_WAIT_MAX, RealtimeGate, SlicePacer, answer_r
 
 
 async def test_pause_waits_for_realtime_requests_to_end():
-    gate = RealtimeGate()
+    gate, release = RealtimeGate(), asyncio.Event()
     order = []
 
     async def request() -> None:
         with gate.serving():
-            await asyncio.sleep(0.01)
+            await release.wait()
             order.append("request done")
+
+    async def slice_() -> None:
+        await gate.pause()
+        order.append("slice")
 
     task = asyncio.create_task(request())
     await asyncio.sleep(0)  # the request is in flight
-    await gate.pause()
-    order.append("slice")
-    await task
+    paused = asyncio.create_task(slice_())
+    await asyncio.sleep(0)  # the runner waits at the gate
+    release.set()  # no timing involved: the request ends while the slice waits
+    await asyncio.gather(task, paused)
     assert order == ["request done", "slice"]
 
 
@@ -34,7 +39,7 @@ async def test_pause_gives_up_after_the_wait_limit_so_jobs_still_move():
         began = time.perf_counter()
         await gate.pause()
         waited = time.perf_counter() - began
-    assert REALTIME_WAIT_MAX * 0.9 <= waited < REALTIME_WAIT_MAX * 4
+    assert REALTIME_WAIT_MAX * 0.9 <= waited < 2.0  # it gave up (generous bound: CI machines are loaded)
     assert gate.busy == 0
 
 
