@@ -196,7 +196,7 @@ async def test_tarpit_never_holds_the_request_past_its_deadline(probing, dns, sm
     began = time.perf_counter()
     verdict = await probing.check("jane@slow-mail.com", timeout_ms=600)
     elapsed = time.perf_counter() - began
-    assert elapsed < 0.75, elapsed
+    assert elapsed < 1.5, elapsed  # the tarpit answers after 3 s; 0.6 s budget plus slack for a loaded CI machine
     assert (verdict.status, verdict.reasons, verdict.smtp.outcome) == (
         Status.UNKNOWN, (Reason.SMTP_TIMEOUT,), ProbeOutcome.SMTP_TIMEOUT)
     assert server.connections == 1  # it was asked: the deadline, not a refusal, ended it
@@ -425,7 +425,7 @@ async def test_private_mx_is_refused_before_any_connection_attempt(probing, dns,
     result = await probing.prober.probe(parse_address("jane@internal.com"), mx, 2.0)
     assert result.outcome is ProbeOutcome.NOT_ALLOWED and ip in result.detail
     assert probing.prober.pool_stats.connect_attempts == 0  # no socket was even tried
-    assert time.perf_counter() - began < 0.1
+    assert time.perf_counter() - began < 1.0  # no connect timeout (2 s) was waited for
 
 
 async def test_private_first_mx_is_skipped_for_an_allowed_one(probing, dns, smtp):
