@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from validator.checker import Checker
+from validator.config import Settings
+from validator.model import MxAnswer, MxOutcome
 from validator.slots import PrioritySlots
 
 
@@ -49,3 +52,26 @@ async def test_a_cancelled_waiter_gives_its_turn_back():
     release.set()
     await asyncio.gather(first, later, gone, return_exceptions=True)
     assert order == ["first", "later"] and slots.held == 0
+
+
+class _LaneRecorder:
+    """An MX lookup that records which lane each domain was asked in."""
+
+    def __init__(self) -> None:
+        self.lanes: dict[str, bool] = {}
+
+    def cached(self, domain):
+        return None
+
+    async def lookup(self, domain, bulk=False):
+        self.lanes[domain] = bulk
+        return MxAnswer(domain, MxOutcome.NO_SUCH_DOMAIN, ttl=0)
+
+
+async def test_the_checker_sends_job_lookups_to_the_bulk_lane_and_others_to_the_realtime_one():
+    resolver = _LaneRecorder()
+    checker = Checker(Settings(), resolver)
+    await checker.check_many(["a@job-lane.com"], bulk=True)  # a job's slice
+    await checker.check_many(["b@batch-lane.com"])  # /v1/validate/batch: real-time
+    await checker.check("c@single-lane.com")
+    assert resolver.lanes == {"job-lane.com": True, "batch-lane.com": False, "single-lane.com": False}
