@@ -17,8 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from validator.store.schema import MIGRATIONS
-
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store.schema import MIGRATIONS
