@@ -23,7 +23,10 @@ from .middleware import json_response
 from .suppressions import actor_of
 
 routes = web.RouteTableDef()
-READ_BYTES = 1 << 14  # parsed on the event loop: ~700 CSV rows, a millisecond or so between other requests
+READ_BYTES = 1 << 16
+# Parsed on the event loop a piece at a time, yielding to real-time validations between pieces:
+# measured, 16 KiB (~700 short CSV rows) held the loop ~5 ms, the p50 of /v1/validate meanwhile.
+PIECE_BYTES = 1 << 11
 
 
 @routes.post("/v1/jobs")
@@ -48,13 +51,15 @@ async def submit(request: web.Request) -> web.Response:
 
 async def _receive(request: web.Request, upload: Upload, store: Store, job_id: str) -> int:
     """Read, parse and store the body chunk by chunk; the number of rows."""
-    settings = request.app[keys.SETTINGS]
+    settings, gate = request.app[keys.SETTINGS], request.app[keys.JOB_RUNNER].gate
     size, chunk_no, pending = 0, 0, []
     async for data in request.content.iter_chunked(READ_BYTES):
         size += len(data)
         if size > settings.job_max_upload_bytes:
             raise BodyTooLarge(f"a job upload may hold at most {settings.job_max_upload_bytes:,} bytes")
-        pending.extend(upload.feed(data))
+        for start in range(0, len(data), PIECE_BYTES):
+            pending.extend(upload.feed(data[start:start + PIECE_BYTES]))
+            await gate.pause()
         chunk_no, pending = await _store_full(store, job_id, chunk_no, pending, settings.job_chunk_rows)
     pending.extend(upload.finish())
     chunk_no, pending = await _store_full(store, job_id, chunk_no, pending, settings.job_chunk_rows)
