@@ -2,8 +2,7 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     VALIDATOR_HOST=0.0.0.0 VALIDATOR_PORT=8080 \
-    VALIDATOR_DATABASE_URL=sqlite:////var/lib/validator/validator.sqlite3 \
-    VALIDATOR_JOB_PROCESS=true
+    VALIDATOR_DATABASE_URL=sqlite:////var/lib/validator/validator.sqlite3
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -7,6 +7,7 @@ loopback is contacted, with ``http.client`` (which, unlike urllib, never consult
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -119,27 +120,36 @@ class Server:
                 self.process.wait(5)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by every process of this server's group.
-
-        Unlike requests/s, CPU per request hardly moves when other work shares the machine.
-        """
+    def group_pids(self) -> list[int]:
+        """The server and its workers (and its job runner's child): its process group."""
         assert self.process is not None
-        total = 0
+        pids = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rpartition(")")[2].split()
             except OSError:
                 continue  # the process ended meanwhile
-            if int(fields[2]) == self.process.pid:  # pgrp: the server and its workers
+            if int(fields[2]) == self.process.pid:  # pgrp
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by every process of this server's group.
+
+        Unlike requests/s, CPU per request hardly moves when other work shares the machine.
+        """
+        total = 0
+        for pid in self.group_pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
                 total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
         return total / os.sysconf("SC_CLK_TCK")
 
-    def memory_kib(self, field: str = "VmRSS") -> int:
-        """A memory figure of the server's own process from /proc/<pid>/status, in KiB: ``VmRSS``
-        (resident now) or ``VmHWM`` (the peak resident size so far). Its workers are not counted."""
+    def memory_kib(self, field: str = "VmRSS", group: bool = False) -> int:
+        """A memory figure from /proc/<pid>/status, in KiB: ``VmRSS`` (resident now) or ``VmHWM``
+        (the peak resident size so far), of the server's own process, or summed over its group."""
         assert self.process is not None
-        return proc_status_kib(self.process.pid, field)
+        return sum(proc_status_kib(pid, field) for pid in (self.group_pids() if group else [self.process.pid]))
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log.exists():

@@ -263,9 +263,9 @@ class Settings:
     )
     job_process: bool = _env(
         "VALIDATOR_JOB_PROCESS",
-        "Run the job runner in a child process at idle CPU priority (SCHED_IDLE), away from real-time requests; "
-        "the Docker image sets it.",
-        False,
+        "Run the job runner in a child process at idle CPU priority (SCHED_IDLE), away from real-time requests "
+        "(`false`: in the service's process, sharing its event loop).",
+        True,
     )
     job_slice: int = _env(
         "VALIDATOR_JOB_SLICE",

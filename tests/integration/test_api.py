@@ -16,6 +16,7 @@ def settings(dns, tmp_path) -> Settings:
     host, port = dns.address
     return dataclasses.replace(
         Settings(),
+        job_process=False,
         dns_nameservers=((host, port),),
         dns_timeout=0.3,
         dns_tries=1,

@@ -23,7 +23,7 @@ async def setup(aiohttp_client, dns, tmp_path):
         "admin": (await store.create_api_key("ops", ["admin"]))[1],
     }
     await store.close()
-    settings = dataclasses.replace(Settings(), dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1, database_url=url)
+    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1, database_url=url)
     return await aiohttp_client(create_app(settings)), tokens
 
 

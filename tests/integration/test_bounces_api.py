@@ -25,7 +25,7 @@ async def client(aiohttp_client, dns, store_url):
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
     settings = dataclasses.replace(
-        Settings(), dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, database_url=store_url,
+        Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, database_url=store_url,
         auth=False, mailgun_signing_key=MAILGUN_KEY, max_message_bytes=200_000,
     )
     return await aiohttp_client(create_app(settings))

@@ -19,7 +19,7 @@ def _settings(dns, database_url: str, **extra) -> Settings:
     host, port = dns.address
     return dataclasses.replace(
         Settings(), dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, database_url=database_url,
-        auth=False, job_chunk_rows=4, job_poll_seconds=0.05, **extra,
+        **{"auth": False, "job_chunk_rows": 4, "job_poll_seconds": 0.05, "job_process": False, **extra},
     )
 
 
@@ -73,6 +73,18 @@ async def test_json_job_runs_to_completion_with_rows_in_input_order(any_client):
     assert [r["email"] for r in rows] == emails
     assert rows[9]["reasons"] == ["invalid_syntax"]
     assert rows[0]["checks"]["dns"]["outcome"] == "mx"  # the full verdict, as /v1/validate gives it
+
+
+async def test_runner_in_a_child_process_is_woken_by_a_submission(aiohttp_client, zone, tmp_path):
+    """The default mode: the child would look for work only every 30 s here; the submission wakes it."""
+    settings = _settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_process=True, job_poll_seconds=30.0)
+    client = await aiohttp_client(create_app(settings))
+    await asyncio.sleep(2.0)  # the child has started and is waiting out its first poll
+    response = await client.post("/v1/jobs", json={"emails": [f"user{i}@example.com" for i in range(6)]})
+    began = asyncio.get_running_loop().time()
+    job = await _finished(client, response.headers["Location"])
+    assert (job["status"], job["counts"]["statuses"]) == ("completed", {"deliverable": 6})
+    assert asyncio.get_running_loop().time() - began < 5.0
 
 
 async def test_csv_header_column_by_name_and_display_names(client):

@@ -56,6 +56,7 @@ def service(dns_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     database = tmp_path_factory.mktemp("openapi") / "validator.sqlite3"
     app_settings = dataclasses.replace(
         Settings(),
+        job_process=False,
         dns_nameservers=((host, port),),
         dns_timeout=0.2,
         dns_tries=1,

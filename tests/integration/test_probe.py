@@ -35,6 +35,7 @@ def probe_settings(dns, smtp, **overrides) -> Settings:
         dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, smtp_probe=True, smtp_port=smtp.port,
         smtp_helo_name="probe.validator.example", smtp_mail_from="verify@validator.example",
         smtp_allow_networks=LOOPBACK, smtp_connect_timeout=1.0, smtp_command_timeout=2.0, default_timeout_ms=3000,
+        job_process=False,
     )
     values.update(overrides)
     return dataclasses.replace(Settings(), **values).checked()

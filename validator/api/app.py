@@ -29,6 +29,7 @@ from .keys import (
     CHECKER,
     INGESTOR,
     JOB_RUNNER,
+    JOB_WAKE,
     METRICS,
     PROBER,
     RESOLVER,
@@ -93,13 +94,14 @@ async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
     (``job_process``), or none (``job_workers`` 0). Stopped at shutdown: it releases its chunks."""
     settings = app[SETTINGS]
     runner = runner_process.build_runner(settings, app[STORE], app[CHECKER])
-    app[JOB_RUNNER] = runner  # its gate, and wake(), serve the in-process mode
+    app[JOB_RUNNER] = runner  # its gate paces uploads in both modes
     working = settings.job_workers > 0
     task = asyncio.create_task(runner.run()) if working and not settings.job_process else None
-    child = runner_process.start(settings) if working and settings.job_process else None
+    child = runner_process.RunnerChild(settings) if working and settings.job_process else None
+    app[JOB_WAKE] = child.wake if child is not None else runner.wake
     yield
     if child is not None:
-        await runner_process.stop(child, settings.shutdown_timeout)
+        await child.stop(settings.shutdown_timeout)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -43,7 +43,7 @@ async def submit(request: web.Request) -> web.Response:
     except BaseException:
         await store.discard_job(job.id)
         raise
-    request.app[keys.JOB_RUNNER].wake()
+    request.app[keys.JOB_WAKE]()
     response = json_response(jw.job_json(job, utc_now()), status=202)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return response

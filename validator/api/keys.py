@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from ..bounces.ingest import Ingestor
@@ -26,5 +28,6 @@ INGESTOR = web.AppKey("ingestor", Ingestor)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
 JOB_RUNNER = web.AppKey("job_runner", JobRunner)
+JOB_WAKE = web.AppKey("job_wake", Callable[[], None])  # a job was queued: the runner, here or in the child, looks now
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
 API_KEY_ADMIN = web.RequestKey("api_key_admin", bool)  # the key has the admin scope (sees every key's jobs)

@@ -22,7 +22,7 @@ import logging
 import multiprocessing
 import os
 import signal
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import Connection
 
 from ..callbacks import CallbackSender
 from ..checker import Checker
@@ -47,24 +47,36 @@ def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunne
                      on_finished=functools.partial(jobs.notify_finished, store, sender))
 
 
-def start(settings: Settings) -> BaseProcess:
-    process = multiprocessing.get_context("spawn").Process(target=_main, args=(settings, os.getpid()),
-                                                           name="validator-jobs")
-    process.start()
-    return process
+class RunnerChild:
+    """The child process, and a pipe to wake it when a job is queued here (else it looks for work
+    every ``VALIDATOR_JOB_POLL_SECONDS``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        context = multiprocessing.get_context("spawn")
+        receive, self._send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_main, args=(settings, os.getpid(), receive), name="validator-jobs")
+        self.process.start()
+        receive.close()
+        os.set_blocking(self._send.fileno(), False)
+
+    def wake(self) -> None:
+        """One byte down the pipe; a full pipe already holds a wake-up the child has not read."""
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(self._send.fileno(), b"w")
+
+    async def stop(self, timeout: float) -> None:
+        """SIGTERM (the child releases its chunks), then SIGKILL after ``timeout`` seconds."""
+        process = self.process
+        process.terminate()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, process.join, timeout)
+        if process.is_alive():
+            process.kill()
+            await loop.run_in_executor(None, process.join, 5)
+        self._send.close()
 
 
-async def stop(process: BaseProcess, timeout: float) -> None:
-    """SIGTERM (the child releases its chunks), then SIGKILL after ``timeout`` seconds."""
-    process.terminate()
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, process.join, timeout)
-    if process.is_alive():
-        process.kill()
-        await loop.run_in_executor(None, process.join, 5)
-
-
-def _main(settings: Settings, parent: int) -> None:
+def _main(settings: Settings, parent: int, wakes: Connection) -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
@@ -73,17 +85,20 @@ def _main(settings: Settings, parent: int) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: run only when no normal task wants the CPU
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve(settings, wakes.fileno()))
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, wakes: int) -> None:
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver, prober = MxResolver(settings), Prober(settings)
     checker = Checker(settings, resolver, store, prober=prober)
     settle_heap()
     try:
-        task = asyncio.create_task(build_runner(settings, store, checker).run())
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        runner = build_runner(settings, store, checker)
+        task = asyncio.create_task(runner.run())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        loop.add_reader(wakes, _woken, loop, wakes, runner)
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
@@ -91,3 +106,10 @@ async def _serve(settings: Settings) -> None:
         await prober.close()
         await resolver.close()
         await store.close()
+
+
+def _woken(loop: asyncio.AbstractEventLoop, wakes: int, runner: JobRunner) -> None:
+    if os.read(wakes, 4096):
+        runner.wake()
+    else:  # the parent closed its end (it is dying; so will this process)
+        loop.remove_reader(wakes)
