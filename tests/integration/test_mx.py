@@ -418,6 +418,26 @@ async def test_cache_is_bounded_in_size(dns: DnsServer, make_resolver: MakeResol
     assert kept == domains[-3:]  # the least recently used went first
 
 
+async def test_channels_are_replaced_without_failing_queries_in_flight(dns: DnsServer, make_resolver: MakeResolver) -> None:
+    """c-ares' own query cache has no size bound: a channel takes ``channel_queries`` queries, then a
+    new one takes over, and the old one answers what it still has in flight before it is closed."""
+    resolver = make_resolver()
+    resolver.channel_queries = 2
+    dns.zone.a("mx.retire.test", "8.8.8.8")
+    for name in ("slow.retire.test", *(f"d{i}.retire.test" for i in range(6))):
+        dns.zone.mx(name, 10, "mx.retire.test")
+    dns.zone.delay("slow.retire.test", 0.15)
+
+    slow = asyncio.create_task(resolver.lookup("slow.retire.test"))  # in flight on the first channel
+    await asyncio.sleep(0.02)
+    answers = await asyncio.gather(*(resolver.lookup(f"d{i}.retire.test") for i in range(6)))
+
+    assert [a.outcome for a in answers] == [MxOutcome.MX] * 6
+    assert (await slow).outcome is MxOutcome.MX
+    assert resolver.stats.channels >= 4  # 9 queries or more, 2 per channel
+    assert dns.count("slow.retire.test", "MX") == 1  # answered, not retried on a new channel
+
+
 # -- one query per domain in flight ------------------------------------------------------------------
 
 
