@@ -6,6 +6,9 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
+import multiprocessing
+import os
+import signal
 
 import orjson
 import pytest
@@ -85,6 +88,23 @@ async def test_runner_in_a_child_process_is_woken_by_a_submission(aiohttp_client
     job = await _finished(client, response.headers["Location"])
     assert (job["status"], job["counts"]["statuses"]) == ("completed", {"deliverable": 6})
     assert asyncio.get_running_loop().time() - began < 5.0
+
+
+async def test_runner_child_that_dies_is_replaced(aiohttp_client, zone, tmp_path):
+    """An OOM kill of the child must not stop this replica's jobs for good."""
+    client = await aiohttp_client(create_app(_settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_process=True)))
+    [first] = [p for p in multiprocessing.active_children() if p.name == "validator-jobs"]
+    os.kill(first.pid, signal.SIGKILL)
+    for _ in range(100):  # it lived under RESTART_SECONDS: its successor starts that much later
+        await asyncio.sleep(0.1)
+        children = [p for p in multiprocessing.active_children() if p.name == "validator-jobs"]
+        if children and children[0].pid != first.pid:
+            break
+    else:
+        raise AssertionError("no new job runner process")
+    response = await client.post("/v1/jobs", json={"emails": ["a@example.com", "b@example.org"]})
+    job = await _finished(client, response.headers["Location"])
+    assert (job["status"], job["counts"]["statuses"]) == ("completed", {"deliverable": 2})
 
 
 async def test_csv_header_column_by_name_and_display_names(client):

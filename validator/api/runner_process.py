@@ -9,7 +9,8 @@ gets CPU no other task wants: a real-time request that wakes the service preempt
 and the service's loop stays an idle, quickly woken one. The child builds the same
 runner as the in-process mode (``build_runner``) on its own store, resolver and MX cache;
 it dies with its parent (``PR_SET_PDEATHSIG``: a kill -9 of the service leaves no orphan
-working on), and on SIGTERM it stops and releases its leased chunks.
+working on), and on SIGTERM it stops and releases its leased chunks. If it dies on its own,
+the service starts another (``RunnerChild``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from multiprocessing.connection import Connection
 
 from ..callbacks import CallbackSender
@@ -36,6 +38,7 @@ from .heap import settle_heap
 from .job_wire import result_line
 
 JOB_NICE = 10
+RESTART_SECONDS = 5.0  # a child that lived shorter than this waits as long before its successor starts
 PR_SET_PDEATHSIG = 1
 log = logging.getLogger("validator.jobs")
 
@@ -48,31 +51,61 @@ def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunne
 
 
 class RunnerChild:
-    """The child process, and a pipe to wake it when a job is queued here (else it looks for work
-    every ``VALIDATOR_JOB_POLL_SECONDS``)."""
+    """The child process, started again when it dies (an OOM kill, a crash), and a pipe to wake it
+    when a job is queued here (else it looks for work every ``VALIDATOR_JOB_POLL_SECONDS``).
+
+    Must be made and stopped inside the running loop: the loop watches the child's sentinel.
+    """
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._loop = asyncio.get_running_loop()
+        self._restart: asyncio.TimerHandle | None = None
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._restart = None
         context = multiprocessing.get_context("spawn")
         receive, self._send = context.Pipe(duplex=False)
-        self.process = context.Process(target=_main, args=(settings, os.getpid(), receive), name="validator-jobs")
+        self.process = context.Process(target=_main, args=(self._settings, os.getpid(), receive),
+                                       name="validator-jobs")
         self.process.start()
         receive.close()
         os.set_blocking(self._send.fileno(), False)
+        self._started = time.monotonic()
+        self._loop.add_reader(self.process.sentinel, self._died)
+
+    def _died(self) -> None:
+        """Its chunks come back when their leases run out; a new child picks them up then. One that
+        dies young waits ``RESTART_SECONDS`` first, so a child that cannot start does not spin."""
+        self._loop.remove_reader(self.process.sentinel)
+        self.process.join(0)
+        self._send.close()
+        young = time.monotonic() - self._started < RESTART_SECONDS
+        log.error("the job runner process exited (code %s); starting another%s", self.process.exitcode,
+                  f" in {RESTART_SECONDS:g} s" if young else "")
+        self.restarts += 1
+        self._restart = self._loop.call_later(RESTART_SECONDS if young else 0, self._start)
 
     def wake(self) -> None:
-        """One byte down the pipe; a full pipe already holds a wake-up the child has not read."""
-        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+        """One byte down the pipe; a full pipe already holds a wake-up the child has not read (and
+        a closed one belongs to a dead child: its successor looks for work as it starts)."""
+        with contextlib.suppress(OSError):
             os.write(self._send.fileno(), b"w")
 
     async def stop(self, timeout: float) -> None:
         """SIGTERM (the child releases its chunks), then SIGKILL after ``timeout`` seconds."""
+        if self._restart is not None:  # dead, waiting to start again: stay dead
+            self._restart.cancel()
+            return
+        self._loop.remove_reader(self.process.sentinel)
         process = self.process
         process.terminate()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, process.join, timeout)
+        await self._loop.run_in_executor(None, process.join, timeout)
         if process.is_alive():
             process.kill()
-            await loop.run_in_executor(None, process.join, 5)
+            await self._loop.run_in_executor(None, process.join, 5)
         self._send.close()
 
 
