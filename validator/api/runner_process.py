@@ -82,6 +82,9 @@ class RunnerChild:
         self._loop.remove_reader(self.process.sentinel)
         self.process.join(0)
         self._send.close()
+        if self.process.exitcode == 0:  # it stopped on SIGTERM: sent to the whole group, the service stops too
+            log.info("the job runner process stopped")
+            return
         young = time.monotonic() - self._started < RESTART_SECONDS
         log.error("the job runner process exited (code %s); starting another%s", self.process.exitcode,
                   f" in {RESTART_SECONDS:g} s" if young else "")
