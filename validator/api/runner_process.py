@@ -61,7 +61,6 @@ class RunnerChild:
         self._settings = settings
         self._loop = asyncio.get_running_loop()
         self._restart: asyncio.TimerHandle | None = None
-        self.restarts = 0
         self._start()
 
     def _start(self) -> None:
@@ -88,7 +87,6 @@ class RunnerChild:
         young = time.monotonic() - self._started < RESTART_SECONDS
         log.error("the job runner process exited (code %s); starting another%s", self.process.exitcode,
                   f" in {RESTART_SECONDS:g} s" if young else "")
-        self.restarts += 1
         self._restart = self._loop.call_later(RESTART_SECONDS if young else 0, self._start)
 
     def wake(self) -> None:
