@@ -140,6 +140,54 @@ async def test_a_big_import_by_another_process_is_never_missed(tmp_path: Path):
         await importer.close()
 
 
+async def test_soft_bounce_streaks_of_another_process_are_never_missed(tmp_path: Path):
+    # streak lookups skip SQLite through a key filter fed by delivery event ids: a streak stored
+    # before this store opened, one ingested by another process, and a burst of more events than
+    # the filter pulls on the loop must all be found
+    from datetime import UTC, datetime
+
+    from validator.bounces.facts import BounceFact, BounceReason, EventKind
+    from validator.bounces.ingest import Ingestor
+    from validator.policy import LearningPolicy
+    from validator.store import open_store
+    from validator.store.sqlite import FILTER_PULL_MAX, SNAPSHOT_SECONDS
+
+    def soft(address: str, message_id: str) -> BounceFact:
+        return BounceFact(address, EventKind.BOUNCE, reason=BounceReason.MAILBOXFULL, reply_code=452,
+                          status="4.2.2", message_id=message_id, timestamp=datetime(2026, 1, 1, tzinfo=UTC))
+
+    async def ingest(store, facts: list[BounceFact]) -> None:
+        await Ingestor(store, LearningPolicy()).ingest(facts, source="test", actor="tester")
+
+    async def found(store, address: str) -> bool:
+        return address in await store.find_soft_streaks([address])
+
+    url = f"sqlite:///{tmp_path}/shared.sqlite3"
+    ingester = await open_store(url)
+    await ingest(ingester, [soft("before@example.com", "m0")])
+    server = await open_store(url)
+    try:
+        assert await found(server, "before@example.com")
+        assert not await found(server, "nobody@example.com")
+        await ingest(ingester, [soft("later@example.com", "m1")])
+        deadline = time.monotonic() + SNAPSHOT_SECONDS + 0.5
+        while not await found(server, "later@example.com"):
+            assert time.monotonic() < deadline, "the other process's streak was not seen in time"
+            await asyncio.sleep(0.05)
+        burst = [soft(f"b{i}@example.com", f"m{i}") for i in range(FILTER_PULL_MAX + 500)]
+        await ingest(ingester, burst)
+        await asyncio.sleep(SNAPSHOT_SECONDS + 0.1)
+        for _ in range(5):  # during and after the filter's rebuild
+            for i in range(0, len(burst), 97):
+                assert await found(server, f"b{i}@example.com")
+            await asyncio.sleep(0.1)
+        assert server._streak_keys.filter is not None  # rebuilt: lookups skip SQLite again
+        assert not await found(server, "nobody@example.com")
+    finally:
+        await server.close()
+        await ingester.close()
+
+
 def test_acknowledged_events_survive_kill_9_and_replaying_them_changes_nothing(service):
     start, processes, token, _ = service
     base = start()

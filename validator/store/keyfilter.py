@@ -1,4 +1,5 @@
-"""A Bloom filter of suppression keys: "certainly not suppressed" without touching SQLite.
+"""A Bloom filter of stored keys: "certainly not suppressed" (or "certainly no soft-bounce
+streak") without touching SQLite.
 
 Almost every address a sender validates is not on its suppression list. In a running server
 a SQLite point lookup costs ~25 µs (a cold path through the library between HTTP requests,
