@@ -46,9 +46,8 @@ class MxLookup(Protocol):
 class SuppressionLookup(AcceptLedger, Protocol):
     """What the checker needs from the store (validator.store.Store)."""
 
-    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]: ...
-
-    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]: ...
+    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
+                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]: ...
 
 
 class RcptProber(Protocol):
@@ -91,10 +90,10 @@ class Checker:
         suppression = streak = None
         if self._store is not None:
             key = address_key(syntax)
-            found = await self._store.find_suppressions([key], [domain_key(syntax)])
+            found, streaks = await self._store.find_validation_facts([key], [domain_key(syntax)])
             suppression = matching_entry(syntax, found) if found else None
             if suppression is None:
-                streak = (await self._store.find_soft_streaks([key])).get(key)
+                streak = streaks.get(key)
         mx = None
         if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)
@@ -117,9 +116,8 @@ class Checker:
         started = time.perf_counter()
         parsed = {email: self._parse(email) for email in dict.fromkeys(emails)}
         valid = [s for s in parsed.values() if isinstance(s, Address)]
-        found = await self._suppressions(valid)
+        found, streaks = await self._facts(valid)
         suppressed = {s.normalized: entry for s in valid if (entry := matching_entry(s, found)) is not None}
-        streaks = await self._streaks([s for s in valid if s.normalized not in suppressed])
         domains = {s.ascii_domain for s in valid if s.normalized not in suppressed}
         answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
         missing = domains - answers.keys()
@@ -132,7 +130,7 @@ class Checker:
                 entry = suppressed.get(s.normalized)
                 mx = answers[s.ascii_domain] if entry is None else None
                 verdicts[email] = self._finish(email, s, mx, entry, started, probes.get(s.normalized),
-                                               streaks.get(address_key(s)))
+                                               streaks.get(address_key(s)) if entry is None else None)
             else:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
@@ -161,17 +159,12 @@ class Checker:
         results = await asyncio.gather(*(self._probe(a, answers[a.ascii_domain], deadline) for a in chosen.values()))
         return dict(zip(chosen, results))
 
-    async def _suppressions(self, addresses: Sequence[Address]) -> dict[str, Suppression]:
+    async def _facts(self, addresses: Sequence[Address]) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         if self._store is None or not addresses:
-            return {}
-        return await self._store.find_suppressions(
+            return {}, {}
+        return await self._store.find_validation_facts(
             [address_key(a) for a in addresses], list({domain_key(a) for a in addresses})
         )
-
-    async def _streaks(self, addresses: Sequence[Address]) -> dict[str, SoftStreak]:
-        if self._store is None or not addresses:
-            return {}
-        return await self._store.find_soft_streaks([address_key(a) for a in addresses])
 
     def _parse(self, email: str) -> Address | InvalidAddress:
         return parse_address(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
 from validator.bounces.ingest import Ingestor
 from validator.health import Thresholds, report, tally
-from validator.model import SuppressionKind, SuppressionReason
+from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.policy import LearningPolicy, Outcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -105,3 +105,16 @@ async def test_hard_bounces_after_probe_acceptances_are_counted_per_domain(store
     await store.record_probe_accepts([("gone@example.com", "example.com")])  # again: still one address
     await ingest(store, hard("gone@example.com"), hard("never-probed@example.com", message_id="m2"))
     assert await store.probe_disagreements(["example.com", "example.org"]) == {"example.com": 1}
+
+
+async def test_validation_facts_answer_suppressions_and_streaks_in_one_call(store):
+    await ingest(store, soft("a@example.com", "m1"), hard("gone@example.com"))
+    await store.put_suppression(SuppressionEntry(SuppressionKind.DOMAIN, "blocked.example", SuppressionReason.MANUAL,
+                                                 "test"), actor="tester")
+    found, streaks = await store.find_validation_facts(
+        ["a@example.com", "gone@example.com", "x@blocked.example", "new@example.com"], ["example.com", "blocked.example"])
+    assert {k: e.reason for k, e in found.items()} == {"gone@example.com": SuppressionReason.HARD_BOUNCE,
+                                                       "blocked.example": SuppressionReason.MANUAL}
+    assert {k: s.sends for k, s in streaks.items()} == {"a@example.com": 1}
+    assert await store.find_validation_facts(["a@example.com"], ["example.com"]) == ({}, streaks)
+    assert await store.find_validation_facts(["new@example.com"], ["example.com"]) == ({}, {})

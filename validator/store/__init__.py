@@ -111,6 +111,11 @@ class Store(JobStore, Protocol):
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         """The open soft-bounce streaks of these address keys (hot path)."""
 
+    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
+                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+        """What a validation asks the store: ``find_suppressions`` and ``find_soft_streaks`` of
+        these keys at once (hot path; on PostgreSQL one round trip instead of two)."""
+
     async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
                            since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
         """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""

@@ -192,20 +192,34 @@ class PostgresStore(PostgresJobs, StoreBase):
     # --- suppressions: reads ----------------------------------------------------------------
 
     async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
+        return (await self.find_validation_facts(addresses, domains, streaks=False))[0]
+
+    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = (), *,
+                                    streaks: bool = True) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+        """One statement, one round trip (~280 µs here): the live entries of these keys, and with
+        ``streaks`` the open streaks of the addresses, as rows with an empty ``kind``."""
         addresses, domains = records.unique(addresses), records.unique(domains)
         parts = [(kind, values) for kind, values in (("address", addresses), ("domain", domains)) if values]
         if not parts:
-            return {}
+            return {}, {}
         # Only the kinds asked for, and `value = $n` for a single key: when the statistics say domain
         # entries are few (they are), the plan for `kind = 'domain' AND value = ANY($n)` reads every
         # domain row by kind and filters on value: 1,000 domain rows made a validation cost 835 µs.
-        sql = " UNION ALL ".join(
-            f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}' AND value"
-            f" {f'= ${n}' if len(values) == 1 else f'= ANY(${n}::text[])'} AND (expires_at IS NULL OR expires_at > $1)"
-            for n, (kind, values) in enumerate(parts, 2))
-        args = [values[0] if len(values) == 1 else values for _, values in parts]
-        rows = await self._fetch(sql, self._clock(), *args)
-        return {row[1]: suppression(row) for row in rows}
+        selects = [f"SELECT {COLUMNS}, NULL::integer, NULL::timestamptz, NULL::timestamptz FROM suppressions"
+                   f" WHERE kind = '{kind}' AND value {f'= ${n}' if len(values) == 1 else f'= ANY(${n}::text[])'}"
+                   " AND (expires_at IS NULL OR expires_at > $1)" for n, (kind, values) in enumerate(parts, 2)]
+        args: list[Any] = [values[0] if len(values) == 1 else values for _, values in parts]
+        if streaks and addresses:
+            selects.append(f"SELECT NULL, address, NULL, NULL, NULL, NULL, NULL, NULL, sends, first_at, last_at"
+                           f" FROM soft_streaks WHERE address = ANY(${len(args) + 2}::text[])")
+            args.append(addresses)
+        found, open_streaks = {}, {}
+        for row in await self._fetch(" UNION ALL ".join(selects), self._clock(), *args):
+            if row[0] is None:
+                open_streaks[row[1]] = SoftStreak(row[8], row[9], row[10])
+            else:
+                found[row[1]] = suppression(row)
+        return found, open_streaks
 
     async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
         rows = await self._fetch(f"SELECT {COLUMNS} FROM suppressions WHERE kind = $1 AND value = $2 AND {LIVE}",

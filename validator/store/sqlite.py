@@ -403,6 +403,10 @@ class SqliteStore(SqliteJobs, StoreBase):
                                         lambda c, entries: self._apply(c, entries, actor, None))
         return await self._write(run)
 
+    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
+                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+        return await self.find_suppressions(addresses, domains), await self.find_soft_streaks(addresses)
+
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         conn = self._reader()  # first: renewing the snapshot also brings the filter up to date
         keys = self._streak_keys.filter
