@@ -196,8 +196,9 @@ class PostgresStore(PostgresJobs, StoreBase):
 
     async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = (), *,
                                     streaks: bool = True) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
-        """One statement, one round trip (~280 µs here): the live entries of these keys, and with
-        ``streaks`` the open streaks of the addresses, as rows with an empty ``kind``."""
+        """One statement, one round trip (95 µs per validation in process, against 190 µs for two):
+        the live entries of these keys, and with ``streaks`` the open streaks of the addresses, as
+        rows with an empty ``kind``."""
         addresses, domains = records.unique(addresses), records.unique(domains)
         parts = [(kind, values) for kind, values in (("address", addresses), ("domain", domains)) if values]
         if not parts:
