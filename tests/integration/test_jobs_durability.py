@@ -173,9 +173,31 @@ def test_two_replicas_share_a_job_and_survive_one_dying(slow_zone, services, pos
     assert status == 202
     location = headers["Location"]
     assert _job(second, location)["total"] == DOMAINS * PER_DOMAIN  # one store: either replica answers
-    _kill_mid_job(first, location, group, 0)  # the replica that took the upload dies holding a lease
+    _wait_for_a_lease_of(group.processes[0].pid, postgres_url)
+    group.kill(0)  # the first replica dies holding a lease: not a timing accident, it was seen holding one
     _assert_every_row_once(second, location, _wait_completed(second, location))
     assert _reclaimed_chunks(postgres_url) >= 1  # the dead replica's leased chunk was taken over, once
+
+
+def _wait_for_a_lease_of(pid: int, url: str) -> None:
+    """Until a chunk is leased by ``pid`` or its runner child (lease owners are ``host:pid:random``)."""
+    import asyncio
+
+    import asyncpg
+
+    async def leased_pids() -> set[int]:
+        conn = await asyncpg.connect(url)
+        try:
+            owners = await conn.fetch("SELECT lease_owner FROM job_chunks WHERE results IS NULL"
+                                      " AND lease_owner IS NOT NULL")
+        finally:
+            await conn.close()
+        return {int(row["lease_owner"].split(":")[1]) for row in owners}
+
+    deadline = time.monotonic() + 20
+    while not ({pid, *_children(pid)} & asyncio.run(leased_pids())):
+        assert time.monotonic() < deadline, "the first replica never took a chunk"
+        time.sleep(0.01)
 
 
 def _reclaimed_chunks(url: str) -> int:
