@@ -243,12 +243,13 @@ class DnsServer:
     without the trailing dot, types are text ("MX"), transports "udp" or "tcp".
     """
 
-    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.zone = zone or Zone()
         self.queries: Counter[tuple[str, str, str]] = Counter()
         self.errors: list[Exception] = []  # failures inside the server; the fixture asserts none
         self._host = host
         self._port = 0
+        self._wanted_port = port  # 0: ephemeral; a fixed port only inside a private network namespace
         self._counter_lock = threading.Lock()
         self._plans: dict[tuple[str, bytes], _Plan] = {}  # identical queries get identical answers
         self._plans_version = -1
@@ -343,7 +344,7 @@ class DnsServer:
         for _ in range(50):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # bursts of queries must not drop
-            sock.bind((self._host, 0))
+            sock.bind((self._host, self._wanted_port))
             udp, _protocol = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=sock)
             port = udp.get_extra_info("sockname")[1]
             try:

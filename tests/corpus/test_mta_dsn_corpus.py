@@ -1,0 +1,31 @@
+"""Every DSN a real Postfix wrote for a failure we caused is read as that failure (tests/data/mta-dsn).
+
+The corpus is re-created by ``tests/corpus/mta/make_corpus.sh``; its labels are what the script did
+(an unknown user, a full mailbox, an expired greylisting, ...), not anybody's reading of the text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from validator.bounces.message import read_message
+from validator.policy import categorize
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "mta-dsn"
+ROWS = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines() if line.strip()]
+
+
+def test_the_corpus_covers_every_case_the_script_causes() -> None:
+    # fifteen messages, one with three recipients: a smaller manifest means a case went missing
+    assert len({row["file"] for row in ROWS}) == 15 and len(ROWS) == 17
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r['file']}:{r['recipient']}" for r in ROWS])
+def test_postfix_dsn_is_read_as_the_failure_caused(row: dict[str, str]) -> None:
+    facts = read_message((CORPUS / row["file"]).read_bytes())
+    mine = [fact for fact in facts if fact.recipient.casefold() == row["recipient"].casefold()]
+    assert len(mine) == 1, [fact.recipient for fact in facts]
+    assert (str(mine[0].event), str(categorize(mine[0]))) == (row["event"], row["category"]), mine[0]
