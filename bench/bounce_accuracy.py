@@ -16,6 +16,7 @@ import argparse
 import email
 from collections.abc import Callable
 
+from bench.bounce_families import family_table, leave_families_out
 from tests.corpus.bounce_agreement import (
     CORPUS, Score, load_rows, read_corpus, reason_table, score_addresses, score_ours, throughput,
 )
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each throughput run (default 3)")
     args, _ = parser.parse_known_args(argv)  # `python -m bench bounces` may pass shared options on
     rows = load_rows()
-    ours = score_ours(rows, read_corpus())
+    facts = read_corpus()
+    ours = score_ours(rows, facts)
     scan = flufl_scanner()
     baseline = score_addresses(rows, scan) if scan is not None else None
     ours_rate = throughput(args.seconds)
@@ -75,6 +77,16 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(rows) - ours.scorable} redacted complaints not scorable for recipients)\n")
     print(comparison_table(ours, baseline, ours_rate, baseline_rate), end="\n\n")
     print(f"Unparseable (ours): {', '.join(ours.unparseable) or 'none'}\n")
+    raw = score_ours(rows, facts, follow_meaning=False)
+    print(f"### Labels overruled by the reply's plain meaning ({len(ours.label_overrides)} rows)\n")
+    print("Scored as hard because the reply says the mailbox does not exist; against the raw labels the "
+          f"hard-bounce precision is {raw.precision:.1f}% ({raw.hard_hit}/{raw.predicted_hard}) and recall "
+          f"{raw.recall:.1f}% ({raw.hard_hit}/{raw.true_hard}).\n")
+    print("\n".join(f"- {line}" for line in ours.label_overrides) or "none", end="\n\n")
+    print("### Per family (file name's MTA or provider)\n")
+    print(family_table(rows, facts), end="\n\n")
+    print("### Leave families out (bench/bounce_families.py)\n")
+    print(leave_families_out(rows), end="\n\n")
     print("### Reason agreement per Sisimai reason (ours)\n")
     print(reason_table(ours), end="\n\n")
     if args.misses:

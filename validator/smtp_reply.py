@@ -170,6 +170,21 @@ _NOT_FOUND = re.compile(
     # "553 Invalid recipient x@example.org (Mode: normal)"; "551 not our customer"
     r"|recipient address rejected: access denied"
     # Office 365 directory-based edge blocking: "550 5.4.1 Recipient address rejected: Access denied"
+    r"|(?:address|mailbox|account|recipient|user|addressee)(?: name)? (?:is )?(?:unknown|not (?:known|recognized|listed))"
+    r"|not a (?:valid|known) (?:user|mailbox|recipient|address)|no (?:such )?account\\b|account not found"
+    r"|(?:user|address|account|mailbox) (?:could not|couldn'?t|was not|wasn'?t) (?:be )?found"
+    # Plain-language notices, from the word lists of node-bounce-handler (lib/responses.js), collected
+    # from real bounces: "Addressee unknown", "Address is unknown", "not a valid mailbox", "Account not
+    # found", "No such person at this address"; Exchange: "The email address you entered couldn't be found"
+    r"|no such person|no one with that e-?mail address|no mailbox here|mailbox not (?:present|available)"
+    # Italian "Indirizzo inesistente", "Destinatario sconosciuto"; Polish "Nie ma takiego konta", "... nie
+    # istnieje"; German "Adressat unbekannt"; French "Destinataire inconnu" (node-bounce-handler, same list)
+    r"|indirizzo inesistente|destinatario (?:sconosciuto|inesistente)|nie ma takiego konta|nie istnieje"
+    r"|adressat unbekannt|empf(?:ä|ae)nger unbekannt|destinataire inconnu|usuario desconocido"
+    # Russian "Пользователь не найден", "адрес не существует" ("user not found", "address does not exist")
+    r"|(?:пользовател|адрес|ящик|получател)\w* (?:\S+ )?не (?:найден|существует)|нет такого (?:пользователя|ящика|адреса)"
+    # Japanese "宛先不明" (unknown destination) and "...は存在しません" after an address or user word
+    r"|宛先不明|(?:アドレス|ユーザ|宛先|メールボックス)\S{0,12}(?:存在しません|見つかりません)"
 )
 # RFC 5321 §4.2.3 gives "mailbox unavailable" to 450 and 550 alike: only a 5xx makes it a missing mailbox.
 # Outlook.com: "550 5.5.0 Requested action not taken: mailbox unavailable"
@@ -178,12 +193,21 @@ _DISABLED = re.compile(
     r"\bdisabled\b|\binactive\b|no longer (?:in use|active|available|valid)|deactivated|discontinued"
     # Gmail: "550 5.2.1 The email account that you tried to reach is disabled";
     # Yahoo: "554 delivery error: dd This account has been disabled or discontinued"
-    r"|(?:account|mailbox) (?:has been |is )?(?:suspended|closed|expired|not active)"
+    r"|(?:account|mailbox) (?:has been |is )?(?:suspended|closed|expired|not active|blocked due to inactivity)"
+    # node-bounce-handler: "no longer accepts mail", "Mailbox Locked or Suspended", "account inactive";
+    # French "boite aux lettres desactivee"; German "Mailbox deaktiviert"; Russian "ящик заблокирован/отключён"
+    r"|no longer accepts mail|mailbox (?:locked|deaktiviert)|desactiv[ée]e|(?:ящик|аккаунт|учётная запись)\w* "
+    r"(?:\S+ )?(?:заблокирован|отключ[её]н)"
 )
 _FULL = re.compile(
     r"over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)|mailbox (?:is )?full|mailbox size limit"
     # Gmail: "452-4.2.2 The email account that you tried to reach is over quota";
     # Sendmail: "552 5.2.2 <x>... Mailbox Full"; RFC 5321: "552 ... exceeded storage allocation"
+    r"|(?:mailbox|mail ?folder|inbox|storage) (?:is )?(?:full|exceeded)|not enough storage|too many messages on the server"
+    # node-bounce-handler: "mailfolder is full", "User has too many messages on the server"; German
+    # "Benutzer hat zuviele Mails auf dem Server"; Russian "Почтовый ящик переполнен" ("mailbox overfull");
+    # Japanese "メールボックスの容量超過" / "容量がいっぱい" (XServer's FAQ on returned mail: mailbox capacity exceeded)
+    r"|zuviele mails|переполнен|容量(?:超過|オーバー|がいっぱい)"
 )
 # Gmail: "550-5.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages"
 _RATE = re.compile(r"receiving mail at a rate|rate limit|too many (?:recipients|messages|connections)")
@@ -194,6 +218,22 @@ _GREYLIST = re.compile(r"gr[ae]y ?list|try again later|please retry|retry later|
 # Exim greylistd: "451 4.7.1 Greylisting in action, please come back later"
 _NO_SERVICE = re.compile(r"no smtp service|not accepting connections|service not available")
 # RFC 5321 §3.1: "554 No SMTP service here"; iCloud: "554 mx.me.com ESMTP not accepting connections"
+
+
+def read_mailbox_words(text: str) -> ReplyClass | None:
+    """What the words alone say about the mailbox (missing, disabled, full), code or no code.
+
+    The one reading of such text for the prober, a DSN's Diagnostic-Code and a provider's plain-language
+    notice alike; explicit words outrank a vague code (docs/bounces.md, "Precedence").
+    """
+    folded = text[:_MAX_INPUT].casefold()
+    if _NOT_FOUND.search(folded):
+        return ReplyClass.MAILBOX_NOT_FOUND
+    if _DISABLED.search(folded):
+        return ReplyClass.MAILBOX_DISABLED
+    if _FULL.search(folded):
+        return ReplyClass.MAILBOX_FULL
+    return None
 
 
 def classify_reply(reply: Reply) -> ReplyClass:

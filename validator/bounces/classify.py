@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..smtp_reply import Reply, ReplyClass, classify_reply
+from ..smtp_reply import Reply, ReplyClass, classify_reply, read_mailbox_words
 from .facts import BounceReason
 
 # RFC 3463 §3.x subject.detail → reason, used when the text gave no better answer.
@@ -49,8 +49,10 @@ _BY_STATUS = {
     "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
 }
 
-# RFC 5321 §3.4 "551 User not local; please try <forward-path>"; "550 5.1.6 recipient no longer on server"
+# RFC 5321 §3.4 "551 User not local; please try <forward-path>"; "550 5.1.6 recipient no longer on server".
+# A 551 is a move only when its text says so: "551 5.7.1 ... not authorized" is a policy refusal.
 _MOVED = re.compile(r"no longer on (?:this )?server")
+_NOT_LOCAL = re.compile(r"not local|please try|forward(?:ing|ed)? to|has moved")
 # Text that names the reason whatever the code says; first match wins.
 _DECISIVE = (
     # Gmail: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy";
@@ -139,6 +141,9 @@ _NETWORK = re.compile(
     r"not found, try again|no route to host|timed out|connection refused|name lookup failure|temporary lookup failure"
     r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable"
     r"|unable to connect|establish an smtp connection"
+    # Postfix dns_lookup: "Name service error for name=x type=MX: Malformed or unexpected name server reply": the
+    # domain's servers answered badly, which says nothing of whether the domain exists (even under 5.4.4)
+    r"|malformed or unexpected name server reply"
 )
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
 # Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator"
@@ -198,23 +203,29 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     first = reply.code // 100 if reply.code else int(reply.enhanced[0]) if reply.enhanced else None
     if klass is ReplyClass.ACCEPTED:
         return BounceReason.DELIVERED
-    if reply.code == 551 or status == "1.6" or _MOVED.search(text):
-        return BounceReason.HASMOVED
     decisive = next((reason for pattern, reason in _DECISIVE if pattern.search(text)), None)
+    if command == "MAIL":  # before RCPT no recipient was named: whatever the words, it is the sender's trouble
+        return _sender_refusal(decisive, text, status)
+    if (reply.code == 551 and _NOT_LOCAL.search(text)) or status == "1.6" or _MOVED.search(text):
+        return BounceReason.HASMOVED
     if decisive is not None:
         return decisive
-    if status in ("2.3", "3.4"):  # the message's size, even when refused at MAIL FROM (RFC 1870 SIZE=)
-        return _BY_STATUS[status]
-    if _TOO_BIG.search(text):  # Sendmail: ">>> MAIL From:<x> SIZE=10485761 <<< 552 5.3.4 Message size exceeds ..."
-        return BounceReason.MESGTOOBIG
-    # Before RCPT no recipient was named, so the refusal is the sender's: Exim "SMTP error from remote mail server
-    # after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ..."; "after initial connection: 550 Access denied"
-    if command == "MAIL" or _SENDER_REJECTED.search(text) or status in ("1.7", "1.8"):
-        return BounceReason.REJECTED
+    if _SENDER_REJECTED.search(text) or status in ("1.7", "1.8", "2.3", "3.4") or _TOO_BIG.search(text):
+        return _sender_refusal(None, text, status)  # our sender, or our message's size (X.2.3, X.3.4)
     if command == "CONN" or (_CLIENT_BLOCKED.search(text) and klass is not ReplyClass.MAILBOX_NOT_FOUND):
         return BounceReason.BLOCKED
-    if klass is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
-        return _not_found(reply, text, status, command)
+    # Without a code the words alone speak (a provider's plain-language or non-English notice)
+    words = read_mailbox_words(text) if klass is ReplyClass.UNKNOWN else None
+    if klass is ReplyClass.MAILBOX_NOT_FOUND or words is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
+        # what the reply says about the mailbox outweighs a vague status (X.0.0, X.2.0, X.3.0, X.2.1) and the
+        # command: "550 5.0.0 <x>... User unknown"; a content filter's words were read above (_DECISIVE)
+        return _host_unknown(reply) if status == "1.2" or _HOST_UNKNOWN.search(text) else BounceReason.USERUNKNOWN
+    if words is ReplyClass.MAILBOX_DISABLED:
+        return BounceReason.SUSPEND
+    if words is ReplyClass.MAILBOX_FULL:
+        return BounceReason.MAILBOXFULL
+    if klass is ReplyClass.GREYLISTED:  # the prober's reading too: "450 4.7.1 <x>: ... Greylisted" is transient
+        return BounceReason.SYSTEMERROR
     if klass is ReplyClass.PROBE_BLOCKED and _RBL.search(text):  # before "Service unavailable" reads as trouble
         return BounceReason.BLOCKED
     found = _by_words(text)
@@ -223,18 +234,19 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     return found or _by_code(reply, klass, status, first)
 
 
-def _not_found(reply: Reply, text: str, status: str, command: str | None) -> BounceReason:
-    if status == "1.2" or _HOST_UNKNOWN.search(text):
-        return _host_unknown(reply)
-    # Sisimai (Reason::Filtered): "user unknown" answered to DATA, after the content was read, is a content
-    # filter's verdict unless the code itself names an address error; so is one whose status the server left
-    # "other or undefined" (X.0.0, X.2.0, X.3.0) when nothing says it answered RCPT:
-    # "550 5.0.0 <x>... User unknown"; "5.3.0 - Other mail system problem 550-'Unknown user x'" (Amazon SES)
-    explicit = status.startswith("1.") and status not in ("1.7", "1.8")
-    undefined = status in ("0.0", "2.0", "3.0")
-    if status == "2.1" or not explicit and (command == "DATA" or (command is None and undefined)):
-        return BounceReason.FILTERED
-    return BounceReason.USERUNKNOWN
+def _sender_refusal(decisive: BounceReason | None, text: str, status: str) -> BounceReason:
+    """A refusal of our sender (MAIL FROM, PTR, SPF, sender domain): the sender's problem, never the recipient's.
+
+    Exim "SMTP error from remote mail server after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ..."; Postfix "501 5.1.8
+    <x>: Sender address rejected: Domain not found"; the size of the message (RFC 1870 SIZE=) stays the message's.
+    """
+    if decisive is not None:
+        return decisive
+    if status in ("2.3", "3.4"):
+        return _BY_STATUS[status]
+    if _TOO_BIG.search(text):  # Sendmail: ">>> MAIL From:<x> SIZE=10485761 <<< 552 5.3.4 Message size exceeds ..."
+        return BounceReason.MESGTOOBIG
+    return BounceReason.REJECTED
 
 
 def _host_unknown(reply: Reply) -> BounceReason:

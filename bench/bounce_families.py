@@ -1,0 +1,188 @@
+"""Per-family figures and a leave-families-out estimate for the bounce reader (part of ``python -m bench bounces``).
+
+A *family* is the file name's MTA or provider (``lhost-postfix-03.eml`` -> ``lhost-postfix``).
+Per family: recipients found, hard-bounce recall and precision, reason agreement, so that a
+family carried by one rule shows.
+
+Leave-families-out: the families are dealt into two halves (largest first, alternately). Every
+text rule is a regex of alternatives (``a|b|c``); each alternative is traced over the whole
+corpus, and an alternative that fired only on messages of one half's families is *specific* to
+that half. Each half is then read again with its specific alternatives removed, as if those
+families had never been seen, and scored against the same labels. The gap to the in-sample
+figure estimates how much of the accuracy is fitted to those families' wordings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
+from validator import smtp_reply
+from validator.bounces import classify, message
+from validator.bounces.message import read_message
+from validator.errors import UnparseableMessage
+
+# The modules whose module-level regexes are text rules (parsing regexes of smtp_reply are not rules)
+_RULE_MODULES = (classify, smtp_reply, message)
+_NOT_RULES = {"_LINE", "_ENHANCED", "_LEADING_ENHANCED", "_CODE_ANYWHERE", "_IN_REPLY_TO", "_MAIL_FIELDS"}
+
+
+def family(file: str) -> str:
+    """``emails/lhost-postfix-03.eml`` -> ``lhost-postfix``; ``p5-lhost-postfix-01`` joins ``lhost-postfix``."""
+    stem = re.sub(r"-\d+$", "", Path(file).stem)
+    return stem.removeprefix("p5-")
+
+
+def family_table(rows: list[Row], facts: dict[str, Any]) -> str:
+    by_family: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_family[family(row.file)].append(row)
+    lines = ["| Family | Rows | Found | Hard TP | Hard FP | Hard FN | Recall | Precision | Reasons agree |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, members in sorted(by_family.items(), key=lambda item: (-len(item[1]), item[0])):
+        s = score_ours(members, {r.file: facts.get(r.file) for r in members})
+        false_positive, false_negative = s.predicted_hard - s.hard_hit, s.true_hard - s.hard_hit
+        recall = f"{s.recall:.0f}%" if s.true_hard else "–"
+        precision = f"{s.precision:.0f}%" if s.predicted_hard else "–"
+        lines.append(f"| {name} | {len(members)} | {s.found}/{s.scorable} | {s.hard_hit} | {false_positive} | "
+                     f"{false_negative} | {recall} | {precision} | {s.reason_rate:.0f}% |")
+    return "\n".join(lines)
+
+
+def halves(rows: list[Row]) -> tuple[set[str], set[str]]:
+    sizes: dict[str, int] = defaultdict(int)
+    for row in rows:
+        sizes[family(row.file)] += 1
+    ordered = sorted(sizes, key=lambda name: (-sizes[name], name))
+    return set(ordered[0::2]), set(ordered[1::2])
+
+
+# --- tracing which rule alternative fired on which message ---------------------------------------
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level ``|`` alternatives of a regex source."""
+    parts, depth, start, escaped, in_class = [], 0, 0, False, False
+    for at, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:at])
+            start = at + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+class _Traced:
+    """Stands in for a rule regex: answers as the original, and notes which alternatives matched."""
+
+    def __init__(self, rule: str, original: re.Pattern[str], hits: set[tuple[str, int]]) -> None:
+        self.rule, self.original, self.hits = rule, original, hits
+        self.parts = [re.compile(part, original.flags) for part in _alternatives(original.pattern)]
+
+    def search(self, text: str, *args: Any) -> re.Match[str] | None:
+        for index, part in enumerate(self.parts):
+            if part.search(text, *args):
+                self.hits.add((self.rule, index))
+        return self.original.search(text, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable[[Any], None]]]:
+    """(name, get, set) for every text rule regex, including those inside classify's rule tables."""
+    for module in _RULE_MODULES:
+        for name, value in list(vars(module).items()):
+            if isinstance(value, re.Pattern) and name not in _NOT_RULES:
+                yield (f"{module.__name__}.{name}", lambda m=module, n=name: getattr(m, n),
+                       lambda new, m=module, n=name: setattr(m, n, new))
+    for table in ("_DECISIVE", "_COMMANDS"):
+        for index in range(len(getattr(classify, table))):
+            def get(t: str = table, i: int = index) -> re.Pattern[str]:
+                return getattr(classify, t)[i][0]
+
+            def put(new: Any, t: str = table, i: int = index) -> None:
+                entries = list(getattr(classify, t))
+                entries[i] = (new, entries[i][1])
+                setattr(classify, t, tuple(entries))
+            yield f"classify.{table}[{index}]", get, put
+
+
+@contextmanager
+def _patched(replace: Callable[[str, re.Pattern[str]], Any]) -> Iterator[None]:
+    saved = [(put, get()) for _, get, put in _rule_slots()]
+    try:
+        for name, get, put in _rule_slots():
+            put(replace(name, get()))
+        yield
+    finally:
+        for put, original in saved:
+            put(original)
+
+
+def _read(path: Path) -> Any:
+    try:
+        return read_message(path.read_bytes())
+    except UnparseableMessage:
+        return None
+
+
+def trace_rules(files: list[str]) -> dict[tuple[str, int], set[str]]:
+    """For every rule alternative, the families of the messages it matched."""
+    fired: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for file in files:
+        hits: set[tuple[str, int]] = set()
+        with _patched(lambda name, original: _Traced(name, original, hits)):
+            _read(CORPUS / file)
+        for hit in hits:
+            fired[hit].add(family(file))
+    return fired
+
+
+def _without(drop: set[tuple[str, int]]) -> Callable[[str, re.Pattern[str]], re.Pattern[str]]:
+    def replace(name: str, original: re.Pattern[str]) -> re.Pattern[str]:
+        parts = _alternatives(original.pattern)
+        kept = [part for index, part in enumerate(parts) if (name, index) not in drop]
+        if len(kept) == len(parts):
+            return original
+        return re.compile("|".join(kept) if kept else r"(?!x)x", original.flags)
+    return replace
+
+
+def leave_families_out(rows: list[Row]) -> str:
+    files = sorted({row.file for row in rows})
+    fired = trace_rules(files)
+    first, second = halves(rows)
+    lines = ["| Half | Families | Rows | Specific rule alternatives removed | Hard-flag accuracy in / out | "
+             "Recall in / out | Precision in / out |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, families in (("A", first), ("B", second)):
+        members = [row for row in rows if family(row.file) in families]
+        specific = {rule for rule, seen in fired.items() if seen <= families}
+        inside = score_ours(members, read_corpus())
+        with _patched(_without(specific)):
+            outside = score_ours(members, {row.file: _read(CORPUS / row.file) for row in members})
+        lines.append(f"| {label} | {len(families)} | {len(members)} | {len(specific)} | "
+                     f"{accuracy(inside):.1f}% / {accuracy(outside):.1f}% | {inside.recall:.1f}% / {outside.recall:.1f}% | "
+                     f"{inside.precision:.1f}% / {outside.precision:.1f}% |")
+    return "\n".join(lines)
+
+
+def accuracy(score: Score) -> float:
+    """Rows whose hard flag agrees with the label (true hard and true soft alike)."""
+    wrong = (score.predicted_hard - score.hard_hit) + (score.true_hard - score.hard_hit)
+    return 100 * (score.rows - wrong) / score.rows if score.rows else 0.0
