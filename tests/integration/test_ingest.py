@@ -35,7 +35,7 @@ async def test_hard_bounce_suppresses_at_once_and_again_is_a_duplicate(store):
         Outcome.SUPPRESSED, SuppressionReason.HARD_BOUNCE, "gone@example.com")
     entry = await store.get_suppression(SuppressionKind.ADDRESS, "gone@example.com")
     assert entry.reason is SuppressionReason.HARD_BOUNCE and entry.source == "bounce:test"
-    assert "5.1.1" in entry.detail
+    assert entry.detail == "550 5.1.1 user unknown"  # the codes once, not "550 5.1.1 550 5.1.1 user unknown"
     [again] = await ingest(store, hard("gone@example.com"))
     assert again.outcome is Outcome.DUPLICATE
     assert len(await store.audit_trail(SuppressionKind.ADDRESS, "gone@example.com")) == 1

@@ -235,3 +235,36 @@ def test_hostile_bodies_are_read_in_linear_time(body: bytes) -> None:
     with pytest.raises(UnparseableMessage):
         read_message(raw)
     assert time.process_time() - began < 5.0  # about 0.1 s; quadratic was minutes
+
+
+# Sendmail V5: the transcript names only the host; the address is in the returned original's To:
+_NAMES_NO_RECIPIENT = b"""Return-Path: <MAILER-DAEMON@example.com>
+Date: Sat, 29 Apr 1995 23:34:45 +0900
+From: Mail Delivery Subsystem <MAILER-DAEMON@example.com>
+Subject: Returned mail: Cannot send message for 4 days
+To: sender@example.co.jp
+
+   ----- Transcript of session follows -----
+421 example.com (smtp)... Deferred: Connection timed out during user open with example.com
+
+   ----- Unsent message follows -----
+Received: by mx9.example.com; (5.65/1.37) id 0000000;
+    Thu, 29 Apr 1995 23:34:45 +0900
+From: sender@example.co.jp
+To: someone@example.com
+Subject: hello
+
+hello
+"""
+
+
+def test_a_report_naming_no_recipient_takes_the_originals_marked_inferred() -> None:
+    [fact] = read_message(_NAMES_NO_RECIPIENT)
+    assert (fact.recipient, fact.recipient_inferred, fact.reason) == ("someone@example.com", True, BounceReason.EXPIRED)
+
+
+def test_an_original_with_several_recipients_is_not_guessed_from() -> None:
+    # two addressees at domains the notice does not name: nothing points at one of them
+    raw = _NAMES_NO_RECIPIENT.replace(b"To: someone@example.com", b"To: a@example.org, b@example.net")
+    with pytest.raises(UnparseableMessage):
+        read_message(raw)

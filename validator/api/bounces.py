@@ -35,6 +35,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
     record, fact = decision.record, decision.record.fact
     return {
         "recipient": fact.recipient,
+        "recipient_inferred": fact.recipient_inferred,
         "address": record.address or None,
         "event": fact.event,
         "reason": fact.reason,

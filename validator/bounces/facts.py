@@ -8,6 +8,7 @@ to a ``Category`` and decides what it does to the address. No I/O here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -127,3 +128,16 @@ class BounceFact:
     campaign_id: str | None = None
     sender: str | None = None  # the envelope sender or sending account the report belongs to
     provider: str | None = None  # the ESP or mailbox provider it came from ("ses", "gmail", ...)
+    recipient_inferred: bool = False  # the report named no recipient: taken from the returned original's headers
+
+
+def summary_of(fact: BounceFact) -> str | None:
+    """One line for a suppression's detail: the codes, then the diagnostic, each said once.
+
+    The diagnostic usually quotes the codes already ("550 5.1.1 <x>: Recipient address rejected: ..."):
+    they are put in front only when it does not, so the line never reads "550 5.1.1 550 5.1.1 <x>...".
+    """
+    diagnostic = " ".join((fact.diagnostic or "").split())
+    codes = [str(code) for code in (fact.reply_code, fact.status)
+             if code and not re.search(rf"(?<![\d.]){re.escape(str(code))}(?![\d.])", diagnostic)]
+    return " ".join([*codes, diagnostic]).strip() or (str(fact.reason) if fact.reason else None)

@@ -159,7 +159,7 @@ def _from_failures(report: Report) -> list[BounceFact]:
         facts.append(_fact(
             report, failure.recipient, EventKind.DEFERRED if delayed else EventKind.BOUNCE, reason, action=action,
             status=reply.enhanced, status_source=source, reply_code=reply.code, diagnostic=failure.diagnostic or None,
-            remote_mta=failure.remote_mta,
+            remote_mta=failure.remote_mta, recipient_inferred=failure.inferred,
         ))
     return facts
 

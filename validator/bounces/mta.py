@@ -8,6 +8,7 @@ the human-readable text before the returned original. Pure and total.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class Failure:
     diagnostic: str  # the notice's words about this recipient, the remote reply included when quoted
     remote_mta: str | None
     context: str = ""  # the notice around it (the SMTP command may be named there: "-------SMTP command DATA")
+    inferred: bool = False  # the notice named no recipient: taken from the returned original's headers
 
 
 # Addresses of the mail system itself, never a failed recipient:
@@ -64,9 +66,36 @@ def _notice_addresses(report: Report) -> list[Failure]:
     return [_failure(report.notice, address, recipients) for address in recipients[:50]]
 
 
+# Where the returned original says whom it was for: Postfix's X-Original-To, the ORCPT some MTAs copy into an
+# Original-Recipient header, then the addressees the author wrote
+_ORIGINAL_RECIPIENT_FIELDS = ("X-Original-To", "Original-Recipient", "To", "Cc")
+
+
+def _original_recipient(report: Report) -> list[Failure]:
+    """The one recipient of the returned original, when the notice names none.
+
+    Sendmail V5: "421 example.com (smtp)... Deferred: Connection timed out during user open with example.com"
+    with the address only in the returned original's "To: kijitora@example.com". Several candidates are
+    narrowed to the domains the notice names; still several, and nothing is guessed.
+    """
+    if report.original is None:
+        return []
+    excluded = _known_non_recipients(report)
+    candidates: list[str] = []
+    for name in _ORIGINAL_RECIPIENT_FIELDS:
+        for address in addresses_in(report.original_header(name)):
+            if address.casefold() not in excluded and address.casefold() not in (c.casefold() for c in candidates):
+                candidates.append(address)
+    notice = report.notice.casefold()
+    named = [a for a in candidates if a.rpartition("@")[2].casefold() in notice]
+    chosen = named if len(named) == 1 else candidates if len(candidates) == 1 else []
+    return [dataclasses.replace(_failure(report.notice, address, chosen), inferred=True) for address in chosen]
+
+
 DETECTORS: list[Callable[[Report], list[Failure]]] = [
     _failed_recipients_header,
     _notice_addresses,
+    _original_recipient,  # last: only when the notice itself names nobody
 ]
 
 

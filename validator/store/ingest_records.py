@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..bounces.facts import BounceFact, BounceReason, Category
+from ..bounces.facts import BounceFact, BounceReason, Category, summary_of
 from ..model import SuppressionEntry, SuppressionKind, SuppressionReason
 from ..model import SoftStreak
 from ..policy import Learning, LearningPolicy, Outcome, learn
@@ -94,7 +94,7 @@ def _apply(plan: IngestPlan, record: FactRecord, learned: Learning, current: Sof
             streaks[record.address] = learned.streak
     if learned.suppress is not None:
         fact = record.fact
-        detail = " ".join(str(p) for p in (fact.reply_code, fact.status, fact.diagnostic) if p) or fact.reason
+        detail = summary_of(fact)
         plan.suppressions.append(SuppressionEntry(
             SuppressionKind.ADDRESS, record.address, learned.suppress, f"bounce:{record.source}",
             str(detail)[:_DETAIL_MAX] if detail else None))
