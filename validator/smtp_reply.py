@@ -159,24 +159,28 @@ _SENDER_REFUSED = re.compile(
     # Yahoo: "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints";
     # GoDaddy misuses X.1.1: "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour. IB607"
 )
+# A few general forms rather than one pattern per server: a word for the mailbox and a verdict of absence, in
+# either order, at most five plain words apart (no ":" between, so "Recipient address rejected: Invalid HELO"
+# stays a refusal of the HELO).
+_MAILBOX = r"(?:user|recipient|mailbox|address|account|addressee|person|local part)"
+_ABSENT = (r"(?:unknown|not (?:found|known|recognized)|invalid|nonexistent|does ?n[o']t exist"
+           r"|(?:could|can|was|were) ?n[o']t (?:be )?found|could not be found)")
 _NOT_FOUND = re.compile(
-    r"user unknown|unknown user|no such (?:user|mailbox|recipient|account|address)|(?:user|recipient) ?not ?found"
-    # Postfix: "550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table";
-    # "550 User not found"; Exchange: "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
-    r"|does not exist|doesn'?t exist|doesn'?t have an? [\w.-]+ account|unrouteable address"
-    # Gmail: "550-5.1.1 The email account that you tried to reach does not exist";
-    # Yahoo: "554 delivery error: dd This user doesn't have a yahoo.com account"; Exim: "550 Unrouteable address"
-    r"|invalid (?:recipient|mailbox)|unknown (?:recipient|mailbox|address)|not our (?:customer|user)"
-    # "553 Invalid recipient x@example.org (Mode: normal)"; "551 not our customer"
-    r"|recipient address rejected: access denied"
-    # Office 365 directory-based edge blocking: "550 5.4.1 Recipient address rejected: Access denied"
-    r"|(?:address|mailbox|account|recipient|user|addressee)(?: name)? (?:is )?(?:unknown|not (?:known|recognized|listed))"
-    r"|not a (?:valid|known) (?:user|mailbox|recipient|address)|no (?:such )?account\\b|account not found"
-    r"|(?:user|address|account|mailbox) (?:could not|couldn'?t|was not|wasn'?t) (?:be )?found"
-    # Plain-language notices, from the word lists of node-bounce-handler (lib/responses.js), collected
-    # from real bounces: "Addressee unknown", "Address is unknown", "not a valid mailbox", "Account not
-    # found", "No such person at this address"; Exchange: "The email address you entered couldn't be found"
-    r"|no such person|no one with that e-?mail address|no mailbox here|mailbox not (?:present|available)"
+    # Postfix: "550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table"; "550 User not
+    # found"; Exchange: "Recipient not found by SMTP address lookup"; Gmail: "550-5.1.1 The email account that you
+    # tried to reach does not exist"; "Address is unknown"; Exchange: "The email address you entered couldn't be found"
+    rf"\b{_MAILBOX}(?: [\w'.-]+){{0,5}}? (?:is |was |has been )?{_ABSENT}"
+    # Sendmail: "550 Unknown user x"; qmail: "No such user"; "553 Invalid recipient x (Mode: normal)";
+    # "not a valid mailbox"; "No such person at this address"; Exim: "unknown local part"
+    rf"|(?:unknown|no such|invalid|nonexistent|not a (?:valid|known)) {_MAILBOX}"
+    # Yahoo: "554 delivery error: dd This user doesn't have a yahoo.com account"; Exim: "550 Unrouteable address";
+    # "551 not our customer"; qmail: "Sorry, no mailbox here by that name"; Office 365 directory-based edge
+    # blocking: "550 5.4.1 Recipient address rejected: Access denied"
+    r"|doesn'?t have an? [\w.-]+ account|unrouteable address|not our (?:customer|user)|no mailbox here"
+    r"|recipient address rejected: access denied|no (?:such )?account\b|no one with that e-?mail address"
+    r"|@[\w.-]+>? does ?n[o']t exist"  # "550 <x@example.org> does not exist": an address, not a bare domain
+    # the wordings above in plain-language notices are also in node-bounce-handler's list (lib/responses.js),
+    # collected from real bounces: "Addressee unknown", "Account not found", "No one with that email address here"
     # Italian "Indirizzo inesistente", "Destinatario sconosciuto"; Polish "Nie ma takiego konta", "... nie
     # istnieje"; German "Adressat unbekannt"; French "Destinataire inconnu" (node-bounce-handler, same list)
     r"|indirizzo inesistente|destinatario (?:sconosciuto|inesistente)|nie ma takiego konta|nie istnieje"

@@ -141,9 +141,6 @@ _NETWORK = re.compile(
     r"not found, try again|no route to host|timed out|connection refused|name lookup failure|temporary lookup failure"
     r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable"
     r"|unable to connect|establish an smtp connection"
-    # Postfix dns_lookup: "Name service error for name=x type=MX: Malformed or unexpected name server reply": the
-    # domain's servers answered badly, which says nothing of whether the domain exists (even under 5.4.4)
-    r"|malformed or unexpected name server reply"
 )
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
 # Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator"
