@@ -29,7 +29,7 @@ from .model import (
     Suppression,
     Verdict,
 )
-from .signals import assess_signals
+from .signals import assess_signals, suggest_unparsed
 from .suppression import address_key, domain_key, matching_entry
 from .syntax import parse_address
 from .verdict import decide
@@ -173,6 +173,11 @@ class Checker:
             allow_reserved=self._settings.allow_reserved_domains,
         )
 
+    def _repair(self, email: str) -> str | None:
+        """For invalid syntax: the address meant when only stray punctuation or a dot spoils a popular domain."""
+        suggestion = suggest_unparsed(email) if isinstance(email, str) and len(email) <= 320 else None
+        return suggestion if suggestion is not None and isinstance(self._parse(suggestion), Address) else None
+
     def _deadline(self, started: float, timeout_ms: int | None) -> float:
         budget = (timeout_ms if timeout_ms is not None else self._settings.default_timeout_ms) / 1000
         return started + budget
@@ -211,7 +216,7 @@ class Checker:
             status=decision.status,
             action=decision.action,
             reasons=decision.reasons,
-            suggestion=signals.suggestion if signals is not None else None,
+            suggestion=signals.suggestion if signals is not None else self._repair(email),
             syntax=syntax,
             mx=mx,
             signals=signals,

@@ -19,132 +19,14 @@ from importlib.resources import files
 from disposable_email_domains import blocklist as _DISPOSABLE_BLOCKLIST
 
 from .model import Address, Signals
+from .typos import TypoIndex, edit_distance
+
+__all__ = ["SignalTables", "TypoIndex", "assess_signals", "default_tables", "edit_distance", "suggest_unparsed"]
 
 # Domains repeat across requests while local parts do not, so the per-domain work (parent
 # walks, typo search) is cached on the domain. 4096 domains cover the head of real traffic
 # (the top few hundred mailbox domains carry most consumer mail) at well under 1 MB.
 DEFAULT_CACHE_SIZE = 4096
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (optimal string alignment) of ``a`` and ``b``, capped at ``limit + 1``.
-
-    An adjacent transposition costs one edit, as a substitution does: ``gmial`` is one slip
-    from ``gmail``, not two. Typo budgets are one or two edits, so instead of filling a whole
-    matrix this skips the common prefix (an optimal alignment always matches it) and tries the
-    four edits that can repair the first difference, each with one edit less to spend: a miss
-    against a target then costs a few string comparisons, not a Python loop over every cell.
-    """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    same = 0
-    shortest = min(len(a), len(b))
-    while same < shortest and a[same] == b[same]:
-        same += 1
-    a, b = a[same:], b[same:]
-    if not a or not b:
-        return len(a) + len(b)  # within limit: the length check above bounds it
-    if limit == 0:
-        return 1
-    repairs = [(a[1:], b[1:]), (a[1:], b), (a, b[1:])]  # substitute, delete, insert
-    if len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0]:
-        repairs.append((a[2:], b[2:]))  # transpose
-    best = limit + 1
-    for rest_a, rest_b in repairs:
-        best = min(best, 1 + edit_distance(rest_a, rest_b, limit - 1))
-        if best == 1:
-            break
-    return best
-
-
-def _edit_budget(label: str) -> int:
-    """How many edits may separate a typed first label from a target's first label.
-
-    Short names have too many real neighbours to guess at: one edit from ``live``, ``gmx`` and
-    ``aol`` lie ``love.com``, ``gmc.com`` and ``sol.com``, all somebody's domain. Up to eight
-    letters allow only one edit because ``hotmart.com`` (a real company) is two from
-    ``hotmail.com``; two edits start at nine letters (``sbcglobal``, ``googlemail``).
-    """
-    if len(label) < 5:
-        return 0
-    return 1 if len(label) <= 8 else 2
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    domain: str  # "hotmail.co.uk"
-    first: str  # "hotmail": the only part compared fuzzily
-    rest: str  # "co.uk": must match exactly for a fuzzy comparison of ``first``
-    budget: int
-    letters: frozenset[str]  # set(first), for the cheap rejection in ``_closest``
-
-
-class TypoIndex:
-    """Suggests the mailbox domain a typed domain most likely meant, or nothing.
-
-    The guards against false suggestions, in order:
-
-    1. A known domain is never corrected: targets, free providers, privacy relays and the
-       real look-alikes list (``gmx.com``, ``ymail.com``, ``cloud.com`` are all one edit
-       from a target and all real).
-    2. A TLD from ``tld_typos.txt`` is fixed for any domain, because none of those TLDs is
-       delegated (``acme.con`` can never receive mail); real ccTLDs such as ``.co``, ``.cm``
-       and ``.om`` are not in that map, so ``mycompany.co`` is left alone.
-    3. Only the first label is compared fuzzily, only against targets whose remaining labels
-       are identical, within the budget of ``_edit_budget`` (none for names under 5 letters).
-    4. A real but unlikely TLD is corrected only after the exact first label of a target of
-       5+ letters, one edit from the target's suffix: ``gmail.co`` -> ``gmail.com``.
-    Ties go to the target listed first (the more popular one).
-    """
-
-    __slots__ = ("_known", "_tld_typos", "_by_rest", "_by_first")
-
-    def __init__(self, targets: Sequence[str], known: Iterable[str], tld_typos: Mapping[str, str]) -> None:
-        self._known = frozenset(known) | frozenset(targets)
-        self._tld_typos = dict(tld_typos)
-        self._by_rest: dict[str, list[_Target]] = {}
-        self._by_first: dict[str, list[_Target]] = {}
-        for domain in targets:
-            first, _, rest = domain.partition(".")
-            target = _Target(domain, first, rest, _edit_budget(first), frozenset(first))
-            if target.budget:
-                self._by_rest.setdefault(rest, []).append(target)
-                self._by_first.setdefault(first, []).append(target)
-
-    def suggest(self, domain: str) -> str | None:
-        """The corrected domain, or None when ``domain`` is known or close to nothing popular."""
-        if domain in self._known:
-            return None
-        head, _, tld = domain.rpartition(".")
-        meant_tld = self._tld_typos.get(tld)
-        if meant_tld is None or not head:
-            return self._closest(domain)
-        fixed = f"{head}.{meant_tld}"
-        if fixed in self._known:
-            return fixed
-        return self._closest(fixed) or fixed
-
-    def _closest(self, domain: str) -> str | None:
-        first, _, rest = domain.partition(".")
-        best: str | None = None
-        best_distance = 3  # above every budget
-        letters = frozenset(first)
-        for target in self._by_rest.get(rest, ()):
-            # Each edit removes at most one letter that the other side lacks and brings in at most
-            # one: more missing letters than the budget rule a target out without any alignment.
-            if len(letters - target.letters) > target.budget or len(target.letters - letters) > target.budget:
-                continue
-            distance = edit_distance(first, target.first, target.budget)
-            if distance <= target.budget and distance < best_distance:
-                best, best_distance = target.domain, distance
-        if best is not None:
-            return best
-        # gmail.co, yahoo.cm, hotmail.om: real ccTLDs, but not where these mailboxes live.
-        depth = rest.count(".")
-        for target in self._by_first.get(first, ()):
-            if target.rest.count(".") == depth and edit_distance(rest, target.rest, 1) <= 1:
-                return target.domain
-        return None
 
 
 def _role_key(local_part: str) -> str:
@@ -212,6 +94,7 @@ class SignalTables:
             targets=_read_words("typo_targets.txt"),
             known=[*free, *relays, *_read_words("real_lookalikes.txt")],
             tld_typos=_read_pairs("tld_typos.txt"),
+            delegated_tlds=_read_words("tlds.txt"),
         )
         return cls(
             disposable=_DISPOSABLE_BLOCKLIST,
@@ -235,6 +118,19 @@ class SignalTables:
             privacy_relay=signals.privacy_relay,
             suggestion=f"{address.local_part}@{facts.typo_domain}",
         )
+
+    def suggest_unparsed(self, text: str) -> str | None:
+        """A suggestion for text that is no valid address, when only its domain is off.
+
+        ``jane@,yahoo.com`` or ``jane@gmail,com`` stay invalid, but the address meant is plain;
+        the caller checks the suggestion parses before offering it.
+        """
+        local, at, domain = text.strip().rpartition("@")
+        if not at or not local or len(domain) > 255:
+            return None
+        domain = domain.lower()
+        fixed = self._typos.suggest_repaired(domain) or self._typos.suggest(domain)
+        return f"{local}@{fixed}" if fixed else None
 
     def _assess_domain(self, domain: str, ascii_domain: str) -> _DomainFacts:
         # Lists hold ASCII (IDNA) names; the typo index reads the Unicode form, so a homoglyph
@@ -290,3 +186,8 @@ def assess_signals(address: Address, tables: SignalTables | None = None) -> Sign
     one role lookup and no allocation (the Signals for that domain are shared, frozen values).
     """
     return (default_tables() if tables is None else tables).assess(address)
+
+
+def suggest_unparsed(text: str, tables: SignalTables | None = None) -> str | None:
+    """``SignalTables.suggest_unparsed`` on the package-data tables (or ``tables``)."""
+    return (default_tables() if tables is None else tables).suggest_unparsed(text)

@@ -103,6 +103,11 @@ async def test_typo_gets_a_suggestion_and_confirm(client, dns):
     assert "typo_suspected" in body["reasons"]
 
 
+async def test_stray_punctuation_is_invalid_syntax_with_a_suggestion(client, dns):
+    body = await validate(client, "jane@,yahoo.com")  # a comma typed before the domain
+    assert (body["status"], body["reasons"], body["suggestion"]) == ("undeliverable", ["invalid_syntax"], "jane@yahoo.com")
+
+
 async def test_disposable_is_blocked_by_default(client, dns):
     dns.zone.mx("mailinator.com", 10, "mx.mailinator.com")
     dns.zone.a("mx.mailinator.com", "8.8.8.8")

@@ -17,6 +17,7 @@ RULES = {
     "config": IO_LIBRARIES | {"validator.model", "validator.syntax", "validator.checker", "validator.api"},
     "syntax": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
     "signals": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},
+    "typos": IO_LIBRARIES | {"validator"},
     "verdict": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli",
                                "validator.probe", "validator.smtp_session"},
     "metrics": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.mx", "validator.cli"},

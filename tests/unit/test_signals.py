@@ -9,7 +9,9 @@ import pytest
 from disposable_email_domains import blocklist
 
 from validator.model import Address, Signals
-from validator.signals import SignalTables, TypoIndex, assess_signals, default_tables, edit_distance
+from validator.signals import (
+    SignalTables, TypoIndex, assess_signals, default_tables, edit_distance, suggest_unparsed,
+)
 
 
 def address(email: str) -> Address:
@@ -233,6 +235,9 @@ def test_other_domain_is_not_a_free_provider(email: str) -> None:
         pytest.param("jane@hotmail.om", "jane@hotmail.com", id="popular-name-on-om"),  # Oman
         pytest.param("jane@hmail.com", "jane@gmail.com", id="tie-goes-to-more-popular"),  # one from gmail and ymail
         pytest.param("jane@gmaíl.com", "jane@gmail.com", id="idn-homoglyph"),  # compared in Unicode, not xn--
+        pytest.param("jane@hotmailc.om", "jane@hotmail.com", id="dot-moved"),  # .om is Oman, but the letters are hotmail.com's
+        pytest.param("jane@yahoo.co.uj", "jane@yahoo.co.uk", id="undelegated-tld-after-exact-labels"),
+        pytest.param("jane@verizom.com", "jane@verizon.net", id="misspelt-isp-with-com-for-net"),
     ],
 )
 def test_mistyped_domain_gets_a_suggestion(email: str, suggestion: str) -> None:
@@ -272,6 +277,9 @@ def test_mistyped_domain_gets_a_suggestion(email: str, suggestion: str) -> None:
         pytest.param("x@mail.gmial.com.example", id="typo-inside-subdomain"),  # only whole domains are compared
         pytest.param("x@duck.com", id="relay"),
         pytest.param("x@mailinator.com", id="disposable-not-near-a-target"),
+        pytest.param("x@verizon.com", id="isp-corporate-com"),  # Verizon's own staff mail: exact name, real TLD
+        pytest.param("x@comcast.com", id="isp-corporate-com-2"),
+        pytest.param("x@yahoo.de", id="other-country-same-provider"),  # .de is delegated: two edits from .fr, but real
     ],
 )
 def test_real_lookalike_domain_gets_no_suggestion(email: str) -> None:
@@ -380,3 +388,19 @@ def test_cache_is_bounded() -> None:
         tables.assess(address(f"x@company{n}.com"))
     assert tables._facts.cache_info().currsize == 2
 
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        pytest.param("jane@,yahoo.com", "jane@yahoo.com", id="comma-before-domain"),
+        pytest.param("jane@gmail,com", "jane@gmail.com", id="comma-for-dot"),
+        pytest.param("jane@gmail..com", "jane@gmail.com", id="double-dot"),
+        pytest.param("jane@gmailcom", "jane@gmail.com", id="dot-missing"),
+        pytest.param("jane@;hotmial.com", "jane@hotmail.com", id="punctuation-and-a-typo"),
+        pytest.param("jane@,acme.com", None, id="somebody-elses-domain-is-theirs-to-fix"),
+        pytest.param("no-at-sign", None, id="no-domain"),
+    ],
+)
+def test_an_unparsed_address_gets_a_suggestion_only_for_a_popular_domain(text: str, suggestion: str | None) -> None:
+    assert suggest_unparsed(text) == suggestion

@@ -1,0 +1,66 @@
+"""``python -m bench typos``: typo suggestions against a held-out list nobody tuned the rules on.
+
+Reads ``tests/data/typo-heldout/typos.txt`` (real-world typos, ``typed expected``) and
+``lookalikes.txt`` (real domains that must get no suggestion), both written before the rules
+they measure. Each typed domain goes through the service's own path: ``parse_address``, then
+``assess_signals`` for a valid address or ``suggest_unparsed`` (checked to parse) for an
+invalid one, as ``Checker`` does. Prints hits, wrong suggestions and misses, and the
+look-alikes that got any suggestion. Goals: >= 85% hits, <= 5% of look-alikes suggested.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from validator.model import Address
+from validator.signals import assess_signals, suggest_unparsed
+from validator.syntax import parse_address
+
+HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "typo-heldout"
+LOCAL = "jane"
+
+
+def suggestion_for(domain: str) -> str | None:
+    """The domain the service would suggest for ``jane@<domain>``, or None."""
+    parsed = parse_address(f"{LOCAL}@{domain}")
+    if isinstance(parsed, Address):
+        suggestion = assess_signals(parsed).suggestion
+    else:
+        suggestion = suggest_unparsed(f"{LOCAL}@{domain}")
+        if suggestion is not None and not isinstance(parse_address(suggestion), Address):
+            suggestion = None
+    return suggestion.rpartition("@")[2] if suggestion else None
+
+
+def _lines(name: str) -> list[list[str]]:
+    text = (HELD_OUT / name).read_text(encoding="utf-8")
+    return [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench typos", description=__doc__.split("\n")[0])
+    parser.parse_known_args(argv)
+    typos = [(words[0], words[1]) for words in _lines("typos.txt")]
+    lookalikes = [words[0] for words in _lines("lookalikes.txt")]
+    got = {typed: suggestion_for(typed) for typed, _ in typos}
+    hits = [typed for typed, meant in typos if got[typed] == meant]
+    wrong = [(typed, meant, got[typed]) for typed, meant in typos if got[typed] not in (None, meant)]
+    missed = [(typed, meant) for typed, meant in typos if got[typed] is None]
+    suggested = [(domain, suggestion_for(domain)) for domain in lookalikes]
+    false = [(domain, s) for domain, s in suggested if s is not None]
+    print(f"## Typo suggestions on the held-out lists ({HELD_OUT.relative_to(HELD_OUT.parents[2])})\n")
+    print("| Measure | Value | Goal |\n|---|---:|---:|")
+    print(f"| Typos given the expected suggestion | {100 * len(hits) / len(typos):.1f}% ({len(hits)}/{len(typos)}) | ≥ 85% |")
+    print(f"| Typos given a wrong suggestion | {len(wrong)} | 0 |")
+    print(f"| Look-alikes given any suggestion | {100 * len(false) / len(lookalikes):.1f}% "
+          f"({len(false)}/{len(lookalikes)}) | ≤ 5% |\n")
+    for title, items in (("Missed", [f"{t} (meant {m})" for t, m in missed]),
+                         ("Wrong", [f"{t} -> {g} (meant {m})" for t, m, g in wrong]),
+                         ("Look-alikes suggested", [f"{d} -> {s}" for d, s in false])):
+        print(f"{title}: {', '.join(items) or 'none'}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
