@@ -14,6 +14,29 @@ from dataclasses import dataclass
 
 # Generic TLDs people swap out of habit: Verizon, Comcast and AT&T mailboxes are .net, typed .com
 _GENERIC = frozenset({"com", "net", "org"})
+# QWERTY rows: a key's neighbours are beside it and diagonally above and below (the rows are staggered)
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {
+    key: {row[c] for r2, c in ((r, i - 1), (r, i + 1), (r - 1, i), (r - 1, i + 1), (r + 1, i - 1), (r + 1, i))
+          if 0 <= r2 < len(_ROWS) for row in [_ROWS[r2]] if 0 <= c < len(row)}
+    for r, keys in enumerate(_ROWS) for i, key in enumerate(keys)
+}
+
+
+def _same_start(typed: str, meant: str) -> bool:
+    """The typed name starts as the meant one does, or one slip away: a neighbouring key, a first letter
+    dropped (``otmail``) or one typed before it (``ghotmail``).
+
+    People rarely misspell the first letter (Pollock and Zamora, "Collection and characterization of
+    spelling errors in scientific and scholarly text", CACM 1983: about 7% of misspellings), while real
+    look-alike names often differ exactly there: ``wahoo.com`` is Wahoo Fitness, not a slip for yahoo.
+    """
+    if not typed or not meant:
+        return False
+    return (typed[0] == meant[0] or typed[0] in _NEIGHBOURS.get(meant[0], ())
+            or typed[0] == meant[1:2] or typed[1:2] == meant[0])
+
+
 # Punctuation that never belongs in a domain but sits beside "." or "@" on a keyboard, or comes from pasting
 _STRAY = re.compile(r"[;:'\"<>()\[\]\s`\\/]")
 
@@ -166,6 +189,8 @@ class TypoIndex:
             # Each edit removes at most one letter that the other side lacks and brings in at most
             # one: more missing letters than the budget rule a target out without any alignment.
             if len(letters - target.letters) > target.budget or len(target.letters - letters) > target.budget:
+                continue
+            if not _same_start(first, target.first):
                 continue
             distance = edit_distance(first, target.first, target.budget)
             if distance <= target.budget and distance < best_distance:
