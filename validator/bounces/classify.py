@@ -143,8 +143,10 @@ _NETWORK = re.compile(
     r"|unable to connect|establish an smtp connection"
 )
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
-# Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator"
-_NOT_ACCEPT = re.compile(r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx")
+# Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator";
+# Exim 4.96 for an RFC 7505 null MX (tests/data/mta-dsn/exim-null-mx.eml): "an MX or SRV record indicated no SMTP service"
+_NOT_ACCEPT = re.compile(r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx"
+                         r"|record indicated no smtp service")
 # "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy); Gmail 5.2.1 "receiving mail at a rate"
 _SPEEDING = re.compile(r"has sent (?:to )?too many|rate limit|too many messages|receiving mail at a rate")
 # Sender refused: "501 5.1.8 <x>: Sender address rejected: Domain not found"; qmail "Connected to x but sender was rejected."

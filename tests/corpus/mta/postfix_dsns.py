@@ -201,14 +201,14 @@ def configure(work: Path) -> None:
     shutil.chown(vmail, 65534, 65534)
 
 
-def submit(case: Case) -> None:
+def submit(case: Case, port: int = 2525) -> None:
     message = EmailMessage()
     message["From"] = f"Sender <{SENDER}>"
     message["To"] = ", ".join(address for address, _, _ in case.recipients)
     message["Subject"] = f"corpus case {case.name}"
     message["Message-ID"] = f"<{case.name}@sender.test>"
     message.set_content(f"This message was sent to cause the case {case.name}.\n")
-    with smtplib.SMTP("127.0.0.1", 2525, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
         options = [f"NOTIFY={case.notify}"] if case.notify else []
         client.send_message(message, SENDER, [a for a, _, _ in case.recipients], rcpt_options=options)
 
@@ -248,21 +248,25 @@ def run(work: Path, out: Path) -> None:
             postfix(work, "stop")
             remote_mx.stop()
             sink.stop()
-    write(out, written)
+    write(out, written, "postfix", _postfix_version())
 
 
-def write(out: Path, written: list[tuple[Case, bytes]]) -> None:
+def write(out: Path, written: list[tuple[Case, bytes]], mta: str, version: str) -> None:
+    """``<mta>-<case>.eml`` files and their manifest lines; the other MTAs' files and lines are kept."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("postfix-*.eml"):
+    for old in out.glob(f"{mta}-*.eml"):
         old.unlink()
+    manifest = out / "manifest.jsonl"
+    kept = [line for line in (manifest.read_text().splitlines() if manifest.exists() else [])
+            if line.strip() and not json.loads(line)["file"].startswith(f"{mta}-")]
     lines = []
     for case, raw in written:
-        name = f"postfix-{case.name}.eml"
+        name = f"{mta}-{case.name}.eml"
         (out / name).write_bytes(raw)
         for address, event, category in case.recipients:
             lines.append(json.dumps({"file": name, "recipient": address, "event": event, "category": category,
-                                     "mta": "postfix " + _postfix_version()}))
-    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+                                     "mta": f"{mta} {version}"}))
+    manifest.write_text("\n".join(sorted(kept + lines, key=lambda line: json.loads(line)["file"])) + "\n")
 
 
 def _postfix_version() -> str:

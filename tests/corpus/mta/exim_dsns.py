@@ -1,0 +1,161 @@
+"""Make a real Exim (Debian's exim4-daemon-light, unpacked, not installed) write DSNs for failures we cause.
+
+Run by ``make_corpus.sh`` inside the same kind of private network and mount namespace as
+``postfix_dsns``: the DNS server, the scripted remote MX and the DSN sink are that module's. Exim's
+Debian package conflicts with Postfix's (both provide ``mail-transport-agent``), so the script
+unpacks it with ``dpkg -x`` and, inside the mount namespace only, lays the unpacked binaries over
+/usr/sbin (Exim re-executes itself from its compiled-in path) and adds its ``Debian-exim`` user to a
+private copy of /etc/passwd. Nothing outside the namespace changes.
+
+Retries are 2 s apart and give up after 6 s (``retry timeout exceeded``); ``slow.test`` alone
+retries for an hour, so its message gets Exim's delay warning instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from tests.corpus.mta.postfix_dsns import PORT, Case, _Remote, _Sink, submit, wait_for, write, zone
+from tests.dnsserver import DnsServer, Zone
+
+EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
+CASES = (
+    Case("unknown-local-user", (("nosuchuser@local.test", "bounce", "hard_invalid"),)),
+    Case("relayed-550-511", (("gone@relay.test", "bounce", "hard_invalid"),)),
+    Case("relayed-552-522-full", (("full@relay.test", "bounce", "soft_mailbox"),)),
+    Case("relayed-550-521-disabled", (("disabled@relay.test", "bounce", "disabled"),)),
+    Case("relayed-554-571-rbl", (("rbl@relay.test", "bounce", "sender_problem"),)),
+    Case("nxdomain", (("someone@nxdomain.test", "bounce", "hard_invalid"),)),
+    Case("no-mx-no-address", (("someone@nomx.test", "bounce", "hard_invalid"),)),
+    Case("null-mx", (("someone@nullmx.test", "bounce", "hard_invalid"),)),
+    Case("servfail-expired", (("someone@servfail.test", "bounce", "soft_transient"),)),
+    Case("connection-refused-expired", (("someone@refused.test", "bounce", "soft_transient"),)),
+    Case("greylisting-expired", (("greylisted@relay.test", "bounce", "soft_transient"),)),
+    Case("multi-recipient", (
+        ("gone@relay.test", "bounce", "hard_invalid"),
+        ("full@relay.test", "bounce", "soft_mailbox"),
+        ("someone@nxdomain.test", "bounce", "hard_invalid"),
+    )),
+    Case("success-notice", (("exists@local.test", "delivered", "ignore"),), notify="SUCCESS"),
+    Case("delay-warning", (("greylisted@slow.test", "deferred", "ignore"),)),
+)
+
+
+def exim_conf(work: Path) -> str:
+    """The instance's configuration; Exim runs a -C configuration without root, so it delivers locally only as itself."""
+    return f"""\
+keep_environment =
+primary_hostname = exim.sender.test
+qualify_domain = sender.test
+spool_directory = {work}/spool
+log_file_path = {work}/log/%slog
+pid_file_path = {work}/exim.pid
+daemon_smtp_ports = 2525
+local_interfaces = 127.0.0.1
+disable_ipv6 = true
+dns_ipv4_lookup = *
+domainlist local_domains = local.test
+acl_smtp_rcpt = acl_rcpt
+dsn_advertise_hosts = *
+tls_advertise_hosts =
+delay_warning = 3s
+delay_warning_condition = ${{if match{{$h_to:}}{{slow\\\\.test}}}}
+begin acl
+acl_rcpt:
+  accept
+begin routers
+dnslookup:
+  driver = dnslookup
+  domains = ! +local_domains
+  transport = remote_smtp
+  no_more
+mailbox:
+  driver = accept
+  domains = +local_domains
+  local_parts = exists
+  transport = local_delivery
+begin transports
+remote_smtp:
+  driver = smtp
+  port = {PORT}
+local_delivery:
+  driver = appendfile
+  file = {work}/mail/inbox
+  user = Debian-exim
+begin retry
+slow.test * F,1h,2s
+* * F,6s,2s
+"""
+
+
+def configure(work: Path) -> Path:
+    for name, mode in (("spool", 0o750), ("log", 0o750), ("mail", 0o777)):
+        (work / name).mkdir()
+        (work / name).chmod(mode)
+        if name != "mail":
+            subprocess.run(["chown", "Debian-exim:Debian-exim", str(work / name)], check=True)
+    conf = work / "exim.conf"
+    conf.write_text(exim_conf(work))
+    return conf
+
+
+def run(work: Path, out: Path) -> None:
+    conf = configure(work)
+    with DnsServer(_slow(zone()), host="127.0.0.1", port=53):
+        remote_mx = Controller(_Remote(), hostname="127.0.0.2", port=PORT)
+        sink_handler = _Sink()
+        sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
+        remote_mx.start()
+        sink.start()
+        subprocess.run([EXIM, "-C", str(conf), "-bd", "-q1s"], check=True)
+        try:
+            _wait_for_listener(("127.0.0.1", 2525))
+            written = []
+            for case in CASES:
+                before = len(sink_handler.messages)
+                submit(case)
+                wait_for(sink_handler, before + 1)
+                written.append((case, sink_handler.messages[before]))
+        finally:
+            subprocess.run(["kill", (work / "exim.pid").read_text().strip()], check=False)
+            remote_mx.stop()
+            sink.stop()
+    version = subprocess.run([EXIM, "-C", str(conf), "-bV"], capture_output=True, text=True).stdout.split()[2]
+    write(out, written, "exim", version)
+
+
+def _wait_for_listener(address: tuple[str, int], seconds: float = 15) -> None:
+    """The daemon returns before it listens: poll the port."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(address, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _slow(records: Zone) -> Zone:
+    records.mx("slow.test", 10, "mx.relay.test")  # the same greylisting MX, under the domain that retries for long
+    return records
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, required=True, help="an empty directory for the Exim instance")
+    parser.add_argument("--out", type=Path, required=True, help="where the DSNs and manifest.jsonl go")
+    args = parser.parse_args()
+    run(args.work, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
