@@ -3,8 +3,10 @@
 import pytest
 
 from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
-from validator.smtp_reply import parse_reply
+from validator.policy import categorize
+from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
 
 
 @pytest.mark.parametrize(
@@ -94,3 +96,30 @@ def test_reason_of(reply: str, command: str | None, expected: R) -> None:
 )
 def test_smtp_command(text: str, expected: str | None) -> None:
     assert smtp_command(text) == expected
+
+
+_CATEGORY_OF_CLASS = {
+    ReplyClass.GREYLISTED: Category.SOFT_TRANSIENT, ReplyClass.MAILBOX_NOT_FOUND: Category.HARD_INVALID,
+    ReplyClass.MAILBOX_DISABLED: Category.DISABLED, ReplyClass.MAILBOX_FULL: Category.SOFT_MAILBOX,
+    ReplyClass.PROBE_BLOCKED: Category.SENDER_PROBLEM,
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Postgrey, then Exim greylistd: the prober's "greylisted" is a transient bounce, never a policy refusal
+        "450 4.7.1 <x@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
+        "451 4.7.1 Greylisting in action, please come back later",
+        "550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in virtual mailbox table",  # Postfix
+        "550 5.0.0 <x@example.com>... User unknown",  # Sendmail under a vague status
+        "550 5.2.1 The email account that you tried to reach is disabled.",  # Gmail
+        "552 5.2.2 The email account that you tried to reach is over quota.",  # Gmail
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",  # Postfix RBL
+    ],
+)
+def test_the_prober_and_the_bounce_reader_read_a_reply_alike(text: str) -> None:
+    reply = parse_reply(text)
+    fact = BounceFact("x@example.com", EventKind.BOUNCE, reason=reason_of(reply), action=DsnAction.FAILED,
+                      reply_code=reply.code, status=reply.enhanced)
+    assert categorize(fact) is _CATEGORY_OF_CLASS[classify_reply(reply)]
