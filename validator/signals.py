@@ -12,7 +12,7 @@ business under the operator's ``SignalEffect`` settings (Sisimai keeps facts apa
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from tests.corpus.mta.postfix_dsns import PORT, Case, _Remote, _Sink, submit, wait_for, write, zone
+from tests.corpus.mta.postfix_dsns import PORT, Case, DsnSink, RemoteMx, submit, wait_for, write, zone
 from tests.dnsserver import DnsServer, Zone
 
 EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
@@ -108,8 +108,8 @@ def configure(work: Path) -> Path:
 def run(work: Path, out: Path) -> None:
     conf = configure(work)
     with DnsServer(_slow(zone()), host="127.0.0.1", port=53):
-        remote_mx = Controller(_Remote(), hostname="127.0.0.2", port=PORT)
-        sink_handler = _Sink()
+        remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=PORT)
+        sink_handler = DsnSink()
         sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
         remote_mx.start()
         sink.start()

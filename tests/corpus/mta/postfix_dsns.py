@@ -1,5 +1,8 @@
 """Make a real Postfix write DSNs for failures this script causes; run by ``make_corpus.sh``, never by tests.
 
+Also the harness ``exim_dsns`` shares: the DNS zone, the scripted remote MX, the DSN sink, submission, and
+the writing of messages and manifest lines.
+
 Inside the private network namespace ``make_corpus.sh`` opens, this starts on loopback: a DNS
 server (``tests/dnsserver.py``) on 127.0.0.1:53 answering for the ``*.test`` domains below,
 scripted aiosmtpd servers playing the remote MXs (127.0.0.2, replies per recipient), a sink
@@ -93,7 +96,7 @@ def zone() -> Zone:
     return records  # every other name (nxdomain.test) is NXDOMAIN
 
 
-class _Remote:
+class RemoteMx:
     """The remote MX: answers each RCPT from REMOTE_REPLIES by local part; accepts DATA for the rest."""
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -107,7 +110,7 @@ class _Remote:
         return "250 2.0.0 Ok: queued"
 
 
-class _Sink:
+class DsnSink:
     """Where the DSNs arrive (the sender's MX): keeps every message whole."""
 
     def __init__(self) -> None:
@@ -213,7 +216,7 @@ def submit(case: Case, port: int = 2525) -> None:
         client.send_message(message, SENDER, [a for a, _, _ in case.recipients], rcpt_options=options)
 
 
-def wait_for(sink: _Sink, count: int, seconds: float = 60) -> None:
+def wait_for(sink: DsnSink, count: int, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while len(sink.messages) < count:
         if time.monotonic() > deadline:
@@ -224,7 +227,7 @@ def wait_for(sink: _Sink, count: int, seconds: float = 60) -> None:
 def run(work: Path, out: Path) -> None:
     configure(work)
     dns = DnsServer(zone(), host="127.0.0.1", port=53)  # the one resolv.conf names, inside the namespace
-    remote, sink_handler = _Remote(), _Sink()
+    remote, sink_handler = RemoteMx(), DsnSink()
     remote_mx = Controller(remote, hostname="127.0.0.2", port=PORT)
     sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
     remote_mx.start()
