@@ -123,11 +123,20 @@ def run(work: Path, out: Path) -> None:
                 wait_for(sink_handler, before + 1)
                 written.append((case, sink_handler.messages[before]))
         finally:
-            subprocess.run(["kill", (work / "exim.pid").read_text().strip()], check=False)
+            _stop(work / "exim.pid")
             remote_mx.stop()
             sink.stop()
     version = subprocess.run([EXIM, "-C", str(conf), "-bV"], capture_output=True, text=True).stdout.split()[2]
     write(out, written, "exim", version)
+
+
+def _stop(pid_file: Path, seconds: float = 10) -> None:
+    """Stop the daemon by the pid it wrote, waiting for the file if it started a moment ago."""
+    deadline = time.monotonic() + seconds
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid_file.exists():
+        subprocess.run(["kill", pid_file.read_text().strip()], check=False)
 
 
 def _wait_for_listener(address: tuple[str, int], seconds: float = 15) -> None:
