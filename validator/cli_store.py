@@ -20,11 +20,11 @@ import orjson
 
 from . import errors
 from .api import suppression_wire as sw
-from .api.auth import SCOPES
+from .api.auth import SCOPES, requested_scopes
 from .api.wire import suppression_json
 from .config import Settings
 from .importer import import_rows
-from .model import SuppressionEntry, SuppressionKind, SuppressionReason
+from .model import PUBLISHABLE, SuppressionEntry, SuppressionKind, SuppressionReason
 from .store import Store, open_store
 from .suppression import (
     ImportParser,
@@ -41,7 +41,11 @@ def add_commands(commands: Any) -> None:
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(required=True)
     create = keys.add_parser("create", help="create a key and print its token (shown once)")
     create.add_argument("--name", required=True)
-    create.add_argument("--scope", action="append", required=True, choices=SCOPES, dest="scopes")
+    create.add_argument("--scope", action="append", default=[], choices=SCOPES, dest="scopes")
+    create.add_argument("--publishable", action="store_true",
+                        help="a browser-safe pk_ key: POST /v1/validate only, from the --origin pages only")
+    create.add_argument("--origin", action="append", default=[], dest="origins",
+                        help="a page origin a publishable key may be used from, e.g. https://shop.example")
     create.set_defaults(run=lambda a, s: _on_store(s, _keys_create, a))
     keys.add_parser("list", help="list keys").set_defaults(run=lambda a, s: _on_store(s, _keys_list, a))
     revoke = keys.add_parser("revoke", help="revoke a key by id or name")
@@ -105,7 +109,8 @@ def _print_json(data: object) -> None:
 
 
 async def _keys_create(store: Store, args: argparse.Namespace) -> int:
-    key, token = await store.create_api_key(args.name, args.scopes)
+    scopes = requested_scopes([*args.scopes, *([PUBLISHABLE] if args.publishable else [])], args.origins)
+    key, token = await store.create_api_key(args.name, scopes)
     print(f"created key {key.id} ({key.name}) with scopes {', '.join(sorted(key.scopes))}", file=sys.stderr)
     print("the token is shown once; keep it secret:", file=sys.stderr)
     print(token)

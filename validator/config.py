@@ -85,6 +85,14 @@ class Settings:
     auth: bool = _env(
         "VALIDATOR_AUTH", "Require API keys (`Authorization: Bearer`). `false` only for local development.", True
     )
+    publishable_rate_per_key: int = _env(
+        "VALIDATOR_PUBLISHABLE_RATE_PER_KEY",
+        "Validations per minute one publishable (`pk_`) key may ask, over every visitor (then 429).", 600,
+    )
+    publishable_rate_per_ip: int = _env(
+        "VALIDATOR_PUBLISHABLE_RATE_PER_IP",
+        "Validations per minute one client address may ask with publishable keys (then 429).", 30,
+    )
     batch_max: int = _env("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)
     max_message_bytes: int = _env(
         "VALIDATOR_MAX_MESSAGE_BYTES", "Largest raw bounce message `POST /v1/bounces` accepts, in bytes.", 10_485_760
@@ -378,6 +386,7 @@ class Settings:
 _MINIMUMS: dict[str, float] = {
     "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
+    "publishable_rate_per_key": 1, "publishable_rate_per_ip": 1,
     "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
     "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
     "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,

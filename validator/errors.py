@@ -97,6 +97,16 @@ class Forbidden(ValidatorError):
     code = "forbidden"
 
 
+class RateLimited(ValidatorError):
+    """Too many requests for a publishable key or a client address; ``retry_after`` in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class BodyTooLarge(ValidatorError):
     code = "body_too_large"
 

@@ -24,9 +24,10 @@ from ..bounces.ingest import Ingestor
 from ..bounces.webhook_keys import load_webhook_secrets
 from ..health import thresholds_from
 from ..policy import learning_policy
-from . import bounces, jobs, runner_process, suppressions
+from . import api_keys, bounces, jobs, pages, reports, runner_process, suppressions
 from .keys import (
     CHECKER,
+    GATE,
     INGESTOR,
     JOB_RUNNER,
     JOB_WAKE,
@@ -40,6 +41,7 @@ from .keys import (
     WEBHOOK_SECRETS,
 )
 from .middleware import make_middleware
+from .publishable import ORIGINS_TTL, PublishableGate
 from .routes import routes
 
 log = logging.getLogger("validator")
@@ -52,7 +54,13 @@ def create_app(settings: Settings) -> web.Application:
     async def authenticate(token: str) -> ApiKey | None:
         return await app[STORE].verify_api_key(token)
 
-    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None))
+    async def list_keys() -> list[ApiKey]:
+        return await app[STORE].list_api_keys()
+
+    gate = PublishableGate(settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys,
+                           origins_ttl=ORIGINS_TTL)
+    app[GATE] = gate
+    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None, gate))
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
@@ -64,6 +72,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(suppressions.routes)
     app.add_routes(bounces.routes)
     app.add_routes(jobs.routes)
+    app.add_routes(api_keys.routes)
+    app.add_routes(pages.routes)
+    app.add_routes(reports.routes)
     return app
 
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import Forbidden, Unauthorized
-from ..model import ApiKey
+from collections.abc import Sequence
+
+from ..errors import Forbidden, InvalidField, MissingField, Unauthorized
+from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 
 SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "reports:read", "jobs", "admin")
 # Webhooks are authenticated by the provider's signature instead (validator.bounces.webhooks).
-PUBLIC = frozenset({"/healthz", "/readyz", "/v1/webhooks/{provider}"})
+# The widget and the dashboard's page are public files: the dashboard asks for a key in the page.
+PUBLIC = frozenset({"/healthz", "/readyz", "/v1/webhooks/{provider}", "/widget/v1.js", "/dashboard",
+                    "/dashboard/{file}"})
+# A CORS preflight carries no credentials (Fetch standard, "CORS-preflight request").
+PUBLIC_METHODS = frozenset({("OPTIONS", "/v1/validate")})
+PUBLISHABLE_ROUTES = frozenset({("POST", "/v1/validate")})
 # (method, route) -> scope; "admin" satisfies every scope.
 REQUIRED: dict[tuple[str, str], str] = {
     ("POST", "/v1/validate"): "validate",
@@ -37,7 +44,24 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("GET", "/v1/jobs/{job_id}"): "jobs",
     ("GET", "/v1/jobs/{job_id}/results"): "jobs",
     ("DELETE", "/v1/jobs/{job_id}"): "jobs",
+    ("GET", "/v1/reports/campaigns"): "reports:read",
+    ("GET", "/v1/events"): "reports:read",
+    ("GET", "/v1/keys"): "admin",
+    ("POST", "/v1/keys"): "admin",
+    ("DELETE", "/v1/keys/{key_id}"): "admin",
 }
+
+
+def requested_scopes(scopes: Sequence[str], origins: Sequence[str]) -> list[str]:
+    """The words stored for a new key: its scopes and, for a publishable key, its origins (the
+    store checks the combination and normalises the origins)."""
+    if not scopes:
+        raise MissingField("a key needs at least one scope", field="scopes")
+    unknown = [s for s in scopes if s not in SCOPES and s != PUBLISHABLE]
+    if unknown:
+        raise InvalidField(f"unknown scope {unknown[0]!r}; one of {', '.join((*SCOPES, PUBLISHABLE))}",
+                           field="scopes")
+    return [*scopes, *(ORIGIN_PREFIX + origin for origin in origins)]
 
 
 def bearer_token(request: web.Request) -> str:
@@ -50,9 +74,17 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+def is_public(method: str, route: str) -> bool:
+    return route in PUBLIC or (method, route) in PUBLIC_METHODS
+
+
 def check_scope(key: ApiKey | None, method: str, route: str) -> None:
     if key is None:
         raise Unauthorized("unknown or revoked API key")
+    if key.publishable:
+        if (method, route) not in PUBLISHABLE_ROUTES:
+            raise Forbidden("a publishable key may only call POST /v1/validate")
+        return
     needed = REQUIRED.get((method, route), "admin")  # a route missing from the table is admin-only
     if needed not in key.scopes and "admin" not in key.scopes:
         raise Forbidden(f"this key lacks the '{needed}' scope")

@@ -16,6 +16,7 @@ from ..metrics import Metrics
 from ..mx import MxResolver
 from ..probe import Prober
 from ..store import Store
+from .publishable import PublishableGate
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -30,4 +31,6 @@ WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
 JOB_RUNNER = web.AppKey("job_runner", JobRunner)
 JOB_WAKE = web.AppKey("job_wake", Callable[[], None])  # a job was queued: the runner, here or in the child, looks now
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
+PUBLISHABLE_KEY = web.RequestKey("publishable_key", bool)  # answered as a web page may see it
+GATE = web.AppKey("publishable_gate", PublishableGate)
 API_KEY_ADMIN = web.RequestKey("api_key_admin", bool)  # the key has the admin scope (sees every key's jobs)

@@ -20,8 +20,9 @@ from aiohttp.abc import AbstractAccessLogger
 from .. import errors
 from ..metrics import Metrics
 from ..model import ApiKey
-from .auth import PUBLIC, bearer_token, check_scope
-from .keys import API_KEY_ADMIN, API_KEY_NAME
+from .auth import bearer_token, check_scope, is_public
+from .keys import API_KEY_ADMIN, API_KEY_NAME, PUBLISHABLE_KEY
+from .publishable import PublishableGate, cors_headers
 from .wire import error_json
 
 log = logging.getLogger("validator.api")
@@ -36,6 +37,7 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.InvalidSignature: 401,
     errors.WebhookNotConfigured: 404,
     errors.Forbidden: 403,
+    errors.RateLimited: 429,
     errors.Conflict: 409,
     errors.UnparseableMessage: 422,
     errors.StoreUnavailable: 503,
@@ -64,26 +66,35 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def make_middleware(
-    metrics: Metrics, authenticate: Authenticator | None
+    metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """``authenticate`` verifies a bearer token (None: authentication is off)."""
+    """``authenticate`` verifies a bearer token (None: authentication is off); ``gate`` admits
+    publishable keys by origin and rate."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
+        cors_origin = None
         try:
-            if authenticate is not None and resource is not None and route not in PUBLIC:
+            if authenticate is not None and resource is not None and not is_public(request.method, route):
                 key = await authenticate(bearer_token(request))
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
                 request[API_KEY_ADMIN] = "admin" in key.scopes  # type: ignore[union-attr]
+                if key.publishable:  # type: ignore[union-attr]
+                    origin = request.headers.get("Origin")
+                    gate.admit(key, origin, request.remote or "")  # type: ignore[arg-type]
+                    cors_origin, request[PUBLISHABLE_KEY] = origin, True
             response = await handler(request)
         except errors.ValidatorError as exc:
             response = error_response(status_for(exc), exc.code, exc.message, exc.field)
             if isinstance(exc, errors.StoreUnavailable):
                 response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            elif isinstance(exc, errors.RateLimited):
+                response.headers["Retry-After"] = str(exc.retry_after)
+                cors_origin = request.headers.get("Origin")  # admitted by origin: the page may read the 429
             elif isinstance(exc, errors.Unauthorized):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="validator"'
         except web.HTTPException as exc:
@@ -96,6 +107,8 @@ def make_middleware(
         except Exception:
             log.exception("unhandled error on %s %s", request.method, mask_addresses(request.path))
             response = error_response(500, "internal_error", "internal error; the details are in the service log")
+        if cors_origin is not None:
+            response.headers.update(cors_headers(cors_origin))
         metrics.observe_request(request.method, route, response.status, time.perf_counter() - started)
         return response
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import StoreUnavailable
+from ..errors import Forbidden, StoreUnavailable
 from . import keys, wire
 from .middleware import json_response
+from .publishable import public_verdict_json
 
 routes = web.RouteTableDef()
 
@@ -16,9 +17,17 @@ routes = web.RouteTableDef()
 async def validate(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
+    public = request.get(keys.PUBLISHABLE_KEY, False)
+    if public and query.smtp:  # a page's visitors must not turn the service into a mailbox prober
+        raise Forbidden("a publishable key cannot ask for SMTP probes", field="smtp")
     with request.app[keys.JOB_RUNNER].gate.serving():  # bulk jobs wait between slices meanwhile
         verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
-    return json_response(wire.verdict_json(verdict))
+    return json_response(public_verdict_json(verdict) if public else wire.verdict_json(verdict))
+
+
+@routes.options("/v1/validate")
+async def validate_preflight(request: web.Request) -> web.Response:
+    return await request.app[keys.GATE].preflight(request)
 
 
 @routes.post("/v1/validate/batch")

@@ -65,10 +65,12 @@ async def _put(request: web.Request) -> web.Response:
 async def _delete(request: web.Request) -> web.Response:
     kind, value = _key_of(request)
     why = request.query.get("why")
-    removed = await request.app[keys.STORE].delete_suppression(kind, value, actor=actor_of(request), why=why)
+    store = request.app[keys.STORE]
+    removed = await store.delete_suppression(kind, value, actor=actor_of(request), why=why)
     if removed is None:
         raise NotFound(f"{value} is not suppressed")
-    return json_response(suppression_json(removed))
+    history = await store.audit_trail(kind, value)  # the removal included: who lifted it, and why
+    return json_response({**suppression_json(removed), "audit": [sw.audit_json(row) for row in history]})
 
 
 # `{email}` must hold an @, so it never shadows /lookup and /import (a 405 there would list its methods).

@@ -48,6 +48,7 @@ from ..model import (
 )
 from ..model import SoftStreak
 from ..policy import LearningPolicy
+from .event_reads import CampaignSummary, StoredEvent
 from .ingest_records import Decision, EventCount, FactRecord
 from .job_store import JobStore
 from .records import BULK_BATCH, PAGE_MAX, utc_now
@@ -119,6 +120,12 @@ class Store(JobStore, Protocol):
     async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
                            since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
         """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""
+
+    async def list_campaigns(self) -> list[CampaignSummary]:
+        """Campaigns with ingested events, most recently active first (at most ``CAMPAIGNS_MAX``)."""
+
+    async def list_events(self, campaign_id: str | None, before_id: int | None, limit: int) -> list[StoredEvent]:
+        """Bounce and complaint events, newest first, those with ``id < before_id`` when given."""
 
     async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
         """Remember (address key, domain) pairs an SMTP probe accepted, for ``probe_disagreements``."""

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 
 from ..model import (
+    PUBLISHABLE,
     ApiKey,
     BulkResult,
     Suppression,
@@ -100,7 +101,7 @@ class StoreBase(ABC):
 
     async def create_api_key(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
         name, scope_set = keys.checked_key(name, scopes)
-        key_id, token, secret_sha256 = keys.mint_token()
+        key_id, token, secret_sha256 = keys.mint_token(publishable=PUBLISHABLE in scope_set)
         key = ApiKey(key_id, name, scope_set, self._clock())
         await self._insert_key(key, secret_sha256)
         return key, token

@@ -1,6 +1,6 @@
 """API key tokens: their format, their hash, and the short cache of verified tokens.
 
-A token is ``vk_<id>_<secret>``: ``id`` is 16 hex digits, public, the row's primary key;
+A token is ``vk_<id>_<secret>`` (``pk_`` for a publishable key, see ``ApiKey``): ``id`` is 16 hex digits, public, the row's primary key;
 ``secret`` is 32 random bytes, URL-safe base64 (43 characters). Only SHA-256 of the secret is
 stored: the secret has 256 bits of entropy, so a slow password hash would add nothing but
 latency to every request. Verification finds the row by id and compares hashes with
@@ -23,25 +23,29 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
+from urllib.parse import urlsplit
+
 from cachetools import LRUCache
 
 from ..errors import InvalidField, StoreUnavailable
-from ..model import ApiKey
+from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 
 PREFIX = "vk_"
+PUBLISHABLE_PREFIX = "pk_"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often per key
 
 
-def mint_token() -> tuple[str, str, bytes]:
+def mint_token(publishable: bool = False) -> tuple[str, str, bytes]:
     """A new ``(key_id, token, secret_sha256)``; the token is shown once and never stored."""
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    return key_id, f"{PREFIX}{key_id}_{secret}", hash_secret(secret)
+    return key_id, f"{PUBLISHABLE_PREFIX if publishable else PREFIX}{key_id}_{secret}", hash_secret(secret)
 
 
 def parse_token(token: str) -> tuple[str, str] | None:
     """``(key_id, secret)`` of a well-formed token, else None."""
-    if not token.startswith(PREFIX):
+    if not token.startswith((PREFIX, PUBLISHABLE_PREFIX)):
         return None
     key_id, sep, secret = token[len(PREFIX):].partition("_")
     if not sep or len(key_id) != 16 or len(secret) < 43 or len(secret) > 128:
@@ -64,7 +68,34 @@ def checked_key(name: str, scopes: Iterable[str]) -> tuple[str, frozenset[str]]:
     scope_set = frozenset(scopes)
     if any(not s or not s.isprintable() or " " in s for s in scope_set):
         raise InvalidField("a scope is a non-empty word without spaces", field="scopes")
+    origins = {s for s in scope_set if s.startswith(ORIGIN_PREFIX)}
+    if PUBLISHABLE in scope_set:
+        if scope_set - origins != {PUBLISHABLE}:
+            raise InvalidField("a publishable key has no other scope: it may only validate", field="scopes")
+        if not origins:
+            raise InvalidField("a publishable key needs at least one allowed origin", field="origins")
+        scope_set = frozenset({PUBLISHABLE} | {ORIGIN_PREFIX + parse_origin(o[len(ORIGIN_PREFIX):]) for o in origins})
+    elif origins:
+        raise InvalidField("only publishable keys are bound to origins", field="origins")
     return name, scope_set
+
+
+def parse_origin(text: str) -> str:
+    """An origin as browsers send it (RFC 6454 §6.1): ``scheme://host[:port]``, lower case, no
+    default port, no path; or ``null``, what a page opened from a file sends (for local trials)."""
+    if text == "null":
+        return text
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidField(f"not an origin: {text!r}", field="origins") from exc
+    if (parts.scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username or parts.password
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise InvalidField(f"an origin is scheme://host[:port] with http or https: {text!r}", field="origins")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{host}{shown_port}"
 
 
 def needs_touch(key: ApiKey, now: datetime) -> bool:
@@ -94,6 +125,8 @@ class KeyVerifier:
         found = await self._fetch(parsed[0])
         if found is None or found[0].revoked or not secret_matches(parsed[1], found[1]):
             return None
+        if found[0].publishable != token.startswith(PUBLISHABLE_PREFIX):
+            return None  # a token's prefix says where it may be shown; it must tell the truth
         key, now = found[0], self._clock()
         self._verified.put(digest, key)
         if needs_touch(key, now):  # in the background: a commit must not delay the request

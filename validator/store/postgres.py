@@ -36,7 +36,7 @@ from ..model import (
 )
 from ..model import SoftStreak
 from ..policy import LearningPolicy
-from . import bounce_postgres, records
+from . import bounce_postgres, event_reads, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord
 from .jobs_postgres import PostgresJobs
@@ -353,6 +353,15 @@ class PostgresStore(PostgresJobs, StoreBase):
         async def run(conn: asyncpg.Connection) -> tuple[list[EventCount], int]:
             return await bounce_postgres.count_events(conn, (campaign_id, sender, since, until))
         return await self._transaction(run)
+
+    async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
+        rows = await self._fetch(event_reads.numbered(event_reads.CAMPAIGNS_SQL), event_reads.CAMPAIGNS_MAX)
+        return [event_reads.campaign_summary(row, lambda t: t) for row in rows]
+
+    async def list_events(self, campaign_id: str | None, before_id: int | None,
+                          limit: int) -> list[event_reads.StoredEvent]:
+        sql, params = event_reads.events_query(campaign_id, before_id, limit)
+        return [event_reads.stored_event(row, lambda t: t) for row in await self._fetch(event_reads.numbered(sql), *params)]
 
     async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
         if not accepted:

@@ -51,7 +51,7 @@ from ..model import (
 )
 from ..model import SoftStreak
 from ..policy import LearningPolicy
-from . import bounce_sqlite, records
+from . import bounce_sqlite, event_reads, records
 from .base import StoreBase
 from .ingest_records import Decision, EventCount, FactRecord
 from .jobs_sqlite import SqliteJobs
@@ -72,6 +72,7 @@ from .sqlite_sql import (
     insert_audit,
     select_keys,
     suppression,
+    from_us,
     to_us,
     translated,
     unavailable,
@@ -424,6 +425,15 @@ class SqliteStore(SqliteJobs, StoreBase):
             with translated():
                 return bounce_sqlite.count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
         return await self._in(self._scanner, run)
+
+    async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
+        rows = await self._scan(event_reads.CAMPAIGNS_SQL, (event_reads.CAMPAIGNS_MAX,))
+        return [event_reads.campaign_summary(row, from_us) for row in rows]  # type: ignore[arg-type]
+
+    async def list_events(self, campaign_id: str | None, before_id: int | None,
+                          limit: int) -> list[event_reads.StoredEvent]:
+        sql, params = event_reads.events_query(campaign_id, before_id, limit)
+        return [event_reads.stored_event(row, from_us) for row in await self._scan(sql, params)]  # type: ignore[arg-type]
 
     async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
         if accepted:
