@@ -127,7 +127,8 @@ def _rate(count: int, denominator: int, basis: str, bands: Bands | None,
           levels: tuple[Level, Level, Level]) -> dict[str, Any]:
     percent = round(100 * count / denominator, 4) if denominator else None
     return {"count": count, "denominator": denominator, "basis": basis, "percent": percent,
-            "level": None if percent is None or bands is None else level(percent, bands, levels)}
+            "level": None if percent is None or bands is None else level(percent, bands, levels),
+            "bands": None if bands is None else {"warning": bands.warning, "critical": bands.critical}}
 
 
 def level(percent: float, bands: Bands, levels: tuple[Level, Level, Level] = _CAMPAIGN) -> Level:

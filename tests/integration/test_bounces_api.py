@@ -128,7 +128,7 @@ async def test_report_adds_up_a_campaign(client):
     report = await (await client.get("/v1/reports/bounce-rates?campaign_id=spring")).json()
     assert report["counts"]["sent"] == 100 and report["counts"]["hard_bounces"] == 1
     assert report["rates"]["hard_bounce"] == {"count": 1, "denominator": 100, "basis": "sent", "percent": 1.0,
-                                              "level": "warning"}
+                                              "level": "warning", "bands": {"warning": 0.5, "critical": 1.0}}
     other = await (await client.get("/v1/reports/bounce-rates?campaign_id=autumn")).json()
     assert other["counts"]["sent"] == 0
     bad = await client.get("/v1/reports/bounce-rates?since=yesterday")

@@ -32,7 +32,7 @@
     var style = document.createElement("style");
     style.id = "evw-style";
     style.textContent =
-      ".evw-msg{min-height:var(--evw-line,1.5em);font-size:var(--evw-font-size,.875em);line-height:var(--evw-line,1.5em);" +
+      ".evw-msg{min-height:calc(var(--evw-line,1.5em)*var(--evw-lines,2));font-size:var(--evw-font-size,.875em);line-height:var(--evw-line,1.5em);" +
       "color:var(--evw-text,inherit);margin:var(--evw-margin,.25em 0 0)}" +
       ".evw-msg[data-state=block]{color:var(--evw-error,#b00020)}" +
       ".evw-msg[data-state=confirm]{color:var(--evw-warn,#8a5300)}" +
@@ -66,15 +66,16 @@
       input.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));
     }
 
-    function show(verdict, email) {
+    function show(verdict, email, submitting) {
       state.verdict = verdict;
       state.email = email;
       region.textContent = "";
       var action = verdict ? verdict.action : "accept";
       region.setAttribute("data-state", verdict ? action : "none");
       input.removeAttribute("aria-invalid");
-      if (action === "block") {
-        input.setAttribute("aria-invalid", "true");
+      if (action === "block") input.setAttribute("aria-invalid", "true");
+      // A suggestion says it all while typing; the reason for a block comes when it stops the form.
+      if (action === "block" && (submitting || !verdict.suggestion)) {
         var reasons = verdict.reasons || [];
         region.textContent = (reasons.indexOf("disposable") >= 0 ? text.disposable
           : reasons.indexOf("invalid_syntax") >= 0 ? text.invalid : text.blocked) + (verdict.suggestion ? " " : "");
@@ -165,7 +166,7 @@
         var action = known ? known.action : "accept";
         if (action === "block") {
           event.preventDefault();
-          show(known, email);
+          show(known, email, true);
           input.focus();
         } else if (action === "confirm" && confirmedFor !== email) {
           event.preventDefault();

@@ -1,0 +1,38 @@
+"""Fixtures of the browser tests: one headless Chromium (Debian's) per module, and the real service.
+
+Chromium is installed by ``scripts/install-browser.sh`` when missing (``harness.browser_paths``);
+when it cannot be, every test here fails with the reason: a browser test never skips silently.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import ServiceProcess, seed_zone, start_browser  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator[object]:
+    try:
+        driver = start_browser(tmp_path_factory.mktemp("chromium-profile"))
+    except Exception as exc:  # noqa: BLE001 - any failure to start is the test's failure, said plainly
+        pytest.fail(f"headless Chromium could not start: {exc}", pytrace=False)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def service(dns_server, tmp_path_factory) -> Iterator[ServiceProcess]:
+    """The service as ``make serve`` runs it, on loopback, with the sample page's DNS zone."""
+    dns_server.clear()
+    seed_zone(dns_server.zone)
+    running = ServiceProcess(tmp_path_factory.mktemp("service"), dns_server.nameserver).start()
+    yield running
+    running.stop()
+    dns_server.clear()
