@@ -19,7 +19,8 @@ def pages(service) -> Iterator[dict[str, str]]:
     """The allowed page origin (127.0.0.1) and another one (localhost), and a key bound to the first."""
     with page_server(EXAMPLES) as allowed, page_server(EXAMPLES, host="localhost") as other:
         key = service.cli("keys", "create", "--name", "signup", "--publishable", "--origin", allowed)
-        yield {"allowed": allowed, "other": other, "key": key, "service": service.url}
+        file_key = service.cli("keys", "create", "--name", "file-demo", "--publishable", "--origin", "null")
+        yield {"allowed": allowed, "other": other, "key": key, "file_key": file_key, "service": service.url}
 
 
 def open_signup(browser, pages: dict[str, str], origin: str = "allowed") -> None:
@@ -108,3 +109,14 @@ def test_a_page_on_another_origin_is_refused_and_its_form_still_submits(browser,
     assert wait_verdict(browser, "temp@mailinator.com")["action"] is None  # no verdict: fail open
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda b: "email=temp%40mailinator.com" in b.current_url)
+
+
+def test_the_sample_page_opened_from_a_file_works_with_a_key_bound_to_null(browser, pages):
+    """README's three steps: a page opened from a file says ``Origin: null``; a key bound to it works."""
+    browser.get(f"{EXAMPLES.as_uri()}/signup.html#key={pages['file_key']}&service={pages['service']}")
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !!window.EmailValidatorWidget"))
+    browser.execute_script("""window.verdicts = [];
+        document.getElementById('email').addEventListener('validator:verdict', function (e) {
+            window.verdicts.push({email: e.detail.email, action: e.detail.verdict && e.detail.verdict.action}); });""")
+    type_and_leave(browser, "temp@mailinator.com")
+    assert wait_verdict(browser, "temp@mailinator.com")["action"] == "block"
