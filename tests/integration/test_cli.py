@@ -105,6 +105,19 @@ def test_keys_create_list_revoke(dns, tmp_path):
     assert run_cli(env, "keys", "create", "--name", "x", "--scope", "root").returncode == 2  # unknown scope
 
 
+def test_keys_create_publishable_with_origins(dns, tmp_path):
+    env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
+    made = run_cli(env, "keys", "create", "--name", "signup", "--publishable", "--origin", "https://Shop.Example:443")
+    assert made.returncode == 0 and made.stdout.startswith("pk_")
+    assert "origin:https://shop.example,publishable" in run_cli(env, "keys", "list").stdout
+    # no origin; a scope beside publishable; an origin with a path: each refused with exit 2
+    assert run_cli(env, "keys", "create", "--name", "a", "--publishable").returncode == 2
+    assert run_cli(env, "keys", "create", "--name", "b", "--publishable", "--scope", "validate",
+                   "--origin", "https://shop.example").returncode == 2
+    assert run_cli(env, "keys", "create", "--name", "c", "--publishable", "--origin", "https://x.example/a").returncode == 2
+    assert run_cli(env, "keys", "create", "--name", "d").returncode == 2  # no scope at all
+
+
 def test_suppress_add_show_import_export_remove(dns, tmp_path):
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
     assert run_cli(env, "suppress", "add", "Jane@Example.com", "--reason", "hard_bounce", "--why", "550 5.1.1").returncode == 0

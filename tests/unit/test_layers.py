@@ -73,6 +73,7 @@ RULES = {
     "store/jobs_sqlite": {"aiohttp", "asyncpg", "validator.api", "validator.checker", "validator.cli", "validator.jobs"},
     "store/jobs_postgres": {"aiohttp", "sqlite3", "validator.api", "validator.checker", "validator.cli",
                             "validator.jobs"},
+    "store/event_reads": IO_LIBRARIES | {"validator.api", "validator.checker", "validator.cli"},
     "api/job_wire": {"aiohttp", "asyncio", "sqlite3", "asyncpg", "validator.callbacks", "validator.jobs"},
 }
 
