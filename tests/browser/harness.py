@@ -136,6 +136,9 @@ def seed_zone(zone) -> None:
         zone.mx(domain, 10, f"mx.{domain}")
         zone.a(f"mx.{domain}", "8.8.8.8")  # a routable address, never contacted (no SMTP probes here)
     zone.servfail("troubled.example.net")  # DNS trouble: the verdict is unknown, never a block
+    zone.mx("slow.example.net", 10, "mx.slow.example.net")
+    zone.a("mx.slow.example.net", "8.8.8.8")
+    zone.delay("slow.example.net", 1.0)  # an answer that arrives after the person moved on
 
 
 def seed_dashboard(service: ServiceProcess, admin: str, reader: str) -> None:

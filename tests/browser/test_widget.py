@@ -28,6 +28,9 @@ def open_signup(browser, pages: dict[str, str], origin: str = "allowed") -> None
     WebDriverWait(browser, 10).until(lambda b: b.execute_script("return !!window.EmailValidatorWidget"))
     browser.execute_script("""
         window.verdicts = [];
+        window.asked = 0;
+        var send = window.fetch;
+        window.fetch = function () { window.asked++; return send.apply(this, arguments); };
         var input = document.getElementById('email');
         input.addEventListener('blur', function () { window.blurAt = performance.now(); });
         input.addEventListener('validator:verdict', function (e) {
@@ -120,3 +123,30 @@ def test_the_sample_page_opened_from_a_file_works_with_a_key_bound_to_null(brows
             window.verdicts.push({email: e.detail.email, action: e.detail.verdict && e.detail.verdict.action}); });""")
     type_and_leave(browser, "temp@mailinator.com")
     assert wait_verdict(browser, "temp@mailinator.com")["action"] == "block"
+
+
+def test_confirm_holds_the_first_submit_and_lets_the_person_go_on(browser, pages):
+    open_signup(browser, pages)
+    type_and_leave(browser, "info@example.org")  # a role account: risky, so confirm
+    assert wait_verdict(browser, "info@example.org")["action"] == "confirm"
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "Please check this address" in message(browser) and "email=" not in browser.current_url
+    browser.find_element(By.CSS_SELECTOR, "#email-validator-msg button").click()  # "Use it anyway"
+    WebDriverWait(browser, 10).until(lambda b: "email=info%40example.org" in b.current_url)
+
+
+def test_a_pause_asks_once_and_a_stale_answer_is_dropped(browser, pages):
+    open_signup(browser, pages)
+    field = browser.find_element(By.ID, "email")
+    for character in "jane@slow.example.net":  # typed without a pause long enough to ask
+        field.send_keys(character)
+    WebDriverWait(browser, 5, poll_frequency=0.02).until(  # the pause's question is out (its DNS takes 1 s)
+        lambda b: b.execute_script("return window.asked") > 0)
+    assert browser.execute_script("return window.asked") == 1  # one question for 21 keystrokes
+    field.clear()
+    field.send_keys("jane@gmail.com", Keys.TAB)
+    assert wait_verdict(browser, "jane@gmail.com")["action"] == "accept"
+    browser.execute_script("return new Promise(r => setTimeout(r, 1500))")  # past the slow answer's time
+    emails = [v["email"] for v in browser.execute_script("return window.verdicts")]
+    assert emails == ["jane@gmail.com"]  # nothing shown for the abandoned address, nothing for the keystrokes
+    assert message(browser) == ""

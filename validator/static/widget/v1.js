@@ -93,7 +93,7 @@
         region.appendChild(button);
         region.appendChild(document.createTextNode(parts[1] || ""));
       }
-      emit("validator:verdict", { email: email, verdict: verdict });
+      if (email) emit("validator:verdict", { email: email, verdict: verdict });
     }
 
     function accept(suggestion) {
@@ -140,7 +140,9 @@
       if (!email) { show(null, email); return Promise.resolve(null); }
       if (state.email === email && state.verdict) return Promise.resolve(state.verdict);
       return ask(email).then(function (verdict) {
-        if (input.value.trim() === email) show(verdict && verdict.status !== "unknown" ? verdict : null, email);
+        var shown = verdict && verdict.status !== "unknown" ? verdict : null;
+        // Shown once: a pause and a blur may both be waiting for the same answer.
+        if (input.value.trim() === email && !(state.email === email && state.verdict === shown)) show(shown, email);
         return verdict;
       });
     }
