@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidField, MissingField, NotFound
-from ..model import ApiKey
 from ..body import decode_json
+from ..errors import InvalidField, MissingField, NotFound
+from ..model import ORIGIN_PREFIX, ApiKey
 from . import keys
 from .auth import requested_scopes
 from .middleware import json_response
@@ -25,7 +25,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
-        "scopes": sorted(s for s in key.scopes if not s.startswith("origin:")),
+        "scopes": sorted(s for s in key.scopes if not s.startswith(ORIGIN_PREFIX)),
         "origins": sorted(key.origins),
         "publishable": key.publishable,
         "created_at": iso_time(key.created_at),
