@@ -6,7 +6,9 @@ the time), pointed at the loopback DNS server; 100,000 distinct addresses over 5
 in a fixed random order, in chunks of 1,000 (the API's batch limit), ``timeout_ms`` 30,000
 so the figure is throughput rather than deadline behaviour (verdict statuses are reported).
 Queries per distinct domain come from the DNS server's own counters: above 1.00 per type
-means retries (c-ares retransmits when an answer is slower than it expects).
+means retries (c-ares retransmits when an answer is slower than it expects). Every run is made
+twice: against the Python test server and against NSD (``bench/nsd.py``), a real authoritative
+server in C, so that the figure is the service's own rather than the fixture's.
 
 email-validator (``check_deliverability=True``) is synchronous, so it gets the first few
 thousand addresses, with a ``dns.resolver.Resolver(configure=False)`` whose only nameserver
@@ -28,6 +30,7 @@ import dns.resolver
 from email_validator import EmailNotValidError, caching_resolver, validate_email
 
 from .dnsfixture import DnsProcess, QueryCounts, shuffled_addresses
+from .nsd import NsdProcess, find_nsd
 from .report import Outcome, Table, met, progress, rate, times
 from .service import service_checker
 
@@ -55,26 +58,40 @@ class Run:
 
 
 def run(addresses: int, domains: int, subset: int) -> Outcome:
+    """The same rows against the Python test server and against NSD (installed if missing)."""
     emails = shuffled_addresses(addresses, domains)
+    results: list[tuple[str, list[Run]]] = []
+    with DnsProcess(domains) as server:
+        results.append(("Python test server", _runs(server, emails, domains, subset)))
+    binary, how = find_nsd()
+    notes = [] if binary else [f"NSD NOT MEASURED: {how}"]
+    if binary is not None:
+        with NsdProcess(binary, domains) as server:
+            results.append(("NSD", _runs(server, emails, domains, subset)))
+    return _outcome(results, notes)
+
+
+def _runs(server: DnsProcess | NsdProcess, emails: list[str], domains: int, subset: int) -> list[Run]:
+    """Ours over every row; then ours and email-validator (plain, cached) over the first ``subset``."""
     head = emails[:subset]
     head_domains = len({e.partition("@")[2] for e in head})
-    with DnsProcess(domains) as server:
-        progress(f"batch: ours, {addresses:,} addresses over {domains:,} domains, cold")
-        full = _measure(server, f"validator Checker.check_many, chunks of {CHUNK:,}", emails, domains,
-                        lambda: asyncio.run(_check_all(server, emails)))
-        progress(f"batch: ours, first {subset:,} addresses, cold")
-        ours = _measure(server, "validator Checker.check_many, same subset", head, head_domains,
-                        lambda: asyncio.run(_check_all(server, head)))
-        progress(f"batch: email-validator, first {subset:,} addresses, no cache")
-        plain = _measure(server, "email-validator, Resolver(configure=False)", head, head_domains,
-                         lambda: _email_validator(server, head, cache=False))
-        progress(f"batch: email-validator, first {subset:,} addresses, LRU cache")
-        cached = _measure(server, "email-validator, caching_resolver", head, head_domains,
-                          lambda: _email_validator(server, head, cache=True))
-    return _outcome(full, ours, plain, cached)
+    name = type(server).__name__
+    progress(f"batch ({name}): ours, {len(emails):,} addresses over {domains:,} domains, cold")
+    full = _measure(server, f"validator Checker.check_many, chunks of {CHUNK:,}", emails, domains,
+                    lambda: asyncio.run(_check_all(server, emails)))
+    progress(f"batch ({name}): ours, first {subset:,} addresses, cold")
+    ours = _measure(server, "validator Checker.check_many, same subset", head, head_domains,
+                    lambda: asyncio.run(_check_all(server, head)))
+    progress(f"batch ({name}): email-validator, first {subset:,} addresses, no cache")
+    plain = _measure(server, "email-validator, Resolver(configure=False)", head, head_domains,
+                     lambda: _email_validator(server, head, cache=False))
+    progress(f"batch ({name}): email-validator, first {subset:,} addresses, LRU cache")
+    cached = _measure(server, "email-validator, caching_resolver", head, head_domains,
+                      lambda: _email_validator(server, head, cache=True))
+    return [full, ours, plain, cached]
 
 
-def _measure(server: DnsProcess, label: str, emails: list[str], domains: int,
+def _measure(server: DnsProcess | NsdProcess, label: str, emails: list[str], domains: int,
              work: Callable[[], dict[str, int]]) -> Run:
     queries, cpu = server.counts(), server.cpu_seconds()
     began = time.perf_counter()
@@ -84,7 +101,7 @@ def _measure(server: DnsProcess, label: str, emails: list[str], domains: int,
                server.cpu_seconds() - cpu)
 
 
-async def _check_all(server: DnsProcess, emails: list[str]) -> dict[str, int]:
+async def _check_all(server: DnsProcess | NsdProcess, emails: list[str]) -> dict[str, int]:
     statuses: Counter[str] = Counter()
     # a new service each time: a cold MX cache and a new c-ares channel
     async with service_checker(server.host, server.port) as (checker, _resolver, _store):
@@ -94,7 +111,7 @@ async def _check_all(server: DnsProcess, emails: list[str]) -> dict[str, int]:
     return dict(statuses)
 
 
-def _email_validator(server: DnsProcess, emails: list[str], cache: bool) -> dict[str, int]:
+def _email_validator(server: DnsProcess | NsdProcess, emails: list[str], cache: bool) -> dict[str, int]:
     resolver = dns.resolver.Resolver(configure=False)  # never reads /etc/resolv.conf
     resolver.nameservers = [server.host]
     resolver.port = server.port
@@ -113,25 +130,30 @@ def _email_validator(server: DnsProcess, emails: list[str], cache: bool) -> dict
     return dict(statuses)
 
 
-def _outcome(full: Run, ours: Run, plain: Run, cached: Run) -> Outcome:
+def _outcome(results: list[tuple[str, list[Run]]], notes: list[str]) -> Outcome:
     table = Table(
         "Cold batch: addresses/s and DNS queries per distinct domain",
-        ["Path", "Addresses", "Domains", "Time", "Addresses/s", "Queries per domain", "DNS server CPU", "Verdicts"],
-        [run.row() for run in (full, ours, plain, cached)],
-        [
+        ["DNS server", "Path", "Addresses", "Domains", "Time", "Addresses/s", "Queries per domain", "DNS server CPU",
+         "Verdicts"],
+        [[server, *run.row()] for server, runs in results for run in runs],
+        notes + [
             "ours = the service's own Checker, in process (not the HTTP batch endpoint), made anew per row (cold)",
             "ours resolves MX, then A and AAAA of each MX host (routability); email-validator stops at MX",
             "queries per domain above 1.00 for a type are retries: the server saw the same question again",
-            "one loopback DNS server process (tests/dnsserver.py, dnspython) serves every row; its CPU is shown "
-            "because it can be the bottleneck",
+            "Python test server: tests/dnsserver.py (dnspython, one process), which can be the bottleneck; NSD: "
+            "Debian's nsd, one server process, the same zone (bench/nsd.py)",
         ],
     )
-    per_type_ok = all(full.queries.get(t) <= full.domains for t in ("MX", "A", "AAAA"))
-    return Outcome([table], [
-        [f"Cold batch {full.addresses:,} addresses / {full.domains:,} domains", rate(full.rate), "-", "-", "-", "-"],
-        ["DNS queries per domain (cold batch)", full.queries.per_domain(full.domains),
-         "email-validator: " + plain.queries.per_domain(plain.domains), "-", "one set (MX, A, AAAA) per domain",
-         met(per_type_ok)],
-        [f"Cold {ours.addresses:,}-address subset vs email-validator", rate(ours.rate), rate(plain.rate),
-         times(ours.rate / plain.rate) + " faster", "-", "-"],
-    ])
+    summary = []
+    for server, (full, ours, plain, _cached) in results:
+        per_type_ok = all(full.queries.get(t) <= full.domains for t in ("MX", "A", "AAAA"))
+        summary += [
+            [f"Cold batch {full.addresses:,} addresses / {full.domains:,} domains, {server}", rate(full.rate),
+             "-", "-", "-", "-"],
+            [f"DNS queries per domain (cold batch, {server})", full.queries.per_domain(full.domains),
+             "email-validator: " + plain.queries.per_domain(plain.domains), "-", "one set (MX, A, AAAA) per domain",
+             met(per_type_ok)],
+            [f"Cold {ours.addresses:,}-address subset vs email-validator, {server}", rate(ours.rate),
+             rate(plain.rate), times(ours.rate / plain.rate) + " faster", "-", "-"],
+        ]
+    return Outcome([table], summary)
