@@ -29,7 +29,7 @@ import orjson
 
 RUN_LANGUAGES = frozenset({"sh", "bash", "shell"})
 TEXT_LANGUAGES = frozenset({"json", "text", "csv", "yaml", "http", "python"})
-_FENCE = re.compile(r"^(```+|~~~+)\s*(.*)$")
+_FENCE = re.compile(r"^\s*(```+|~~~+)\s*(.*)$")  # indented too: fences inside list items
 _EXIT = re.compile(r"\(exit (\d+)\b")
 MORE = "__more__"  # what a bare ``...`` becomes: in an object a key, in a list an item
 
