@@ -39,7 +39,6 @@ class Command:
     text: str  # the command as written (continuation lines joined by newlines), trailing comment kept
     line: int  # where it starts in its document, 1-based
     expected: Any = None  # the documented answer, parsed (None: none documented)
-    expected_text: str = ""
     exit_status: int = 0
 
     def where(self, document: str) -> str:
@@ -84,7 +83,6 @@ def read_blocks(text: str, document: str) -> list[Block]:
             block.commands = split_commands(block.body, block.line + 1, document)
         elif block.language == "json" and blocks and blocks[-1].runs and blocks[-1].commands and \
                 all(not line.strip() for line in lines[previous_end + 1:i]):
-            blocks[-1].commands[-1].expected_text = "\n".join(block.body)
             blocks[-1].commands[-1].expected = parse_answer(block.body, f"{document}:{block.line}")
         blocks.append(block)
         previous_end = end
@@ -139,7 +137,6 @@ def split_commands(body: list[str], first_line: int, document: str) -> list[Comm
 
 def _close_answer(commands: list[Command], answer: list[str], document: str) -> None:
     if answer:
-        commands[-1].expected_text = "\n".join(answer)
         commands[-1].expected = parse_answer(answer, commands[-1].where(document))
 
 

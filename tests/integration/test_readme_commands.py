@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from doccommands import Command, read_blocks, mismatches
+from doccommands import Command, mismatches, read_blocks
 from processes import VALIDATOR, free_port, wait_for
 from webhook_signers import MAILGUN_KEY, mailgun_body
 
