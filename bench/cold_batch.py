@@ -25,6 +25,7 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import dns.resolver
 from email_validator import EmailNotValidError, caching_resolver, validate_email
@@ -46,6 +47,7 @@ class Run:
     queries: QueryCounts
     statuses: dict[str, int]
     dns_cpu: float  # CPU seconds the DNS server spent meanwhile
+    udp_drops: int  # datagrams the kernel dropped for want of receive buffer meanwhile (any socket)
 
     @property
     def rate(self) -> float:
@@ -54,7 +56,7 @@ class Run:
     def row(self) -> list[str]:
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items()))
         return [self.label, f"{self.addresses:,}", f"{self.domains:,}", f"{self.seconds:.2f} s", rate(self.rate),
-                self.queries.per_domain(self.domains), f"{self.dns_cpu:.2f} s", statuses]
+                self.queries.per_domain(self.domains), f"{self.dns_cpu:.2f} s", f"{self.udp_drops:,}", statuses]
 
 
 def run(addresses: int, domains: int, subset: int) -> Outcome:
@@ -93,12 +95,20 @@ def _runs(server: DnsProcess | NsdProcess, emails: list[str], domains: int, subs
 
 def _measure(server: DnsProcess | NsdProcess, label: str, emails: list[str], domains: int,
              work: Callable[[], dict[str, int]]) -> Run:
-    queries, cpu = server.counts(), server.cpu_seconds()
+    queries, cpu, drops = server.counts(), server.cpu_seconds(), _udp_receive_buffer_errors()
     began = time.perf_counter()
     statuses = work()
     seconds = time.perf_counter() - began
     return Run(label, len(emails), domains, seconds, server.counts().minus(queries), statuses,
-               server.cpu_seconds() - cpu)
+               server.cpu_seconds() - cpu, _udp_receive_buffer_errors() - drops)
+
+
+def _udp_receive_buffer_errors() -> int:
+    """The kernel's count of UDP datagrams dropped on full receive buffers: queries a server never
+    saw (its counters miss them) and that cost the client a timeout."""
+    header, values = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()
+                      if line.startswith("Udp:")][:2]
+    return int(values[header.index("RcvbufErrors")])
 
 
 async def _check_all(server: DnsProcess | NsdProcess, emails: list[str]) -> dict[str, int]:
@@ -134,7 +144,7 @@ def _outcome(results: list[tuple[str, list[Run]]], notes: list[str]) -> Outcome:
     table = Table(
         "Cold batch: addresses/s and DNS queries per distinct domain",
         ["DNS server", "Path", "Addresses", "Domains", "Time", "Addresses/s", "Queries per domain", "DNS server CPU",
-         "Verdicts"],
+         "UDP drops", "Verdicts"],
         [[server, *run.row()] for server, runs in results for run in runs],
         notes + [
             "ours = the service's own Checker, in process (not the HTTP batch endpoint), made anew per row (cold)",

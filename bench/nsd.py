@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .dnsfixture import ZONE_TTL, QueryCounts, domain
+from .dnsfixture import UDP_RECEIVE_BUFFER, ZONE_TTL, QueryCounts, domain
 from .servers import ROOT, free_port, group_cpu_seconds, pinned
 
 SBIN = ("/usr/sbin", "/usr/local/sbin")
@@ -86,6 +86,9 @@ class NsdProcess:
     hide-version: yes
     # response rate limiting (built into Debian's nsd) would drop answers to a cold batch
     rrl-ratelimit: 0
+    # a cold chunk sends a burst of queries at once: the default receive buffer drops part of it
+    # (as bench/dnsfixture.py found for its own server), and each drop costs c-ares a timeout
+    receive-buffer-size: {UDP_RECEIVE_BUFFER}
 remote-control:
     control-enable: yes
     control-interface: "{w}/nsd.sock"
@@ -98,13 +101,14 @@ zone:
     def __enter__(self) -> NsdProcess:
         self.port = free_port()
         config = self._config()
-        self._process = subprocess.Popen(pinned([str(self.binary), "-d", "-c", str(config)], self.cpus),
-                                         cwd=self.workdir, start_new_session=True, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        with open(self.workdir / "nsd.out", "wb") as output:  # what nsd says before its log file is open
+            self._process = subprocess.Popen(pinned([str(self.binary), "-d", "-c", str(config)], self.cpus),
+                                             cwd=self.workdir, start_new_session=True, stdin=subprocess.DEVNULL,
+                                             stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_SECONDS
         while "nsd started" not in self._log():
             if self._process.poll() is not None or time.monotonic() > deadline:
-                log = self._log()[-500:]
+                log = (self._log() + self._log("nsd.out"))[-500:]
                 self.__exit__()
                 raise RuntimeError(f"nsd did not start: {log}")
             time.sleep(0.05)
@@ -121,9 +125,9 @@ zone:
         self._process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _log(self) -> str:
+    def _log(self, name: str = "nsd.log") -> str:
         try:
-            return (self.workdir / "nsd.log").read_text(errors="replace")
+            return (self.workdir / name).read_text(errors="replace")
         except OSError:
             return ""
 
