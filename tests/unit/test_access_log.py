@@ -23,3 +23,4 @@ from validator.api.access_log import mask_addresses
 ])
 def test_mask_addresses(target: str, logged: str) -> None:
     assert mask_addresses(target) == logged
+
