@@ -58,6 +58,29 @@ def proc_status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def group_pids(pgid: int) -> list[int]:
+    """Every process of process group ``pgid`` (a server started in a session of its own)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # pgrp
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by the processes of group ``pgid``."""
+    total = 0
+    for pid in group_pids(pgid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     """One server under test, run in ``workdir`` (its database and log; never the repository).
@@ -123,27 +146,15 @@ class Server:
     def group_pids(self) -> list[int]:
         """The server and its workers (and its job runner's child): its process group."""
         assert self.process is not None
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rpartition(")")[2].split()
-            except OSError:
-                continue  # the process ended meanwhile
-            if int(fields[2]) == self.process.pid:  # pgrp
-                pids.append(int(stat.parent.name))
-        return pids
+        return group_pids(self.process.pid)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by every process of this server's group.
 
         Unlike requests/s, CPU per request hardly moves when other work shares the machine.
         """
-        total = 0
-        for pid in self.group_pids():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-        return total / os.sysconf("SC_CLK_TCK")
+        assert self.process is not None
+        return group_cpu_seconds(self.process.pid)
 
     def memory_kib(self, field: str = "VmRSS", group: bool = False) -> int:
         """A memory figure from /proc/<pid>/status, in KiB: ``VmRSS`` (resident now) or ``VmHWM``

@@ -13,6 +13,11 @@ import orjson
 
 from .errors import InvalidEncoding, InvalidJson
 
+# What `curl -d` and other clients send by default. The service takes no HTML forms, so a body of
+# this type is read as JSON wherever JSON is accepted, as /v1/validate reads any body; form data
+# then answers `invalid_json`, which says what to send.
+FORM_DEFAULT = "application/x-www-form-urlencoded"
+
 
 def decode_utf8(body: bytes) -> str:
     try:

@@ -86,7 +86,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=args.log_level,
     )
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from .api.access_log import LOG_FORMAT
+
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     if settings.workers == 1:
         _run_server(settings, reuse_port=False)
         return 0
@@ -113,10 +115,10 @@ def _run_server(settings: Settings, reuse_port: bool) -> None:
 
     from .api import create_app
     from .api.heap import settle_heap
-    from .api.middleware import MaskedAccessLogger
+    from .api.access_log import LOG_FORMAT, MaskedAccessLogger, flush_access_log
 
     if reuse_port:
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     app = create_app(settings)
     settle_heap()  # the garbage collector's full collections off the loop's critical path
     web.run_app(
@@ -129,6 +131,7 @@ def _run_server(settings: Settings, reuse_port: bool) -> None:
         access_log_class=MaskedAccessLogger,
         print=lambda text: logging.getLogger("validator").info("%s", text.strip()),
     )
+    flush_access_log()  # a worker process (multiprocessing) exits without running atexit handlers
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import ijson
 import orjson
 
+from .body import FORM_DEFAULT
 from .errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
 from .csv_records import Record, RecordJoiner
 from .job_model import InputRow
@@ -41,7 +42,7 @@ EMAIL_NAMES = ("email", "e-mail", "email_address", "emailaddress", "email addres
 MEDIA_TYPES = {
     "text/csv": "csv", "application/csv": "csv", "text/plain": "csv",
     "application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
-    "application/x-jsonlines": "ndjson", "application/json": "json",
+    "application/x-jsonlines": "ndjson", "application/json": "json", FORM_DEFAULT: "json",
 }
 JSON_OPTIONS = frozenset({"smtp", "dedupe", "callback_url"})
 

@@ -72,10 +72,13 @@ def test_serve_answers_masks_addresses_in_the_log_and_stops_gracefully(dns, zone
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert json.load(response)["status"] == "deliverable"
-        try:  # an address in a path must be masked in the access log
-            urllib.request.urlopen(f"{base}/v1/whatever/jane.doe@example.com", timeout=5)
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 404
+        for path in ("/v1/whatever/jane.doe@example.com",  # an address in a path must be masked in the access log
+                     "/v1/whatever/first%2Elast%40example.com",  # ...after percent-decoding, as the router reads it
+                     "/v1/whatever?callback_url=https%3A%2F%2Fhook.example%2F%3Ftoken%3Ds3cret"):  # query values: secrets
+            try:
+                urllib.request.urlopen(f"{base}{path}", timeout=5)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
     finally:
@@ -85,7 +88,9 @@ def test_serve_answers_masks_addresses_in_the_log_and_stops_gracefully(dns, zone
     text = log.read()
     assert "POST /v1/validate" in text
     assert "/v1/whatever/j***@example.com" in text
-    assert "jane.doe" not in text
+    assert "/v1/whatever/f***@example.com" in text
+    assert "/v1/whatever?callback_url=*" in text
+    assert "jane.doe" not in text and "last" not in text and "s3cret" not in text and "hook.example" not in text
     assert token not in text
 
 

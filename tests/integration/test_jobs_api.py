@@ -127,6 +127,8 @@ async def test_refused_uploads_leave_no_job(client):
     cases = [
         ("text/csv", "?column=mail", b"email\r\na@example.com\r\n", 400, "missing_field", "column"),
         ("application/pdf", "", b"%PDF-1.7", 415, "unsupported_media_type", None),
+        # `curl -d`'s default type is read as JSON (README's example), so form data is not JSON
+        ("application/x-www-form-urlencoded", "", b"emails=a%40example.com", 400, "invalid_json", None),
         ("application/json", "", b'{"emails": ["a@example.com"', 400, "invalid_json", None),
         ("application/json", "", b'{"emails": [], "priority": 1}', 400, "unknown_field", "priority"),
         ("text/csv", "?column_index=3", b"email,name\r\na@example.com,A\r\n", 400, "missing_field", "column_index"),

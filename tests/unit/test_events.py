@@ -164,9 +164,16 @@ def test_body_not_utf8_is_invalid_encoding() -> None:
         read_events(b'{"email": "\xff"}', JSON)
 
 
-def test_form_post_is_unsupported_media_type() -> None:
-    with pytest.raises(UnsupportedMediaType):
+def test_form_post_is_read_as_json() -> None:
+    # `curl -d` sends the form type: a JSON body is read, form data is refused as not JSON
+    assert len(read_events(_one(), "application/x-www-form-urlencoded")) == 1
+    with pytest.raises(InvalidJson):
         read_events(b"event=bounce", "application/x-www-form-urlencoded")
+
+
+def test_other_media_type_is_unsupported() -> None:
+    with pytest.raises(UnsupportedMediaType):
+        read_events(_one(), "text/csv")
 
 
 @pytest.mark.parametrize(("content_type", "separator"), [(JSON, None), ("application/x-ndjson", b"\n")])

@@ -1,4 +1,4 @@
-"""Error rendering, request metrics and the masked access log.
+"""Error rendering and request metrics.
 
 One middleware does both error mapping and timing, because every aiohttp middleware adds a
 coroutine frame to the hot path. Every error, ours or aiohttp's (404, 405, 413), leaves as
@@ -9,17 +9,16 @@ in the same shape.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from .. import errors
 from ..metrics import Metrics
 from ..model import ApiKey
+from .access_log import mask_addresses
 from .auth import bearer_token, check_scope, is_public
 from .keys import API_KEY_ADMIN, API_KEY_NAME, PUBLISHABLE_KEY
 from .publishable import PublishableGate, cors_headers
@@ -113,29 +112,3 @@ def make_middleware(
         return response
 
     return middleware
-
-
-_ADDRESS_IN_PATH = re.compile(r"([^/?&=@%]+)(@|%40)", re.IGNORECASE)
-
-
-def mask_addresses(text: str) -> str:
-    """``/v1/suppressions/jane.doe@example.com`` → ``/v1/suppressions/j***@example.com``."""
-    return _ADDRESS_IN_PATH.sub(lambda m: m.group(1)[:1] + "***" + m.group(2), text)
-
-
-class MaskedAccessLogger(AbstractAccessLogger):
-    """Access log lines without full addresses: local parts in the path are masked."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            '%s "%s %s" %d %.3fms',
-            request.remote,
-            request.method,
-            mask_addresses(request.path_qs),
-            response.status,
-            time * 1000,
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)

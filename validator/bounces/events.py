@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from ..body import decode_utf8
+from ..body import FORM_DEFAULT, decode_utf8
 from ..errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
 from ..suppression import MAX_DETAIL, parse_time, refuse_line_breaks
 from .evidence import ENHANCED_STATUS, read_failure, settle
@@ -69,7 +69,7 @@ def read_events(body: bytes, content_type: str, *, max_events: int = DEFAULT_MAX
     text = decode_utf8(body)
     if media in NDJSON_TYPES:
         return list(_ndjson_facts(text, max_events))
-    if media and media != "application/json" and not media.endswith("+json"):
+    if media and media not in ("application/json", FORM_DEFAULT) and not media.endswith("+json"):
         raise UnsupportedMediaType(f"send application/json or application/x-ndjson, not {media}")
     data = _loads(text, "request body")
     if isinstance(data, list):
