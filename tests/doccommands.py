@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 RUN_LANGUAGES = frozenset({"sh", "bash", "shell"})
-TEXT_LANGUAGES = frozenset({"json", "text", "csv", "yaml", "http", "python"})
+TEXT_LANGUAGES = frozenset({"json", "text", "csv", "yaml", "http", "python", "html", "css", "javascript"})
 _FENCE = re.compile(r"^\s*(```+|~~~+)\s*(.*)$")  # indented too: fences inside list items
 _EXIT = re.compile(r"\(exit (\d+)\b")
 MORE = "__more__"  # what a bare ``...`` becomes: in an object a key, in a list an item
