@@ -51,7 +51,8 @@ class Settings:
     )
     store_timeout: float = _env(
         "VALIDATOR_STORE_TIMEOUT",
-        "Seconds a store call waits for a lock (SQLite) or a connection (PostgreSQL) before answering 503.",
+        "Longest seconds a write waits in all (behind earlier writes, for a connection and for locks) before "
+        "answering 503.",
         5.0,
     )
     dns_nameservers: tuple[tuple[str, int], ...] = _env(

@@ -18,6 +18,7 @@ Only this module knows asyncpg: its errors leave as ``StoreUnavailable``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
@@ -53,7 +54,8 @@ MIGRATION_LOCK = 0x76616C69  # pg_advisory_xact_lock key: one migrating replica 
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
                asyncpg.exceptions.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
                asyncpg.exceptions.InsufficientResourcesError, asyncpg.exceptions.ReadOnlySQLTransactionError,
-               asyncpg.exceptions.InvalidCatalogNameError, asyncpg.exceptions.InvalidAuthorizationSpecificationError)
+               asyncpg.exceptions.InvalidCatalogNameError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+               asyncpg.exceptions.LockNotAvailableError)  # lock_timeout ran out (see _attempt)
 # An established connection died (server restarted, backend terminated): a fresh one may work.
 # InternalClientError: an idle connection that received the server's FATAL 57P01 ("terminating
 # connection due to administrator command") but not yet its EOF refuses the next query with
@@ -114,7 +116,7 @@ class PostgresStore(PostgresJobs, StoreBase):
         pool = ConnectionPool(dsn, pool_size, connect_timeout=timeout, command_timeout=max(timeout, 30.0))
         store = cls(pool, timeout, key_cache_ttl, clock)
         try:
-            await store._transaction(store._migrate)
+            await store._transaction(store._migrate, bounded=False)  # another replica may migrate for long
         except BaseException:
             await store.close()
             raise
@@ -122,13 +124,14 @@ class PostgresStore(PostgresJobs, StoreBase):
 
     # --- plumbing -------------------------------------------------------------------------
 
-    async def _transaction(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _transaction(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, bounded: bool = True) -> T:
         """Run ``fn(conn)`` in one transaction. Retry on a connection dead on arrival (once) and
-        on losing an insert race to another transaction (a few times): nothing was applied then."""
+        on losing an insert race to another transaction (a few times): nothing was applied then.
+        ``bounded``: the wait for a connection and for locks together last at most ``timeout``."""
         dead = contended = 0
         while True:
             try:
-                return await self._attempt(fn)
+                return await self._attempt(fn, bounded)
             except _NotStarted as exc:
                 dead += 1
                 if dead == 2:
@@ -138,12 +141,17 @@ class PostgresStore(PostgresJobs, StoreBase):
                 if contended == 5:
                     raise StoreUnavailable("too much contention on the same keys; retry") from exc
 
-    async def _attempt(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _attempt(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], bounded: bool) -> T:
+        """One transaction. Bounded, its lock waits get what the wait for a connection left of
+        ``timeout`` (``lock_timeout``, set with BEGIN in one round trip): without it, writes queued
+        behind a table lock waited for the 30 s command timeout each."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
         with translated():
             async with self._pool.borrow(self._timeout) as conn:
-                transaction = conn.transaction()
+                left_ms = max(1, int((deadline - loop.time()) * 1000))
                 try:
-                    await transaction.start()
+                    await conn.execute(f"BEGIN; SET LOCAL lock_timeout = {left_ms}" if bounded else "BEGIN")
                 except CONNECTION_LOST as exc:
                     self._discard(conn)
                     raise _NotStarted() from exc
@@ -151,9 +159,9 @@ class PostgresStore(PostgresJobs, StoreBase):
                     result = await fn(conn)
                 except BaseException:
                     with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
-                        await transaction.rollback()
+                        await conn.execute("ROLLBACK")
                     raise
-                await transaction.commit()  # a failure here is not retried: it may have committed
+                await conn.execute("COMMIT")  # a failure here is not retried: it may have committed
                 return result
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
