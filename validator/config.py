@@ -298,6 +298,11 @@ class Settings:
         "VALIDATOR_JOB_LEASE_SECONDS",
         "Seconds a claimed chunk stays with its runner; a dead runner's chunks are reclaimed after it.", 60.0,
     )
+    job_upload_lease_seconds: float = _env(
+        "VALIDATOR_JOB_UPLOAD_LEASE_SECONDS",
+        "Seconds a job upload may take; a `receiving` job older than this was abandoned (its process died) and "
+        "is removed with its chunks by a job runner.", 3600.0,
+    )
     job_poll_seconds: float = _env(
         "VALIDATOR_JOB_POLL_SECONDS", "Seconds an idle runner waits before looking for work again.", 1.0
     )
@@ -396,7 +401,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
     "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
     "job_slice_ms": 0.01, "job_dns_max_inflight": 1,
-    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
+    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_upload_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
     "job_greylist_retries": 0,
 }
 

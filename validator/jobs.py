@@ -265,6 +265,7 @@ class JobRunner:
 
     async def run(self) -> None:
         workers = [asyncio.create_task(self._work_loop()) for _ in range(self._settings.job_workers)]
+        workers.append(asyncio.create_task(self._purge_loop()))
         if self._on_finished is not None:
             self._notify(*await self._unsent_callbacks())
         try:
@@ -293,6 +294,19 @@ class JobRunner:
         except StoreUnavailable as exc:
             log.warning("job runner: unsent callbacks not looked for: %s", exc.message)
             return []
+
+    async def _purge_loop(self) -> None:
+        """Remove uploads a dead process left ``receiving`` (invisible to runners, holding their
+        chunks), every tenth of the upload lease (at most every minute)."""
+        lease = self._settings.job_upload_lease_seconds
+        while True:
+            try:
+                purged = await self._store.purge_abandoned_uploads(lease)
+                if purged:
+                    log.warning("job runner: removed %d upload(s) still receiving after %g s", purged, lease)
+            except StoreUnavailable as exc:
+                log.warning("job runner: abandoned uploads not removed: %s", exc.message)
+            await asyncio.sleep(min(lease / 10, 60.0))
 
     def new_pacer(self) -> SlicePacer:
         """Slices of ``job_slice_ms`` CPU (each worker learns its own cost per row)."""

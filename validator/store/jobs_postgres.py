@@ -50,32 +50,43 @@ class PostgresJobs:
         return job
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
-        await self._fetch("INSERT INTO job_chunks (job_id, chunk_no, rows, input) VALUES ($1, $2, $3, $4)",
-                          job_id, chunk_no, len(rows), await asyncio.to_thread(jr.encode_rows, rows))
+        if not await self._fetch("INSERT INTO job_chunks (job_id, chunk_no, rows, input) SELECT $1, $2, $3, $4"
+                                 " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND status = 'receiving')"
+                                 " RETURNING chunk_no", job_id, chunk_no, len(rows),
+                                 await asyncio.to_thread(jr.encode_rows, rows)):
+            raise jr.upload_gone(job_id)
 
     async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
         now = self._clock()
         status, finished = (JobStatus.COMPLETED, now) if total == 0 else (JobStatus.QUEUED, None)
         rows = await self._fetch(f"UPDATE jobs SET status = $2, total = $3, options = $4, finished_at = $5"
-                                 f" WHERE id = $1 RETURNING {jr.JOB_COLUMNS}", job_id, status.value, total,
-                                 jr.encode_options(options), finished)
+                                 f" WHERE id = $1 AND status = 'receiving' RETURNING {jr.JOB_COLUMNS}", job_id,
+                                 status.value, total, jr.encode_options(options), finished)
+        if not rows:
+            raise jr.upload_gone(job_id)
         return jr.job_of(rows[0], _same)
 
     async def discard_job(self, job_id: str) -> None:
         await self._fetch("DELETE FROM jobs WHERE id = $1", job_id)  # its chunks go with it (ON DELETE CASCADE)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1 AND status != 'receiving'", job_id)
+        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
-                        created_by: str | None = None) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < $1"
-                                 " AND ($3::text IS NULL OR created_by = $3) ORDER BY id DESC LIMIT $2",
-                                 after or "g", limit + 1, created_by)
+        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
+                                 " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR created_by = $3)"
+                                 " ORDER BY id DESC LIMIT $2", after or "g", limit + 1, created_by,
+                                 None if status is None else JobStatus(status).value)
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
+
+    async def purge_abandoned_uploads(self, older_than: float) -> int:
+        rows = await self._fetch("DELETE FROM jobs WHERE status = 'receiving' AND created_at < $1 RETURNING id",
+                                 self._clock() - timedelta(seconds=older_than))  # chunks: ON DELETE CASCADE
+        return len(rows)
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
         async def claim(conn: asyncpg.Connection) -> ChunkClaim | None:
