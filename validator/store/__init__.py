@@ -134,7 +134,8 @@ class Store(JobStore, Protocol):
         """Hard bounces ingested for addresses a probe had accepted, per domain (domains with none are absent)."""
 
     async def ping(self) -> None:
-        """Return if the store answers a query (for /readyz); raise ``StoreUnavailable`` if not."""
+        """Return if the store answers a query and can take writes (for /readyz); raise
+        ``StoreUnavailable`` if not (``StoreReadOnly``: it reads but cannot write)."""
 
     async def close(self) -> None:
         """Finish pending work and release connections and threads."""

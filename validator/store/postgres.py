@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, StoreReadOnly, StoreUnavailable
 from ..model import (
     ApiKey,
     AuditEntry,
@@ -78,12 +78,18 @@ def api_key(row: Sequence[Any]) -> ApiKey:
     return ApiKey(row[0], row[1], frozenset(row[2].split()), row[4], row[5], row[6])
 
 
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    if isinstance(exc, asyncpg.exceptions.ReadOnlySQLTransactionError):  # 25006: a standby, or read-only by default
+        return StoreReadOnly(f"PostgreSQL store is read-only: {exc}")
+    return StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}")
+
+
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
     try:
         yield
     except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+        raise unavailable(exc) from exc
 
 
 async def insert_audit(conn: asyncpg.Connection, rows: list[records.AuditRow]) -> None:
@@ -116,7 +122,11 @@ class PostgresStore(PostgresJobs, StoreBase):
         pool = ConnectionPool(dsn, pool_size, connect_timeout=timeout, command_timeout=max(timeout, 30.0))
         store = cls(pool, timeout, key_cache_ttl, clock)
         try:
-            await store._transaction(store._migrate, bounded=False)  # another replica may migrate for long
+            try:
+                await store._transaction(store._migrate, bounded=False)  # another replica may migrate for long
+            except StoreReadOnly:  # open for reads if nothing is missing; ping and writes say read-only
+                if pending({r[0] for r in await store._fetch("SELECT version FROM schema_migrations")}):
+                    raise
         except BaseException:
             await store.close()
             raise
@@ -147,7 +157,7 @@ class PostgresStore(PostgresJobs, StoreBase):
         behind a table lock waited for the 30 s command timeout each."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        with translated():
+        with self._read_only_check(), translated():
             async with self._pool.borrow(self._timeout) as conn:
                 left_ms = max(1, int((deadline - loop.time()) * 1000))
                 try:
@@ -178,8 +188,20 @@ class PostgresStore(PostgresJobs, StoreBase):
                 if attempt == 2 or self._pool.closed:
                     raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
             except UNAVAILABLE as exc:
-                raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+                with self._read_only_check():
+                    raise unavailable(exc) from exc
         raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def _read_only_check(self) -> Iterator[None]:
+        """On ``StoreReadOnly``, close the idle connections: a session keeps the read-only default
+        it began with (``default_transaction_read_only``), so only new ones see the database writable
+        again. The connection that failed is closed by the pool (``Borrowed.DOUBT``)."""
+        try:
+            yield
+        except StoreReadOnly:
+            self._pool.expire_idle()
+            raise
 
     def _discard(self, conn: asyncpg.Connection) -> None:
         """Drop a dead connection and every idle one: a server restart or failover has killed
@@ -392,7 +414,15 @@ class PostgresStore(PostgresJobs, StoreBase):
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def ping(self) -> None:
-        await self._fetch("SELECT 1")
+        """Ready means writable: a standby, or a database set read-only, answers reads while every
+        write fails. Asked twice when read-only: the second time on a fresh connection."""
+        for _ in range(2):
+            rows = await self._fetch("SELECT current_setting('transaction_read_only')")
+            if rows[0][0] != "on":
+                return
+            self._pool.expire_idle()
+        raise StoreReadOnly("PostgreSQL store is read-only: transaction_read_only is on (a standby, or"
+                            " default_transaction_read_only set for the database or role)")
 
     async def close(self) -> None:
         await self._keys.close()
