@@ -292,7 +292,8 @@ class Settings:
         "which are also served first).", 100,
     )
     job_timeout_ms: int = _env(
-        "VALIDATOR_JOB_TIMEOUT_MS", "Deadline of one slice of a job's checks (what is unknown by then says so).", 10_000
+        "VALIDATOR_JOB_TIMEOUT_MS",
+        "Deadline of a chunk's DNS lookups, and of each slice of its checks (what is unknown by then says so).", 10_000
     )
     job_lease_seconds: float = _env(
         "VALIDATOR_JOB_LEASE_SECONDS",
