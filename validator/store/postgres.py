@@ -171,7 +171,10 @@ class PostgresStore(PostgresJobs, StoreBase):
                     with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
                         await conn.execute("ROLLBACK")
                     raise
-                await conn.execute("COMMIT")  # a failure here is not retried: it may have committed
+                # a failure here is not retried: it may have committed. A transaction an error had
+                # aborted answers COMMIT with "ROLLBACK" and no error: that is no success either.
+                if await conn.execute("COMMIT") != "COMMIT":
+                    raise StoreUnavailable("PostgreSQL rolled the transaction back")
                 return result
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:

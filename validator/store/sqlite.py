@@ -248,15 +248,15 @@ class SqliteStore(SqliteJobs, StoreBase):
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(conn, *args)`` in one transaction on the writer thread, within ``timeout`` seconds
-        of this call in all (see ``_before``)."""
+        of this call in all (see ``_write_within``)."""
         self._end_snapshot()  # the writer's checkpoints may pass it
         deadline = time.monotonic() + self._timeout
         try:
-            return await self._in(self._writer, self._before, deadline, fn, *args)
+            return await self._in(self._writer, self._write_within, deadline, fn, *args)
         finally:
             self._end_snapshot()  # the loop's next read takes a new snapshot that includes this write
 
-    def _before(self, deadline: float, fn: Callable[..., T], *args: Any) -> T:
+    def _write_within(self, deadline: float, fn: Callable[..., T], *args: Any) -> T:
         """On the writer thread: ``fn`` in a transaction if the caller's deadline allows, waiting
         for the write lock only for what is left of it. Writes queue on this one thread, so with
         a fixed busy timeout the n-th write queued behind another process's lock answered after
