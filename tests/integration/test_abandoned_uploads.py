@@ -18,6 +18,7 @@ import time
 import urllib.request
 
 from processes import env_for, free_port, wait_for
+from stores import chunk_jobs
 
 from validator.api import create_app
 from validator.config import Settings
@@ -25,26 +26,6 @@ from validator.job_model import InputRow, JobOptions
 from validator.store import open_store
 
 CHUNK_ROWS = 5
-
-
-async def _chunk_jobs(store_url: str) -> list[str]:
-    """The ids of jobs that own stored chunks, read behind the service's back."""
-    sql = "SELECT DISTINCT job_id FROM job_chunks ORDER BY job_id"
-    if store_url.startswith("sqlite"):
-        import sqlite3
-
-        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-        try:
-            return [row[0] for row in conn.execute(sql)]
-        finally:
-            conn.close()
-    import asyncpg
-
-    conn = await asyncpg.connect(store_url)
-    try:
-        return [row[0] for row in await conn.fetch(sql)]
-    finally:
-        await conn.close()
 
 
 def _get(url: str) -> dict | list:
@@ -77,7 +58,7 @@ async def test_an_upload_cut_by_a_crash_is_listed_and_deleted_by_an_admin(dns, s
     try:
         sock = _start_upload(port, 4 * CHUNK_ROWS + 2)
         for _ in range(100):
-            if await _chunk_jobs(store_url):
+            if await chunk_jobs(store_url):
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # the rest of the chunks the service had read
@@ -89,7 +70,7 @@ async def test_an_upload_cut_by_a_crash_is_listed_and_deleted_by_an_admin(dns, s
         if first.poll() is None:
             first.kill()
             first.wait()
-    [abandoned] = await _chunk_jobs(store_url)
+    [abandoned] = await chunk_jobs(store_url)
     port = free_port()
     second = _serve(env, port)
     base = f"http://127.0.0.1:{port}"
@@ -105,7 +86,7 @@ async def test_an_upload_cut_by_a_crash_is_listed_and_deleted_by_an_admin(dns, s
                                  timeout=30, check=True)
         assert f"deleted {abandoned}" in deleted.stderr
         assert _get(f"{base}/v1/jobs?status=receiving")["items"] == []
-        assert await _chunk_jobs(store_url) == []  # its chunks went with it
+        assert await chunk_jobs(store_url) == []  # its chunks went with it
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
@@ -124,9 +105,9 @@ async def test_a_runner_purges_uploads_older_than_the_upload_lease(aiohttp_clien
                                    job_process=False, job_upload_lease_seconds=1.0)
     client = await aiohttp_client(create_app(settings))
     for _ in range(60):
-        if not await _chunk_jobs(store_url):
+        if not await chunk_jobs(store_url):
             break
         await asyncio.sleep(0.05)
-    assert await _chunk_jobs(store_url) == []
+    assert await chunk_jobs(store_url) == []
     assert (await client.get(f"/v1/jobs/{abandoned.id}")).status == 404
     assert (await (await client.get("/v1/jobs?status=receiving")).json())["items"] == []

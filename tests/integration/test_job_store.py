@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from stores import chunk_jobs
 
 from validator.errors import Conflict, InvalidField
 from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions, JobStatus
@@ -179,28 +179,11 @@ async def test_uploads_left_receiving_are_purged_after_the_lease_with_their_chun
         assert await store.get_job(abandoned.id) is None
         assert [j.id for j in (await store.list_jobs(status=JobStatus.RECEIVING))[0]] == [arriving.id]
         assert (await store.get_job(done.id)).status is JobStatus.QUEUED  # accepted jobs are never purged
-        assert await _chunk_jobs(store_url) == sorted([done.id])  # the abandoned job's chunk went with it
+        assert await chunk_jobs(store_url) == [done.id]  # the abandoned job's chunk went with it
         with pytest.raises(Conflict, match="removed while its upload"):  # its upload, if it were still alive
             await store.add_chunk(abandoned.id, 1, _rows(4, 3))
         with pytest.raises(Conflict, match="removed while its upload"):
             await store.open_job(abandoned.id, 3, JobOptions())
-        assert await _chunk_jobs(store_url) == [done.id]  # and it left no orphan chunk
+        assert await chunk_jobs(store_url) == [done.id]  # and it left no orphan chunk
     finally:
         await store.close()
-
-
-async def _chunk_jobs(store_url: str) -> list[str]:
-    """The job ids that own chunks, read behind the store's back."""
-    sql = "SELECT DISTINCT job_id FROM job_chunks ORDER BY job_id"
-    if store_url.startswith("sqlite"):
-        import sqlite3
-
-        with contextlib.closing(sqlite3.connect(store_url.removeprefix("sqlite:///"))) as conn:
-            return [row[0] for row in conn.execute(sql)]
-    import asyncpg
-
-    conn = await asyncpg.connect(store_url)
-    try:
-        return [row[0] for row in await conn.fetch(sql)]
-    finally:
-        await conn.close()

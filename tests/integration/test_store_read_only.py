@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,27 +59,22 @@ def writable(path: Path) -> None:
 
 
 @contextlib.asynccontextmanager
-async def read_only_database(url: str, admin_url: str) -> AsyncIterator[None]:
-    """New sessions of this PostgreSQL database begin read-only until the block ends or ``end()``."""
+async def read_only_database(url: str, admin_url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """New sessions of this PostgreSQL database begin read-only until the block ends or the
+    yielded ``end()`` is awaited."""
     import asyncpg
 
     name = urlsplit(url).path.lstrip("/")
     admin = await asyncpg.connect(admin_url)
+
+    async def end() -> None:
+        await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+
     try:
         await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-        yield
+        yield end
     finally:
-        await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-        await admin.close()
-
-
-async def _reset(url: str, admin_url: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'ALTER DATABASE "{urlsplit(url).path.lstrip("/")}" RESET default_transaction_read_only')
-    finally:
+        await end()
         await admin.close()
 
 
@@ -91,9 +87,11 @@ async def _seeded(url: str) -> None:
         await store.close()
 
 
-async def _check_read_only_then_recovered(aiohttp_client, url: str, make_writable) -> None:
+async def _check_read_only_then_recovered(aiohttp_client, caplog, url: str, make_writable) -> None:
     settings = dataclasses.replace(Settings(), auth=False, database_url=url, job_process=False)
-    client = await aiohttp_client(create_app(settings))  # starts although the store cannot write
+    with caplog.at_level(logging.WARNING, logger="validator"):
+        client = await aiohttp_client(create_app(settings))  # starts although the store cannot write
+    assert any("read-only" in r.getMessage() and "/readyz" in r.getMessage() for r in caplog.records)
     ready = await client.get("/readyz")
     assert ready.status == 503
     assert (await ready.json())["reason"] == "store_read_only"
@@ -112,7 +110,7 @@ async def _check_read_only_then_recovered(aiohttp_client, url: str, make_writabl
     assert {item["value"] for item in listed["items"]} == {KEPT, "new@example.com"}
 
 
-async def test_read_only_sqlite_file_is_not_ready_and_recovers_without_restart(aiohttp_client, tmp_path):
+async def test_read_only_sqlite_file_is_not_ready_and_recovers_without_restart(aiohttp_client, caplog, tmp_path):
     path = tmp_path / "validator.sqlite3"
     url = f"sqlite:///{path}"
     await _seeded(url)
@@ -120,14 +118,11 @@ async def test_read_only_sqlite_file_is_not_ready_and_recovers_without_restart(a
         async def make_writable() -> None:
             writable(path)
 
-        await _check_read_only_then_recovered(aiohttp_client, url, make_writable)
+        await _check_read_only_then_recovered(aiohttp_client, caplog, url, make_writable)
 
 
-async def test_read_only_postgres_database_is_not_ready_and_recovers_without_restart(aiohttp_client, postgres_url,
-                                                                                     postgres_admin_url):
+async def test_read_only_postgres_database_is_not_ready_and_recovers_without_restart(aiohttp_client, caplog,
+                                                                                     postgres_url, postgres_admin_url):
     await _seeded(postgres_url)
-    async with read_only_database(postgres_url, postgres_admin_url):
-        async def make_writable() -> None:
-            await _reset(postgres_url, postgres_admin_url)
-
-        await _check_read_only_then_recovered(aiohttp_client, postgres_url, make_writable)
+    async with read_only_database(postgres_url, postgres_admin_url) as end:
+        await _check_read_only_then_recovered(aiohttp_client, caplog, postgres_url, end)
