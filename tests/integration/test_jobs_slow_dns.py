@@ -57,3 +57,29 @@ async def test_a_job_waits_out_a_silent_resolver_once_per_chunk_not_once_per_sli
     # One chunk: its 50 domains in one wave of the bulk lane (job_dns_max_inflight 100), then CPU
     # only (measured 0.6 s). Asked slice by slice it took 9.6 s (19 budgets); allow 6 for a loaded machine.
     assert elapsed < 6 * BUDGET, f"{ROWS} rows took {elapsed:.1f} s with a {BUDGET} s DNS budget"
+
+
+async def test_validations_keep_their_dns_lane_while_a_job_waits_on_silent_domains(aiohttp_client, tmp_path, dns):
+    """The job's lookups ahead fill the bulk lane with queries nobody answers; a validation of a
+    domain that answers must not queue behind them (``PrioritySlots``: the bulk lane holds at
+    most ``job_dns_max_inflight`` of the ``dns_max_inflight`` queries, real-time ones go first)."""
+    for n in range(DOMAINS):
+        dns.zone.drop(f"d{n}.example.com")  # the loopback server never answers these
+    dns.zone.mx("answers.example.org", 10, "mx.answers.example.org")
+    dns.zone.a("mx.answers.example.org", "8.8.8.8")
+    host, port = dns.address
+    settings = dataclasses.replace(
+        Settings(), dns_nameservers=((host, port),), dns_timeout=BUDGET * 4, dns_tries=1, auth=False,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3", job_process=False, job_poll_seconds=0.05,
+        dns_max_inflight=DOMAINS, job_dns_max_inflight=DOMAINS // 2)  # the job alone could take every slot
+    client = await aiohttp_client(create_app(settings))
+    response = await client.post("/v1/jobs", json={"emails": [f"u{n}@d{n % DOMAINS}.example.com" for n in range(ROWS)]})
+    location = response.headers["Location"]
+    while dns.count("d0.example.com") + dns.count("d1.example.com") == 0:  # the job's lookups are in flight
+        await asyncio.sleep(0.01)
+    began = time.monotonic()
+    verdict = await (await client.post("/v1/validate", json={"email": "jane@answers.example.org"})).json()
+    waited = time.monotonic() - began
+    assert verdict["status"] == "deliverable"
+    assert waited < BUDGET, f"a validation waited {waited:.2f} s behind the job's silent lookups"
+    assert (await (await client.get(location)).json())["status"] in ("queued", "running")  # still waiting on DNS
