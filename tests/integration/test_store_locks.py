@@ -15,7 +15,10 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 
+import pytest
+
 from validator.errors import StoreUnavailable
+from validator.job_model import JobOptions
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 
@@ -25,8 +28,8 @@ SLACK = 0.8  # seconds a write may answer after its timeout on a loaded two-core
 
 
 @contextlib.asynccontextmanager
-async def write_lock(store_url: str) -> AsyncIterator[None]:
-    """Hold the database's write lock through a connection of its own for the block."""
+async def write_lock(store_url: str, table: str = "suppressions") -> AsyncIterator[None]:
+    """Hold the database's write lock (PostgreSQL: ``table``'s) through a connection of its own for the block."""
     if store_url.startswith("sqlite"):
         holder = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
@@ -42,7 +45,7 @@ async def write_lock(store_url: str) -> AsyncIterator[None]:
     try:
         transaction = conn.transaction()
         await transaction.start()
-        await conn.execute("LOCK TABLE suppressions IN EXCLUSIVE MODE")
+        await conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         yield
         await transaction.rollback()
     finally:
@@ -89,5 +92,20 @@ async def test_a_write_that_arrives_within_its_timeout_still_goes_through(store_
         outcomes = await asyncio.gather(*puts)
         assert [exc for _, exc in outcomes] == [None] * WRITES
         assert max(seconds for seconds, _ in outcomes) < 3.0
+    finally:
+        await store.close()
+
+
+async def test_job_bookkeeping_writes_give_up_after_one_timeout_too(store_url):
+    """An upload's first write (the job row) behind a lock: 503 after the timeout, not the 30 s
+    PostgreSQL command timeout single statements had."""
+    store = await open_store(store_url, timeout=TIMEOUT)
+    try:
+        async with write_lock(store_url, "jobs"):
+            began = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await asyncio.wait_for(store.create_job(JobOptions(), created_by="t"), TIMEOUT * WRITES + 5)
+            waited = time.monotonic() - began
+        assert TIMEOUT * 0.9 <= waited <= TIMEOUT + SLACK, f"waited {waited:.2f} s"
     finally:
         await store.close()

@@ -177,6 +177,11 @@ class PostgresStore(PostgresJobs, StoreBase):
                     raise StoreUnavailable("PostgreSQL rolled the transaction back")
                 return result
 
+    async def _write_one(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One write statement in a bounded transaction (``_attempt``), so that its lock waits end
+        with ``timeout`` too: two more round trips than ``_fetch``, for writes that are rare."""
+        return await self._transaction(lambda conn: conn.fetch(sql, *args))
+
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement; retried once if its pooled connection had died while idle."""
         for attempt in (1, 2):
@@ -346,7 +351,7 @@ class PostgresStore(PostgresJobs, StoreBase):
         return (api_key(rows[0]), rows[0][3]) if rows else None
 
     async def _touch_key(self, key_id: str, now: datetime) -> None:
-        await self._fetch("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
+        await self._write_one("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
 
     async def list_api_keys(self) -> list[ApiKey]:
         return [api_key(r) for r in await self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
