@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from .config import Settings
@@ -106,9 +106,10 @@ class Checker:
         return self._finish(email, syntax, mx, suppression, started, probe, streak)
 
     async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
-                         bulk: bool = False) -> list[Verdict]:
+                         bulk: bool = False, known: Mapping[str, MxAnswer] | None = None) -> list[Verdict]:
         """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain.
         ``bulk`` (a job's rows) puts the DNS queries in the resolver's bulk lane, behind real-time ones.
+        ``known``: MX answers already looked up by ASCII domain (``resolve_domains``), used as they are.
 
         Probes run concurrently: the prober's per-host queues put addresses that share an MX
         host into shared sessions, several RCPT TO per transaction.
@@ -119,7 +120,8 @@ class Checker:
         found, streaks = await self._facts(valid)
         suppressed = {s.normalized: entry for s in valid if (entry := matching_entry(s, found)) is not None}
         domains = {s.ascii_domain for s in valid if s.normalized not in suppressed}
-        answers = {d: a for d in domains if (a := self._resolver.cached(d)) is not None}
+        known = known or {}
+        answers = {d: a for d in domains if (a := known.get(d) or self._resolver.cached(d)) is not None}
         missing = domains - answers.keys()
         if missing:
             answers.update(await self._resolve(missing, self._deadline(started, timeout_ms), bulk))
@@ -134,6 +136,12 @@ class Checker:
             else:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
+
+    async def resolve_domains(self, domains: Iterable[str], timeout_ms: int | None = None,
+                              bulk: bool = False) -> dict[str, MxAnswer]:
+        """MX answers of these ASCII domains, looked up concurrently within ``timeout_ms``, for
+        ``check_many(known=...)``: a job resolves a chunk's domains at once, ahead of its slices."""
+        return await self._resolve(domains, self._deadline(time.perf_counter(), timeout_ms), bulk)
 
     async def close(self) -> None:
         """Finish writing what the probes learnt (the store must still be open)."""

@@ -22,7 +22,7 @@ import orjson
 from . import errors
 from .api import job_wire as jw
 from .config import Settings
-from .job_model import Counts, InputRow
+from .job_model import Counts, InputRow, JobStatus
 from .jobs import answer_rows
 from .upload import CsvChoice, Upload, source_for
 
@@ -54,9 +54,12 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("--dedupe", action="store_true")
     submit.add_argument("--callback-url")
     submit.add_argument("--wait", action="store_true", help="follow the job's progress until it finishes")
-    for name, helptext in (("status", "print a job"), ("cancel", "cancel a job (delete it once finished)")):
+    for name, helptext in (("status", "print a job"), ("cancel", "cancel a job (delete it once finished, or still receiving)")):
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("job_id")
+    listing = sub.add_parser("list", help="print jobs, newest first (receiving: uploads left by a dead process)")
+    listing.add_argument("--status", choices=[s.value for s in JobStatus],
+                         help="only jobs with this status (default every status but receiving)")
     results = sub.add_parser("results", help="download a finished job's results")
     results.add_argument("job_id")
     results.add_argument("-o", "--output", default="-", help="file (.csv for CSV), or - for stdout (NDJSON)")
@@ -66,6 +69,7 @@ def add_commands(commands: Any) -> None:
     submit.set_defaults(run=lambda a, s: asyncio.run(_remote(a, _submit)))
     sub.choices["status"].set_defaults(run=lambda a, s: asyncio.run(_remote(a, _status)))
     sub.choices["cancel"].set_defaults(run=lambda a, s: asyncio.run(_remote(a, _cancel)))
+    listing.set_defaults(run=lambda a, s: asyncio.run(_remote(a, _list)))
     results.set_defaults(run=lambda a, s: asyncio.run(_remote(a, _results)))
 
 
@@ -250,6 +254,20 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
 async def _status(session: Any, args: argparse.Namespace) -> int:
     async with session.get(f"/v1/jobs/{args.job_id}") as response:
         _print(await (await _checked(response)).json())
+    return 0
+
+
+async def _list(session: Any, args: argparse.Namespace) -> int:
+    """Every page, as one JSON array (an admin key sees every key's jobs)."""
+    jobs, params = [], {"status": args.status} if args.status else {}
+    while True:
+        async with session.get("/v1/jobs", params=params) as response:
+            page = await (await _checked(response)).json()
+        jobs += page["items"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    _print(jobs)
     return 0
 
 

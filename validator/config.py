@@ -51,7 +51,8 @@ class Settings:
     )
     store_timeout: float = _env(
         "VALIDATOR_STORE_TIMEOUT",
-        "Seconds a store call waits for a lock (SQLite) or a connection (PostgreSQL) before answering 503.",
+        "Longest seconds a write waits in all (behind earlier writes, for a connection and for locks) before "
+        "answering 503.",
         5.0,
     )
     dns_nameservers: tuple[tuple[str, int], ...] = _env(
@@ -291,11 +292,17 @@ class Settings:
         "which are also served first).", 100,
     )
     job_timeout_ms: int = _env(
-        "VALIDATOR_JOB_TIMEOUT_MS", "Deadline of one slice of a job's checks (what is unknown by then says so).", 10_000
+        "VALIDATOR_JOB_TIMEOUT_MS",
+        "Deadline of a chunk's DNS lookups, and of each slice of its checks (what is unknown by then says so).", 10_000
     )
     job_lease_seconds: float = _env(
         "VALIDATOR_JOB_LEASE_SECONDS",
         "Seconds a claimed chunk stays with its runner; a dead runner's chunks are reclaimed after it.", 60.0,
+    )
+    job_upload_lease_seconds: float = _env(
+        "VALIDATOR_JOB_UPLOAD_LEASE_SECONDS",
+        "Seconds a job upload may take; a `receiving` job older than this was abandoned (its process died) and "
+        "is removed with its chunks by a job runner.", 3600.0,
     )
     job_poll_seconds: float = _env(
         "VALIDATOR_JOB_POLL_SECONDS", "Seconds an idle runner waits before looking for work again.", 1.0
@@ -395,7 +402,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
     "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
     "job_slice_ms": 0.01, "job_dns_max_inflight": 1,
-    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
+    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_upload_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
     "job_greylist_retries": 0,
 }
 

@@ -25,6 +25,7 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── UnparseableMessage              unparseable_message (not a mail message, or a bounce naming no recipient)
     │   └── JobNotFinished              job_not_finished    (a job's results before it finished)
     └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
+        └── StoreReadOnly               store_read_only     (reads work, the database cannot be written)
 """
 
 from __future__ import annotations
@@ -153,3 +154,14 @@ class StoreUnavailable(ValidatorError):
     """
 
     code = "store_unavailable"
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The store answers reads but its database refuses writes: a read-only SQLite file (a restore
+    with the wrong owner, ``chmod``, an immutable file) or a read-only PostgreSQL database or standby.
+
+    The store retries writability by itself (each write and each readiness check try again), so
+    fixing the permissions brings it back without a restart; until then ``/readyz`` says so.
+    """
+
+    code = "store_read_only"

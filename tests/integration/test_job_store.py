@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from stores import chunk_jobs
 
-from validator.errors import InvalidField
+from validator.errors import Conflict, InvalidField
 from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions, JobStatus
 from validator.store import open_store
 
@@ -130,12 +131,14 @@ async def test_cancelled_job_is_not_claimed_and_its_running_chunk_is_dropped(sto
     assert await store.get_job(job.id) is None
 
 
-async def test_receiving_job_is_invisible_and_an_empty_job_completes_at_once(store):
+async def test_receiving_job_is_never_claimed_and_listed_only_when_asked_for(store):
     receiving = await store.create_job(JobOptions(), created_by="key:test")
     await store.add_chunk(receiving.id, 0, _rows(1, 2))
-    assert await store.get_job(receiving.id) is None
+    assert (await store.get_job(receiving.id)).status is JobStatus.RECEIVING
     assert await store.claim_chunk("a", 30) is None
     assert (await store.list_jobs())[0] == []
+    assert [j.id for j in (await store.list_jobs(status=JobStatus.RECEIVING))[0]] == [receiving.id]
+    assert (await store.list_jobs(status=JobStatus.QUEUED))[0] == []
     empty = await _job(store, 0)
     assert empty.status is JobStatus.COMPLETED
 
@@ -159,3 +162,28 @@ async def test_released_claims_are_claimed_at_once_and_not_counted_as_attempts(s
     again = await store.claim_chunk("other", 60)  # no need to wait for the 60 s lease
     assert (again.chunk_no, again.attempt) == (claim.chunk_no, 1)
     assert await store.complete_chunk(claim, _answer(claim)) is None
+
+
+async def test_uploads_left_receiving_are_purged_after_the_lease_with_their_chunks(store_url):
+    """A process that died mid-upload left its job receiving: invisible to runners, holding chunks."""
+    clock = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(store_url, clock=lambda: clock[0])
+    try:
+        abandoned = await store.create_job(JobOptions(), created_by="key:test")
+        await store.add_chunk(abandoned.id, 0, _rows(1, 3))
+        clock[0] += timedelta(seconds=50)
+        arriving = await store.create_job(JobOptions(), created_by="key:test")  # younger than the lease
+        done = await _job(store, 1)
+        clock[0] += timedelta(seconds=20)
+        assert await store.purge_abandoned_uploads(60) == 1
+        assert await store.get_job(abandoned.id) is None
+        assert [j.id for j in (await store.list_jobs(status=JobStatus.RECEIVING))[0]] == [arriving.id]
+        assert (await store.get_job(done.id)).status is JobStatus.QUEUED  # accepted jobs are never purged
+        assert await chunk_jobs(store_url) == [done.id]  # the abandoned job's chunk went with it
+        with pytest.raises(Conflict, match="removed while its upload"):  # its upload, if it were still alive
+            await store.add_chunk(abandoned.id, 1, _rows(4, 3))
+        with pytest.raises(Conflict, match="removed while its upload"):
+            await store.open_job(abandoned.id, 3, JobOptions())
+        assert await chunk_jobs(store_url) == [done.id]  # and it left no orphan chunk
+    finally:
+        await store.close()

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..checker import Checker
 from ..config import Settings
+from ..errors import StoreUnavailable
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
@@ -80,6 +81,10 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = await open_store(app[SETTINGS].database_url, timeout=app[SETTINGS].store_timeout)
+    try:  # a read-only store starts (reads and validations work) but is not ready: say so once here
+        await app[STORE].ping()
+    except StoreUnavailable as exc:
+        log.warning("%s; /readyz and writes answer 503 until that is fixed (no restart needed)", exc.message)
     if app[SETTINGS].auth and not any(not key.revoked for key in await app[STORE].list_api_keys()):
         log.warning("no API key exists yet: every request but /healthz and /readyz will get 401; "
                     "create one with: validator keys create --name NAME --scope validate")

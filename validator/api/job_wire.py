@@ -20,7 +20,7 @@ import orjson
 from ..callback_guard import check_callback_url
 from ..config import Settings
 from ..errors import InvalidField, UnknownField
-from ..job_model import InputRow, Job, JobOptions
+from ..job_model import InputRow, Job, JobOptions, JobStatus
 from ..model import Verdict
 from ..store import PAGE_MAX
 from ..upload import CsvChoice, JsonRows, RowSource
@@ -138,9 +138,15 @@ def csv_rows(ndjson: bytes) -> bytes:
     return out.getvalue().encode()
 
 
-def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int]:
-    _only(query, frozenset({"cursor", "limit"}))
-    return query.get("cursor") or None, parse_limit(query, PAGE_MAX)
+def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int, JobStatus | None]:
+    """Cursor, limit and status (``receiving``: uploads not yet accepted, e.g. left by a dead process)."""
+    _only(query, frozenset({"cursor", "limit", "status"}))
+    status = query.get("status")
+    try:
+        wanted = None if status is None else JobStatus(status)
+    except ValueError:
+        raise InvalidField(f"must be one of {', '.join(s.value for s in JobStatus)}", field="status") from None
+    return query.get("cursor") or None, parse_limit(query, PAGE_MAX), wanted
 
 
 def results_format(query: Mapping[str, str], accept: str) -> str:

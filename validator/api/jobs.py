@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ..callbacks import CallbackSender
 from ..errors import BodyTooLarge, JobNotFinished, NotFound
-from ..job_model import InputRow, Job
+from ..job_model import InputRow, Job, JobStatus
 from ..store import Store
 from ..store.job_records import JOB_ID
 from ..store.records import utc_now
@@ -100,8 +100,9 @@ async def status(request: web.Request) -> web.Response:
 
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
-    cursor, limit = jw.parse_list_query(request.query)
-    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, created_by=_owner_filter(request))
+    cursor, limit, status = jw.parse_list_query(request.query)
+    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, created_by=_owner_filter(request),
+                                                                status=status)
     now = utc_now()
     return json_response({"items": [jw.job_json(job, now) for job in jobs], "next_cursor": next_cursor})
 
@@ -128,9 +129,10 @@ async def results(request: web.Request) -> web.StreamResponse:
 
 @routes.delete("/v1/jobs/{job_id}")
 async def cancel_or_delete(request: web.Request) -> web.Response:
-    """A queued or running job is cancelled (200, the job); a finished one is deleted (204)."""
+    """A queued or running job is cancelled (200, the job); a finished one, or an upload still
+    ``receiving`` (abandoned by a dead process, or in progress: it is then refused), is deleted (204)."""
     job, store = await _job(request), request.app[keys.STORE]
-    if job.status.finished:
+    if job.status.finished or job.status is JobStatus.RECEIVING:
         await store.discard_job(job.id)
         return web.Response(status=204)
     cancelled = await store.cancel_job(job.id)

@@ -51,7 +51,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await request.app[keys.STORE].ping()
     except StoreUnavailable as exc:
-        return json_response({"status": "store_unavailable", "detail": exc.message}, status=503)
+        return json_response({"status": "store_unavailable", "reason": exc.code, "detail": exc.message}, status=503)
     return json_response({"status": "ready"})
 
 

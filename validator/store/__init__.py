@@ -134,7 +134,8 @@ class Store(JobStore, Protocol):
         """Hard bounces ingested for addresses a probe had accepted, per domain (domains with none are absent)."""
 
     async def ping(self) -> None:
-        """Return if the store answers a query (for /readyz); raise ``StoreUnavailable`` if not."""
+        """Return if the store answers a query and can take writes (for /readyz); raise
+        ``StoreUnavailable`` if not (``StoreReadOnly``: it reads but cannot write)."""
 
     async def close(self) -> None:
         """Finish pending work and release connections and threads."""
@@ -153,8 +154,8 @@ async def open_store(url: str, *, timeout: float = 5.0, key_cache_ttl: float = 5
                      clock: Callable[[], datetime] = utc_now) -> Store:
     """Open the store ``url`` names and bring its schema up to date.
 
-    ``timeout``: seconds a write waits for a lock (SQLite) or a connection (PostgreSQL) before
-    ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
+    ``timeout``: seconds a write may wait in all (queued behind this process's earlier writes,
+    for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
     a query (the revocation window across processes; 0 disables). ``pool_size``: PostgreSQL
     connections at most. ``clock``: the source of now (UTC-aware), for created_at and expiry.
     """

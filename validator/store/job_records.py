@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import InvalidField
+from ..errors import Conflict, InvalidField
 from ..job_model import Counts, InputRow, Job, JobOptions, JobStatus
 
 JOB_COLUMNS = ("id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"
@@ -27,6 +27,13 @@ JOB_COLUMNS = ("id, status, options, total, processed, counts, created_by, creat
 MAX_ATTEMPTS = 3  # a chunk claimed this often without completing fails its job (it crashes whoever works it)
 JOB_ID = re.compile(r"[0-9a-f]{24}")
 _STATUSES = {s.value: s for s in JobStatus}
+
+
+def upload_gone(job_id: str) -> Conflict:
+    """What an upload meets when its ``receiving`` job was removed meanwhile: it outlived
+    ``VALIDATOR_JOB_UPLOAD_LEASE_SECONDS`` (taken for abandoned) or an admin deleted it."""
+    return Conflict(f"job {job_id} was removed while its upload was still arriving (an upload may take at most"
+                    " VALIDATOR_JOB_UPLOAD_LEASE_SECONDS, or an admin deleted it): upload the list again")
 
 
 def new_job_id(now: datetime) -> str:

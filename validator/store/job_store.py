@@ -7,7 +7,10 @@ Contract (``tests/integration/test_job_store.py`` holds both backends to it):
 
 - A job is created ``receiving``; its chunks are added as the upload streams in; ``open_job``
   makes it ``queued`` (or ``completed`` at once with no rows). A ``receiving`` job is never
-  listed nor claimed, and ``discard_job`` removes a refused upload.
+  claimed, and listed only when asked for by status; ``discard_job`` removes a refused upload.
+  A process that dies mid-upload leaves its job ``receiving``: ``purge_abandoned_uploads``
+  removes those older than the upload lease with their chunks, and an upload whose job was
+  removed meanwhile is refused (``Conflict``) at its next chunk.
 - ``claim_chunk`` leases one unanswered chunk of a queued or running job, oldest job first,
   to ``owner`` for ``lease`` seconds; a chunk whose lease ran out may be claimed again by
   anyone (its ``attempt`` grows). PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``, so
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from ..job_model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions
+from ..job_model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions, JobStatus
 
 
 class JobStore(Protocol):
@@ -41,11 +44,15 @@ class JobStore(Protocol):
         """Remove a job and its chunks whatever its status."""
 
     async def get_job(self, job_id: str) -> Job | None:
-        """The job, or None (unknown, or still receiving)."""
+        """The job (``receiving`` ones too), or None."""
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
-                        created_by: str | None = None) -> tuple[list[Job], str | None]:
-        """One page of jobs, newest first, and the cursor of the next (None: the end)."""
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+        """One page of jobs, newest first, and the cursor of the next (None: the end); every
+        status but ``receiving``, or only ``status``."""
+
+    async def purge_abandoned_uploads(self, older_than: float) -> int:
+        """Remove ``receiving`` jobs created over ``older_than`` seconds ago, with their chunks; how many."""
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
         """Lease the next unanswered chunk, or None when there is none."""

@@ -35,47 +35,60 @@ def _same(moment: datetime | None) -> datetime | None:
 
 
 class PostgresJobs:
-    """The job methods of ``PostgresStore`` (which supplies ``_transaction``, ``_fetch`` and ``_clock``)."""
+    """The job methods of ``PostgresStore`` (which supplies ``_transaction``, ``_fetch``, ``_write_one`` and
+    ``_clock``)."""
 
     _clock: Callable[[], datetime]
     _transaction: Callable[[Callable[[asyncpg.Connection], Awaitable[Any]]], Awaitable[Any]]
     _fetch: Callable[..., Awaitable[list[asyncpg.Record]]]
+    _write_one: Callable[..., Awaitable[list[asyncpg.Record]]]
 
     async def create_job(self, options: JobOptions, *, created_by: str) -> Job:
         now = self._clock()
         job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now)
-        await self._fetch(f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES ($1, $2, $3, 0, 0, '{{}}', $4, $5,"
-                          " NULL, NULL, NULL, NULL)", job.id, job.status.value, jr.encode_options(options),
-                          created_by, now)
+        await self._write_one(f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES ($1, $2, $3, 0, 0, '{{}}', $4, $5,"
+                               " NULL, NULL, NULL, NULL)", job.id, job.status.value, jr.encode_options(options),
+                               created_by, now)
         return job
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
-        await self._fetch("INSERT INTO job_chunks (job_id, chunk_no, rows, input) VALUES ($1, $2, $3, $4)",
-                          job_id, chunk_no, len(rows), await asyncio.to_thread(jr.encode_rows, rows))
+        if not await self._write_one("INSERT INTO job_chunks (job_id, chunk_no, rows, input) SELECT $1, $2, $3, $4"
+                                      " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND status = 'receiving')"
+                                      " RETURNING chunk_no", job_id, chunk_no, len(rows),
+                                      await asyncio.to_thread(jr.encode_rows, rows)):
+            raise jr.upload_gone(job_id)
 
     async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
         now = self._clock()
         status, finished = (JobStatus.COMPLETED, now) if total == 0 else (JobStatus.QUEUED, None)
-        rows = await self._fetch(f"UPDATE jobs SET status = $2, total = $3, options = $4, finished_at = $5"
-                                 f" WHERE id = $1 RETURNING {jr.JOB_COLUMNS}", job_id, status.value, total,
-                                 jr.encode_options(options), finished)
+        rows = await self._write_one(f"UPDATE jobs SET status = $2, total = $3, options = $4, finished_at = $5"
+                                      f" WHERE id = $1 AND status = 'receiving' RETURNING {jr.JOB_COLUMNS}", job_id,
+                                      status.value, total, jr.encode_options(options), finished)
+        if not rows:
+            raise jr.upload_gone(job_id)
         return jr.job_of(rows[0], _same)
 
     async def discard_job(self, job_id: str) -> None:
-        await self._fetch("DELETE FROM jobs WHERE id = $1", job_id)  # its chunks go with it (ON DELETE CASCADE)
+        await self._write_one("DELETE FROM jobs WHERE id = $1", job_id)  # its chunks go with it (ON DELETE CASCADE)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1 AND status != 'receiving'", job_id)
+        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
-                        created_by: str | None = None) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < $1"
-                                 " AND ($3::text IS NULL OR created_by = $3) ORDER BY id DESC LIMIT $2",
-                                 after or "g", limit + 1, created_by)
+        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
+                                 " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR created_by = $3)"
+                                 " ORDER BY id DESC LIMIT $2", after or "g", limit + 1, created_by,
+                                 None if status is None else JobStatus(status).value)
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
+
+    async def purge_abandoned_uploads(self, older_than: float) -> int:
+        rows = await self._write_one("DELETE FROM jobs WHERE status = 'receiving' AND created_at < $1 RETURNING id",
+                                      self._clock() - timedelta(seconds=older_than))  # chunks: ON DELETE CASCADE
+        return len(rows)
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
         async def claim(conn: asyncpg.Connection) -> ChunkClaim | None:
@@ -121,31 +134,32 @@ class PostgresJobs:
         return await self._transaction(complete)
 
     async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
-        rows = await self._fetch(
+        rows = await self._write_one(
             "UPDATE job_chunks SET lease_until = $1 WHERE job_id = $2 AND chunk_no = $3 AND results IS NULL"
             " AND lease_owner = $4 AND attempts = $5 RETURNING chunk_no",
             self._clock() + timedelta(seconds=lease), claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
         return len(rows) == 1
 
     async def release_claims(self, owner: str) -> int:
-        rows = await self._fetch("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
-                                 " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)
+        rows = await self._write_one("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
+                                      " attempts = attempts - 1 WHERE lease_owner = $1 AND results IS NULL"
+                                      " RETURNING chunk_no", owner)
         return len(rows)
 
     async def cancel_job(self, job_id: str) -> Job | None:
-        await self._fetch(f"UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status IN {_OPEN}",
-                          job_id, self._clock())
+        await self._write_one(f"UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1"
+                              f" AND status IN {_OPEN}", job_id, self._clock())
         return await self.get_job(job_id)
 
     async def claim_unsent_callbacks(self, older_than: float, limit: int = 100) -> list[Job]:
-        rows = await self._fetch(  # SKIP LOCKED: two replicas recovering at once take different jobs
+        rows = await self._write_one(  # SKIP LOCKED: two replicas recovering at once take different jobs
             f"UPDATE jobs SET callback = '{jr.RESENDING}' WHERE id IN (SELECT id FROM jobs WHERE status = 'completed'"
             f" AND callback IS NULL AND {jr.HAS_CALLBACK} AND finished_at < $1 ORDER BY id LIMIT $2"
             " FOR UPDATE SKIP LOCKED) RETURNING id", self._clock() - timedelta(seconds=older_than), limit)
         return [job for row in rows if (job := await self.get_job(row[0])) is not None]
 
     async def record_callback(self, job_id: str, outcome: str) -> None:
-        await self._fetch("UPDATE jobs SET callback = $2 WHERE id = $1", job_id, outcome)
+        await self._write_one("UPDATE jobs SET callback = $2 WHERE id = $1", job_id, outcome)
 
     async def iter_results(self, job_id: str) -> AsyncIterator[bytes]:
         after = -1

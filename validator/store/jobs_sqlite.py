@@ -40,16 +40,20 @@ class SqliteJobs:
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
         def add(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO job_chunks (job_id, chunk_no, rows, input) VALUES (?, ?, ?, ?)",
-                         (job_id, chunk_no, len(rows), jr.encode_rows(rows)))
+            if not conn.execute("INSERT INTO job_chunks (job_id, chunk_no, rows, input) SELECT ?, ?, ?, ?"
+                                " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'receiving')",
+                                (job_id, chunk_no, len(rows), jr.encode_rows(rows), job_id)).rowcount:
+                raise jr.upload_gone(job_id)
         await self._write(add)
 
     async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
         def open_(conn: sqlite3.Connection) -> None:
             now = to_us(self._clock())
             status, finished = (JobStatus.COMPLETED, now) if total == 0 else (JobStatus.QUEUED, None)
-            conn.execute("UPDATE jobs SET status = ?, total = ?, options = ?, finished_at = ? WHERE id = ?",
-                         (status.value, total, jr.encode_options(options), finished, job_id))
+            if not conn.execute("UPDATE jobs SET status = ?, total = ?, options = ?, finished_at = ?"
+                                " WHERE id = ? AND status = 'receiving'",
+                                (status.value, total, jr.encode_options(options), finished, job_id)).rowcount:
+                raise jr.upload_gone(job_id)
         await self._write(open_)
         job = await self.get_job(job_id)
         assert job is not None
@@ -62,18 +66,27 @@ class SqliteJobs:
         await self._write(discard)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ? AND status != 'receiving'",
-                                (job_id,))
+        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         return jr.job_of(rows[0], from_us) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
-                        created_by: str | None = None) -> tuple[list[Job], str | None]:
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < ?"
-                                " AND (? IS NULL OR created_by = ?) ORDER BY id DESC LIMIT ?",
-                                (after or "g", created_by, created_by, limit + 1))
+        wanted = None if status is None else JobStatus(status).value
+        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = ? OR ? IS NULL AND"
+                                " status != 'receiving') AND id < ? AND (? IS NULL OR created_by = ?)"
+                                " ORDER BY id DESC LIMIT ?", (wanted, wanted, after or "g", created_by, created_by,
+                                                              limit + 1))
         jobs = [jr.job_of(row, from_us) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
+
+    async def purge_abandoned_uploads(self, older_than: float) -> int:
+        def purge(conn: sqlite3.Connection) -> int:
+            cutoff = to_us(self._clock() - timedelta(seconds=older_than))
+            abandoned = "SELECT id FROM jobs WHERE status = 'receiving' AND created_at < ?"
+            conn.execute(f"DELETE FROM job_chunks WHERE job_id IN ({abandoned})", (cutoff,))
+            return conn.execute(f"DELETE FROM jobs WHERE id IN ({abandoned})", (cutoff,)).rowcount
+        return await self._write(purge)
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
         def claim(conn: sqlite3.Connection) -> ChunkClaim | None:

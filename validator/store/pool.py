@@ -117,7 +117,8 @@ class Borrowed:
     leaves the connection in doubt: it is closed instead of reused."""
 
     DOUBT = (asyncio.CancelledError, TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-             asyncpg.exceptions.InternalClientError, asyncpg.exceptions.AdminShutdownError)
+             asyncpg.exceptions.InternalClientError, asyncpg.exceptions.AdminShutdownError,
+             asyncpg.exceptions.ReadOnlySQLTransactionError)  # its session may have begun read-only: a new one may not
 
     def __init__(self, pool: ConnectionPool, timeout: float) -> None:
         self._pool, self._timeout = pool, timeout

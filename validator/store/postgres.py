@@ -18,6 +18,7 @@ Only this module knows asyncpg: its errors leave as ``StoreUnavailable``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, StoreReadOnly, StoreUnavailable
 from ..model import (
     ApiKey,
     AuditEntry,
@@ -53,7 +54,8 @@ MIGRATION_LOCK = 0x76616C69  # pg_advisory_xact_lock key: one migrating replica 
 UNAVAILABLE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
                asyncpg.exceptions.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
                asyncpg.exceptions.InsufficientResourcesError, asyncpg.exceptions.ReadOnlySQLTransactionError,
-               asyncpg.exceptions.InvalidCatalogNameError, asyncpg.exceptions.InvalidAuthorizationSpecificationError)
+               asyncpg.exceptions.InvalidCatalogNameError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+               asyncpg.exceptions.LockNotAvailableError)  # lock_timeout ran out (see _attempt)
 # An established connection died (server restarted, backend terminated): a fresh one may work.
 # InternalClientError: an idle connection that received the server's FATAL 57P01 ("terminating
 # connection due to administrator command") but not yet its EOF refuses the next query with
@@ -76,12 +78,18 @@ def api_key(row: Sequence[Any]) -> ApiKey:
     return ApiKey(row[0], row[1], frozenset(row[2].split()), row[4], row[5], row[6])
 
 
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    if isinstance(exc, asyncpg.exceptions.ReadOnlySQLTransactionError):  # 25006: a standby, or read-only by default
+        return StoreReadOnly(f"PostgreSQL store is read-only: {exc}")
+    return StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}")
+
+
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
     try:
         yield
     except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+        raise unavailable(exc) from exc
 
 
 async def insert_audit(conn: asyncpg.Connection, rows: list[records.AuditRow]) -> None:
@@ -114,7 +122,11 @@ class PostgresStore(PostgresJobs, StoreBase):
         pool = ConnectionPool(dsn, pool_size, connect_timeout=timeout, command_timeout=max(timeout, 30.0))
         store = cls(pool, timeout, key_cache_ttl, clock)
         try:
-            await store._transaction(store._migrate)
+            try:
+                await store._transaction(store._migrate, bounded=False)  # another replica may migrate for long
+            except StoreReadOnly:  # open for reads if nothing is missing; ping and writes say read-only
+                if pending({r[0] for r in await store._fetch("SELECT version FROM schema_migrations")}):
+                    raise
         except BaseException:
             await store.close()
             raise
@@ -122,13 +134,14 @@ class PostgresStore(PostgresJobs, StoreBase):
 
     # --- plumbing -------------------------------------------------------------------------
 
-    async def _transaction(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _transaction(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, bounded: bool = True) -> T:
         """Run ``fn(conn)`` in one transaction. Retry on a connection dead on arrival (once) and
-        on losing an insert race to another transaction (a few times): nothing was applied then."""
+        on losing an insert race to another transaction (a few times): nothing was applied then.
+        ``bounded``: the wait for a connection and for locks together last at most ``timeout``."""
         dead = contended = 0
         while True:
             try:
-                return await self._attempt(fn)
+                return await self._attempt(fn, bounded)
             except _NotStarted as exc:
                 dead += 1
                 if dead == 2:
@@ -138,12 +151,17 @@ class PostgresStore(PostgresJobs, StoreBase):
                 if contended == 5:
                     raise StoreUnavailable("too much contention on the same keys; retry") from exc
 
-    async def _attempt(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        with translated():
+    async def _attempt(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], bounded: bool) -> T:
+        """One transaction. Bounded, its lock waits get what the wait for a connection left of
+        ``timeout`` (``lock_timeout``, set with BEGIN in one round trip): without it, writes queued
+        behind a table lock waited for the 30 s command timeout each."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        with self._read_only_check(), translated():
             async with self._pool.borrow(self._timeout) as conn:
-                transaction = conn.transaction()
+                left_ms = max(1, int((deadline - loop.time()) * 1000))
                 try:
-                    await transaction.start()
+                    await conn.execute(f"BEGIN; SET LOCAL lock_timeout = {left_ms}" if bounded else "BEGIN")
                 except CONNECTION_LOST as exc:
                     self._discard(conn)
                     raise _NotStarted() from exc
@@ -151,10 +169,18 @@ class PostgresStore(PostgresJobs, StoreBase):
                     result = await fn(conn)
                 except BaseException:
                     with contextlib.suppress(*UNAVAILABLE, asyncpg.PostgresError):
-                        await transaction.rollback()
+                        await conn.execute("ROLLBACK")
                     raise
-                await transaction.commit()  # a failure here is not retried: it may have committed
+                # a failure here is not retried: it may have committed. A transaction an error had
+                # aborted answers COMMIT with "ROLLBACK" and no error: that is no success either.
+                if await conn.execute("COMMIT") != "COMMIT":
+                    raise StoreUnavailable("PostgreSQL rolled the transaction back")
                 return result
+
+    async def _write_one(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One write statement in a bounded transaction (``_attempt``), so that its lock waits end
+        with ``timeout`` too: two more round trips than ``_fetch``, for writes that are rare."""
+        return await self._transaction(lambda conn: conn.fetch(sql, *args))
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """One statement; retried once if its pooled connection had died while idle."""
@@ -170,8 +196,20 @@ class PostgresStore(PostgresJobs, StoreBase):
                 if attempt == 2 or self._pool.closed:
                     raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
             except UNAVAILABLE as exc:
-                raise StoreUnavailable(f"PostgreSQL store unavailable: {type(exc).__name__}: {exc}") from exc
+                with self._read_only_check():
+                    raise unavailable(exc) from exc
         raise AssertionError("unreachable")
+
+    @contextlib.contextmanager
+    def _read_only_check(self) -> Iterator[None]:
+        """On ``StoreReadOnly``, close the idle connections: a session keeps the read-only default
+        it began with (``default_transaction_read_only``), so only new ones see the database writable
+        again. The connection that failed is closed by the pool (``Borrowed.DOUBT``)."""
+        try:
+            yield
+        except StoreReadOnly:
+            self._pool.expire_idle()
+            raise
 
     def _discard(self, conn: asyncpg.Connection) -> None:
         """Drop a dead connection and every idle one: a server restart or failover has killed
@@ -313,7 +351,7 @@ class PostgresStore(PostgresJobs, StoreBase):
         return (api_key(rows[0]), rows[0][3]) if rows else None
 
     async def _touch_key(self, key_id: str, now: datetime) -> None:
-        await self._fetch("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
+        await self._write_one("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, now)
 
     async def list_api_keys(self) -> list[ApiKey]:
         return [api_key(r) for r in await self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
@@ -384,7 +422,15 @@ class PostgresStore(PostgresJobs, StoreBase):
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def ping(self) -> None:
-        await self._fetch("SELECT 1")
+        """Ready means writable: a standby, or a database set read-only, answers reads while every
+        write fails. Asked twice when read-only: the second time on a fresh connection."""
+        for _ in range(2):
+            rows = await self._fetch("SELECT current_setting('transaction_read_only')")
+            if rows[0][0] != "on":
+                return
+            self._pool.expire_idle()
+        raise StoreReadOnly("PostgreSQL store is read-only: transaction_read_only is on (a standby, or"
+                            " default_transaction_read_only set for the database or role)")
 
     async def close(self) -> None:
         await self._keys.close()

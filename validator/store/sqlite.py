@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, StoreReadOnly, StoreUnavailable
 from ..model import (
     ApiKey,
     AuditEntry,
@@ -70,6 +70,7 @@ from .sqlite_sql import (
     connect,
     in_transaction,
     insert_audit,
+    probe_write,
     select_keys,
     suppression,
     from_us,
@@ -143,7 +144,7 @@ class SqliteStore(SqliteJobs, StoreBase):
 
     def __init__(self, path: Path, timeout: float, key_cache_ttl: float, clock: Callable[[], datetime]) -> None:
         super().__init__(clock, key_cache_ttl)
-        self.path, self._closed, self._busy_ms = path, False, int(timeout * 1000)
+        self.path, self._closed, self._timeout, self._busy_ms = path, False, timeout, int(timeout * 1000)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._scanner = ThreadPoolExecutor(1, thread_name_prefix="store-scan")
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
@@ -153,6 +154,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         self._rebuilds: set[asyncio.Future[None]] = set()
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
+        self._read_only: StoreReadOnly | None = None  # set while the database refuses writes (see _check_writable)
 
     @classmethod
     async def open(cls, path: Path, *, timeout: float = 5.0, key_cache_ttl: float = 5.0,
@@ -166,6 +168,7 @@ class SqliteStore(SqliteJobs, StoreBase):
                     raise StoreUnavailable(f"cannot create the directory of {path}: {exc}") from exc
                 store._wconn = connect(path, store._busy_ms, "journal_mode = WAL", "synchronous = FULL")
                 await store._in(store._writer, store._migrate, store._wconn)
+                await store._in(store._writer, store._check_writable)
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
             await store._build(store._suppression_keys)
@@ -244,12 +247,57 @@ class SqliteStore(SqliteJobs, StoreBase):
         return await self._in(self._scanner, run)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(conn, *args)`` in one transaction on the writer thread."""
+        """``fn(conn, *args)`` in one transaction on the writer thread, within ``timeout`` seconds
+        of this call in all (see ``_write_within``)."""
         self._end_snapshot()  # the writer's checkpoints may pass it
+        deadline = time.monotonic() + self._timeout
         try:
-            return await self._in(self._writer, in_transaction, self._wconn, fn, *args)
+            return await self._in(self._writer, self._write_within, deadline, fn, *args)
         finally:
             self._end_snapshot()  # the loop's next read takes a new snapshot that includes this write
+
+    def _write_within(self, deadline: float, fn: Callable[..., T], *args: Any) -> T:
+        """On the writer thread: ``fn`` in a transaction if the caller's deadline allows, waiting
+        for the write lock only for what is left of it. Writes queue on this one thread, so with
+        a fixed busy timeout the n-th write queued behind another process's lock answered after
+        n x ``timeout`` (measured with 1 s: 1.0, 2.0 ... 6.0 s for six); now each at 1.0 s."""
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            raise StoreUnavailable(f"SQLite store unavailable: database is locked (waited {self._timeout:g}s"
+                                   " behind earlier writes)")
+        if self._read_only is not None:
+            self._check_writable()
+            if self._read_only is not None:
+                raise StoreReadOnly(self._read_only.message)
+        conn = self._wconn
+        assert conn is not None
+        with translated():
+            conn.execute(f"PRAGMA busy_timeout = {left_ms}")
+        try:
+            return in_transaction(conn, fn, *args)
+        except StoreReadOnly as exc:
+            self._read_only = exc
+            raise
+
+    def _check_writable(self) -> None:
+        """On the writer thread: learn whether the database takes writes (``_read_only``).
+
+        SQLite opens a file it may not write read-only, and that connection stays read-only
+        after the file is made writable: so while the store is read-only, each check first
+        reopens the writer's connection. Checked at open, before each write while read-only,
+        and by ``ping`` (/readyz): fixing the permissions needs no restart."""
+        if self._read_only is not None:
+            with translated():
+                fresh = connect(self.path, self._busy_ms, "journal_mode = WAL", "synchronous = FULL")
+            old, self._wconn = self._wconn, fresh
+            if old is not None:
+                old.close()
+        try:
+            probe_write(self._wconn)  # type: ignore[arg-type]
+        except StoreReadOnly as exc:
+            self._read_only = exc
+        else:
+            self._read_only = None
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         with translated():
@@ -264,7 +312,13 @@ class SqliteStore(SqliteJobs, StoreBase):
                         conn.execute(statement)
                     conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                                  (migration.version, migration.name, to_us(self._clock())))
-            in_transaction(conn, apply)
+            try:
+                in_transaction(conn, apply)
+            except StoreReadOnly:  # open for reads if nothing is missing; ping and writes say read-only
+                with translated():
+                    if pending({v for (v,) in conn.execute("SELECT version FROM schema_migrations")}):
+                        raise
+                return
 
     # --- suppressions: the hot path, on the loop -------------------------------------------
 
@@ -449,6 +503,10 @@ class SqliteStore(SqliteJobs, StoreBase):
 
     async def ping(self) -> None:
         self._read("SELECT max(version) FROM schema_migrations")
+        if self._read_only is not None:
+            await self._in(self._writer, self._check_writable)
+            if self._read_only is not None:
+                raise StoreReadOnly(self._read_only.message)
 
     async def close(self) -> None:
         if self._closed:

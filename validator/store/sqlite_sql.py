@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import StoreUnavailable
+from ..errors import StoreReadOnly, StoreUnavailable
 from ..model import ApiKey, Suppression, SuppressionKind, SuppressionReason
 from . import records
 
@@ -60,9 +60,12 @@ def api_key(row: Sequence[Any]) -> ApiKey:
 
 
 def unavailable(exc: sqlite3.Error) -> Exception:
-    """What a sqlite3 error means to callers: trouble is ``StoreUnavailable``; integrity and
-    programming errors are bugs and stay as they are."""
-    if isinstance(exc, (sqlite3.OperationalError, sqlite3.InternalError)):  # locked, I/O, cannot open, read-only
+    """What a sqlite3 error means to callers: trouble is ``StoreUnavailable`` (``StoreReadOnly`` for
+    SQLITE_READONLY and its extended codes); integrity and programming errors are bugs and stay as they are."""
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY:  # "attempt to write a readonly database"
+        return StoreReadOnly(f"SQLite store is read-only: {exc} (the database file, its -wal and -shm files and"
+                             " their directory must be writable by the service)")
+    if isinstance(exc, (sqlite3.OperationalError, sqlite3.InternalError)):  # locked, I/O, cannot open
         return StoreUnavailable(f"SQLite store unavailable: {exc}")
     if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
         return StoreUnavailable(f"SQLite store unusable: {exc}")
@@ -99,6 +102,17 @@ def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -
                 conn.execute("ROLLBACK")
             raise
         return result
+
+
+def probe_write(conn: sqlite3.Connection) -> None:
+    """Raise ``StoreReadOnly`` unless the database takes a write: a write that changes nothing, rolled
+    back. ``BEGIN IMMEDIATE`` alone is not enough: on a read-only file it succeeds (SQLite 3.40)."""
+    with translated():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("UPDATE counters SET value = value WHERE name = 'suppression_id'")
+        finally:
+            conn.execute("ROLLBACK")
 
 
 @functools.lru_cache(maxsize=256)
