@@ -38,24 +38,32 @@ def test_wire_address_refuses_what_must_not_reach_a_socket(local, domain):
 
 def test_rate_admits_the_limit_then_waits_a_window():
     rate = DomainRate(3)
-    assert [rate.reserve("a.com", 1, 100.0, 101.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [rate.reserve("a.com", 1, 100.0, 101.0) for _ in range(3)] == [[100.0]] * 3
     assert rate.reserve("a.com", 1, 100.0, 101.0) is None  # the next slot is at 160 s, past the deadline
-    assert rate.reserve("a.com", 1, 100.0, 170.0) == 60.0  # a caller with time left waits for it
-    assert rate.reserve("b.com", 1, 100.0, 101.0) == 0.0  # domains are counted apart
+    assert rate.reserve("a.com", 1, 100.0, 170.0) == [160.0]  # a caller with time left waits for it
+    assert rate.reserve("b.com", 1, 100.0, 101.0) == [100.0]  # domains are counted apart
 
 
 def test_rate_reserves_nothing_when_refusing():
     rate = DomainRate(2)
     assert rate.reserve("a.com", 3, 0.0, 1.0) is None  # three do not fit before the deadline
-    assert rate.reserve("a.com", 2, 0.0, 1.0) == 0.0  # and the refusal took no slots
+    assert rate.reserve("a.com", 2, 0.0, 1.0) == [0.0, 0.0]  # and the refusal took no slots
+
+
+def test_a_released_reservation_is_room_again():
+    rate = DomainRate(1)
+    slots = rate.reserve("a.com", 1, 0.0, 1.0)
+    assert rate.reserve("a.com", 1, 0.0, 1.0) is None
+    rate.release("a.com", slots)  # never sent: the budget is not spent
+    assert rate.reserve("a.com", 1, 0.5, 1.0) == [0.5]
 
 
 def test_rate_never_exceeds_the_limit_in_any_window():
     rate, sent = DomainRate(5), []
     for i in range(200):
         now = i * 0.5
-        wait = rate.reserve("a.com", 1, now, now + 10_000)
-        sent.append(now + wait)
+        [at] = rate.reserve("a.com", 1, now, now + 10_000)
+        sent.append(at)
     for t in sent:
         assert sum(1 for s in sent if t - 60 < s <= t) <= 5
 
@@ -79,5 +87,5 @@ def test_rate_forgets_idle_domains(monkeypatch):
     for i in range(3):
         rate.reserve(f"d{i}.com", 1, 0.0, 1.0)
     rate.reserve("late.com", 1, 100.0, 101.0)  # the first three windows have passed: swept
-    assert rate.reserve("d0.com", 1, 100.0, 101.0) == 0.0
+    assert rate.reserve("d0.com", 1, 100.0, 101.0) == [100.0]
     assert len(rate._sent) == 2
