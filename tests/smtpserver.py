@@ -75,6 +75,7 @@ class _Handler:
         if self.server.script.ehlo_refused:
             return ["502 5.5.2 Error: command not recognized"]
         session.host_name = hostname
+        self.server.helo_names.append(hostname)
         return responses
 
     async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
@@ -201,6 +202,7 @@ class ScriptedServer:
             self.peak = 0
         self.rcpts: list[str] = []
         self.mail_froms: list[str] = []
+        self.helo_names: list[str] = []
         self.tls_rcpts = 0
         self.data_commands = 0
         self.dropped = 0

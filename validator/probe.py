@@ -156,7 +156,7 @@ class Prober:
             return await self._ask(mx, recipient, utf8, jobs)
         finally:
             if not any(job.sent for job in jobs):
-                self._spawn(self._limits.release(mx.domain, reservation))
+                await self._limits.release(mx.domain, reservation)
 
     async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[Job]) -> Answer:
         """Ask the hosts in preference order; the next host only when this one could not be reached."""

@@ -228,6 +228,8 @@ class SessionPool:
             usable = await self._recipients(state, session, batch)
             if usable and not self._spent(state, session):  # QUIT ends a transaction too (RFC 5321 §4.1.1.10)
                 rset = await self._command(state, session, "RSET")
+                if rset is None:
+                    self._retire(state, session, [])
                 usable = rset is not None and rset.code == 250
             return usable
         except SessionError as exc:
@@ -268,8 +270,9 @@ class SessionPool:
             job.answer(answer)
             if reply.code is None or reply.code // 100 != 2:
                 session.refusals += 1
-            if refuses_prober(reply, before_rcpt=False):
-                self._refused(state, answer)
+            if refuses_prober(reply, before_rcpt=False) and self._refused(state, answer):
+                for rest in batch[i + 1:]:
+                    self._answer_unasked(rest, answer)
                 session.ending = True
                 return True
             answered += 1
@@ -319,14 +322,16 @@ class SessionPool:
                 self.stats.retries += 1
                 state.pending.appendleft(job)
 
-    def _refused(self, state: HostState, answer: Answer) -> None:
-        """The host refused the prober: nothing queued for it is sent, and nothing later for a while."""
+    def _refused(self, state: HostState, answer: Answer) -> bool:
+        """The host refused the prober: nothing queued for it is sent, and nothing later for a while
+        (unless backing off is turned off: then False)."""
         if self._settings.smtp_block_backoff <= 0:
-            return
+            return False
         state.block(answer, self._settings.smtp_block_backoff)
         self._refuse_pending(state, answer)
         if self._on_block is not None:
             self._on_block(state.name, answer)
+        return True
 
     def _refuse_pending(self, state: HostState, answer: Answer) -> None:
         while state.pending:
