@@ -10,6 +10,7 @@ was never sent does not spend the domain's budget).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 WINDOW = 60.0  # seconds (VALIDATOR_SMTP_DOMAIN_RATE is per minute)
 _SWEEP_AT = 10_000  # keys tracked before the idle ones are forgotten
@@ -29,17 +30,8 @@ class DomainRate:
         times = self._sent.setdefault(domain, deque())
         while times and times[0] <= now - WINDOW:
             times.popleft()
-        slots = []
-        for _ in range(count):
-            at = max(now, times[-1]) if times else now  # reservations stay in time order
-            if len(times) >= self._limit:
-                at = max(at, times[-self._limit] + WINDOW)  # the window before `at` must have room
-            if at > deadline:
-                for _ in slots:
-                    times.pop()
-                return None
-            times.append(at)
-            slots.append(at)
+        slots = plan_slots(times, self._limit, count, now, deadline)
+        times.extend(slots or ())
         return slots
 
     def release(self, domain: str, slots: list[float]) -> None:
@@ -53,3 +45,19 @@ class DomainRate:
         """Forget domains with nothing in the window, so the table stays bounded."""
         for domain in [d for d, times in self._sent.items() if not times or times[-1] <= now - WINDOW]:
             del self._sent[domain]
+
+
+def plan_slots(times: Sequence[float], limit: int, count: int, now: float, deadline: float) -> list[float] | None:
+    """When ``count`` more sends may happen, given the reserved ``times`` (ascending, none older than
+    the window), so that no ``WINDOW`` ever holds more than ``limit``; None when one is past ``deadline``."""
+    planned = list(times)
+    slots = []
+    for _ in range(count):
+        at = max(now, planned[-1]) if planned else now  # reservations stay in time order
+        if len(planned) >= limit:
+            at = max(at, planned[-limit] + WINDOW)  # the window before `at` must have room
+        if at > deadline:
+            return None
+        planned.append(at)
+        slots.append(at)
+    return slots
