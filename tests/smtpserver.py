@@ -44,6 +44,7 @@ class Script:
     mailboxes: dict[str, str] = field(default_factory=dict)  # lower-case address -> reply
     unknown: str = UNKNOWN_USER  # the reply for any other address
     accept_all: bool = False  # every address is accepted (a catch-all domain)
+    accept_all_domains: frozenset[str] = frozenset()  # ... or every address at these domains
     greylist: bool = False  # each address's first RCPT gets GREYLISTED, later ones the real reply
     rcpt_delay: float = 0.0  # a tarpit: seconds before each RCPT reply
     drop_at_rcpt: int | None = None  # close the connection, unanswered, at this RCPT of a session (1-based)
@@ -111,7 +112,8 @@ class _Handler:
         if script.greylist and key not in server.greylisted:
             server.greylisted.add(key)
             return GREYLISTED
-        reply = script.mailboxes.get(key, ACCEPTED if script.accept_all else script.unknown)
+        catch_all = script.accept_all or key.rpartition("@")[2] in script.accept_all_domains
+        reply = script.mailboxes.get(key, ACCEPTED if catch_all else script.unknown)
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)
         return reply.format(addr=address)

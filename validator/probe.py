@@ -143,7 +143,8 @@ class Prober:
             self._results[recipient] = (replace(result, accept_all=None), time.monotonic() + self._settings.smtp_result_ttl)
         return result
 
-    async def _ask_within_rate(self, mx: MxAnswer, recipient: str, utf8: bool, deadline: float) -> Answer | None:
+    async def _ask_within_rate(self, mx: MxAnswer, recipient: str, utf8: bool, deadline: float,
+                               first: bool = False) -> Answer | None:
         """The answer, or None when the domain's rate leaves no room before the deadline. A
         reservation whose RCPT TO never went out (deadline, a host that refused us) is given back."""
         reservation = await self._limits.reserve(mx.domain, 1, deadline - time.monotonic())
@@ -153,16 +154,17 @@ class Prober:
         try:
             if reservation.wait:
                 await asyncio.sleep(reservation.wait)
-            return await self._ask(mx, recipient, utf8, jobs)
+            return await self._ask(mx, recipient, utf8, jobs, first)
         finally:
             if not any(job.sent for job in jobs):
                 await self._limits.release(mx.domain, reservation)
 
-    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[Job]) -> Answer:
-        """Ask the hosts in preference order; the next host only when this one could not be reached."""
+    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[Job], first: bool = False) -> Answer:
+        """Ask the hosts in preference order; the next host only when this one could not be reached.
+        ``first`` puts the recipient ahead of the host's queue (callers already waiting on it)."""
         answer = Answer(mx.domain, error=ConnectFailed(f"{mx.domain}: no MX host to ask"))
         for host in mx.hosts:
-            jobs.append(self._pool.submit(host.host, host.addresses, recipient, utf8))
+            jobs.append(self._pool.submit(host.host, host.addresses, recipient, utf8, first))
             answer = await jobs[-1].future
             if not _try_next(answer):
                 return answer
@@ -184,7 +186,7 @@ class Prober:
         return self._accept_all_known(domain)
 
     async def _ask_accept_all(self, mx: MxAnswer, deadline: float) -> None:
-        answer = await self._ask_within_rate(mx, f"{_random_local()}@{mx.domain}", False, deadline)
+        answer = await self._ask_within_rate(mx, f"{_random_local()}@{mx.domain}", False, deadline, first=True)
         outcome = _result(answer).outcome if answer is not None else None
         if outcome in (ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED):
             expiry = time.monotonic() + self._settings.smtp_accept_all_ttl

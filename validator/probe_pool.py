@@ -89,8 +89,8 @@ class SessionPool:
         self._leases: dict[int, tuple[str, str]] = {}  # id(session) -> (host, lease) when limits are shared
         self.stats = PoolStats()
 
-    def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool) -> Job:
-        """Queue one recipient at ``host``; its future resolves to an ``Answer``."""
+    def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool, first: bool = False) -> Job:
+        """Queue one recipient at ``host`` (``first``: ahead of the queue); its future resolves to an ``Answer``."""
         state = self._hosts.get(host)
         if state is None:
             state = self._hosts[host] = HostState(host)
@@ -102,7 +102,7 @@ class SessionPool:
         elif refusal is not None:
             self._answer_unasked(job, refusal)
         else:
-            state.pending.append(job)
+            state.pending.appendleft(job) if first else state.pending.append(job)
             # A busy worker takes the queue when its transaction ends (milliseconds, or a tarpit's
             # patience): one more connection is opened only for a backlog or an idle session.
             if state.workers == 0 or (state.workers == state.busy and (state.idle or len(state.pending) > 1)):
@@ -129,8 +129,15 @@ class SessionPool:
             self._spawn(self._work(state))
 
     async def close(self) -> None:
-        """Stop the workers, QUIT every idle session."""
+        """Stop the workers (a transaction under way gets a second to end), QUIT every idle session."""
         self._closing = True
+        for state in self._hosts.values():
+            for job in state.pending:
+                job.future.cancel()
+        if self._reaper is not None:
+            self._reaper.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=1.0)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -249,7 +256,7 @@ class SessionPool:
             if job.future.done():
                 continue
             if session.refusals >= cap:  # the host counts refusals: QUIT, the rest go to a fresh session
-                self._retry(state, batch[i:], None)
+                state.pending.extendleft(reversed([j for j in batch[i:] if not j.future.done()]))
                 return True
             job.sent = True
             reply = await self._command(state, session, f"RCPT TO:<{job.recipient}>")
