@@ -123,3 +123,10 @@ class HostState:
     def learnt_anything(self) -> bool:
         return bool(self.rcpt_limit or self.session_limit or self.refusal_limit or self.plain or self.conn_limit
                     or self.refusal() is not None)
+
+
+def live(pending: deque[Job]) -> bool:
+    """Whether any queued job still waits; jobs whose callers gave up (never sent) are dropped."""
+    while pending and pending[0].future.done():
+        pending.popleft()
+    return bool(pending)

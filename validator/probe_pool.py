@@ -15,79 +15,37 @@ recipients it did not answer go back to the front of the queue and are asked aga
 transaction or connection (after a failure, at most ``_ATTEMPTS`` times each). A host that
 refuses the prober itself answers every recipient queued for it with that refusal, unasked.
 
-Must not live here: reply meanings (``smtp_reply``), outcomes and caches (``probe.py``), sockets
-(``smtp_session.py``). Nothing here raises to the caller: a job's future holds an ``Answer``.
+Must not live here: reply meanings (``smtp_reply``), outcomes and caches (``probe.py``), opening,
+leasing and closing connections (``probe_connections.py``), sockets (``smtp_session.py``). Nothing here raises to the caller: a job's future holds an ``Answer``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from .config import Settings
-from .probe_host import Answer, HostState, Job, refuses_prober
+from .probe_connections import Connections, PoolStats
+from .probe_host import Answer, HostState, Job, live, refuses_prober
 from .probe_limits import ProbeLimits
 from .smtp_reply import refuses_more_recipients, says_too_many_errors
-from .smtp_session import (
-    CommandTimeout,
-    ConnectFailed,
-    Dropped,
-    NotAllowed,
-    Refused,
-    SessionError,
-    SmtpSession,
-    TlsFailed,
-)
+from .smtp_session import CommandTimeout, Dropped, Refused, SessionError, SmtpSession
 
 __all__ = ["Answer", "Job", "PoolStats", "SessionPool"]
 
 _ATTEMPTS = 2  # asks per recipient when sessions break under it; then the failure is the answer
-_LEASE_RETRY = 0.02  # seconds between asks for a connection lease that other replicas hold
 
 
-@dataclass(slots=True)
-class PoolStats:
-    """Counters for metrics and the benchmark; they only grow (peaks only rise)."""
-
-    connect_attempts: int = 0  # sockets we tried to open
-    connections: int = 0  # sessions that got as far as a greeting and EHLO
-    guard_refusals: int = 0  # addresses the network guard refused: no socket
-    recipients: int = 0  # RCPT TO commands sent
-    transactions: int = 0  # MAIL FROM commands sent
-    retries: int = 0  # recipients asked again after a limit or a broken session
-    tarpits: int = 0  # sessions retired because their replies slowed down
-    refusal_closes: int = 0  # sessions ended on reaching their refusal cap
-    unasked: int = 0  # recipients answered with their host's refusal of the prober, never sent
-    peak_total: int = 0  # most sessions open at once, all hosts
-    peak_per_host: dict[str, int] = field(default_factory=dict)
-    rcpts_per_session: list[int] = field(default_factory=list)  # RCPT TO of each closed session (bounded)
-
-
-class SessionPool:
+class SessionPool(Connections):
     """Per-host queues, workers and idle sessions; ``close()`` before the event loop ends."""
 
     def __init__(self, settings: Settings, helo: str, tls: ssl.SSLContext | None, limits: ProbeLimits,
                  on_block: Callable[[str, Answer], None] | None = None) -> None:
-        self._settings = settings
-        self._helo = helo
-        self._tls = tls
-        self._limits = limits
+        super().__init__(settings, helo, tls, limits)
         self._on_block = on_block  # told when a host refuses the prober (to share it with other replicas)
         self._sender = f"<{settings.smtp_mail_from}>"
-        self._hosts: dict[str, HostState] = {}
-        self._slots = asyncio.Semaphore(settings.smtp_max_connections)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._reaper: asyncio.Task[None] | None = None
-        self._closing = False
-        self._waiting = 0  # workers waiting for a global connection slot
-        self._open = 0  # sessions open or opening, all hosts
-        self._leases: dict[int, tuple[str, str]] = {}  # id(session) -> (host, lease) when limits are shared
-        self.stats = PoolStats()
 
     def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool, first: bool = False) -> Job:
         """Queue one recipient at ``host`` (``first``: ahead of the queue); its future resolves to an ``Answer``."""
@@ -153,13 +111,13 @@ class SessionPool:
     async def _work(self, state: HostState) -> None:
         session: SmtpSession | None = None
         try:
-            while _live(state.pending):
+            while live(state.pending):
                 if session is None:
                     session = await self._session(state)
                     if session is None:
                         return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
-                if _live(state.pending):
+                if live(state.pending):
                     self._add_worker(state)  # a backlog beyond this batch: open another session
                 state.busy += 1
                 try:
@@ -183,7 +141,7 @@ class SessionPool:
             elif session is not None:
                 session.idle_since = time.monotonic()
                 state.idle.append(session)
-            if _live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
+            if live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
                 self._add_worker(state)
 
     def _batch(self, state: HostState, session: SmtpSession) -> list[Job]:
@@ -349,85 +307,6 @@ class SessionPool:
             self.stats.unasked += 1
             job.answer(Answer(refusal.host, refusal.reply, tls=refusal.tls, before_rcpt=True, unasked=True))
 
-    # -- sessions --------------------------------------------------------------------------------
-
-    async def _session(self, state: HostState) -> SmtpSession | None:
-        """An idle session of this host, or a new one; None (and every queued job answered) on failure."""
-        while state.idle:
-            session = state.idle.pop()
-            if session.usable and not self._expired(session):
-                return session
-            await self._release(state, session)
-        await self._acquire_slot()
-        lease = await self._lease(state)
-        if lease is None or not _live(state.pending):  # every caller gave up, or other replicas hold the host
-            self._slots.release()
-            if lease is not None:
-                await self._limits.close_connection(state.name, lease)
-            return None
-        state.open += 1
-        self._open += 1
-        self.stats.peak_per_host[state.name] = max(self.stats.peak_per_host.get(state.name, 0), state.open)
-        self.stats.peak_total = max(self.stats.peak_total, self._open)
-        try:
-            session = await self._connect(state)
-        except SessionError as exc:
-            self._forget(state, None, lease)
-            if state.open > 0:  # e.g. Postfix smtpd_client_connection_count_limit: use the sessions we have
-                state.conn_limit = state.open
-            else:
-                self._fail_all(state, exc)
-            return None
-        except BaseException:
-            self._forget(state, None, lease)
-            raise
-        if lease:
-            self._leases[id(session)] = (state.name, lease)
-        return session
-
-    async def _lease(self, state: HostState) -> str | None:
-        """A connection lease for the host, shared with other replicas: "" when limits are this
-        process's own; waits while others hold them all and no session of ours serves the queue."""
-        if not self._limits.shared:
-            return ""
-        cap = self._settings.smtp_max_connections_per_host
-        while True:
-            lease = await self._limits.open_connection(state.name, cap)
-            if lease is not None or state.open > 0 or not _live(state.pending):
-                return lease
-            await asyncio.sleep(_LEASE_RETRY)
-
-    async def _connect(self, state: HostState) -> SmtpSession:
-        """Try the host's addresses in order; the guard is applied inside ``SmtpSession.open``."""
-        settings, failure = self._settings, None
-        for ip in state.ips:
-            try:
-                self.stats.connect_attempts += 1
-                session = await SmtpSession.open(
-                    state.name, ip, settings.smtp_port, helo=self._helo,
-                    connect_timeout=settings.smtp_connect_timeout, command_timeout=settings.smtp_command_timeout,
-                    allowed=settings.smtp_allow_networks, tls=None if state.plain else self._tls,
-                )
-            except NotAllowed as exc:
-                self.stats.connect_attempts -= 1  # refused before any socket
-                self.stats.guard_refusals += 1
-                failure = failure if isinstance(failure, ConnectFailed) else exc
-            except ConnectFailed as exc:
-                failure = exc
-            except TlsFailed:
-                if self._settings.smtp_tls_verify or state.plain:
-                    raise
-                # Opportunistic TLS (RFC 7435): a broken handshake is no reason to give up; Postfix's
-                # "may" level also retries in the clear. Remembered for the host's pool.
-                state.plain = True
-                return await self._connect(state)
-            else:
-                self.stats.connections += 1
-                if state.usual is None:
-                    state.observe(session.handshake_latency)
-                return session
-        raise failure or ConnectFailed(f"{state.name}: no address to connect to")
-
     def _fail_all(self, state: HostState, error: SessionError) -> None:
         """A host we cannot talk to fails everything queued for it (so callers move to the next MX)."""
         before_rcpt = isinstance(error, Refused)
@@ -438,82 +317,3 @@ class SessionPool:
             job.answer(first)
         if before_rcpt and error.reply is not None and refuses_prober(error.reply, before_rcpt=True):
             self._refused(state, Answer(state.name, error.reply, before_rcpt=True))
-
-    async def _acquire_slot(self) -> None:
-        """A global connection slot. Idle sessions give theirs up first; while anyone waits,
-        sessions that fall idle are closed rather than kept (see ``_work``)."""
-        if self._slots.locked():
-            for other in self._hosts.values():
-                if other.idle:
-                    await self._release(other, other.idle.pop(0))
-                    break
-        self._waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self._waiting -= 1
-
-    async def _release(self, state: HostState, session: SmtpSession, quit_: bool = True) -> None:
-        self._forget(state, session)
-        if quit_:
-            await session.close()
-        else:
-            session.abort()
-
-    def _forget(self, state: HostState, session: SmtpSession | None, lease: str = "") -> None:
-        """A session of ``state`` is gone (or never came): its slot and lease are free."""
-        state.open -= 1
-        self._open -= 1
-        self._slots.release()
-        if session is not None:
-            if len(self.stats.rcpts_per_session) < 100_000:
-                self.stats.rcpts_per_session.append(session.recipients_sent)
-            lease = self._leases.pop(id(session), ("", ""))[1]
-        if lease:
-            self._spawn(self._limits.close_connection(state.name, lease))
-
-    def _expired(self, session: SmtpSession) -> bool:
-        return time.monotonic() - session.idle_since > self._settings.smtp_idle_timeout
-
-    # -- housekeeping ----------------------------------------------------------------------------
-
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _start_reaper(self) -> None:
-        if self._reaper is None or self._reaper.done():
-            self._reaper = asyncio.get_running_loop().create_task(self._reap())
-            self._tasks.add(self._reaper)
-            self._reaper.add_done_callback(self._tasks.discard)
-
-    async def _reap(self) -> None:
-        """Close sessions idle longer than the idle timeout, or wanted by another replica; renew the
-        leases of the rest; stop when nothing is left to watch."""
-        period = max(min(self._settings.smtp_idle_timeout / 2, 5.0), 0.05)
-        if self._limits.shared:
-            period = min(period, 0.1)
-        while any(state.idle or state.workers for state in self._hosts.values()):
-            await asyncio.sleep(period)
-            wanted = await self._limits.wanted([h for h, s in self._hosts.items() if s.idle]) if self._limits.shared else set()
-            for state in list(self._hosts.values()):
-                for session in [s for s in state.idle if self._expired(s) or not s.usable or state.name in wanted]:
-                    with contextlib.suppress(ValueError):
-                        state.idle.remove(session)
-                        await self._release(state, session)
-            if self._leases:
-                await self._limits.renew(list(self._leases.values()))
-            self._prune()
-
-    def _prune(self) -> None:
-        """Forget hosts with nothing going on and nothing learnt, so the table stays bounded."""
-        for name, state in list(self._hosts.items()):
-            if not (state.idle or state.workers or state.pending or state.open or state.learnt_anything()):
-                del self._hosts[name]
-
-
-def _live(pending: deque[Job]) -> bool:
-    while pending and pending[0].future.done():
-        pending.popleft()  # callers that gave up: never sent
-    return bool(pending)
