@@ -17,7 +17,6 @@ Nothing here raises for network trouble: every failure is an outcome (``smtp_una
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -27,7 +26,7 @@ from cachetools import LRUCache
 from .config import Settings, helo_name
 from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
 from .probe_host import refuses_prober
-from .probe_limits import ProbeLimits, Refusal, open_limits
+from .probe_limits import ProbeLimits, Refusal, open_limits, per_process
 from .probe_pool import Answer, Job, PoolStats, SessionPool
 from .smtp_reply import Reply, ReplyClass, classify_reply
 from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
@@ -81,7 +80,7 @@ class Prober:
 
     def __init__(self, settings: Settings, limits: ProbeLimits | None = None) -> None:
         limits = limits or open_limits(settings)
-        settings = settings if limits.shared else per_process(settings)
+        settings = settings if limits.shared else per_process(settings)  # as open_limits built them
         self._settings = settings
         self._limits = limits
         # Only a prober that will be used checks its name and pays for the CA bundle (~80 ms).
@@ -252,19 +251,6 @@ def _result(answer: Answer) -> ProbeResult:
                   else "the server refused the session before RCPT TO")
         return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls, detail=detail), reply)
     return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
-
-
-def per_process(settings: Settings) -> Settings:
-    """The limits are the service's; with ``VALIDATOR_WORKERS`` processes each gets its share (at least 1)."""
-    n = settings.workers
-    if n <= 1:
-        return settings
-    return dataclasses.replace(
-        settings,
-        smtp_max_connections=max(1, settings.smtp_max_connections // n),
-        smtp_max_connections_per_host=max(1, settings.smtp_max_connections_per_host // n),
-        smtp_domain_rate=max(1, settings.smtp_domain_rate // n),
-    )
 
 
 def _try_next(answer: Answer) -> bool:

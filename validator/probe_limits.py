@@ -12,6 +12,7 @@ that dies holds nothing for long.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,4 +121,17 @@ def open_limits(settings: Settings) -> ProbeLimits:
         from .probe_limits_postgres import PostgresLimits
 
         return PostgresLimits(settings)
-    return LocalLimits(settings)
+    return LocalLimits(per_process(settings))
+
+
+def per_process(settings: Settings) -> Settings:
+    """The limits are the service's; with ``VALIDATOR_WORKERS`` processes each gets its share (at least 1)."""
+    n = settings.workers
+    if n <= 1:
+        return settings
+    return dataclasses.replace(
+        settings,
+        smtp_max_connections=max(1, settings.smtp_max_connections // n),
+        smtp_max_connections_per_host=max(1, settings.smtp_max_connections_per_host // n),
+        smtp_domain_rate=max(1, settings.smtp_domain_rate // n),
+    )

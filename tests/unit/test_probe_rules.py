@@ -70,7 +70,7 @@ def test_rate_never_exceeds_the_limit_in_any_window():
 
 def test_limits_are_shared_between_worker_processes():
     from validator.config import Settings
-    from validator.probe import per_process
+    from validator.probe_limits import per_process
 
     shared = per_process(dataclasses.replace(Settings(), workers=2, smtp_max_connections=50,
                                              smtp_max_connections_per_host=3, smtp_domain_rate=60))
