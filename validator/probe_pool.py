@@ -180,7 +180,8 @@ class SessionPool(Connections):
                 self._retire(state, session, batch)
                 return False
             if reply.code == 421 or says_too_many_errors(reply):  # RFC 5321 §3.8: e.g. an idle session timed out
-                state.learn_trouble(session)
+                if says_too_many_errors(reply):  # "421 4.7.0 ... Error: too many errors", not an idle timeout
+                    state.learn_trouble(session)
                 raise Dropped(f"{state.name}: {reply.code} before MAIL FROM", reply)
             if reply.code != 250:
                 refused = Answer(state.name, reply, tls=session.tls, before_rcpt=True)

@@ -113,8 +113,6 @@ class SmtpSession:
             began = time.monotonic()
             greeting = await session.read_reply(connect_timeout)
             if greeting.code != 220:  # RFC 5321 §4.2: 554 "No SMTP service here", 421 busy
-                if greeting.code == 554:  # RFC 5321 §3.1: the server waits for our QUIT after a 554 greeting
-                    session.quit()
                 raise Refused(f"{host}: greeting refused", greeting)
             session.handshake_latency = time.monotonic() - began
             began = time.monotonic()
@@ -122,6 +120,11 @@ class SmtpSession:
             session.handshake_latency = max(session.handshake_latency, time.monotonic() - began)
             if tls is not None and "STARTTLS" in session.extensions:
                 await session._starttls(tls, helo)
+        except Refused:
+            # RFC 5321 §3.1: after a 554 greeting the server waits for our QUIT; after a refused EHLO
+            # QUIT is still the polite end. Not waited for: the caller's answer is known already.
+            session.quit()
+            raise
         except BaseException:
             session.abort()
             raise

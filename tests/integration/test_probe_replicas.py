@@ -101,6 +101,7 @@ def test_without_shared_limits_the_same_replicas_would_exceed_the_cap(replicas, 
     lists = [[f"{who}{i}@{domain}" for i in range(40)] for who in "ab"]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(batch, bases, lists))
+    print(f"two replicas without shared limits: peak {server.peak} at once (cap {CAP} each)")
     assert server.peak > CAP
 
 
