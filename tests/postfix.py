@@ -58,14 +58,19 @@ def unavailable() -> str | None:
     subprocess.run(["debconf-set-selections"], input="postfix postfix/main_mailer_type select No configuration\n",
                    text=True, capture_output=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for _ in range(30):  # another engineer's apt-get may hold the dpkg lock for a while
+    updated = False
+    for _ in range(30):  # another apt-get may hold the dpkg lock for a while
         run = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "postfix"], env=env,
                              capture_output=True, text=True, timeout=600)
         if run.returncode == 0:
             return None
-        if "lock" not in run.stderr:
+        if "Unable to locate package" in run.stderr and not updated:  # a fresh machine has no package lists
+            updated = True
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+        elif "lock" not in run.stderr:
             break
-        time.sleep(10)
+        else:
+            time.sleep(10)
     return f"apt-get install postfix failed: {run.stderr.strip()[-300:]}"
 
 

@@ -69,8 +69,10 @@ async def test_a_host_that_slows_down_earlier_than_postfix_teaches_a_lower_refus
     verdicts = [await probing.check(email, timeout_ms=1500) for email in unknown_addresses("strict.com", 20)]
     assert all(v.reasons == (Reason.MAILBOX_NOT_FOUND,) for v in verdicts), [v.smtp for v in verdicts]
     stats = probing.prober.pool_stats
-    assert stats.tarpits == 1  # the first slowed session was retired, its recipient asked on a fresh one
-    assert server.delayed <= 2  # then sessions stopped short of the host's limit
+    # the first slowed session was retired, its recipient asked on a fresh one (a loaded machine may
+    # stall a reply or two more past the 0.25 s floor)
+    assert 1 <= stats.tarpits <= 3
+    assert server.delayed <= 3  # then sessions stopped short of the host's limit, not one delay per request
     assert time.monotonic() - began < 8  # one stalled reply, not one per request
 
 
@@ -85,12 +87,12 @@ async def test_421_too_many_errors_is_learnt_and_never_an_answer(make, dns, smtp
 
 async def test_a_tarpit_from_the_first_reply_is_a_timeout_within_the_deadline_and_spends_no_budget(make, dns, smtp):
     probing = make(smtp_domain_rate=1)
-    server = smtp.start(Script(reply_delay=1.0))  # even the greeting comes after a second
+    server = smtp.start(Script(reply_delay=2.0))  # even the greeting comes after two seconds
     point(dns, "tarpit.com", server)
     for email in ("jane@tarpit.com", "john@tarpit.com", "joan@tarpit.com"):
         began = time.monotonic()
         verdict = await probing.check(email, timeout_ms=300)
-        assert time.monotonic() - began < 0.8
+        assert time.monotonic() - began < 1.2  # 0.3 s and slack for a loaded machine, never the 2 s
         assert verdict.reasons == (Reason.SMTP_TIMEOUT,)  # never probe_throttled: nothing was sent
     assert server.rcpts == []
 
