@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 from .config import Settings
 from .probe_host import HostState, live
-from .probe_limits import ProbeLimits
+from .probe_limits import LEASE_SECONDS, ProbeLimits
 from .smtp_session import ConnectFailed, NotAllowed, SessionError, SmtpSession, TlsFailed
 
 _LEASE_RETRY = 0.02  # seconds between asks for a connection lease that other replicas hold
+_WANTED_CHECK = 0.2  # seconds between looks for other replicas waiting for a host our idle sessions hold
 
 
 @dataclass(slots=True)
@@ -193,19 +194,23 @@ class Connections:
 
     async def _reap(self) -> None:
         """Close sessions idle longer than the idle timeout, or wanted by another replica; renew the
-        leases of the rest; stop when nothing is left to watch."""
+        leases of the rest (a third of their life at most between renewals); stop when nothing is
+        left to watch."""
         period = max(min(self._settings.smtp_idle_timeout / 2, 5.0), 0.05)
         if self._limits.shared:
-            period = min(period, 0.1)
+            period = min(period, _WANTED_CHECK)
+        renewed = time.monotonic()
         while any(state.idle or state.workers for state in self._hosts.values()):
             await asyncio.sleep(period)
-            wanted = await self._limits.wanted([h for h, s in self._hosts.items() if s.idle]) if self._limits.shared else set()
+            idle_hosts = [h for h, s in self._hosts.items() if s.idle]
+            wanted = await self._limits.wanted(idle_hosts) if self._limits.shared and idle_hosts else set()
             for state in list(self._hosts.values()):
                 for session in [s for s in state.idle if self._expired(s) or not s.usable or state.name in wanted]:
                     with contextlib.suppress(ValueError):
                         state.idle.remove(session)
                         await self._release(state, session)
-            if self._leases:
+            if self._leases and time.monotonic() - renewed >= LEASE_SECONDS / 3:
+                renewed = time.monotonic()
                 await self._limits.renew(list(self._leases.values()))
             self._prune()
 
