@@ -47,6 +47,7 @@ class Script:
     accept_all_domains: frozenset[str] = frozenset()  # ... or every address at these domains
     greylist: bool = False  # each address's first RCPT gets GREYLISTED, later ones the real reply
     rcpt_delay: float = 0.0  # a tarpit: seconds before each RCPT reply
+    unknown_delay: float = 0.0  # ... or only before the replies to addresses not in ``mailboxes``
     drop_at_rcpt: int | None = None  # close the connection, unanswered, at this RCPT of a session (1-based)
     drops: int = 1  # ... for this many sessions, then behave
     max_rcpts: int | None = None  # refuse recipients beyond this many in one transaction (TOO_MANY)
@@ -105,6 +106,8 @@ class _Handler:
             return TOO_MANY
         if script.rcpt_delay:
             await asyncio.sleep(script.rcpt_delay)
+        if script.unknown_delay and address.lower() not in script.mailboxes:
+            await asyncio.sleep(script.unknown_delay)
         if script.block_after is not None and len(server.rcpts) > script.block_after:
             server.blocked = True  # e.g. fail2ban on "User unknown" lines, or a DNSBL that listed us meanwhile
             return BLOCKED

@@ -232,10 +232,13 @@ class Prober:
         task.add_done_callback(self._tasks.discard)
 
     def _timed_out(self, answer: Answer | None, domain: str) -> ProbeResult:
-        """The deadline came first: what is known so far, with outcome ``smtp_timeout``."""
-        base = _result(answer) if answer is not None else ProbeResult(ProbeOutcome.SMTP_TIMEOUT)
-        return replace(base, outcome=ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
-                       detail="the deadline ran out before the probe finished")
+        """The deadline came first. When the address itself was answered (only the accept-all check
+        was still out), that answer stands; otherwise the outcome is ``smtp_timeout``."""
+        if answer is not None:
+            return replace(_result(answer), accept_all=self._accept_all_known(domain),
+                           detail="the deadline ran out before the accept-all check finished")
+        return ProbeResult(ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
+                           detail="the deadline ran out before the probe finished")
 
 
 def _result(answer: Answer) -> ProbeResult:

@@ -128,6 +128,15 @@ async def test_the_accept_all_address_is_sent_only_after_an_acceptance(probing_d
     assert server.rcpts == ["jane@careful.com"]  # no random address to double the host's count
 
 
+async def test_an_acceptance_stands_when_only_the_accept_all_check_runs_out_of_time(probing_default, dns, smtp):
+    server = smtp.start(Script(mailboxes={"jane@slow-check.com": ACCEPTED}, unknown_delay=3.0))
+    point(dns, "slow-check.com", server)
+    verdict = await probing_default.check("jane@slow-check.com", timeout_ms=600)
+    assert (verdict.status, verdict.smtp.outcome, verdict.smtp.accept_all) == (
+        Status.DELIVERABLE, ProbeOutcome.ACCEPTED, None)  # what was asked was answered; accept-all unknown
+    assert "accept-all" in verdict.smtp.detail
+
+
 async def test_the_helo_name_defaults_to_the_mail_from_domain(make, dns, smtp):
     probing = make(smtp_helo_name="", smtp_mail_from="verify@probe-sender.com")
     server = smtp.start(Script(mailboxes={"jane@helo.com": ACCEPTED}))
