@@ -3,9 +3,8 @@
 Postfix (https://www.postfix.org/postconf.5.html) delays every reply by ``smtpd_error_sleep_time``
 (1 s) once a session has made ``smtpd_soft_error_limit`` (10) errors, and drops it with "421 4.7.0
 Error: too many errors" at ``smtpd_hard_error_limit`` (20). The scripted server
-(``tests.smtpserver.postfix_defaults``, in a child process) does the same; with ``--postfix`` the
-same runs go to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can
-be installed. Two runs, each with a fresh prober with the service's defaults:
+(``tests.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
+to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can be installed. Two runs, each with a fresh prober with the service's defaults:
 
 * a 200-address mixed batch (existing, unknown, full, disabled, greylisted, a catch-all domain;
   5 domains of 40 addresses at one MX host) within the default 1,500 ms deadline, all at once;
