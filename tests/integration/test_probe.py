@@ -471,6 +471,7 @@ async def test_api_validate_with_smtp_returns_the_reply(client, dns, smtp):
     metrics = await (await client.get("/metrics")).text()
     assert 'validator_smtp_probes_total{outcome="mailbox_not_found"} 1' in metrics
     assert "validator_smtp_connections_total 1" in metrics
+    assert "validator_smtp_tarpits_total 0" in metrics and "validator_smtp_unasked_total 0" in metrics
 
 
 async def test_api_without_the_smtp_flag_never_connects(client, dns, smtp):
