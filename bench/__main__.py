@@ -2,7 +2,8 @@
 
 With no benchmark named, all three core ones run (http, inproc, batch) and a summary table follows.
 ``suppressions`` and ``jobs`` (minutes long, need PostgreSQL) and ``probe`` (SMTP RCPT probes against
-loopback aiosmtpd servers) and ``silentdns`` (a job vs ``validator batch`` with a resolver that never
+loopback aiosmtpd servers, then against Postfix's default limits: scripted, and a real Postfix when
+it can be installed) and ``silentdns`` (a job vs ``validator batch`` with a resolver that never
 answers) run only when named; it takes options of its
 own after the shared ones (``python -m bench suppressions --help-suppressions`` lists them).
 Ratios compare against a baseline measured in the same run: absolute figures drift from

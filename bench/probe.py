@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import multiprocessing
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from .report import Outcome, Table, met, progress, rate, times
@@ -68,7 +69,11 @@ def run(quick: bool, seconds: float | None = None, rounds: int | None = None, lo
             counts = servers.counts()
             runs.append(Run(label, probes, elapsed, sum(c[0] for c in counts), max(c[1] for c in counts),
                             sum(c[2] for c in counts), wrong))
-    return _outcome(*runs)
+    outcome = _outcome(*runs)
+    from .probe_defences import run as run_defences  # against servers that defend themselves
+
+    defences = run_defences(quick)
+    return Outcome(outcome.details + defences.details, outcome.summary + defences.summary)
 
 
 async def _probe_all(servers: SmtpProcess, probes: int, per_session: int) -> int:
@@ -145,16 +150,17 @@ def _outcome(single: Run, shared: Run) -> Outcome:
 class SmtpProcess:
     """``with SmtpProcess() as s: s.port, s.ips, s.counts()``: the scripted servers, in a child."""
 
-    def __init__(self) -> None:
+    def __init__(self, serve: Callable[[Connection], None] | None = None) -> None:
         self.port = 0
         self.ips: list[str] = []
+        self._serve = serve or _serve
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
 
     def __enter__(self) -> SmtpProcess:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), name="bench-smtp", daemon=True)
+        self._process = context.Process(target=self._serve, args=(child,), name="bench-smtp", daemon=True)
         self._process.start()
         if not self._conn.poll(120):
             raise RuntimeError("the loopback SMTP servers did not start")
@@ -172,6 +178,10 @@ class SmtpProcess:
     def counts(self) -> list[tuple[int, int, int]]:
         """Per server: (connections, peak simultaneous sessions, RCPT TO received)."""
         return self._ask("counts")  # type: ignore[return-value]
+
+    def ask(self, command: str) -> object:
+        """A command the child's serve function knows (``probe_defences`` adds its own)."""
+        return self._ask(command)
 
     def reset(self) -> None:
         self._ask("reset")

@@ -12,6 +12,7 @@ loop, a service process or a benchmark can use them. Nothing in ``validator`` ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 import ssl
@@ -27,6 +28,13 @@ ACCEPTED = "250 2.1.5 OK"
 UNKNOWN_USER = "550 5.1.1 <{addr}>: Recipient address rejected: User unknown in local recipient table"
 GREYLISTED = "451 4.7.1 Greylisting in action, please come back later"  # Exim greylistd
 TOO_MANY = "452 4.5.3 Error: too many recipients"  # Postfix smtpd_recipient_limit
+# Postfix smtpd_hard_error_limit: "421 4.7.0 <myhostname> Error: too many errors" (smtpd.c)
+TOO_MANY_ERRORS = "421 4.7.0 mx.example Error: too many errors"
+BLOCKED = "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"
+# Postfix's defaults (https://www.postfix.org/postconf.5.html): smtpd_soft_error_limit = 10,
+# smtpd_error_sleep_time = 1s, smtpd_hard_error_limit = 20. Errors are the 4xx/5xx replies of one
+# session; from the soft limit on every reply is delayed, at the hard limit the session gets 421.
+POSTFIX_SOFT_ERRORS, POSTFIX_ERROR_SLEEP, POSTFIX_HARD_ERRORS = 10, 1.0, 20
 
 
 @dataclass
@@ -36,8 +44,10 @@ class Script:
     mailboxes: dict[str, str] = field(default_factory=dict)  # lower-case address -> reply
     unknown: str = UNKNOWN_USER  # the reply for any other address
     accept_all: bool = False  # every address is accepted (a catch-all domain)
+    accept_all_domains: frozenset[str] = frozenset()  # ... or every address at these domains
     greylist: bool = False  # each address's first RCPT gets GREYLISTED, later ones the real reply
     rcpt_delay: float = 0.0  # a tarpit: seconds before each RCPT reply
+    unknown_delay: float = 0.0  # ... or only before the replies to addresses not in ``mailboxes``
     drop_at_rcpt: int | None = None  # close the connection, unanswered, at this RCPT of a session (1-based)
     drops: int = 1  # ... for this many sessions, then behave
     max_rcpts: int | None = None  # refuse recipients beyond this many in one transaction (TOO_MANY)
@@ -46,6 +56,16 @@ class Script:
     mail_reply: str | None = None  # refuse MAIL FROM with this reply (e.g. an RBL block)
     greeting: str | None = None  # send this instead of the 220 banner, then hang up
     max_connections: int | None = None  # beyond this many at once, greet "421 too many connections" and hang up
+    soft_error_limit: int | None = None  # like Postfix: after this many errors in a session, delay every reply...
+    error_sleep: float = POSTFIX_ERROR_SLEEP  # ... by this many seconds
+    hard_error_limit: int | None = None  # ... and at this many, answer the next command 421 and hang up
+    reply_delay: float = 0.0  # a tarpit from the first reply: seconds before every reply, the greeting too
+    block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
+
+
+def postfix_defaults(**changes: Any) -> Script:
+    """A server with Postfix's default anti-harvesting limits (see POSTFIX_SOFT_ERRORS)."""
+    return Script(soft_error_limit=POSTFIX_SOFT_ERRORS, hard_error_limit=POSTFIX_HARD_ERRORS, **changes)
 
 
 class _Handler:
@@ -57,6 +77,7 @@ class _Handler:
         if self.server.script.ehlo_refused:
             return ["502 5.5.2 Error: command not recognized"]
         session.host_name = hostname
+        self.server.helo_names.append(hostname)
         return responses
 
     async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
@@ -85,14 +106,24 @@ class _Handler:
             return TOO_MANY
         if script.rcpt_delay:
             await asyncio.sleep(script.rcpt_delay)
+        if script.unknown_delay and address.lower() not in script.mailboxes:
+            await asyncio.sleep(script.unknown_delay)
+        if script.block_after is not None and len(server.rcpts) > script.block_after:
+            server.blocked = True  # e.g. fail2ban on "User unknown" lines, or a DNSBL that listed us meanwhile
+            return BLOCKED
         key = address.lower()
         if script.greylist and key not in server.greylisted:
             server.greylisted.add(key)
             return GREYLISTED
-        reply = script.mailboxes.get(key, ACCEPTED if script.accept_all else script.unknown)
+        catch_all = script.accept_all or key.rpartition("@")[2] in script.accept_all_domains
+        reply = script.mailboxes.get(key, ACCEPTED if catch_all else script.unknown)
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)
         return reply.format(addr=address)
+
+    async def handle_QUIT(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        self.server.quits += 1
+        return "221 2.0.0 Bye"
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         self.server.data_commands += 1  # a prober must never get here
@@ -103,6 +134,7 @@ class _CountingSMTP(SMTP):
     def __init__(self, server: ScriptedServer, **kwargs: Any) -> None:
         super().__init__(_Handler(server), **kwargs)
         self._counted = server
+        self.errors = 0  # 4xx/5xx replies in this session (Postfix's error_count)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # not the second call that follows STARTTLS
@@ -113,17 +145,49 @@ class _CountingSMTP(SMTP):
         self._counted.closed(self)
         super().connection_lost(error)
 
+    async def push(self, status: Any) -> None:
+        """Every reply passes here: Postfix's error delay and hard limit, and the tarpit."""
+        script, text = self._counted.script, status if isinstance(status, str) else status.decode()
+        delay = script.reply_delay
+        if script.soft_error_limit is not None and self.errors >= script.soft_error_limit:
+            delay = max(delay, script.error_sleep)
+        if delay:
+            self._counted.delayed += 1
+            await asyncio.sleep(delay)
+        hard = script.hard_error_limit
+        if hard is not None and self.errors >= hard:
+            self._counted.hangups += 1
+            await super().push(TOO_MANY_ERRORS)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        if text[:1] in "45":
+            self.errors += 1
+        await super().push(status)
+
     async def _handle_client(self) -> None:
         greeting = self._counted.script.greeting
         limit = self._counted.script.max_connections
         if limit is not None and self._counted.active > limit:
             # Postfix smtpd_client_connection_count_limit
             greeting = "421 4.7.0 mx.example Error: too many connections from 127.0.0.1"
+        if self._counted.blocked:
+            greeting = BLOCKED
         if greeting is None:
             return await super()._handle_client()
-        await self.push(greeting)  # RFC 5321 §3.1: a refusing server greets with 554 (or 421) and closes
-        assert self.transport is not None
-        self.transport.close()
+        await self.push(greeting)
+        assert self.transport is not None and self._reader is not None
+        if greeting.startswith("554"):
+            # RFC 5321 §3.1: after a 554 greeting the server "MUST wait for the client to send a QUIT
+            # command before closing the connection and SHOULD respond to any intervening commands
+            # with 503 bad sequence of commands".
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                async with asyncio.timeout(10):
+                    while (await self._reader.readuntil()).strip().upper() != b"QUIT":
+                        await super().push("503 5.5.1 Error: bad sequence of commands")
+                    self._counted.quits += 1
+                    await super().push("221 2.0.0 Bye")
+        self.transport.close()  # a 421 greeting hangs up at once (RFC 5321 §3.8)
 
 
 class ScriptedServer:
@@ -143,10 +207,15 @@ class ScriptedServer:
             self.peak = 0
         self.rcpts: list[str] = []
         self.mail_froms: list[str] = []
+        self.helo_names: list[str] = []
         self.tls_rcpts = 0
         self.data_commands = 0
         self.dropped = 0
         self.greylisted: set[str] = set()
+        self.blocked = False  # block_after was reached: every greeting and RCPT is refused
+        self.quits = 0  # QUIT commands received
+        self.delayed = 0  # replies delayed (Postfix's error sleep, or the tarpit)
+        self.hangups = 0  # sessions ended with "421 too many errors"
         self.session_rcpts: Counter[int] = Counter()
 
     def opened(self, protocol: SMTP) -> None:

@@ -196,9 +196,10 @@ class Settings:
     smtp_port: int = _env("VALIDATOR_SMTP_PORT", "TCP port of the MX hosts probed.", 25)
     smtp_helo_name: str = _env(
         "VALIDATOR_SMTP_HELO_NAME",
-        "Name sent in EHLO/HELO; should have an A record and a matching PTR for the probing IP.",
+        "Name sent in EHLO/HELO: a fully qualified name whose A record is the probing IP and whose PTR "
+        "matches (docs/probing.md). Probing refuses to start without a proper one.",
         "",
-        shown="(this host's FQDN)",
+        shown="(the domain of `VALIDATOR_SMTP_MAIL_FROM`)",
     )
     smtp_mail_from: str = _env(
         "VALIDATOR_SMTP_MAIL_FROM",
@@ -243,6 +244,12 @@ class Settings:
     smtp_session_recipients: int = _env(
         "VALIDATOR_SMTP_SESSION_RECIPIENTS", "Most RCPT TO commands in one SMTP session before it is closed.", 50
     )
+    smtp_session_refusals: int = _env(
+        "VALIDATOR_SMTP_SESSION_REFUSALS",
+        "Refused RCPT TO after which an SMTP session is ended and another opened: below the error limits "
+        "that make servers slow down or drop a client (Postfix: 10 and 20).",
+        8,
+    )
     smtp_idle_timeout: float = _env(
         "VALIDATOR_SMTP_IDLE_TIMEOUT", "Seconds an idle SMTP session is kept for reuse.", 30.0
     )
@@ -250,6 +257,13 @@ class Settings:
         "VALIDATOR_SMTP_BLOCK_BACKOFF",
         "Seconds an MX host that refused the prober (`probe_blocked`) is not asked again (0 disables).",
         900.0,
+    )
+    redis_url: str = _env(
+        "VALIDATOR_REDIS_URL",
+        "Redis (`redis://host:6379/0`) where replicas share the prober's limits: connections per MX host, "
+        "probes per domain, refusal backoff. Unset: a PostgreSQL store shares them, SQLite keeps them per process.",
+        "",
+        secret=True,
     )
     smtp_cache_size: int = _env(
         "VALIDATOR_SMTP_CACHE_SIZE", "Addresses (and, separately, domains) kept in the probe caches.", 100_000
@@ -388,6 +402,51 @@ class Settings:
         if self.smtp_mail_from and "@" not in self.smtp_mail_from:
             raise ConfigError("VALIDATOR_SMTP_MAIL_FROM must be an address (local@domain) or empty",
                               field="VALIDATOR_SMTP_MAIL_FROM")
+        if self.smtp_probe:
+            helo_name(self)
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("VALIDATOR_REDIS_URL must start with redis://, rediss:// or unix://",
+                              field="VALIDATOR_REDIS_URL")
+
+
+# Names that only mean something on one machine or network (RFC 6761 localhost and invalid, RFC 6762
+# .local, RFC 8375 home.arpa, and the customary localdomain, lan, internal): a receiving MTA cannot
+# resolve them, and Postfix's reject_non_fqdn_helo_hostname / reject_unknown_helo_hostname refuse them.
+_LOCAL_SUFFIXES = ("localhost", "localdomain", "local", "lan", "internal", "home.arpa", "invalid")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def helo_name(settings: Settings) -> str:
+    """The name the prober greets with, or ``ConfigError`` naming the variable to set.
+
+    ``VALIDATOR_SMTP_HELO_NAME``, else the domain of ``VALIDATOR_SMTP_MAIL_FROM``. It must be a fully
+    qualified domain name (RFC 5321 §4.1.1.1: "the client's fully-qualified domain name"): never this
+    machine's guess at its own name, which is ``localhost`` more often than not.
+    """
+    variable = "VALIDATOR_SMTP_HELO_NAME"
+    name = settings.smtp_helo_name
+    if not name and "@" in settings.smtp_mail_from:
+        variable, name = "VALIDATOR_SMTP_MAIL_FROM", settings.smtp_mail_from.rpartition("@")[2]
+    if not name:
+        raise ConfigError(
+            "VALIDATOR_SMTP_PROBE is on but VALIDATOR_SMTP_HELO_NAME is not set: set it to the fully qualified "
+            "name of the probing host (its IP's PTR record should give that name), or set VALIDATOR_SMTP_MAIL_FROM "
+            "to an address at your domain; see docs/probing.md", field="VALIDATOR_SMTP_HELO_NAME")
+    folded = name.lower().removesuffix(".")
+    labels = folded.split(".")
+    why = None
+    if len(labels) < 2:
+        why = "not fully qualified (no dot)"
+    elif any(folded == s or folded.endswith("." + s) for s in _LOCAL_SUFFIXES):
+        why = "a local name no other host can resolve"
+    elif len(folded) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        why = "not a domain name (letters, digits and hyphens in dot-separated labels)"
+    elif labels[-1].isdigit():
+        why = "an IP address, not a name (an address literal goes in brackets and is refused by many servers)"
+    if why is not None:
+        raise ConfigError(f"{variable}: {name!r} is not a usable HELO name: {why}; set VALIDATOR_SMTP_HELO_NAME "
+                          "to the probing host's fully qualified name (docs/probing.md)", field=variable)
+    return folded
 
 
 _MINIMUMS: dict[str, float] = {
@@ -398,7 +457,7 @@ _MINIMUMS: dict[str, float] = {
     "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
     "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
     "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
-    "smtp_session_recipients": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
+    "smtp_session_recipients": 1, "smtp_session_refusals": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
     "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
     "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
     "job_slice_ms": 0.01, "job_dns_max_inflight": 1,

@@ -1,11 +1,13 @@
 """The SMTP RCPT prober: would the recipient's mail server accept this mailbox? One ``ProbeResult``.
 
 Lives here: choosing MX hosts in preference order (the next one when a host cannot be reached),
-the accept-all check (a random address at the same domain, asked beside the real one and cached
-per domain), the per-address result cache, the per-domain rate limit, the caller's deadline,
-and the translation of replies and session failures into ``ProbeOutcome``. Sessions, pooling
-and batching are ``probe_pool.py``; sockets and ssl are ``smtp_session.py``; what a reply means
-is ``smtp_reply.classify_reply``; what an outcome does to a verdict is ``verdict.py``.
+the accept-all check (a random address at the same domain, asked only once a real address was
+accepted, and cached per domain), the per-address result cache, the per-domain rate limit, the
+caller's deadline, the HELO name, and the translation of replies and session failures into
+``ProbeOutcome``. Sessions, pooling and batching are ``probe_pool.py``; what a host taught us is
+``probe_host.py``; limits shared by replicas are ``probe_limits.py``; sockets and ssl are
+``smtp_session.py``; what a reply means is ``smtp_reply.classify_reply``; what an outcome does to a
+verdict is ``verdict.py``.
 
 Nothing here raises for network trouble: every failure is an outcome (``smtp_unavailable``,
 ``smtp_timeout``, ...). Only the normalized address is ever sent, and only after
@@ -15,19 +17,17 @@ Nothing here raises for network trouble: every failure is an outcome (``smtp_una
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import secrets
-import socket
 import time
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
 
-from .config import Settings
+from .config import Settings, helo_name
 from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
-from .probe_pool import Answer, PoolStats, SessionPool
-from .ratelimit import DomainRate
+from .probe_host import refuses_prober
+from .probe_limits import ProbeLimits, Refusal, open_limits, per_process
+from .probe_pool import Answer, Job, PoolStats, SessionPool
 from .smtp_reply import Reply, ReplyClass, classify_reply
 from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
 
@@ -73,19 +73,24 @@ class ProbeStats:
 
 
 class Prober:
-    """RCPT probes through a shared session pool. Use from one event loop; ``await close()`` at the end."""
+    """RCPT probes through a shared session pool. Use from one event loop; ``await close()`` at the end.
 
-    def __init__(self, settings: Settings) -> None:
-        settings = per_process(settings)
+    With probing on, refuses to start (``ConfigError`` naming the variable) without a proper HELO name.
+    """
+
+    def __init__(self, settings: Settings, limits: ProbeLimits | None = None) -> None:
+        limits = limits or open_limits(settings)
+        settings = settings if limits.shared else per_process(settings)  # as open_limits built them
         self._settings = settings
-        # Only a prober that will be used pays for the host name lookup and the CA bundle (~80 ms).
-        helo = settings.smtp_helo_name or (_this_host() if settings.smtp_probe else "localhost")
-        self._pool = SessionPool(settings, helo, tls_context(settings.smtp_tls_verify) if settings.smtp_probe else None)
+        self._limits = limits
+        # Only a prober that will be used checks its name and pays for the CA bundle (~80 ms).
+        helo = helo_name(settings) if settings.smtp_probe else "probe.invalid"
+        tls = tls_context(settings.smtp_tls_verify) if settings.smtp_probe else None
+        self._pool = SessionPool(settings, helo, tls, limits, on_block=self._share_block)
         self._results: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)
         self._accept_all: LRUCache[str, tuple[bool, float]] = LRUCache(settings.smtp_cache_size)
-        self._accept_all_asked: dict[str, asyncio.Future[Answer]] = {}
-        self._blocked: LRUCache[str, tuple[ProbeResult, float]] = LRUCache(settings.smtp_cache_size)  # by MX host
-        self._rate = DomainRate(settings.smtp_domain_rate)
+        self._accept_all_asked: dict[str, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self.stats = ProbeStats()
 
     @property
@@ -94,6 +99,8 @@ class Prober:
 
     async def close(self) -> None:
         await self._pool.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._limits.close()
 
     async def probe(self, address: Address, mx: MxAnswer, timeout: float) -> ProbeResult:
         """Ask the MX hosts about ``address`` within ``timeout`` seconds; never raises for trouble."""
@@ -102,14 +109,14 @@ class Prober:
         recipient = wire_address(address)
         if recipient is None:
             return ProbeResult(ProbeOutcome.NOT_ALLOWED, detail="the address cannot be sent in RCPT TO")
-        hit = self._cached(recipient, address.ascii_domain) or self._backing_off(mx)
+        hit = self._cached(recipient, address.ascii_domain)
         if hit is not None:
             self.stats.cache_hits += 1
             return replace(hit, cached=True, elapsed_ms=_ms(started))
         known: list[Answer] = []
         try:
             async with asyncio.timeout(max(timeout, 0.0)):
-                result = await self._probe(address, recipient, mx, started + timeout, known)
+                result = await self._backing_off(mx) or await self._probe(address, recipient, mx, started + timeout, known)
         except TimeoutError:
             result = self._timed_out(known[-1] if known else None, address.ascii_domain)
         except Exception as exc:  # noqa: BLE001 - a bug here must answer "unknown", not fail the request
@@ -119,56 +126,70 @@ class Prober:
     async def _probe(self, address: Address, recipient: str, mx: MxAnswer, deadline: float,
                      known: list[Answer]) -> ProbeResult:
         domain = address.ascii_domain
-        check_accept_all = self._accept_all_known(domain) is None and domain not in self._accept_all_asked
-        wait = self._rate.reserve(domain, 2 if check_accept_all else 1, time.monotonic(), deadline)
-        if wait is None:
+        answer = await self._ask_within_rate(mx, recipient, address.smtputf8, deadline)
+        if answer is None:
             return ProbeResult(ProbeOutcome.THROTTLED, accept_all=self._accept_all_known(domain),
                                detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}")
-        if wait:
-            await asyncio.sleep(wait)
-        if check_accept_all:  # asked beside the real address, so both usually share one transaction
-            asked = asyncio.ensure_future(self._ask(mx, f"{_random_local()}@{domain}", False))
-            self._accept_all_asked[domain] = asked
-            asked.add_done_callback(functools.partial(self._learn_accept_all, domain))  # runs before awaiters
-        answer = await self._ask(mx, recipient, address.smtputf8)
         known.append(answer)
         result = _result(answer)
-        if result.outcome is ProbeOutcome.ACCEPTED:
-            result = replace(result, accept_all=await self._accept_all_of(domain))
+        if result.outcome is ProbeOutcome.ACCEPTED:  # only then: a refused random name would be one more refusal
+            host = next((h for h in mx.hosts if h.host == answer.host), None)  # the server that said yes
+            asked = replace(mx, hosts=(host,)) if host is not None else mx
+            result = replace(result, accept_all=await self._accept_all_of(asked, deadline))
         else:
             result = replace(result, accept_all=self._accept_all_known(domain))
         if result.outcome in _CACHEABLE and self._settings.smtp_result_ttl > 0:
             self._results[recipient] = (replace(result, accept_all=None), time.monotonic() + self._settings.smtp_result_ttl)
-        if result.outcome is ProbeOutcome.PROBE_BLOCKED and result.host and self._settings.smtp_block_backoff > 0:
-            self._blocked[result.host] = (result, time.monotonic() + self._settings.smtp_block_backoff)
         return result
 
-    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool) -> Answer:
-        """Ask the hosts in preference order; the next host only when this one could not be reached."""
+    async def _ask_within_rate(self, mx: MxAnswer, recipient: str, utf8: bool, deadline: float,
+                               first: bool = False) -> Answer | None:
+        """The answer, or None when the domain's rate leaves no room before the deadline. A
+        reservation whose RCPT TO never went out (deadline, a host that refused us) is given back."""
+        reservation = await self._limits.reserve(mx.domain, 1, deadline - time.monotonic())
+        if reservation is None:
+            return None
+        jobs: list[Job] = []
+        try:
+            if reservation.wait:
+                await asyncio.sleep(reservation.wait)
+            return await self._ask(mx, recipient, utf8, jobs, first)
+        finally:
+            if not any(job.sent for job in jobs):
+                await self._limits.release(mx.domain, reservation)
+
+    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[Job], first: bool = False) -> Answer:
+        """Ask the hosts in preference order; the next host only when this one could not be reached.
+        ``first`` puts the recipient ahead of the host's queue (callers already waiting on it)."""
         answer = Answer(mx.domain, error=ConnectFailed(f"{mx.domain}: no MX host to ask"))
         for host in mx.hosts:
-            answer = await self._pool.submit(host.host, host.addresses, recipient, utf8).future
+            jobs.append(self._pool.submit(host.host, host.addresses, recipient, utf8, first))
+            answer = await jobs[-1].future
             if not _try_next(answer):
                 return answer
         return answer
 
     # -- accept-all ------------------------------------------------------------------------------
 
-    async def _accept_all_of(self, domain: str) -> bool | None:
+    async def _accept_all_of(self, mx: MxAnswer, deadline: float) -> bool | None:
+        """Whether the domain accepts any name: asked once per domain (concurrent callers share it)."""
+        domain = mx.domain
+        known = self._accept_all_known(domain)
+        if known is not None:
+            return known
         asked = self._accept_all_asked.get(domain)
-        if asked is not None:
-            await asyncio.shield(asked)
+        if asked is None:
+            asked = self._accept_all_asked[domain] = asyncio.ensure_future(self._ask_accept_all(mx, deadline))
+            asked.add_done_callback(lambda _: self._accept_all_asked.pop(domain, None))
+        await asyncio.shield(asked)
         return self._accept_all_known(domain)
 
-    def _learn_accept_all(self, domain: str, asked: asyncio.Future[Answer]) -> None:
-        if self._accept_all_asked.get(domain) is asked:
-            del self._accept_all_asked[domain]
-        if asked.cancelled() or asked.exception() is not None:
-            return
-        outcome = _result(asked.result()).outcome
+    async def _ask_accept_all(self, mx: MxAnswer, deadline: float) -> None:
+        answer = await self._ask_within_rate(mx, f"{_random_local()}@{mx.domain}", False, deadline, first=True)
+        outcome = _result(answer).outcome if answer is not None else None
         if outcome in (ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED):
             expiry = time.monotonic() + self._settings.smtp_accept_all_ttl
-            self._accept_all[domain] = (outcome is ProbeOutcome.ACCEPTED, expiry)
+            self._accept_all[mx.domain] = (outcome is ProbeOutcome.ACCEPTED, expiry)
 
     def _accept_all_known(self, domain: str) -> bool | None:
         entry = self._accept_all.get(domain)
@@ -182,19 +203,42 @@ class Prober:
             return None
         return replace(entry[0], accept_all=self._accept_all_known(domain))
 
-    def _backing_off(self, mx: MxAnswer) -> ProbeResult | None:
-        """A host that refused the prober is left alone for a while: asking again only digs the hole
-        deeper (RBL listings feed on repeated attempts). The refusal is answered from memory."""
-        entry = self._blocked.get(mx.hosts[0].host) if mx.hosts else None
-        if entry is None or entry[1] <= time.monotonic():
+    async def _backing_off(self, mx: MxAnswer) -> ProbeResult | None:
+        """A host that refused the prober is left alone for a while, by every replica: asking again
+        only digs the hole deeper (RBL listings feed on repeated attempts). Answered from memory."""
+        if not mx.hosts:
             return None
-        return replace(entry[0], accept_all=None, detail=f"{entry[0].host} refused the prober recently; not asked again yet")
+        host = mx.hosts[0].host
+        refused = self._pool.refusal(host)
+        if refused is None and self._limits.shared:
+            shared = await self._limits.blocked(host)
+            if shared is not None:
+                refused = Answer(host, Reply(shared.code, shared.enhanced, shared.text), before_rcpt=True)
+                self._pool.learn_refusal(host, refused, shared.seconds_left)
+        if refused is None:
+            return None
+        result = _result(refused)
+        return replace(result, cached=True, detail=f"{host} refused the prober recently; not asked again yet")
+
+    def _share_block(self, host: str, answer: Answer) -> None:
+        if self._limits.shared and answer.reply is not None:
+            reply = answer.reply
+            refusal = Refusal(reply.code, reply.enhanced, reply.text, self._settings.smtp_block_backoff)
+            self._spawn(self._limits.block(host, refusal))
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _timed_out(self, answer: Answer | None, domain: str) -> ProbeResult:
-        """The deadline came first: what is known so far, with outcome ``smtp_timeout``."""
-        base = _result(answer) if answer is not None else ProbeResult(ProbeOutcome.SMTP_TIMEOUT)
-        return replace(base, outcome=ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
-                       detail="the deadline ran out before the probe finished")
+        """The deadline came first. When the address itself was answered (only the accept-all check
+        was still out), that answer stands; otherwise the outcome is ``smtp_timeout``."""
+        if answer is not None:
+            return replace(_result(answer), accept_all=self._accept_all_known(domain),
+                           detail="the deadline ran out before the accept-all check finished")
+        return ProbeResult(ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
+                           detail="the deadline ran out before the probe finished")
 
 
 def _result(answer: Answer) -> ProbeResult:
@@ -206,22 +250,10 @@ def _result(answer: Answer) -> ProbeResult:
         return _with_reply(ProbeResult(outcome, host=answer.host, tls=tls, detail=error.detail), reply)
     assert reply is not None
     if answer.before_rcpt:
-        return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls,
-                                       detail="the server refused the session before RCPT TO"), reply)
+        detail = (f"not asked: {answer.host} had just refused the prober" if answer.unasked
+                  else "the server refused the session before RCPT TO")
+        return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls, detail=detail), reply)
     return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
-
-
-def per_process(settings: Settings) -> Settings:
-    """The limits are the service's; with ``VALIDATOR_WORKERS`` processes each gets its share (at least 1)."""
-    n = settings.workers
-    if n <= 1:
-        return settings
-    return dataclasses.replace(
-        settings,
-        smtp_max_connections=max(1, settings.smtp_max_connections // n),
-        smtp_max_connections_per_host=max(1, settings.smtp_max_connections_per_host // n),
-        smtp_domain_rate=max(1, settings.smtp_domain_rate // n),
-    )
 
 
 def _try_next(answer: Answer) -> bool:
@@ -245,10 +277,7 @@ def _failure(error: SessionError, before_rcpt: bool) -> ProbeOutcome:
 
 def _refusal(reply: Reply) -> ProbeOutcome:
     """A refusal of the greeting, EHLO or MAIL FROM is about the prober, never about the address."""
-    cls = classify_reply(reply)
-    if cls is ReplyClass.SMTP_UNAVAILABLE or reply.code is None or reply.code // 100 != 5:
-        return ProbeOutcome.PROBE_BLOCKED if cls is ReplyClass.PROBE_BLOCKED else ProbeOutcome.SMTP_UNAVAILABLE
-    return ProbeOutcome.PROBE_BLOCKED
+    return ProbeOutcome.PROBE_BLOCKED if refuses_prober(reply, before_rcpt=True) else ProbeOutcome.SMTP_UNAVAILABLE
 
 
 def _with_reply(result: ProbeResult, reply: Reply | None) -> ProbeResult:
@@ -260,11 +289,6 @@ def _with_reply(result: ProbeResult, reply: Reply | None) -> ProbeResult:
 def _random_local() -> str:
     """A local part no person has: the accept-all check's recipient."""
     return "x" + secrets.token_hex(10)
-
-
-@functools.lru_cache(maxsize=1)
-def _this_host() -> str:
-    return socket.getfqdn()
 
 
 def _ms(started: float) -> float:

@@ -298,3 +298,17 @@ def refuses_more_recipients(reply: Reply) -> bool:
         return False
     detail = reply.enhanced.partition(".")[2] if reply.enhanced else ""
     return detail == "5.3" or bool(_TOO_MANY_RECIPIENTS.search(reply.text.casefold()))
+
+
+# Postfix smtpd_hard_error_limit: "421 4.7.0 mx.example.org Error: too many errors";
+# Exim, a client over smtp_accept_max_nonmail: "421 ... too many nonmail commands";
+# Exim ACL with a failed-recipient count: "550 Too many failed recipients".
+_TOO_MANY_ERRORS = re.compile(r"too many (?:errors|failed recipients|invalid recipients|bad recipients|nonmail commands)")
+
+
+def says_too_many_errors(reply: Reply) -> bool:
+    """The server is ending the session because of the client's refused commands: a limit to
+    learn (the session made too many errors), never an answer about the address."""
+    if not isinstance(reply, Reply) or reply.code is None or reply.code // 100 not in (4, 5):
+        return False
+    return bool(_TOO_MANY_ERRORS.search(reply.text.casefold()))

@@ -85,6 +85,9 @@ class SmtpSession:
         self.extensions: set[str] = set()
         self.tls = False
         self.recipients_sent = 0  # RCPT TO commands over the session's life
+        self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
+        self.ending = False  # the pool QUITs it after the current transaction
+        self.handshake_latency = 0.0  # seconds, the slowest of the greeting and EHLO replies
         self.idle_since = time.monotonic()
         self._reader = reader
         self._writer = writer
@@ -107,12 +110,21 @@ class SmtpSession:
             raise ConnectFailed(f"{host} [{ip}]:{port}: {exc.strerror or exc}") from exc
         session = cls(host, ip, reader, writer, command_timeout)
         try:
+            began = time.monotonic()
             greeting = await session.read_reply(connect_timeout)
             if greeting.code != 220:  # RFC 5321 §4.2: 554 "No SMTP service here", 421 busy
                 raise Refused(f"{host}: greeting refused", greeting)
+            session.handshake_latency = time.monotonic() - began
+            began = time.monotonic()
             await session._hello(helo)
+            session.handshake_latency = max(session.handshake_latency, time.monotonic() - began)
             if tls is not None and "STARTTLS" in session.extensions:
                 await session._starttls(tls, helo)
+        except Refused:
+            # RFC 5321 §3.1: after a 554 greeting the server waits for our QUIT; after a refused EHLO
+            # QUIT is still the polite end. Not waited for: the caller's answer is known already.
+            session.quit()
+            raise
         except BaseException:
             session.abort()
             raise
@@ -213,6 +225,24 @@ class SmtpSession:
         except (SessionError, ValueError):
             pass
         self.abort()
+
+    def quit(self) -> None:
+        """Say QUIT without waiting for the reply, then close once it is written: for a server that
+        will not answer soon (a 554 greeting, a tarpit) and a caller that must not wait for it."""
+        try:
+            self.send("QUIT")
+        except (SessionError, ValueError):
+            self.abort()
+            return
+        self._writer.close()
+
+    def retire(self) -> None:
+        """Leave a session now, even while a reply is outstanding: QUIT when RFC 2920 pipelining
+        lets QUIT follow the command still waiting for its reply (§3.1), otherwise close at once."""
+        if "PIPELINING" in self.extensions:
+            self.quit()
+        else:
+            self.abort()
 
     def abort(self) -> None:
         """Close the transport now (a session in an unknown state must never be reused)."""

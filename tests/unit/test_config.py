@@ -78,3 +78,32 @@ def test_smtp_probing_is_off_by_default_and_parsed_when_set():
     assert settings.smtp_probe and settings.smtp_tls_verify
     assert [str(n) for n in settings.smtp_allow_networks] == ["127.0.0.0/8", "fd00::/8"]
     assert settings.smtp_mail_from == "verify@probe.example"
+
+
+@pytest.mark.parametrize(
+    "env, culprit",
+    [
+        ({}, "VALIDATOR_SMTP_HELO_NAME"),  # no name at all: getfqdn() said "localhost" on the machine that found this
+        ({"VALIDATOR_SMTP_HELO_NAME": "localhost"}, "VALIDATOR_SMTP_HELO_NAME"),
+        ({"VALIDATOR_SMTP_HELO_NAME": "prober"}, "VALIDATOR_SMTP_HELO_NAME"),  # not fully qualified
+        ({"VALIDATOR_SMTP_HELO_NAME": "mail.localdomain"}, "VALIDATOR_SMTP_HELO_NAME"),  # Debian's default domain
+        ({"VALIDATOR_SMTP_HELO_NAME": "box.local"}, "VALIDATOR_SMTP_HELO_NAME"),  # RFC 6762 multicast DNS
+        ({"VALIDATOR_SMTP_HELO_NAME": "192.0.2.7"}, "VALIDATOR_SMTP_HELO_NAME"),  # an address is not a name
+        ({"VALIDATOR_SMTP_HELO_NAME": "-bad-.example.com"}, "VALIDATOR_SMTP_HELO_NAME"),
+        ({"VALIDATOR_SMTP_MAIL_FROM": "verify@localhost"}, "VALIDATOR_SMTP_MAIL_FROM"),  # the derived name is no better
+    ],
+    ids=["unset", "localhost", "single_label", "localdomain", "mdns", "ip", "bad_label", "from_localhost"],
+)
+def test_probing_refuses_to_start_without_a_proper_helo_name(env, culprit):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"VALIDATOR_SMTP_PROBE": "true", **env})
+    assert caught.value.field == culprit and culprit in str(caught.value)
+    assert "docs/probing.md" in str(caught.value)
+
+
+def test_the_helo_name_is_the_setting_or_the_mail_from_domain():
+    from validator.config import helo_name
+
+    assert helo_name(Settings.from_env({"VALIDATOR_SMTP_HELO_NAME": "Probe.Example.COM."})) == "probe.example.com"
+    assert helo_name(Settings.from_env({"VALIDATOR_SMTP_MAIL_FROM": "verify@sender.example.org"})) == "sender.example.org"
+    assert Settings.from_env({}).smtp_probe is False  # without probing nothing is asked of the name

@@ -38,31 +38,39 @@ def test_wire_address_refuses_what_must_not_reach_a_socket(local, domain):
 
 def test_rate_admits_the_limit_then_waits_a_window():
     rate = DomainRate(3)
-    assert [rate.reserve("a.com", 1, 100.0, 101.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [rate.reserve("a.com", 1, 100.0, 101.0) for _ in range(3)] == [[100.0]] * 3
     assert rate.reserve("a.com", 1, 100.0, 101.0) is None  # the next slot is at 160 s, past the deadline
-    assert rate.reserve("a.com", 1, 100.0, 170.0) == 60.0  # a caller with time left waits for it
-    assert rate.reserve("b.com", 1, 100.0, 101.0) == 0.0  # domains are counted apart
+    assert rate.reserve("a.com", 1, 100.0, 170.0) == [160.0]  # a caller with time left waits for it
+    assert rate.reserve("b.com", 1, 100.0, 101.0) == [100.0]  # domains are counted apart
 
 
 def test_rate_reserves_nothing_when_refusing():
     rate = DomainRate(2)
     assert rate.reserve("a.com", 3, 0.0, 1.0) is None  # three do not fit before the deadline
-    assert rate.reserve("a.com", 2, 0.0, 1.0) == 0.0  # and the refusal took no slots
+    assert rate.reserve("a.com", 2, 0.0, 1.0) == [0.0, 0.0]  # and the refusal took no slots
+
+
+def test_a_released_reservation_is_room_again():
+    rate = DomainRate(1)
+    slots = rate.reserve("a.com", 1, 0.0, 1.0)
+    assert rate.reserve("a.com", 1, 0.0, 1.0) is None
+    rate.release("a.com", slots)  # never sent: the budget is not spent
+    assert rate.reserve("a.com", 1, 0.5, 1.0) == [0.5]
 
 
 def test_rate_never_exceeds_the_limit_in_any_window():
     rate, sent = DomainRate(5), []
     for i in range(200):
         now = i * 0.5
-        wait = rate.reserve("a.com", 1, now, now + 10_000)
-        sent.append(now + wait)
+        [at] = rate.reserve("a.com", 1, now, now + 10_000)
+        sent.append(at)
     for t in sent:
         assert sum(1 for s in sent if t - 60 < s <= t) <= 5
 
 
 def test_limits_are_shared_between_worker_processes():
     from validator.config import Settings
-    from validator.probe import per_process
+    from validator.probe_limits import per_process
 
     shared = per_process(dataclasses.replace(Settings(), workers=2, smtp_max_connections=50,
                                              smtp_max_connections_per_host=3, smtp_domain_rate=60))
@@ -79,5 +87,65 @@ def test_rate_forgets_idle_domains(monkeypatch):
     for i in range(3):
         rate.reserve(f"d{i}.com", 1, 0.0, 1.0)
     rate.reserve("late.com", 1, 100.0, 101.0)  # the first three windows have passed: swept
-    assert rate.reserve("d0.com", 1, 100.0, 101.0) == 0.0
+    assert rate.reserve("d0.com", 1, 100.0, 101.0) == [100.0]
     assert len(rate._sent) == 2
+
+
+class _Session:
+    """The two counters HostState reads from a session."""
+
+    def __init__(self, refusals: int, recipients_sent: int) -> None:
+        self.refusals, self.recipients_sent = refusals, recipients_sent
+
+
+def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did():
+    from validator.probe_host import HostState
+
+    state = HostState("mx.example.com")
+    assert state.refusal_cap(8) == 8
+    state.learn_trouble(_Session(refusals=5, recipients_sent=9))  # slowed after 5 errors
+    assert state.refusal_cap(8) == 4
+    state.learn_trouble(_Session(refusals=7, recipients_sent=9))  # a later, milder lesson never raises it
+    assert state.refusal_cap(8) == 4
+    quiet = HostState("mx.example.org")
+    quiet.learn_trouble(_Session(refusals=0, recipients_sent=6))  # no errors: the recipients were counted
+    assert (quiet.refusal_cap(8), quiet.session_limit) == (8, 5)
+
+
+@pytest.mark.parametrize(
+    "usual, slow, patience",
+    [(None, False, 10.0), (0.001, False, 0.25), (0.1, False, 0.8), (5.0, False, 10.0), (0.001, True, 10.0)],
+    ids=["unknown_host", "loopback_floor", "internet_8x", "capped_by_timeout", "slow_host_waited_for"],
+)
+def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, patience):
+    from validator.probe_host import HostState
+
+    state = HostState("mx.example.com", usual=usual, slow=slow)
+    assert state.patience(10.0) == pytest.approx(patience)
+
+
+def test_who_refused_the_prober_and_who_refused_an_address():
+    from validator.probe_host import refuses_prober
+    from validator.smtp_reply import parse_reply
+
+    rbl = parse_reply("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+    unknown = parse_reply("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown")
+    busy = parse_reply("421 4.3.2 Service not available")
+    assert refuses_prober(rbl, before_rcpt=False) and refuses_prober(rbl, before_rcpt=True)
+    assert not refuses_prober(unknown, before_rcpt=False)
+    assert refuses_prober(unknown, before_rcpt=True)  # a 5xx to MAIL FROM is about the sender, whatever it says
+    assert not refuses_prober(busy, before_rcpt=True)
+
+
+@pytest.mark.parametrize(
+    "reply, limit",
+    [("421 4.7.0 mx.example.org Error: too many errors", True),  # Postfix smtpd_hard_error_limit
+     ("550 Too many failed recipients", True),  # an Exim ACL
+     ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown", False),
+     ("452 4.5.3 Error: too many recipients", False)],  # a recipient limit, read by refuses_more_recipients
+    ids=["postfix_hard_limit", "exim_acl", "user_unknown", "recipient_limit"],
+)
+def test_too_many_errors_is_a_limit_not_an_answer(reply, limit):
+    from validator.smtp_reply import parse_reply, says_too_many_errors
+
+    assert says_too_many_errors(parse_reply(reply)) is limit

@@ -73,6 +73,12 @@ async def metrics(request: web.Request) -> web.Response:
             ("validator_smtp_guard_refusals_total", "counter", "MX addresses refused by the network guard.",
              pool.guard_refusals),
             ("validator_smtp_recipients_total", "counter", "RCPT TO commands sent.", pool.recipients),
+            ("validator_smtp_tarpits_total", "counter", "SMTP sessions retired because their replies slowed down.",
+             pool.tarpits),
+            ("validator_smtp_refusal_closes_total", "counter", "SMTP sessions ended at their refusal cap.",
+             pool.refusal_closes),
+            ("validator_smtp_unasked_total", "counter", "Recipients answered with their host's refusal of the prober, "
+             "never sent.", pool.unasked),
         ]
     )
     return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
