@@ -23,7 +23,7 @@ from ..model import ApiKey
 from .auth import bearer_token, check_scope, is_public
 from .keys import API_KEY_ADMIN, API_KEY_NAME, PUBLISHABLE_KEY
 from .publishable import PublishableGate, cors_headers
-from .wire import error_json
+from .wire import error_json, refuse_query_controls
 
 log = logging.getLogger("validator.api")
 
@@ -87,6 +87,8 @@ def make_middleware(
                     origin = request.headers.get("Origin")
                     gate.admit(key, origin, request.remote or "")  # type: ignore[arg-type]
                     cors_origin, request[PUBLISHABLE_KEY] = origin, True
+            if request.query_string:
+                refuse_query_controls(request.query)
             response = await handler(request)
         except errors.ValidatorError as exc:
             response = error_response(status_for(exc), exc.code, exc.message, exc.field)
