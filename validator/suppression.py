@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .csv_records import Record, RecordJoiner
+from .csv_records import Record, RecordJoiner, from_spreadsheet
 from .errors import InvalidField
 from .model import (
     Address,
@@ -161,7 +161,7 @@ def _entry_of(
     def cell(name: str) -> str | None:
         if columns is None or name not in columns or columns[name] >= len(row):
             return None
-        return row[columns[name]].strip() or None
+        return from_spreadsheet(row[columns[name]].strip()) or None  # an export re-imported
 
     if columns is None:
         kind, value = SuppressionKind.ADDRESS, parse_email_key(row[0].strip(), "email")

@@ -19,6 +19,7 @@ import orjson
 
 from ..callback_guard import check_callback_url
 from ..config import Settings
+from ..csv_records import to_spreadsheet
 from ..errors import InvalidField, UnknownField
 from ..job_model import InputRow, Job, JobOptions
 from ..model import Verdict
@@ -131,10 +132,10 @@ def csv_rows(ndjson: bytes) -> bytes:
         r = orjson.loads(line)
         checks = r.get("checks") or {}
         dns, suppression, syntax = checks.get("dns"), checks.get("suppression"), checks.get("syntax")
-        writer.writerow([r["row"], r.get("input", ""), r["email"], r.get("normalized") or "", r.get("status", ""),
-                         r.get("action", ""), ";".join(r.get("reasons", ())), r.get("suggestion") or "",
-                         (syntax or {}).get("problem") or "", dns["outcome"] if dns else "",
-                         suppression["reason"] if suppression else "", r.get("duplicate_of") or ""])
+        cells = [r.get("input", ""), r["email"], r.get("normalized") or "", r.get("status", ""), r.get("action", ""),
+                 ";".join(r.get("reasons", ())), r.get("suggestion") or "", (syntax or {}).get("problem") or "",
+                 dns["outcome"] if dns else "", suppression["reason"] if suppression else ""]
+        writer.writerow([r["row"], *map(to_spreadsheet, cells), r.get("duplicate_of") or ""])
     return out.getvalue().encode()
 
 

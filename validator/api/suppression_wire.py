@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..csv_records import to_spreadsheet
 from ..errors import InvalidField, MissingField, TooManyItems, UnknownField
 from ..model import (
     AuditEntry,
@@ -90,7 +91,7 @@ def csv_header() -> str:
 def csv_row(entry: Suppression) -> str:
     out = io.StringIO()
     row = suppression_json(entry)
-    csv.writer(out).writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    csv.writer(out).writerow(["" if row[c] is None else to_spreadsheet(row[c]) for c in CSV_COLUMNS])
     return out.getvalue()
 
 
