@@ -21,7 +21,7 @@ from .. import errors
 from ..metrics import Metrics
 from ..model import ApiKey
 from .auth import bearer_token, check_scope, is_public
-from .keys import API_KEY_ADMIN, API_KEY_NAME, PUBLISHABLE_KEY
+from .keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
 from .publishable import PublishableGate, cors_headers
 from .wire import error_json, refuse_query_controls
 
@@ -82,6 +82,7 @@ def make_middleware(
                 key = await authenticate(bearer_token(request))
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
+                request[API_KEY_ID] = key.id  # type: ignore[union-attr]
                 request[API_KEY_ADMIN] = "admin" in key.scopes  # type: ignore[union-attr]
                 if key.publishable:  # type: ignore[union-attr]
                     origin = request.headers.get("Origin")

@@ -28,8 +28,8 @@ from ..job_model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions
 
 
 class JobStore(Protocol):
-    async def create_job(self, options: JobOptions, *, created_by: str) -> Job:
-        """A new ``receiving`` job."""
+    async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
+        """A new ``receiving`` job; ``owner_key``: the id of the API key it belongs to."""
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
         """Store the input rows of one chunk (chunk numbers count from 0 in input order)."""
@@ -44,8 +44,9 @@ class JobStore(Protocol):
         """The job, or None (unknown, or still receiving)."""
 
     async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
-                        created_by: str | None = None) -> tuple[list[Job], str | None]:
-        """One page of jobs, newest first, and the cursor of the next (None: the end)."""
+                        owner_key: str | None = None) -> tuple[list[Job], str | None]:
+        """One page of jobs, newest first, and the cursor of the next (None: the end); only
+        ``owner_key``'s when given."""
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
         """Lease the next unanswered chunk, or None when there is none."""
