@@ -79,3 +79,24 @@ async def test_control_characters_in_csv_cells_are_reported_rows(client):
     assert [(row["line"], row["error"].split(":")[0]) for row in body["invalid_rows"]] == [(2, "source"), (5, "detail")]
     assert (await client.get("/v1/suppressions/one@example.com")).status == 404
     assert (await client.get("/v1/suppressions/four@example.com")).status == 200
+
+
+def _dsn(recipient: bytes) -> bytes:
+    """A Postfix-style RFC 3464 report whose only recipient is ``recipient``."""
+    return (b"From: MAILER-DAEMON@mx.example.org\r\nTo: news@example.org\r\nSubject: Undelivered Mail\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+            b"--B\r\nContent-Type: text/plain\r\n\r\n<" + recipient + b">: host mx.example.com said: 550 5.1.1 "
+            b"User unknown (in reply to RCPT TO command)\r\n"
+            b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+            b"Final-Recipient: rfc822; " + recipient + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            b"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n--B--\r\n")
+
+
+@pytest.mark.parametrize("control", [b"\x00", b"\x01", b"\x1b"], ids=["nul", "soh", "esc"])
+async def test_a_control_character_in_a_bounced_recipient_suppresses_no_other_address(client, control):
+    control_sample = await client.post("/v1/bounces", data=_dsn(b"whole@example.com"))
+    assert [r["address"] for r in (await control_sample.json())["results"]] == ["whole@example.com"]
+    response = await client.post("/v1/bounces", data=_dsn(b"a" + control + b"bc@example.com"))
+    assert (response.status, (await response.json())["error"]["code"]) == (422, "unparseable_message")
+    for tail in ("bc@example.com", "c@example.com"):  # what a cut at the control character would have named
+        assert (await client.get(f"/v1/suppressions/{tail}")).status == 404
