@@ -29,7 +29,8 @@ NAMED = {"suppressions": suppressions, "probe": probe, "jobs": jobs}
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
 EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup",
-          "bounces": "bench.bounce_accuracy", "ingest": "bench.ingest", "typos": "bench.typo_suggestions"}
+          "bounces": "bench.bounce_accuracy", "ingest": "bench.ingest", "typos": "bench.typo_suggestions",
+          "stalled": "bench.stalled"}
 
 
 def _parser(extras: list[str]) -> argparse.ArgumentParser:
