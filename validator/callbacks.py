@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from .callback_guard import callback_target_refusal, parse_callback_url, sign
@@ -43,13 +44,14 @@ def guarded_socket(host: str, allow: tuple[str, ...], addr_info: tuple[Any, ...]
 def guarded_connector(host: str, allow: tuple[str, ...], resolver: AbstractResolver | None = None
                       ) -> aiohttp.TCPConnector:
     """A connector whose every socket passes ``guarded_socket`` for ``host`` (the URL's host)."""
-    return aiohttp.TCPConnector(resolver=resolver, socket_factory=functools.partial(guarded_socket, host, allow))
+    return aiohttp.TCPConnector(resolver=resolver or ThreadedResolver(),  # the system's: /etc/hosts included
+                                socket_factory=functools.partial(guarded_socket, host, allow))
 
 
 class CallbackSender:
     """Posts signed summaries; each ``send`` tries three times, then reports the last failure.
 
-    ``resolver``: aiohttp's default (the system's) unless one is given (tests point it at a DNS
+    ``resolver``: the system's (``getaddrinfo``) unless one is given (tests point it at a DNS
     server on 127.0.0.1)."""
 
     def __init__(self, secret: str, allow: tuple[str, ...], delays: tuple[float, ...] = RETRY_DELAYS,
