@@ -92,14 +92,29 @@ async def test_stalled_bodies_are_answered_408_and_closed(server):
         assert b'"code":"body_timeout"' in answer and closed
 
 
+async def _trickle(port: int, body: bytes) -> bytes:
+    """A slow but steady body (one byte every IDLE/5 s): it holds its slot without ever going idle."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_head("/v1/validate", len(body)))
+    for byte in body:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(IDLE / 5)
+    answer = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+    writer.close()
+    return answer
+
+
 async def test_bodies_beyond_the_slots_wait_then_get_503_busy(dns_server, tmp_path):
     service = _serve(dns_server, tmp_path, VALIDATOR_BODIES_IN_FLIGHT="2")
     server = next(service)
-    answers = await asyncio.gather(*(_stall(server.port, "/v1/validate", 500_000, 1_000_000) for _ in range(6)))
-    statuses = sorted(answer.split(b"\r\n", 1)[0] for answer, _ in answers)
-    assert statuses == [b"HTTP/1.1 408 Request Timeout"] * 2 + [b"HTTP/1.1 503 Service Unavailable"] * 4, statuses
-    busy = [answer for answer, _ in answers if b" 503 " in answer]
-    assert all(b'"code":"busy"' in answer and b"Retry-After: 5" in answer for answer in busy)
+    body = b'{"email": "a@example.com"}'  # 26 bytes: 2.6 s, five idle periods, in a slot all along
+    holders = [asyncio.create_task(_trickle(server.port, body)) for _ in range(2)]
+    await asyncio.sleep(IDLE / 2)  # both hold their slots
+    waiters = await asyncio.gather(*(_stall(server.port, "/v1/validate", 500_000, 1_000_000) for _ in range(4)))
+    assert all(answer.startswith(b"HTTP/1.1 503 ") for answer, _ in waiters), waiters
+    assert all(b'"code":"busy"' in answer and b"Retry-After: 5" in answer for answer, _ in waiters)
+    assert [await holder for holder in holders] == [b"HTTP/1.1 200 OK\r\n"] * 2
     next(service, None)  # stops it
 
 
@@ -113,16 +128,8 @@ async def test_a_stalled_job_upload_is_answered_408_and_leaves_no_job(server):
 
 
 async def test_a_slow_but_steady_body_is_served(server):
-    body = b'{"email": "a@example.com"}'
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(_head("/v1/validate", len(body)))
-    for byte in body:  # one byte every 0.1 s: 2.6 s in all, far past the idle timeout, never idle for it
-        writer.write(bytes([byte]))
-        await writer.drain()
-        await asyncio.sleep(IDLE / 5)
-    answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    writer.close()
-    assert answer.startswith(b"HTTP/1.1 200 ")
+    # one byte every 0.1 s: 2.6 s in all, far past the idle timeout, never idle for it
+    assert await _trickle(server.port, b'{"email": "a@example.com"}') == b"HTTP/1.1 200 OK\r\n"
 
 
 async def _metrics(port: int) -> str:
