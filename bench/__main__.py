@@ -32,7 +32,7 @@ NAMED = {"suppressions": suppressions, "probe": probe, "jobs": jobs, "silentdns"
 # present; they print their own tables and are not part of the default run or the summary.
 EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup",
           "bounces": "bench.bounce_accuracy", "ingest": "bench.ingest", "typos": "bench.typo_suggestions",
-          "accesslog": "bench.access_log"}
+          "accesslog": "bench.access_log", "stalled": "bench.stalled"}
 
 
 def _parser(extras: list[str]) -> argparse.ArgumentParser:

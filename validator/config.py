@@ -121,6 +121,15 @@ class Settings:
         "VALIDATOR_HEALTH_TOTAL_BOUNCE", "Account-wide total bounce rate in percent: `unhealthy,risky`.", (2.0, 5.0)
     )
     max_body_bytes: int = _env("VALIDATOR_MAX_BODY_BYTES", "Largest request body accepted, in bytes.", 1_048_576)
+    body_idle_timeout: float = _env(
+        "VALIDATOR_BODY_IDLE_TIMEOUT",
+        "Seconds a request body may go without receiving a byte before the request is answered 408 and closed.", 10.0,
+    )
+    bodies_in_flight: int = _env(
+        "VALIDATOR_BODIES_IN_FLIGHT",
+        "Request bodies still arriving that are read at once; others wait for a slot, up to "
+        "`VALIDATOR_BODY_IDLE_TIMEOUT`, then get 503 `busy`.", 64,
+    )
     allow_smtputf8: bool = _env(
         "VALIDATOR_ALLOW_SMTPUTF8", "Accept internationalized addresses (flagged `smtputf8`).", True
     )
@@ -453,7 +462,7 @@ _MINIMUMS: dict[str, float] = {
     "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
     "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
     "publishable_rate_per_key": 1, "publishable_rate_per_ip": 1,
-    "max_body_bytes": 1024, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
+    "max_body_bytes": 1024, "body_idle_timeout": 0.01, "bodies_in_flight": 1, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
     "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
     "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
     "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,

@@ -48,3 +48,19 @@ class RecordJoiner:
         record = Record(self._start, self._text, self._undecodable)
         self._text, self._undecodable = "", False
         return record
+
+
+# OWASP "CSV Injection": a spreadsheet runs a cell starting with = + - @ TAB or CR as a formula
+# (=HYPERLINK(...), DDE payloads); a leading ' makes it text. A cell that already starts with '
+# before such a character gets one more, so ``from_spreadsheet`` restores every cell exactly.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_spreadsheet(cell: str) -> str:
+    """``cell`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``."""
+    return "'" + cell if cell.lstrip("'").startswith(_FORMULA_STARTS) else cell
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The inverse of ``to_spreadsheet``, for re-importing an export: ``'=1+1`` → ``=1+1``."""
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_STARTS) else cell

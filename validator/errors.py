@@ -112,6 +112,21 @@ class BodyTooLarge(ValidatorError):
     code = "body_too_large"
 
 
+class BodyTimeout(ValidatorError, TimeoutError):
+    """The client stopped sending the request body (``VALIDATOR_BODY_IDLE_TIMEOUT``).
+
+    A ``TimeoutError`` too: after the 408, aiohttp drains what is left of a body for a while and
+    stops quietly on a timeout; any other exception there is logged as unhandled."""
+
+    code = "body_timeout"
+
+
+class Busy(ValidatorError):
+    """Too many request bodies in flight (``VALIDATOR_BODIES_IN_FLIGHT``): retry shortly."""
+
+    code = "busy"
+
+
 class NotFound(ValidatorError):
     code = "not_found"
 

@@ -84,6 +84,7 @@ class Job:
     finished_at: datetime | None = None
     error: str | None = None
     callback: str | None = None  # how the completion callback went: "sent 200", "failed: ..."
+    owner_key: str | None = None  # the id of the API key that submitted it (None: authentication off)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class Metrics:
         self._latency: dict[str, list[float]] = {}  # route -> [per-bucket counts..., +Inf count, sum]
         self.verdicts: Counter[Status] = Counter()
         self.probes: Counter[ProbeOutcome] = Counter()
+        self.client_errors: Counter[str] = Counter()  # "disconnect", "malformed": the client's doing, not a 5xx
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -39,6 +40,9 @@ class Metrics:
 
     def count_probe(self, outcome: ProbeOutcome) -> None:
         self.probes[outcome] += 1
+
+    def count_client_error(self, kind: str) -> None:
+        self.client_errors[kind] += 1
 
     def render(self, gauges: Iterable[tuple[str, str, str, float]] = ()) -> str:
         """The exposition text. ``gauges`` adds (name, type, help, value) lines, e.g. DNS cache counters."""
@@ -59,6 +63,11 @@ class Metrics:
                 out.append(f'validator_http_request_duration_seconds_bucket{{route="{route}",le="{bound}"}} {cumulative:g}')
             out.append(f'validator_http_request_duration_seconds_sum{{route="{route}"}} {row[-1]:.6f}')
             out.append(f'validator_http_request_duration_seconds_count{{route="{route}"}} {cumulative:g}')
+        out += ["# HELP validator_http_client_errors_total Requests the client broke off (disconnect) or sent "
+                "malformed (malformed: bad HTTP framing), counted apart from server errors.",
+                "# TYPE validator_http_client_errors_total counter"]
+        for kind in ("disconnect", "malformed"):
+            out.append(f'validator_http_client_errors_total{{kind="{kind}"}} {self.client_errors[kind]}')
         out += ["# HELP validator_verdicts_total Verdicts by status.", "# TYPE validator_verdicts_total counter"]
         for status in Status:
             out.append(f'validator_verdicts_total{{status="{status}"}} {self.verdicts[status]}')

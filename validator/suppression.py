@@ -11,11 +11,12 @@ entries (folding is a provider-specific guess that would suppress other people's
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .csv_records import Record, RecordJoiner
+from .csv_records import Record, RecordJoiner, from_spreadsheet
 from .errors import InvalidField
 from .model import (
     Address,
@@ -46,6 +47,21 @@ def refuse_line_breaks(text: str, field: str) -> str:
     """``text`` unchanged, or ``InvalidField`` when it holds CR, LF or NUL (API fields and CSV keys alike)."""
     if "\r" in text or "\n" in text or "\x00" in text:  # header injection into SMTP or logs; never a typo
         raise InvalidField("must not contain CR, LF or NUL", field=field)
+    return text
+
+
+# Unicode control characters (category Cc): C0, DEL and C1. PostgreSQL cannot store NUL in
+# text at all (CharacterNotInRepertoireError) and SQLite stores it, so both refuse all of them
+# alike; a multi-line field (an SMTP reply in `detail`) keeps TAB, LF and CR.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def refuse_controls(text: str, field: str, *, multiline: bool = False) -> str:
+    """``text`` unchanged, or ``InvalidField`` naming the first control character it holds."""
+    found = (_CONTROLS_BUT_LINES if multiline else _CONTROLS).search(text)
+    if found is not None:
+        raise InvalidField(f"must not contain control characters (U+{ord(found.group()):04X})", field=field)
     return text
 
 
@@ -145,7 +161,7 @@ def _entry_of(
     def cell(name: str) -> str | None:
         if columns is None or name not in columns or columns[name] >= len(row):
             return None
-        return row[columns[name]].strip() or None
+        return from_spreadsheet(row[columns[name]].strip()) or None  # an export re-imported
 
     if columns is None:
         kind, value = SuppressionKind.ADDRESS, parse_email_key(row[0].strip(), "email")
@@ -157,11 +173,12 @@ def _entry_of(
     detail = cell("detail")
     if detail is not None and len(detail) > MAX_DETAIL:
         raise InvalidField(f"longer than {MAX_DETAIL} characters", field="detail")
+    given_source = cell("source")
     return SuppressionEntry(
         kind=kind,
         value=value,
         reason=parse_reason(cell("reason"), "reason") if cell("reason") else reason,
-        source=cell("source") or source,
-        detail=detail,
+        source=refuse_controls(given_source, "source") if given_source else source,
+        detail=refuse_controls(detail, "detail", multiline=True) if detail else None,
         expires_at=parse_time(expires, "expires_at") if expires else None,
     )

@@ -32,7 +32,13 @@ def test_callback_target_refusal(host, address, allow, refused):
     "http://[::1]/hook",  # an IPv6 loopback literal
     "http://localhost/hook",  # loopback by name
     "http://printer.local/hook",  # mDNS, on the local link
-], ids=["scheme", "no-host", "v4-literal", "v6-literal", "localhost", "dot-local"])
+    "http://127。0。0。1/hook",  # ideographic full stops: IDNA folds them to 127.0.0.1
+    "http://169。254。169。254/",  # the cloud metadata address, the same way
+    "http://１０.０.０.１/",  # full-width digits: 10.0.0.1
+    "http://2130706433/",  # one decimal number: inet_aton reads 127.0.0.1
+    "http://[fe80::1%25eth0]/",  # a zone id
+], ids=["scheme", "no-host", "v4-literal", "v6-literal", "localhost", "dot-local", "ideographic", "metadata",
+        "full-width", "decimal", "zone-id"])
 def test_check_callback_url_refuses(url):
     with pytest.raises(InvalidField):
         check_callback_url(url, ())
@@ -41,6 +47,8 @@ def test_check_callback_url_refuses(url):
 def test_check_callback_url_accepts_public_and_allowlisted():
     assert check_callback_url("https://hooks.example.com/x", ()) == "https://hooks.example.com/x"
     assert check_callback_url("http://127.0.0.1:9/x", ("127.0.0.1",)) == "http://127.0.0.1:9/x"
+    # stored as it will be requested: IDNA applied once, here
+    assert check_callback_url("https://bücher.example/x", ()) == "https://xn--bcher-kva.example/x"
 
 
 def test_signature_is_hmac_of_time_and_body():

@@ -41,7 +41,8 @@ from .keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
-from .middleware import make_middleware
+from .body_watch import BodyGate
+from .middleware import ClientErrorLog, make_middleware
 from .publishable import ORIGINS_TTL, PublishableGate
 from .routes import routes
 
@@ -61,13 +62,14 @@ def create_app(settings: Settings) -> web.Application:
     gate = PublishableGate(settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys,
                            origins_ttl=ORIGINS_TTL)
     app[GATE] = gate
-    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None, gate))
+    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None, gate,
+                                          BodyGate(settings.bodies_in_flight, settings.body_idle_timeout)))
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
     app[THRESHOLDS] = thresholds_from(settings)
     app[WEBHOOK_SECRETS] = load_webhook_secrets(settings)  # a bad key or certificate stops start-up here
-    app.cleanup_ctx.extend([_store_context, _checker_context, _job_runner_context])
+    app.cleanup_ctx.extend([_client_error_log, _store_context, _checker_context, _job_runner_context])
     app.on_shutdown.append(_mark_shutting_down)
     app.add_routes(routes)
     app.add_routes(suppressions.routes)
@@ -77,6 +79,14 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(reports.routes)
     return app
+
+
+async def _client_error_log(app: web.Application) -> AsyncIterator[None]:
+    """Malformed HTTP and vanished clients logged at INFO and counted (``ClientErrorLog``)."""
+    server_log, quiet = logging.getLogger("aiohttp.server"), ClientErrorLog(app[METRICS])
+    server_log.addFilter(quiet)
+    yield
+    server_log.removeFilter(quiet)
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:

@@ -19,6 +19,7 @@ import orjson
 
 from ..callback_guard import check_callback_url
 from ..config import Settings
+from ..csv_records import to_spreadsheet
 from ..errors import InvalidField, UnknownField
 from ..job_model import InputRow, Job, JobOptions, JobStatus
 from ..model import Verdict
@@ -49,8 +50,8 @@ def _only(query: Mapping[str, str], allowed: frozenset[str]) -> None:
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
-    value = query.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0"):
+    value = query.get(name, "false")
+    if value not in ("true", "false", "1", "0"):  # as openapi.yaml lists them
         raise InvalidField("must be true or false", field=name)
     return value in ("true", "1")
 
@@ -131,10 +132,10 @@ def csv_rows(ndjson: bytes) -> bytes:
         r = orjson.loads(line)
         checks = r.get("checks") or {}
         dns, suppression, syntax = checks.get("dns"), checks.get("suppression"), checks.get("syntax")
-        writer.writerow([r["row"], r.get("input", ""), r["email"], r.get("normalized") or "", r.get("status", ""),
-                         r.get("action", ""), ";".join(r.get("reasons", ())), r.get("suggestion") or "",
-                         (syntax or {}).get("problem") or "", dns["outcome"] if dns else "",
-                         suppression["reason"] if suppression else "", r.get("duplicate_of") or ""])
+        cells = [r.get("input", ""), r["email"], r.get("normalized") or "", r.get("status", ""), r.get("action", ""),
+                 ";".join(r.get("reasons", ())), r.get("suggestion") or "", (syntax or {}).get("problem") or "",
+                 dns["outcome"] if dns else "", suppression["reason"] if suppression else ""]
+        writer.writerow([r["row"], *map(to_spreadsheet, cells), r.get("duplicate_of") or ""])
     return out.getvalue().encode()
 
 
@@ -152,7 +153,7 @@ def parse_list_query(query: Mapping[str, str]) -> tuple[str | None, int, JobStat
 def results_format(query: Mapping[str, str], accept: str) -> str:
     """``ndjson`` or ``csv``: ``?format=`` first, then ``Accept: text/csv``."""
     _only(query, frozenset({"format"}))
-    fmt = query.get("format") or ("csv" if "text/csv" in accept else "ndjson")
+    fmt = query.get("format", "csv" if "text/csv" in accept else "ndjson")  # given empty: refused below
     if fmt not in ("ndjson", "csv"):
         raise InvalidField("must be ndjson or csv", field="format")
     return fmt

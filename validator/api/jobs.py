@@ -38,7 +38,7 @@ async def submit(request: web.Request) -> web.Response:
     query = jw.parse_submit_query(request.query, settings)
     source = source_for(kind, query.csv)
     upload = Upload(source, settings.job_max_rows, query.options.dedupe)
-    job = await store.create_job(query.options, created_by=actor_of(request))
+    job = await store.create_job(query.options, created_by=actor_of(request), owner_key=request.get(keys.API_KEY_ID))
     try:
         total = await _receive(request, upload, store, job.id)
         job = await store.open_job(job.id, total, jw.final_options(query.options, source, settings))
@@ -79,16 +79,17 @@ async def _store_full(store: Store, job_id: str, chunk_no: int, rows: list[Input
 
 
 def _owner_filter(request: web.Request) -> str | None:
-    """Whose jobs this request may see: its own key's, or everyone's (an admin key, or no auth)."""
-    key = request.get(keys.API_KEY_NAME)
-    return None if key is None or request.get(keys.API_KEY_ADMIN) else actor_of(request)
+    """The id of the key whose jobs this request may see, or None: everyone's (an admin key, or no auth).
+    By id, not name: a new key reusing a revoked key's name is another key."""
+    key_id = request.get(keys.API_KEY_ID)
+    return None if key_id is None or request.get(keys.API_KEY_ADMIN) else key_id
 
 
 async def _job(request: web.Request) -> Job:
     """The job, if this request's key may see it: another key's job is answered as absent."""
     job_id, owner = request.match_info["job_id"], _owner_filter(request)
     job = await request.app[keys.STORE].get_job(job_id) if JOB_ID.fullmatch(job_id) else None
-    if job is None or (owner is not None and job.created_by != owner):
+    if job is None or (owner is not None and job.owner_key != owner):
         raise NotFound(f"no job {job_id}")
     return job
 
@@ -101,7 +102,7 @@ async def status(request: web.Request) -> web.Response:
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
     cursor, limit, status = jw.parse_list_query(request.query)
-    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, created_by=_owner_filter(request),
+    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, owner_key=_owner_filter(request),
                                                                 status=status)
     now = utc_now()
     return json_response({"items": [jw.job_json(job, now) for job in jobs], "next_cursor": next_cursor})

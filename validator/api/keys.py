@@ -33,4 +33,5 @@ JOB_WAKE = web.AppKey("job_wake", Callable[[], None])  # a job was queued: the r
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
 PUBLISHABLE_KEY = web.RequestKey("publishable_key", bool)  # answered as a web page may see it
 GATE = web.AppKey("publishable_gate", PublishableGate)
+API_KEY_ID = web.RequestKey("api_key_id", str)  # the authenticated key's id: owns the jobs it submits
 API_KEY_ADMIN = web.RequestKey("api_key_admin", bool)  # the key has the admin scope (sees every key's jobs)

@@ -14,15 +14,17 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .. import errors
 from ..metrics import Metrics
 from ..model import ApiKey
 from .access_log import mask_addresses
 from .auth import bearer_token, check_scope, is_public
-from .keys import API_KEY_ADMIN, API_KEY_NAME, PUBLISHABLE_KEY
+from .body_watch import BodyGate
+from .keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
 from .publishable import PublishableGate, cors_headers
-from .wire import error_json
+from .wire import error_json, refuse_query_controls
 
 log = logging.getLogger("validator.api")
 
@@ -32,6 +34,8 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.BodyTooLarge: 413,
+    errors.BodyTimeout: 408,
+    errors.Busy: 503,
     errors.Unauthorized: 401,
     errors.InvalidSignature: 401,
     errors.WebhookNotConfigured: 404,
@@ -41,6 +45,9 @@ HTTP_STATUS: dict[type[errors.ValidatorError], int] = {
     errors.UnparseableMessage: 422,
     errors.StoreUnavailable: 503,
 }
+# nginx's convention for a request whose client closed the connection before the answer: never
+# sent (nobody is listening), but the access log shows it, and it is counted apart from 5xx.
+CLIENT_CLOSED_REQUEST = 499
 RETRY_AFTER_SECONDS = 5  # a store that is down or locked: ask clients to come back shortly
 _AIOHTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
@@ -65,10 +72,10 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def make_middleware(
-    metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate
+    metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate, bodies: BodyGate
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """``authenticate`` verifies a bearer token (None: authentication is off); ``gate`` admits
-    publishable keys by origin and rate."""
+    publishable keys by origin and rate; ``bodies`` paces and watches request bodies still arriving."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -76,26 +83,35 @@ def make_middleware(
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         cors_origin = None
+        watch = None
         try:
             if authenticate is not None and resource is not None and not is_public(request.method, route):
                 key = await authenticate(bearer_token(request))
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
+                request[API_KEY_ID] = key.id  # type: ignore[union-attr]
                 request[API_KEY_ADMIN] = "admin" in key.scopes  # type: ignore[union-attr]
                 if key.publishable:  # type: ignore[union-attr]
                     origin = request.headers.get("Origin")
                     gate.admit(key, origin, request.remote or "")  # type: ignore[arg-type]
                     cors_origin, request[PUBLISHABLE_KEY] = origin, True
+            if request.query_string:
+                refuse_query_controls(request.query)
+            if bodies.arriving(request):
+                watch = await bodies.enter(request)
             response = await handler(request)
         except errors.ValidatorError as exc:
+            exc.__traceback__ = None  # a stored body error (BodyTimeout) would keep the reading frames alive
             response = error_response(status_for(exc), exc.code, exc.message, exc.field)
-            if isinstance(exc, errors.StoreUnavailable):
+            if isinstance(exc, errors.StoreUnavailable | errors.Busy):
                 response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             elif isinstance(exc, errors.RateLimited):
                 response.headers["Retry-After"] = str(exc.retry_after)
                 cors_origin = request.headers.get("Origin")  # admitted by origin: the page may read the 429
             elif isinstance(exc, errors.Unauthorized):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="validator"'
+            elif isinstance(exc, errors.BodyTimeout):
+                response.force_close()  # the rest of the body is never read: the connection cannot be reused
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -103,12 +119,46 @@ def make_middleware(
             response = error_response(exc.status, code, exc.reason)
             if "Allow" in exc.headers:  # RFC 9110 §15.5.6: a 405 lists the methods that work
                 response.headers["Allow"] = exc.headers["Allow"]
+        except ConnectionError as exc:  # the client went away mid-request: nobody to answer, nothing broken here
+            exc.__traceback__ = None  # aiohttp stores it in the body: its frames would keep what was read
+            log.info("client went away during %s %s: %s", request.method, route, exc or type(exc).__name__)
+            metrics.count_client_error("disconnect")
+            return web.Response(status=CLIENT_CLOSED_REQUEST)  # not a request outcome: kept out of the counters
+        except web.RequestPayloadError as exc:  # malformed body framing (a broken chunked encoding)
+            log.info("malformed request body on %s %s: %s", request.method, route, exc)
+            metrics.count_client_error("malformed")
+            response = error_response(400, "malformed_request", f"the request body is malformed: {exc}")
+            response.force_close()
         except Exception:
             log.exception("unhandled error on %s %s", request.method, mask_addresses(request.path))
             response = error_response(500, "internal_error", "internal error; the details are in the service log")
+        finally:
+            if watch is not None:
+                bodies.leave(watch)
         if cors_origin is not None:
             response.headers.update(cors_headers(cors_origin))
         metrics.observe_request(request.method, route, response.status, time.perf_counter() - started)
         return response
 
     return middleware
+
+
+class ClientErrorLog(logging.Filter):
+    """On aiohttp's server logger: malformed HTTP and vanished clients are the client's doing, so
+    they are logged at INFO in one line (aiohttp logs them at ERROR with a traceback) and counted
+    in ``validator_http_client_errors_total``. They never reach the middleware: no request exists."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
+        self._metrics = metrics
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError | ConnectionError):
+            return True
+        self._metrics.count_client_error("malformed" if isinstance(exc, HttpProcessingError) else "disconnect")
+        detail = " ".join(str(exc).split())  # one line: aiohttp's parser errors span several
+        record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", ()
+        record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..csv_records import to_spreadsheet
 from ..errors import InvalidField, MissingField, TooManyItems, UnknownField
 from ..model import (
     AuditEntry,
@@ -22,7 +23,7 @@ from ..model import (
     SuppressionReason,
 )
 from ..store import PAGE_MAX
-from ..suppression import MAX_DETAIL, parse_reason, parse_time
+from ..suppression import MAX_DETAIL, parse_reason, parse_time, refuse_controls
 from .wire import address_text, decode_json, iso_time, object_with, parse_limit, suppression_json
 
 CSV_COLUMNS = ("kind", "value", "reason", "source", "detail", "created_at", "updated_at", "expires_at")
@@ -35,13 +36,13 @@ class PutRequest:
     why: str | None
 
 
-def _optional_text(data: dict[str, Any], name: str, limit: int) -> str | None:
+def _optional_text(data: dict[str, Any], name: str, limit: int, *, multiline: bool = False) -> str | None:
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+    if not isinstance(value, str) or len(value) > limit:
         raise InvalidField(f"must be a string of at most {limit} characters", field=name)
-    return value
+    return refuse_controls(value, name, multiline=multiline)
 
 
 def parse_put(body: bytes, kind: SuppressionKind, value: str, default_source: str) -> PutRequest:
@@ -54,7 +55,7 @@ def parse_put(body: bytes, kind: SuppressionKind, value: str, default_source: st
         value=value,
         reason=parse_reason(data["reason"]),
         source=_optional_text(data, "source", 200) or default_source,
-        detail=_optional_text(data, "detail", MAX_DETAIL),
+        detail=_optional_text(data, "detail", MAX_DETAIL, multiline=True),
         expires_at=parse_time(expires, "expires_at") if expires is not None else None,
     )
     return PutRequest(entry, _optional_text(data, "why", 500))
@@ -90,7 +91,7 @@ def csv_header() -> str:
 def csv_row(entry: Suppression) -> str:
     out = io.StringIO()
     row = suppression_json(entry)
-    csv.writer(out).writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    csv.writer(out).writerow(["" if row[c] is None else to_spreadsheet(row[c]) for c in CSV_COLUMNS])
     return out.getvalue()
 
 

@@ -24,7 +24,7 @@ from ..errors import (
     UnknownField,
 )
 from ..model import Address, MxAnswer, MxHost, ProbeResult, Signals, SoftStreak, Suppression, Verdict
-from ..suppression import refuse_line_breaks
+from ..suppression import refuse_controls, refuse_line_breaks
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
 # the SMTP limit, and anything between is answered normally as undeliverable (too_long).
@@ -63,6 +63,14 @@ def parse_limit(query: Mapping[str, str], maximum: int) -> int:
     if not 1 <= limit <= maximum:
         raise InvalidField(f"must be between 1 and {maximum}", field="limit")
     return limit
+
+
+def refuse_query_controls(query: Mapping[str, str]) -> None:
+    """Every query parameter is one line of text: a control character in a name or value is refused
+    here, once for all routes, so both store backends see the same values (PostgreSQL cannot hold NUL)."""
+    for name, value in query.items():
+        refuse_controls(name, "query")
+        refuse_controls(value, name)
 
 
 def address_text(value: Any, field: str) -> str:

@@ -44,7 +44,7 @@ import orjson
 
 from ..body import FORM_DEFAULT, decode_utf8
 from ..errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
-from ..suppression import MAX_DETAIL, parse_time, refuse_line_breaks
+from ..suppression import MAX_DETAIL, parse_time, refuse_controls
 from .evidence import ENHANCED_STATUS, read_failure, settle
 from .facts import BounceFact, BounceReason, DsnAction, EventKind
 
@@ -167,14 +167,10 @@ class _Fields:
             raise self._bad(name, "must be a string")
         if len(value) > limit:
             raise self._bad(name, f"is longer than {limit} characters")
-        if line_breaks:
-            if "\x00" in value:
-                raise self._bad(name, "must not contain NUL")
-            return value
         try:
-            return refuse_line_breaks(value, self._path + name)
+            return refuse_controls(value, self._path + name, multiline=line_breaks)
         except InvalidField as exc:
-            raise self._bad(name, "must not contain CR, LF or NUL") from exc
+            raise self._bad(name, exc.message) from exc
 
     def choice(self, name: str, allowed: dict[str, Any], *, required: bool = False) -> Any:
         value = self._raw(name, required)

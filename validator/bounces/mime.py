@@ -24,9 +24,14 @@ _HEADERS = email.parser.Parser(policy=email.policy.compat32)
 _TAG = re.compile(r"<[^<>]{0,1000}>")  # a notice is a few KB; a larger one is an attached original, not prose
 # One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
 # Bounded as RFC 5321 §4.5.3.1 bounds them (local part 64, label 63 octets): unbounded runs made the search quadratic.
+# An address glued to a control character is the tail of a longer token the character broke
+# ("a<NUL>b@example.com" must not become b@example.com): RFC 5322 §3.5 text holds no NUL, and no
+# MTA writes other C0 controls next to an address. Quoted local parts hold none either.
 ADDRESS = re.compile(
-    r"(?:\"[^\"\r\n@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})"
+    r"(?<![\x00-\x08\x0b\x0c\x0e-\x1f\x7fA-Za-z0-9.!#$%&'*+/=?^_`{|}~-])"  # and never from mid-token
+    r"(?:\"[^\"\x00-\x1f\x7f@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,20}[A-Za-z]{2,63}\b"
+    r"(?![\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
 )
 
 # Where the returned copy of the original message starts in a plain-text bounce; the notice ends there.

@@ -23,7 +23,7 @@ from ..errors import Conflict, InvalidField
 from ..job_model import Counts, InputRow, Job, JobOptions, JobStatus
 
 JOB_COLUMNS = ("id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"
-               " error, callback")
+               " error, callback, owner_key")
 MAX_ATTEMPTS = 3  # a chunk claimed this often without completing fails its job (it crashes whoever works it)
 JOB_ID = re.compile(r"[0-9a-f]{24}")
 _STATUSES = {s.value: s for s in JobStatus}
@@ -82,7 +82,7 @@ def decode_counts(text: str) -> Counts:
 def job_of(row: Sequence[Any], moment: Callable[[Any], datetime | None]) -> Job:
     """A ``Job`` from a row of ``JOB_COLUMNS``; ``moment`` converts the backend's timestamps."""
     return Job(row[0], _STATUSES[row[1]], decode_options(row[2]), row[3], row[4], decode_counts(row[5]), row[6],
-               moment(row[7]), moment(row[8]), moment(row[9]), row[10], row[11])  # type: ignore[arg-type]
+               moment(row[7]), moment(row[8]), moment(row[9]), row[10], row[11], row[12])  # type: ignore[arg-type]
 
 
 def encode_cursor(last_id: str) -> str:

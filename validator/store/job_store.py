@@ -31,8 +31,8 @@ from ..job_model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions, JobS
 
 
 class JobStore(Protocol):
-    async def create_job(self, options: JobOptions, *, created_by: str) -> Job:
-        """A new ``receiving`` job."""
+    async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
+        """A new ``receiving`` job; ``owner_key``: the id of the API key it belongs to."""
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
         """Store the input rows of one chunk (chunk numbers count from 0 in input order)."""
@@ -46,10 +46,10 @@ class JobStore(Protocol):
     async def get_job(self, job_id: str) -> Job | None:
         """The job (``receiving`` ones too), or None."""
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
                         status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         """One page of jobs, newest first, and the cursor of the next (None: the end); every
-        status but ``receiving``, or only ``status``."""
+        status but ``receiving``, or only ``status``; only ``owner_key``'s when given."""
 
     async def purge_abandoned_uploads(self, older_than: float) -> int:
         """Remove ``receiving`` jobs created over ``older_than`` seconds ago, with their chunks; how many."""

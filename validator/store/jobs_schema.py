@@ -1,4 +1,5 @@
-"""Schema version 3: bulk jobs and their chunks (see ``schema.py`` for the rules of migrations).
+"""Schema versions 3 and 4: bulk jobs and their chunks, and whose they are (see ``schema.py`` for
+the rules of migrations).
 
 One row per job, one row per chunk of ``VALIDATOR_JOB_CHUNK_ROWS`` input rows. A chunk holds
 its input and, once answered, its answers as compressed blobs (``job_records.py``), and its
@@ -67,3 +68,18 @@ CREATE TABLE job_chunks (
 );
 CREATE INDEX job_chunks_todo ON job_chunks (job_id, chunk_no) WHERE results IS NULL
 """
+
+# Version 4: a job belongs to the key that submitted it by the key's id. Names are unique only
+# among active keys, so a new key reusing a revoked key's name must not see the old key's jobs.
+# Existing rows go to the key of that name that was active when the job was created; a job no
+# such key matches keeps NULL, which only an admin key sees.
+_V4_OWNERS = """
+UPDATE jobs SET owner_key = (
+    SELECT k.id FROM api_keys k
+    WHERE 'key:' || k.name = jobs.created_by AND k.created_at <= jobs.created_at
+      AND (k.revoked_at IS NULL OR k.revoked_at >= jobs.created_at)
+    ORDER BY k.created_at DESC LIMIT 1)
+WHERE created_by LIKE 'key:%'
+"""
+V4_SQLITE = "ALTER TABLE jobs ADD COLUMN owner_key TEXT;\n" + _V4_OWNERS
+V4_POSTGRES = "ALTER TABLE jobs ADD COLUMN owner_key TEXT;\n" + _V4_OWNERS

@@ -30,12 +30,12 @@ class SqliteJobs:
     _write: Callable[..., Any]
     _scan: Callable[..., Any]
 
-    async def create_job(self, options: JobOptions, *, created_by: str) -> Job:
+    async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
         now = self._clock()
-        job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now)
+        job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now, owner_key=owner_key)
         await self._write(lambda conn: conn.execute(
-            f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES (?, ?, ?, 0, 0, '{{}}', ?, ?, NULL, NULL, NULL, NULL)",
-            (job.id, job.status.value, jr.encode_options(options), created_by, to_us(now))))
+            f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES (?, ?, ?, 0, 0, '{{}}', ?, ?, NULL, NULL, NULL, NULL, ?)",
+            (job.id, job.status.value, jr.encode_options(options), created_by, to_us(now), owner_key)))
         return job
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
@@ -69,13 +69,13 @@ class SqliteJobs:
         rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         return jr.job_of(rows[0], from_us) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, created_by: str | None = None,
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
                         status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
         wanted = None if status is None else JobStatus(status).value
         rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = ? OR ? IS NULL AND"
-                                " status != 'receiving') AND id < ? AND (? IS NULL OR created_by = ?)"
-                                " ORDER BY id DESC LIMIT ?", (wanted, wanted, after or "g", created_by, created_by,
+                                " status != 'receiving') AND id < ? AND (? IS NULL OR owner_key = ?)"
+                                " ORDER BY id DESC LIMIT ?", (wanted, wanted, after or "g", owner_key, owner_key,
                                                               limit + 1))
         jobs = [jr.job_of(row, from_us) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
