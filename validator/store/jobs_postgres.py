@@ -75,10 +75,13 @@ class PostgresJobs:
         rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
-        job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now, owner_key=owner_key)
-        await self._write_one(f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES ($1, $2, $3, 0, 0, '{{}}', $4, $5,"
-                              " NULL, NULL, NULL, NULL, $6)", job.id, job.status.value, jr.encode_options(options),
-                              created_by, now, owner_key)
+    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
+                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+        after, limit = jr.decode_cursor(cursor), checked_limit(limit)
+        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
+                                 " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR owner_key = $3)"
+                                 " ORDER BY id DESC LIMIT $2", after or "g", limit + 1, owner_key,
+                                 None if status is None else JobStatus(status).value)
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
 
