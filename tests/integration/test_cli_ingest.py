@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from processes import VALIDATOR, env_for
+from testdata import BOUNCES as CORPUS
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpora" / "bounces"
 
 
 def run(dns, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
