@@ -16,6 +16,21 @@ except ImportError:  # pragma: no cover - when run with the project root on sys.
     from tests.dnsserver import DnsServer
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The default store (``$XDG_DATA_HOME/validator``) in a folder of the session's, for this process and
+    every command it starts: a test never writes to the user's own store."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if before is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def dns_server() -> Iterator[DnsServer]:
     """One DNS server on 127.0.0.1 (UDP and TCP, same port) for the whole session."""

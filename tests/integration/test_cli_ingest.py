@@ -57,6 +57,14 @@ def test_dry_run_classifies_without_touching_the_store(dns, tmp_path):
     assert not (tmp_path / "v.sqlite3").exists()
 
 
+def test_dry_run_of_a_stored_report_says_duplicate_as_a_real_run_does(dns, tmp_path):
+    message = str(inputs(tmp_path) / "lhost-postfix-05.eml")
+    first = run(dns, tmp_path, "ingest", "--json", message)
+    assert [json.loads(line)["action"] for line in first.stdout.splitlines()] == ["suppressed"]
+    again = [run(dns, tmp_path, "ingest", "--json", *flags, message) for flags in (["--dry-run"], [])]
+    assert [[json.loads(line)["action"] for line in r.stdout.splitlines()] for r in again] == [["duplicate"]] * 2
+
+
 def test_report_prints_rates_with_levels(dns, tmp_path):
     events = tmp_path / "events.json"
     sent = [{"event": "sent", "email": f"r{i}@example.com", "timestamp": "2026-03-15T08:00:00Z",

@@ -65,10 +65,10 @@ def test_jobs_commands_drive_a_remote_service(zone, tmp_path: Path):
         assert deleted.returncode == 0 and "deleted" in deleted.stderr
         missing = subprocess.run([*VALIDATOR, "jobs", "status", job["id"], *remote], env=env, capture_output=True,
                                  text=True, timeout=30)
-        assert missing.returncode == 4 and "not_found" in missing.stderr
+        assert missing.returncode == 4 and "answered 404: no job" in missing.stderr
         forbidden = subprocess.run([*VALIDATOR, "jobs", "status", job["id"], "--url", url, "--key", "vk_x_y"],
                                    env=env, capture_output=True, text=True, timeout=30)
-        assert forbidden.returncode != 0 and "unauthorized" in forbidden.stderr
+        assert forbidden.returncode == 9 and "answered 401" in forbidden.stderr
     finally:
         server.kill()
         server.wait()
