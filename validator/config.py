@@ -64,8 +64,12 @@ class Settings:
         (),
         shown="(system resolvers)",
     )
-    dns_timeout: float = _env("VALIDATOR_DNS_TIMEOUT", "Seconds to wait for one DNS query before retrying.", 2.0)
-    dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS attempts per query before answering `dns_timeout`.", 2)
+    dns_timeout: float = _env(
+        "VALIDATOR_DNS_TIMEOUT",
+        "Seconds one DNS try waits for an answer; a query answers `dns_timeout` after this times "
+        "`VALIDATOR_DNS_TRIES` seconds without one ([docs/dns.md](docs/dns.md)).", 2.0,
+    )
+    dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS tries per query before answering `dns_timeout`.", 2)
     dns_max_inflight: int = _env(
         "VALIDATOR_DNS_MAX_INFLIGHT", "DNS queries outstanding at once; more wait their turn.", 200
     )
