@@ -102,7 +102,8 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
     # A dry run decides against the stored history (a report seen before is a duplicate), but
     # never creates a store: where there is none, the history is empty.
     exists = not settings.database_url.startswith("sqlite:///") or Path(settings.database_url[10:]).exists()
-    store = await open_store(settings.database_url, timeout=settings.store_timeout) if exists or not args.dry_run else None
+    store = None if args.dry_run and not exists else await open_store(settings.database_url,
+                                                                      timeout=settings.store_timeout)
     ingestor, summary, pending = Ingestor(store, learning_policy(settings)), Summary(), []
     actor, started, shown = f"cli:{getpass.getuser()}", time.monotonic(), 0.0
 

@@ -65,13 +65,14 @@ class PostgresJobs:
         await self._fetch("DELETE FROM jobs WHERE id = $1", job_id)  # its chunks go with it (ON DELETE CASCADE)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1 AND status != 'receiving'", job_id)
+        rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE id = $1 AND status != 'receiving'",
+                                 job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
     async def list_jobs(self, cursor: str | None = None, limit: int = 100, *,
                         created_by: str | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < $1"
+        rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE status != 'receiving' AND id < $1"
                                  " AND ($3::text IS NULL OR created_by = $3) ORDER BY id DESC LIMIT $2",
                                  after or "g", limit + 1, created_by)
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
@@ -89,8 +90,8 @@ class PostgresJobs:
                     await conn.execute("UPDATE jobs SET status = 'failed', finished_at = $2, error = $3 WHERE id = $1",
                                        job_id, now, f"chunk {chunk_no} failed {attempts} times")
                     continue
-                await conn.execute("UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5"
-                                   " WHERE job_id = $1 AND chunk_no = $2",
+                await conn.execute("UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5,"
+                                   " answered = 0 WHERE job_id = $1 AND chunk_no = $2",
                                    job_id, chunk_no, owner, now + timedelta(seconds=lease), attempts + 1)
                 await conn.execute("UPDATE jobs SET status = 'running', started_at = $2"
                                    " WHERE id = $1 AND status = 'queued'", job_id, now)
@@ -127,8 +128,14 @@ class PostgresJobs:
             self._clock() + timedelta(seconds=lease), claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
         return len(rows) == 1
 
+    async def note_answered(self, claim: ChunkClaim, rows: int) -> None:
+        await self._fetch("UPDATE job_chunks SET answered = $1 WHERE job_id = $2 AND chunk_no = $3 AND results IS NULL"
+                          " AND lease_owner = $4 AND attempts = $5",
+                          rows, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+
     async def release_claims(self, owner: str) -> int:
-        rows = await self._fetch("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
+        rows = await self._fetch("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
+                                 " attempts = attempts - 1, answered = 0"
                                  " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)
         return len(rows)
 

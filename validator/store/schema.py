@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import StoreUnavailable
-from .jobs_schema import V3_POSTGRES, V3_SQLITE
+from .jobs_schema import V3_POSTGRES, V3_SQLITE, V4_ANSWERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +216,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "suppressions, audit trail, api keys", _V1_SQLITE, _V1_POSTGRES),
     Migration(2, "delivery events, soft streaks, probe disagreements", _V2_SQLITE, _V2_POSTGRES),
     Migration(3, "bulk jobs and their chunks", V3_SQLITE, V3_POSTGRES),
+    Migration(4, "rows answered so far in leased job chunks", V4_ANSWERED, V4_ANSWERED),
 )
 
 
