@@ -188,11 +188,12 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
         if csv:
             out.write(jw.csv_header())
         pending: list[InputRow] = []
-        progress.advance(0)  # a first line at once: the first slice may take seconds
         for data in itertools.chain(_read_chunks(source), [None]):  # a block at a time, then the end
             rows = upload.feed(data) if data is not None else upload.finish()
-            if rows and progress.total and upload.rows == len(rows):  # the first rows: lines before them are no rows
-                progress.total -= rows[0].row - 1
+            if rows and upload.rows == len(rows):  # the first rows
+                if progress.total:
+                    progress.total -= rows[0].row - 1  # the lines before them (a header) are no rows
+                progress.advance(0)  # a first line at once: the first slice may take seconds
             pending += rows
             while len(pending) >= settings.job_chunk_rows or (data is None and pending):
                 chunk, pending = pending[:settings.job_chunk_rows], pending[settings.job_chunk_rows:]
