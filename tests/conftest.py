@@ -16,6 +16,21 @@ except ImportError:  # pragma: no cover - when run with the project root on sys.
     from tests.dnsserver import DnsServer
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The default store (``$XDG_DATA_HOME/validator``) in a folder of the session's, for this process and
+    every command it starts: a test never writes to the user's own store."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if before is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def dns_server() -> Iterator[DnsServer]:
     """One DNS server on 127.0.0.1 (UDP and TCP, same port) for the whole session."""
@@ -34,31 +49,45 @@ def dns(dns_server: DnsServer) -> Iterator[DnsServer]:
 
 
 # --- Store fixtures: a fresh SQLite file or a fresh PostgreSQL database per test. ----------------
-# PostgreSQL runs on this machine (127.0.0.1:5432, trust auth). If it is unreachable the tests that
-# need it FAIL with a clear message; set SKIP_POSTGRES_TESTS=1 to skip them locally instead.
+# PostgreSQL: the server at TEST_POSTGRES_URL (default 127.0.0.1:5432, trust auth), or, when it is
+# unreachable, an embedded one started for the session (tests/postgres_server.py). Never skipped.
 
 import os as _os
 import secrets as _secrets
-import socket as _socket
 from collections.abc import AsyncIterator as _AsyncIterator
 from urllib.parse import urlsplit as _urlsplit
 
+try:
+    from postgres_server import embedded_server, reachable
+except ImportError:  # pragma: no cover
+    from tests.postgres_server import embedded_server, reachable
+
 POSTGRES_ADMIN_URL = _os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_POSTGRES_NOTES: list[str] = []
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url() -> str:
-    """The test server's maintenance database URL, once it is known to accept TCP connections."""
-    parts = _urlsplit(POSTGRES_ADMIN_URL)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-    try:
-        _socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        message = f"PostgreSQL at {host}:{port} unreachable: {exc}"
-        if _os.environ.get("SKIP_POSTGRES_TESTS") == "1":
-            pytest.skip(f"{message} (SKIP_POSTGRES_TESTS=1)")
-        pytest.fail(f"{message}. Start it, or set SKIP_POSTGRES_TESTS=1 to skip these tests locally.", pytrace=False)
-    return POSTGRES_ADMIN_URL
+def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test server's maintenance database URL: the configured server's, else an embedded one's."""
+    why = reachable(POSTGRES_ADMIN_URL)
+    if why is None:
+        yield POSTGRES_ADMIN_URL
+        return
+    with embedded_server() as url:
+        note = f"{why}: the PostgreSQL tests use an embedded PostgreSQL server at {_urlsplit(url).netloc}"
+        _POSTGRES_NOTES.append(note)
+        plugins = request.config.pluginmanager
+        reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:  # said now too: starting it takes seconds
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\n{note}")
+        yield url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Say again at the end which PostgreSQL the contract suite ran against when it was not the configured one."""
+    for note in _POSTGRES_NOTES:
+        terminalreporter.write_line(note)
 
 
 @pytest.fixture(scope="session")

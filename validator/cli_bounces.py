@@ -28,7 +28,7 @@ from .bounces.facts import BounceFact
 from .bounces.ingest import Ingestor
 from .bounces.message import read_message
 from .config import Settings
-from .errors import ValidatorError
+from .errors import FileUnusable, ValidatorError
 from .health import report, tally, thresholds_from
 from .policy import learning_policy
 from .store import open_store
@@ -89,6 +89,9 @@ def read_source(raw: bytes, content_type: str | None) -> list[BounceFact]:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    for name in args.paths:  # a path named here that is not there is a mistake, not an unparseable message
+        if not Path(name).exists():
+            raise FileUnusable(f"cannot read {name}: no such file or folder")
     summary = asyncio.run(_ingest_all(args, settings))
     if not args.json:
         sys.stdout.write(render_summary(summary))
@@ -96,7 +99,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
-    store = None if args.dry_run else await open_store(settings.database_url, timeout=settings.store_timeout)
+    # A dry run decides against the stored history (a report seen before is a duplicate), but
+    # never creates a store: where there is none, the history is empty.
+    exists = not settings.database_url.startswith("sqlite:///") or Path(settings.database_url[10:]).exists()
+    store = None if args.dry_run and not exists else await open_store(settings.database_url,
+                                                                      timeout=settings.store_timeout)
     ingestor, summary, pending = Ingestor(store, learning_policy(settings)), Summary(), []
     actor, started, shown = f"cli:{getpass.getuser()}", time.monotonic(), 0.0
 

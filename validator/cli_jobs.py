@@ -11,25 +11,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import orjson
 
 from . import errors
 from .api import job_wire as jw
+from .cli import open_input, open_output
 from .config import Settings
 from .job_model import Counts, InputRow, JobStatus
 from .jobs import answer_rows
 from .upload import CsvChoice, Upload, source_for
 
 READ_BYTES = 1 << 16
-CLI_SLICE = 1000  # addresses per check_many: no real-time requests to yield to here
+CLI_SLICE = 200  # addresses per check_many: as many as DNS queries in flight by default; progress moves per slice
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
 CONTENT_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson", "json": "application/json"}
+EXIT_JOB_FAILED = 10  # `jobs submit --wait`: the job ended failed or cancelled (docs/cli.md)
 HTTP_ERRORS: dict[int, type[errors.ValidatorError]] = {
     400: errors.BadRequest, 401: errors.Unauthorized, 403: errors.Forbidden, 404: errors.NotFound,
     409: errors.Conflict, 413: errors.BodyTooLarge, 415: errors.UnsupportedMediaType, 503: errors.StoreUnavailable,
@@ -88,30 +92,47 @@ def _input_format(args: argparse.Namespace) -> str:
 
 class Progress:
     """``[#####.....] 50%  500,000/1,000,000 rows  12,345 rows/s  ETA 0:40`` on standard error:
-    redrawn in place on a terminal, a line every few seconds otherwise (logs, CI)."""
+    redrawn in place on a terminal, a line every few seconds otherwise (logs, CI). The first
+    advance draws at once; the rate and ETA appear only once rows have been answered."""
 
     def __init__(self, total: int | None, out: IO[str] = sys.stderr) -> None:
         self.total, self.done, self._out = total, 0, out
-        self._began = self._shown = time.monotonic()
+        self._began = time.monotonic()
+        self._shown: float | None = None
         self._tty = out.isatty()
 
     def advance(self, rows: int, final: bool = False) -> None:
         self.done += rows
         now = time.monotonic()
-        if final or now - self._shown >= (0.2 if self._tty else 5.0):
+        if final or self._shown is None or now - self._shown >= (0.2 if self._tty else 5.0):
             self._shown = now
             self._out.write(("\r" if self._tty else "") + self.line(now) + ("" if self._tty and not final else "\n"))
             self._out.flush()
 
     def line(self, now: float) -> str:
-        rate = self.done / max(now - self._began, 1e-9)
+        elapsed = now - self._began
+        rate = f"  {self.done / elapsed:,.0f} rows/s" if self.done and elapsed > 0 else ""
         if not self.total:
-            return f"{self.done:,} rows  {rate:,.0f} rows/s"
+            return f"{self.done:,} rows{rate}"
         share = min(self.done / self.total, 1.0)
-        eta = (self.total - self.done) / rate if rate else 0
         bar = "#" * int(share * 20) + "." * (20 - int(share * 20))
-        return (f"[{bar}] {share:4.0%}  {self.done:,}/{self.total:,} rows  {rate:,.0f} rows/s  "
-                f"ETA {int(eta // 60)}:{int(eta % 60):02d}")
+        eta = ""
+        if rate and self.done < self.total:
+            left = (self.total - self.done) * elapsed / self.done
+            eta = f"  ETA {int(left // 60)}:{int(left % 60):02d}"
+        return f"[{bar}] {share:4.0%}  {self.done:,}/{self.total:,} rows{rate}{eta}"
+
+
+class _Counting:
+    """The checker, telling the progress line how many addresses each slice answered."""
+
+    def __init__(self, checker: Any, progress: Progress) -> None:
+        self._checker, self._progress = checker, progress
+
+    async def check_many(self, emails: list[str], timeout_ms: int | None, **options: Any) -> Any:
+        verdicts = await self._checker.check_many(emails, timeout_ms, **options)
+        self._progress.advance(len(emails))
+        return verdicts
 
 
 def summary_table(counts: Counts, total: int) -> str:
@@ -127,15 +148,18 @@ def summary_table(counts: Counts, total: int) -> str:
 
 
 def _count_lines(path: str) -> int | None:
-    """The rows to expect, for the ETA: lines of a file (an estimate for quoted line breaks)."""
+    """Lines of the input, for the ETA (an estimate where quoted cells hold line breaks); None
+    for standard input, which can be read only once."""
     if path == "-":
         return None
-    with open(path, "rb") as f:
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    lines, last = 0, b"\n"
+    with open_input(path) as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            lines, last = lines + block.count(b"\n"), block[-1:]
+    return lines + (last != b"\n")  # a last line without its line break counts too
 
 
-def _read_chunks(path: str) -> Iterator[bytes]:
-    source = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
     with source:
         yield from iter(lambda: source.read(READ_BYTES), b"")
 
@@ -154,29 +178,38 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     if args.smtp:
         settings = settings.with_values(smtp_probe="true")  # asked for on this run: the flag enables it
     kind = _input_format(args)
+    lines = _count_lines(args.input) if kind != "json" else None
+    source, out = open_input(args.input), open_output(args.output)  # both before any work: fail fast
     upload = Upload(source_for(kind, CsvChoice(args.column, args.column_index)), settings.job_max_rows, args.dedupe)
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)
     prober = Prober(settings) if args.smtp else None
+    progress = Progress(lines)
     checker = Checker(settings, resolver, store, prober=prober)
-    progress = Progress(_count_lines(args.input) if kind != "json" else None)
     counts = Counts()
     csv = args.output.endswith(".csv")
-    out = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
     try:
         if csv:
             out.write(jw.csv_header())
         pending: list[InputRow] = []
-        for data in [*_read_chunks(args.input), None]:
-            pending += upload.feed(data) if data is not None else upload.finish()
+        for data in itertools.chain(_read_chunks(source), [None]):  # a block at a time, then the end
+            rows = upload.feed(data) if data is not None else upload.finish()
+            if rows and upload.rows == len(rows):  # the first rows
+                if progress.total:
+                    progress.total -= rows[0].row - 1  # the lines before them (a header) are no rows
+                progress.advance(0)  # a first line at once: the first slice may take seconds
+            pending += rows
             while len(pending) >= settings.job_chunk_rows or (data is None and pending):
                 chunk, pending = pending[:settings.job_chunk_rows], pending[settings.job_chunk_rows:]
+                before = progress.done
                 answer = await answer_rows(
-                    checker, chunk, jw.result_line, slice_size=CLI_SLICE, timeout_ms=settings.job_timeout_ms,
-                    smtp=args.smtp, greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
-                lines = b"".join(answer.lines)
-                out.write(jw.csv_rows(lines) if csv else lines)
+                    _Counting(checker, progress), chunk, jw.result_line, slice_size=CLI_SLICE,
+                    timeout_ms=settings.job_timeout_ms, smtp=args.smtp,
+                    greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
+                lines_out = b"".join(answer.lines)
+                out.write(jw.csv_rows(lines_out) if csv else lines_out)
                 counts = counts.plus(answer.counts)
+                progress.done = before  # rows not checked (unreadable, duplicates) and greylist retries: settle
                 progress.advance(len(chunk))
         progress.total = progress.done
         progress.advance(0, final=True)
@@ -204,26 +237,37 @@ async def _remote(args: argparse.Namespace, command: Any) -> int:
         try:
             return await command(session, args)
         except aiohttp.ClientConnectionError as exc:
-            raise errors.ValidatorError(f"cannot reach {args.url}: {exc}") from exc
+            cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else None
+            why = os.strerror(cause.errno) if cause is not None and cause.errno else str(exc) or type(exc).__name__
+            raise errors.Unreachable(f"cannot reach {args.url}: {why.lower()}; is `validator serve` running "
+                                     "there? (--url names the service)") from exc
 
 
 async def _checked(response: Any) -> Any:
     if response.status < 400:
         return response
     try:
-        error = (await response.json())["error"]
-        message = f"{error['code']}: {error['message']}"
+        message = (await response.json())["error"]["message"]
     except Exception:  # not our error shape (a proxy's page)
-        message = f"HTTP {response.status}"
-    raise HTTP_ERRORS.get(response.status, errors.ValidatorError)(message)
+        message = response.reason or "no explanation"
+    hint = FIXES.get(response.status, "")
+    raise HTTP_ERRORS.get(response.status, errors.ValidatorError)(
+        f"the service answered {response.status}: {message}{hint}")
+
+
+FIXES = {
+    401: "; pass --key with a key that has the jobs scope (validator keys create --name NAME --scope jobs)",
+    403: "; use a key with the jobs scope (validator keys create --name NAME --scope jobs)",
+    503: "; the store is busy or down: try again shortly",
+}
 
 
 def _print(data: object) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-async def _file_body(path: str) -> AsyncIterator[bytes]:
-    for data in _read_chunks(path):
+async def _file_body(source: BinaryIO) -> AsyncIterator[bytes]:
+    for data in _read_chunks(source):
         yield data
 
 
@@ -232,13 +276,15 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
                                 ("callback_url", args.callback_url)) if v is not None}
     params |= {k: "true" for k in ("smtp", "dedupe") if getattr(args, k)}
     kind = _input_format(args)
-    async with session.post("/v1/jobs", params=params, data=_file_body(args.input),
+    source = open_input(args.input)  # before the upload starts: a missing file is not the service's fault
+    async with session.post("/v1/jobs", params=params, data=_file_body(source),
                             headers={"Content-Type": CONTENT_TYPES[kind]}) as response:
         job = await (await _checked(response)).json()
     if not args.wait:
         _print(job)
         return 0
     progress = Progress(job["total"])
+    progress.advance(job["processed"])
     while not job["status"] in ("completed", "failed", "cancelled"):
         await asyncio.sleep(1.0)
         async with session.get(f"/v1/jobs/{job['id']}") as response:
@@ -248,7 +294,7 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
     _print(job)
     counts = job["counts"]
     sys.stderr.write(summary_table(Counts(counts["statuses"], counts["reasons"]), job["total"]))
-    return 0 if job["status"] == "completed" else 1
+    return 0 if job["status"] == "completed" else EXIT_JOB_FAILED
 
 
 async def _status(session: Any, args: argparse.Namespace) -> int:
@@ -285,7 +331,7 @@ async def _results(session: Any, args: argparse.Namespace) -> int:
     fmt = "csv" if args.output.endswith(".csv") else "ndjson"
     async with session.get(f"/v1/jobs/{args.job_id}/results", params={"format": fmt}) as response:
         await _checked(response)
-        out = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: SIM115
+        out = open_output(args.output)
         try:
             async for data in response.content.iter_chunked(READ_BYTES):
                 out.write(data)

@@ -22,6 +22,7 @@ from . import errors
 from .api import suppression_wire as sw
 from .api.auth import SCOPES, requested_scopes
 from .api.wire import suppression_json
+from .cli import open_input, shown_url
 from .config import Settings
 from .importer import import_rows
 from .model import PUBLISHABLE, SuppressionEntry, SuppressionKind, SuppressionReason
@@ -84,6 +85,8 @@ def _target(parser: argparse.ArgumentParser) -> None:
 
 
 def _on_store(settings: Settings, command: Callable[[Store, argparse.Namespace], Awaitable[int]], args: Any) -> int:
+    print(f"store: {shown_url(settings.database_url)}", file=sys.stderr)  # which one, when several exist
+
     async def run() -> int:
         store = await open_store(settings.database_url, timeout=settings.store_timeout)
         try:
@@ -170,9 +173,9 @@ async def _suppress_show(store: Store, args: argparse.Namespace) -> int:
 async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
     """Invalid rows go to standard error with their line numbers as they are met."""
     parser = ImportParser(SuppressionReason(args.reason), args.source)
+    source = open_input(args.file)
 
     async def chunks() -> AsyncIterator[list[ImportRow]]:
-        source = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
         with source:
             for raw in source:  # a line at a time: millions of rows never sit in memory
                 yield parser.feed([raw])

@@ -8,7 +8,9 @@ process stops before it binds a port.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -46,8 +48,10 @@ class Settings:
     port: int = _env("VALIDATOR_PORT", "TCP port to listen on.", 8080)
     database_url: str = _env(
         "VALIDATOR_DATABASE_URL",
-        "Store location: `sqlite:///path` (embedded default) or `postgresql://...`.",
-        "sqlite:///data/validator.sqlite3",
+        "Store location: `sqlite:///path` (embedded default) or `postgresql://...`. The default is one file per "
+        "user wherever a command runs from (`docs/cli.md`); `serve` and the store commands print the one in use.",
+        default_factory=lambda: default_database_url(os.environ),
+        shown="`sqlite:///$XDG_DATA_HOME/validator/validator.sqlite3`",
     )
     store_timeout: float = _env(
         "VALIDATOR_STORE_TIMEOUT",
@@ -61,8 +65,12 @@ class Settings:
         (),
         shown="(system resolvers)",
     )
-    dns_timeout: float = _env("VALIDATOR_DNS_TIMEOUT", "Seconds to wait for one DNS query before retrying.", 2.0)
-    dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS attempts per query before answering `dns_timeout`.", 2)
+    dns_timeout: float = _env(
+        "VALIDATOR_DNS_TIMEOUT",
+        "Seconds one DNS try waits for an answer; a query answers `dns_timeout` after this times "
+        "`VALIDATOR_DNS_TRIES` seconds without one ([docs/dns.md](docs/dns.md)).", 2.0,
+    )
+    dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS tries per query before answering `dns_timeout`.", 2)
     dns_max_inflight: int = _env(
         "VALIDATOR_DNS_MAX_INFLIGHT", "DNS queries outstanding at once; more wait their turn.", 200
     )
@@ -350,36 +358,41 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse every ``VALIDATOR_*`` variable; refuse unknown ones (a typo must not pass silently)."""
+        """Parse every ``VALIDATOR_*`` variable; refuse unknown ones (a typo must not pass silently).
+        Every bad variable is reported at once, one per line, so one run shows all there is to fix."""
         known = {f.metadata["env"]: f for f in fields(cls)}
-        unknown = sorted(k for k in environ if k.startswith("VALIDATOR_") and k not in known)
-        if unknown:
-            raise ConfigError(f"unknown setting {unknown[0]}", field=unknown[0])
-        values = {f.name: parse_value(f.name, environ[env]) for env, f in known.items() if env in environ}
+        problems = [_unknown(name, known) for name in sorted(environ) if name.startswith("VALIDATOR_")
+                    and name not in known]
+        values = _parsed({f.name: (environ[env], env) for env, f in known.items() if env in environ}, problems)
+        values.setdefault("database_url", default_database_url(environ))
         return cls(**values).checked()
 
     def with_values(self, **raw: str | None) -> Settings:
-        """Overlay textual values (CLI flags) onto these settings; ``None`` means not given."""
-        values = {name: parse_value(name, text) for name, text in raw.items() if text is not None}
-        return replace(self, **values).checked()
+        """Overlay textual values (CLI flags) onto these settings; ``None`` means not given. An error
+        names the flag (``--port``), not the variable it overrides."""
+        labels = {name: "--" + name.replace("_", "-") for name, text in raw.items() if text is not None}
+        values = _parsed({name: (raw[name], label) for name, label in labels.items()}, [])  # type: ignore[misc]
+        return replace(self, **values).checked(labels)
 
-    def checked(self) -> Settings:
-        """Cross-field and range checks, naming the variable at fault."""
-        for name, low in _MINIMUMS.items():
-            if getattr(self, name) < low:
-                raise ConfigError(f"{env_name(name)} must be at least {low}", field=env_name(name))
+    def checked(self, labels: Mapping[str, str] | None = None) -> Settings:
+        """Cross-field and range checks, naming the variable (or the flag in ``labels``) at fault."""
+        def label(name: str) -> str:
+            return (labels or {}).get(name) or env_name(name)
+
+        problems = [ConfigError(f"{label(name)} must be at least {low}", field=label(name))
+                    for name, low in _MINIMUMS.items() if getattr(self, name) < low]
         if self.port > 65535:
-            raise ConfigError("VALIDATOR_PORT must be at most 65535", field="VALIDATOR_PORT")
+            problems.append(ConfigError(f"{label('port')} must be at most 65535", field=label("port")))
         if self.default_timeout_ms > self.max_timeout_ms:
-            raise ConfigError(
-                "VALIDATOR_DEFAULT_TIMEOUT_MS must not exceed VALIDATOR_MAX_TIMEOUT_MS", field="VALIDATOR_DEFAULT_TIMEOUT_MS"
-            )
+            problems.append(ConfigError("VALIDATOR_DEFAULT_TIMEOUT_MS must not exceed VALIDATOR_MAX_TIMEOUT_MS",
+                                        field="VALIDATOR_DEFAULT_TIMEOUT_MS"))
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ConfigError(
-                "VALIDATOR_DATABASE_URL must start with sqlite:/// or postgresql://", field="VALIDATOR_DATABASE_URL"
-            )
+            problems.append(ConfigError(f"{label('database_url')} must start with sqlite:/// or postgresql://",
+                                        field=label("database_url")))
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ConfigError("VALIDATOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR", field="VALIDATOR_LOG_LEVEL")
+            problems.append(ConfigError(f"{label('log_level')} must be DEBUG, INFO, WARNING or ERROR",
+                                        field=label("log_level")))
+        _raise_all(problems)
         self._check_pairs()
         self._check_smtp()
         return self
@@ -475,21 +488,64 @@ _MINIMUMS: dict[str, float] = {
 }
 
 
+def default_database_url(environ: Mapping[str, str]) -> str:
+    """The user's SQLite store, the same whatever the working folder: ``$XDG_DATA_HOME/validator/``
+    (XDG Base Directory Specification: ``~/.local/share`` when unset or not absolute)."""
+    base = environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".local", "share")
+    return f"sqlite:///{os.path.join(base, 'validator', 'validator.sqlite3')}"
+
+
 def env_name(name: str) -> str:
     """The variable that sets field ``name``."""
     return _FIELDS[name].metadata["env"]
 
 
-def parse_value(name: str, text: str) -> Any:
-    """Turn the text of one setting into its typed value, or raise ``ConfigError`` naming it."""
+def parse_value(name: str, text: str, label: str | None = None) -> Any:
+    """Turn the text of one setting into its typed value, or raise ``ConfigError`` naming it
+    (``label``: the flag that gave it; the variable by default)."""
     f = _FIELDS.get(name)
     if f is None:
         raise ConfigError(f"unknown setting {name}")
-    parse = _PARSERS[name] if name in _PARSERS else _PARSERS_BY_TYPE[str(f.type)]
+    label = label or f.metadata["env"]
+    kind = str(f.type)
+    parse = _PARSERS[name] if name in _PARSERS else _PARSERS_BY_TYPE[kind]
     try:
         return parse(text.strip())
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{f.metadata['env']}: {exc}", field=f.metadata["env"]) from exc
+        expected = _EXPECTED.get(kind) if name not in _PARSERS else None
+        message = f"{label} must be {expected}, got {text!r}" if expected else f"{label}: {exc}"
+        raise ConfigError(message, field=label) from exc
+
+
+_EXPECTED = {"int": "a whole number", "float": "a number", "bool": "true or false",
+             "SignalEffect": "one of " + ", ".join(effect.value for effect in SignalEffect)}
+
+
+def _parsed(texts: Mapping[str, tuple[str, str]], problems: list[ConfigError]) -> dict[str, Any]:
+    """``{field: (text, label)}`` parsed; every failure joins ``problems``, and all are raised together."""
+    values = {}
+    for name, (text, label) in texts.items():
+        try:
+            values[name] = parse_value(name, text, label)
+        except ConfigError as exc:
+            problems.append(exc)
+    _raise_all(problems)
+    return values
+
+
+def _raise_all(problems: list[ConfigError]) -> None:
+    """One ``ConfigError`` whose message has a line per problem (the CLI prints each); field: the first's."""
+    if problems:
+        raise ConfigError("\n".join(p.message for p in problems), field=problems[0].field)
+
+
+def _unknown(name: str, known: Mapping[str, object]) -> ConfigError:
+    prefix = "VALIDATOR_"  # compared without it: the shared prefix would make every name look close
+    close = difflib.get_close_matches(name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1, cutoff=0.8)
+    hint = f" (did you mean {prefix}{close[0]}?)" if close else " (the README's configuration table lists every setting)"
+    return ConfigError(f"unknown setting {name}{hint}", field=name)
 
 
 def parse_bool(text: str) -> bool:

@@ -24,8 +24,10 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── Conflict                        conflict            (e.g. an active API key already has that name)
     ├── UnparseableMessage              unparseable_message (not a mail message, or a bounce naming no recipient)
     │   └── JobNotFinished              job_not_finished    (a job's results before it finished)
-    └── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
-        └── StoreReadOnly               store_read_only     (reads work, the database cannot be written)
+    ├── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
+    │   └── StoreReadOnly               store_read_only     (reads work, the database cannot be written)
+    ├── FileUnusable                    file_unusable       (CLI: a file named on the command line cannot be read or written)
+    └── Unreachable                     unreachable         (CLI: the port cannot be listened on, or the service not reached)
 """
 
 from __future__ import annotations
@@ -180,3 +182,15 @@ class StoreReadOnly(StoreUnavailable):
     """
 
     code = "store_read_only"
+
+
+class FileUnusable(ValidatorError):
+    """A file the command line names cannot be read or written (missing, a folder, no permission)."""
+
+    code = "file_unusable"
+
+
+class Unreachable(ValidatorError):
+    """The network refuses the command: the port to listen on is taken, or the service at ``--url`` does not answer."""
+
+    code = "unreachable"

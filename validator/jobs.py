@@ -55,6 +55,7 @@ DUPLICATE = "duplicate"  # the status counted for a row answered by reference to
 Render = Callable[[InputRow, Verdict | None], bytes]  # one NDJSON line; None: a duplicate row
 OnFinished = Callable[[Job], Awaitable[None]]
 Pause = Callable[[], Awaitable[None]]
+NOTE_SECONDS = 1.0  # a worked chunk's answered rows are written at most this often (job progress between chunks)
 CALLBACK_GRACE = 60.0  # seconds after completion before another runner sends a callback its own never did
 REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
 
@@ -334,7 +335,7 @@ class JobRunner:
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
             answer = await answer_rows(
-                self._checker, claim.rows, self._render, slice_size=settings.job_slice,
+                _Noting(self._checker, self._store, claim), claim.rows, self._render, slice_size=settings.job_slice,
                 timeout_ms=settings.job_timeout_ms, pause=self.gate.pause, smtp=claim.options.smtp,
                 greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
                 pacer=pacer or self.new_pacer())
@@ -347,3 +348,22 @@ class JobRunner:
         if job is not None and job.status is JobStatus.COMPLETED and self._on_finished is not None:
             self._notify(job)
         return job
+
+
+class _Noting:
+    """The checker, noting in the store how many rows of the claimed chunk are answered (at most
+    every ``NOTE_SECONDS``), so that a job's ``processed`` moves per slice, not per chunk."""
+
+    def __init__(self, checker: BulkChecker, store: JobStore, claim: ChunkClaim) -> None:
+        self._checker, self._store, self._claim = checker, store, claim
+        self._answered, self._noted = 0, -NOTE_SECONDS
+
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None,
+                         smtp: bool = False, bulk: bool = False) -> list[Verdict]:
+        verdicts = await self._checker.check_many(emails, timeout_ms, smtp=smtp, bulk=bulk)
+        self._answered = min(self._answered + len(emails), len(self._claim.rows))  # greylist retries ask again
+        if time.monotonic() - self._noted >= NOTE_SECONDS:
+            self._noted = time.monotonic()
+            with contextlib.suppress(StoreUnavailable):  # only progress: the answers are stored with the chunk
+                await self._store.note_answered(self._claim, self._answered)
+        return verdicts

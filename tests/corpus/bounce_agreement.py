@@ -1,4 +1,4 @@
-"""Scoring bounce readers against the labelled corpus (../shared/corpora/bounces): shared by test and bench.
+"""Scoring bounce readers against the labelled corpus (tests/data/bounces): shared by test and bench.
 
 A manifest row (file, recipient) is *found* when a fact for that recipient (case-insensitive)
 comes out of the file. Hard-bounce precision and recall compare ``categorize(fact) is
@@ -20,15 +20,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+
+try:  # tests/ is on sys.path under pytest ("prepend" import mode); the project root otherwise (bench)
+    from testdata import BOUNCES as CORPUS
+except ImportError:  # pragma: no cover
+    from tests.testdata import BOUNCES as CORPUS
 
 from validator.bounces.facts import BounceFact, Category
 from validator.bounces.message import read_message
 from validator.errors import UnparseableMessage
 from validator.policy import categorize
 from validator.smtp_reply import ReplyClass, read_mailbox_words
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpora/bounces"
 
 
 @dataclass(frozen=True, slots=True)

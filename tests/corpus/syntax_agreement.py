@@ -1,7 +1,7 @@
 """Judge the syntax policy against the shared corpus of other validators' test cases.
 
 Shared by ``tests/corpus/test_syntax_corpus.py`` (floors and explanations) and
-``bench/syntax_corpus.py`` (the agreement tables). It reads ``../shared/corpora/syntax``
+``bench/syntax_corpus.py`` (the agreement tables). It reads ``tests/data/syntax``
 at run time; no corpus verdict is copied into code. Must not live here: the policy itself
 (``validator/syntax.py``).
 
@@ -28,10 +28,13 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
+try:  # tests/ is on sys.path under pytest ("prepend" import mode); the project root otherwise (bench)
+    from testdata import SYNTAX as CORPUS_DIR
+except ImportError:  # pragma: no cover
+    from tests.testdata import SYNTAX as CORPUS_DIR
+
 from validator.model import Address, InvalidAddress, SyntaxProblem
 from validator.syntax import parse_address
-
-CORPUS_DIR = Path(__file__).resolve().parents[2].parent / "shared/corpora/syntax"
 
 # A refusal under one of these names a pre-send rule; INVALID and EMPTY only echo the parse.
 POLICY_PROBLEMS = frozenset(SyntaxProblem) - {SyntaxProblem.INVALID, SyntaxProblem.EMPTY}
@@ -78,8 +81,7 @@ def load_cases(directory: Path = CORPUS_DIR) -> list[Case]:
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         raise FileNotFoundError(
-            f"syntax corpus not found: no *.jsonl in {directory} (expected ../shared/corpora/syntax "
-            "next to the project root)"
+            f"syntax corpus not found: no *.jsonl in {directory} (see tests/data/SOURCES.md)"
         )
     cases = []
     for path in files:

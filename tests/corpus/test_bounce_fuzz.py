@@ -6,16 +6,14 @@ headers duplicated) so that the fuzzing starts from the shapes real MTAs produce
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testdata import BOUNCES as CORPUS
 
 from validator.bounces.facts import BounceFact
 from validator.bounces.message import read_message
 from validator.errors import UnparseableMessage
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpora/bounces"
 MESSAGES = [path.read_bytes() for path in sorted((CORPUS / "emails").glob("*.eml"))]
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

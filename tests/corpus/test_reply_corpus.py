@@ -1,4 +1,4 @@
-"""classify_reply against the labelled bounce corpus (../shared/corpora/bounces): a figure to hold.
+"""classify_reply against the labelled bounce corpus (tests/data/bounces): a figure to hold.
 
 For each manifest row with a reply code or status whose message carries an RFC 3464
 ``Diagnostic-Code`` for that recipient, ``ReplyClass.permanent`` is compared with Sisimai's
@@ -18,10 +18,10 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from testdata import BOUNCES as CORPUS
 
 from validator.smtp_reply import classify_reply, parse_reply
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpora/bounces"
 # Measured: 139 of 169 rows agree (82.2%); hard bounces: 46 of 57 found (80.7%). Floors just below.
 AGREEMENT_FLOOR = 81.5
 HARD_RECALL_FLOOR = 80.0

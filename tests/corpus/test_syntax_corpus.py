@@ -1,4 +1,4 @@
-"""The syntax policy against six other validators' own test cases (../shared/corpora/syntax).
+"""The syntax policy against six other validators' own test cases (tests/data/syntax).
 
 Agreement is a figure to hold, not to maximise: the sources judge RFC 5322 validity, we judge
 what a sender can deliver to. ``python -m bench.syntax_corpus`` prints the tables.

@@ -1,4 +1,4 @@
-"""The ESP webhook corpus (../shared/corpora/bounces/webhooks, manifest-webhooks.jsonl) through read_webhook.
+"""The ESP webhook corpus (tests/data/bounces/webhooks, manifest-webhooks.jsonl) through read_webhook.
 
 Each payload is signed in the test as its provider would sign it (SES files wrapped in an SNS
 envelope signed with a pinned test certificate; SendGrid files signed with ECDSA P-256) and
@@ -28,13 +28,13 @@ from typing import Any
 
 import orjson
 import pytest
+from testdata import BOUNCES as CORPUS
 from webhook_signers import NOW, Keys, make_keys, sendgrid_headers, sns_envelope
 
 from validator.bounces.facts import BounceFact, Category
 from validator.bounces.webhooks import read_webhook
 from validator.policy import categorize
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpora/bounces"
 # Rows whose hard label we knowingly contradict, though the manifest does not mark them weak.
 KNOWN_DISAGREEMENTS = {
     ("webhooks/json-sendgrid-02.json", 1): "reply '550 Unknown user ...': the same text the manifest marks weak in json-sendgrid-01",

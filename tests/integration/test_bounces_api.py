@@ -8,14 +8,12 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
-
 import pytest
+from testdata import BOUNCES as CORPUS
 
 from validator.api import create_app
 from validator.config import Settings
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpora" / "bounces"
 MAILGUN_KEY = "key-for-tests"
 
 

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from processes import VALIDATOR, env_for
+from testdata import BOUNCES as CORPUS
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpora" / "bounces"
 
 
 def run(dns, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -55,6 +55,14 @@ def test_dry_run_classifies_without_touching_the_store(dns, tmp_path):
     [record] = [json.loads(line) for line in result.stdout.splitlines()]
     assert (record["category"], record["action"]) == ("hard_invalid", "suppressed")
     assert not (tmp_path / "v.sqlite3").exists()
+
+
+def test_dry_run_of_a_stored_report_says_duplicate_as_a_real_run_does(dns, tmp_path):
+    message = str(inputs(tmp_path) / "lhost-postfix-05.eml")
+    first = run(dns, tmp_path, "ingest", "--json", message)
+    assert [json.loads(line)["action"] for line in first.stdout.splitlines()] == ["suppressed"]
+    again = [run(dns, tmp_path, "ingest", "--json", *flags, message) for flags in (["--dry-run"], [])]
+    assert [[json.loads(line)["action"] for line in r.stdout.splitlines()] for r in again] == [["duplicate"]] * 2
 
 
 def test_report_prints_rates_with_levels(dns, tmp_path):

@@ -187,3 +187,25 @@ async def test_uploads_left_receiving_are_purged_after_the_lease_with_their_chun
         assert await chunk_jobs(store_url) == [done.id]  # and it left no orphan chunk
     finally:
         await store.close()
+
+
+async def test_answered_rows_of_a_worked_chunk_count_as_processed_until_it_completes(store_url):
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(store_url, clock=lambda: now[0])
+    try:
+        job = await _job(store, 2, per_chunk=10)
+        first = await store.claim_chunk("a", 10)
+        await store.note_answered(first, 4)
+        assert (await store.get_job(job.id)).processed == 4  # a slice answered: seen before the chunk completes
+        [listed], _ = await store.list_jobs()
+        assert listed.processed == 4
+        await store.note_answered(dataclasses.replace(first, owner="b"), 9)  # not the holder: ignored
+        assert (await store.get_job(job.id)).processed == 4
+        now[0] += timedelta(seconds=11)
+        again = await store.claim_chunk("c", 10)  # the lease ran out: the chunk starts over, and so does its count
+        assert again.chunk_no == 0 and (await store.get_job(job.id)).processed == 0
+        await store.note_answered(again, 7)
+        done = await store.complete_chunk(again, _answer(again))
+        assert done.processed == 10 and (await store.get_job(job.id)).processed == 10  # its rows counted once
+    finally:
+        await store.close()

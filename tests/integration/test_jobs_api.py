@@ -323,3 +323,23 @@ async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runn
         await asyncio.sleep(0.05)
     assert (await (await client.get(f"/v1/jobs/{job.id}")).json())["callback"] == "sent 204"
     assert received.empty()  # once
+
+
+async def test_processed_moves_per_slice_within_a_chunk(aiohttp_client, zone, tmp_path):
+    for n in range(3):  # a slice per domain, each waiting 0.2 s for its MX answer (dns_timeout 0.3)
+        zone.zone.mx(f"d{n}.example.com", 10, "mx.example.com")
+        zone.zone.delay(f"d{n}.example.com", 0.2, "MX")
+    settings = _settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_chunk_rows=300, job_slice=100,
+                         job_slice_ms=1000.0)
+    client = await aiohttp_client(create_app(settings))
+    emails = [f"u{i}@d{i // 100}.example.com" for i in range(300)]  # one chunk of 300 rows
+    location = (await client.post("/v1/jobs", json={"emails": emails})).headers["Location"]
+    seen = set()
+    for _ in range(200):
+        job = await (await client.get(location)).json()
+        if job["status"] == "completed":
+            break
+        seen.add(job["processed"])
+        await asyncio.sleep(0.05)
+    assert job["processed"] == 300
+    assert any(0 < processed < 300 for processed in seen), f"processed moved only per chunk: {sorted(seen)}"

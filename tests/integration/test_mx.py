@@ -189,6 +189,27 @@ async def test_silent_server_times_out_within_the_budget(dns: DnsServer, make_re
     assert dns.count("blackhole.test", "MX") >= 1
 
 
+async def test_a_server_answering_within_dns_timeout_is_waited_for_after_fast_answers(
+        dns: DnsServer, make_resolver: MakeResolver) -> None:
+    # c-ares adapts its per-try timeouts to the fast answers (down to 250 ms), then drops a reply
+    # that comes within dns_timeout: measured "timeout" after ~0.5 s for a 0.6 s server at 1.0 x 2.
+    for i in range(20):
+        dns.zone.mx(f"quick{i}.test", 10, "mx.quick.test")
+    dns.zone.a("mx.quick.test", "8.8.8.8")
+    dns.zone.mx("late.test", 10, "mx.quick.test")
+    dns.zone.delay("late.test", 0.6, "MX")
+    resolver = make_resolver(dns_timeout=1.0, dns_tries=2)
+    for i in range(20):
+        assert (await resolver.lookup(f"quick{i}.test")).outcome is not MxOutcome.TIMEOUT
+
+    started = time.monotonic()
+    answer = await resolver.lookup("late.test")
+
+    assert answer.outcome is not MxOutcome.TIMEOUT, answer.detail
+    assert answer.hosts and answer.hosts[0].host == "mx.quick.test"
+    assert time.monotonic() - started < 2.0  # within the budget: dns_timeout 1.0 s x dns_tries 2
+
+
 async def test_unreachable_nameserver_is_error_or_timeout(make_resolver: MakeResolver) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))

@@ -3,7 +3,7 @@
 The readers say what happened; ``policy`` says what it means; this module keys each fact
 (recipient normalized as the suppression list keys it; an idempotency key so the same report
 twice changes nothing), and hands the batch to the store, which plans and writes it in one
-transaction. ``dry_run`` plans against an empty history and writes nothing (CLI ``--dry-run``).
+transaction. ``dry_run`` decides against the stored history and writes nothing (CLI ``--dry-run``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Ingestor:
         """Decisions in input order. ``actor`` is written to the audit trail of every suppression."""
         now = utc_now()
         records = [fact_record(f, source, now) for f in facts]
-        if dry_run or self._store is None:
+        if self._store is None:  # no store at all: against an empty history
             return plan_ingest(records, seen=set(), streaks={}, counted=set(), probe_accepted=set(),
                                policy=self._policy).decisions
-        return await self._store.ingest_facts(records, self._policy, actor=actor)
+        return await self._store.ingest_facts(records, self._policy, actor=actor, dry_run=dry_run)

@@ -106,8 +106,9 @@ class Store(JobStore, Protocol):
         """Revoke the active key with this id (or else this name); False if there was none."""
 
     async def ingest_facts(self, records: Sequence[FactRecord], policy: LearningPolicy, *,
-                           actor: str) -> list[Decision]:
-        """Record a batch of facts and apply what they teach, in one transaction (see ingest_records)."""
+                           actor: str, dry_run: bool = False) -> list[Decision]:
+        """Record a batch of facts and apply what they teach, in one transaction (see ingest_records).
+        ``dry_run``: the same decisions against the stored history, the transaction rolled back."""
 
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         """The open soft-bounce streaks of these address keys (hot path)."""

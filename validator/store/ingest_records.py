@@ -48,6 +48,14 @@ class Decision:
     suppressed_as: SuppressionReason | None = None
 
 
+class RolledBack(Exception):  # noqa: N818 - not an error: how a dry run leaves its transaction
+    """Raised inside an ingest transaction to undo it and hand out its decisions (a dry run)."""
+
+    def __init__(self, decisions: list[Decision]) -> None:
+        super().__init__("dry run")
+        self.decisions = decisions
+
+
 @dataclass(slots=True)
 class IngestPlan:
     decisions: list[Decision] = field(default_factory=list)

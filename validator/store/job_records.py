@@ -24,6 +24,11 @@ from ..job_model import Counts, InputRow, Job, JobOptions, JobStatus
 
 JOB_COLUMNS = ("id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"
                " error, callback, owner_key")
+# What readers see: ``processed`` counts the answered chunks' rows and what runners have noted of
+# the chunks they are working (job_chunks.answered), so progress moves per slice.
+LIVE_JOB_COLUMNS = JOB_COLUMNS.replace(
+    "processed", "processed + (SELECT COALESCE(SUM(c.answered), 0) FROM job_chunks c"
+    " WHERE c.job_id = jobs.id AND c.results IS NULL)", 1)
 MAX_ATTEMPTS = 3  # a chunk claimed this often without completing fails its job (it crashes whoever works it)
 JOB_ID = re.compile(r"[0-9a-f]{24}")
 _STATUSES = {s.value: s for s in JobStatus}

@@ -63,6 +63,9 @@ class JobStore(Protocol):
     async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
         """Extend a claim that is still held (same owner and attempt, not answered) by ``lease`` seconds from now."""
 
+    async def note_answered(self, claim: ChunkClaim, rows: int) -> None:
+        """Record that ``rows`` of a chunk still held are answered (readers add them to ``processed``)."""
+
     async def release_claims(self, owner: str) -> int:
         """Give back the unanswered chunks ``owner`` holds (a graceful shutdown), uncounted as attempts."""
 

@@ -72,13 +72,13 @@ class PostgresJobs:
         await self._write_one("DELETE FROM jobs WHERE id = $1", job_id)  # its chunks go with it (ON DELETE CASCADE)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
+        rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
     async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
                         status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._fetch(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
+        rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
                                  " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR owner_key = $3)"
                                  " ORDER BY id DESC LIMIT $2", after or "g", limit + 1, owner_key,
                                  None if status is None else JobStatus(status).value)
@@ -102,8 +102,8 @@ class PostgresJobs:
                     await conn.execute("UPDATE jobs SET status = 'failed', finished_at = $2, error = $3 WHERE id = $1",
                                        job_id, now, f"chunk {chunk_no} failed {attempts} times")
                     continue
-                await conn.execute("UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5"
-                                   " WHERE job_id = $1 AND chunk_no = $2",
+                await conn.execute("UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5,"
+                                   " answered = 0 WHERE job_id = $1 AND chunk_no = $2",
                                    job_id, chunk_no, owner, now + timedelta(seconds=lease), attempts + 1)
                 await conn.execute("UPDATE jobs SET status = 'running', started_at = $2"
                                    " WHERE id = $1 AND status = 'queued'", job_id, now)
@@ -140,10 +140,15 @@ class PostgresJobs:
             self._clock() + timedelta(seconds=lease), claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
         return len(rows) == 1
 
+    async def note_answered(self, claim: ChunkClaim, rows: int) -> None:
+        await self._write_one("UPDATE job_chunks SET answered = $1 WHERE job_id = $2 AND chunk_no = $3"
+                              " AND results IS NULL AND lease_owner = $4 AND attempts = $5",
+                              rows, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+
     async def release_claims(self, owner: str) -> int:
         rows = await self._write_one("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
-                                      " attempts = attempts - 1 WHERE lease_owner = $1 AND results IS NULL"
-                                      " RETURNING chunk_no", owner)
+                                      " attempts = attempts - 1, answered = 0"
+                                      " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)
         return len(rows)
 
     async def cancel_job(self, job_id: str) -> Job | None:

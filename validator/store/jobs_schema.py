@@ -40,6 +40,10 @@ CREATE TABLE job_chunks (
 CREATE INDEX job_chunks_todo ON job_chunks (job_id, chunk_no) WHERE results IS NULL
 """
 
+# Version 4: how many rows of a leased chunk its runner has answered, so that a job's progress
+# moves per slice rather than per chunk; reset when the chunk is claimed again.
+V5_ANSWERED = "ALTER TABLE job_chunks ADD COLUMN answered INTEGER NOT NULL DEFAULT 0"
+
 V3_POSTGRES = """
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY,

@@ -66,14 +66,14 @@ class SqliteJobs:
         await self._write(discard)
 
     async def get_job(self, job_id: str) -> Job | None:
-        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        rows = await self._scan(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         return jr.job_of(rows[0], from_us) if rows else None
 
     async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
                         status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
         wanted = None if status is None else JobStatus(status).value
-        rows = await self._scan(f"SELECT {jr.JOB_COLUMNS} FROM jobs WHERE (status = ? OR ? IS NULL AND"
+        rows = await self._scan(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE (status = ? OR ? IS NULL AND"
                                 " status != 'receiving') AND id < ? AND (? IS NULL OR owner_key = ?)"
                                 " ORDER BY id DESC LIMIT ?", (wanted, wanted, after or "g", owner_key, owner_key,
                                                               limit + 1))
@@ -104,7 +104,7 @@ class SqliteJobs:
                     conn.execute("UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ?",
                                  (to_us(now), f"chunk {chunk_no} failed {attempts} times", job_id))
                     continue
-                conn.execute("UPDATE job_chunks SET lease_owner = ?, lease_until = ?, attempts = ?"
+                conn.execute("UPDATE job_chunks SET lease_owner = ?, lease_until = ?, attempts = ?, answered = 0"
                              " WHERE job_id = ? AND chunk_no = ?",
                              (owner, to_us(now + timedelta(seconds=lease)), attempts + 1, job_id, chunk_no))
                 conn.execute("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
@@ -144,9 +144,15 @@ class SqliteJobs:
                  claim.attempt)).rowcount == 1
         return await self._write(renew)
 
+    async def note_answered(self, claim: ChunkClaim, rows: int) -> None:
+        await self._write(lambda conn: conn.execute(
+            "UPDATE job_chunks SET answered = ? WHERE job_id = ? AND chunk_no = ? AND results IS NULL"
+            " AND lease_owner = ? AND attempts = ?", (rows, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)))
+
     async def release_claims(self, owner: str) -> int:
         def release(conn: sqlite3.Connection) -> int:
-            return conn.execute("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1"
+            return conn.execute("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
+                                " attempts = attempts - 1, answered = 0"
                                 " WHERE lease_owner = ? AND results IS NULL", (owner,)).rowcount
         return await self._write(release)
 

@@ -39,7 +39,7 @@ from ..model import SoftStreak
 from ..policy import LearningPolicy
 from . import bounce_postgres, event_reads, records
 from .base import StoreBase
-from .ingest_records import Decision, EventCount, FactRecord
+from .ingest_records import Decision, EventCount, FactRecord, RolledBack
 from .jobs_postgres import PostgresJobs
 from .pool import ConnectionPool
 from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
@@ -369,15 +369,21 @@ class PostgresStore(PostgresJobs, StoreBase):
     # --- bounce ingestion --------------------------------------------------------------------
 
     async def ingest_facts(self, records_: Sequence[FactRecord], policy: LearningPolicy, *,
-                           actor: str) -> list[Decision]:
+                           actor: str, dry_run: bool = False) -> list[Decision]:
         if not records_:
             return []
 
         async def run(conn: asyncpg.Connection) -> list[Decision]:
             async def put(c: asyncpg.Connection, entries: list[SuppressionEntry]) -> object:
                 return await self._apply(c, entries, actor, None)
-            return await bounce_postgres.ingest(conn, records_, policy, self._clock(), put, _Contended)
-        return await self._transaction(run)
+            decisions = await bounce_postgres.ingest(conn, records_, policy, self._clock(), put, _Contended)
+            if dry_run:
+                raise RolledBack(decisions)
+            return decisions
+        try:
+            return await self._transaction(run)
+        except RolledBack as undone:
+            return undone.decisions
 
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         if not addresses:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import StoreUnavailable
-from .jobs_schema import V3_POSTGRES, V3_SQLITE, V4_POSTGRES, V4_SQLITE
+from .jobs_schema import V3_POSTGRES, V3_SQLITE, V5_ANSWERED, V4_POSTGRES, V4_SQLITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +217,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "delivery events, soft streaks, probe disagreements", _V2_SQLITE, _V2_POSTGRES),
     Migration(3, "bulk jobs and their chunks", V3_SQLITE, V3_POSTGRES),
     Migration(4, "jobs owned by api key id", V4_SQLITE, V4_POSTGRES),
+    Migration(5, "rows answered so far in leased job chunks", V5_ANSWERED, V5_ANSWERED),
 )
 
 

@@ -53,7 +53,7 @@ from ..model import SoftStreak
 from ..policy import LearningPolicy
 from . import bounce_sqlite, event_reads, records
 from .base import StoreBase
-from .ingest_records import Decision, EventCount, FactRecord
+from .ingest_records import Decision, EventCount, FactRecord, RolledBack
 from .jobs_sqlite import SqliteJobs
 from .keyfilter import KeyFilter
 from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
@@ -450,14 +450,20 @@ class SqliteStore(SqliteJobs, StoreBase):
     # --- bounce ingestion --------------------------------------------------------------------
 
     async def ingest_facts(self, records_: Sequence[FactRecord], policy: LearningPolicy, *,
-                           actor: str) -> list[Decision]:
+                           actor: str, dry_run: bool = False) -> list[Decision]:
         if not records_:
             return []
 
         def run(conn: sqlite3.Connection) -> list[Decision]:
-            return bounce_sqlite.ingest(conn, records_, policy, self._clock(),
-                                        lambda c, entries: self._apply(c, entries, actor, None))
-        return await self._write(run)
+            decisions = bounce_sqlite.ingest(conn, records_, policy, self._clock(),
+                                             lambda c, entries: self._apply(c, entries, actor, None))
+            if dry_run:
+                raise RolledBack(decisions)
+            return decisions
+        try:
+            return await self._write(run)
+        except RolledBack as undone:
+            return undone.decisions
 
     async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
                                     ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
