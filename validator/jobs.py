@@ -358,12 +358,16 @@ class _Noting:
         self._checker, self._store, self._claim = checker, store, claim
         self._answered, self._noted = 0, -NOTE_SECONDS
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None,
-                         smtp: bool = False, bulk: bool = False) -> list[Verdict]:
-        verdicts = await self._checker.check_many(emails, timeout_ms, smtp=smtp, bulk=bulk)
+    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
+                         bulk: bool = False, known: Mapping[str, MxAnswer] | None = None) -> list[Verdict]:
+        verdicts = await self._checker.check_many(emails, timeout_ms, smtp=smtp, bulk=bulk, known=known)
         self._answered = min(self._answered + len(emails), len(self._claim.rows))  # greylist retries ask again
         if time.monotonic() - self._noted >= NOTE_SECONDS:
             self._noted = time.monotonic()
             with contextlib.suppress(StoreUnavailable):  # only progress: the answers are stored with the chunk
                 await self._store.note_answered(self._claim, self._answered)
         return verdicts
+
+    async def resolve_domains(self, domains: Iterable[str], timeout_ms: int | None = None,
+                              bulk: bool = False) -> dict[str, MxAnswer]:
+        return await self._checker.resolve_domains(domains, timeout_ms, bulk=bulk)

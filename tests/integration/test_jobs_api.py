@@ -326,13 +326,15 @@ async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runn
 
 
 async def test_processed_moves_per_slice_within_a_chunk(aiohttp_client, zone, tmp_path):
-    for n in range(3):  # a slice per domain, each waiting 0.2 s for its MX answer (dns_timeout 0.3)
-        zone.zone.mx(f"d{n}.example.com", 10, "mx.example.com")
-        zone.zone.delay(f"d{n}.example.com", 0.2, "MX")
+    # A slice per domain, each waiting 0.2 s for its MX answer (dns_timeout 0.3). The domains are
+    # internationalised: a chunk's plain host names are resolved ahead of its slices, IDNs by their slice.
+    for n in range(3):
+        zone.zone.mx(f"d{n}.xn--exmple-cua.com", 10, "mx.example.com")
+        zone.zone.delay(f"d{n}.xn--exmple-cua.com", 0.2, "MX")
     settings = _settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_chunk_rows=300, job_slice=100,
                          job_slice_ms=1000.0)
     client = await aiohttp_client(create_app(settings))
-    emails = [f"u{i}@d{i // 100}.example.com" for i in range(300)]  # one chunk of 300 rows
+    emails = [f"u{i}@d{i // 100}.exämple.com" for i in range(300)]  # one chunk of 300 rows
     location = (await client.post("/v1/jobs", json={"emails": emails})).headers["Location"]
     seen = set()
     for _ in range(200):
