@@ -134,6 +134,9 @@ class _Counting:
         self._progress.advance(len(emails))
         return verdicts
 
+    async def resolve_domains(self, domains: Any, timeout_ms: int | None = None, bulk: bool = False) -> Any:
+        return await self._checker.resolve_domains(domains, timeout_ms, bulk=bulk)
+
 
 def summary_table(counts: Counts, total: int) -> str:
     rows = [("STATUS", "ROWS", "SHARE")]
