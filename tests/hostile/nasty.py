@@ -77,7 +77,7 @@ def cases(scale: int = 1) -> list[Case]:
     found: list[Case] = []
     for name, body in _json_bodies(scale).items():
         found.append(Case(f"jobs-json-{name}", "POST", "/v1/jobs", body))
-        for path in ("/v1/validate", "/v1/validate/batch", "/v1/suppressions/lookup", "/v1/events"):
+        for path in ("/v1/validate", "/v1/validate/batch", "/v1/suppressions/lookup", "/v1/events", "/v1/keys"):
             found.append(Case(f"{path.strip('/').replace('/', '-')}-{name}", "POST", path, body))
         found.append(Case(f"put-suppression-{name}", "PUT", "/v1/suppressions/a@example.com", body))
     for name, body in _csv_bodies(scale).items():
@@ -97,6 +97,9 @@ def cases(scale: int = 1) -> list[Case]:
         "suppressions-since": ("GET", f"/v1/suppressions?since={far}"),
         "reports-since": ("GET", f"/v1/reports/bounce-rates?since={far}"),
         "reports-until": ("GET", "/v1/reports/bounce-rates?until=9999-12-31T23:59:59-14:00"),
+        "events-cursor-superscript": ("GET", "/v1/events?cursor=%C2%B2"),  # str.isdigit() is true, int() fails
+        "events-limit": ("GET", f"/v1/events?limit={huge}"),
+        "keys-path-garbage": ("DELETE", "/v1/keys/%00%FF" + "9" * 5000),
         "suppression-path-invalid-utf8": ("GET", "/v1/suppressions/%FF%FE@example.com"),
         "suppression-path-control": ("GET", "/v1/suppressions/a%0D%0Ab@example.com"),
         "suppression-path-long": ("GET", "/v1/suppressions/" + "a" * 8000 + "@example.com"),  # aiohttp's line limit 8,190
