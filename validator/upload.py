@@ -9,13 +9,15 @@ Three formats, fed as they arrive so a million-row upload is never held whole:
   is taken, and without a header the first cell of the first row holding an ``@``.
   A cell ``Jane Doe <jane@example.com>`` is answered for ``jane@example.com``; the result
   keeps the cell as ``input``. Row numbers are the line a record starts on (quoted line
-  breaks survive chunking, RFC 4180 §2.6); a line that is not UTF-8 is answered
-  ``invalid_syntax`` with its row number, the rest of the file goes on.
+  breaks survive chunking, RFC 4180 §2.6); a line that is not UTF-8, or a record longer than
+  ``csv_records.MAX_RECORD_BYTES``, is answered ``invalid_syntax`` with its row number, the rest
+  of the file goes on. A quote that never closes refuses the upload (``InvalidCsv``, its line).
 - **NDJSON** (``application/x-ndjson``): one JSON string or ``{"email": ...}`` per line;
   a line that is neither (or not UTF-8) is answered ``invalid_syntax``.
 - **JSON** (``application/json``): ``{"emails": [...], "smtp", "dedupe", "callback_url"}``,
-  parsed incrementally (ijson); the row number is the 1-based position in ``emails``. A
-  body that is not valid JSON refuses the whole job (``invalid_json``).
+  parsed incrementally (ijson, behind ``json_guard``'s limits); the row number is the 1-based
+  position in ``emails``. A body that is not valid JSON, or breaks a limit, refuses the whole
+  job (``invalid_json``).
 
 Blank records are skipped (no row, no answer). A problem with the upload as a whole (no
 such column, too many rows, unknown field) raises a ``BadRequest`` subclass.
