@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: install serve test bench
+.PHONY: install serve test bench fuzz
 install: $(STAMP)
 
 serve: $(STAMP)
@@ -22,3 +22,6 @@ test: $(STAMP)
 
 bench: $(STAMP)  # make bench BENCH_ARGS='--quick --markdown'
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+fuzz: $(STAMP)  # hostile input at every endpoint, longer than `make test` runs it (FUZZ_ARGS='--quick')
+	$(BIN)/python -m bench hostile $(FUZZ_ARGS)

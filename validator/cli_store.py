@@ -177,8 +177,8 @@ async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
 
     async def chunks() -> AsyncIterator[list[ImportRow]]:
         with source:
-            for raw in source:  # a line at a time: millions of rows never sit in memory
-                yield parser.feed([raw])
+            for data in iter(lambda: source.read(1 << 16), b""):  # millions of rows never sit in memory
+                yield parser.feed(data)
         yield parser.finish()
 
     def note(row: ImportRow) -> None:

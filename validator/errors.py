@@ -8,6 +8,7 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     ├── ConfigError                     config_error        (bad VALIDATOR_* value; before bind)
     ├── BadRequest                      bad_request
     │   ├── InvalidJson                 invalid_json
+    │   ├── InvalidCsv                  invalid_csv         (a quoted field that never closes)
     │   ├── InvalidEncoding             invalid_encoding    (body is not UTF-8)
     │   ├── InvalidField                invalid_field       (wrong type, out of range, CR/LF/NUL)
     │   ├── MissingField                missing_field
@@ -56,6 +57,12 @@ class BadRequest(ValidatorError):
 
 class InvalidJson(BadRequest):
     code = "invalid_json"
+
+
+class InvalidCsv(BadRequest):
+    """A CSV upload whose records cannot be told apart: a quoted field still open at the end of the input."""
+
+    code = "invalid_csv"
 
 
 class InvalidEncoding(BadRequest):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .csv_records import Record, RecordJoiner, from_spreadsheet
+from .csv_records import Record, RecordReader, from_spreadsheet
 from .errors import InvalidField
 from .model import (
     Address,
@@ -91,7 +91,10 @@ def parse_time(value: Any, field: str) -> datetime:
         raise InvalidField("must be an ISO 8601 date-time", field=field) from exc
     if moment.tzinfo is None:
         raise InvalidField("must carry a time zone (e.g. Z)", field=field)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise InvalidField("must fall between years 1 and 9999 in UTC", field=field) from exc
 
 
 def parse_reason(value: Any, field: str = "reason") -> SuppressionReason:
@@ -110,49 +113,46 @@ class ImportRow:
 
 
 class ImportParser:
-    """Rows of an import CSV, fed a few lines at a time (the body is never held whole).
+    """Rows of an import CSV, fed bytes as they come (the body is never held whole).
 
     Columns by header (``email``, or ``domain``, or ``kind`` + ``value``; then ``reason``,
     ``source``, ``detail``, ``expires_at``); without a header, one address per line. A record
     ends at a line end outside quotes (RFC 4180 §2.6), so quoted line breaks survive chunking.
+    Every record that is not imported comes back as a row with its line and the reason: not
+    UTF-8, NUL, too long, a quote that never closes (naming the lines it took), or a cell the
+    entry refuses.
     """
 
     def __init__(self, default_reason: SuppressionReason, default_source: str) -> None:
         self._reason = default_reason
         self._source = default_source
         self._columns: dict[str, int] | None = None
-        self._records = RecordJoiner()
-        self._start = 1  # first physical line of the record being parsed
+        self._records = RecordReader()
 
-    def feed(self, lines: list[bytes]) -> list[ImportRow]:
-        """Parse whole lines (each ending in a line break, but the file's last one)."""
-        return [row for record in self._records.feed(lines) if (row := self._take(record)) is not None]
+    def feed(self, data: bytes) -> list[ImportRow]:
+        return [row for record in self._records.feed(data) if (row := self._take(record)) is not None]
 
     def finish(self) -> list[ImportRow]:
-        """The last record, even one whose quotes never closed (it is reported, not dropped)."""
         return [row for record in self._records.finish() if (row := self._take(record)) is not None]
 
     def _take(self, record: Record) -> ImportRow | None:
-        self._start = record.start
-        if record.undecodable:  # this record is refused; the rest of the file goes on
-            return ImportRow(self._start, None, "the line is not valid UTF-8")
-        return self._parse(record.text)
-
-    def _parse(self, record: str) -> ImportRow | None:
-        if "\x00" in record:
-            return ImportRow(self._start, None, "the line contains NUL")
-        cells = next(csv.reader([record]), [])
+        start = record.start
+        if record.problem is not None:  # this record is refused; the rest of the file goes on
+            return ImportRow(start, None, record.problem)
+        if "\x00" in record.text:
+            return ImportRow(start, None, "the line contains NUL")
+        cells = next(csv.reader([record.text]), [])
         if not any(cell.strip() for cell in cells):
             return None
-        if self._start == 1 and self._columns is None:
+        if start == 1 and self._columns is None:
             names = [cell.strip().lower() for cell in cells]
             if {"email", "value", "domain"} & set(names):
                 self._columns = {name: i for i, name in enumerate(names)}
                 return None
         try:
-            return ImportRow(self._start, _entry_of(cells, self._columns, self._reason, self._source), None)
+            return ImportRow(start, _entry_of(cells, self._columns, self._reason, self._source), None)
         except InvalidField as exc:
-            return ImportRow(self._start, None, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+            return ImportRow(start, None, f"{exc.field}: {exc.message}" if exc.field else exc.message)
 
 
 def _entry_of(

@@ -9,13 +9,15 @@ Three formats, fed as they arrive so a million-row upload is never held whole:
   is taken, and without a header the first cell of the first row holding an ``@``.
   A cell ``Jane Doe <jane@example.com>`` is answered for ``jane@example.com``; the result
   keeps the cell as ``input``. Row numbers are the line a record starts on (quoted line
-  breaks survive chunking, RFC 4180 §2.6); a line that is not UTF-8 is answered
-  ``invalid_syntax`` with its row number, the rest of the file goes on.
+  breaks survive chunking, RFC 4180 §2.6); a line that is not UTF-8, or a record longer than
+  ``csv_records.MAX_RECORD_BYTES``, is answered ``invalid_syntax`` with its row number, the rest
+  of the file goes on. A quote that never closes refuses the upload (``InvalidCsv``, its line).
 - **NDJSON** (``application/x-ndjson``): one JSON string or ``{"email": ...}`` per line;
   a line that is neither (or not UTF-8) is answered ``invalid_syntax``.
 - **JSON** (``application/json``): ``{"emails": [...], "smtp", "dedupe", "callback_url"}``,
-  parsed incrementally (ijson); the row number is the 1-based position in ``emails``. A
-  body that is not valid JSON refuses the whole job (``invalid_json``).
+  parsed incrementally (ijson, behind ``json_guard``'s limits); the row number is the 1-based
+  position in ``emails``. A body that is not valid JSON, or breaks a limit, refuses the whole
+  job (``invalid_json``).
 
 Blank records are skipped (no row, no answer). A problem with the upload as a whole (no
 such column, too many rows, unknown field) raises a ``BadRequest`` subclass.
@@ -33,9 +35,11 @@ import ijson
 import orjson
 
 from .body import FORM_DEFAULT
-from .errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
-from .csv_records import Record, RecordJoiner
+from .csv_records import Record, RecordReader
+from .errors import (InvalidCsv, InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField,
+                     UnsupportedMediaType)
 from .job_model import InputRow
+from .json_guard import JsonGuard
 
 MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): answered, not stored whole
 EMAIL_NAMES = ("email", "e-mail", "email_address", "emailaddress", "email address", "address", "mail")
@@ -45,6 +49,7 @@ MEDIA_TYPES = {
     "application/x-jsonlines": "ndjson", "application/json": "json", FORM_DEFAULT: "json",
 }
 JSON_OPTIONS = frozenset({"smtp", "dedupe", "callback_url"})
+_NOT_JSON = object()
 
 
 class RowSource(Protocol):
@@ -86,48 +91,28 @@ def row_of(number: int, text: str, cell: str | None = None) -> InputRow:
     return InputRow(number, text, cell=cell if cell is not None and cell != text else None)
 
 
-class _Lines:
-    """Bytes cut into whole lines; the unfinished tail waits for the next chunk."""
-
-    def __init__(self) -> None:
-        self._pending = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        lines = (self._pending + data).splitlines(keepends=True)
-        # the last line waits unless it ended in LF (a CR may be half of a CRLF cut by the network)
-        self._pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
-        return lines
-
-    def finish(self) -> list[bytes]:
-        tail, self._pending = self._pending, b""
-        return [tail] if tail else []
-
-
 class CsvRows:
     """Rows of a CSV upload (see the module docstring for the rules)."""
 
     def __init__(self, choice: CsvChoice) -> None:
         self._choice = choice
-        self._lines = _Lines()
         self._column: int | None = None
-        self._records = RecordJoiner()
+        self._records = RecordReader()
 
     def feed(self, data: bytes) -> list[InputRow]:
-        return self._take_lines(self._lines.feed(data), final=False)
+        return [row for record in self._records.feed(data) if (row := self._take(record)) is not None]
 
     def finish(self) -> list[InputRow]:
-        return self._take_lines(self._lines.finish(), final=True)
-
-    def _take_lines(self, lines: list[bytes], final: bool) -> list[InputRow]:
-        records = self._records.feed(lines) + (self._records.finish() if final else [])
-        return [row for record in records if (row := self._take(record)) is not None]
+        return [row for record in self._records.finish() if (row := self._take(record)) is not None]
 
     def _take(self, record: Record) -> InputRow | None:
         start, text = record.start, record.text
+        if record.unclosed:  # where the rows after it were meant to start is anyone's guess: refuse
+            raise InvalidCsv(record.problem or "")
         if start == 1:
             text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark, as spreadsheets write
-        if record.undecodable:
-            return InputRow(start, address_of_cell(text.strip("\r\n"))[:MAX_ROW_CHARS], "the line is not valid UTF-8")
+        if record.problem is not None:
+            return InputRow(start, address_of_cell(text.strip("\r\n"))[:MAX_ROW_CHARS], record.problem)
         if "\x00" in text:
             return InputRow(start, text.strip("\r\n").replace("\x00", "")[:MAX_ROW_CHARS], "the line holds NUL")
         # most lines hold no quote: a split is several times cheaper than the csv module
@@ -141,7 +126,10 @@ class CsvRows:
                 return None  # the header
         if self._column >= len(cells):
             return InputRow(start, "", f"the row has no column {self._column} (only {len(cells)})")
-        return row_of(start, address_of_cell(cells[self._column]), cells[self._column])
+        cell = cells[self._column]
+        if record.end != start and ("\n" in cell or "\r" in cell):  # lines a stray quote took in, reported
+            return InputRow(start, cell[:MAX_ROW_CHARS], f"a quoted cell spans lines {start}-{record.end}")
+        return row_of(start, address_of_cell(cell), cell)
 
     def _choose(self, cells: list[str]) -> int:
         """The address column; ``-1 - index`` when ``cells`` is a header to skip."""
@@ -173,42 +161,52 @@ class NdjsonRows:
     """Rows of an NDJSON upload: a JSON string or ``{"email": ...}`` per line."""
 
     def __init__(self) -> None:
-        self._lines = _Lines()
-        self._line = 0
+        self._lines = RecordReader(quoting=False)
 
     def feed(self, data: bytes) -> list[InputRow]:
-        return [row for raw in self._lines.feed(data) if (row := self._parse(raw)) is not None]
+        return [row for line in self._lines.feed(data) if (row := self._parse(line)) is not None]
 
     def finish(self) -> list[InputRow]:
-        return [row for raw in self._lines.finish() if (row := self._parse(raw)) is not None]
+        return [row for line in self._lines.finish() if (row := self._parse(line)) is not None]
 
-    def _parse(self, raw: bytes) -> InputRow | None:
-        self._line += 1
-        if not raw.strip():
+    @staticmethod
+    def _parse(line: Record) -> InputRow | None:
+        if line.overlong:
+            return InputRow(line.start, "", line.problem)
+        text = line.text.strip()
+        if not text:
             return None
         try:
-            value = orjson.loads(raw)  # orjson refuses invalid UTF-8 as it refuses bad JSON
+            value = orjson.loads(text) if not line.undecodable else _NOT_JSON
         except orjson.JSONDecodeError:
-            text = raw.decode("utf-8", "replace").strip()[:MAX_ROW_CHARS]
-            return InputRow(self._line, text, "the line is not a JSON value (or not UTF-8)")
+            value = _NOT_JSON
+        if value is _NOT_JSON:
+            return InputRow(line.start, text[:MAX_ROW_CHARS], "the line is not a JSON value (or not UTF-8)")
         if isinstance(value, dict) and set(value) <= {"email"}:
             value = value.get("email")
         if not isinstance(value, str):
-            return InputRow(self._line, raw.decode().strip()[:MAX_ROW_CHARS], 'not a string nor {"email": string}')
-        return row_of(self._line, value)
+            return InputRow(line.start, text[:MAX_ROW_CHARS], 'not a string nor {"email": string}')
+        return row_of(line.start, value)
 
 
 class JsonRows:
-    """Rows of ``{"emails": [...]}``, parsed incrementally; ``options`` holds the other fields."""
+    """Rows of ``{"emails": [...]}``, parsed incrementally; ``options`` holds the other fields.
+
+    ijson's ``basic_parse`` gives bare events; the nesting is counted here, since its ``parse``
+    would build a dotted path for every event (memory quadratic in depth). ``JsonGuard`` sees
+    every byte first."""
 
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}
         self.on_option: Callable[[str, Any], None] | None = None  # told as each option is met
-        self._events: list[tuple[str, str, Any]] = ijson.sendable_list()
-        self._parser = ijson.parse_coro(self._events)
-        self._seen_emails, self._position, self._skip = False, 0, 0
+        self._guard = JsonGuard()
+        self._events: list[tuple[str, Any]] = ijson.sendable_list()
+        self._parser = ijson.basic_parse_coro(self._events)
+        self._depth, self._key = 0, ""  # open containers; the top-level field being read
+        self._seen_emails, self._position = False, 0
 
     def feed(self, data: bytes) -> list[InputRow]:
+        self._guard.feed(data)
         try:
             self._parser.send(data)
         except ijson.JSONError as exc:
@@ -226,32 +224,37 @@ class JsonRows:
         return rows
 
     def _drain(self) -> list[InputRow]:
-        rows = [row for event in self._events if (row := self._event(*event)) is not None]
+        rows = [row for event, value in self._events if (row := self._event(event, value)) is not None]
         del self._events[:]
         return rows
 
-    def _event(self, prefix: str, event: str, value: Any) -> InputRow | None:
-        if prefix == "":
-            if event == "map_key" and value not in JSON_OPTIONS and value != "emails":
-                raise UnknownField(f"unknown field {value!r}", field=value)
-            if event not in ("start_map", "map_key", "end_map"):
+    def _event(self, event: str, value: Any) -> InputRow | None:
+        depth = self._depth
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+            return None
+        if depth == 0:
+            if event != "start_map":
                 raise InvalidJson("request body must be a JSON object")
-            return None
-        if prefix == "emails":
-            self._seen_emails = True
-            if event not in ("start_array", "end_array"):
-                raise InvalidField("must be an array of strings", field="emails")
-            return None
-        if prefix == "emails.item":
-            if event in ("end_map", "end_array"):
-                return None
+        elif depth == 1:
+            if event == "map_key":
+                if value not in JSON_OPTIONS and value != "emails":
+                    raise UnknownField(f"unknown field {value!r}", field=value)
+                self._key = value
+            elif self._key == "emails":
+                if event != "start_array":
+                    raise InvalidField("must be an array of strings", field="emails")
+                self._seen_emails = True
+            else:
+                self._option(self._key, value)
+        elif depth == 2 and self._key == "emails":  # an item; deeper events belong to a non-string item
             self._position += 1
             if event == "string":
                 return row_of(self._position, value)
             return InputRow(self._position, "" if value is None else str(value)[:MAX_ROW_CHARS], "not a string")
-        if prefix in JSON_OPTIONS:
-            self._option(prefix, value)
-        return None  # inside a non-string item: already answered
+        return None
 
     def _option(self, name: str, value: Any) -> None:
         if name == "dedupe" and self._position:

@@ -38,6 +38,24 @@ def test_batch_checks_a_csv_here_with_progress_and_a_summary(zone, tmp_path: Pat
     assert (summary["deliverable"], summary["undeliverable"], summary["invalid_syntax"]) == ("1", "2", "1")
 
 
+def test_batch_answers_every_row_around_a_stray_quote_and_refuses_one_that_never_closes(zone, tmp_path: Path):
+    # 2,000 rows after a stray quote used to print "100% 3/3 rows" and exit 0
+    rows = "".join(f"user{i}@example.com\n" for i in range(2000))
+    env = env_for(zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
+    for name, text, code in (("inside", 'email\na"b@example.com\n' + rows, 0),
+                             ("opening", 'email\n"a@example.com\n' + rows, 2)):
+        source, out = tmp_path / f"{name}.csv", tmp_path / f"{name}.out.ndjson"
+        source.write_text(text)
+        result = subprocess.run([*VALIDATOR, "batch", str(source), "-o", str(out)], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == code, result.stderr
+        if code == 0:
+            assert "2,001/2,001 rows" in result.stderr
+            assert len(out.read_text().splitlines()) == 2001
+        else:
+            assert "invalid_csv: a quoted field opens on line 2 and never closes" in result.stderr
+
+
 def test_jobs_commands_drive_a_remote_service(zone, tmp_path: Path):
     env = env_for(zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_JOB_POLL_SECONDS="0.1")
     token = subprocess.run([*VALIDATOR, "keys", "create", "--name", "lists", "--scope", "jobs"], env=env,

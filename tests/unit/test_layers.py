@@ -29,6 +29,7 @@ RULES = {
     "store/keyfilter": IO_LIBRARIES | {"validator"},
     "smtp_reply": IO_LIBRARIES | {"validator"},
     "csv_records": IO_LIBRARIES | {"validator"},
+    "json_guard": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "body": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "policy": IO_LIBRARIES | {"validator.checker", "validator.api", "validator.store", "validator.cli"},
     "bounces/facts": IO_LIBRARIES | {"validator"},

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from validator.errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnsupportedMediaType
+from validator.csv_records import MAX_RECORD_BYTES
+from validator.errors import InvalidCsv, InvalidField, InvalidJson, MissingField, TooManyItems, UnsupportedMediaType
 from validator.job_model import InputRow
 from validator.upload import CsvChoice, CsvRows, JsonRows, NdjsonRows, Upload, address_of_cell, format_of
 
@@ -71,6 +72,35 @@ def test_csv_short_row_and_long_cell_are_answered_not_refused():
     assert len(rows[2].email) == 1024
 
 
+def test_csv_quote_inside_a_cell_is_text_and_every_row_is_answered():
+    # a stray quote used to join the following lines into one record: 4 rows answered as 2
+    rows = parse(CsvRows(CsvChoice()), b'email\na@x.com\nb"@x.com\nc@x.com\nd@x.com\n', step=512)
+    assert emails(rows) == [(2, "a@x.com"), (3, 'b"@x.com'), (4, "c@x.com"), (5, "d@x.com")]
+
+
+@pytest.mark.parametrize("tail_rows", [2, 20_000], ids=["short", "past-the-csv-field-limit"])
+def test_csv_quote_that_never_closes_refuses_the_upload_naming_its_line(tail_rows):
+    # more than 131,072 bytes after the quote used to raise the csv module's field limit error (a 500)
+    body = b'email\na@x.com\n"b@x.com\n' + b"".join(b"u%d@x.com\n" % i for i in range(tail_rows))
+    with pytest.raises(InvalidCsv, match="a quoted field opens on line 3 and never closes"):
+        parse(CsvRows(CsvChoice()), body, step=512)
+
+
+def test_csv_quoted_cell_spanning_lines_is_answered_with_the_lines_it_took():
+    # a quote opening a cell and another closing it lines later: one record, per RFC 4180, reported
+    rows = parse(CsvRows(CsvChoice()), b'email\n"a@x.com\nb@x.com\nc"@x.com\nd@x.com\n', step=512)
+    assert [(r.row, r.error) for r in rows] == [(2, "a quoted cell spans lines 2-4"), (5, None)]
+
+
+def test_csv_and_ndjson_record_over_the_limit_is_answered_and_the_rest_goes_on():
+    giant = b"a" * (MAX_RECORD_BYTES + 1)
+    for source in (CsvRows(CsvChoice(header=False)), NdjsonRows()):
+        body = b'"a@x.com"\n' + giant + b'\n"b@x.com"\n'
+        rows = parse(source, body, step=512)
+        assert [(r.row, r.error) for r in rows] == [
+            (1, None), (2, f"longer than {MAX_RECORD_BYTES:,} bytes (line 2), so not read"), (3, None)]
+
+
 def test_ndjson_rows():
     rows = parse(NdjsonRows(), b'"a@x.com"\n{"email": "b@x.com"}\n\n{"mail": 1}\nnot json\n"c@x.com"')
     assert [(r.row, r.email if r.error is None else "error") for r in rows] == [
@@ -90,7 +120,9 @@ def test_json_rows_and_options():
     (b'{"emails": ["a@x.com"]', InvalidJson),  # truncated
     (b'{"smtp": false}', MissingField),  # no emails
     (b'{"emails": ["a@x.com"], "dedupe": true}', InvalidField),  # dedupe after emails cannot apply
-], ids=["array", "string", "truncated", "no-emails", "late-dedupe"])
+    (b'{"emails": ' + b"[" * 2000 + b"]" * 2000 + b"}", InvalidJson),  # memory grew with depth squared
+    (b'{"emails": ["' + b"a" * (1 << 20) + b'"]}', InvalidJson),  # a string re-read at every piece
+], ids=["array", "string", "truncated", "no-emails", "late-dedupe", "deep", "long-string"])
 def test_json_refusals(body, error):
     with pytest.raises(error):
         parse(JsonRows(), body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +28,7 @@ from ..store import PAGE_MAX
 from ..upload import CsvChoice, JsonRows, RowSource
 from .wire import iso_time, parse_limit, verdict_json
 
+COLUMN_INDEX = re.compile(r"[0-9]{1,4}")
 SUBMIT_PARAMETERS = frozenset({"smtp", "dedupe", "callback_url", "column", "column_index", "header"})
 CSV_COLUMNS = ("row", "input", "email", "normalized", "status", "action", "reasons", "suggestion", "syntax_problem",
                "mx_outcome", "suppression_reason", "duplicate_of")
@@ -60,8 +62,8 @@ def parse_submit_query(query: Mapping[str, str], settings: Settings) -> SubmitQu
     """``?smtp=&dedupe=&callback_url=&column=&column_index=&header=true|false``."""
     _only(query, SUBMIT_PARAMETERS)
     index = query.get("column_index")
-    if index is not None and not (index.isdigit() and int(index) < 10_000):
-        raise InvalidField("must be a column number from 0", field="column_index")
+    if index is not None and not COLUMN_INDEX.fullmatch(index):  # never int() of 5,000 digits, nor of "²"
+        raise InvalidField("must be a column number from 0 to 9999", field="column_index")
     header = query.get("header")
     if header is not None and header not in ("true", "false"):
         raise InvalidField("must be true or false", field="header")

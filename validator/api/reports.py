@@ -41,7 +41,7 @@ async def events(request: web.Request) -> web.Response:
         raise UnknownField(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
     limit = parse_limit(query, EVENTS_MAX)
     cursor = query.get("cursor")
-    if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):  # "²" is a digit
         raise InvalidField("not a cursor from a previous page", field="cursor")
     found = await request.app[keys.STORE].list_events(query.get("campaign_id") or None,
                                                       int(cursor) if cursor else None, limit + 1)

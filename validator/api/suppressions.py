@@ -152,9 +152,6 @@ async def import_csv(request: web.Request) -> web.Response:
 async def _csv_rows(request: web.Request, defaults: sw.ImportQuery) -> AsyncIterator[list[ImportRow]]:
     """Parse the body as it arrives, one network chunk at a time: memory is bounded by a chunk."""
     parser = ImportParser(defaults.reason, defaults.source)
-    pending = b""
     async for data in request.content.iter_chunked(1 << 16):
-        lines = (pending + data).splitlines(keepends=True)
-        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""  # a CRLF may straddle chunks
-        yield parser.feed(lines)
-    yield parser.feed([pending] if pending else []) + parser.finish()
+        yield parser.feed(data)
+    yield parser.finish()

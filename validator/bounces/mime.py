@@ -186,7 +186,10 @@ def timestamp_of(text: str) -> datetime | None:
             stamp = datetime.fromisoformat(text.strip())
         except ValueError:
             return None
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # an offset pushing it past year 1 or 9999 in UTC
+        return None
 
 
 def part_text(part: Message) -> str:

@@ -178,7 +178,7 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         tag, _, number = text.partition(":")
-        if tag != "s1" or not number.isdigit():
+        if tag != "s1" or not number.isascii() or not number.isdigit() or len(number) > 18:  # a 64-bit row id
             raise ValueError(text)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

@@ -67,9 +67,9 @@ def iso_time(value: Any, key: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(found.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing it past year 1 or 9999 in UTC
         return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def epoch_time(value: Any, key: str) -> datetime | None:
