@@ -221,7 +221,9 @@ async def test_server_refusing_a_second_rcpt_gets_new_transactions_and_right_ans
     verdicts = await probing.checker.check_many(emails, smtp=True)
     assert [v.status for v in verdicts] == [Status.DELIVERABLE, Status.UNDELIVERABLE] * 3
     assert all(v.smtp.code in (250, 550) for v in verdicts)  # never the 452 "too many recipients"
-    assert server.connections <= 3
+    # new transactions, not a session per address; a loaded machine may slow a reply past the
+    # tarpit threshold, and a session so retired is rightly replaced
+    assert server.connections - probing.prober.pool_stats.tarpits <= 3
 
 
 async def test_server_limiting_recipients_per_connection_gets_new_connections(probing, dns, smtp):
