@@ -56,7 +56,9 @@ async def readyz(request: web.Request) -> web.Response:
     except StoreUnavailable as exc:  # the why (a database address, a driver's text) is for the log only:
         log.warning("not ready: %s", exc.message)  # /readyz answers anyone
         return json_response({"status": "store_unavailable", "reason": exc.code}, status=503)
-    return json_response({"status": "ready"})
+    # Ready while the key filters are built: lookups then go to the store, with the same answers,
+    # only slower, and a large list must not keep a replica out of rotation for minutes.
+    return json_response({"status": "ready", "key_filters_building": request.app[keys.STORE].key_filters_building})
 
 
 @routes.get("/metrics")

@@ -123,7 +123,9 @@ def _main(settings: Settings, parent: int, wakes: Connection) -> None:
 
 
 async def _serve(settings: Settings, wakes: int) -> None:
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
+    # No key filter: a job's lookups come in chunks that SQLite answers in one query each, and a
+    # second filter would double the memory and the start-up scan (17.8 MiB and 22 s at 5M).
+    store = await open_store(settings.database_url, timeout=settings.store_timeout, key_filters=False)
     resolver, prober = MxResolver(settings), Prober(settings)
     checker = Checker(settings, resolver, store, prober=prober)
     settle_heap()

@@ -138,6 +138,10 @@ class Store(JobStore, Protocol):
         """Return if the store answers a query and can take writes (for /readyz); raise
         ``StoreUnavailable`` if not (``StoreReadOnly``: it reads but cannot write)."""
 
+    @property
+    def key_filters_building(self) -> int:
+        """Key filters still being built in the background (SQLite); lookups are correct meanwhile."""
+
     async def close(self) -> None:
         """Finish pending work and release connections and threads."""
 
@@ -152,18 +156,20 @@ def sqlite_path(url: str) -> Path:
 
 
 async def open_store(url: str, *, timeout: float = 5.0, key_cache_ttl: float = 5.0, pool_size: int = 10,
-                     clock: Callable[[], datetime] = utc_now) -> Store:
+                     clock: Callable[[], datetime] = utc_now, key_filters: bool = True) -> Store:
     """Open the store ``url`` names and bring its schema up to date.
 
     ``timeout``: seconds a write may wait in all (queued behind this process's earlier writes,
     for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
     a query (the revocation window across processes; 0 disables). ``pool_size``: PostgreSQL
     connections at most. ``clock``: the source of now (UTC-aware), for created_at and expiry.
+    ``key_filters``: SQLite only, see ``SqliteStore.open``.
     """
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteStore
 
-        return await SqliteStore.open(sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock)
+        return await SqliteStore.open(sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock,
+                                     key_filters=key_filters)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import (
             PostgresStore,  # asyncpg is imported only when PostgreSQL is used

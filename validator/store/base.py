@@ -28,6 +28,8 @@ from . import keys, records
 class StoreBase(ABC):
     """The backend-independent methods of ``Store``; subclasses supply the primitives below."""
 
+    key_filters_building = 0  # a backend with no key filter has none to wait for
+
     def __init__(self, clock: Callable[[], datetime], key_cache_ttl: float) -> None:
         self._clock = clock
         self._keys = keys.KeyVerifier(self._fetch_key, self._touch_key, clock, key_cache_ttl)

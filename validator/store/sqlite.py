@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -80,6 +81,7 @@ from .sqlite_sql import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("validator.store")
 FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: rebuild off the loop
 SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteStore._reader)
 
@@ -147,6 +149,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         self.path, self._closed, self._timeout, self._busy_ms = path, False, timeout, int(timeout * 1000)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._scanner = ThreadPoolExecutor(1, thread_name_prefix="store-scan")
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="store-filter")  # scans stay unqueued behind a build
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
@@ -154,11 +157,16 @@ class SqliteStore(SqliteJobs, StoreBase):
         self._rebuilds: set[asyncio.Future[None]] = set()
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
+        self._bconn: sqlite3.Connection | None = None  # used by the filter-building thread only
         self._read_only: StoreReadOnly | None = None  # set while the database refuses writes (see _check_writable)
 
     @classmethod
     async def open(cls, path: Path, *, timeout: float = 5.0, key_cache_ttl: float = 5.0,
-                   clock: Callable[[], datetime] = records.utc_now) -> SqliteStore:
+                   clock: Callable[[], datetime] = records.utc_now, key_filters: bool = True) -> SqliteStore:
+        """``key_filters``: build the key filters, in the background (a full scan: 10 s at 5M
+        suppressions, and start-up must not wait for it; until each is built its lookups go to
+        SQLite, with the same answers). False for a process whose lookups are few or in bulk (the
+        job child): it then holds no filter at all."""
         store = cls(path, timeout, key_cache_ttl, clock)
         try:
             with translated():
@@ -171,8 +179,9 @@ class SqliteStore(SqliteJobs, StoreBase):
                 await store._in(store._writer, store._check_writable)
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
-            await store._build(store._suppression_keys)
-            await store._build(store._streak_keys)
+                store._bconn = connect(path, store._busy_ms, "query_only = 1") if key_filters else None
+            for feed in (store._suppression_keys, store._streak_keys) if key_filters else ():
+                store._rebuild(feed)
         except BaseException:
             await store.close()
             raise
@@ -220,16 +229,30 @@ class SqliteStore(SqliteJobs, StoreBase):
         go to SQLite) and rebuilt on the scan thread."""
         for feed in (self._suppression_keys, self._streak_keys):
             if not feed.pull(conn):
-                rebuild = asyncio.ensure_future(self._build(feed))
-                self._rebuilds.add(rebuild)
-                rebuild.add_done_callback(self._rebuilds.discard)
+                self._rebuild(feed)
+
+    def _rebuild(self, feed: _KeyFeed) -> None:
+        rebuild = asyncio.ensure_future(self._build(feed))
+        self._rebuilds.add(rebuild)
+        rebuild.add_done_callback(self._rebuilds.discard)
+
+    @property
+    def key_filters_building(self) -> int:
+        """Key filters still being built: their lookups go to SQLite meanwhile (same answers, slower)."""
+        return len(self._rebuilds)
 
     async def _build(self, feed: _KeyFeed) -> None:
+        """Build on the filter thread, then take over on the loop: the filter holds every key up to
+        the id of its build's snapshot, and the next snapshot renewal pulls the keys written since
+        (ids only grow, in commit order), before any lookup asks it."""
+        started = time.monotonic()
         try:
-            feed.filter, feed.last_id = await self._in(self._scanner, feed.build, self._sconn)
+            built, last_id = await self._in(self._builder, feed.build, self._bconn)
         except StoreUnavailable:
-            feed.filter = None  # lookups stay correct without it; the next open tries again
-        self._stale = True  # pull what was written while building
+            return  # lookups stay correct without it; the next open tries again
+        feed.filter, feed.last_id = built, last_id
+        self._stale = True  # the next lookup renews its snapshot, pulling what was written while building
+        log.info("key filter built: %d keys in %.2f s", built.count, time.monotonic() - started)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -524,7 +547,8 @@ class SqliteStore(SqliteJobs, StoreBase):
             self._release.cancel()
         self._closed = True
         loop = asyncio.get_running_loop()
-        for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn)):
+        for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn),
+                               (self._builder, self._bconn)):
             if conn is not None:  # queued after any pending work: each thread is FIFO
                 await loop.run_in_executor(executor, conn.close)
             executor.shutdown(wait=False)
