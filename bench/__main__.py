@@ -1,4 +1,4 @@
-"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile] [--quick] [--markdown]``: run benchmarks, print tables.
+"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile|scale] [--quick] [--markdown]``: run benchmarks, print tables.
 
 With no benchmark named, all three core ones run (http, inproc, batch) and a summary table follows.
 ``suppressions`` and ``jobs`` (minutes long, need PostgreSQL) and ``probe`` (SMTP RCPT probes against
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from . import cold_batch, hostile, http, inproc, jobs, probe, silent_dns, suppressions
+from . import cold_batch, hostile, http, inproc, jobs, probe, scale, silent_dns, suppressions
 from .report import SUMMARY_HEADERS, Outcome, Table, progress
 from .servers import ROOT
 
@@ -28,7 +28,7 @@ CORE = ["http", "inproc", "batch"]
 # Benchmarks run in this process like the core ones, but only when named (long, or needing
 # PostgreSQL); their own options come from the arguments the shared parser does not know.
 NAMED = {"suppressions": suppressions, "probe": probe, "jobs": jobs, "silentdns": silent_dns,
-         "hostile": hostile}
+         "hostile": hostile, "scale": scale}
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
 EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup",
