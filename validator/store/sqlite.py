@@ -543,6 +543,8 @@ class SqliteStore(SqliteJobs, StoreBase):
         await self._keys.close()
         for rebuild in self._rebuilds:
             rebuild.cancel()
+        if self._bconn is not None:
+            self._bconn.interrupt()  # a build under way would hold close up for its whole scan
         if self._release is not None:
             self._release.cancel()
         self._closed = True
