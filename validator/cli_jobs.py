@@ -26,7 +26,7 @@ from .api import job_wire as jw
 from .cli import open_input, open_output
 from .config import Settings
 from .job_model import Counts, InputRow, JobStatus
-from .jobs import answer_rows
+from .jobs import Answered, answer_rows
 from .upload import CsvChoice, Upload, source_for
 
 READ_BYTES = 1 << 16
@@ -123,19 +123,13 @@ class Progress:
         return f"[{bar}] {share:4.0%}  {self.done:,}/{self.total:,} rows{rate}{eta}"
 
 
-class _Counting:
-    """The checker, telling the progress line how many addresses each slice answered."""
+def progress_advance(progress: Progress) -> Answered:
+    """``answer_rows``' ``answered``: the progress line moves per slice."""
 
-    def __init__(self, checker: Any, progress: Progress) -> None:
-        self._checker, self._progress = checker, progress
+    async def advance(rows: int) -> None:
+        progress.advance(rows)
 
-    async def check_many(self, emails: list[str], timeout_ms: int | None, **options: Any) -> Any:
-        verdicts = await self._checker.check_many(emails, timeout_ms, **options)
-        self._progress.advance(len(emails))
-        return verdicts
-
-    async def resolve_domains(self, domains: Any, timeout_ms: int | None = None, bulk: bool = False) -> Any:
-        return await self._checker.resolve_domains(domains, timeout_ms, bulk=bulk)
+    return advance
 
 
 def summary_table(counts: Counts, total: int) -> str:
@@ -206,9 +200,9 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
                 chunk, pending = pending[:settings.job_chunk_rows], pending[settings.job_chunk_rows:]
                 before = progress.done
                 answer = await answer_rows(
-                    _Counting(checker, progress), chunk, jw.result_line, slice_size=CLI_SLICE,
-                    timeout_ms=settings.job_timeout_ms, smtp=args.smtp,
-                    greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries))
+                    checker, chunk, jw.result_line, slice_size=CLI_SLICE, timeout_ms=settings.job_timeout_ms,
+                    smtp=args.smtp, greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
+                    answered=progress_advance(progress))
                 lines_out = b"".join(answer.lines)
                 out.write(jw.csv_rows(lines_out) if csv else lines_out)
                 counts = counts.plus(answer.counts)

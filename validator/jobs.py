@@ -55,6 +55,7 @@ DUPLICATE = "duplicate"  # the status counted for a row answered by reference to
 Render = Callable[[InputRow, Verdict | None], bytes]  # one NDJSON line; None: a duplicate row
 OnFinished = Callable[[Job], Awaitable[None]]
 Pause = Callable[[], Awaitable[None]]
+Answered = Callable[[int], Awaitable[None]]  # told how many rows a slice answered (progress)
 NOTE_SECONDS = 1.0  # a worked chunk's answered rows are written at most this often (job progress between chunks)
 CALLBACK_GRACE = 60.0  # seconds after completion before another runner sends a callback its own never did
 REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
@@ -168,10 +169,12 @@ class SlicePacer:
 
 async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
                       timeout_ms: int, pause: Pause = _yield, smtp: bool = False,
-                      greylist: GreylistRetry | None = None, pacer: SlicePacer | None = None) -> ChunkAnswer:
+                      greylist: GreylistRetry | None = None, pacer: SlicePacer | None = None,
+                      answered: Answered | None = None) -> ChunkAnswer:
     """Answer ``rows`` (lines in input order), checking at most ``slice_size`` rows at a time and
     awaiting ``pause()`` between slices; a ``pacer`` with seconds shrinks slices to about that
-    much CPU each. With ``smtp`` and ``greylist``, greylisted rows are asked again.
+    much CPU each. With ``smtp`` and ``greylist``, greylisted rows are asked again. ``answered``
+    hears each slice's size, for progress that moves per slice.
 
     A slice's verdicts are rendered as soon as they come and then dropped: a chunk keeps bytes,
     not a thousand verdict objects that would outlive two collections of the garbage collector
@@ -201,6 +204,8 @@ async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Re
                     statuses[verdict.status.value] += 1
                     reasons.update(reason.value for reason in verdict.reasons)
             pacer.learn(len(part))
+            if answered is not None:
+                await answered(len(part))
             await pause()  # real-time requests run between slices
         todo = again
         if not todo:
@@ -335,10 +340,10 @@ class JobRunner:
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
             answer = await answer_rows(
-                _Noting(self._checker, self._store, claim), claim.rows, self._render, slice_size=settings.job_slice,
+                self._checker, claim.rows, self._render, slice_size=settings.job_slice,
                 timeout_ms=settings.job_timeout_ms, pause=self.gate.pause, smtp=claim.options.smtp,
                 greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
-                pacer=pacer or self.new_pacer())
+                pacer=pacer or self.new_pacer(), answered=_ProgressNote(self._store, claim))
             job = await self._store.complete_chunk(claim, answer)
         except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
             log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)
@@ -350,24 +355,17 @@ class JobRunner:
         return job
 
 
-class _Noting:
-    """The checker, noting in the store how many rows of the claimed chunk are answered (at most
-    every ``NOTE_SECONDS``), so that a job's ``processed`` moves per slice, not per chunk."""
+class _ProgressNote:
+    """Notes in the store how many rows of the claimed chunk are answered (at most every
+    ``NOTE_SECONDS``), so that a job's ``processed`` moves per slice, not per chunk."""
 
-    def __init__(self, checker: BulkChecker, store: JobStore, claim: ChunkClaim) -> None:
-        self._checker, self._store, self._claim = checker, store, claim
+    def __init__(self, store: JobStore, claim: ChunkClaim) -> None:
+        self._store, self._claim = store, claim
         self._answered, self._noted = 0, -NOTE_SECONDS
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
-                         bulk: bool = False, known: Mapping[str, MxAnswer] | None = None) -> list[Verdict]:
-        verdicts = await self._checker.check_many(emails, timeout_ms, smtp=smtp, bulk=bulk, known=known)
-        self._answered = min(self._answered + len(emails), len(self._claim.rows))  # greylist retries ask again
+    async def __call__(self, rows: int) -> None:
+        self._answered = min(self._answered + rows, len(self._claim.rows))  # greylist retries ask again
         if time.monotonic() - self._noted >= NOTE_SECONDS:
             self._noted = time.monotonic()
             with contextlib.suppress(StoreUnavailable):  # only progress: the answers are stored with the chunk
                 await self._store.note_answered(self._claim, self._answered)
-        return verdicts
-
-    async def resolve_domains(self, domains: Iterable[str], timeout_ms: int | None = None,
-                              bulk: bool = False) -> dict[str, MxAnswer]:
-        return await self._checker.resolve_domains(domains, timeout_ms, bulk=bulk)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from stores import query
 
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
@@ -31,20 +32,6 @@ def entry(value: str, reason: SuppressionReason = SuppressionReason.HARD_BOUNCE,
           **extra: Any) -> SuppressionEntry:
     kind = ADDRESS if "@" in value else DOMAIN
     return SuppressionEntry(kind, value, reason, source, **extra)
-
-
-async def query(store_url: str, sql: str) -> list[tuple[Any, ...]]:
-    """Read the backing database behind the store's back."""
-    if store_url.startswith("sqlite"):
-        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
-            return conn.execute(sql).fetchall()
-    import asyncpg
-
-    conn = await asyncpg.connect(store_url)
-    try:
-        return [tuple(row) for row in await conn.fetch(sql)]
-    finally:
-        await conn.close()
 
 
 # --- put / get / update / delete, with their audit rows ------------------------------------------

@@ -31,6 +31,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests import postfix as postfix_instance
 from tests.dnsserver import DnsServer, Zone
 
 PORT = 2526  # every scripted server listens here; Postfix's smtp_tcp_port points at it
@@ -159,31 +160,9 @@ maillog_file = {work}/maillog
 """
 
 
-MASTER_CF = """\
-127.0.0.1:2525 inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-proxywrite unix - - n -  1 proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-local     unix  - n n -  - local
-virtual   unix  - n n -  - virtual
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-"""
+# The probe tests' service table, plus what delivering and bouncing locally needs.
+MASTER_CF = (postfix_instance.MASTER_CF.format(port=2525)
+             + "proxywrite unix - - n -  1 proxymap\nlocal     unix  - n n -  - local\n")
 
 
 def postfix(work: Path, *args: str) -> None:
