@@ -27,13 +27,26 @@ from .servers import ROOT
 CORE = ["http", "inproc", "batch"]
 # Benchmarks run in this process like the core ones, but only when named (long, or needing
 # PostgreSQL); their own options come from the arguments the shared parser does not know.
-NAMED = {"suppressions": suppressions, "probe": probe, "jobs": jobs, "silentdns": silent_dns,
-         "hostile": hostile, "scale": scale}
+NAMED = {
+    "suppressions": suppressions,
+    "probe": probe,
+    "jobs": jobs,
+    "silentdns": silent_dns,
+    "hostile": hostile,
+    "scale": scale,
+}
 # Benchmarks other people keep in bench/, run as `python -m bench.<module> [their options]` when
 # present; they print their own tables and are not part of the default run or the summary.
-EXTRAS = {"dns": "bench.dns_resolvers", "syntax": "bench.syntax_corpus", "store": "bench.store_lookup",
-          "bounces": "bench.bounce_accuracy", "ingest": "bench.ingest", "typos": "bench.typo_suggestions",
-          "accesslog": "bench.access_log", "stalled": "bench.stalled"}
+EXTRAS = {
+    "dns": "bench.dns_resolvers",
+    "syntax": "bench.syntax_corpus",
+    "store": "bench.store_lookup",
+    "bounces": "bench.bounce_accuracy",
+    "ingest": "bench.ingest",
+    "typos": "bench.typo_suggestions",
+    "accesslog": "bench.access_log",
+    "stalled": "bench.stalled",
+}
 
 
 def _parser(extras: list[str]) -> argparse.ArgumentParser:
@@ -42,17 +55,26 @@ def _parser(extras: list[str]) -> argparse.ArgumentParser:
         description="Benchmarks of the validator (never part of the test suite). Contacts only 127.0.0.1.",
         epilog="extra benchmarks, which take their own options: " + (", ".join(extras) or "none present"),
     )
-    parser.add_argument("benchmarks", nargs="*", metavar="BENCHMARK",
-                        help=f"any of {', '.join(CORE + list(NAMED) + extras)} (default: {', '.join(CORE)})")
+    parser.add_argument(
+        "benchmarks",
+        nargs="*",
+        metavar="BENCHMARK",
+        help=f"any of {', '.join(CORE + list(NAMED) + extras)} (default: {', '.join(CORE)})",
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run (about a minute)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
     parser.add_argument("--seconds", type=float, help="length of one HTTP load run (default 8, quick 2)")
     parser.add_argument("--rounds", type=int, help="interleaved HTTP rounds per server (default 4, quick 1)")
     parser.add_argument("--no-two-workers", action="store_true", help="skip the two-process HTTP figures")
-    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
-                        help="HTTP load generator: wrk (installed if missing, as root), else Python (default auto)")
-    parser.add_argument("--help-suppressions", action="store_true",
-                        help="list the options of the suppressions benchmark and exit")
+    parser.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="HTTP load generator: wrk (installed if missing, as root), else Python (default auto)",
+    )
+    parser.add_argument(
+        "--help-suppressions", action="store_true", help="list the options of the suppressions benchmark and exit"
+    )
     return parser
 
 
@@ -83,9 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = Table(
             f"Summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - began:.0f} s, "
             "ratios within this run)",
-            SUMMARY_HEADERS, [row for outcome in outcomes for row in outcome.summary],
-            [f"machine: {os.cpu_count()} CPUs; 1-minute load average {load_before:.1f} before, "
-             f"{os.getloadavg()[0]:.1f} after (our own processes add about 2 while loading)"],
+            SUMMARY_HEADERS,
+            [row for outcome in outcomes for row in outcome.summary],
+            [
+                f"machine: {os.cpu_count()} CPUs; 1-minute load average {load_before:.1f} before, "
+                f"{os.getloadavg()[0]:.1f} after (our own processes add about 2 while loading)"
+            ],
         )
         _print([summary], args.markdown)
     return 0

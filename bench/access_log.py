@@ -55,18 +55,26 @@ async def _per_line_us(logger: logging.Logger, target: str, lines: int) -> float
 
 
 def run(lines: int, repeats: int) -> Table:
-    table = Table(f"Access log: CPU per request line (median of {repeats} x {lines:,} lines)",
-                  ["Request", "Written to", "Through logging (before)", "Batched (default)", "Saved"])
-    with tempfile.TemporaryDirectory() as directory, open(Path(directory) / "access.log", "w") as file, \
-            subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) as reader:
+    table = Table(
+        f"Access log: CPU per request line (median of {repeats} x {lines:,} lines)",
+        ["Request", "Written to", "Through logging (before)", "Batched (default)", "Saved"],
+    )
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        open(Path(directory) / "access.log", "w") as file,
+        subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True) as reader,
+    ):
         for where, stream in (("a file", file), ("a pipe (a journal, `| tee`)", reader.stdin)):
             for target in ("/v1/validate", "/v1/suppressions/first%2Elast%40example.com?why=resubscribed"):
-                slow = statistics.median(asyncio.run(_per_line_us(_logger(stream, False), target, lines))
-                                         for _ in range(repeats))
-                fast = statistics.median(asyncio.run(_per_line_us(_logger(stream, True), target, lines))
-                                         for _ in range(repeats))
-                table.rows.append([target, where, f"{slow:.1f} µs", f"{fast:.1f} µs",
-                                   f"{slow - fast:.1f} µs ({slow / fast:.1f}x)"])
+                slow = statistics.median(
+                    asyncio.run(_per_line_us(_logger(stream, False), target, lines)) for _ in range(repeats)
+                )
+                fast = statistics.median(
+                    asyncio.run(_per_line_us(_logger(stream, True), target, lines)) for _ in range(repeats)
+                )
+                table.rows.append(
+                    [target, where, f"{slow:.1f} µs", f"{fast:.1f} µs", f"{slow - fast:.1f} µs ({slow / fast:.1f}x)"]
+                )
         reader.stdin.close()  # type: ignore[union-attr]
     table.notes.append("CPU time of this process (time.process_time), its writes included")
     return table

@@ -18,7 +18,14 @@ from collections.abc import Callable
 
 from bench.bounce_families import family_table, leave_families_out
 from tests.corpus.bounce_agreement import (
-    CORPUS, Score, load_rows, read_corpus, reason_table, score_addresses, score_ours, throughput,
+    CORPUS,
+    Score,
+    load_rows,
+    read_corpus,
+    reason_table,
+    score_addresses,
+    score_ours,
+    throughput,
 )
 
 
@@ -73,15 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     ours_rate = throughput(args.seconds)
     baseline_rate = throughput(args.seconds, scan) if scan is not None else None
     messages = len(list((CORPUS / "emails").glob("*.eml")))
-    print(f"## Bounce reading accuracy: {messages} messages, {len(rows)} labelled recipients "
-          f"({len(rows) - ours.scorable} redacted complaints not scorable for recipients)\n")
+    print(
+        f"## Bounce reading accuracy: {messages} messages, {len(rows)} labelled recipients "
+        f"({len(rows) - ours.scorable} redacted complaints not scorable for recipients)\n"
+    )
     print(comparison_table(ours, baseline, ours_rate, baseline_rate), end="\n\n")
     print(f"Unparseable (ours): {', '.join(ours.unparseable) or 'none'}\n")
     raw = score_ours(rows, facts, follow_meaning=False)
     print(f"### Labels overruled by the reply's plain meaning ({len(ours.label_overrides)} rows)\n")
-    print("Scored as hard because the reply says the mailbox does not exist; against the raw labels the "
-          f"hard-bounce precision is {raw.precision:.1f}% ({raw.hard_hit}/{raw.predicted_hard}) and recall "
-          f"{raw.recall:.1f}% ({raw.hard_hit}/{raw.true_hard}).\n")
+    print(
+        "Scored as hard because the reply says the mailbox does not exist; against the raw labels the "
+        f"hard-bounce precision is {raw.precision:.1f}% ({raw.hard_hit}/{raw.predicted_hard}) and recall "
+        f"{raw.recall:.1f}% ({raw.hard_hit}/{raw.true_hard}).\n"
+    )
     print("\n".join(f"- {line}" for line in ours.label_overrides) or "none", end="\n\n")
     print("### Per family (file name's MTA or provider)\n")
     print(family_table(rows, facts), end="\n\n")

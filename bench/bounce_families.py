@@ -42,15 +42,19 @@ def family_table(rows: list[Row], facts: dict[str, Any]) -> str:
     by_family: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_family[family(row.file)].append(row)
-    lines = ["| Family | Rows | Found | Hard TP | Hard FP | Hard FN | Recall | Precision | Reasons agree |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| Family | Rows | Found | Hard TP | Hard FP | Hard FN | Recall | Precision | Reasons agree |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, members in sorted(by_family.items(), key=lambda item: (-len(item[1]), item[0])):
         s = score_ours(members, {r.file: facts.get(r.file) for r in members})
         false_positive, false_negative = s.predicted_hard - s.hard_hit, s.true_hard - s.hard_hit
         recall = f"{s.recall:.0f}%" if s.true_hard else "–"
         precision = f"{s.precision:.0f}%" if s.predicted_hard else "–"
-        lines.append(f"| {name} | {len(members)} | {s.found}/{s.scorable} | {s.hard_hit} | {false_positive} | "
-                     f"{false_negative} | {recall} | {precision} | {s.reason_rate:.0f}% |")
+        lines.append(
+            f"| {name} | {len(members)} | {s.found}/{s.scorable} | {s.hard_hit} | {false_positive} | "
+            f"{false_negative} | {recall} | {precision} | {s.reason_rate:.0f}% |"
+        )
     return "\n".join(lines)
 
 
@@ -63,6 +67,7 @@ def halves(rows: list[Row]) -> tuple[set[str], set[str]]:
 
 
 # --- tracing which rule alternative fired on which message ---------------------------------------
+
 
 def _alternatives(pattern: str) -> list[str]:
     """The top-level ``|`` alternatives of a regex source."""
@@ -109,10 +114,14 @@ def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable
     for module in _RULE_MODULES:
         for name, value in list(vars(module).items()):
             if isinstance(value, re.Pattern) and name not in _NOT_RULES:
-                yield (f"{module.__name__}.{name}", lambda m=module, n=name: getattr(m, n),
-                       lambda new, m=module, n=name: setattr(m, n, new))
+                yield (
+                    f"{module.__name__}.{name}",
+                    lambda m=module, n=name: getattr(m, n),
+                    lambda new, m=module, n=name: setattr(m, n, new),
+                )
     for table in ("_DECISIVE", "_COMMANDS"):
         for index in range(len(getattr(classify, table))):
+
             def get(t: str = table, i: int = index) -> re.Pattern[str]:
                 return getattr(classify, t)[i][0]
 
@@ -120,6 +129,7 @@ def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable
                 entries = list(getattr(classify, t))
                 entries[i] = (new, entries[i][1])
                 setattr(classify, t, tuple(entries))
+
             yield f"classify.{table}[{index}]", get, put
 
 
@@ -161,6 +171,7 @@ def _without(drop: set[tuple[str, int]]) -> Callable[[str, re.Pattern[str]], re.
         if len(kept) == len(parts):
             return original
         return re.compile("|".join(kept) if kept else r"(?!x)x", original.flags)
+
     return replace
 
 
@@ -168,17 +179,22 @@ def leave_families_out(rows: list[Row]) -> str:
     files = sorted({row.file for row in rows})
     fired = trace_rules(files)
     first, second = halves(rows)
-    lines = ["| Half | Families | Rows | Specific rule alternatives removed | Hard-flag accuracy in / out | "
-             "Recall in / out | Precision in / out |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| Half | Families | Rows | Specific rule alternatives removed | Hard-flag accuracy in / out | "
+        "Recall in / out | Precision in / out |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, families in (("A", first), ("B", second)):
         members = [row for row in rows if family(row.file) in families]
         specific = {rule for rule, seen in fired.items() if seen <= families}
         inside = score_ours(members, read_corpus())
         with _patched(_without(specific)):
             outside = score_ours(members, {row.file: _read(CORPUS / row.file) for row in members})
-        lines.append(f"| {label} | {len(families)} | {len(members)} | {len(specific)} | "
-                     f"{accuracy(inside):.1f}% / {accuracy(outside):.1f}% | {inside.recall:.1f}% / {outside.recall:.1f}% | "
-                     f"{inside.precision:.1f}% / {outside.precision:.1f}% |")
+        lines.append(
+            f"| {label} | {len(families)} | {len(members)} | {len(specific)} | "
+            f"{accuracy(inside):.1f}% / {accuracy(outside):.1f}% | {inside.recall:.1f}% / {outside.recall:.1f}% | "
+            f"{inside.precision:.1f}% / {outside.precision:.1f}% |"
+        )
     return "\n".join(lines)
 
 

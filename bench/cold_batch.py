@@ -55,8 +55,17 @@ class Run:
 
     def row(self) -> list[str]:
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items()))
-        return [self.label, f"{self.addresses:,}", f"{self.domains:,}", f"{self.seconds:.2f} s", rate(self.rate),
-                self.queries.per_domain(self.domains), f"{self.dns_cpu:.2f} s", f"{self.udp_drops:,}", statuses]
+        return [
+            self.label,
+            f"{self.addresses:,}",
+            f"{self.domains:,}",
+            f"{self.seconds:.2f} s",
+            rate(self.rate),
+            self.queries.per_domain(self.domains),
+            f"{self.dns_cpu:.2f} s",
+            f"{self.udp_drops:,}",
+            statuses,
+        ]
 
 
 def run(addresses: int, domains: int, subset: int) -> Outcome:
@@ -79,35 +88,65 @@ def _runs(server: DnsProcess | NsdProcess, emails: list[str], domains: int, subs
     head_domains = len({e.partition("@")[2] for e in head})
     name = type(server).__name__
     progress(f"batch ({name}): ours, {len(emails):,} addresses over {domains:,} domains, cold")
-    full = _measure(server, f"validator Checker.check_many, chunks of {CHUNK:,}", emails, domains,
-                    lambda: asyncio.run(_check_all(server, emails)))
+    full = _measure(
+        server,
+        f"validator Checker.check_many, chunks of {CHUNK:,}",
+        emails,
+        domains,
+        lambda: asyncio.run(_check_all(server, emails)),
+    )
     progress(f"batch ({name}): ours, first {subset:,} addresses, cold")
-    ours = _measure(server, "validator Checker.check_many, same subset", head, head_domains,
-                    lambda: asyncio.run(_check_all(server, head)))
+    ours = _measure(
+        server,
+        "validator Checker.check_many, same subset",
+        head,
+        head_domains,
+        lambda: asyncio.run(_check_all(server, head)),
+    )
     progress(f"batch ({name}): email-validator, first {subset:,} addresses, no cache")
-    plain = _measure(server, "email-validator, Resolver(configure=False)", head, head_domains,
-                     lambda: _email_validator(server, head, cache=False))
+    plain = _measure(
+        server,
+        "email-validator, Resolver(configure=False)",
+        head,
+        head_domains,
+        lambda: _email_validator(server, head, cache=False),
+    )
     progress(f"batch ({name}): email-validator, first {subset:,} addresses, LRU cache")
-    cached = _measure(server, "email-validator, caching_resolver", head, head_domains,
-                      lambda: _email_validator(server, head, cache=True))
+    cached = _measure(
+        server,
+        "email-validator, caching_resolver",
+        head,
+        head_domains,
+        lambda: _email_validator(server, head, cache=True),
+    )
     return [full, ours, plain, cached]
 
 
-def _measure(server: DnsProcess | NsdProcess, label: str, emails: list[str], domains: int,
-             work: Callable[[], dict[str, int]]) -> Run:
+def _measure(
+    server: DnsProcess | NsdProcess, label: str, emails: list[str], domains: int, work: Callable[[], dict[str, int]]
+) -> Run:
     queries, cpu, drops = server.counts(), server.cpu_seconds(), _udp_receive_buffer_errors()
     began = time.perf_counter()
     statuses = work()
     seconds = time.perf_counter() - began
-    return Run(label, len(emails), domains, seconds, server.counts().minus(queries), statuses,
-               server.cpu_seconds() - cpu, _udp_receive_buffer_errors() - drops)
+    return Run(
+        label,
+        len(emails),
+        domains,
+        seconds,
+        server.counts().minus(queries),
+        statuses,
+        server.cpu_seconds() - cpu,
+        _udp_receive_buffer_errors() - drops,
+    )
 
 
 def _udp_receive_buffer_errors() -> int:
     """The kernel's count of UDP datagrams dropped on full receive buffers: queries a server never
     saw (its counters miss them) and that cost the client a timeout."""
-    header, values = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()
-                      if line.startswith("Udp:")][:2]
+    header, values = [
+        line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")
+    ][:2]
     return int(values[header.index("RcvbufErrors")])
 
 
@@ -116,7 +155,7 @@ async def _check_all(server: DnsProcess | NsdProcess, emails: list[str]) -> dict
     # a new service each time: a cold MX cache and a new c-ares channel
     async with service_checker(server.host, server.port) as (checker, _resolver, _store):
         for i in range(0, len(emails), CHUNK):
-            verdicts = await checker.check_many(emails[i:i + CHUNK], timeout_ms=30000)
+            verdicts = await checker.check_many(emails[i : i + CHUNK], timeout_ms=30000)
             statuses.update(v.status.value for v in verdicts)
     return dict(statuses)
 
@@ -143,10 +182,21 @@ def _email_validator(server: DnsProcess | NsdProcess, emails: list[str], cache: 
 def _outcome(results: list[tuple[str, list[Run]]], notes: list[str]) -> Outcome:
     table = Table(
         "Cold batch: addresses/s and DNS queries per distinct domain",
-        ["DNS server", "Path", "Addresses", "Domains", "Time", "Addresses/s", "Queries per domain", "DNS server CPU",
-         "UDP drops", "Verdicts"],
+        [
+            "DNS server",
+            "Path",
+            "Addresses",
+            "Domains",
+            "Time",
+            "Addresses/s",
+            "Queries per domain",
+            "DNS server CPU",
+            "UDP drops",
+            "Verdicts",
+        ],
         [[server, *run.row()] for server, runs in results for run in runs],
-        notes + [
+        notes
+        + [
             "ours = the service's own Checker, in process (not the HTTP batch endpoint), made anew per row (cold)",
             "ours resolves MX, then A and AAAA of each MX host (routability); email-validator stops at MX",
             "queries per domain above 1.00 for a type are retries: the server saw the same question again",
@@ -158,12 +208,29 @@ def _outcome(results: list[tuple[str, list[Run]]], notes: list[str]) -> Outcome:
     for server, (full, ours, plain, _cached) in results:
         per_type_ok = all(full.queries.get(t) <= full.domains for t in ("MX", "A", "AAAA"))
         summary += [
-            [f"Cold batch {full.addresses:,} addresses / {full.domains:,} domains, {server}", rate(full.rate),
-             "-", "-", "-", "-"],
-            [f"DNS queries per domain (cold batch, {server})", full.queries.per_domain(full.domains),
-             "email-validator: " + plain.queries.per_domain(plain.domains), "-", "one set (MX, A, AAAA) per domain",
-             met(per_type_ok)],
-            [f"Cold {ours.addresses:,}-address subset vs email-validator, {server}", rate(ours.rate),
-             rate(plain.rate), times(ours.rate / plain.rate) + " faster", "-", "-"],
+            [
+                f"Cold batch {full.addresses:,} addresses / {full.domains:,} domains, {server}",
+                rate(full.rate),
+                "-",
+                "-",
+                "-",
+                "-",
+            ],
+            [
+                f"DNS queries per domain (cold batch, {server})",
+                full.queries.per_domain(full.domains),
+                "email-validator: " + plain.queries.per_domain(plain.domains),
+                "-",
+                "one set (MX, A, AAAA) per domain",
+                met(per_type_ok),
+            ],
+            [
+                f"Cold {ours.addresses:,}-address subset vs email-validator, {server}",
+                rate(ours.rate),
+                rate(plain.rate),
+                times(ours.rate / plain.rate) + " faster",
+                "-",
+                "-",
+            ],
         ]
     return Outcome([table], summary)

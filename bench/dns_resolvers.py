@@ -131,10 +131,14 @@ async def cold_lookups(server: ServerProcess, domains: list[str], concurrency: i
     reached = server.count()
     answered = sum(1 for d in domains if (a := resolver.cached(d)) is not None and a.hosts and a.hosts[0].routable)
     print(f"MxResolver, {len(domains)} distinct domains, cold, {concurrency} in flight:")
-    print(f"  {len(domains) / seconds:10,.0f} lookups/s, {cpu_seconds / len(domains) * 1e6:.0f} µs client CPU per lookup "
-          f"({answered} answered with a routable MX)")
-    print(f"  {reached / len(domains):.2f} queries at the server per domain, "
-          f"{resolver.stats.queries_sent / len(domains):.2f} handed to c-ares per domain")
+    print(
+        f"  {len(domains) / seconds:10,.0f} lookups/s, {cpu_seconds / len(domains) * 1e6:.0f} µs client CPU per lookup "
+        f"({answered} answered with a routable MX)"
+    )
+    print(
+        f"  {reached / len(domains):.2f} queries at the server per domain, "
+        f"{resolver.stats.queries_sent / len(domains):.2f} handed to c-ares per domain"
+    )
     start = time.perf_counter()
     for domain in domains:
         await resolver.lookup(domain)
@@ -143,8 +147,10 @@ async def cold_lookups(server: ServerProcess, domains: list[str], concurrency: i
     for domain in domains:
         resolver.cached(domain)
     probe = time.perf_counter() - start
-    print(f"  warm: {len(domains) / warm:10,.0f} lookups/s via await lookup(), "
-          f"{len(domains) / probe:10,.0f}/s via cached(); {server.count() - reached} more queries")
+    print(
+        f"  warm: {len(domains) / warm:10,.0f} lookups/s via await lookup(), "
+        f"{len(domains) / probe:10,.0f}/s via cached(); {server.count() - reached} more queries"
+    )
     await resolver.close()
 
 

@@ -19,8 +19,13 @@ from .report import Outcome, Table, met, progress
 REQUEST_MEMORY = 64 * MIB
 
 
-def run(quick: bool, seconds: float | None = None, rounds: int | None = None, loadgen: str = "auto",
-        rest: list[str] | None = None) -> Outcome:
+def run(
+    quick: bool,
+    seconds: float | None = None,
+    rounds: int | None = None,
+    loadgen: str = "auto",
+    rest: list[str] | None = None,
+) -> Outcome:
     scale, count = (1, 300) if quick else (4, 5000)
     rows, failures = [], []
     with DnsProcess(10) as dns:
@@ -39,13 +44,32 @@ def run(quick: bool, seconds: float | None = None, rounds: int | None = None, lo
                         failures.append(f"{case.name}: {status}, {peak / MIB:.0f} MiB, alive {service.alive}")
                     if not service.alive:
                         break
-                rows.append([label, f"{len(batch):,}", str(errors), "no" if service.alive else "YES",
-                             f"{worst / MIB:.1f} MiB", f"{slowest[0]:.2f} s ({slowest[1]})"])
+                rows.append(
+                    [
+                        label,
+                        f"{len(batch):,}",
+                        str(errors),
+                        "no" if service.alive else "YES",
+                        f"{worst / MIB:.1f} MiB",
+                        f"{slowest[0]:.2f} s ({slowest[1]})",
+                    ]
+                )
         finally:
             service.close()
-    table = Table(f"Hostile input at every endpoint ({'quick' if quick else 'full'} run, scale {scale})",
-                  ["Requests", "Count", "5xx, died or over 64 MiB", "Died", "Largest peak above idle", "Slowest"],
-                  rows, failures[:20] or ["every request answered below 500 within 64 MiB"])
-    summary = [["Hostile requests without 5xx, death or 64 MiB", f"{sum(int(r[1].replace(',', '')) for r in rows):,}",
-                "", "", "0 failures", met(not failures)]]
+    table = Table(
+        f"Hostile input at every endpoint ({'quick' if quick else 'full'} run, scale {scale})",
+        ["Requests", "Count", "5xx, died or over 64 MiB", "Died", "Largest peak above idle", "Slowest"],
+        rows,
+        failures[:20] or ["every request answered below 500 within 64 MiB"],
+    )
+    summary = [
+        [
+            "Hostile requests without 5xx, death or 64 MiB",
+            f"{sum(int(r[1].replace(',', '')) for r in rows):,}",
+            "",
+            "",
+            "0 failures",
+            met(not failures),
+        ]
+    ]
     return Outcome([table], summary)

@@ -118,8 +118,10 @@ def warm(server: Server, workers: int) -> None:
             status, body = server.request("POST", "/v1/validate/batch", {"emails": emails})
             statuses = {r["status"] for r in orjson.loads(body)["results"]} if status == 200 else {f"HTTP {status}"}
             if statuses != {"deliverable"}:
-                raise RuntimeError(f"{server.name}: warm-up verdicts are {statuses}, not all deliverable: "
-                                   f"{body[:300]!r}\n{server.log_tail()}")
+                raise RuntimeError(
+                    f"{server.name}: warm-up verdicts are {statuses}, not all deliverable: "
+                    f"{body[:300]!r}\n{server.log_tail()}"
+                )
 
 
 def run(seconds: float, rounds: int, warmup_seconds: float, two_workers: bool, loadgen: str) -> Outcome:
@@ -163,8 +165,11 @@ class _Bench:
         cpus = LOAD_CPU if variant.workers == 1 else None
         start = self.runs * RUN_STRIDE
         before, cpu = dns.counts(), server.cpu_seconds()
-        result = (run_wrk(self.wrk, server.port, seconds, CONNECTIONS, start, DOMAINS, cpus, server.headers)
-                  if self.wrk else run_python(server.port, seconds, CONNECTIONS, start, DOMAINS, cpus, server.headers))
+        result = (
+            run_wrk(self.wrk, server.port, seconds, CONNECTIONS, start, DOMAINS, cpus, server.headers)
+            if self.wrk
+            else run_python(server.port, seconds, CONNECTIONS, start, DOMAINS, cpus, server.headers)
+        )
         variant.cpu_us.append((server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6)
         variant.dns_queries += dns.counts().minus(before).total
         variant.loads.append(result)
@@ -179,19 +184,37 @@ def outcome(groups: list[list[Variant]], seconds: float, rounds: int, notes: lis
     by_key = {v.key: v for group in groups for v in group}
     table = Table(
         f"HTTP: POST /v1/validate, {CONNECTIONS} connections, {rounds} x {seconds:g}s runs per server (medians)",
-        ["Server", "Processes", "Requests/s", "Range", "p50", "p99", "vs baseline", "Server CPU/request",
-         "Errors", "DNS queries under load"],
+        [
+            "Server",
+            "Processes",
+            "Requests/s",
+            "Range",
+            "p50",
+            "p99",
+            "vs baseline",
+            "Server CPU/request",
+            "Errors",
+            "DNS queries under load",
+        ],
     )
     for group in groups:
         base = group[0].median("requests_per_s")
         for v in group:
             rps = [load.requests_per_s for load in v.loads]
-            table.rows.append([
-                v.label, str(v.workers), rate(v.median("requests_per_s")), f"{min(rps):,.0f}-{max(rps):,.0f}",
-                ms(v.median("p50_ms")), ms(v.median("p99_ms")), percent(v.median("requests_per_s") / base),
-                f"{median(v.cpu_us):.0f} µs", str(sum(load.errors for load in v.loads)),
-                str(v.dns_queries) if v.ours else "-",
-            ])
+            table.rows.append(
+                [
+                    v.label,
+                    str(v.workers),
+                    rate(v.median("requests_per_s")),
+                    f"{min(rps):,.0f}-{max(rps):,.0f}",
+                    ms(v.median("p50_ms")),
+                    ms(v.median("p99_ms")),
+                    percent(v.median("requests_per_s") / base),
+                    f"{median(v.cpu_us):.0f} µs",
+                    str(sum(load.errors for load in v.loads)),
+                    str(v.dns_queries) if v.ours else "-",
+                ]
+            )
     tool = groups[0][0].loads[0].tool if groups[0][0].loads else "?"
     table.notes += notes + [
         f"load: {'wrk -t1' if tool == 'wrk' else 'python -m bench.loadgen'}, {CONNECTIONS} connections; a new "
@@ -205,17 +228,33 @@ def outcome(groups: list[list[Variant]], seconds: float, rounds: int, notes: lis
     ours1, base1 = by_key["ours"], by_key["baseline"]
     rows = [
         _throughput_row("HTTP req/s, 1 process", ours1, base1),
-        ["HTTP server CPU per request, 1 process", f"{median(ours1.cpu_us):.0f} µs", f"{median(base1.cpu_us):.0f} µs",
-         times(median(ours1.cpu_us) / median(base1.cpu_us)), "<= 2x (aim 1.25x)",
-         _goal(median(base1.cpu_us) / median(ours1.cpu_us))],
-        ["HTTP p99 latency, 1 process", ms(ours1.median("p99_ms")), ms(base1.median("p99_ms")),
-         times(ours1.median("p99_ms") / base1.median("p99_ms")), f"< {P99_GOAL_MS:g} ms",
-         met(ours1.median("p99_ms") < P99_GOAL_MS)],
+        [
+            "HTTP server CPU per request, 1 process",
+            f"{median(ours1.cpu_us):.0f} µs",
+            f"{median(base1.cpu_us):.0f} µs",
+            times(median(ours1.cpu_us) / median(base1.cpu_us)),
+            "<= 2x (aim 1.25x)",
+            _goal(median(base1.cpu_us) / median(ours1.cpu_us)),
+        ],
+        [
+            "HTTP p99 latency, 1 process",
+            ms(ours1.median("p99_ms")),
+            ms(base1.median("p99_ms")),
+            times(ours1.median("p99_ms") / base1.median("p99_ms")),
+            f"< {P99_GOAL_MS:g} ms",
+            met(ours1.median("p99_ms") < P99_GOAL_MS),
+        ],
         _throughput_row("HTTP req/s vs email-validator wrapper", ours1, by_key["wrapper"], goal=False),
         _throughput_row("HTTP req/s, auth off", by_key["ours_noauth"], base1, goal=False),
         _throughput_row("HTTP req/s, access log off", by_key["ours_nolog"], base1, goal=False),
-        ["HTTP access log cost per request", f"{median(ours1.cpu_us) - median(by_key['ours_nolog'].cpu_us):.0f} µs",
-         "-", "-", "-", "-"],
+        [
+            "HTTP access log cost per request",
+            f"{median(ours1.cpu_us) - median(by_key['ours_nolog'].cpu_us):.0f} µs",
+            "-",
+            "-",
+            "-",
+            "-",
+        ],
     ]
     if "ours2" in by_key:
         rows.append(_throughput_row("HTTP req/s, 2 processes", by_key["ours2"], by_key["baseline2"]))
@@ -229,5 +268,11 @@ def _goal(ratio: float) -> str:
 
 def _throughput_row(label: str, ours: Variant, reference: Variant, goal: bool = True) -> list[str]:
     ratio = ours.median("requests_per_s") / reference.median("requests_per_s")
-    return [label, rate(ours.median("requests_per_s")), rate(reference.median("requests_per_s")), percent(ratio),
-            ">= 50% (aim 80%)" if goal else "-", _goal(ratio) if goal else "-"]
+    return [
+        label,
+        rate(ours.median("requests_per_s")),
+        rate(reference.median("requests_per_s")),
+        percent(ratio),
+        ">= 50% (aim 80%)" if goal else "-",
+        _goal(ratio) if goal else "-",
+    ]

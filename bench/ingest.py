@@ -39,18 +39,31 @@ def make_events(count: int, seed: int = 5) -> list[bytes]:
     for i in range(count):
         email = f"user{rng.randrange(addresses)}@d{rng.randrange(200)}.example"
         roll = rng.random()
-        event: dict[str, object] = {"email": email, "timestamp": "2026-03-15T08:42:11Z", "campaign_id": f"c{i % 10}",
-                                    "message_id": f"m{i}", "id": f"e{i}"}
+        event: dict[str, object] = {
+            "email": email,
+            "timestamp": "2026-03-15T08:42:11Z",
+            "campaign_id": f"c{i % 10}",
+            "message_id": f"m{i}",
+            "id": f"e{i}",
+        }
         if roll < 0.60:
             event["event"] = "sent"
         elif roll < 0.85:
             event["event"] = "delivered"
         elif roll < 0.95:
-            event.update(event="bounce", smtp_code=452, smtp_enhanced_code="4.2.2",
-                         smtp_message="The email account that you tried to reach is over quota")
+            event.update(
+                event="bounce",
+                smtp_code=452,
+                smtp_enhanced_code="4.2.2",
+                smtp_message="The email account that you tried to reach is over quota",
+            )
         else:
-            event.update(event="bounce", smtp_code=550, smtp_enhanced_code="5.1.1",
-                         smtp_message="The email account that you tried to reach does not exist")
+            event.update(
+                event="bounce",
+                smtp_code=550,
+                smtp_enhanced_code="5.1.1",
+                smtp_message="The email account that you tried to reach does not exist",
+            )
         lines.append(orjson.dumps(event))
     return lines
 
@@ -62,6 +75,7 @@ async def post_all(port: int, bodies: list[bytes], clients: int, headers: dict[s
         queue.put_nowait(body)
     url = f"http://{HOST}:{port}/v1/events"
     async with aiohttp.ClientSession(headers={**headers, "Content-Type": "application/x-ndjson"}) as session:
+
         async def client() -> None:
             while not queue.empty():
                 body = queue.get_nowait()
@@ -69,21 +83,27 @@ async def post_all(port: int, bodies: list[bytes], clients: int, headers: dict[s
                     if response.status != 200:
                         raise RuntimeError(f"{response.status}: {(await response.text())[:300]}")
                     await response.read()
+
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         return time.perf_counter() - began
 
 
 def batches(lines: list[bytes], size: int) -> list[bytes]:
-    return [b"\n".join(lines[i:i + size]) for i in range(0, len(lines), size)]
+    return [b"\n".join(lines[i : i + size]) for i in range(0, len(lines), size)]
 
 
 def our_server(url: str, name: str) -> Server:
     env = {"VALIDATOR_DATABASE_URL": url, "VALIDATOR_ACCESS_LOG": "false", "VALIDATOR_EVENTS_MAX": "100000"}
     server = Server(name, [*validator_command(), "serve", "--port", str(port := free_port())], port, env, cpus="0")
-    token = subprocess.run([*validator_command(), "keys", "create", "--name", "bench", "--scope", "admin"],
-                           env={**_env(), **env}, cwd=server.workdir, capture_output=True, text=True,
-                           check=True).stdout.strip()
+    token = subprocess.run(
+        [*validator_command(), "keys", "create", "--name", "bench", "--scope", "admin"],
+        env={**_env(), **env},
+        cwd=server.workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     server.headers = {"Authorization": f"Bearer {token}"}
     return server
 
@@ -99,7 +119,7 @@ def measure(server: Server, lines: list[bytes], args: argparse.Namespace) -> tup
     server.start()
     try:
         single = lines[: max(len(lines) // 10, 1)]
-        bodies = batches(lines[len(single):], args.batch)
+        bodies = batches(lines[len(single) :], args.batch)
         cpu0 = server.cpu_seconds()
         seconds = asyncio.run(post_all(server.port, bodies, args.clients, server.headers))
         cpu = server.cpu_seconds() - cpu0
@@ -113,15 +133,21 @@ def measure(server: Server, lines: list[bytes], args: argparse.Namespace) -> tup
 def run(args: argparse.Namespace) -> list[Table]:
     lines = make_events(args.events)
     progress(f"{len(lines):,} events, batches of {args.batch}, {args.clients} clients")
-    baseline = Server("baseline", [sys.executable, "-m", "bench.baseline_app", "plain", "--port",
-                                   str(port := free_port())], port, cpus="0")
+    baseline = Server(
+        "baseline",
+        [sys.executable, "-m", "bench.baseline_app", "plain", "--port", str(port := free_port())],
+        port,
+        cpus="0",
+    )
     base_rate, base_cpu, base_single = measure(baseline, lines, args)
-    table = Table(f"Event ingestion through POST /v1/events ({len(lines):,} events, NDJSON batches of {args.batch}, "
-                  f"{args.clients} clients)",
-                  ["Server", "Events/s (batched)", "Server CPU µs/event", "Events/s (one per request)",
-                   "Batched vs baseline"])
-    table.rows.append(["bare aiohttp, decode only (baseline)", f"{base_rate:,.0f}", f"{base_cpu:.1f}",
-                       f"{base_single:,.0f}", "1.00x"])
+    table = Table(
+        f"Event ingestion through POST /v1/events ({len(lines):,} events, NDJSON batches of {args.batch}, "
+        f"{args.clients} clients)",
+        ["Server", "Events/s (batched)", "Server CPU µs/event", "Events/s (one per request)", "Batched vs baseline"],
+    )
+    table.rows.append(
+        ["bare aiohttp, decode only (baseline)", f"{base_rate:,.0f}", f"{base_cpu:.1f}", f"{base_single:,.0f}", "1.00x"]
+    )
     pg_names = []
     try:
         for backend in args.backends:
@@ -134,13 +160,16 @@ def run(args: argparse.Namespace) -> list[Table]:
                 url = "sqlite:///ingest.sqlite3"  # relative: inside the server's own work directory
             progress(f"ingesting into {backend}")
             rate, cpu, single = measure(our_server(url, f"ingest-{backend}"), lines, args)
-            table.rows.append([f"validator on {backend}", f"{rate:,.0f}", f"{cpu:.1f}", f"{single:,.0f}",
-                               f"{rate / base_rate:.2f}x"])
+            table.rows.append(
+                [f"validator on {backend}", f"{rate:,.0f}", f"{cpu:.1f}", f"{single:,.0f}", f"{rate / base_rate:.2f}x"]
+            )
     finally:
         for name in pg_names:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    table.notes.append("Every acknowledged batch is committed (one transaction per request: events, streaks, "
-                       "suppressions with audit rows); the first tenth of the events goes one per request.")
+    table.notes.append(
+        "Every acknowledged batch is committed (one transaction per request: events, streaks, "
+        "suppressions with audit rows); the first tenth of the events goes one per request."
+    )
     return [table]
 
 

@@ -58,9 +58,17 @@ class JobRun:
     statuses: dict[str, int]
 
     def row(self) -> list[str]:
-        return [self.label, f"{self.rows:,}", f"{self.upload_s:.1f} s", f"{self.total_s:.1f} s",
-                rate(self.rows / self.total_s), rate(self.rows / self.download_s), self.queries_per_domain,
-                f"{self.peak_rss_mib:.0f} MiB", ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items()))]
+        return [
+            self.label,
+            f"{self.rows:,}",
+            f"{self.upload_s:.1f} s",
+            f"{self.total_s:.1f} s",
+            rate(self.rows / self.total_s),
+            rate(self.rows / self.download_s),
+            self.queries_per_domain,
+            f"{self.peak_rss_mib:.0f} MiB",
+            ", ".join(f"{k} {v:,}" for k, v in sorted(self.statuses.items())),
+        ]
 
 
 def write_list(path: Path, rows: int, domains: int, seed: int = 6) -> int:
@@ -77,12 +85,19 @@ def write_list(path: Path, rows: int, domains: int, seed: int = 6) -> int:
     return len(used)
 
 
-def start_server(name: str, dns: DnsProcess, database_url: str, job_process: bool = True,
-                 cpus: str | None = None) -> Server:
+def start_server(
+    name: str, dns: DnsProcess, database_url: str, job_process: bool = True, cpus: str | None = None
+) -> Server:
     port = free_port()
-    env = {"VALIDATOR_JOB_PROCESS": str(job_process).lower(), "VALIDATOR_DNS_NAMESERVERS": dns.nameserver, "VALIDATOR_AUTH": "false", "VALIDATOR_ACCESS_LOG": "false",
-           "VALIDATOR_DATABASE_URL": database_url, "VALIDATOR_JOB_POLL_SECONDS": "0.2",
-           "VALIDATOR_LOG_LEVEL": "WARNING"}
+    env = {
+        "VALIDATOR_JOB_PROCESS": str(job_process).lower(),
+        "VALIDATOR_DNS_NAMESERVERS": dns.nameserver,
+        "VALIDATOR_AUTH": "false",
+        "VALIDATOR_ACCESS_LOG": "false",
+        "VALIDATOR_DATABASE_URL": database_url,
+        "VALIDATOR_JOB_POLL_SECONDS": "0.2",
+        "VALIDATOR_LOG_LEVEL": "WARNING",
+    }
     return Server(name, [*validator_command(), "serve", "--port", str(port)], port, env, cpus=cpus).start()
 
 
@@ -90,8 +105,12 @@ def submit(server: Server, path: Path) -> str:
     connection = http.client.HTTPConnection(HOST, server.port, timeout=600, blocksize=1 << 16)
     try:
         with path.open("rb") as body:
-            connection.request("POST", "/v1/jobs", body=body, headers={
-                "Content-Type": "text/csv", "Content-Length": str(path.stat().st_size)})
+            connection.request(
+                "POST",
+                "/v1/jobs",
+                body=body,
+                headers={"Content-Type": "text/csv", "Content-Length": str(path.stat().st_size)},
+            )
             response = connection.getresponse()
             text = response.read()
     finally:
@@ -177,15 +196,16 @@ def measure_idle(server: Server, seconds: float, domains: int) -> tuple[float, f
     return (*percentiles(probe.latencies), len(probe.latencies))
 
 
-def sqlite_job(dns: DnsProcess, workdir: Path, rows: int, domains: int, probe_idle: float | None,
-               job_process: bool = True
-               ) -> tuple[JobRun, tuple[float, float, int] | None, tuple[float, float, int] | None]:
+def sqlite_job(
+    dns: DnsProcess, workdir: Path, rows: int, domains: int, probe_idle: float | None, job_process: bool = True
+) -> tuple[JobRun, tuple[float, float, int] | None, tuple[float, float, int] | None]:
     """One job in a fresh server; with ``probe_idle`` seconds, the latency probe idle and during the job."""
     path = workdir / f"list-{rows}.csv"
     distinct = write_list(path, rows, domains)
     mode = "child" if job_process else "inproc"
-    server = start_server(f"jobs-{rows}-{mode}", dns, f"sqlite:///{workdir / f'jobs-{rows}-{mode}.sqlite3'}",
-                          job_process, cpus=SERVER_CPU)
+    server = start_server(
+        f"jobs-{rows}-{mode}", dns, f"sqlite:///{workdir / f'jobs-{rows}-{mode}.sqlite3'}", job_process, cpus=SERVER_CPU
+    )
     try:
         idle = measure_idle(server, probe_idle, domains) if probe_idle else None
         queries = dns.counts()
@@ -204,8 +224,16 @@ def sqlite_job(dns: DnsProcess, workdir: Path, rows: int, domains: int, probe_id
             during = (*percentiles(probe.latencies), len(probe.latencies))
         spent = dns.counts().minus(queries)
         label = f"SQLite, {rows:,} rows" + ("" if job_process else ", runner in the service's process")
-        run = JobRun(label, rows, uploaded, total, download(server, job_id, rows),
-                     spent.per_domain(distinct), server.memory_kib("VmHWM", group=True) / 1024, job["counts"]["statuses"])
+        run = JobRun(
+            label,
+            rows,
+            uploaded,
+            total,
+            download(server, job_id, rows),
+            spent.per_domain(distinct),
+            server.memory_kib("VmHWM", group=True) / 1024,
+            job["counts"]["statuses"],
+        )
     finally:
         server.stop()
         path.unlink(missing_ok=True)
@@ -231,9 +259,18 @@ def postgres_jobs(dns: DnsProcess, workdir: Path, rows: int, domains: int) -> li
                 total = time.perf_counter() - began
                 spent = dns.counts().minus(queries)
                 rss = max(s.memory_kib("VmHWM", group=True) for s in servers) / 1024
-                runs.append(JobRun(f"PostgreSQL, {replicas} replica{'s' if replicas > 1 else ''}", rows, uploaded,
-                                   total, download(servers[-1], job_id, rows), spent.per_domain(distinct), rss,
-                                   job["counts"]["statuses"]))
+                runs.append(
+                    JobRun(
+                        f"PostgreSQL, {replicas} replica{'s' if replicas > 1 else ''}",
+                        rows,
+                        uploaded,
+                        total,
+                        download(servers[-1], job_id, rows),
+                        spent.per_domain(distinct),
+                        rss,
+                        job["counts"]["statuses"],
+                    )
+                )
             finally:
                 for server in servers:
                     server.stop()
@@ -260,36 +297,80 @@ def run(quick: bool) -> Outcome:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     assert idle is not None and during is not None and child_idle is not None and child_during is not None
-    jobs = Table(f"Bulk jobs through the API ({'quick' if quick else 'full'} run), CSV upload, loopback DNS",
-                 ["Run", "Rows", "Upload", "Upload to completed", "Rows/s end to end", "Results download",
-                  "DNS queries per domain", "Peak RSS", "Statuses"],
-                 [r.row() for r in (first, second, inproc, *pg)],
-                 [f"{domains:,} domains; a fresh server process per run (peak RSS: VmHWM of the server plus its job runner child, if any)",
-                  "DNS queries per domain: MX, A and AAAA of the MX host are one set (3.00); PostgreSQL with two "
-                  "replicas asks up to twice, once per replica's cache"])
+    jobs = Table(
+        f"Bulk jobs through the API ({'quick' if quick else 'full'} run), CSV upload, loopback DNS",
+        [
+            "Run",
+            "Rows",
+            "Upload",
+            "Upload to completed",
+            "Rows/s end to end",
+            "Results download",
+            "DNS queries per domain",
+            "Peak RSS",
+            "Statuses",
+        ],
+        [r.row() for r in (first, second, inproc, *pg)],
+        [
+            f"{domains:,} domains; a fresh server process per run (peak RSS: VmHWM of the server plus its job runner child, if any)",
+            "DNS queries per domain: MX, A and AAAA of the MX host are one set (3.00); PostgreSQL with two "
+            "replicas asks up to twice, once per replica's cache",
+        ],
+    )
     ratio, child_ratio = during[1] / idle[1], child_during[1] / child_idle[1]
-    latency = Table("/v1/validate latency while a job runs (one sequential client, warm domains)",
-                    ["When", "Requests", "p50", "p99"],
-                    [["idle", f"{child_idle[2]:,}", f"{child_idle[0]:.2f} ms", f"{child_idle[1]:.2f} ms"],
-                     [f"during the {large:,}-row job, runner in its child process (the default)",
-                      f"{child_during[2]:,}", f"{child_during[0]:.2f} ms", f"{child_during[1]:.2f} ms"],
-                     ["idle (second server)", f"{idle[2]:,}", f"{idle[0]:.2f} ms", f"{idle[1]:.2f} ms"],
-                     [f"during the {large:,}-row job, runner in the service's process (VALIDATOR_JOB_PROCESS=false)",
-                      f"{during[2]:,}", f"{during[0]:.2f} ms", f"{during[1]:.2f} ms"]],
-                    [f"p99 during / idle: {child_ratio:.2f}x with the child process, {ratio:.2f}x in process "
-                     "(goal at most 2x)",
-                     f"SQLite servers pinned to CPU {SERVER_CPU}, the DNS server and the clients to CPU {LOAD_CPU}"
-                     if pin else "not pinned (fewer than 2 CPUs)"])
+    latency = Table(
+        "/v1/validate latency while a job runs (one sequential client, warm domains)",
+        ["When", "Requests", "p50", "p99"],
+        [
+            ["idle", f"{child_idle[2]:,}", f"{child_idle[0]:.2f} ms", f"{child_idle[1]:.2f} ms"],
+            [
+                f"during the {large:,}-row job, runner in its child process (the default)",
+                f"{child_during[2]:,}",
+                f"{child_during[0]:.2f} ms",
+                f"{child_during[1]:.2f} ms",
+            ],
+            ["idle (second server)", f"{idle[2]:,}", f"{idle[0]:.2f} ms", f"{idle[1]:.2f} ms"],
+            [
+                f"during the {large:,}-row job, runner in the service's process (VALIDATOR_JOB_PROCESS=false)",
+                f"{during[2]:,}",
+                f"{during[0]:.2f} ms",
+                f"{during[1]:.2f} ms",
+            ],
+        ],
+        [
+            f"p99 during / idle: {child_ratio:.2f}x with the child process, {ratio:.2f}x in process (goal at most 2x)",
+            f"SQLite servers pinned to CPU {SERVER_CPU}, the DNS server and the clients to CPU {LOAD_CPU}"
+            if pin
+            else "not pinned (fewer than 2 CPUs)",
+        ],
+    )
     rss_growth = second.peak_rss_mib / first.peak_rss_mib
     summary = [
         [f"Job, {large:,} rows, SQLite", rate(large / second.total_s), "", "", "", "-"],
-        ["Peak RSS (server + runner), small vs large list", f"{first.peak_rss_mib:.0f} / {second.peak_rss_mib:.0f} MiB",
-         "", f"{rss_growth:.2f}x", "< 300 MiB, flat", met(second.peak_rss_mib < 300 and rss_growth < 1.5)],
-        ["/v1/validate p99 during a job vs idle", f"{child_during[1]:.2f} ms", f"{child_idle[1]:.2f} ms",
-         f"{child_ratio:.2f}x", "<= 2x", met(child_ratio <= 2)],
-        ["same, runner in the service's process", f"{during[1]:.2f} ms", f"{idle[1]:.2f} ms", f"{ratio:.2f}x",
-         "", "-"],
-        [f"PostgreSQL job, {pg_rows:,} rows, 2 replicas vs 1", rate(pg_rows / pg[1].total_s),
-         rate(pg_rows / pg[0].total_s), f"{pg[0].total_s / pg[1].total_s:.2f}x", "", "-"],
+        [
+            "Peak RSS (server + runner), small vs large list",
+            f"{first.peak_rss_mib:.0f} / {second.peak_rss_mib:.0f} MiB",
+            "",
+            f"{rss_growth:.2f}x",
+            "< 300 MiB, flat",
+            met(second.peak_rss_mib < 300 and rss_growth < 1.5),
+        ],
+        [
+            "/v1/validate p99 during a job vs idle",
+            f"{child_during[1]:.2f} ms",
+            f"{child_idle[1]:.2f} ms",
+            f"{child_ratio:.2f}x",
+            "<= 2x",
+            met(child_ratio <= 2),
+        ],
+        ["same, runner in the service's process", f"{during[1]:.2f} ms", f"{idle[1]:.2f} ms", f"{ratio:.2f}x", "", "-"],
+        [
+            f"PostgreSQL job, {pg_rows:,} rows, 2 replicas vs 1",
+            rate(pg_rows / pg[1].total_s),
+            rate(pg_rows / pg[0].total_s),
+            f"{pg[0].total_s / pg[1].total_s:.2f}x",
+            "",
+            "-",
+        ],
     ]
     return Outcome([jobs, latency], summary)

@@ -71,20 +71,45 @@ def lua_headers(headers: dict[str, str]) -> str:
     return "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
 
 
-def run_wrk(wrk: str, port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None,
-            headers: dict[str, str]) -> Load:
+def run_wrk(
+    wrk: str,
+    port: int,
+    seconds: float,
+    connections: int,
+    start: int,
+    domains: int,
+    cpus: str | None,
+    headers: dict[str, str],
+) -> Load:
     script = LUA.format(start=start, domains=domains, headers=lua_headers(headers))
     return run_wrk_script(wrk, port, PATH, script, seconds, connections, cpus)
 
 
-def run_wrk_script(wrk: str, port: int, path: str, script: str, seconds: float, connections: int,
-                   cpus: str | None, timeout_s: float | None = None) -> Load:
+def run_wrk_script(
+    wrk: str,
+    port: int,
+    path: str,
+    script: str,
+    seconds: float,
+    connections: int,
+    cpus: str | None,
+    timeout_s: float | None = None,
+) -> Load:
     """wrk -t1 with a Lua ``script`` (its own method, headers and bodies) against ``path`` on loopback."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
     try:
-        argv = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", file.name,
-                *([f"--timeout={timeout_s:g}s"] if timeout_s else []), f"http://{HOST}:{port}{path}"]
+        argv = [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            file.name,
+            *([f"--timeout={timeout_s:g}s"] if timeout_s else []),
+            f"http://{HOST}:{port}{path}",
+        ]
         done = subprocess.run(pinned(argv, cpus), capture_output=True, text=True, timeout=seconds + 60)
     finally:
         Path(file.name).unlink()
@@ -110,11 +135,25 @@ def parse_wrk(output: str) -> Load:
     return Load(float(rps[1]), latency("50"), latency("99"), int(total[1]), errors, "wrk")
 
 
-def run_python(port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None,
-               headers: dict[str, str]) -> Load:
-    argv = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--seconds", str(seconds),
-            "--connections", str(connections), "--start", str(start), "--domains", str(domains),
-            *(arg for k, v in headers.items() for arg in ("--header", f"{k}: {v}"))]
+def run_python(
+    port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None, headers: dict[str, str]
+) -> Load:
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(port),
+        "--seconds",
+        str(seconds),
+        "--connections",
+        str(connections),
+        "--start",
+        str(start),
+        "--domains",
+        str(domains),
+        *(arg for k, v in headers.items() for arg in ("--header", f"{k}: {v}")),
+    ]
     done = subprocess.run(pinned(argv, cpus), capture_output=True, timeout=seconds + 60, check=True)
     return Load(**orjson.loads(done.stdout))
 
@@ -122,8 +161,15 @@ def run_python(port: int, seconds: float, connections: int, start: int, domains:
 # -- the Python stand-in for wrk, run as its own process ---------------------------------------
 
 
-async def _connection(port: int, headers: list[str], deadline: float, bodies: list[int], domains: int,
-                      latencies: list[float], errors: list[int]) -> None:
+async def _connection(
+    port: int,
+    headers: list[str],
+    deadline: float,
+    bodies: list[int],
+    domains: int,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     lines = [f"POST {PATH} HTTP/1.1", f"Host: {HOST}:{port}", "Content-Type: application/json", *headers]
     head = ("\r\n".join(lines) + "\r\n").encode()

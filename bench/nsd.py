@@ -43,8 +43,12 @@ def find_nsd() -> tuple[Path | None, str]:
 
 
 def zone_text(domains: int) -> str:
-    lines = [f"$TTL {ZONE_TTL}", "com. IN SOA ns.com. hostmaster.com. 1 3600 600 86400 60", "com. IN NS ns.com.",
-             "ns.com. IN A 127.0.0.1"]
+    lines = [
+        f"$TTL {ZONE_TTL}",
+        "com. IN SOA ns.com. hostmaster.com. 1 3600 600 86400 60",
+        "com. IN NS ns.com.",
+        "ns.com. IN A 127.0.0.1",
+    ]
     for i in range(domains):  # the same records as bench/dnsfixture.py serves
         lines.append(f"{domain(i)}. IN MX 10 mx.{domain(i)}.")
         lines.append(f"mx.{domain(i)}. IN A 8.8.{i // 250 % 250}.{i % 250 + 1}")
@@ -102,9 +106,14 @@ zone:
         self.port = free_port()
         config = self._config()
         with open(self.workdir / "nsd.out", "wb") as output:  # what nsd says before its log file is open
-            self._process = subprocess.Popen(pinned([str(self.binary), "-d", "-c", str(config)], self.cpus),
-                                             cwd=self.workdir, start_new_session=True, stdin=subprocess.DEVNULL,
-                                             stdout=output, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                pinned([str(self.binary), "-d", "-c", str(config)], self.cpus),
+                cwd=self.workdir,
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + START_SECONDS
         while "nsd started" not in self._log():
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -133,8 +142,13 @@ zone:
 
     def counts(self) -> QueryCounts:
         control = self.binary.with_name("nsd-control")
-        done = subprocess.run([str(control), "-c", str(self.workdir / "nsd.conf"), "stats_noreset"],
-                              capture_output=True, text=True, timeout=30, check=True)
+        done = subprocess.run(
+            [str(control), "-c", str(self.workdir / "nsd.conf"), "stats_noreset"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         stats = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
         by_type = {t: int(stats.get(f"num.type.{t}", 0)) for t in ("MX", "A", "AAAA")}
         by_type["other"] = int(stats.get("num.queries", 0)) - sum(by_type.values())

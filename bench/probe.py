@@ -50,13 +50,26 @@ class Run:
         return self.probes / self.seconds
 
     def row(self) -> list[str]:
-        return [self.label, f"{self.probes:,}", f"{self.seconds:.2f} s", rate(self.rate), f"{self.connections:,}",
-                f"{self.probes / max(self.connections, 1):.1f}", f"{self.recipients:,}",
-                f"{self.peak_per_host} (cap {PER_HOST_CAP})", str(self.wrong)]
+        return [
+            self.label,
+            f"{self.probes:,}",
+            f"{self.seconds:.2f} s",
+            rate(self.rate),
+            f"{self.connections:,}",
+            f"{self.probes / max(self.connections, 1):.1f}",
+            f"{self.recipients:,}",
+            f"{self.peak_per_host} (cap {PER_HOST_CAP})",
+            str(self.wrong),
+        ]
 
 
-def run(quick: bool, seconds: float | None = None, rounds: int | None = None, loadgen: str = "auto",
-        argv: list[str] | None = None) -> Outcome:
+def run(
+    quick: bool,
+    seconds: float | None = None,
+    rounds: int | None = None,
+    loadgen: str = "auto",
+    argv: list[str] | None = None,
+) -> Outcome:
     probes = 2_000 if quick else 10_000
     with SmtpProcess() as servers:
         runs = []
@@ -67,8 +80,17 @@ def run(quick: bool, seconds: float | None = None, rounds: int | None = None, lo
             wrong = asyncio.run(_probe_all(servers, probes, per_session))
             elapsed = time.perf_counter() - began
             counts = servers.counts()
-            runs.append(Run(label, probes, elapsed, sum(c[0] for c in counts), max(c[1] for c in counts),
-                            sum(c[2] for c in counts), wrong))
+            runs.append(
+                Run(
+                    label,
+                    probes,
+                    elapsed,
+                    sum(c[0] for c in counts),
+                    max(c[1] for c in counts),
+                    sum(c[2] for c in counts),
+                    wrong,
+                )
+            )
     outcome = _outcome(*runs)
     from .probe_defences import run as run_defences  # against servers that defend themselves
 
@@ -84,12 +106,21 @@ async def _probe_all(servers: SmtpProcess, probes: int, per_session: int) -> int
     from validator.syntax import parse_address
 
     settings = dataclasses.replace(
-        Settings(), smtp_probe=True, smtp_port=servers.port, smtp_allow_networks=parse_networks("127.0.0.0/8"),
-        smtp_helo_name="bench.validator.example", smtp_max_connections=50, smtp_max_connections_per_host=PER_HOST_CAP,
-        smtp_domain_rate=10**9, smtp_result_ttl=0, smtp_session_recipients=per_session,
+        Settings(),
+        smtp_probe=True,
+        smtp_port=servers.port,
+        smtp_allow_networks=parse_networks("127.0.0.0/8"),
+        smtp_helo_name="bench.validator.example",
+        smtp_max_connections=50,
+        smtp_max_connections_per_host=PER_HOST_CAP,
+        smtp_domain_rate=10**9,
+        smtp_result_ttl=0,
+        smtp_session_recipients=per_session,
     ).checked()
-    answers = [MxAnswer(_domain(d), MxOutcome.MX, (MxHost(f"mx{d % HOSTS}.bench", 10, (servers.ips[d % HOSTS],), True),))
-               for d in range(DOMAINS)]
+    answers = [
+        MxAnswer(_domain(d), MxOutcome.MX, (MxHost(f"mx{d % HOSTS}.bench", 10, (servers.ips[d % HOSTS],), True),))
+        for d in range(DOMAINS)
+    ]
     prober = Prober(settings)
     slots = asyncio.Semaphore(OUTSTANDING)
     wrong = 0
@@ -126,21 +157,50 @@ def _outcome(single: Run, shared: Run) -> Outcome:
     ok = fewer >= 5 and faster >= 3 and capped and single.wrong == shared.wrong == 0
     detail = Table(
         f"SMTP probes: {single.probes:,} over {DOMAINS} domains, {HOSTS} loopback aiosmtpd MX hosts",
-        ["Mode", "Probes", "Time", "Probes/s", "Connections", "Probes per connection", "RCPT TO sent",
-         "Peak sessions per host", "Wrong answers"],
+        [
+            "Mode",
+            "Probes",
+            "Time",
+            "Probes/s",
+            "Connections",
+            "Probes per connection",
+            "RCPT TO sent",
+            "Peak sessions per host",
+            "Wrong answers",
+        ],
         [single.row(), shared.row()],
-        [f"connections: {fewer:.1f}x fewer with shared sessions (goal >= 5x); probes/s: {faster:.2f}x (goal >= 3x)",
-         f"peak simultaneous connections per MX host: {shared.peak_per_host} shared, {single.peak_per_host} "
-         f"one-per-probe, cap {PER_HOST_CAP}; {OUTSTANDING} probes outstanding at once",
-         "RCPT TO includes one random address per domain for the accept-all check (cached per domain)"],
+        [
+            f"connections: {fewer:.1f}x fewer with shared sessions (goal >= 5x); probes/s: {faster:.2f}x (goal >= 3x)",
+            f"peak simultaneous connections per MX host: {shared.peak_per_host} shared, {single.peak_per_host} "
+            f"one-per-probe, cap {PER_HOST_CAP}; {OUTSTANDING} probes outstanding at once",
+            "RCPT TO includes one random address per domain for the accept-all check (cached per domain)",
+        ],
     )
     summary = [
-        ["SMTP probes/s, shared sessions", rate(shared.rate), f"{rate(single.rate)} one connection per probe",
-         times(faster), ">= 3x", met(faster >= 3)],
-        ["SMTP connections opened", f"{shared.connections:,}", f"{single.connections:,}",
-         f"{fewer:.1f}x fewer", ">= 5x fewer", met(fewer >= 5)],
-        ["Peak connections per MX host", str(max(single.peak_per_host, shared.peak_per_host)), f"cap {PER_HOST_CAP}",
-         "", "<= cap", met(capped)],
+        [
+            "SMTP probes/s, shared sessions",
+            rate(shared.rate),
+            f"{rate(single.rate)} one connection per probe",
+            times(faster),
+            ">= 3x",
+            met(faster >= 3),
+        ],
+        [
+            "SMTP connections opened",
+            f"{shared.connections:,}",
+            f"{single.connections:,}",
+            f"{fewer:.1f}x fewer",
+            ">= 5x fewer",
+            met(fewer >= 5),
+        ],
+        [
+            "Peak connections per MX host",
+            str(max(single.peak_per_host, shared.peak_per_host)),
+            f"cap {PER_HOST_CAP}",
+            "",
+            "<= cap",
+            met(capped),
+        ],
     ]
     if not ok:
         progress("probe: a goal was not met (see the table)")

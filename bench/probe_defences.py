@@ -37,14 +37,18 @@ REPLIES = {  # local part index % 40 -> what the server answers
     "disabled": "550 5.2.1 <{addr}>: Recipient address rejected: This account has been disabled",
     "greylisted": "450 4.2.0 <{addr}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
 }
-EXPECTED = {"exists": "accepted", "unknown": "mailbox_not_found", "full": "mailbox_full",
-            "disabled": "mailbox_disabled", "greylisted": "greylisted"}
+EXPECTED = {
+    "exists": "accepted",
+    "unknown": "mailbox_not_found",
+    "full": "mailbox_full",
+    "disabled": "mailbox_disabled",
+    "greylisted": "greylisted",
+}
 
 
 def kind(i: int) -> str:
     n = i % 40
-    return ("exists" if n < 12 else "unknown" if n < 28 else "full" if n < 32 else "disabled" if n < 36
-            else "greylisted")
+    return "exists" if n < 12 else "unknown" if n < 28 else "full" if n < 32 else "disabled" if n < 36 else "greylisted"
 
 
 def batch_addresses() -> list[tuple[str, str]]:
@@ -73,16 +77,31 @@ class Figures:
     def row(self) -> list[str]:
         per = self.rcpts_per_session or [0]
         slowest = f"{max(self.latencies) * 1000:.1f} ms" if self.latencies else "-"
-        return [self.label, f"{self.verdicts}", f"{self.seconds:.2f} s", rate(self.verdicts / self.seconds),
-                str(self.timeouts), str(self.wrong), slowest, str(self.connections), str(self.peak),
-                f"{statistics.mean(per):.1f} / {max(per)}", self.delayed]
+        return [
+            self.label,
+            f"{self.verdicts}",
+            f"{self.seconds:.2f} s",
+            rate(self.verdicts / self.seconds),
+            str(self.timeouts),
+            str(self.wrong),
+            slowest,
+            str(self.connections),
+            str(self.peak),
+            f"{statistics.mean(per):.1f} / {max(per)}",
+            self.delayed,
+        ]
 
 
 def run(quick: bool, postfix: bool = True) -> Outcome:
     rows = []
     with SmtpProcess(_serve_postfix_like) as servers:
-        rows += _scenarios("Postfix-like aiosmtpd", servers.port, servers.ips[0], lambda: servers.ask("stats"),
-                           lambda: servers.ask("reset"))
+        rows += _scenarios(
+            "Postfix-like aiosmtpd",
+            servers.port,
+            servers.ips[0],
+            lambda: servers.ask("stats"),
+            lambda: servers.ask("reset"),
+        )
     if postfix:
         rows += _real_postfix()
     return _outcome(rows)
@@ -104,8 +123,10 @@ def _real_postfix() -> list[Figures]:
 
 def _scenarios(label, port, ip, stats, reset) -> list[Figures]:
     out = []
-    for name, overrides in ((f"{label}: batch", {}),
-                            (f"{label}: batch, no refusal cap (baseline)", {"smtp_session_refusals": 1000})):
+    for name, overrides in (
+        (f"{label}: batch", {}),
+        (f"{label}: batch, no refusal cap (baseline)", {"smtp_session_refusals": 1000}),
+    ):
         progress(f"probe: {name}")
         if reset:
             reset()
@@ -127,8 +148,13 @@ def _prober(port: int, **overrides):
     from validator.probe import Prober
 
     settings = dataclasses.replace(
-        Settings(), smtp_probe=True, smtp_port=port, smtp_allow_networks=parse_networks("127.0.0.0/8"),
-        smtp_helo_name="bench.validator.example", smtp_mail_from="verify@validator.example", **overrides,
+        Settings(),
+        smtp_probe=True,
+        smtp_port=port,
+        smtp_allow_networks=parse_networks("127.0.0.0/8"),
+        smtp_helo_name="bench.validator.example",
+        smtp_mail_from="verify@validator.example",
+        **overrides,
     ).checked()
     return Prober(settings), settings.default_timeout_ms / 1000
 
@@ -145,16 +171,27 @@ async def _batch(label: str, port: int, ip: str, overrides: dict) -> Figures:
     prober, deadline = _prober(port, **overrides)
     rows = batch_addresses()
     began = time.perf_counter()
-    results = await asyncio.gather(*(prober.probe(parse_address(a), _mx(a.rpartition("@")[2], ip), deadline)
-                                     for a, _ in rows))
+    results = await asyncio.gather(
+        *(prober.probe(parse_address(a), _mx(a.rpartition("@")[2], ip), deadline) for a, _ in rows)
+    )
     seconds = time.perf_counter() - began
     await prober.close()
-    wrong = sum(r.outcome.value != expected or (a.endswith(CATCH_ALL) and r.accept_all is not True)
-                for (a, expected), r in zip(rows, results))
+    wrong = sum(
+        r.outcome.value != expected or (a.endswith(CATCH_ALL) and r.accept_all is not True)
+        for (a, expected), r in zip(rows, results)
+    )
     timeouts = sum(r.outcome.value == "smtp_timeout" for r in results)
     stats = prober.pool_stats
-    return Figures(label, len(rows), seconds, timeouts, wrong, stats.connections, max(stats.peak_per_host.values()),
-                   stats.rcpts_per_session)
+    return Figures(
+        label,
+        len(rows),
+        seconds,
+        timeouts,
+        wrong,
+        stats.connections,
+        max(stats.peak_per_host.values()),
+        stats.rcpts_per_session,
+    )
 
 
 async def _sequential(label: str, port: int, ip: str) -> Figures:
@@ -170,31 +207,68 @@ async def _sequential(label: str, port: int, ip: str) -> Figures:
     wrong = sum(r.outcome.value != "mailbox_not_found" for r in results)
     timeouts = sum(r.outcome.value == "smtp_timeout" for r in results)
     stats = prober.pool_stats
-    return Figures(label, 100, sum(latencies), timeouts, wrong, stats.connections, max(stats.peak_per_host.values()),
-                   stats.rcpts_per_session, latencies)
+    return Figures(
+        label,
+        100,
+        sum(latencies),
+        timeouts,
+        wrong,
+        stats.connections,
+        max(stats.peak_per_host.values()),
+        stats.rcpts_per_session,
+        latencies,
+    )
 
 
 def _outcome(rows: list[Figures]) -> Outcome:
     detail = Table(
         "SMTP probes against Postfix's default limits (soft 10 errors -> 1 s delays, hard 20 -> 421)",
-        ["Run", "Verdicts", "Time", "Verdicts/s", "smtp_timeout", "Wrong", "Slowest request", "Connections",
-         "Peak per host", "RCPT per session (mean / max)", "Delayed replies / 421 drops"],
+        [
+            "Run",
+            "Verdicts",
+            "Time",
+            "Verdicts/s",
+            "smtp_timeout",
+            "Wrong",
+            "Slowest request",
+            "Connections",
+            "Peak per host",
+            "RCPT per session (mean / max)",
+            "Delayed replies / 421 drops",
+        ],
         [r.row() for r in rows],
-        ["batch: 200 addresses over 5 domains at one MX host, all at once, 1,500 ms deadline; "
-         "sequential: 100 unknown mailboxes one request at a time (domain rate raised to 1,000/min)",
-         "RCPT per session counts the accept-all check too; delayed/421 are counted by the scripted server"],
+        [
+            "batch: 200 addresses over 5 domains at one MX host, all at once, 1,500 ms deadline; "
+            "sequential: 100 unknown mailboxes one request at a time (domain rate raised to 1,000/min)",
+            "RCPT per session counts the accept-all check too; delayed/421 are counted by the scripted server",
+        ],
     )
     summary = []
     for r in rows:
         if r.label.endswith(": batch"):
             ok = r.timeouts == 0 and r.wrong == 0 and r.verdicts / r.seconds >= 300
-            summary.append([f"{r.label} (200 mixed)", rate(r.verdicts / r.seconds), f"{r.timeouts} smtp_timeout",
-                            "", ">= 300/s, 0 timeouts", met(ok)])
+            summary.append(
+                [
+                    f"{r.label} (200 mixed)",
+                    rate(r.verdicts / r.seconds),
+                    f"{r.timeouts} smtp_timeout",
+                    "",
+                    ">= 300/s, 0 timeouts",
+                    met(ok),
+                ]
+            )
         elif r.latencies:
             slowest = max(r.latencies) * 1000
-            summary.append([f"{r.label} unknown mailboxes", f"slowest {slowest:.1f} ms",
-                            f"median {statistics.median(r.latencies) * 1000:.2f} ms", "", "< 100 ms each",
-                            met(slowest < 100 and r.wrong == 0)])
+            summary.append(
+                [
+                    f"{r.label} unknown mailboxes",
+                    f"slowest {slowest:.1f} ms",
+                    f"median {statistics.median(r.latencies) * 1000:.2f} ms",
+                    "",
+                    "< 100 ms each",
+                    met(slowest < 100 and r.wrong == 0),
+                ]
+            )
     return Outcome([detail], summary)
 
 

@@ -21,8 +21,15 @@ from .report import Outcome, Table, progress
 from .scale_seed import seed_suppressions
 from .servers import Server, free_port, proc_status_kib
 
-HEADERS = ["Suppressions", "To /healthz (s)", "To filter ready (s)", "Longest /healthz during build (ms)",
-           "Server RSS (MiB)", "Job child RSS (MiB)", "Validations/s"]
+HEADERS = [
+    "Suppressions",
+    "To /healthz (s)",
+    "To filter ready (s)",
+    "Longest /healthz during build (ms)",
+    "Server RSS (MiB)",
+    "Job child RSS (MiB)",
+    "Validations/s",
+]
 
 
 def _start_timed(server: Server) -> tuple[float, float, float]:
@@ -59,11 +66,20 @@ def _measure(entries: int, seconds: float, dns: DnsProcess, wrk: str | None) -> 
         time.sleep(2)  # let the job child finish starting before reading its memory
         server_mib, child_mib = server.memory_kib() / 1024, _child_rss_mib(server)
         http.warm(server, 1)
-        load = (run_wrk(wrk, server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers)
-                if wrk else run_python(server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU,
-                                       server.headers))
-        return [f"{entries:,}", f"{healthz:.2f}", f"{ready:.2f}", f"{longest * 1000:.0f}", f"{server_mib:.1f}",
-                f"{child_mib:.1f}", f"{load.requests_per_s:,.0f}"]
+        load = (
+            run_wrk(wrk, server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers)
+            if wrk
+            else run_python(server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers)
+        )
+        return [
+            f"{entries:,}",
+            f"{healthz:.2f}",
+            f"{ready:.2f}",
+            f"{longest * 1000:.0f}",
+            f"{server_mib:.1f}",
+            f"{child_mib:.1f}",
+            f"{load.requests_per_s:,.0f}",
+        ]
     finally:
         server.stop()
 
@@ -73,7 +89,13 @@ def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, re
     wrk, _why = ensure_wrk() if loadgen != "python" else (None, "")
     with DnsProcess(http.DOMAINS) as dns:
         rows = [_measure(count, seconds or (2.0 if quick else 8.0), dns, wrk) for count in (0, entries)]
-    table = Table(f"Start-up and memory with a large suppression list (SQLite, {entries:,} entries)", HEADERS, rows,
-                  ["validations use fresh addresses (not suppressed): each asks the key filter, or SQLite "
-                   "before it is built; the job child holds no filter"])
+    table = Table(
+        f"Start-up and memory with a large suppression list (SQLite, {entries:,} entries)",
+        HEADERS,
+        rows,
+        [
+            "validations use fresh addresses (not suppressed): each asks the key filter, or SQLite "
+            "before it is built; the job child holds no filter"
+        ],
+    )
     return Outcome([table], [])

@@ -25,8 +25,9 @@ def seed_suppressions(path: Path, count: int) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        last = conn.execute("UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
-                            (count,)).fetchone()[0]
+        last = conn.execute(
+            "UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value", (count,)
+        ).fetchone()[0]
         first = last - count + 1
         for start in range(0, count, BATCH):
             conn.executemany(

@@ -109,8 +109,13 @@ class Server:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                pinned(self.argv, self.cpus), env=env, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, start_new_session=True,
+                pinned(self.argv, self.cpus),
+                env=env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         try:
             self.wait_healthy()
@@ -167,7 +172,6 @@ class Server:
             return ""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-
     def request(self, method: str, path: str, body: object = None, timeout: float = 30.0) -> tuple[int, bytes]:
         """One request on a new connection (a new connection may reach another SO_REUSEPORT worker)."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
@@ -188,6 +192,6 @@ class Server:
         values = {}
         for line in text.decode().splitlines():
             if line.startswith(name):
-                labels, _, value = line[len(name):].rpartition(" ")
+                labels, _, value = line[len(name) :].rpartition(" ")
                 values[labels] = float(value)
         return values

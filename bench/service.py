@@ -33,7 +33,9 @@ class Service(NamedTuple):
 def bench_settings(host: str, port: int, workdir: str, database_url: str | None = None) -> Settings:
     """The embedded defaults, with the loopback DNS server and a throw-away database (or ``database_url``)."""
     return dataclasses.replace(
-        Settings(), job_process=False, dns_nameservers=((host, port),),
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
         database_url=database_url or f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
     )
 

@@ -40,11 +40,20 @@ class SilentResolver:
 
 def batch_seconds(path: Path, workdir: Path, nameserver: str) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update(VALIDATOR_DNS_NAMESERVERS=nameserver, VALIDATOR_DATABASE_URL=f"sqlite:///{workdir / 'batch.sqlite3'}",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))  # as servers.Server
+    env.update(
+        VALIDATOR_DNS_NAMESERVERS=nameserver,
+        VALIDATOR_DATABASE_URL=f"sqlite:///{workdir / 'batch.sqlite3'}",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    )  # as servers.Server
     began = time.perf_counter()
-    subprocess.run([*validator_command(), "batch", str(path), "--output", str(workdir / "out.ndjson")], cwd=ROOT,
-                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*validator_command(), "batch", str(path), "--output", str(workdir / "out.ndjson")],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - began
 
 
@@ -79,13 +88,31 @@ def run(quick: bool, *_: object) -> Outcome:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     ratio = job / batch
-    table = Table(f"Bulk job vs validator batch with a resolver that never answers ({rows:,} rows, {DOMAINS} domains)",
-                  ["Run", "Seconds", "Rows/s", "Statuses"],
-                  [["validator batch", f"{batch:.1f}", f"{rows / batch:,.0f}", ""],
-                   ["job through the API (upload to completed)", f"{job:.1f}", f"{rows / job:,.0f}",
-                    ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items()))]],
-                  ["default DNS settings: 2 s timeout x 2 tries; batch includes its process start",
-                   f"job / batch: {ratio:.2f}x (goal at most 2x)"])
-    summary = [[f"Job vs batch, silent resolver, {rows:,} rows", f"{job:.1f} s", f"{batch:.1f} s", f"{ratio:.2f}x",
-                "<= 2x", met(ratio <= 2)]]
+    table = Table(
+        f"Bulk job vs validator batch with a resolver that never answers ({rows:,} rows, {DOMAINS} domains)",
+        ["Run", "Seconds", "Rows/s", "Statuses"],
+        [
+            ["validator batch", f"{batch:.1f}", f"{rows / batch:,.0f}", ""],
+            [
+                "job through the API (upload to completed)",
+                f"{job:.1f}",
+                f"{rows / job:,.0f}",
+                ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())),
+            ],
+        ],
+        [
+            "default DNS settings: 2 s timeout x 2 tries; batch includes its process start",
+            f"job / batch: {ratio:.2f}x (goal at most 2x)",
+        ],
+    )
+    summary = [
+        [
+            f"Job vs batch, silent resolver, {rows:,} rows",
+            f"{job:.1f} s",
+            f"{batch:.1f} s",
+            f"{ratio:.2f}x",
+            "<= 2x",
+            met(ratio <= 2),
+        ]
+    ]
     return Outcome([table], summary)

@@ -39,8 +39,10 @@ def _free_port() -> int:
 
 async def _stall(port: int, body_bytes: int, opened: asyncio.Event) -> tuple[str, float]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (f"POST /v1/validate HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {body_bytes}\r\n\r\n").encode()
+    head = (
+        f"POST /v1/validate HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {body_bytes}\r\n\r\n"
+    ).encode()
     writer.write(head + b" " * (body_bytes - 1024))
     await writer.drain()
     opened.set()
@@ -80,11 +82,21 @@ async def _run(port: int, pid: int, connections: int, body_bytes: int, wait: flo
 def _serve(idle_timeout: float, workdir: str) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update({"VALIDATOR_DATABASE_URL": f"sqlite:///{workdir}/v.sqlite3", "VALIDATOR_AUTH": "false",
-                "VALIDATOR_BODY_IDLE_TIMEOUT": str(idle_timeout), "VALIDATOR_ACCESS_LOG": "false",
-                "VALIDATOR_DNS_NAMESERVERS": "127.0.0.1:9"})
-    process = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        {
+            "VALIDATOR_DATABASE_URL": f"sqlite:///{workdir}/v.sqlite3",
+            "VALIDATOR_AUTH": "false",
+            "VALIDATOR_BODY_IDLE_TIMEOUT": str(idle_timeout),
+            "VALIDATOR_ACCESS_LOG": "false",
+            "VALIDATOR_DNS_NAMESERVERS": "127.0.0.1:9",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -123,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {name} ...", file=sys.stderr)
         result = measure(timeout, args.connections, args.body_bytes, wait)
         slowest = f"{result['slowest']:.1f}" if result["slowest"] is not None else "-"
-        print(f"| {name} | {result['idle']:.0f} | {result['peak']:.0f} | {result['after']:.0f} | "
-              f"{result['answers']} | {slowest} |")
+        print(
+            f"| {name} | {result['idle']:.0f} | {result['peak']:.0f} | {result['after']:.0f} | "
+            f"{result['answers']} | {slowest} |"
+        )
     return 0
 
 

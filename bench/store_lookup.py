@@ -42,16 +42,25 @@ def address(i: int) -> str:
 
 def rows(n: int) -> Iterator[SuppressionEntry]:
     for i in range(n - 1_000):
-        yield SuppressionEntry(SuppressionKind.ADDRESS, address(i), SuppressionReason.HARD_BOUNCE, "bench",
-                               "550 5.1.1 <x>: Recipient address rejected: User unknown")
+        yield SuppressionEntry(
+            SuppressionKind.ADDRESS,
+            address(i),
+            SuppressionReason.HARD_BOUNCE,
+            "bench",
+            "550 5.1.1 <x>: Recipient address rejected: User unknown",
+        )
     for i in range(1_000):  # a thousand whole domains, which no address above uses
         yield SuppressionEntry(SuppressionKind.DOMAIN, f"blocked{i}.example", SuppressionReason.MANUAL, "bench")
 
 
 def probes(n: int, count: int, hit_ratio: float, rng: random.Random) -> list[str]:
     """Addresses to look up: ``hit_ratio`` of them suppressed, the rest never stored."""
-    return [address(rng.randrange(n - 1_000)) if rng.random() < hit_ratio else f"nobody{rng.randrange(10**9)}@"
-            f"d{rng.randrange(DOMAINS)}.example" for _ in range(count)]
+    return [
+        address(rng.randrange(n - 1_000))
+        if rng.random() < hit_ratio
+        else f"nobody{rng.randrange(10**9)}@d{rng.randrange(DOMAINS)}.example"
+        for _ in range(count)
+    ]
 
 
 Case = tuple[str, str, Callable[[list[str]], Awaitable[object]], list[str], int]  # path, lookup, fn, items, size
@@ -65,7 +74,7 @@ async def measure(cases: list[Case], table: Table) -> None:
         for i, (_, _, fn, items, size) in enumerate(cases):
             start = time.perf_counter()
             for j in range(0, len(items), size):
-                await fn(items[j:j + size])
+                await fn(items[j : j + size])
             results[i].append((time.perf_counter() - start) / len(items) * 1e6)
     for i, (path, lookup, _, _, size) in enumerate(cases):
         value = statistics.median(results[i])
@@ -84,10 +93,14 @@ async def load(store: Store, n: int) -> tuple[float, float]:
 
 def sqlite_cases(path: Path, misses: list[str], hits: list[str], batch: list[str]) -> list[Case]:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    one = (f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ?"
-           " AND (expires_at IS NULL OR expires_at > ?)")
-    many = (f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value IN ({','.join('?' * 1000)})"
-            " AND (expires_at IS NULL OR expires_at > ?)")
+    one = (
+        f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ?"
+        " AND (expires_at IS NULL OR expires_at > ?)"
+    )
+    many = (
+        f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value IN ({','.join('?' * 1000)})"
+        " AND (expires_at IS NULL OR expires_at > ?)"
+    )
     hop = ThreadPoolExecutor(1)
 
     async def direct(items: list[str]) -> None:
@@ -99,10 +112,12 @@ def sqlite_cases(path: Path, misses: list[str], hits: list[str], batch: list[str
     async def direct_batch(items: list[str]) -> None:
         conn.execute(many, (*items, 0)).fetchall()
 
-    return [("sqlite3 direct", "1 address (miss)", direct, misses, 1),
-            ("sqlite3 direct", "1 address (hit)", direct, hits, 1),
-            ("sqlite3 + thread hop", "1 address (miss)", hopped, misses, 1),
-            ("sqlite3 direct", "IN of 1,000 addresses", direct_batch, batch, 1000)]
+    return [
+        ("sqlite3 direct", "1 address (miss)", direct, misses, 1),
+        ("sqlite3 direct", "1 address (hit)", direct, hits, 1),
+        ("sqlite3 + thread hop", "1 address (miss)", hopped, misses, 1),
+        ("sqlite3 direct", "IN of 1,000 addresses", direct_batch, batch, 1000),
+    ]
 
 
 async def asyncpg_cases(url: str, misses: list[str], batch: list[str]) -> list[Case]:
@@ -114,8 +129,10 @@ async def asyncpg_cases(url: str, misses: list[str], batch: list[str]) -> list[C
     async def fetch(items: list[str]) -> None:
         await conn.fetch(sql, items)
 
-    return [("asyncpg direct", "1 address (miss)", fetch, misses, 1),
-            ("asyncpg direct", "ANY of 1,000 addresses", fetch, batch, 1000)]
+    return [
+        ("asyncpg direct", "1 address (miss)", fetch, misses, 1),
+        ("asyncpg direct", "ANY of 1,000 addresses", fetch, batch, 1000),
+    ]
 
 
 async def store_cases(store: Store, label: str, misses: list[str], hits: list[str], batch: list[str]) -> list[Case]:
@@ -133,11 +150,13 @@ async def store_cases(store: Store, label: str, misses: list[str], hits: list[st
     async def verify(items: list[str]) -> None:
         await store.verify_api_key(token)
 
-    return [(label, "find_suppressions, 1 address (miss)", point, misses, 1),
-            (label, "find_suppressions, 1 address (hit)", point, hits, 1),
-            (label, "find_suppressions, address + domain (miss)", point_and_domain, misses, 1),
-            (label, "find_suppressions, 1,000 addresses + their domains", batch_lookup, batch, 1000),
-            (label, "verify_api_key (cached token)", verify, misses, 1)]
+    return [
+        (label, "find_suppressions, 1 address (miss)", point, misses, 1),
+        (label, "find_suppressions, 1 address (hit)", point, hits, 1),
+        (label, "find_suppressions, address + domain (miss)", point_and_domain, misses, 1),
+        (label, "find_suppressions, 1,000 addresses + their domains", batch_lookup, batch, 1000),
+        (label, "verify_api_key (cached token)", verify, misses, 1),
+    ]
 
 
 def samples(n: int, lookups: int) -> tuple[list[str], list[str], list[str]]:
@@ -146,10 +165,13 @@ def samples(n: int, lookups: int) -> tuple[list[str], list[str], list[str]]:
 
 
 async def run(args: argparse.Namespace) -> list[Table]:
-    lookups = Table(f"Suppression lookups, {args.rows:,} rows (µs per address, median of {ROUNDS})",
-                    ["Path", "Lookup", "µs/address"])
-    imports = Table(f"Bulk import of {args.rows:,} rows through put_suppressions_bulk",
-                    ["Backend", "Rows/s", "Peak RSS growth"])
+    lookups = Table(
+        f"Suppression lookups, {args.rows:,} rows (µs per address, median of {ROUNDS})",
+        ["Path", "Lookup", "µs/address"],
+    )
+    imports = Table(
+        f"Bulk import of {args.rows:,} rows through put_suppressions_bulk", ["Backend", "Rows/s", "Peak RSS growth"]
+    )
     if "sqlite" in args.backends:
         with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
             path = Path(tmp) / "validator.sqlite3"
@@ -160,8 +182,10 @@ async def run(args: argparse.Namespace) -> list[Table]:
             progress("sqlite: measuring")
             misses, hits, batch = samples(args.rows, args.lookups)
             await store.find_suppressions(hits[:1000])  # warm up a little, as a running service would be
-            await measure(sqlite_cases(path, misses, hits, batch)
-                          + await store_cases(store, "SqliteStore", misses, hits, batch), lookups)
+            await measure(
+                sqlite_cases(path, misses, hits, batch) + await store_cases(store, "SqliteStore", misses, hits, batch),
+                lookups,
+            )
             await store.close()
     if "postgres" in args.backends:
         import asyncpg
@@ -178,8 +202,11 @@ async def run(args: argparse.Namespace) -> list[Table]:
             progress("postgres: measuring")
             misses, hits, batch = samples(args.rows, args.lookups)
             await store.find_suppressions(hits[:1000])
-            await measure(await asyncpg_cases(url, misses, batch)
-                          + await store_cases(store, "PostgresStore", misses, hits, batch), lookups)
+            await measure(
+                await asyncpg_cases(url, misses, batch)
+                + await store_cases(store, "PostgresStore", misses, hits, batch),
+                lookups,
+            )
             await store.close()
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -194,8 +194,10 @@ async def _pg_admin(sql: str) -> None:
     try:
         conn = await asyncpg.connect(PG_ADMIN, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise RuntimeError(f"PostgreSQL at {PG_ADMIN} is unreachable ({exc}); run with --backends sqlite "
-                           "--import-backends sqlite to measure SQLite only") from exc
+        raise RuntimeError(
+            f"PostgreSQL at {PG_ADMIN} is unreachable ({exc}); run with --backends sqlite "
+            "--import-backends sqlite to measure SQLite only"
+        ) from exc
     try:
         await conn.execute(sql)
     finally:
@@ -219,8 +221,19 @@ def fill_sqlite(url: str, rows: int) -> float:
     conn.executemany(
         "INSERT INTO suppressions (kind, value, id, reason, source, detail, created_at, updated_at, expires_at)"
         " VALUES (?, ?, ?, ?, 'bench', ?, ?, ?, NULL)",
-        ((kind, value, n, "hard_bounce" if kind == "address" else "manual", DETAIL if kind == "address" else None,
-          now, now) for n, (kind, value) in enumerate(keys, 1)))
+        (
+            (
+                kind,
+                value,
+                n,
+                "hard_bounce" if kind == "address" else "manual",
+                DETAIL if kind == "address" else None,
+                now,
+                now,
+            )
+            for n, (kind, value) in enumerate(keys, 1)
+        ),
+    )
     conn.execute("UPDATE counters SET value = ? WHERE name = 'suppression_id'", (len(keys),))
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -241,9 +254,21 @@ async def fill_postgres(url: str, rows: int) -> float:
         conn = await asyncpg.connect(url)
         try:
             await conn.copy_records_to_table(
-                "suppressions", columns=["kind", "value", "reason", "source", "detail", "created_at", "updated_at"],
-                records=((kind, value, "hard_bounce" if kind == "address" else "manual", "bench",
-                          DETAIL if kind == "address" else None, now, now) for kind, value in stored_keys(rows)))
+                "suppressions",
+                columns=["kind", "value", "reason", "source", "detail", "created_at", "updated_at"],
+                records=(
+                    (
+                        kind,
+                        value,
+                        "hard_bounce" if kind == "address" else "manual",
+                        "bench",
+                        DETAIL if kind == "address" else None,
+                        now,
+                        now,
+                    )
+                    for kind, value in stored_keys(rows)
+                ),
+            )
             await conn.execute("ANALYZE suppressions")
         finally:
             await conn.close()
@@ -336,16 +361,20 @@ class Context:
         cpu, pg = server.cpu_seconds(), postgres_cpu_seconds()
         if series.startswith("lookup"):
             if self.wrk:
-                result = run_wrk_script(self.wrk, server.port, LOOKUP_PATH, subject.lookup_lua, seconds, connections,
-                                        LOAD_CPU, timeout_s=30)
+                result = run_wrk_script(
+                    self.wrk, server.port, LOOKUP_PATH, subject.lookup_lua, seconds, connections, LOAD_CPU, timeout_s=30
+                )
             else:
-                result = asyncio.run(aiohttp_load(server.port, LOOKUP_PATH, self.lookup_payloads, server.headers,
-                                                  seconds, connections))
+                result = asyncio.run(
+                    aiohttp_load(server.port, LOOKUP_PATH, self.lookup_payloads, server.headers, seconds, connections)
+                )
         else:
             start = self.runs * http_bench.RUN_STRIDE
-            result = (run_wrk(self.wrk, server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers)
-                      if self.wrk else
-                      run_python(server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers))
+            result = (
+                run_wrk(self.wrk, server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers)
+                if self.wrk
+                else run_python(server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers)
+            )
         if not record:
             return
         requests = max(result.requests, 1)
@@ -356,15 +385,18 @@ class Context:
     lookup_payloads: list[bytes] = field(default_factory=list)
 
 
-async def aiohttp_load(port: int, path: str, bodies: list[bytes], headers: dict[str, str], seconds: float,
-                       connections: int) -> Load:
+async def aiohttp_load(
+    port: int, path: str, bodies: list[bytes], headers: dict[str, str], seconds: float, connections: int
+) -> Load:
     """The Python stand-in for wrk: ``connections`` aiohttp clients posting the bodies in turn."""
     latencies: list[float] = []
     errors, counter = [0], [0]
     deadline = time.perf_counter() + seconds
     url = f"http://{HOST}:{port}{path}"
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
-                                     headers={**headers, "Content-Type": "application/json"}) as session:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections), headers={**headers, "Content-Type": "application/json"}
+    ) as session:
+
         async def client() -> None:
             while time.perf_counter() < deadline:
                 body = bodies[counter[0] % len(bodies)]
@@ -396,15 +428,17 @@ def check_lookup(subject: Subject, bodies: list[list[str]]) -> None:
     suppressed = sum(r["suppressed"] for r in results)
     expected = HITS if subject.rows else 0
     if len(results) != BATCH or suppressed != expected:
-        raise RuntimeError(f"{subject.label}: {len(results)} answers, {suppressed} suppressed; "
-                           f"expected {BATCH} and {expected}")
+        raise RuntimeError(
+            f"{subject.label}: {len(results)} answers, {suppressed} suppressed; expected {BATCH} and {expected}"
+        )
 
 
 # --- HTTP parts ------------------------------------------------------------------------------
 
 
-def http_parts(ctx: Context, subjects: list[Subject], parts: set[str], dns: DnsProcess,
-               bodies: list[list[str]]) -> tuple[list[Table], list[list[str]]]:
+def http_parts(
+    ctx: Context, subjects: list[Subject], parts: set[str], dns: DnsProcess, bodies: list[list[str]]
+) -> tuple[list[Table], list[list[str]]]:
     tables: list[Table] = []
     summary: list[list[str]] = []
     ctx.lookup_payloads = [orjson.dumps({"emails": emails}) for emails in bodies]
@@ -425,8 +459,10 @@ def http_parts(ctx: Context, subjects: list[Subject], parts: set[str], dns: DnsP
                     for subject in subjects:
                         if connections == 1 and not subject.rows:
                             continue  # latency alone: the full tables only
-                        progress(f"suppressions: lookup round {r + 1}/{ctx.rounds}, {subject.label}, "
-                                 f"{connections} connection(s)")
+                        progress(
+                            f"suppressions: lookup round {r + 1}/{ctx.rounds}, {subject.label}, "
+                            f"{connections} connection(s)"
+                        )
                         ctx.load(subject, f"lookup/{connections}", connections, ctx.seconds)
             table, rows = lookup_outcome(ctx, subjects)
             tables.append(table)
@@ -467,8 +503,20 @@ def lookup_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list[l
     table = Table(
         f"Bulk lookups: POST {LOOKUP_PATH}, {BATCH:,} addresses per request ({HITS / BATCH:.0%} suppressed), "
         f"{ctx.rounds} x {ctx.seconds:g}s runs per server (medians)",
-        ["Store", "Table rows", "Connections", "Requests/s", "Addresses/s", "Range (addresses/s)", "p50", "p99",
-         "vs empty table", "Server CPU/request", "PostgreSQL CPU/request", "Errors"],
+        [
+            "Store",
+            "Table rows",
+            "Connections",
+            "Requests/s",
+            "Addresses/s",
+            "Range (addresses/s)",
+            "p50",
+            "p99",
+            "vs empty table",
+            "Server CPU/request",
+            "PostgreSQL CPU/request",
+            "Errors",
+        ],
     )
     for connections in LOOKUP_CONNECTIONS:
         series = f"lookup/{connections}"
@@ -477,15 +525,28 @@ def lookup_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list[l
                 continue
             _, empty = _pair(subjects, subject.backend)
             rps = subject.med(series, "requests_per_s")
-            ratio = (percent(rps / empty.med(series, "requests_per_s"))
-                     if empty is not None and empty.loads[series] and subject is not empty else "-")
+            ratio = (
+                percent(rps / empty.med(series, "requests_per_s"))
+                if empty is not None and empty.loads[series] and subject is not empty
+                else "-"
+            )
             each = [load.requests_per_s * BATCH for load in subject.loads[series]]
-            table.rows.append([
-                subject.backend, f"{subject.rows:,}", str(connections), f"{rps:,.1f}/s", rate(rps * BATCH),
-                f"{min(each):,.0f}-{max(each):,.0f}", ms(subject.med(series, "p50_ms")),
-                ms(subject.med(series, "p99_ms")), ratio, f"{median(subject.cpu_us[series]) / 1000:.1f} ms",
-                _pg_cpu(subject, series), str(sum(load.errors for load in subject.loads[series])),
-            ])
+            table.rows.append(
+                [
+                    subject.backend,
+                    f"{subject.rows:,}",
+                    str(connections),
+                    f"{rps:,.1f}/s",
+                    rate(rps * BATCH),
+                    f"{min(each):,.0f}-{max(each):,.0f}",
+                    ms(subject.med(series, "p50_ms")),
+                    ms(subject.med(series, "p99_ms")),
+                    ratio,
+                    f"{median(subject.cpu_us[series]) / 1000:.1f} ms",
+                    _pg_cpu(subject, series),
+                    str(sum(load.errors for load in subject.loads[series])),
+                ]
+            )
     tool = "wrk -t1 with a Lua script" if ctx.wrk else "an aiohttp client in the bench process"
     table.notes += [
         f"load: {tool} cycling through {len(ctx.lookup_payloads)} pre-built JSON bodies of {BATCH:,} addresses "
@@ -503,19 +564,49 @@ def lookup_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list[l
     if sqlite_full is not None:
         per_s = sqlite_full.med("lookup/8", "requests_per_s") * BATCH
         reference = sqlite_empty.med("lookup/8", "requests_per_s") * BATCH if sqlite_empty else float("nan")
-        rows.append([f"Lookup addresses/s, SQLite {ctx.rows:,} rows (vs empty table)", rate(per_s), rate(reference),
-                     percent(per_s / reference), f">= {LOOKUP_GOAL:,}/s", met(per_s >= LOOKUP_GOAL)])
-        rows.append([f"Lookup p99 per {BATCH:,}-address request, SQLite, 1 / 8 connections",
-                     f"{ms(sqlite_full.med('lookup/1', 'p99_ms'))} / {ms(sqlite_full.med('lookup/8', 'p99_ms'))}",
-                     "-", "-", "-", "-"])
+        rows.append(
+            [
+                f"Lookup addresses/s, SQLite {ctx.rows:,} rows (vs empty table)",
+                rate(per_s),
+                rate(reference),
+                percent(per_s / reference),
+                f">= {LOOKUP_GOAL:,}/s",
+                met(per_s >= LOOKUP_GOAL),
+            ]
+        )
+        rows.append(
+            [
+                f"Lookup p99 per {BATCH:,}-address request, SQLite, 1 / 8 connections",
+                f"{ms(sqlite_full.med('lookup/1', 'p99_ms'))} / {ms(sqlite_full.med('lookup/8', 'p99_ms'))}",
+                "-",
+                "-",
+                "-",
+                "-",
+            ]
+        )
     if pg_full is not None:
         per_s = pg_full.med("lookup/8", "requests_per_s") * BATCH
         reference = sqlite_full.med("lookup/8", "requests_per_s") * BATCH if sqlite_full else float("nan")
-        rows.append([f"Lookup addresses/s, PostgreSQL {ctx.rows:,} rows (vs SQLite)", rate(per_s), rate(reference),
-                     percent(per_s / reference), "-", "-"])
-        rows.append([f"Lookup p99 per {BATCH:,}-address request, PostgreSQL, 1 / 8 connections",
-                     f"{ms(pg_full.med('lookup/1', 'p99_ms'))} / {ms(pg_full.med('lookup/8', 'p99_ms'))}",
-                     "-", "-", "-", "-"])
+        rows.append(
+            [
+                f"Lookup addresses/s, PostgreSQL {ctx.rows:,} rows (vs SQLite)",
+                rate(per_s),
+                rate(reference),
+                percent(per_s / reference),
+                "-",
+                "-",
+            ]
+        )
+        rows.append(
+            [
+                f"Lookup p99 per {BATCH:,}-address request, PostgreSQL, 1 / 8 connections",
+                f"{ms(pg_full.med('lookup/1', 'p99_ms'))} / {ms(pg_full.med('lookup/8', 'p99_ms'))}",
+                "-",
+                "-",
+                "-",
+                "-",
+            ]
+        )
     return table, rows
 
 
@@ -523,8 +614,19 @@ def validate_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list
     table = Table(
         f"POST /v1/validate with the suppression check on an empty vs a {ctx.rows:,}-row table, "
         f"{VALIDATE_CONNECTIONS} connections, {ctx.rounds} x {ctx.seconds:g}s runs per server (medians)",
-        ["Store", "Table rows", "Requests/s", "Range", "p50", "p99", "vs empty table", "Server CPU/request",
-         "CPU vs empty table", "PostgreSQL CPU/request", "Errors"],
+        [
+            "Store",
+            "Table rows",
+            "Requests/s",
+            "Range",
+            "p50",
+            "p99",
+            "vs empty table",
+            "Server CPU/request",
+            "CPU vs empty table",
+            "PostgreSQL CPU/request",
+            "Errors",
+        ],
     )
     for subject in subjects:
         _, empty = _pair(subjects, subject.backend)
@@ -532,13 +634,21 @@ def validate_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list
         cpu = median(subject.cpu_us["validate"])
         each = [load.requests_per_s for load in subject.loads["validate"]]
         compare = empty is not None and subject is not empty
-        table.rows.append([
-            subject.backend, f"{subject.rows:,}", rate(rps), f"{min(each):,.0f}-{max(each):,.0f}",
-            ms(subject.med("validate", "p50_ms")), ms(subject.med("validate", "p99_ms")),
-            percent(rps / empty.med("validate", "requests_per_s")) if compare else "-", f"{cpu:.0f} µs",
-            times(cpu / median(empty.cpu_us["validate"])) if compare else "-", _pg_cpu(subject, "validate"),
-            str(sum(load.errors for load in subject.loads["validate"])),
-        ])
+        table.rows.append(
+            [
+                subject.backend,
+                f"{subject.rows:,}",
+                rate(rps),
+                f"{min(each):,.0f}-{max(each):,.0f}",
+                ms(subject.med("validate", "p50_ms")),
+                ms(subject.med("validate", "p99_ms")),
+                percent(rps / empty.med("validate", "requests_per_s")) if compare else "-",
+                f"{cpu:.0f} µs",
+                times(cpu / median(empty.cpu_us["validate"])) if compare else "-",
+                _pg_cpu(subject, "validate"),
+                str(sum(load.errors for load in subject.loads["validate"])),
+            ]
+        )
     table.notes += [
         "load: as `bench http`: a new address per request, user<N>@d<N % 1000>.com with N >= 100,000,000 (never "
         "stored: the common case of an address that is not suppressed), MX cached beforehand; server on CPU "
@@ -558,12 +668,26 @@ def validate_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list
             continue
         ratio = full.med("validate", "requests_per_s") / empty.med("validate", "requests_per_s")
         cpu_ratio = median(full.cpu_us["validate"]) / median(empty.cpu_us["validate"])
-        rows.append([f"HTTP validate req/s, {backend} {ctx.rows:,} rows vs empty table",
-                     rate(full.med("validate", "requests_per_s")), rate(empty.med("validate", "requests_per_s")),
-                     percent(ratio), f"> {1 / CHECK_GOAL:.0%}", met(ratio > 1 / CHECK_GOAL)])
-        rows.append([f"HTTP validate server CPU/request, {backend} {ctx.rows:,} rows vs empty table",
-                     f"{median(full.cpu_us['validate']):.0f} µs", f"{median(empty.cpu_us['validate']):.0f} µs",
-                     times(cpu_ratio), f"< {CHECK_GOAL:g}x", met(cpu_ratio < CHECK_GOAL)])
+        rows.append(
+            [
+                f"HTTP validate req/s, {backend} {ctx.rows:,} rows vs empty table",
+                rate(full.med("validate", "requests_per_s")),
+                rate(empty.med("validate", "requests_per_s")),
+                percent(ratio),
+                f"> {1 / CHECK_GOAL:.0%}",
+                met(ratio > 1 / CHECK_GOAL),
+            ]
+        )
+        rows.append(
+            [
+                f"HTTP validate server CPU/request, {backend} {ctx.rows:,} rows vs empty table",
+                f"{median(full.cpu_us['validate']):.0f} µs",
+                f"{median(empty.cpu_us['validate']):.0f} µs",
+                times(cpu_ratio),
+                f"< {CHECK_GOAL:g}x",
+                met(cpu_ratio < CHECK_GOAL),
+            ]
+        )
     return table, rows
 
 
@@ -575,9 +699,25 @@ def profile(ctx: Context, subject: Subject, series: str, connections: int) -> Ta
     spy = Path(sys.executable).with_name("py-spy")
     seconds = max(3, round(ctx.seconds))
     progress(f"suppressions: py-spy on {subject.label} during {series} ({out})")
-    recorder = subprocess.Popen([str(spy), "record", "-p", str(subject.server.process.pid), "-d", str(seconds),
-                                 "-r", "250", "-f", "raw", "-o", str(out), "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorder = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "-p",
+            str(subject.server.process.pid),
+            "-d",
+            str(seconds),
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     ctx.load(subject, series, connections, seconds, record=False)
     recorder.wait(60)
@@ -608,8 +748,9 @@ def profile_table(path: Path, title: str, top: int = 15) -> Table:
 # --- in-process part -------------------------------------------------------------------------
 
 
-async def inprocess(ctx: Context, dns: DnsProcess, urls: dict[str, str], bodies: list[list[str]],
-                    parts: set[str]) -> tuple[list[Table], list[list[str]]]:
+async def inprocess(
+    ctx: Context, dns: DnsProcess, urls: dict[str, str], bodies: list[list[str]], parts: set[str]
+) -> tuple[list[Table], list[list[str]]]:
     calls, repeats = (2_000, 7) if ctx.quick else (5_000, 21)
     opened: list[Store] = []
     async with service_checker(dns.host, dns.port, urls["sqlite-full"]) as (checker, resolver, store):
@@ -618,9 +759,12 @@ async def inprocess(ctx: Context, dns: DnsProcess, urls: dict[str, str], bodies:
         settings = bench_settings(dns.host, dns.port, str(ctx.databases.workdir), urls["sqlite-full"])
         checkers: dict[str, Checker] = {"store=None (no check)": Checker(settings, resolver, None, Metrics())}
         stores: dict[str, Store] = {}
-        for key, label in (("sqlite-full", f"SQLite, {ctx.rows:,} rows"), ("sqlite-empty", "SQLite, empty table"),
-                           ("postgres-full", f"PostgreSQL, {ctx.rows:,} rows"),
-                           ("postgres-empty", "PostgreSQL, empty table")):
+        for key, label in (
+            ("sqlite-full", f"SQLite, {ctx.rows:,} rows"),
+            ("sqlite-empty", "SQLite, empty table"),
+            ("postgres-full", f"PostgreSQL, {ctx.rows:,} rows"),
+            ("postgres-empty", "PostgreSQL, empty table"),
+        ):
             if key == "sqlite-full":
                 checkers[f"{label} (the service's own Checker)"] = checker
                 stores[label] = store
@@ -657,8 +801,9 @@ async def _sanity(checkers: dict[str, Checker], rows: int) -> None:
                 raise RuntimeError(f"in process, {label}: a stored address is {hit.status.value}")
 
 
-async def check_costs(ctx: Context, checkers: dict[str, Checker], own: Checker, store: Store, calls: int,
-                      repeats: int) -> tuple[Table, list[list[str]]]:
+async def check_costs(
+    ctx: Context, checkers: dict[str, Checker], own: Checker, store: Store, calls: int, repeats: int
+) -> tuple[Table, list[list[str]]]:
     """µs per ``check`` (and per piece of the check) over fresh addresses, repetitions interleaved.
 
     A shared machine's load comes and goes in seconds, so each subject is compared with
@@ -675,8 +820,9 @@ async def check_costs(ctx: Context, checkers: dict[str, Checker], own: Checker, 
         """What ``Checker.check`` adds for the list, with the public pieces it is made of: the keys,
         ``find_suppressions`` (address + domain) and ``matching_entry``, on a parsed address."""
         address = parsed[email]
-        return matching_entry(address, await store.find_suppressions([address_key(address)],
-                                                                     list({domain_key(address)})))
+        return matching_entry(
+            address, await store.find_suppressions([address_key(address)], list({domain_key(address)}))
+        )
 
     parsed: dict[str, Address] = {}
     subjects[f"the check alone: keys + find_suppressions + matching_entry, {rows_label}"] = (check_alone, False, calls)
@@ -707,11 +853,20 @@ async def check_costs(ctx: Context, checkers: dict[str, Checker], own: Checker, 
     def paired(name: str) -> float:
         return median([value / reference for value, reference in zip(timings[name], base)])
 
-    table = Table(f"In process: the suppression check's cost, µs per call, {calls:,} fresh addresses x {repeats} "
-                  "repetitions", ["Call", "µs/call (median)", "Best", "Range", "vs store=None (paired median)"])
+    table = Table(
+        f"In process: the suppression check's cost, µs per call, {calls:,} fresh addresses x {repeats} repetitions",
+        ["Call", "µs/call (median)", "Best", "Range", "vs store=None (paired median)"],
+    )
     for name, values in timings.items():
-        table.rows.append([name, f"{median(values):.1f}", f"{min(values):.1f}", f"{min(values):.1f}-{max(values):.1f}",
-                           times(paired(name))])
+        table.rows.append(
+            [
+                name,
+                f"{median(values):.1f}",
+                f"{min(values):.1f}",
+                f"{min(values):.1f}-{max(values):.1f}",
+                times(paired(name)),
+            ]
+        )
     table.notes += [
         "Checker.check awaited in a tight loop in one coroutine, MX cached, a new unsuppressed address per call "
         "(user<N>@d<N % 1000>.com, N >= 10^9, at the stored rows' domains); store=None is Checker(settings, "
@@ -728,12 +883,23 @@ async def check_costs(ctx: Context, checkers: dict[str, Checker], own: Checker, 
     alone_name = next(n for n in subjects if n.startswith("the check alone"))
     alone = median(timings[alone_name]) / median(base)
     summary = [
-        [f"In process: Checker.check, SQLite {ctx.rows:,} rows vs store=None (paired)",
-         f"{median(timings[ours_name]):.1f} µs", f"{median(base):.1f} µs", times(paired(ours_name)),
-         f"< {CHECK_GOAL:g}x", met(paired(ours_name) < CHECK_GOAL)],
-        [f"In process: the check alone (keys + lookup + match), SQLite {ctx.rows:,} rows, vs Checker.check "
-         "with store=None", f"{median(timings[alone_name]):.1f} µs", f"{median(base):.1f} µs", percent(alone),
-         f"< {CHECK_GOAL - 1:.0%}", met(alone < CHECK_GOAL - 1)],
+        [
+            f"In process: Checker.check, SQLite {ctx.rows:,} rows vs store=None (paired)",
+            f"{median(timings[ours_name]):.1f} µs",
+            f"{median(base):.1f} µs",
+            times(paired(ours_name)),
+            f"< {CHECK_GOAL:g}x",
+            met(paired(ours_name) < CHECK_GOAL),
+        ],
+        [
+            f"In process: the check alone (keys + lookup + match), SQLite {ctx.rows:,} rows, vs Checker.check "
+            "with store=None",
+            f"{median(timings[alone_name]):.1f} µs",
+            f"{median(base):.1f} µs",
+            percent(alone),
+            f"< {CHECK_GOAL - 1:.0%}",
+            met(alone < CHECK_GOAL - 1),
+        ],
     ]
     ctx.check_alone_us = median(timings[alone_name])
     return table, summary
@@ -743,8 +909,13 @@ async def lookup_breakdown(ctx: Context, stores: dict[str, Store], bodies: list[
     """Where one 1,000-address lookup request's time goes, piece by piece, in this process."""
     sample = bodies[: min(len(bodies), 20)]
     parsed = [[parse_address(e, allow_reserved=True) for e in emails] for emails in sample]
-    keys = [([address_key(p) for p in ps if isinstance(p, Address)],
-             list({domain_key(p) for p in ps if isinstance(p, Address)})) for ps in parsed]
+    keys = [
+        (
+            [address_key(p) for p in ps if isinstance(p, Address)],
+            list({domain_key(p) for p in ps if isinstance(p, Address)}),
+        )
+        for ps in parsed
+    ]
     full = next(s for label, s in stores.items() if label.startswith("SQLite") and "empty" not in label)
     found = [await full.find_suppressions(a, d) for a, d in keys]
 
@@ -755,9 +926,15 @@ async def lookup_breakdown(ctx: Context, stores: dict[str, Store], bodies: list[
         results = []
         for email, p in zip(sample[i], parsed[i]):
             entry = matching_entry(p, found[i]) if isinstance(p, Address) else None
-            results.append({"email": email, "valid": isinstance(p, Address), "suppressed": entry is not None,
-                            "reason": entry.reason.value if entry is not None else None,
-                            "entry": suppression_json(entry) if entry is not None else None})
+            results.append(
+                {
+                    "email": email,
+                    "valid": isinstance(p, Address),
+                    "suppressed": entry is not None,
+                    "reason": entry.reason.value if entry is not None else None,
+                    "entry": suppression_json(entry) if entry is not None else None,
+                }
+            )
         orjson.dumps({"count": len(results), "results": results})
 
     def decode(i: int) -> None:
@@ -768,8 +945,9 @@ async def lookup_breakdown(ctx: Context, stores: dict[str, Store], bodies: list[
         "parse_address x 1,000": parse,
     }
     for label, store in stores.items():
-        steps[f"store.find_suppressions(1,000 addresses, their domains), {label}"] = (
-            lambda i, store=store: store.find_suppressions(*keys[i]))
+        steps[f"store.find_suppressions(1,000 addresses, their domains), {label}"] = lambda i, store=store: (
+            store.find_suppressions(*keys[i])
+        )
     steps["answer: results + orjson.dumps (100 entries)"] = render
     timings: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
@@ -780,12 +958,16 @@ async def lookup_breakdown(ctx: Context, stores: dict[str, Store], bodies: list[
                 if result is not None:
                     await result  # type: ignore[misc]
             timings[name].append((time.perf_counter() - began) / len(sample) * 1000)
-    table = Table(f"In process: the pieces of one {BATCH:,}-address lookup request, ms (median of {repeats})",
-                  ["Step", "ms/request", "µs/address"])
+    table = Table(
+        f"In process: the pieces of one {BATCH:,}-address lookup request, ms (median of {repeats})",
+        ["Step", "ms/request", "µs/address"],
+    )
     for name, values in timings.items():
         table.rows.append([name, f"{median(values):.2f}", f"{median(values) / BATCH * 1000:.2f}"])
-    table.notes.append("compare with the server CPU per request of the lookup table: the rest is aiohttp, "
-                       "auth and the request's own overhead")
+    table.notes.append(
+        "compare with the server CPU per request of the lookup table: the rest is aiohttp, "
+        "auth and the request's own overhead"
+    )
     return table
 
 
@@ -825,8 +1007,10 @@ async def stream_import(server: Server, csv_path: Path, rows: int) -> tuple[floa
     url = f"http://{HOST}:{server.port}/v1/suppressions/import?source=bench-import&why=bench"
     began = time.perf_counter()
     try:
-        async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session,
-                    session.post(url, data=body(), headers={**server.headers, "Content-Type": "text/csv"}) as response):
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session,
+            session.post(url, data=body(), headers={**server.headers, "Content-Type": "text/csv"}) as response,
+        ):
             payload = await response.read()
     finally:
         done.set()
@@ -845,8 +1029,15 @@ def import_api(ctx: Context, backend: str, url: str, csv_path: Path, rows: int, 
     try:
         start_kib, cpu = server.memory_kib("VmRSS"), server.cpu_seconds()
         seconds, sampled = asyncio.run(stream_import(server, csv_path, rows))
-        return ImportRun("POST /v1/suppressions/import", backend, seconds, server.cpu_seconds() - cpu,
-                         server.memory_kib("VmHWM"), start_kib, sampled)
+        return ImportRun(
+            "POST /v1/suppressions/import",
+            backend,
+            seconds,
+            server.cpu_seconds() - cpu,
+            server.memory_kib("VmHWM"),
+            start_kib,
+            sampled,
+        )
     finally:
         server.stop()
 
@@ -859,10 +1050,17 @@ def import_cli(ctx: Context, backend: str, url: str, csv_path: Path, rows: int) 
     VmHWM is also polled, as a cross-check and for machines without ``/usr/bin/time``.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update({"VALIDATOR_DATABASE_URL": url, "VALIDATOR_LOG_LEVEL": "WARNING",
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
-    argv = pinned([*validator_command(), "suppress", "import", str(csv_path), "--source", "bench-import",
-                   "--why", "bench"], SERVER_CPU)
+    env.update(
+        {
+            "VALIDATOR_DATABASE_URL": url,
+            "VALIDATOR_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        }
+    )
+    argv = pinned(
+        [*validator_command(), "suppress", "import", str(csv_path), "--source", "bench-import", "--why", "bench"],
+        SERVER_CPU,
+    )
     usage = ctx.databases.workdir / f"cli-import-{backend.lower()}.time"
     if Path(TIME).exists():
         argv = [TIME, "-f", "%M %U %S", "-o", str(usage), *argv]
@@ -870,8 +1068,9 @@ def import_cli(ctx: Context, backend: str, url: str, csv_path: Path, rows: int) 
     polled = 0
     with log.open("wb") as err:
         began = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, cwd=ctx.databases.workdir, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=err)
+        process = subprocess.Popen(
+            argv, env=env, cwd=ctx.databases.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
         while process.poll() is None:
             for child in _descendants(process.pid):
                 polled = max(polled, proc_status_kib(child, "VmHWM"))
@@ -882,8 +1081,14 @@ def import_cli(ctx: Context, backend: str, url: str, csv_path: Path, rows: int) 
         raise RuntimeError(f"validator suppress import exited {process.returncode}: {output[-500:]}")
     if usage.exists():
         peak, user, system = usage.read_text().split()[-3:]
-        return ImportRun("validator suppress import (CLI)", backend, elapsed, float(user) + float(system),
-                         int(peak), sampled_kib=polled)
+        return ImportRun(
+            "validator suppress import (CLI)",
+            backend,
+            elapsed,
+            float(user) + float(system),
+            int(peak),
+            sampled_kib=polled,
+        )
     return ImportRun("validator suppress import (CLI)", backend, elapsed, float("nan"), polled, sampled_kib=polled)
 
 
@@ -917,26 +1122,48 @@ def import_part(ctx: Context, backends: list[str], nameserver: str) -> tuple[lis
         progress(f"suppressions: importing {rows:,} rows through the CLI into {name}")
         runs.append(import_cli(ctx, name, url, csv_path, rows))
     csv_path.unlink()
-    table = Table(f"Import of {rows:,} rows ({size_mb:.0f} MB of CSV) into an empty store",
-                  ["Path", "Store", "Seconds", "Rows/s", "vs CLI", "CPU/row", "Peak RSS", "RSS before",
-                   "Sampled peak RSS"])
+    table = Table(
+        f"Import of {rows:,} rows ({size_mb:.0f} MB of CSV) into an empty store",
+        ["Path", "Store", "Seconds", "Rows/s", "vs CLI", "CPU/row", "Peak RSS", "RSS before", "Sampled peak RSS"],
+    )
     summary = []
     for run in runs:
         cli = next(r for r in runs if r.backend == run.backend and r.start_kib is None)
         ratio = cli.seconds / run.seconds
-        table.rows.append([
-            run.path, run.backend, f"{run.seconds:.1f}", rate(rows / run.seconds),
-            percent(ratio) if run is not cli else "-", f"{run.cpu_seconds / rows * 1e6:.0f} µs",
-            f"{run.peak_kib / 1024:.0f} MB", f"{run.start_kib / 1024:.0f} MB" if run.start_kib else "-",
-            f"{run.sampled_kib / 1024:.0f} MB" if run.sampled_kib else "-",
-        ])
+        table.rows.append(
+            [
+                run.path,
+                run.backend,
+                f"{run.seconds:.1f}",
+                rate(rows / run.seconds),
+                percent(ratio) if run is not cli else "-",
+                f"{run.cpu_seconds / rows * 1e6:.0f} µs",
+                f"{run.peak_kib / 1024:.0f} MB",
+                f"{run.start_kib / 1024:.0f} MB" if run.start_kib else "-",
+                f"{run.sampled_kib / 1024:.0f} MB" if run.sampled_kib else "-",
+            ]
+        )
         if run is not cli:
-            summary.append([f"Import {rows:,} rows via API, {run.backend}: server peak RSS (vs CLI)",
-                            f"{run.peak_kib / 1024:.0f} MB", f"{cli.peak_kib / 1024:.0f} MB",
-                            times(run.peak_kib / cli.peak_kib), f"< {RSS_GOAL_MB} MB",
-                            met(run.peak_kib / 1024 < RSS_GOAL_MB)])
-            summary.append([f"Import {rows:,} rows via API, {run.backend}: rows/s (vs CLI)", rate(rows / run.seconds),
-                            rate(rows / cli.seconds), percent(ratio), "-", "-"])
+            summary.append(
+                [
+                    f"Import {rows:,} rows via API, {run.backend}: server peak RSS (vs CLI)",
+                    f"{run.peak_kib / 1024:.0f} MB",
+                    f"{cli.peak_kib / 1024:.0f} MB",
+                    times(run.peak_kib / cli.peak_kib),
+                    f"< {RSS_GOAL_MB} MB",
+                    met(run.peak_kib / 1024 < RSS_GOAL_MB),
+                ]
+            )
+            summary.append(
+                [
+                    f"Import {rows:,} rows via API, {run.backend}: rows/s (vs CLI)",
+                    rate(rows / run.seconds),
+                    rate(rows / cli.seconds),
+                    percent(ratio),
+                    "-",
+                    "-",
+                ]
+            )
     table.notes += [
         "API: aiohttp client streaming the file from an async generator (64 KiB reads, chunked transfer "
         f"encoding) to a server pinned to CPU {SERVER_CPU}; the CLI is pinned to the same CPU",
@@ -953,8 +1180,10 @@ def import_part(ctx: Context, backends: list[str], nameserver: str) -> tuple[lis
 
 
 def parser(standalone: bool = False) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench suppressions" if not standalone else
-                                     "python -m bench.suppressions", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench suppressions" if not standalone else "python -m bench.suppressions",
+        description=__doc__.split("\n")[0],
+    )
     if standalone:
         parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows, shorter runs")
         parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
@@ -964,10 +1193,17 @@ def parser(standalone: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--rows", type=int, help=f"suppression rows (default {ROWS:,}, quick {QUICK_ROWS:,})")
     parser.add_argument("--backends", default="sqlite,postgres", help="stores for lookups and validation")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"any of {', '.join(PARTS)}")
-    parser.add_argument("--import-backends", default="sqlite",
-                        help="stores to import into (default sqlite; sqlite,postgres adds about 5 minutes)")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="also run py-spy on the SQLite server during a lookup and a validate run")
+    parser.add_argument(
+        "--import-backends",
+        default="sqlite",
+        help="stores to import into (default sqlite; sqlite,postgres adds about 5 minutes)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="also run py-spy on the SQLite server during a lookup and a validate run",
+    )
     return parser
 
 
@@ -994,8 +1230,9 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
     wrk, how = ensure_wrk() if loadgen in ("auto", "wrk") else (None, "the Python load generator was asked for")
     if wrk is None and loadgen == "wrk":
         raise RuntimeError(how)
-    ctx = Context(quick, rows, seconds or (2.0 if quick else 4.0), rounds or (1 if quick else 3), wrk, Databases(),
-                  args.profile)
+    ctx = Context(
+        quick, rows, seconds or (2.0 if quick else 4.0), rounds or (1 if quick else 3), wrk, Databases(), args.profile
+    )
     outcome = Outcome()
     began = time.perf_counter()
     try:
@@ -1020,8 +1257,10 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
                         if full:
                             loaded.append(f"{name} {n / took:,.0f} rows/s ({took:.1f} s)")
                         subjects.append(Subject(key, f"{name}, {n:,} rows", name, n, urls[key]))
-                ctx.notes.append("tables loaded by " + ", ".join(loaded) + " (SQLite: one executemany in key order; "
-                                 "PostgreSQL: COPY + ANALYZE; schema by the store's own migrations; no audit rows)")
+                ctx.notes.append(
+                    "tables loaded by " + ", ".join(loaded) + " (SQLite: one executemany in key order; "
+                    "PostgreSQL: COPY + ANALYZE; schema by the store's own migrations; no audit rows)"
+                )
                 bodies = lookup_bodies(rows, 20 if quick else 100)
                 tables, summary = http_parts(ctx, subjects, parts, dns, bodies)
                 outcome.details += tables
@@ -1033,10 +1272,16 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
                     outcome.summary += summary
                     if ctx.check_alone_us is not None and ctx.validate_cpu_us is not None:
                         share = ctx.check_alone_us / ctx.validate_cpu_us
-                        outcome.summary.append([
-                            f"The check alone (in process) / server CPU per POST /v1/validate, SQLite {rows:,} rows",
-                            f"{ctx.check_alone_us:.1f} µs", f"{ctx.validate_cpu_us:.0f} µs", percent(share),
-                            f"< {CHECK_GOAL - 1:.0%}", met(share < CHECK_GOAL - 1)])
+                        outcome.summary.append(
+                            [
+                                f"The check alone (in process) / server CPU per POST /v1/validate, SQLite {rows:,} rows",
+                                f"{ctx.check_alone_us:.1f} µs",
+                                f"{ctx.validate_cpu_us:.0f} µs",
+                                percent(share),
+                                f"< {CHECK_GOAL - 1:.0%}",
+                                met(share < CHECK_GOAL - 1),
+                            ]
+                        )
             if "import" in parts and import_backends:
                 tables, summary = import_part(ctx, import_backends, dns.nameserver)
                 outcome.details += tables
@@ -1045,8 +1290,10 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
         ctx.databases.cleanup()
     if wrk is None:
         ctx.notes.append(f"LOAD GENERATOR: Python stand-in ({how}); it may saturate before the servers do")
-    ctx.notes.append(f"{'quick' if quick else 'full'} run, {rows:,} rows, {time.perf_counter() - began:.0f} s; "
-                     f"machine: {os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.1f} at the end")
+    ctx.notes.append(
+        f"{'quick' if quick else 'full'} run, {rows:,} rows, {time.perf_counter() - began:.0f} s; "
+        f"machine: {os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.1f} at the end"
+    )
     if outcome.details:
         outcome.details[-1].notes += ctx.notes
     return outcome

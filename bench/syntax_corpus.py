@@ -53,8 +53,10 @@ def print_timings(calls: int = 200_000) -> None:
     """Microseconds per call; the fast path sees varied local parts at one already-seen domain."""
     rng = random.Random(5321)
     alphabet = string.ascii_letters + string.digits + "._+-"
-    locals_ = [("".join(rng.choices(alphabet, k=rng.randint(4, 24))).strip(".").replace("..", ".") or "x")
-               for _ in range(calls)]
+    locals_ = [
+        ("".join(rng.choices(alphabet, k=rng.randint(4, 24))).strip(".").replace("..", ".") or "x")
+        for _ in range(calls)
+    ]
     addresses = [f"{local}@example.com" for local in locals_]
     slow_calls = calls // 40
 
@@ -65,14 +67,24 @@ def print_timings(calls: int = 200_000) -> None:
     syntax.parse_address(addresses[0])  # the domain is "seen"
     rows = [
         ("parse_address, fast path (seen domain)", per_call(syntax.parse_address, addresses)),
-        ("parse_address, fast path, memo miss (new domain each call)",
-         per_call(syntax.parse_address, [f"a@d{i}.example.org" for i in range(slow_calls)])),
-        ("parse_address, slow path (non-ASCII local part)",
-         per_call(syntax.parse_address, [f"{local}é@example.com" for local in locals_[:slow_calls]])),
-        ("_parse_slow on the same ASCII addresses",
-         per_call(lambda a: syntax._parse_slow(a, allow_smtputf8=True, allow_reserved=False), addresses[:slow_calls])),
-        ("email_validator.validate_email(check_deliverability=False)",
-         per_call(lambda a: validate_email(a, check_deliverability=False), addresses[:slow_calls])),
+        (
+            "parse_address, fast path, memo miss (new domain each call)",
+            per_call(syntax.parse_address, [f"a@d{i}.example.org" for i in range(slow_calls)]),
+        ),
+        (
+            "parse_address, slow path (non-ASCII local part)",
+            per_call(syntax.parse_address, [f"{local}é@example.com" for local in locals_[:slow_calls]]),
+        ),
+        (
+            "_parse_slow on the same ASCII addresses",
+            per_call(
+                lambda a: syntax._parse_slow(a, allow_smtputf8=True, allow_reserved=False), addresses[:slow_calls]
+            ),
+        ),
+        (
+            "email_validator.validate_email(check_deliverability=False)",
+            per_call(lambda a: validate_email(a, check_deliverability=False), addresses[:slow_calls]),
+        ),
     ]
     print(f"### Per-call timings (Python {sys.version.split()[0]}, best of 5)\n\n| Call | µs per call |\n|---|---:|")
     for name, micros in rows:

@@ -52,13 +52,19 @@ def score_round(title: str, typo_file: str, lookalike_file: str) -> None:
     false = [(domain, s) for domain in lookalikes for s in [suggestion_for(domain)] if s is not None]
     print(f"### {title}: {typo_file}, {lookalike_file}\n")
     print("| Measure | Value | Goal |\n|---|---:|---:|")
-    print(f"| Typos given the expected suggestion | {100 * len(hits) / len(typos):.1f}% ({len(hits)}/{len(typos)}) | ≥ 85% |")
+    print(
+        f"| Typos given the expected suggestion | {100 * len(hits) / len(typos):.1f}% ({len(hits)}/{len(typos)}) | ≥ 85% |"
+    )
     print(f"| Typos given a wrong suggestion | {len(wrong)} | 0 |")
-    print(f"| Look-alikes given any suggestion | {100 * len(false) / len(lookalikes):.1f}% "
-          f"({len(false)}/{len(lookalikes)}) | ≤ 5% |\n")
-    for name, items in (("Missed", [f"{t} (meant {m})" for t, m in missed]),
-                        ("Wrong", [f"{t} -> {g} (meant {m})" for t, m, g in wrong]),
-                        ("Look-alikes suggested", [f"{d} -> {s}" for d, s in false])):
+    print(
+        f"| Look-alikes given any suggestion | {100 * len(false) / len(lookalikes):.1f}% "
+        f"({len(false)}/{len(lookalikes)}) | ≤ 5% |\n"
+    )
+    for name, items in (
+        ("Missed", [f"{t} (meant {m})" for t, m in missed]),
+        ("Wrong", [f"{t} -> {g} (meant {m})" for t, m, g in wrong]),
+        ("Look-alikes suggested", [f"{d} -> {s}" for d, s in false]),
+    ):
         print(f"{name}: {', '.join(items) or 'none'}\n")
 
 

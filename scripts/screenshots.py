@@ -43,12 +43,19 @@ def main() -> None:
             browser.set_window_size(1100, 760)
             browser.get(service.url + "/dashboard")
             browser.find_element(By.ID, "key").send_keys(admin, Keys.ENTER)
-            for page, name in (("health", "dashboard-health"), ("campaigns", "dashboard-campaigns"),
-                               ("campaign=spring", "dashboard-campaign"), ("suppressions", "dashboard-suppressions"),
-                               ("jobs", "dashboard-jobs")):
-                browser.execute_script("document.body.removeAttribute('data-ready'); location.hash = arguments[0]", page)
+            for page, name in (
+                ("health", "dashboard-health"),
+                ("campaigns", "dashboard-campaigns"),
+                ("campaign=spring", "dashboard-campaign"),
+                ("suppressions", "dashboard-suppressions"),
+                ("jobs", "dashboard-jobs"),
+            ):
+                browser.execute_script(
+                    "document.body.removeAttribute('data-ready'); location.hash = arguments[0]", page
+                )
                 WebDriverWait(browser, 15).until(
-                    lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page)
+                    lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page
+                )
                 time.sleep(0.2)  # let the last paint land
                 browser.save_screenshot(str(DOCS / f"{name}.png"))
         finally:

@@ -118,8 +118,10 @@ async def postgres_url(postgres_database: str) -> _AsyncIterator[str]:
 
     conn = await asyncpg.connect(postgres_database)
     try:  # end connections a previous test may have left, then start from nothing
-        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                           " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     finally:
         await conn.close()

@@ -71,9 +71,9 @@ class Zone:
 
     def __init__(self, origins: dict[str, int] | None = None) -> None:
         self._lock = threading.Lock()
-        self._default_origins = {"": self.DEFAULT_SOA_MINIMUM} if origins is None else {
-            _key(o): m for o, m in origins.items()
-        }
+        self._default_origins = (
+            {"": self.DEFAULT_SOA_MINIMUM} if origins is None else {_key(o): m for o, m in origins.items()}
+        )
         self._version = 0
         self.clear()
 
@@ -228,7 +228,9 @@ class Zone:
         minimum = self._origins[origin]
         apex = dns.name.from_text(origin or ".")
         rdata = dns.rdata.from_text(
-            _IN, _SOA, f"ns.{origin or 'root'}. hostmaster.{origin or 'root'}. 1 3600 600 86400 {minimum}",
+            _IN,
+            _SOA,
+            f"ns.{origin or 'root'}. hostmaster.{origin or 'root'}. 1 3600 600 86400 {minimum}",
             relativize=False,
         )
         rrset = dns.rrset.RRset(apex, _IN, _SOA)
@@ -304,7 +306,8 @@ class DnsServer:
         key = None if name is None else _key(name)
         with self._counter_lock:
             return sum(
-                n for (q_name, q_type, q_transport), n in self.queries.items()
+                n
+                for (q_name, q_type, q_transport), n in self.queries.items()
                 if (key is None or q_name == key)
                 and (rdtype is None or q_type == rdtype.upper())
                 and (transport is None or q_transport == transport)
@@ -423,7 +426,7 @@ def _memo_key(wire: bytes) -> bytes:
             end += wire[end] + 1
         end += 5  # the root label, QTYPE, QCLASS
         has_opt = wire[10:12] != b"\0\0"
-        return wire[2:4] + wire[12:end] + (wire[end + 3:end + 5] if has_opt else b"")
+        return wire[2:4] + wire[12:end] + (wire[end + 3 : end + 5] if has_opt else b"")
     except IndexError:
         return wire[2:]
 

@@ -77,12 +77,17 @@ def read_blocks(text: str, document: str) -> list[Block]:
         if end is None:
             raise DocumentError(f"{document}:{i + 1}: a fenced block that never closes")
         language, _, attributes = info.partition(" ")
-        block = Block(language.lower(), attributes.strip(), i + 1, lines[i + 1:end])
+        block = Block(language.lower(), attributes.strip(), i + 1, lines[i + 1 : end])
         _classify(block, document)
         if block.runs:
             block.commands = split_commands(block.body, block.line + 1, document)
-        elif block.language == "json" and blocks and blocks[-1].runs and blocks[-1].commands and \
-                all(not line.strip() for line in lines[previous_end + 1:i]):
+        elif (
+            block.language == "json"
+            and blocks
+            and blocks[-1].runs
+            and blocks[-1].commands
+            and all(not line.strip() for line in lines[previous_end + 1 : i])
+        ):
             blocks[-1].commands[-1].expected = parse_answer(block.body, f"{document}:{block.line}")
         blocks.append(block)
         previous_end = end
@@ -93,14 +98,15 @@ def read_blocks(text: str, document: str) -> list[Block]:
 def _classify(block: Block, document: str) -> None:
     where = f"{document}:{block.line}"
     if block.language in RUN_LANGUAGES:
-        if block.attributes.startswith("norun") and not block.attributes[len("norun"):].strip(" :"):
+        if block.attributes.startswith("norun") and not block.attributes[len("norun") :].strip(" :"):
             raise DocumentError(f"{where}: `norun` needs a reason: ```sh norun: <why it is not run>")
         if block.attributes and not block.attributes.startswith("norun"):
             raise DocumentError(f"{where}: unknown attribute {block.attributes!r} (only `norun: <why>`)")
     elif block.language not in TEXT_LANGUAGES:
         raise DocumentError(
             f"{where}: a fenced block labelled {block.language or 'nothing'!r}; label it `sh` (run by the README "
-            f"test), `sh norun: <why>`, or one of {', '.join(sorted(TEXT_LANGUAGES))}")
+            f"test), `sh norun: <why>`, or one of {', '.join(sorted(TEXT_LANGUAGES))}"
+        )
 
 
 def split_commands(body: list[str], first_line: int, document: str) -> list[Command]:

@@ -55,13 +55,22 @@ def unavailable() -> str | None:
         return None if os.geteuid() == 0 else "Postfix is installed, but starting an instance needs root"
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return "Postfix is not installed and cannot be (needs root and apt-get: apt-get install postfix)"
-    subprocess.run(["debconf-set-selections"], input="postfix postfix/main_mailer_type select No configuration\n",
-                   text=True, capture_output=True)
+    subprocess.run(
+        ["debconf-set-selections"],
+        input="postfix postfix/main_mailer_type select No configuration\n",
+        text=True,
+        capture_output=True,
+    )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     updated = False
     for _ in range(30):  # another apt-get may hold the dpkg lock for a while
-        run = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "postfix"], env=env,
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "postfix"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if run.returncode == 0:
             return None
         if "Unable to locate package" in run.stderr and not updated:  # a fresh machine has no package lists
@@ -86,8 +95,9 @@ class PostfixInstance:
     def __init__(self, replies: dict[str, str], catch_all: list[str], domains: list[str]) -> None:
         self.replies, self.catch_all, self.domains = replies, catch_all, domains
         self.port = _free_port()
-        self.version = subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True,
-                                      text=True).stdout.strip()
+        self.version = subprocess.run(
+            ["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True
+        ).stdout.strip()
         self.work = Path(tempfile.mkdtemp(prefix="validator-postfix-"))
 
     def __enter__(self) -> PostfixInstance:
@@ -125,10 +135,14 @@ class PostfixInstance:
         shutil.chown(work / "data", "postfix", "postfix")
         boxes = [a for a, reply in self.replies.items() if reply.startswith("2")]
         # Postfix adds "<address>: Recipient address rejected: " itself
-        refused = {a: re.sub(r"<[^>]*>: Recipient address rejected: ", "", reply.format(addr=a))
-                   for a, reply in self.replies.items() if not reply.startswith("2")}
-        (work / "vmailbox").write_text("".join(f"{a} {a}/\n" for a in [*boxes, *refused])
-                                       + "".join(f"@{d} catchall/\n" for d in self.catch_all))
+        refused = {
+            a: re.sub(r"<[^>]*>: Recipient address rejected: ", "", reply.format(addr=a))
+            for a, reply in self.replies.items()
+            if not reply.startswith("2")
+        }
+        (work / "vmailbox").write_text(
+            "".join(f"{a} {a}/\n" for a in [*boxes, *refused]) + "".join(f"@{d} catchall/\n" for d in self.catch_all)
+        )
         # access(5): "4NN text" / "5NN text" rejects with that code; an enhanced code may lead the text
         (work / "access").write_text("".join(f"{a} {reply}\n" for a, reply in refused.items()))
         (work / "etc" / "main.cf").write_text(f"""\

@@ -54,8 +54,12 @@ def embedded_server() -> Iterator[str]:
     port = _free_port()
     options = f"-h 127.0.0.1 -p {port}" + (f" -k {socket_dir}" if socket_dir else "")
     try:
-        pg_ctl(["-w", "-m", "fast", "-o", options, "-l", str(server.log), "restart"],
-               pgdata=server.pgdata, user=server.system_user, timeout=60)
+        pg_ctl(
+            ["-w", "-m", "fast", "-o", options, "-l", str(server.log), "restart"],
+            pgdata=server.pgdata,
+            user=server.system_user,
+            timeout=60,
+        )
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         # Not server.cleanup(): it would stop the process it started, gone since the restart.

@@ -72,16 +72,18 @@ class _Handler:
     def __init__(self, server: ScriptedServer) -> None:
         self.server = server
 
-    async def handle_EHLO(self, smtp: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, smtp: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         if self.server.script.ehlo_refused:
             return ["502 5.5.2 Error: command not recognized"]
         session.host_name = hostname
         self.server.helo_names.append(hostname)
         return responses
 
-    async def handle_MAIL(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
+    async def handle_MAIL(
+        self, smtp: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         self.server.mail_froms.append(address)
         if self.server.script.mail_reply:
             return self.server.script.mail_reply
@@ -89,8 +91,9 @@ class _Handler:
         envelope.rcpt_tos.clear()
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, smtp: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, smtp: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         server, script = self.server, self.server.script
         per_session = server.session_rcpts[id(session)] = server.session_rcpts[id(session)] + 1
         server.rcpts.append(address)
@@ -231,8 +234,7 @@ class ScriptedServer:
             self.active -= 1
 
     def factory(self) -> SMTP:
-        return _CountingSMTP(self, hostname=f"mx.{self.ip}", tls_context=self.tls, timeout=30,
-                             enable_SMTPUTF8=True)
+        return _CountingSMTP(self, hostname=f"mx.{self.ip}", tls_context=self.tls, timeout=30, enable_SMTPUTF8=True)
 
 
 class SmtpServers:

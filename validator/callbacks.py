@@ -41,11 +41,14 @@ def guarded_socket(host: str, allow: tuple[str, ...], addr_info: tuple[Any, ...]
     return socket.socket(family, kind, proto)
 
 
-def guarded_connector(host: str, allow: tuple[str, ...], resolver: AbstractResolver | None = None
-                      ) -> aiohttp.TCPConnector:
+def guarded_connector(
+    host: str, allow: tuple[str, ...], resolver: AbstractResolver | None = None
+) -> aiohttp.TCPConnector:
     """A connector whose every socket passes ``guarded_socket`` for ``host`` (the URL's host)."""
-    return aiohttp.TCPConnector(resolver=resolver or ThreadedResolver(),  # the system's: /etc/hosts included
-                                socket_factory=functools.partial(guarded_socket, host, allow))
+    return aiohttp.TCPConnector(
+        resolver=resolver or ThreadedResolver(),  # the system's: /etc/hosts included
+        socket_factory=functools.partial(guarded_socket, host, allow),
+    )
 
 
 class CallbackSender:
@@ -54,8 +57,13 @@ class CallbackSender:
     ``resolver``: the system's (``getaddrinfo``) unless one is given (tests point it at a DNS
     server on 127.0.0.1)."""
 
-    def __init__(self, secret: str, allow: tuple[str, ...], delays: tuple[float, ...] = RETRY_DELAYS,
-                 resolver: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        secret: str,
+        allow: tuple[str, ...],
+        delays: tuple[float, ...] = RETRY_DELAYS,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self._secret, self._allow, self._delays, self._resolver = secret, allow, delays, resolver
 
     async def send(self, url: str, body: bytes) -> str:

@@ -46,8 +46,9 @@ class MxLookup(Protocol):
 class SuppressionLookup(AcceptLedger, Protocol):
     """What the checker needs from the store (validator.store.Store)."""
 
-    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
-                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]: ...
+    async def find_validation_facts(
+        self, addresses: Sequence[str], domains: Sequence[str] = ()
+    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]: ...
 
 
 class RcptProber(Protocol):
@@ -72,8 +73,11 @@ class Checker:
         self._store = store
         self._metrics = metrics or Metrics()
         self._prober = prober if settings.smtp_probe else None
-        self._disagreements = (ProbeDisagreements(store, settings.probe_disagreement_threshold)
-                               if self._prober is not None and store is not None else None)
+        self._disagreements = (
+            ProbeDisagreements(store, settings.probe_disagreement_threshold)
+            if self._prober is not None and store is not None
+            else None
+        )
         self._effects = {
             Reason.DISPOSABLE: settings.signal_disposable,
             Reason.ROLE_ACCOUNT: settings.signal_role_account,
@@ -105,8 +109,14 @@ class Checker:
             probe = await self._probe(syntax, mx, self._deadline(started, timeout_ms))
         return self._finish(email, syntax, mx, suppression, started, probe, streak)
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
-                         bulk: bool = False, known: Mapping[str, MxAnswer] | None = None) -> list[Verdict]:
+    async def check_many(
+        self,
+        emails: Sequence[str],
+        timeout_ms: int | None = None,
+        smtp: bool = False,
+        bulk: bool = False,
+        known: Mapping[str, MxAnswer] | None = None,
+    ) -> list[Verdict]:
         """Verdicts in input order. Repeated addresses are validated once; one DNS lookup per domain.
         ``bulk`` (a job's rows) puts the DNS queries in the resolver's bulk lane, behind real-time ones.
         ``known``: MX answers already looked up by ASCII domain (``resolve_domains``), used as they are.
@@ -131,14 +141,22 @@ class Checker:
             if isinstance(s, Address):
                 entry = suppressed.get(s.normalized)
                 mx = answers[s.ascii_domain] if entry is None else None
-                verdicts[email] = self._finish(email, s, mx, entry, started, probes.get(s.normalized),
-                                               streaks.get(address_key(s)) if entry is None else None)
+                verdicts[email] = self._finish(
+                    email,
+                    s,
+                    mx,
+                    entry,
+                    started,
+                    probes.get(s.normalized),
+                    streaks.get(address_key(s)) if entry is None else None,
+                )
             else:
                 verdicts[email] = self._finish(email, s, None, None, started)
         return [verdicts[email] for email in emails]
 
-    async def resolve_domains(self, domains: Iterable[str], timeout_ms: int | None = None,
-                              bulk: bool = False) -> dict[str, MxAnswer]:
+    async def resolve_domains(
+        self, domains: Iterable[str], timeout_ms: int | None = None, bulk: bool = False
+    ) -> dict[str, MxAnswer]:
         """MX answers of these ASCII domains, looked up concurrently within ``timeout_ms``, for
         ``check_many(known=...)``: a job resolves a chunk's domains at once, ahead of its slices."""
         return await self._resolve(domains, self._deadline(time.perf_counter(), timeout_ms), bulk)
@@ -161,9 +179,15 @@ class Checker:
         return result
 
     async def _probe_all(
-        self, valid: Sequence[Address], suppressed: dict[str, Suppression], answers: dict[str, MxAnswer], deadline: float
+        self,
+        valid: Sequence[Address],
+        suppressed: dict[str, Suppression],
+        answers: dict[str, MxAnswer],
+        deadline: float,
     ) -> dict[str, ProbeResult]:
-        chosen = {a.normalized: a for a in valid if a.normalized not in suppressed and self._probes(answers[a.ascii_domain])}
+        chosen = {
+            a.normalized: a for a in valid if a.normalized not in suppressed and self._probes(answers[a.ascii_domain])
+        }
         results = await asyncio.gather(*(self._probe(a, answers[a.ascii_domain], deadline) for a in chosen.values()))
         return dict(zip(chosen, results))
 

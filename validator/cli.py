@@ -64,8 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, not a traceback
         if debug:
             raise
-        print(f"validator: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, "
-              "and report it)", file=sys.stderr)
+        print(
+            f"validator: internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, "
+            "and report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
@@ -120,9 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON verdict per line (the API's shape)")
     check.add_argument("--timeout-ms", type=int, help="deadline per address (default VALIDATOR_DEFAULT_TIMEOUT_MS)")
     check.add_argument("--dns-nameservers", help="overrides VALIDATOR_DNS_NAMESERVERS")
-    check.add_argument("--smtp", action="store_true",
-                       help="also ask the MX hosts with an SMTP RCPT probe (turns VALIDATOR_SMTP_PROBE on for this run; "
-                            "the network guard and every other VALIDATOR_SMTP_* limit still apply)")
+    check.add_argument(
+        "--smtp",
+        action="store_true",
+        help="also ask the MX hosts with an SMTP RCPT probe (turns VALIDATOR_SMTP_PROBE on for this run; "
+        "the network guard and every other VALIDATOR_SMTP_* limit still apply)",
+    )
     check.set_defaults(run=_check)
 
     from . import cli_bounces, cli_jobs, cli_store
@@ -173,8 +179,8 @@ def _run_server(settings: Settings, reuse_port: bool) -> None:
     from aiohttp import web
 
     from .api import create_app
-    from .api.heap import settle_heap
     from .api.access_log import LOG_FORMAT, MaskedAccessLogger, flush_access_log
+    from .api.heap import settle_heap
 
     if reuse_port:
         logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
@@ -203,8 +209,10 @@ _LISTEN_ERRNOS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}
 
 def _cannot_listen(settings: Settings, exc: OSError) -> errors.Unreachable:
     why = os.strerror(exc.errno) if exc.errno else str(exc)
-    return errors.Unreachable(f"cannot listen on {settings.host}:{settings.port}: {why.lower()}; stop what holds it "
-                              "or choose another port (--port or VALIDATOR_PORT)")
+    return errors.Unreachable(
+        f"cannot listen on {settings.host}:{settings.port}: {why.lower()}; stop what holds it "
+        "or choose another port (--port or VALIDATOR_PORT)"
+    )
 
 
 def _check_port(settings: Settings) -> None:

@@ -102,8 +102,9 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
     # A dry run decides against the stored history (a report seen before is a duplicate), but
     # never creates a store: where there is none, the history is empty.
     exists = not settings.database_url.startswith("sqlite:///") or Path(settings.database_url[10:]).exists()
-    store = None if args.dry_run and not exists else await open_store(settings.database_url,
-                                                                      timeout=settings.store_timeout)
+    store = (
+        None if args.dry_run and not exists else await open_store(settings.database_url, timeout=settings.store_timeout)
+    )
     ingestor, summary, pending = Ingestor(store, learning_policy(settings)), Summary(), []
     actor, started, shown = f"cli:{getpass.getuser()}", time.monotonic(), 0.0
 
@@ -112,6 +113,7 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
             decisions = await ingestor.ingest(pending, source="file", actor=actor, dry_run=args.dry_run)
             _count(summary, decisions, args.json)
             pending.clear()
+
     try:
         for name, raw, content_type in sources(args.paths):
             summary.messages += 1
@@ -151,8 +153,11 @@ def _progress(messages: int, elapsed: float, done: bool = False) -> None:
 
 
 def render_summary(summary: Summary) -> str:
-    lines = [f"messages      {summary.messages}", f"recipients    {summary.recipients}",
-             f"unparseable   {len(summary.unparseable)}"]
+    lines = [
+        f"messages      {summary.messages}",
+        f"recipients    {summary.recipients}",
+        f"unparseable   {len(summary.unparseable)}",
+    ]
     lines += [f"  {name}" for name in summary.unparseable]
     lines.append("categories")
     lines += [f"  {name:<16}{count}" for name, count in summary.categories.most_common()]
@@ -162,8 +167,16 @@ def render_summary(summary: Summary) -> str:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    query = {k: v for k, v in (("campaign_id", args.campaign_id), ("sender", args.sender), ("since", args.since),
-                               ("until", args.until)) if v is not None}
+    query = {
+        k: v
+        for k, v in (
+            ("campaign_id", args.campaign_id),
+            ("sender", args.sender),
+            ("since", args.since),
+            ("until", args.until),
+        )
+        if v is not None
+    }
     filters = report_filters(query)
     body = asyncio.run(_report_body(settings, filters))
     if args.json:

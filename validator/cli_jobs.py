@@ -35,8 +35,14 @@ EXTENSIONS = {".csv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjs
 CONTENT_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson", "json": "application/json"}
 EXIT_JOB_FAILED = 10  # `jobs submit --wait`: the job ended failed or cancelled (docs/cli.md)
 HTTP_ERRORS: dict[int, type[errors.ValidatorError]] = {
-    400: errors.BadRequest, 401: errors.Unauthorized, 403: errors.Forbidden, 404: errors.NotFound,
-    409: errors.Conflict, 413: errors.BodyTooLarge, 415: errors.UnsupportedMediaType, 503: errors.StoreUnavailable,
+    400: errors.BadRequest,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    409: errors.Conflict,
+    413: errors.BodyTooLarge,
+    415: errors.UnsupportedMediaType,
+    503: errors.StoreUnavailable,
 }
 
 
@@ -45,7 +51,9 @@ def add_commands(commands: Any) -> None:
     batch.add_argument("input", help="path, or - for standard input")
     batch.add_argument("-o", "--output", required=True, help="results: .csv for CSV, else NDJSON; - for stdout")
     _input_options(batch)
-    batch.add_argument("--smtp", action="store_true", help="probe each address over SMTP (RCPT TO; needs outbound port 25)")
+    batch.add_argument(
+        "--smtp", action="store_true", help="probe each address over SMTP (RCPT TO; needs outbound port 25)"
+    )
     batch.add_argument("--dedupe", action="store_true", help="answer repeated addresses by reference to the first")
     batch.set_defaults(run=_batch)
 
@@ -58,12 +66,18 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("--dedupe", action="store_true")
     submit.add_argument("--callback-url")
     submit.add_argument("--wait", action="store_true", help="follow the job's progress until it finishes")
-    for name, helptext in (("status", "print a job"), ("cancel", "cancel a job (delete it once finished, or still receiving)")):
+    for name, helptext in (
+        ("status", "print a job"),
+        ("cancel", "cancel a job (delete it once finished, or still receiving)"),
+    ):
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("job_id")
     listing = sub.add_parser("list", help="print jobs, newest first (receiving: uploads left by a dead process)")
-    listing.add_argument("--status", choices=[s.value for s in JobStatus],
-                         help="only jobs with this status (default every status but receiving)")
+    listing.add_argument(
+        "--status",
+        choices=[s.value for s in JobStatus],
+        help="only jobs with this status (default every status but receiving)",
+    )
     results = sub.add_parser("results", help="download a finished job's results")
     results.add_argument("job_id")
     results.add_argument("-o", "--output", default="-", help="file (.csv for CSV), or - for stdout (NDJSON)")
@@ -197,12 +211,18 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
                 progress.advance(0)  # a first line at once: the first slice may take seconds
             pending += rows
             while len(pending) >= settings.job_chunk_rows or (data is None and pending):
-                chunk, pending = pending[:settings.job_chunk_rows], pending[settings.job_chunk_rows:]
+                chunk, pending = pending[: settings.job_chunk_rows], pending[settings.job_chunk_rows :]
                 before = progress.done
                 answer = await answer_rows(
-                    checker, chunk, jw.result_line, slice_size=CLI_SLICE, timeout_ms=settings.job_timeout_ms,
-                    smtp=args.smtp, greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
-                    answered=progress_advance(progress))
+                    checker,
+                    chunk,
+                    jw.result_line,
+                    slice_size=CLI_SLICE,
+                    timeout_ms=settings.job_timeout_ms,
+                    smtp=args.smtp,
+                    greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
+                    answered=progress_advance(progress),
+                )
                 lines_out = b"".join(answer.lines)
                 out.write(jw.csv_rows(lines_out) if csv else lines_out)
                 counts = counts.plus(answer.counts)
@@ -229,15 +249,17 @@ async def _remote(args: argparse.Namespace, command: Any) -> int:
     import aiohttp
 
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
-    async with aiohttp.ClientSession(args.url.rstrip("/"), headers=headers,
-                                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)) as session:
+    async with aiohttp.ClientSession(
+        args.url.rstrip("/"), headers=headers, timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)
+    ) as session:
         try:
             return await command(session, args)
         except aiohttp.ClientConnectionError as exc:
             cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else None
             why = os.strerror(cause.errno) if cause is not None and cause.errno else str(exc) or type(exc).__name__
-            raise errors.Unreachable(f"cannot reach {args.url}: {why.lower()}; is `validator serve` running "
-                                     "there? (--url names the service)") from exc
+            raise errors.Unreachable(
+                f"cannot reach {args.url}: {why.lower()}; is `validator serve` running there? (--url names the service)"
+            ) from exc
 
 
 async def _checked(response: Any) -> Any:
@@ -249,7 +271,8 @@ async def _checked(response: Any) -> Any:
         message = response.reason or "no explanation"
     hint = FIXES.get(response.status, "")
     raise HTTP_ERRORS.get(response.status, errors.ValidatorError)(
-        f"the service answered {response.status}: {message}{hint}")
+        f"the service answered {response.status}: {message}{hint}"
+    )
 
 
 FIXES = {
@@ -269,20 +292,24 @@ async def _file_body(source: BinaryIO) -> AsyncIterator[bytes]:
 
 
 async def _submit(session: Any, args: argparse.Namespace) -> int:
-    params = {k: v for k, v in (("column", args.column), ("column_index", args.column_index),
-                                ("callback_url", args.callback_url)) if v is not None}
+    params = {
+        k: v
+        for k, v in (("column", args.column), ("column_index", args.column_index), ("callback_url", args.callback_url))
+        if v is not None
+    }
     params |= {k: "true" for k in ("smtp", "dedupe") if getattr(args, k)}
     kind = _input_format(args)
     source = open_input(args.input)  # before the upload starts: a missing file is not the service's fault
-    async with session.post("/v1/jobs", params=params, data=_file_body(source),
-                            headers={"Content-Type": CONTENT_TYPES[kind]}) as response:
+    async with session.post(
+        "/v1/jobs", params=params, data=_file_body(source), headers={"Content-Type": CONTENT_TYPES[kind]}
+    ) as response:
         job = await (await _checked(response)).json()
     if not args.wait:
         _print(job)
         return 0
     progress = Progress(job["total"])
     progress.advance(job["processed"])
-    while not job["status"] in ("completed", "failed", "cancelled"):
+    while job["status"] not in ("completed", "failed", "cancelled"):
         await asyncio.sleep(1.0)
         async with session.get(f"/v1/jobs/{job['id']}") as response:
             job = await (await _checked(response)).json()

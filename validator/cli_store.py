@@ -43,10 +43,18 @@ def add_commands(commands: Any) -> None:
     create = keys.add_parser("create", help="create a key and print its token (shown once)")
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", default=[], choices=SCOPES, dest="scopes")
-    create.add_argument("--publishable", action="store_true",
-                        help="a browser-safe pk_ key: POST /v1/validate only, from the --origin pages only")
-    create.add_argument("--origin", action="append", default=[], dest="origins",
-                        help="a page origin a publishable key may be used from, e.g. https://shop.example")
+    create.add_argument(
+        "--publishable",
+        action="store_true",
+        help="a browser-safe pk_ key: POST /v1/validate only, from the --origin pages only",
+    )
+    create.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        dest="origins",
+        help="a page origin a publishable key may be used from, e.g. https://shop.example",
+    )
     create.set_defaults(run=lambda a, s: _on_store(s, _keys_create, a))
     keys.add_parser("list", help="list keys").set_defaults(run=lambda a, s: _on_store(s, _keys_list, a))
     revoke = keys.add_parser("revoke", help="revoke a key by id or name")
@@ -144,7 +152,11 @@ async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
 async def _suppress_add(store: Store, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     entry = SuppressionEntry(
-        kind, value, SuppressionReason(args.reason), args.source, args.detail,
+        kind,
+        value,
+        SuppressionReason(args.reason),
+        args.source,
+        args.detail,
         parse_time(args.expires_at, "--expires-at") if args.expires_at else None,
     )
     stored, added = await store.put_suppression(entry, actor=_actor(), why=args.why)

@@ -30,8 +30,9 @@ class SignalEffect(StrEnum):
     BLOCK = "block"  # status risky, action block
 
 
-def _env(name: str, doc: str, default: Any = MISSING, *, secret: bool = False, shown: str | None = None,
-         **kw: Any) -> Any:
+def _env(
+    name: str, doc: str, default: Any = MISSING, *, secret: bool = False, shown: str | None = None, **kw: Any
+) -> Any:
     """A setting: its variable, its README line, how the table shows its default; a ``secret`` one is
     left out of ``repr`` (so out of logs and tracebacks)."""
     meta = {"env": name, "doc": doc, "shown": shown}
@@ -68,7 +69,8 @@ class Settings:
     dns_timeout: float = _env(
         "VALIDATOR_DNS_TIMEOUT",
         "Seconds one DNS try waits for an answer; a query answers `dns_timeout` after this times "
-        "`VALIDATOR_DNS_TRIES` seconds without one ([docs/dns.md](docs/dns.md)).", 2.0,
+        "`VALIDATOR_DNS_TRIES` seconds without one ([docs/dns.md](docs/dns.md)).",
+        2.0,
     )
     dns_tries: int = _env("VALIDATOR_DNS_TRIES", "DNS tries per query before answering `dns_timeout`.", 2)
     dns_max_inflight: int = _env(
@@ -88,19 +90,19 @@ class Settings:
         "VALIDATOR_DEFAULT_TIMEOUT_MS", "Deadline of one validation when the request gives no `timeout_ms`.", 1500
     )
     max_timeout_ms: int = _env("VALIDATOR_MAX_TIMEOUT_MS", "Largest `timeout_ms` a request may ask for.", 30_000)
-    lookup_max: int = _env(
-        "VALIDATOR_LOOKUP_MAX", "Most addresses in one `POST /v1/suppressions/lookup`.", 10_000
-    )
+    lookup_max: int = _env("VALIDATOR_LOOKUP_MAX", "Most addresses in one `POST /v1/suppressions/lookup`.", 10_000)
     auth: bool = _env(
         "VALIDATOR_AUTH", "Require API keys (`Authorization: Bearer`). `false` only for local development.", True
     )
     publishable_rate_per_key: int = _env(
         "VALIDATOR_PUBLISHABLE_RATE_PER_KEY",
-        "Validations per minute one publishable (`pk_`) key may ask, over every visitor (then 429).", 600,
+        "Validations per minute one publishable (`pk_`) key may ask, over every visitor (then 429).",
+        600,
     )
     publishable_rate_per_ip: int = _env(
         "VALIDATOR_PUBLISHABLE_RATE_PER_IP",
-        "Validations per minute one client address may ask with publishable keys (then 429).", 30,
+        "Validations per minute one client address may ask with publishable keys (then 429).",
+        30,
     )
     batch_max: int = _env("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)
     max_message_bytes: int = _env(
@@ -108,7 +110,8 @@ class Settings:
     )
     chronic_soft_sends: int = _env(
         "VALIDATOR_CHRONIC_SOFT_SENDS",
-        "Soft bounces of distinct sends that make an address chronic when they span `VALIDATOR_CHRONIC_SOFT_DAYS`.", 3
+        "Soft bounces of distinct sends that make an address chronic when they span `VALIDATOR_CHRONIC_SOFT_DAYS`.",
+        3,
     )
     chronic_soft_days: float = _env(
         "VALIDATOR_CHRONIC_SOFT_DAYS", "Days the soft bounces of `VALIDATOR_CHRONIC_SOFT_SENDS` sends must span.", 60.0
@@ -131,12 +134,14 @@ class Settings:
     max_body_bytes: int = _env("VALIDATOR_MAX_BODY_BYTES", "Largest request body accepted, in bytes.", 1_048_576)
     body_idle_timeout: float = _env(
         "VALIDATOR_BODY_IDLE_TIMEOUT",
-        "Seconds a request body may go without receiving a byte before the request is answered 408 and closed.", 10.0,
+        "Seconds a request body may go without receiving a byte before the request is answered 408 and closed.",
+        10.0,
     )
     bodies_in_flight: int = _env(
         "VALIDATOR_BODIES_IN_FLIGHT",
         "Request bodies still arriving that are read at once; others wait for a slot, up to "
-        "`VALIDATOR_BODY_IDLE_TIMEOUT`, then get 503 `busy`.", 64,
+        "`VALIDATOR_BODY_IDLE_TIMEOUT`, then get 503 `busy`.",
+        64,
     )
     allow_smtputf8: bool = _env(
         "VALIDATOR_ALLOW_SMTPUTF8", "Accept internationalized addresses (flagged `smtputf8`).", True
@@ -150,15 +155,18 @@ class Settings:
         "VALIDATOR_SIGNAL_DISPOSABLE", "Effect of a disposable domain: ignore, info, risky, block.", SignalEffect.BLOCK
     )
     signal_role_account: SignalEffect = _env(
-        "VALIDATOR_SIGNAL_ROLE_ACCOUNT", "Effect of a role account (info@, sales@): ignore, info, risky, block.",
+        "VALIDATOR_SIGNAL_ROLE_ACCOUNT",
+        "Effect of a role account (info@, sales@): ignore, info, risky, block.",
         SignalEffect.RISKY,
     )
     signal_free_provider: SignalEffect = _env(
-        "VALIDATOR_SIGNAL_FREE_PROVIDER", "Effect of a free mailbox provider: ignore, info, risky, block.",
+        "VALIDATOR_SIGNAL_FREE_PROVIDER",
+        "Effect of a free mailbox provider: ignore, info, risky, block.",
         SignalEffect.INFO,
     )
     signal_typo: SignalEffect = _env(
-        "VALIDATOR_SIGNAL_TYPO", "Effect of a likely domain typo (with a suggestion): ignore, info, risky, block.",
+        "VALIDATOR_SIGNAL_TYPO",
+        "Effect of a likely domain typo (with a suggestion): ignore, info, risky, block.",
         SignalEffect.RISKY,
     )
     workers: int = _env("VALIDATOR_WORKERS", "Server processes sharing the port (SO_REUSEPORT).", 1)
@@ -183,7 +191,9 @@ class Settings:
         (),
     )
     ses_topic_arns: tuple[str, ...] = _env(
-        "VALIDATOR_SES_TOPIC_ARNS", "Comma-separated SNS topic ARNs whose notifications are accepted; any other is refused.", ()
+        "VALIDATOR_SES_TOPIC_ARNS",
+        "Comma-separated SNS topic ARNs whose notifications are accepted; any other is refused.",
+        (),
     )
     sendgrid_verification_key: str = _env(
         "VALIDATOR_SENDGRID_VERIFICATION_KEY",
@@ -193,7 +203,10 @@ class Settings:
         secret=True,
     )
     mailgun_signing_key: str = _env(
-        "VALIDATOR_MAILGUN_SIGNING_KEY", "Mailgun HTTP webhook signing key. Enables `/v1/webhooks/mailgun`.", "", secret=True
+        "VALIDATOR_MAILGUN_SIGNING_KEY",
+        "Mailgun HTTP webhook signing key. Enables `/v1/webhooks/mailgun`.",
+        "",
+        secret=True,
     )
     postmark_webhook_user: str = _env(
         "VALIDATOR_POSTMARK_WEBHOOK_USER",
@@ -202,12 +215,15 @@ class Settings:
         secret=True,
     )
     postmark_webhook_password: str = _env(
-        "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD", "HTTP Basic password Postmark sends; compared in constant time.", "", secret=True
+        "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD",
+        "HTTP Basic password Postmark sends; compared in constant time.",
+        "",
+        secret=True,
     )
     # --- SMTP RCPT probing (README "SMTP probing"): off unless enabled here AND asked for per request.
     smtp_probe: bool = _env(
         "VALIDATOR_SMTP_PROBE",
-        "Allow SMTP RCPT probes (requests still opt in with `\"smtp\": true`). Needs outbound port 25.",
+        'Allow SMTP RCPT probes (requests still opt in with `"smtp": true`). Needs outbound port 25.',
         False,
     )
     smtp_port: int = _env("VALIDATOR_SMTP_PORT", "TCP port of the MX hosts probed.", 25)
@@ -310,30 +326,36 @@ class Settings:
     job_slice: int = _env(
         "VALIDATOR_JOB_SLICE",
         "Most addresses a runner checks between yields to real-time requests (fewer when they cost more than "
-        "`VALIDATOR_JOB_SLICE_MS`).", 100,
+        "`VALIDATOR_JOB_SLICE_MS`).",
+        100,
     )
     job_slice_ms: float = _env(
         "VALIDATOR_JOB_SLICE_MS",
         "Milliseconds of CPU a runner's slice of checks or of result rendering takes before it yields to "
-        "real-time requests.", 1.0,
+        "real-time requests.",
+        1.0,
     )
     job_dns_max_inflight: int = _env(
         "VALIDATOR_JOB_DNS_MAX_INFLIGHT",
         "DNS queries jobs may hold of `VALIDATOR_DNS_MAX_INFLIGHT` (the rest are kept for real-time validations, "
-        "which are also served first).", 100,
+        "which are also served first).",
+        100,
     )
     job_timeout_ms: int = _env(
         "VALIDATOR_JOB_TIMEOUT_MS",
-        "Deadline of a chunk's DNS lookups, and of each slice of its checks (what is unknown by then says so).", 10_000
+        "Deadline of a chunk's DNS lookups, and of each slice of its checks (what is unknown by then says so).",
+        10_000,
     )
     job_lease_seconds: float = _env(
         "VALIDATOR_JOB_LEASE_SECONDS",
-        "Seconds a claimed chunk stays with its runner; a dead runner's chunks are reclaimed after it.", 60.0,
+        "Seconds a claimed chunk stays with its runner; a dead runner's chunks are reclaimed after it.",
+        60.0,
     )
     job_upload_lease_seconds: float = _env(
         "VALIDATOR_JOB_UPLOAD_LEASE_SECONDS",
         "Seconds a job upload may take; a `receiving` job older than this was abandoned (its process died) and "
-        "is removed with its chunks by a job runner.", 3600.0,
+        "is removed with its chunks by a job runner.",
+        3600.0,
     )
     job_poll_seconds: float = _env(
         "VALIDATOR_JOB_POLL_SECONDS", "Seconds an idle runner waits before looking for work again.", 1.0
@@ -341,19 +363,23 @@ class Settings:
     job_greylist_delay: float = _env(
         "VALIDATOR_JOB_GREYLIST_DELAY",
         "Seconds a job waits before asking greylisted addresses again (greylisting servers accept a retry after "
-        "a few minutes).", 300.0,
+        "a few minutes).",
+        300.0,
     )
     job_greylist_retries: int = _env(
         "VALIDATOR_JOB_GREYLIST_RETRIES",
-        "Times a job asks a greylisted address again before reporting it `greylisted`.", 2,
+        "Times a job asks a greylisted address again before reporting it `greylisted`.",
+        2,
     )
     job_callback_secret: str = _env(
         "VALIDATOR_JOB_CALLBACK_SECRET",
-        "Key of the HMAC-SHA256 signature of job callbacks (`X-Validator-Signature`); empty: unsigned.", "",
+        "Key of the HMAC-SHA256 signature of job callbacks (`X-Validator-Signature`); empty: unsigned.",
+        "",
     )
     job_callback_allow: tuple[str, ...] = _env(
         "VALIDATOR_JOB_CALLBACK_ALLOW",
-        "Comma-separated hosts and networks (CIDR) callbacks may reach although loopback or private.", (),
+        "Comma-separated hosts and networks (CIDR) callbacks may reach although loopback or private.",
+        (),
     )
 
     @classmethod
@@ -361,8 +387,9 @@ class Settings:
         """Parse every ``VALIDATOR_*`` variable; refuse unknown ones (a typo must not pass silently).
         Every bad variable is reported at once, one per line, so one run shows all there is to fix."""
         known = {f.metadata["env"]: f for f in fields(cls)}
-        problems = [_unknown(name, known) for name in sorted(environ) if name.startswith("VALIDATOR_")
-                    and name not in known]
+        problems = [
+            _unknown(name, known) for name in sorted(environ) if name.startswith("VALIDATOR_") and name not in known
+        ]
         values = _parsed({f.name: (environ[env], env) for env, f in known.items() if env in environ}, problems)
         values.setdefault("database_url", default_database_url(environ))
         return cls(**values).checked()
@@ -376,22 +403,34 @@ class Settings:
 
     def checked(self, labels: Mapping[str, str] | None = None) -> Settings:
         """Cross-field and range checks, naming the variable (or the flag in ``labels``) at fault."""
+
         def label(name: str) -> str:
             return (labels or {}).get(name) or env_name(name)
 
-        problems = [ConfigError(f"{label(name)} must be at least {low}", field=label(name))
-                    for name, low in _MINIMUMS.items() if getattr(self, name) < low]
+        problems = [
+            ConfigError(f"{label(name)} must be at least {low}", field=label(name))
+            for name, low in _MINIMUMS.items()
+            if getattr(self, name) < low
+        ]
         if self.port > 65535:
             problems.append(ConfigError(f"{label('port')} must be at most 65535", field=label("port")))
         if self.default_timeout_ms > self.max_timeout_ms:
-            problems.append(ConfigError("VALIDATOR_DEFAULT_TIMEOUT_MS must not exceed VALIDATOR_MAX_TIMEOUT_MS",
-                                        field="VALIDATOR_DEFAULT_TIMEOUT_MS"))
+            problems.append(
+                ConfigError(
+                    "VALIDATOR_DEFAULT_TIMEOUT_MS must not exceed VALIDATOR_MAX_TIMEOUT_MS",
+                    field="VALIDATOR_DEFAULT_TIMEOUT_MS",
+                )
+            )
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            problems.append(ConfigError(f"{label('database_url')} must start with sqlite:/// or postgresql://",
-                                        field=label("database_url")))
+            problems.append(
+                ConfigError(
+                    f"{label('database_url')} must start with sqlite:/// or postgresql://", field=label("database_url")
+                )
+            )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            problems.append(ConfigError(f"{label('log_level')} must be DEBUG, INFO, WARNING or ERROR",
-                                        field=label("log_level")))
+            problems.append(
+                ConfigError(f"{label('log_level')} must be DEBUG, INFO, WARNING or ERROR", field=label("log_level"))
+            )
         _raise_all(problems)
         self._check_pairs()
         self._check_smtp()
@@ -407,28 +446,37 @@ class Settings:
             have_first, have_second = bool(getattr(self, first)), bool(getattr(self, second))
             if have_first != have_second:
                 missing, given = (second, first) if have_first else (first, second)
-                raise ConfigError(f"{env_name(missing)} must be set together with {env_name(given)}", field=env_name(missing))
+                raise ConfigError(
+                    f"{env_name(missing)} must be set together with {env_name(given)}", field=env_name(missing)
+                )
 
     def _check_smtp(self) -> None:
         if self.smtp_port > 65535:
             raise ConfigError("VALIDATOR_SMTP_PORT must be at most 65535", field="VALIDATOR_SMTP_PORT")
         if self.smtp_max_connections_per_host > self.smtp_max_connections:
-            raise ConfigError("VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST must not exceed VALIDATOR_SMTP_MAX_CONNECTIONS",
-                              field="VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST")
+            raise ConfigError(
+                "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST must not exceed VALIDATOR_SMTP_MAX_CONNECTIONS",
+                field="VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST",
+            )
         # These go on the wire verbatim: a space, CR, LF or NUL would split or forge a command.
         for name in ("smtp_helo_name", "smtp_mail_from"):
             value = getattr(self, name)
             if len(value) > 254 or not value.isascii() or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value):
-                raise ConfigError(f"{env_name(name)} must be at most 254 ASCII characters without spaces, "
-                                  "control characters or angle brackets", field=env_name(name))
+                raise ConfigError(
+                    f"{env_name(name)} must be at most 254 ASCII characters without spaces, "
+                    "control characters or angle brackets",
+                    field=env_name(name),
+                )
         if self.smtp_mail_from and "@" not in self.smtp_mail_from:
-            raise ConfigError("VALIDATOR_SMTP_MAIL_FROM must be an address (local@domain) or empty",
-                              field="VALIDATOR_SMTP_MAIL_FROM")
+            raise ConfigError(
+                "VALIDATOR_SMTP_MAIL_FROM must be an address (local@domain) or empty", field="VALIDATOR_SMTP_MAIL_FROM"
+            )
         if self.smtp_probe:
             helo_name(self)
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("VALIDATOR_REDIS_URL must start with redis://, rediss:// or unix://",
-                              field="VALIDATOR_REDIS_URL")
+            raise ConfigError(
+                "VALIDATOR_REDIS_URL must start with redis://, rediss:// or unix://", field="VALIDATOR_REDIS_URL"
+            )
 
 
 # Names that only mean something on one machine or network (RFC 6761 localhost and invalid, RFC 6762
@@ -453,7 +501,9 @@ def helo_name(settings: Settings) -> str:
         raise ConfigError(
             "VALIDATOR_SMTP_PROBE is on but VALIDATOR_SMTP_HELO_NAME is not set: set it to the fully qualified "
             "name of the probing host (its IP's PTR record should give that name), or set VALIDATOR_SMTP_MAIL_FROM "
-            "to an address at your domain; see docs/probing.md", field="VALIDATOR_SMTP_HELO_NAME")
+            "to an address at your domain; see docs/probing.md",
+            field="VALIDATOR_SMTP_HELO_NAME",
+        )
     folded = name.lower().removesuffix(".")
     labels = folded.split(".")
     why = None
@@ -466,24 +516,67 @@ def helo_name(settings: Settings) -> str:
     elif labels[-1].isdigit():
         why = "an IP address, not a name (an address literal goes in brackets and is refused by many servers)"
     if why is not None:
-        raise ConfigError(f"{variable}: {name!r} is not a usable HELO name: {why}; set VALIDATOR_SMTP_HELO_NAME "
-                          "to the probing host's fully qualified name (docs/probing.md)", field=variable)
+        raise ConfigError(
+            f"{variable}: {name!r} is not a usable HELO name: {why}; set VALIDATOR_SMTP_HELO_NAME "
+            "to the probing host's fully qualified name (docs/probing.md)",
+            field=variable,
+        )
     return folded
 
 
 _MINIMUMS: dict[str, float] = {
-    "port": 0, "store_timeout": 0.01, "dns_timeout": 0.01, "dns_tries": 1, "dns_max_inflight": 1, "dns_cache_size": 1, "dns_negative_ttl": 0,
-    "dns_max_ttl": 0, "dns_error_ttl": 0, "default_timeout_ms": 1, "max_timeout_ms": 1, "batch_max": 1, "lookup_max": 1,
-    "publishable_rate_per_key": 1, "publishable_rate_per_ip": 1,
-    "max_body_bytes": 1024, "body_idle_timeout": 0.01, "bodies_in_flight": 1, "shutdown_timeout": 0, "workers": 1, "max_message_bytes": 1024, "chronic_soft_sends": 1,
-    "chronic_soft_days": 0, "chronic_soft_max_sends": 1, "events_max": 1, "webhook_max_age": 1,
-    "smtp_port": 1, "smtp_connect_timeout": 0.01, "smtp_command_timeout": 0.01, "smtp_max_connections": 1,
-    "smtp_max_connections_per_host": 1, "smtp_domain_rate": 1, "smtp_result_ttl": 0, "smtp_accept_all_ttl": 0,
-    "smtp_session_recipients": 1, "smtp_session_refusals": 1, "smtp_idle_timeout": 0, "smtp_cache_size": 1,
-    "smtp_block_backoff": 0, "probe_disagreement_threshold": 1,
-    "job_max_rows": 1, "job_max_upload_bytes": 1024, "job_chunk_rows": 1, "job_workers": 0, "job_slice": 1,
-    "job_slice_ms": 0.01, "job_dns_max_inflight": 1,
-    "job_timeout_ms": 1, "job_lease_seconds": 1, "job_upload_lease_seconds": 1, "job_poll_seconds": 0.01, "job_greylist_delay": 0,
+    "port": 0,
+    "store_timeout": 0.01,
+    "dns_timeout": 0.01,
+    "dns_tries": 1,
+    "dns_max_inflight": 1,
+    "dns_cache_size": 1,
+    "dns_negative_ttl": 0,
+    "dns_max_ttl": 0,
+    "dns_error_ttl": 0,
+    "default_timeout_ms": 1,
+    "max_timeout_ms": 1,
+    "batch_max": 1,
+    "lookup_max": 1,
+    "publishable_rate_per_key": 1,
+    "publishable_rate_per_ip": 1,
+    "max_body_bytes": 1024,
+    "body_idle_timeout": 0.01,
+    "bodies_in_flight": 1,
+    "shutdown_timeout": 0,
+    "workers": 1,
+    "max_message_bytes": 1024,
+    "chronic_soft_sends": 1,
+    "chronic_soft_days": 0,
+    "chronic_soft_max_sends": 1,
+    "events_max": 1,
+    "webhook_max_age": 1,
+    "smtp_port": 1,
+    "smtp_connect_timeout": 0.01,
+    "smtp_command_timeout": 0.01,
+    "smtp_max_connections": 1,
+    "smtp_max_connections_per_host": 1,
+    "smtp_domain_rate": 1,
+    "smtp_result_ttl": 0,
+    "smtp_accept_all_ttl": 0,
+    "smtp_session_recipients": 1,
+    "smtp_session_refusals": 1,
+    "smtp_idle_timeout": 0,
+    "smtp_cache_size": 1,
+    "smtp_block_backoff": 0,
+    "probe_disagreement_threshold": 1,
+    "job_max_rows": 1,
+    "job_max_upload_bytes": 1024,
+    "job_chunk_rows": 1,
+    "job_workers": 0,
+    "job_slice": 1,
+    "job_slice_ms": 0.01,
+    "job_dns_max_inflight": 1,
+    "job_timeout_ms": 1,
+    "job_lease_seconds": 1,
+    "job_upload_lease_seconds": 1,
+    "job_poll_seconds": 0.01,
+    "job_greylist_delay": 0,
     "job_greylist_retries": 0,
 }
 
@@ -519,8 +612,12 @@ def parse_value(name: str, text: str, label: str | None = None) -> Any:
         raise ConfigError(message, field=label) from exc
 
 
-_EXPECTED = {"int": "a whole number", "float": "a number", "bool": "true or false",
-             "SignalEffect": "one of " + ", ".join(effect.value for effect in SignalEffect)}
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "SignalEffect": "one of " + ", ".join(effect.value for effect in SignalEffect),
+}
 
 
 def _parsed(texts: Mapping[str, tuple[str, str]], problems: list[ConfigError]) -> dict[str, Any]:
@@ -543,8 +640,12 @@ def _raise_all(problems: list[ConfigError]) -> None:
 
 def _unknown(name: str, known: Mapping[str, object]) -> ConfigError:
     prefix = "VALIDATOR_"  # compared without it: the shared prefix would make every name look close
-    close = difflib.get_close_matches(name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1, cutoff=0.8)
-    hint = f" (did you mean {prefix}{close[0]}?)" if close else " (the README's configuration table lists every setting)"
+    close = difflib.get_close_matches(
+        name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1, cutoff=0.8
+    )
+    hint = (
+        f" (did you mean {prefix}{close[0]}?)" if close else " (the README's configuration table lists every setting)"
+    )
     return ConfigError(f"unknown setting {name}{hint}", field=name)
 
 
@@ -592,6 +693,8 @@ _PARSERS_BY_TYPE: dict[str, Callable[[str], Any]] = {
     "bool": parse_bool,
     "SignalEffect": SignalEffect,
 }
+
+
 def parse_allowlist(text: str) -> tuple[str, ...]:
     """``"hooks.internal, 10.0.0.0/8"`` → ``("hooks.internal", "10.0.0.0/8")``; networks checked."""
     items = tuple(filter(None, (part.strip().lower() for part in text.split(","))))
@@ -614,8 +717,9 @@ def parse_bands(text: str) -> tuple[float, float]:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "dns_nameservers": parse_nameservers,
-    **dict.fromkeys(("health_hard_bounce", "health_chronic_soft", "health_complaint", "health_total_bounce"),
-                    parse_bands),
+    **dict.fromkeys(
+        ("health_hard_bounce", "health_chronic_soft", "health_complaint", "health_total_bounce"), parse_bands
+    ),
     "ses_signing_certs": parse_list,
     "ses_topic_arns": parse_list,
     "smtp_allow_networks": parse_networks,

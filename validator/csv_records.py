@@ -49,8 +49,10 @@ class Record(NamedTuple):  # a tuple: one is made per line, and a frozen datacla
             return None
         lines = f"line {self.start}" if self.start == self.end else f"lines {self.start}-{self.end}"
         if self.unclosed:
-            return (f"a quoted field opens on line {self.start} and never closes, so {lines} cannot be read "
-                    "(RFC 4180 §2.5: quote the whole cell and double any quote inside it)")
+            return (
+                f"a quoted field opens on line {self.start} and never closes, so {lines} cannot be read "
+                "(RFC 4180 §2.5: quote the whole cell and double any quote inside it)"
+            )
         if self.overlong:
             return f"longer than {MAX_RECORD_BYTES:,} bytes ({lines}), so not read"
         return "the line is not valid UTF-8"

@@ -47,8 +47,13 @@ class ProbeDisagreements:
         count = await self._count(domain)
         if count < self._threshold:
             return result
-        return dataclasses.replace(result, accept_all=True, detail=(
-            f"{count} hard bounces of addresses this domain's servers had accepted: their acceptances prove nothing"))
+        return dataclasses.replace(
+            result,
+            accept_all=True,
+            detail=(
+                f"{count} hard bounces of addresses this domain's servers had accepted: their acceptances prove nothing"
+            ),
+        )
 
     def _remember(self, address: str, domain: str) -> None:
         self._pending[address] = domain

@@ -164,6 +164,8 @@ class UnparseableMessage(ValidatorError):
     """
 
     code = "unparseable_message"
+
+
 class JobNotFinished(Conflict):
     """A job's results were asked for while it is still queued or running."""
 

@@ -50,8 +50,12 @@ class Thresholds:
 
 
 def thresholds_from(settings: Settings) -> Thresholds:
-    return Thresholds(Bands(*settings.health_hard_bounce), Bands(*settings.health_chronic_soft),
-                      Bands(*settings.health_complaint), Bands(*settings.health_total_bounce))
+    return Thresholds(
+        Bands(*settings.health_hard_bounce),
+        Bands(*settings.health_chronic_soft),
+        Bands(*settings.health_complaint),
+        Bands(*settings.health_total_bounce),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +107,17 @@ def tally(groups: Iterable[Any], unresolved_soft: int) -> Counts:
 
 def report(counts: Counts, thresholds: Thresholds) -> dict[str, Any]:
     """The JSON body of ``GET /v1/reports/bounce-rates`` (also printed by ``validator report``)."""
-    attempted, basis = (counts.sent, "sent") if counts.sent else (counts.delivered + counts.bounces,
-                                                                  "delivered_plus_bounced")
+    attempted, basis = (
+        (counts.sent, "sent") if counts.sent else (counts.delivered + counts.bounces, "delivered_plus_bounced")
+    )
     delivered, delivered_basis = (counts.delivered, "delivered") if counts.delivered else (attempted, basis)
     return {
         "counts": {name: getattr(counts, name) for name in Counts.__dataclass_fields__},
         "rates": {
             "hard_bounce": _rate(counts.hard_bounces, attempted, basis, thresholds.hard_bounce, _CAMPAIGN),
-            "chronic_soft_bounce": _rate(counts.chronic_soft_bounces, attempted, basis, thresholds.chronic_soft,
-                                         _CAMPAIGN),
+            "chronic_soft_bounce": _rate(
+                counts.chronic_soft_bounces, attempted, basis, thresholds.chronic_soft, _CAMPAIGN
+            ),
             "complaint": _rate(counts.complaints, delivered, delivered_basis, thresholds.complaint, _CAMPAIGN),
             "sender_problem": _rate(counts.sender_problems, attempted, basis, None, _CAMPAIGN),
             "total_bounce": _rate(counts.bounces, attempted, basis, thresholds.total_bounce, _ACCOUNT),
@@ -123,12 +129,18 @@ _CAMPAIGN = (Level.ACCEPTABLE, Level.WARNING, Level.CRITICAL)
 _ACCOUNT = (Level.HEALTHY, Level.UNHEALTHY, Level.RISKY)
 
 
-def _rate(count: int, denominator: int, basis: str, bands: Bands | None,
-          levels: tuple[Level, Level, Level]) -> dict[str, Any]:
+def _rate(
+    count: int, denominator: int, basis: str, bands: Bands | None, levels: tuple[Level, Level, Level]
+) -> dict[str, Any]:
     percent = round(100 * count / denominator, 4) if denominator else None
-    return {"count": count, "denominator": denominator, "basis": basis, "percent": percent,
-            "level": None if percent is None or bands is None else level(percent, bands, levels),
-            "bands": None if bands is None else {"warning": bands.warning, "critical": bands.critical}}
+    return {
+        "count": count,
+        "denominator": denominator,
+        "basis": basis,
+        "percent": percent,
+        "level": None if percent is None or bands is None else level(percent, bands, levels),
+        "bands": None if bands is None else {"warning": bands.warning, "critical": bands.critical},
+    }
 
 
 def level(percent: float, bands: Bands, levels: tuple[Level, Level, Level] = _CAMPAIGN) -> Level:

@@ -62,8 +62,11 @@ async def import_rows(
             await flush()
     except ValidatorError as exc:
         written = totals.added + totals.updated + totals.unchanged
-        exc.message += (f" (before this, {written:,} rows through line {written_through:,} were written: "
-                        f"{totals.added:,} added, {totals.updated:,} updated, {totals.unchanged:,} unchanged)"
-                        if written else " (no row was written)")
+        exc.message += (
+            f" (before this, {written:,} rows through line {written_through:,} were written: "
+            f"{totals.added:,} added, {totals.updated:,} updated, {totals.unchanged:,} unchanged)"
+            if written
+            else " (no row was written)"
+        )
         raise
     return totals

@@ -96,11 +96,18 @@ async def _yield() -> None:
 class BulkChecker(Protocol):
     """What the runner needs from ``Checker``."""
 
-    async def check_many(self, emails: Sequence[str], timeout_ms: int | None = None, smtp: bool = False,
-                         bulk: bool = False, known: Mapping[str, MxAnswer] | None = None) -> list[Verdict]: ...
+    async def check_many(
+        self,
+        emails: Sequence[str],
+        timeout_ms: int | None = None,
+        smtp: bool = False,
+        bulk: bool = False,
+        known: Mapping[str, MxAnswer] | None = None,
+    ) -> list[Verdict]: ...
 
-    async def resolve_domains(self, domains: Iterable[str], timeout_ms: int | None = None,
-                              bulk: bool = False) -> dict[str, MxAnswer]: ...
+    async def resolve_domains(
+        self, domains: Iterable[str], timeout_ms: int | None = None, bulk: bool = False
+    ) -> dict[str, MxAnswer]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +174,19 @@ class SlicePacer:
         return self.seconds is not None and time.thread_time() - self._began >= self.seconds
 
 
-async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Render, *, slice_size: int,
-                      timeout_ms: int, pause: Pause = _yield, smtp: bool = False,
-                      greylist: GreylistRetry | None = None, pacer: SlicePacer | None = None,
-                      answered: Answered | None = None) -> ChunkAnswer:
+async def answer_rows(
+    checker: BulkChecker,
+    rows: Sequence[InputRow],
+    render: Render,
+    *,
+    slice_size: int,
+    timeout_ms: int,
+    pause: Pause = _yield,
+    smtp: bool = False,
+    greylist: GreylistRetry | None = None,
+    pacer: SlicePacer | None = None,
+    answered: Answered | None = None,
+) -> ChunkAnswer:
     """Answer ``rows`` (lines in input order), checking at most ``slice_size`` rows at a time and
     awaiting ``pause()`` between slices; a ``pacer`` with seconds shrinks slices to about that
     much CPU each. With ``smtp`` and ``greylist``, greylisted rows are asked again. ``answered``
@@ -184,8 +200,9 @@ async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Re
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     retries = greylist.times if smtp and greylist else 0
-    todo = sorted((i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None),
-                  key=lambda i: _domain(rows[i]))
+    todo = sorted(
+        (i for i, r in enumerate(rows) if r.error is None and r.duplicate_of is None), key=lambda i: _domain(rows[i])
+    )
     known = await _resolve_ahead(checker, (_domain(rows[i]) for i in todo), timeout_ms)
     await pause()
     for attempt in range(1 + retries):
@@ -194,8 +211,9 @@ async def answer_rows(checker: BulkChecker, rows: Sequence[InputRow], render: Re
         again: list[int] = []
         for part in _slices(todo, pacer):
             pacer.start()
-            verdicts = await checker.check_many([rows[i].email for i in part], timeout_ms, smtp=smtp, bulk=True,
-                                                known=known)
+            verdicts = await checker.check_many(
+                [rows[i].email for i in part], timeout_ms, smtp=smtp, bulk=True, known=known
+            )
             for i, verdict in zip(part, verdicts):
                 lines[i] = render(rows[i], verdict)
                 if attempt < retries and Reason.GREYLISTED in verdict.reasons:
@@ -231,7 +249,7 @@ def _slices(todo: list[int], pacer: SlicePacer) -> Iterator[list[int]]:
     """Consecutive parts of ``todo``, each as long as the pacer says when it is taken."""
     start = 0
     while start < len(todo):
-        part = todo[start:start + pacer.size]
+        part = todo[start : start + pacer.size]
         yield part
         start += len(part)
 
@@ -244,9 +262,16 @@ def runner_id() -> str:
 class JobRunner:
     """Works chunks until cancelled: ``task = asyncio.create_task(runner.run())``."""
 
-    def __init__(self, settings: Settings, store: JobStore, checker: BulkChecker, render: Render,
-                 on_finished: OnFinished | None = None, owner: str | None = None,
-                 gate: RealtimeGate | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        checker: BulkChecker,
+        render: Render,
+        on_finished: OnFinished | None = None,
+        owner: str | None = None,
+        gate: RealtimeGate | None = None,
+    ) -> None:
         self._settings, self._store, self._checker, self._render = settings, store, checker, render
         self.gate = gate or RealtimeGate()
         self._on_finished = on_finished
@@ -340,10 +365,17 @@ class JobRunner:
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
             answer = await answer_rows(
-                self._checker, claim.rows, self._render, slice_size=settings.job_slice,
-                timeout_ms=settings.job_timeout_ms, pause=self.gate.pause, smtp=claim.options.smtp,
+                self._checker,
+                claim.rows,
+                self._render,
+                slice_size=settings.job_slice,
+                timeout_ms=settings.job_timeout_ms,
+                pause=self.gate.pause,
+                smtp=claim.options.smtp,
                 greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
-                pacer=pacer or self.new_pacer(), answered=_ProgressNote(self._store, claim))
+                pacer=pacer or self.new_pacer(),
+                answered=_ProgressNote(self._store, claim),
+            )
             job = await self._store.complete_chunk(claim, answer)
         except Exception:  # a bug or an outage must not stop the runner: the lease brings the chunk back
             log.exception("job %s chunk %d failed (attempt %d)", claim.job_id, claim.chunk_no, claim.attempt)

@@ -37,8 +37,9 @@ class JsonGuard:
     A string that fits in one piece is skipped whole, unmeasured: pieces are cut to at most the
     string limit first, so a longer string always spans pieces and is measured."""
 
-    def __init__(self, max_depth: int = MAX_DEPTH, max_number: int = MAX_NUMBER_CHARS,
-                 max_string: int = MAX_STRING_BYTES) -> None:
+    def __init__(
+        self, max_depth: int = MAX_DEPTH, max_number: int = MAX_NUMBER_CHARS, max_string: int = MAX_STRING_BYTES
+    ) -> None:
         self._max_depth, self._max_number, self._max_string = max_depth, max_number, max_string
         self._state = _OUTSIDE
         self._depth = 0
@@ -46,7 +47,7 @@ class JsonGuard:
 
     def feed(self, data: bytes) -> None:
         for start in range(0, len(data), self._max_string):
-            self._feed(data[start:start + self._max_string] if len(data) > self._max_string else data)
+            self._feed(data[start : start + self._max_string] if len(data) > self._max_string else data)
 
     def _feed(self, data: bytes) -> None:
         pos, size = 0, len(data)

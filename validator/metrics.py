@@ -60,19 +60,25 @@ class Metrics:
             cumulative = 0.0
             for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), row[:-1]):
                 cumulative += n
-                out.append(f'validator_http_request_duration_seconds_bucket{{route="{route}",le="{bound}"}} {cumulative:g}')
+                out.append(
+                    f'validator_http_request_duration_seconds_bucket{{route="{route}",le="{bound}"}} {cumulative:g}'
+                )
             out.append(f'validator_http_request_duration_seconds_sum{{route="{route}"}} {row[-1]:.6f}')
             out.append(f'validator_http_request_duration_seconds_count{{route="{route}"}} {cumulative:g}')
-        out += ["# HELP validator_http_client_errors_total Requests the client broke off (disconnect) or sent "
-                "malformed (malformed: bad HTTP framing), counted apart from server errors.",
-                "# TYPE validator_http_client_errors_total counter"]
+        out += [
+            "# HELP validator_http_client_errors_total Requests the client broke off (disconnect) or sent "
+            "malformed (malformed: bad HTTP framing), counted apart from server errors.",
+            "# TYPE validator_http_client_errors_total counter",
+        ]
         for kind in ("disconnect", "malformed"):
             out.append(f'validator_http_client_errors_total{{kind="{kind}"}} {self.client_errors[kind]}')
         out += ["# HELP validator_verdicts_total Verdicts by status.", "# TYPE validator_verdicts_total counter"]
         for status in Status:
             out.append(f'validator_verdicts_total{{status="{status}"}} {self.verdicts[status]}')
-        out += ["# HELP validator_smtp_probes_total SMTP RCPT probes by outcome.",
-                "# TYPE validator_smtp_probes_total counter"]
+        out += [
+            "# HELP validator_smtp_probes_total SMTP RCPT probes by outcome.",
+            "# TYPE validator_smtp_probes_total counter",
+        ]
         for outcome in ProbeOutcome:
             out.append(f'validator_smtp_probes_total{{outcome="{outcome}"}} {self.probes[outcome]}')
         for name, kind, help_text, value in gauges:

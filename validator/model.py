@@ -334,7 +334,7 @@ class ApiKey:
 
     @property
     def origins(self) -> frozenset[str]:
-        return frozenset(s[len(ORIGIN_PREFIX):] for s in self.scopes if s.startswith(ORIGIN_PREFIX))
+        return frozenset(s[len(ORIGIN_PREFIX) :] for s in self.scopes if s.startswith(ORIGIN_PREFIX))
 
 
 PUBLISHABLE = "publishable"  # the scope of keys that may only ask POST /v1/validate, from listed origins

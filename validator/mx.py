@@ -347,9 +347,7 @@ def _parse(records: list[Any], qtype: str) -> _Reply:
     ttl = min((r.ttl for r in records), default=math.inf)
     if qtype == "MX":
         data: tuple[Any, ...] = tuple(
-            (r.data.priority, r.data.exchange.lower().rstrip("."))
-            for r in records
-            if r.type == pycares.QUERY_TYPE_MX
+            (r.data.priority, r.data.exchange.lower().rstrip(".")) for r in records if r.type == pycares.QUERY_TYPE_MX
         )
     else:
         rtype = pycares.QUERY_TYPE_A if qtype == "A" else pycares.QUERY_TYPE_AAAA

@@ -19,13 +19,25 @@ from .model import SoftStreak, SuppressionReason
 _HARD = {BounceReason.USERUNKNOWN, BounceReason.HOSTUNKNOWN, BounceReason.HASMOVED}
 _SOFT_MAILBOX = {BounceReason.MAILBOXFULL, BounceReason.SYSTEMFULL, BounceReason.FILTERED}
 _MESSAGE = {
-    BounceReason.MESGTOOBIG, BounceReason.EXCEEDLIMIT, BounceReason.CONTENTERROR,
-    BounceReason.NOTCOMPLIANTRFC, BounceReason.VIRUSDETECTED,
+    BounceReason.MESGTOOBIG,
+    BounceReason.EXCEEDLIMIT,
+    BounceReason.CONTENTERROR,
+    BounceReason.NOTCOMPLIANTRFC,
+    BounceReason.VIRUSDETECTED,
 }
 _SENDER = {
-    BounceReason.BLOCKED, BounceReason.BADREPUTATION, BounceReason.REQUIREPTR, BounceReason.AUTHFAILURE,
-    BounceReason.REJECTED, BounceReason.POLICYVIOLATION, BounceReason.SECURITYERROR, BounceReason.FAILEDSTARTTLS,
-    BounceReason.NORELAYING, BounceReason.SYNTAXERROR, BounceReason.SPAMDETECTED, BounceReason.TOOMANYCONN,
+    BounceReason.BLOCKED,
+    BounceReason.BADREPUTATION,
+    BounceReason.REQUIREPTR,
+    BounceReason.AUTHFAILURE,
+    BounceReason.REJECTED,
+    BounceReason.POLICYVIOLATION,
+    BounceReason.SECURITYERROR,
+    BounceReason.FAILEDSTARTTLS,
+    BounceReason.NORELAYING,
+    BounceReason.SYNTAXERROR,
+    BounceReason.SPAMDETECTED,
+    BounceReason.TOOMANYCONN,
     BounceReason.SPEEDING,
 }
 _IGNORED_REASONS = {BounceReason.DELIVERED, BounceReason.VACATION, BounceReason.SUPPRESSED}
@@ -79,6 +91,7 @@ def _class_digit(fact: BounceFact) -> int | None:
 
 # --- learning: what a categorized fact does to an address ----------------------------------
 
+
 class Outcome(StrEnum):
     """What ingesting one fact did (returned per recipient, so a sender can audit every decision)."""
 
@@ -121,8 +134,15 @@ _SUPPRESS_AT_ONCE = {
 _SOFT = {Category.SOFT_MAILBOX, Category.SOFT_TRANSIENT}
 
 
-def learn(category: Category, event: EventKind, streak: SoftStreak | None, *, new_send: bool, at: datetime,
-          policy: LearningPolicy) -> Learning:
+def learn(
+    category: Category,
+    event: EventKind,
+    streak: SoftStreak | None,
+    *,
+    new_send: bool,
+    at: datetime,
+    policy: LearningPolicy,
+) -> Learning:
     """The decision for one fact given the address's open streak. ``new_send``: the fact's send
     was not counted in this streak before (retries of one message count once)."""
     if category in _SUPPRESS_AT_ONCE:
@@ -130,8 +150,11 @@ def learn(category: Category, event: EventKind, streak: SoftStreak | None, *, ne
     if category in _SOFT:
         if not new_send and streak is not None:
             return Learning(Outcome.STREAK_SAME_SEND, streak)
-        grown = SoftStreak(streak.sends + 1, min(streak.first_at, at), max(streak.last_at, at)) if streak \
+        grown = (
+            SoftStreak(streak.sends + 1, min(streak.first_at, at), max(streak.last_at, at))
+            if streak
             else SoftStreak(1, at, at)
+        )
         if is_chronic(grown, policy):
             return Learning(Outcome.SUPPRESSED, None, SuppressionReason.CHRONIC_SOFT_BOUNCE)
         return Learning(Outcome.STREAK_INCREMENTED, grown)
@@ -146,4 +169,5 @@ def is_chronic(streak: SoftStreak, policy: LearningPolicy) -> bool:
     """3 distinct sends spanning at least 60 days, or 5 sends however close (defaults)."""
     span = streak.last_at - streak.first_at
     return streak.sends >= policy.chronic_max_sends or (
-        streak.sends >= policy.chronic_sends and span >= timedelta(days=policy.chronic_days))
+        streak.sends >= policy.chronic_sends and span >= timedelta(days=policy.chronic_days)
+    )

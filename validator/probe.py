@@ -31,7 +31,6 @@ from .probe_pool import Answer, Job, PoolStats, SessionPool
 from .smtp_reply import Reply, ReplyClass, classify_reply
 from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
 
-
 _FROM_CLASS = {
     ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,
     ReplyClass.MAILBOX_NOT_FOUND: ProbeOutcome.MAILBOX_NOT_FOUND,
@@ -45,8 +44,12 @@ _FROM_CLASS = {
     ReplyClass.UNKNOWN: ProbeOutcome.SMTP_UNAVAILABLE,
 }
 # Answers about the address itself, worth reusing; trouble and throttling are asked again.
-_CACHEABLE = {ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED,
-              ProbeOutcome.MAILBOX_FULL}
+_CACHEABLE = {
+    ProbeOutcome.ACCEPTED,
+    ProbeOutcome.MAILBOX_NOT_FOUND,
+    ProbeOutcome.MAILBOX_DISABLED,
+    ProbeOutcome.MAILBOX_FULL,
+}
 
 
 def wire_address(address: Address) -> str | None:
@@ -116,20 +119,26 @@ class Prober:
         known: list[Answer] = []
         try:
             async with asyncio.timeout(max(timeout, 0.0)):
-                result = await self._backing_off(mx) or await self._probe(address, recipient, mx, started + timeout, known)
+                result = await self._backing_off(mx) or await self._probe(
+                    address, recipient, mx, started + timeout, known
+                )
         except TimeoutError:
             result = self._timed_out(known[-1] if known else None, address.ascii_domain)
         except Exception as exc:  # noqa: BLE001 - a bug here must answer "unknown", not fail the request
             result = ProbeResult(ProbeOutcome.SMTP_UNAVAILABLE, detail=f"internal error: {exc!r}")
         return replace(result, elapsed_ms=_ms(started))
 
-    async def _probe(self, address: Address, recipient: str, mx: MxAnswer, deadline: float,
-                     known: list[Answer]) -> ProbeResult:
+    async def _probe(
+        self, address: Address, recipient: str, mx: MxAnswer, deadline: float, known: list[Answer]
+    ) -> ProbeResult:
         domain = address.ascii_domain
         answer = await self._ask_within_rate(mx, recipient, address.smtputf8, deadline)
         if answer is None:
-            return ProbeResult(ProbeOutcome.THROTTLED, accept_all=self._accept_all_known(domain),
-                               detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}")
+            return ProbeResult(
+                ProbeOutcome.THROTTLED,
+                accept_all=self._accept_all_known(domain),
+                detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}",
+            )
         known.append(answer)
         result = _result(answer)
         if result.outcome is ProbeOutcome.ACCEPTED:  # only then: a refused random name would be one more refusal
@@ -139,11 +148,15 @@ class Prober:
         else:
             result = replace(result, accept_all=self._accept_all_known(domain))
         if result.outcome in _CACHEABLE and self._settings.smtp_result_ttl > 0:
-            self._results[recipient] = (replace(result, accept_all=None), time.monotonic() + self._settings.smtp_result_ttl)
+            self._results[recipient] = (
+                replace(result, accept_all=None),
+                time.monotonic() + self._settings.smtp_result_ttl,
+            )
         return result
 
-    async def _ask_within_rate(self, mx: MxAnswer, recipient: str, utf8: bool, deadline: float,
-                               first: bool = False) -> Answer | None:
+    async def _ask_within_rate(
+        self, mx: MxAnswer, recipient: str, utf8: bool, deadline: float, first: bool = False
+    ) -> Answer | None:
         """The answer, or None when the domain's rate leaves no room before the deadline. A
         reservation whose RCPT TO never went out (deadline, a host that refused us) is given back."""
         reservation = await self._limits.reserve(mx.domain, 1, deadline - time.monotonic())
@@ -235,10 +248,16 @@ class Prober:
         """The deadline came first. When the address itself was answered (only the accept-all check
         was still out), that answer stands; otherwise the outcome is ``smtp_timeout``."""
         if answer is not None:
-            return replace(_result(answer), accept_all=self._accept_all_known(domain),
-                           detail="the deadline ran out before the accept-all check finished")
-        return ProbeResult(ProbeOutcome.SMTP_TIMEOUT, accept_all=self._accept_all_known(domain),
-                           detail="the deadline ran out before the probe finished")
+            return replace(
+                _result(answer),
+                accept_all=self._accept_all_known(domain),
+                detail="the deadline ran out before the accept-all check finished",
+            )
+        return ProbeResult(
+            ProbeOutcome.SMTP_TIMEOUT,
+            accept_all=self._accept_all_known(domain),
+            detail="the deadline ran out before the probe finished",
+        )
 
 
 def _result(answer: Answer) -> ProbeResult:
@@ -250,8 +269,11 @@ def _result(answer: Answer) -> ProbeResult:
         return _with_reply(ProbeResult(outcome, host=answer.host, tls=tls, detail=error.detail), reply)
     assert reply is not None
     if answer.before_rcpt:
-        detail = (f"not asked: {answer.host} had just refused the prober" if answer.unasked
-                  else "the server refused the session before RCPT TO")
+        detail = (
+            f"not asked: {answer.host} had just refused the prober"
+            if answer.unasked
+            else "the server refused the session before RCPT TO"
+        )
         return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls, detail=detail), reply)
     return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
 

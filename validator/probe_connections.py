@@ -119,9 +119,14 @@ class Connections:
             try:
                 self.stats.connect_attempts += 1
                 session = await SmtpSession.open(
-                    state.name, ip, settings.smtp_port, helo=self._helo,
-                    connect_timeout=settings.smtp_connect_timeout, command_timeout=settings.smtp_command_timeout,
-                    allowed=settings.smtp_allow_networks, tls=None if state.plain else self._tls,
+                    state.name,
+                    ip,
+                    settings.smtp_port,
+                    helo=self._helo,
+                    connect_timeout=settings.smtp_connect_timeout,
+                    command_timeout=settings.smtp_command_timeout,
+                    allowed=settings.smtp_allow_networks,
+                    tls=None if state.plain else self._tls,
                 )
             except NotAllowed as exc:
                 self.stats.connect_attempts -= 1  # refused before any socket

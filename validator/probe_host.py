@@ -121,8 +121,14 @@ class HostState:
         return self.blocked
 
     def learnt_anything(self) -> bool:
-        return bool(self.rcpt_limit or self.session_limit or self.refusal_limit or self.plain or self.conn_limit
-                    or self.refusal() is not None)
+        return bool(
+            self.rcpt_limit
+            or self.session_limit
+            or self.refusal_limit
+            or self.plain
+            or self.conn_limit
+            or self.refusal() is not None
+        )
 
 
 def live(pending: deque[Job]) -> bool:

@@ -64,17 +64,22 @@ class PostgresLimits:
     async def reserve(self, domain: str, count: int, within: float) -> Reservation | None:
         try:
             async with (await self._db()).acquire() as conn, conn.transaction():
-                now = await conn.fetchval(f"SELECT {_NOW} FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked",
-                                          "probe rate " + domain)
+                now = await conn.fetchval(
+                    f"SELECT {_NOW} FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked", "probe rate " + domain
+                )
                 await conn.execute("DELETE FROM probe_rate WHERE domain = $1 AND at <= $2", domain, now - WINDOW)
-                times = [row["at"] for row in await conn.fetch(
-                    "SELECT at FROM probe_rate WHERE domain = $1 ORDER BY at", domain)]
+                times = [
+                    row["at"]
+                    for row in await conn.fetch("SELECT at FROM probe_rate WHERE domain = $1 ORDER BY at", domain)
+                ]
                 slots = plan_slots(times, self._limit, count, now, now + max(within, 0.0))
                 if slots is None:
                     return None
                 names = [secrets.token_hex(8) for _ in slots]
-                await conn.executemany("INSERT INTO probe_rate (slot, domain, at) VALUES ($1, $2, $3)",
-                                       [(name, domain, at) for name, at in zip(names, slots)])
+                await conn.executemany(
+                    "INSERT INTO probe_rate (slot, domain, at) VALUES ($1, $2, $3)",
+                    [(name, domain, at) for name, at in zip(names, slots)],
+                )
                 return Reservation(max(slots) - now, tuple(names))
         except _ERRORS as exc:
             self._degraded(exc)
@@ -90,15 +95,24 @@ class PostgresLimits:
         lease = secrets.token_hex(8)
         try:
             async with (await self._db()).acquire() as conn, conn.transaction():
-                now = await conn.fetchval(f"SELECT {_NOW} FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked",
-                                          "probe host " + host)
+                now = await conn.fetchval(
+                    f"SELECT {_NOW} FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked", "probe host " + host
+                )
                 await conn.execute("DELETE FROM probe_leases WHERE host = $1 AND expires <= $2", host, now)
                 if await conn.fetchval("SELECT count(*) FROM probe_leases WHERE host = $1", host) < cap:
-                    await conn.execute("INSERT INTO probe_leases (lease, host, expires) VALUES ($1, $2, $3)",
-                                       lease, host, now + LEASE_SECONDS)
+                    await conn.execute(
+                        "INSERT INTO probe_leases (lease, host, expires) VALUES ($1, $2, $3)",
+                        lease,
+                        host,
+                        now + LEASE_SECONDS,
+                    )
                     return lease
-                await conn.execute("INSERT INTO probe_wanted (host, until) VALUES ($1, $2) ON CONFLICT (host) "
-                                   "DO UPDATE SET until = excluded.until", host, now + WANTED_SECONDS)
+                await conn.execute(
+                    "INSERT INTO probe_wanted (host, until) VALUES ($1, $2) ON CONFLICT (host) "
+                    "DO UPDATE SET until = excluded.until",
+                    host,
+                    now + WANTED_SECONDS,
+                )
                 return None
         except _ERRORS as exc:
             self._degraded(exc)
@@ -108,23 +122,35 @@ class PostgresLimits:
         await self._run("DELETE FROM probe_leases WHERE lease = $1", lease)
 
     async def renew(self, leases: Sequence[tuple[str, str]]) -> None:
-        await self._run(f"UPDATE probe_leases SET expires = {_NOW} + $2 WHERE lease = ANY($1::text[])",
-                        [lease for _, lease in leases], LEASE_SECONDS)
+        await self._run(
+            f"UPDATE probe_leases SET expires = {_NOW} + $2 WHERE lease = ANY($1::text[])",
+            [lease for _, lease in leases],
+            LEASE_SECONDS,
+        )
 
     async def wanted(self, hosts: Sequence[str]) -> set[str]:
-        rows = await self._fetch(f"SELECT host FROM probe_wanted WHERE host = ANY($1::text[]) AND until > {_NOW}",
-                                 list(hosts))
+        rows = await self._fetch(
+            f"SELECT host FROM probe_wanted WHERE host = ANY($1::text[]) AND until > {_NOW}", list(hosts)
+        )
         return {row["host"] for row in rows}
 
     async def block(self, host: str, refusal: Refusal) -> None:
-        await self._run(f"INSERT INTO probe_blocks (host, code, enhanced, text, until) VALUES ($1, $2, $3, $4, {_NOW} + $5) "
-                        "ON CONFLICT (host) DO UPDATE SET code = excluded.code, enhanced = excluded.enhanced, "
-                        "text = excluded.text, until = excluded.until",
-                        host, refusal.code, refusal.enhanced, refusal.text, refusal.seconds_left)
+        await self._run(
+            f"INSERT INTO probe_blocks (host, code, enhanced, text, until) VALUES ($1, $2, $3, $4, {_NOW} + $5) "
+            "ON CONFLICT (host) DO UPDATE SET code = excluded.code, enhanced = excluded.enhanced, "
+            "text = excluded.text, until = excluded.until",
+            host,
+            refusal.code,
+            refusal.enhanced,
+            refusal.text,
+            refusal.seconds_left,
+        )
 
     async def blocked(self, host: str) -> Refusal | None:
-        rows = await self._fetch(f"SELECT code, enhanced, text, until - {_NOW} AS left FROM probe_blocks "
-                                 f"WHERE host = $1 AND until > {_NOW}", host)
+        rows = await self._fetch(
+            f"SELECT code, enhanced, text, until - {_NOW} AS left FROM probe_blocks WHERE host = $1 AND until > {_NOW}",
+            host,
+        )
         return Refusal(rows[0]["code"], rows[0]["enhanced"], rows[0]["text"], rows[0]["left"]) if rows else None
 
     async def close(self) -> None:

@@ -34,7 +34,9 @@ _PREFIX = "validator:probe:"
 
 _NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000 "
 # KEYS: rate set. ARGV: limit, count, within, window, member prefix. Returns {wait, members...} or {}.
-_RESERVE = _NOW + """
+_RESERVE = (
+    _NOW
+    + """
 local key, limit, count = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 local within, window = tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
@@ -58,8 +60,11 @@ end
 redis.call('PEXPIRE', key, math.ceil((window + within) * 1000) + 1000)
 return out
 """
+)
 # KEYS: lease set, wanted flag. ARGV: cap, lease seconds, lease, wanted seconds. Returns 1 or 0.
-_OPEN = _NOW + """
+_OPEN = (
+    _NOW
+    + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
@@ -69,12 +74,16 @@ end
 redis.call('SET', KEYS[2], '1', 'PX', math.ceil(tonumber(ARGV[4]) * 1000))
 return 0
 """
+)
 # KEYS: lease set. ARGV: lease seconds, leases... Moves the expiry of leases still held.
-_RENEW = _NOW + """
+_RENEW = (
+    _NOW
+    + """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000))
 return 0
 """
+)
 
 
 class RedisLimits:
@@ -91,8 +100,10 @@ class RedisLimits:
 
     async def reserve(self, domain: str, count: int, within: float) -> Reservation | None:
         try:
-            out = await self._reserve(keys=[f"{_PREFIX}rate:{domain}"],
-                                      args=[self._limit, count, max(within, 0.0), WINDOW, secrets.token_hex(8)])
+            out = await self._reserve(
+                keys=[f"{_PREFIX}rate:{domain}"],
+                args=[self._limit, count, max(within, 0.0), WINDOW, secrets.token_hex(8)],
+            )
         except (RedisError, OSError) as exc:
             self._degraded(exc)
             return await self._local.reserve(domain, count, within)
@@ -112,8 +123,10 @@ class RedisLimits:
     async def open_connection(self, host: str, cap: int) -> str | None:
         lease = secrets.token_hex(8)
         try:
-            taken = await self._open(keys=[f"{_PREFIX}conn:{host}", f"{_PREFIX}wanted:{host}"],
-                                     args=[cap, LEASE_SECONDS, lease, WANTED_SECONDS])
+            taken = await self._open(
+                keys=[f"{_PREFIX}conn:{host}", f"{_PREFIX}wanted:{host}"],
+                args=[cap, LEASE_SECONDS, lease, WANTED_SECONDS],
+            )
         except (RedisError, OSError) as exc:
             self._degraded(exc)
             return ""  # this process's own cap still holds

@@ -41,8 +41,14 @@ _ATTEMPTS = 2  # asks per recipient when sessions break under it; then the failu
 class SessionPool(Connections):
     """Per-host queues, workers and idle sessions; ``close()`` before the event loop ends."""
 
-    def __init__(self, settings: Settings, helo: str, tls: ssl.SSLContext | None, limits: ProbeLimits,
-                 on_block: Callable[[str, Answer], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        helo: str,
+        tls: ssl.SSLContext | None,
+        limits: ProbeLimits,
+        on_block: Callable[[str, Answer], None] | None = None,
+    ) -> None:
         super().__init__(settings, helo, tls, limits)
         self._on_block = on_block  # told when a host refuses the prober (to share it with other replicas)
         self._sender = f"<{settings.smtp_mail_from}>"
@@ -125,7 +131,9 @@ class SessionPool(Connections):
                 finally:
                     state.busy -= 1
                 if not usable or self._spent(state, session):
-                    self.stats.refusal_closes += session.refusals >= state.refusal_cap(self._settings.smtp_session_refusals)
+                    self.stats.refusal_closes += session.refusals >= state.refusal_cap(
+                        self._settings.smtp_session_refusals
+                    )
                     await self._release(state, session, quit_=usable)
                     session = None
         except BaseException:  # cancelled (close) mid-command: the session's state is unknown, never reuse it
@@ -157,8 +165,12 @@ class SessionPool(Connections):
 
     def _spent(self, state: HostState, session: SmtpSession) -> bool:
         """Time to QUIT: the recipient or refusal cap is reached, or the pool decided to end it."""
-        return (session.ending or session.recipients_sent >= self._session_limit(state)
-                or session.refusals >= state.refusal_cap(self._settings.smtp_session_refusals) or not session.usable)
+        return (
+            session.ending
+            or session.recipients_sent >= self._session_limit(state)
+            or session.refusals >= state.refusal_cap(self._settings.smtp_session_refusals)
+            or not session.usable
+        )
 
     def _session_limit(self, state: HostState) -> int:
         limit = self._settings.smtp_session_recipients
@@ -237,7 +249,7 @@ class SessionPool(Connections):
             if reply.code is None or reply.code // 100 != 2:
                 session.refusals += 1
             if refuses_prober(reply, before_rcpt=False) and self._refused(state, answer):
-                for rest in batch[i + 1:]:
+                for rest in batch[i + 1 :]:
                     self._answer_unasked(rest, answer)
                 session.ending = True
                 return True

@@ -128,7 +128,9 @@ def _parse_loose(text: str) -> Reply:
 
 def _clean(text: str, code: int | None) -> str:
     if code is not None:  # Gmail's lines folded into one DSN field: "... Please try 550-5.1.1 double-checking"
-        text = re.sub(rf"(?<!\S){code}(?:-(?:[245]\.\d{{1,3}}\.\d{{1,3}}\s)?|\s[245]\.\d{{1,3}}\.\d{{1,3}}\s)", " ", text)
+        text = re.sub(
+            rf"(?<!\S){code}(?:-(?:[245]\.\d{{1,3}}\.\d{{1,3}}\s)?|\s[245]\.\d{{1,3}}\.\d{{1,3}}\s)", " ", text
+        )
     text = _LEADING_ENHANCED.sub("", text.strip(), count=1) if _LEADING_ENHANCED.match(text.strip()) else text
     return _IN_REPLY_TO.sub("", _squash(text)).strip()
 
@@ -163,8 +165,10 @@ _SENDER_REFUSED = re.compile(
 # either order, at most five plain words apart (no ":" between, so "Recipient address rejected: Invalid HELO"
 # stays a refusal of the HELO).
 _MAILBOX = r"(?:user|recipient|mailbox|address|account|addressee|person|local part)"
-_ABSENT = (r"(?:unknown|not (?:found|known|recognized)|invalid|nonexistent|does ?n[o']t exist"
-           r"|(?:could|can|was|were) ?n[o']t (?:be )?found|could not be found)")
+_ABSENT = (
+    r"(?:unknown|not (?:found|known|recognized)|invalid|nonexistent|does ?n[o']t exist"
+    r"|(?:could|can|was|were) ?n[o']t (?:be )?found|could not be found)"
+)
 _NOT_FOUND = re.compile(
     # Postfix: "550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table"; "550 User not
     # found"; Exchange: "Recipient not found by SMTP address lookup"; Gmail: "550-5.1.1 The email account that you
@@ -253,7 +257,11 @@ def classify_reply(reply: Reply) -> ReplyClass:
     text = reply.text.casefold()
     if _SENDER_REFUSED.search(text) or status in ("1.7", "1.8"):  # X.1.7/X.1.8: bad sender address
         return ReplyClass.PROBE_BLOCKED  # text about our IP or sender wins even over an X.1.1 code
-    if first == 5 and status in ("1.1", "1.6", "1.10"):  # RFC 3463 X.1.1 bad mailbox, X.1.6 moved; RFC 7505 X.1.10 (Office 365: RecipientNotFound)
+    if first == 5 and status in (
+        "1.1",
+        "1.6",
+        "1.10",
+    ):  # RFC 3463 X.1.1 bad mailbox, X.1.6 moved; RFC 7505 X.1.10 (Office 365: RecipientNotFound)
         return ReplyClass.MAILBOX_NOT_FOUND
     if first == 5 and status == "7.13":  # RFC 5248 registry: "User Account Disabled"
         return ReplyClass.MAILBOX_DISABLED
@@ -303,7 +311,9 @@ def refuses_more_recipients(reply: Reply) -> bool:
 # Postfix smtpd_hard_error_limit: "421 4.7.0 mx.example.org Error: too many errors";
 # Exim, a client over smtp_accept_max_nonmail: "421 ... too many nonmail commands";
 # Exim ACL with a failed-recipient count: "550 Too many failed recipients".
-_TOO_MANY_ERRORS = re.compile(r"too many (?:errors|failed recipients|invalid recipients|bad recipients|nonmail commands)")
+_TOO_MANY_ERRORS = re.compile(
+    r"too many (?:errors|failed recipients|invalid recipients|bad recipients|nonmail commands)"
+)
 
 
 def says_too_many_errors(reply: Reply) -> bool:

@@ -78,8 +78,9 @@ def tls_context(verify: bool) -> ssl.SSLContext:
 class SmtpSession:
     """An open, greeted session. ``extensions`` holds the EHLO keywords (upper case)."""
 
-    def __init__(self, host: str, ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 command_timeout: float) -> None:
+    def __init__(
+        self, host: str, ip: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, command_timeout: float
+    ) -> None:
         self.host = host
         self.ip = ip
         self.extensions: set[str] = set()
@@ -94,8 +95,18 @@ class SmtpSession:
         self._timeout = command_timeout
 
     @classmethod
-    async def open(cls, host: str, ip: str, port: int, *, helo: str, connect_timeout: float,
-                   command_timeout: float, allowed: Iterable[IpNetwork], tls: ssl.SSLContext | None) -> SmtpSession:
+    async def open(
+        cls,
+        host: str,
+        ip: str,
+        port: int,
+        *,
+        helo: str,
+        connect_timeout: float,
+        command_timeout: float,
+        allowed: Iterable[IpNetwork],
+        tls: ssl.SSLContext | None,
+    ) -> SmtpSession:
         """Connect to ``ip`` (never a name: the guard judged this very address), greet, EHLO, STARTTLS."""
         why = refusal(ip, allowed)
         if why is not None:

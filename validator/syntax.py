@@ -70,9 +70,7 @@ class _Domain:
     reserved: bool
 
 
-def parse_address(
-    text: str, *, allow_smtputf8: bool = True, allow_reserved: bool = False
-) -> Address | InvalidAddress:
+def parse_address(text: str, *, allow_smtputf8: bool = True, allow_reserved: bool = False) -> Address | InvalidAddress:
     """Apply the pre-send syntax policy to one address as a person typed or pasted it.
 
     The first rule broken names the problem, in this order: empty; forbidden character;
@@ -219,7 +217,7 @@ def _stand_in(domain: str) -> tuple[str, str | None]:
     stays ``invalid`` with email-validator's reserved-name message.
     """
     for name, letters in _RESERVED.items():
-        tail = domain[-len(name):]
+        tail = domain[-len(name) :]
         if tail.isascii() and tail.lower() == name and (len(domain) == len(name) or domain[-len(name) - 1] == "."):
             return domain[: -len(name)] + letters, name
     return domain, None

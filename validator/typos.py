@@ -17,9 +17,15 @@ _GENERIC = frozenset({"com", "net", "org"})
 # QWERTY rows: a key's neighbours are beside it and diagonally above and below (the rows are staggered)
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _NEIGHBOURS = {
-    key: {row[c] for r2, c in ((r, i - 1), (r, i + 1), (r - 1, i), (r - 1, i + 1), (r + 1, i - 1), (r + 1, i))
-          if 0 <= r2 < len(_ROWS) for row in [_ROWS[r2]] if 0 <= c < len(row)}
-    for r, keys in enumerate(_ROWS) for i, key in enumerate(keys)
+    key: {
+        row[c]
+        for r2, c in ((r, i - 1), (r, i + 1), (r - 1, i), (r - 1, i + 1), (r + 1, i - 1), (r + 1, i))
+        if 0 <= r2 < len(_ROWS)
+        for row in [_ROWS[r2]]
+        if 0 <= c < len(row)
+    }
+    for r, keys in enumerate(_ROWS)
+    for i, key in enumerate(keys)
 }
 
 
@@ -33,8 +39,12 @@ def _same_start(typed: str, meant: str) -> bool:
     """
     if not typed or not meant:
         return False
-    return (typed[0] == meant[0] or typed[0] in _NEIGHBOURS.get(meant[0], ())
-            or typed[0] == meant[1:2] or typed[1:2] == meant[0])
+    return (
+        typed[0] == meant[0]
+        or typed[0] in _NEIGHBOURS.get(meant[0], ())
+        or typed[0] == meant[1:2]
+        or typed[1:2] == meant[0]
+    )
 
 
 # Punctuation that never belongs in a domain but sits beside "." or "@" on a keyboard, or comes from pasting
@@ -120,8 +130,13 @@ class TypoIndex:
 
     __slots__ = ("_known", "_tld_typos", "_by_rest", "_by_first", "_undotted", "_delegated", "_generic")
 
-    def __init__(self, targets: Sequence[str], known: Iterable[str], tld_typos: Mapping[str, str],
-                 delegated_tlds: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        targets: Sequence[str],
+        known: Iterable[str],
+        tld_typos: Mapping[str, str],
+        delegated_tlds: Iterable[str] = (),
+    ) -> None:
         self._known = frozenset(known) | frozenset(targets)
         self._tld_typos = dict(tld_typos)
         self._delegated = frozenset(delegated_tlds)
@@ -169,8 +184,11 @@ class TypoIndex:
         tld = domain.rpartition(".")[2]
         if self._delegated and tld not in self._delegated:
             depth = rest.count(".")
-            found = [(edit_distance(rest, t.rest, 2), t.domain) for t in self._by_first.get(first, ())
-                     if t.rest.count(".") == depth]
+            found = [
+                (edit_distance(rest, t.rest, 2), t.domain)
+                for t in self._by_first.get(first, ())
+                if t.rest.count(".") == depth
+            ]
             best = min((pair for pair in found if pair[0] <= 2), default=None, key=lambda pair: pair[0])
             return best[1] if best else None
         if rest not in _GENERIC or first in self._by_first:
@@ -203,5 +221,3 @@ class TypoIndex:
             if target.budget and target.rest.count(".") == depth and edit_distance(rest, target.rest, 1) <= 1:
                 return target.domain
         return None
-
-

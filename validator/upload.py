@@ -36,17 +36,30 @@ import orjson
 
 from .body import FORM_DEFAULT
 from .csv_records import Record, RecordReader
-from .errors import (InvalidCsv, InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField,
-                     UnsupportedMediaType)
+from .errors import (
+    InvalidCsv,
+    InvalidField,
+    InvalidJson,
+    MissingField,
+    TooManyItems,
+    UnknownField,
+    UnsupportedMediaType,
+)
 from .job_model import InputRow
 from .json_guard import JsonGuard
 
 MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): answered, not stored whole
 EMAIL_NAMES = ("email", "e-mail", "email_address", "emailaddress", "email address", "address", "mail")
 MEDIA_TYPES = {
-    "text/csv": "csv", "application/csv": "csv", "text/plain": "csv",
-    "application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "application/jsonl": "ndjson",
-    "application/x-jsonlines": "ndjson", "application/json": "json", FORM_DEFAULT: "json",
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/plain": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/x-jsonlines": "ndjson",
+    "application/json": "json",
+    FORM_DEFAULT: "json",
 }
 JSON_OPTIONS = frozenset({"smtp", "dedupe", "callback_url"})
 _NOT_JSON = object()
@@ -81,7 +94,7 @@ def address_of_cell(cell: str) -> str:
     """``"Jane Doe <jane@example.com>"`` → ``jane@example.com``; other cells stripped of spaces."""
     text = cell.strip()
     if text.endswith(">") and "<" in text:
-        return text[text.rindex("<") + 1:-1].strip()
+        return text[text.rindex("<") + 1 : -1].strip()
     return text
 
 
@@ -152,8 +165,9 @@ class CsvRows:
             return -1 - choice.index
         found = next((names.index(n) for n in EMAIL_NAMES if n in names), None)
         if found is None and len(names) != 1:
-            raise MissingField(f"no address column among {names}: choose one with ?column=NAME or ?column_index=N",
-                               field="column")
+            raise MissingField(
+                f"no address column among {names}: choose one with ?column=NAME or ?column_index=N", field="column"
+            )
         return -1 - (found or 0)
 
 

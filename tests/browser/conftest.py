@@ -34,8 +34,12 @@ def service(dns_server, tmp_path_factory) -> Iterator[ServiceProcess]:
     seed_zone(dns_server.zone)
     # Every page here comes from 127.0.0.1: the per-address limit (tested in integration) is raised.
     # DNS may take 2 s, so a slow answer (slow.example.net, 1 s) is an answer, not a timeout.
-    running = ServiceProcess(tmp_path_factory.mktemp("service"), dns_server.nameserver,
-                             VALIDATOR_PUBLISHABLE_RATE_PER_IP="1000", VALIDATOR_DNS_TIMEOUT="2").start()
+    running = ServiceProcess(
+        tmp_path_factory.mktemp("service"),
+        dns_server.nameserver,
+        VALIDATOR_PUBLISHABLE_RATE_PER_IP="1000",
+        VALIDATOR_DNS_TIMEOUT="2",
+    ).start()
     yield running
     running.stop()
     dns_server.clear()

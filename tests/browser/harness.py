@@ -24,9 +24,18 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
 # The flags the project runs Chromium with: headless, nothing fetched from outside loopback.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1200,900")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,900",
+)
 
 
 def browser_paths() -> tuple[str, str]:
@@ -37,8 +46,10 @@ def browser_paths() -> tuple[str, str]:
         done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=1200)
         found = shutil.which("chromium"), shutil.which("chromedriver")
         if not all(found):
-            raise RuntimeError(f"Chromium or chromedriver missing and {script} could not install them "
-                               f"(exit {done.returncode}): {done.stderr[-2000:]}")
+            raise RuntimeError(
+                f"Chromium or chromedriver missing and {script} could not install them "
+                f"(exit {done.returncode}): {done.stderr[-2000:]}"
+            )
     return found  # type: ignore[return-value]
 
 
@@ -70,22 +81,36 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "service.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-        self.env.update({"VALIDATOR_PORT": str(self.port), "VALIDATOR_DNS_NAMESERVERS": nameserver,
-                         "VALIDATOR_DNS_TIMEOUT": "0.3", "VALIDATOR_DATABASE_URL": f"sqlite:///{workdir}/v.sqlite3",
-                         "VALIDATOR_JOB_PROCESS": "false", **settings})
+        self.env.update(
+            {
+                "VALIDATOR_PORT": str(self.port),
+                "VALIDATOR_DNS_NAMESERVERS": nameserver,
+                "VALIDATOR_DNS_TIMEOUT": "0.3",
+                "VALIDATOR_DATABASE_URL": f"sqlite:///{workdir}/v.sqlite3",
+                "VALIDATOR_JOB_PROCESS": "false",
+                **settings,
+            }
+        )
         self._process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "validator", *args], env=self.env, capture_output=True,
-                              text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "validator", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"validator {' '.join(args)}: {done.stderr}")
         return done.stdout.strip()
 
     def start(self) -> ServiceProcess:
         with self.log.open("wb") as log:
-            self._process = subprocess.Popen([sys.executable, "-m", "validator", "serve"], env=self.env,
-                                             stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "validator", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -102,10 +127,15 @@ class ServiceProcess:
             self._process.terminate()
             self._process.wait(15)
 
-    def call(self, method: str, path: str, token: str, body: bytes | None = None,
-             content_type: str = "application/json") -> object:
-        request = urllib.request.Request(self.url + path, data=body, method=method, headers={
-            "Authorization": f"Bearer {token}", "Content-Type": content_type})
+    def call(
+        self, method: str, path: str, token: str, body: bytes | None = None, content_type: str = "application/json"
+    ) -> object:
+        request = urllib.request.Request(
+            self.url + path,
+            data=body,
+            method=method,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             data = response.read()
         return json.loads(data) if data else None
@@ -144,23 +174,60 @@ def seed_zone(zone) -> None:
 def seed_dashboard(service: ServiceProcess, admin: str, reader: str) -> None:
     """Two campaigns over several days (one unhealthy), suppressions with history, a finished job."""
     events = []
-    for day, campaign, sent, hard in ((1, "spring", 400, 2), (2, "spring", 400, 6), (3, "spring", 300, 9),
-                                      (1, "welcome", 200, 0), (3, "welcome", 200, 1)):
+    for day, campaign, sent, hard in (
+        (1, "spring", 400, 2),
+        (2, "spring", 400, 6),
+        (3, "spring", 300, 9),
+        (1, "welcome", 200, 0),
+        (3, "welcome", 200, 1),
+    ):
         when = f"2026-11-0{day}T10:00:00Z"
-        events += [{"event": "sent", "email": f"user{day}-{i}@example.org", "timestamp": when,
-                    "campaign_id": campaign, "message_id": f"<{campaign}{day}-{i}@example.org>"} for i in range(sent)]
-        events += [{"event": "bounce", "email": f"gone{day}-{i}@example.org", "timestamp": when,
-                    "campaign_id": campaign, "smtp_code": 550, "smtp_enhanced_code": "5.1.1",
-                    "smtp_message": "5.1.1 <gone@example.org>: Recipient address rejected: User unknown",
-                    "message_id": f"<{campaign}{day}-b{i}@example.org>"} for i in range(hard)]
-    events.append({"event": "complaint", "email": "angry@example.org", "timestamp": "2026-11-03T11:00:00Z",
-                   "campaign_id": "spring", "feedback_type": "abuse"})
+        events += [
+            {
+                "event": "sent",
+                "email": f"user{day}-{i}@example.org",
+                "timestamp": when,
+                "campaign_id": campaign,
+                "message_id": f"<{campaign}{day}-{i}@example.org>",
+            }
+            for i in range(sent)
+        ]
+        events += [
+            {
+                "event": "bounce",
+                "email": f"gone{day}-{i}@example.org",
+                "timestamp": when,
+                "campaign_id": campaign,
+                "smtp_code": 550,
+                "smtp_enhanced_code": "5.1.1",
+                "smtp_message": "5.1.1 <gone@example.org>: Recipient address rejected: User unknown",
+                "message_id": f"<{campaign}{day}-b{i}@example.org>",
+            }
+            for i in range(hard)
+        ]
+    events.append(
+        {
+            "event": "complaint",
+            "email": "angry@example.org",
+            "timestamp": "2026-11-03T11:00:00Z",
+            "campaign_id": "spring",
+            "feedback_type": "abuse",
+        }
+    )
     body = "\n".join(json.dumps(e) for e in events).encode()
     service.call("POST", "/v1/events", admin, body, "application/x-ndjson")
-    service.call("PUT", "/v1/suppressions/jane.old@example.org", admin,
-                 json.dumps({"reason": "manual", "detail": "asked by phone", "why": "support ticket"}).encode())
-    service.call("PUT", "/v1/suppressions/domains/spamtrap.example", admin,
-                 json.dumps({"reason": "complaint", "source": "postmaster"}).encode())
+    service.call(
+        "PUT",
+        "/v1/suppressions/jane.old@example.org",
+        admin,
+        json.dumps({"reason": "manual", "detail": "asked by phone", "why": "support ticket"}).encode(),
+    )
+    service.call(
+        "PUT",
+        "/v1/suppressions/domains/spamtrap.example",
+        admin,
+        json.dumps({"reason": "complaint", "source": "postmaster"}).encode(),
+    )
     csv = "email\n" + "".join(f"person{i}@example.org\n" for i in range(30))
     job = service.call("POST", "/v1/jobs", reader, csv.encode(), "text/csv")
     deadline = time.monotonic() + 30

@@ -14,8 +14,9 @@ READER_SCOPES = ("reports:read", "suppressions:read", "suppressions:write", "job
 @pytest.fixture(scope="module")
 def seeded(service) -> dict[str, str]:
     admin = service.cli("keys", "create", "--name", "ops", "--scope", "admin")
-    reader = service.cli("keys", "create", "--name", "deliverability",
-                         *(arg for scope in READER_SCOPES for arg in ("--scope", scope)))
+    reader = service.cli(
+        "keys", "create", "--name", "deliverability", *(arg for scope in READER_SCOPES for arg in ("--scope", scope))
+    )
     seed_dashboard(service, admin, reader)
     return {"reader": reader, "url": service.url}
 

@@ -47,8 +47,9 @@ def type_and_leave(browser, address: str) -> None:
 
 
 def wait_verdict(browser, address: str) -> dict:
-    return WebDriverWait(browser, 10).until(lambda b: next(
-        (v for v in b.execute_script("return window.verdicts") if v["email"] == address), None))
+    return WebDriverWait(browser, 10).until(
+        lambda b: next((v for v in b.execute_script("return window.verdicts") if v["email"] == address), None)
+    )
 
 
 def message(browser) -> str:
@@ -101,12 +102,16 @@ def test_dns_trouble_never_blocks_the_form(browser, pages):
 
 def test_a_page_on_another_origin_is_refused_and_its_form_still_submits(browser, pages):
     open_signup(browser, pages, "other")
-    refused = browser.execute_async_script("""
+    refused = browser.execute_async_script(
+        """
         var done = arguments[arguments.length - 1];
         fetch(arguments[0] + '/v1/validate', {method: 'POST', body: '{"email": "a@gmail.com"}',
               headers: {'Authorization': 'Bearer ' + arguments[1], 'Content-Type': 'application/json'}})
           .then(function (r) { done('answered ' + r.status); }, function (e) { done('refused: ' + e.name); });
-    """, pages["service"], pages["key"])
+    """,
+        pages["service"],
+        pages["key"],
+    )
     assert refused == "refused: TypeError"  # the browser saw no CORS answer for this origin
     type_and_leave(browser, "temp@mailinator.com")
     assert wait_verdict(browser, "temp@mailinator.com")["action"] is None  # no verdict: fail open
@@ -141,7 +146,8 @@ def test_a_pause_asks_once_and_a_stale_answer_is_dropped(browser, pages):
     for character in "jane@slow.example.net":  # typed without a pause long enough to ask
         field.send_keys(character)
     WebDriverWait(browser, 5, poll_frequency=0.02).until(  # the pause's question is out (its DNS takes 1 s)
-        lambda b: b.execute_script("return window.asked") > 0)
+        lambda b: b.execute_script("return window.asked") > 0
+    )
     assert browser.execute_script("return window.asked") == 1  # one question for 21 keystrokes
     field.clear()
     field.send_keys("jane@gmail.com", Keys.TAB)

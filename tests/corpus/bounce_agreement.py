@@ -82,10 +82,17 @@ def load_rows() -> list[Row]:
         data = json.loads(line)
         others = data.get("other_version_labels", {}).values()
         hard_others = {bool(label["hardbounce"]) for label in others} - {bool(data["hardbounce"])}
-        rows.append(Row(data["file"], data["recipient"], data["reason"],
-                        frozenset({data["reason"], *(label["reason"] for label in others)}),
-                        bool(data["hardbounce"]), hard_others.pop() if hard_others else None,
-                        bool(data.get("recipient_is_placeholder"))))
+        rows.append(
+            Row(
+                data["file"],
+                data["recipient"],
+                data["reason"],
+                frozenset({data["reason"], *(label["reason"] for label in others)}),
+                bool(data["hardbounce"]),
+                hard_others.pop() if hard_others else None,
+                bool(data.get("recipient_is_placeholder")),
+            )
+        )
     return rows
 
 
@@ -102,8 +109,10 @@ def read_corpus() -> dict[str, list[BounceFact] | None]:
 
 def says_no_such_mailbox(fact: BounceFact) -> bool:
     """The failure's own words say the mailbox does not exist (``smtp_reply.read_mailbox_words``)."""
-    return categorize(fact) is Category.HARD_INVALID and \
-        read_mailbox_words(fact.diagnostic or "") is ReplyClass.MAILBOX_NOT_FOUND
+    return (
+        categorize(fact) is Category.HARD_INVALID
+        and read_mailbox_words(fact.diagnostic or "") is ReplyClass.MAILBOX_NOT_FOUND
+    )
 
 
 def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, follow_meaning: bool = True) -> Score:
@@ -184,7 +193,9 @@ def _read_quietly(raw: bytes) -> object:
 
 
 def reason_table(score: Score) -> str:
-    labels = sorted({label for label, _ in score.reasons}, key=lambda r: -sum(score.reasons[(r, ok)] for ok in (True, False)))
+    labels = sorted(
+        {label for label, _ in score.reasons}, key=lambda r: -sum(score.reasons[(r, ok)] for ok in (True, False))
+    )
     lines = ["| Reason (label) | Rows | Agree | % |", "|---|---:|---:|---:|"]
     for label in labels:
         ok, bad = score.reasons[(label, True)], score.reasons[(label, False)]

@@ -80,9 +80,7 @@ def load_cases(directory: Path = CORPUS_DIR) -> list[Case]:
     """Every case of every ``*.jsonl`` file; a missing corpus is an error, never a skip."""
     files = sorted(directory.glob("*.jsonl"))
     if not files:
-        raise FileNotFoundError(
-            f"syntax corpus not found: no *.jsonl in {directory} (see tests/data/SOURCES.md)"
-        )
+        raise FileNotFoundError(f"syntax corpus not found: no *.jsonl in {directory} (see tests/data/SOURCES.md)")
     cases = []
     for path in files:
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -40,8 +40,10 @@ def test_random_bytes_never_raise_anything_else(raw: bytes) -> None:
 @given(st.binary(max_size=2048))
 def test_random_body_under_report_headers_never_raises(body: bytes) -> None:
     # the headers of a report, so the readers go past the "is it mail" check into the MIME walk
-    head = (b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
-            b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n')
+    head = (
+        b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+    )
     read_totally(head + body)
 
 
@@ -56,16 +58,29 @@ def mutated(draw: st.DrawFn) -> bytes:
         elif kind == "flip" and raw:
             raw[at] = draw(st.integers(0, 255))
         elif kind == "insert":
-            raw[at:at] = draw(st.sampled_from([
-                b"\n\n", b"--", b"Content-Type: multipart/report; boundary=\"", b"Final-Recipient: rfc822; ",
-                b"Action: failed\nStatus: 5.", b"=?utf-8?B?", b"charset=x-unknown", b"\x00", b"\r", b"{\"", b"<@>",
-            ]))
+            raw[at:at] = draw(
+                st.sampled_from(
+                    [
+                        b"\n\n",
+                        b"--",
+                        b'Content-Type: multipart/report; boundary="',
+                        b"Final-Recipient: rfc822; ",
+                        b"Action: failed\nStatus: 5.",
+                        b"=?utf-8?B?",
+                        b"charset=x-unknown",
+                        b"\x00",
+                        b"\r",
+                        b'{"',
+                        b"<@>",
+                    ]
+                )
+            )
         elif kind == "splice":
             other = draw(st.sampled_from(MESSAGES))
             start = draw(st.integers(0, max(len(other) - 1, 0)))
-            raw[at:at] = other[start:start + draw(st.integers(0, 2000))]
+            raw[at:at] = other[start : start + draw(st.integers(0, 2000))]
         elif kind == "delete":
-            del raw[at:at + draw(st.integers(1, 200))]
+            del raw[at : at + draw(st.integers(1, 200))]
     return bytes(raw)
 
 

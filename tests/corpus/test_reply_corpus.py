@@ -66,4 +66,6 @@ def test_permanence_agrees_with_hardbounce_labels(outcomes: Counter[tuple[bool, 
 
 def test_hard_bounces_are_found(outcomes: Counter[tuple[bool, bool]]) -> None:
     hard = outcomes[(True, True)] + outcomes[(True, False)]
-    assert 100 * outcomes[(True, True)] / hard >= HARD_RECALL_FLOOR, f"{outcomes[(True, True)]}/{hard}: {dict(outcomes)}"
+    assert 100 * outcomes[(True, True)] / hard >= HARD_RECALL_FLOOR, (
+        f"{outcomes[(True, True)]}/{hard}: {dict(outcomes)}"
+    )

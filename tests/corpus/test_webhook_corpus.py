@@ -37,8 +37,14 @@ from validator.policy import categorize
 
 # Rows whose hard label we knowingly contradict, though the manifest does not mark them weak.
 KNOWN_DISAGREEMENTS = {
-    ("webhooks/json-sendgrid-02.json", 1): "reply '550 Unknown user ...': the same text the manifest marks weak in json-sendgrid-01",
-    ("webhooks/json-sendgrid-07.json", 1): "reply '550 5.2.1 <x>... User Unknown': the text names an unknown user (Sisimai 4: filtered)",
+    (
+        "webhooks/json-sendgrid-02.json",
+        1,
+    ): "reply '550 Unknown user ...': the same text the manifest marks weak in json-sendgrid-01",
+    (
+        "webhooks/json-sendgrid-07.json",
+        1,
+    ): "reply '550 5.2.1 <x>... User Unknown': the text names an unknown user (Sisimai 4: filtered)",
 }
 REASON_FLOOR = 20
 HARD_AGREEMENT_FLOOR = 20
@@ -74,7 +80,9 @@ def test_every_recipient_is_found(rows: list) -> None:
 
 
 def test_reason_agreement(rows: list) -> None:
-    agree = sum(1 for row, fact in rows if fact is not None and fact.reason in (row["reason_any_of"] or [row["reason"]]))
+    agree = sum(
+        1 for row, fact in rows if fact is not None and fact.reason in (row["reason_any_of"] or [row["reason"]])
+    )
     assert agree >= REASON_FLOOR, f"{agree}/{len(rows)} reasons agree"
 
 

@@ -102,7 +102,10 @@ def cases(scale: int = 1) -> list[Case]:
         "keys-path-garbage": ("DELETE", "/v1/keys/%00%FF" + "9" * 5000),
         "suppression-path-invalid-utf8": ("GET", "/v1/suppressions/%FF%FE@example.com"),
         "suppression-path-control": ("GET", "/v1/suppressions/a%0D%0Ab@example.com"),
-        "suppression-path-long": ("GET", "/v1/suppressions/" + "a" * 8000 + "@example.com"),  # aiohttp's line limit 8,190
+        "suppression-path-long": (
+            "GET",
+            "/v1/suppressions/" + "a" * 8000 + "@example.com",
+        ),  # aiohttp's line limit 8,190
         "domain-path-invalid-utf8": ("GET", "/v1/suppressions/domains/%FF%FE.example"),
         "job-path-garbage": ("GET", "/v1/jobs/%00%FF" + "9" * 5000),
         "results-format": ("GET", "/v1/jobs/0661eb28405e3bffeefe9ea9/results?format=%00"),
@@ -126,9 +129,11 @@ def mutations(seed: int, count: int) -> Iterator[Case]:
             if action == 0 and body:
                 body[min(where, len(body) - 1)] = rng.randrange(256)
             elif action == 1:
-                del body[where:where + rng.randint(1, 16)]
+                del body[where : where + rng.randint(1, 16)]
             else:
-                body[where:where] = bytes(rng.choice(b'"[]{},\\\n\r9') for _ in range(rng.randint(1, 64))) * rng.randint(1, 500)
+                body[where:where] = bytes(
+                    rng.choice(b'"[]{},\\\n\r9') for _ in range(rng.randint(1, 64))
+                ) * rng.randint(1, 500)
         yield Case(f"{case.name}-mutation-{number}", case.method, case.path, bytes(body), case.content_type)
 
 
@@ -146,12 +151,19 @@ class Service:
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-        env.update(VALIDATOR_PORT=str(self.port), VALIDATOR_AUTH="false", VALIDATOR_JOB_PROCESS="false",
-                   VALIDATOR_JOB_WORKERS="0", VALIDATOR_DNS_NAMESERVERS=f"{dns_address[0]}:{dns_address[1]}",
-                   VALIDATOR_DNS_TIMEOUT="0.2", VALIDATOR_DATABASE_URL=f"sqlite:///{self.workdir}/hostile.sqlite3")
+        env.update(
+            VALIDATOR_PORT=str(self.port),
+            VALIDATOR_AUTH="false",
+            VALIDATOR_JOB_PROCESS="false",
+            VALIDATOR_JOB_WORKERS="0",
+            VALIDATOR_DNS_NAMESERVERS=f"{dns_address[0]}:{dns_address[1]}",
+            VALIDATOR_DNS_TIMEOUT="0.2",
+            VALIDATOR_DATABASE_URL=f"sqlite:///{self.workdir}/hostile.sqlite3",
+        )
         self.log = open(self.workdir / "service.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, "-m", "validator", "serve"], env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "validator", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -182,8 +194,9 @@ class Service:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             headers = {"Content-Type": case.content_type, **case.headers}
-            connection.request(case.method, case.path, body=case.body if case.body or case.method != "GET" else None,
-                               headers=headers)
+            connection.request(
+                case.method, case.path, body=case.body if case.body or case.method != "GET" else None, headers=headers
+            )
             response = connection.getresponse()
             return response.status, response.read()
         finally:

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 try:  # tests/ is not a package: pytest puts this directory on sys.path ("prepend" import mode)
-    from nasty import MIB, CSV, Case, Service, cases
+    from nasty import CSV, MIB, Case, Service, cases
 except ImportError:  # pragma: no cover - when run with the project root on sys.path instead
-    from tests.hostile.nasty import MIB, CSV, Case, Service, cases
+    from tests.hostile.nasty import CSV, MIB, Case, Service, cases
 
 REQUEST_MEMORY = 64 * MIB
 # Known, measured, and left to the raw-message reader: an 8 MiB message (VALIDATOR_MAX_MESSAGE_BYTES

@@ -34,8 +34,12 @@ def _get(url: str) -> dict | list:
 
 
 def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 20)
     return process
 
@@ -44,14 +48,20 @@ def _start_upload(port: int, rows: int) -> socket.socket:
     """A CSV upload that announces far more than it sends: the service stores whole chunks and waits."""
     body = "email\n" + "".join(f"user{n}@example.com\n" for n in range(rows))
     sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(f"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\n"
-                 f"{body}".encode())
+    sock.sendall(
+        f"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\n{body}".encode()
+    )
     return sock
 
 
 async def test_an_upload_cut_by_a_crash_is_listed_and_deleted_by_an_admin(dns, store_url, tmp_path):
-    env = env_for(dns, VALIDATOR_AUTH="false", VALIDATOR_DATABASE_URL=store_url, VALIDATOR_ACCESS_LOG="false",
-                  VALIDATOR_JOB_CHUNK_ROWS=str(CHUNK_ROWS))
+    env = env_for(
+        dns,
+        VALIDATOR_AUTH="false",
+        VALIDATOR_DATABASE_URL=store_url,
+        VALIDATOR_ACCESS_LOG="false",
+        VALIDATOR_JOB_CHUNK_ROWS=str(CHUNK_ROWS),
+    )
     port = free_port()
     first = _serve(env, port)
     sock = None
@@ -79,11 +89,18 @@ async def test_an_upload_cut_by_a_crash_is_listed_and_deleted_by_an_admin(dns, s
         listed = _get(f"{base}/v1/jobs?status=receiving")["items"]
         assert [(j["id"], j["status"]) for j in listed] == [(abandoned, "receiving")]
         cli = [sys.executable, "-m", "validator", "jobs"]
-        shown = subprocess.run([*cli, "list", "--status", "receiving", "--url", base], env=env, capture_output=True,
-                               text=True, timeout=30, check=True)
+        shown = subprocess.run(
+            [*cli, "list", "--status", "receiving", "--url", base],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         assert [j["id"] for j in json.loads(shown.stdout)] == [abandoned]
-        deleted = subprocess.run([*cli, "cancel", abandoned, "--url", base], env=env, capture_output=True, text=True,
-                                 timeout=30, check=True)
+        deleted = subprocess.run(
+            [*cli, "cancel", abandoned, "--url", base], env=env, capture_output=True, text=True, timeout=30, check=True
+        )
         assert f"deleted {abandoned}" in deleted.stderr
         assert _get(f"{base}/v1/jobs?status=receiving")["items"] == []
         assert await chunk_jobs(store_url) == []  # its chunks went with it
@@ -101,8 +118,14 @@ async def test_a_runner_purges_uploads_older_than_the_upload_lease(aiohttp_clien
         await store.close()
     await asyncio.sleep(1.2)
     host, port = dns.address
-    settings = dataclasses.replace(Settings(), dns_nameservers=((host, port),), auth=False, database_url=store_url,
-                                   job_process=False, job_upload_lease_seconds=1.0)
+    settings = dataclasses.replace(
+        Settings(),
+        dns_nameservers=((host, port),),
+        auth=False,
+        database_url=store_url,
+        job_process=False,
+        job_upload_lease_seconds=1.0,
+    )
     client = await aiohttp_client(create_app(settings))
     for _ in range(60):
         if not await chunk_jobs(store_url):

@@ -45,8 +45,10 @@ async def test_both_paths_log_the_same_masked_line(batched: bool) -> None:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with ClientSession() as session, \
-                session.get(f"http://127.0.0.1:{port}/v1/x/first%2Elast%40example.com?token=s3cret") as response:
+        async with (
+            ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/v1/x/first%2Elast%40example.com?token=s3cret") as response,
+        ):
             assert response.status == 200
         text = await _logged(stream, collect, batched)
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import orjson
 import pytest
 
 from validator.api import create_app
@@ -105,7 +104,11 @@ async def test_typo_gets_a_suggestion_and_confirm(client, dns):
 
 async def test_stray_punctuation_is_invalid_syntax_with_a_suggestion(client, dns):
     body = await validate(client, "jane@,yahoo.com")  # a comma typed before the domain
-    assert (body["status"], body["reasons"], body["suggestion"]) == ("undeliverable", ["invalid_syntax"], "jane@yahoo.com")
+    assert (body["status"], body["reasons"], body["suggestion"]) == (
+        "undeliverable",
+        ["invalid_syntax"],
+        "jane@yahoo.com",
+    )
 
 
 async def test_disposable_is_blocked_by_default(client, dns):
@@ -124,7 +127,11 @@ async def test_batch_answers_in_input_order_and_dedupes(client, zone, dns):
     assert body["count"] == 5
     assert [r["email"] for r in body["results"]] == emails
     assert [r["status"] for r in body["results"]] == [
-        "deliverable", "undeliverable", "deliverable", "deliverable", "undeliverable"
+        "deliverable",
+        "undeliverable",
+        "deliverable",
+        "deliverable",
+        "undeliverable",
     ]
     assert dns.count("example.com", "MX") == 1  # three addresses, one domain, one MX query
 
@@ -162,7 +169,19 @@ async def test_second_validation_is_served_from_cache(client, zone, dns):
         (b'{"email": "a@b.com\\r\\nRCPT TO:<x@y.com>"}', 400, "invalid_field", "email"),
         (b'{"email": "a\\u0000@b.com"}', 400, "invalid_field", "email"),
     ],
-    ids=["malformed", "utf8", "not_object", "missing", "type", "unknown", "bool", "range", "bool_as_int", "crlf", "nul"],
+    ids=[
+        "malformed",
+        "utf8",
+        "not_object",
+        "missing",
+        "type",
+        "unknown",
+        "bool",
+        "range",
+        "bool_as_int",
+        "crlf",
+        "nul",
+    ],
 )
 async def test_bad_requests_get_json_errors(client, body, status, code, field):
     response = await client.post("/v1/validate", data=body, headers={"Content-Type": "application/json"})
@@ -184,7 +203,9 @@ async def test_batch_over_the_limit_is_refused(aiohttp_client, settings):
     response = await client.post("/v1/validate/batch", json={"emails": ["a@b.com"] * 4})
     assert response.status == 400
     assert (await response.json())["error"] == {
-        "code": "too_many_items", "message": "at most 3 addresses per batch, got 4", "field": "emails"
+        "code": "too_many_items",
+        "message": "at most 3 addresses per batch, got 4",
+        "field": "emails",
     }
 
 

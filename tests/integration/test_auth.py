@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from validator.api import create_app
-from validator.config import Settings
 from validator.api.keys import STORE
+from validator.config import Settings
 from validator.store import open_store
 
 
@@ -23,7 +23,9 @@ async def setup(aiohttp_client, dns, tmp_path):
         "admin": (await store.create_api_key("ops", ["admin"]))[1],
     }
     await store.close()
-    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1, database_url=url)
+    settings = dataclasses.replace(
+        Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1, database_url=url
+    )
     return await aiohttp_client(create_app(settings)), tokens
 
 
@@ -39,7 +41,12 @@ async def test_probes_need_no_key(setup):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer vk_nothing_here"}, {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer vk_nothing_here"},
+        {"Authorization": "Bearer "},
+    ],
     ids=["missing", "wrong_scheme", "unknown_key", "empty"],
 )
 async def test_missing_or_wrong_key_is_401(setup, headers):
@@ -61,7 +68,9 @@ async def test_scopes_are_enforced(setup):
     client, tokens = setup
     ok = await client.post("/v1/validate", json={"email": "a@example.com"}, headers=bearer(tokens["validate"]))
     assert ok.status == 200
-    denied = await client.put("/v1/suppressions/a@example.com", json={"reason": "manual"}, headers=bearer(tokens["read"]))
+    denied = await client.put(
+        "/v1/suppressions/a@example.com", json={"reason": "manual"}, headers=bearer(tokens["read"])
+    )
     assert (denied.status, (await denied.json())["error"]["code"]) == (403, "forbidden")
     assert (await client.get("/metrics", headers=bearer(tokens["validate"]))).status == 403
     assert (await client.get("/metrics", headers=bearer(tokens["admin"]))).status == 200
@@ -76,7 +85,9 @@ async def test_audit_trail_names_the_key(setup):
 
 async def test_revoked_key_stops_working(setup, tmp_path):
     client, tokens = setup
-    assert (await client.post("/v1/validate", json={"email": "a@example.com"}, headers=bearer(tokens["validate"]))).status == 200
+    assert (
+        await client.post("/v1/validate", json={"email": "a@example.com"}, headers=bearer(tokens["validate"]))
+    ).status == 200
     store = client.app[STORE]
     assert await store.revoke_api_key("form")
     response = await client.post("/v1/validate", json={"email": "a@example.com"}, headers=bearer(tokens["validate"]))

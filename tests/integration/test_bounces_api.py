@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+
 import pytest
 from testdata import BOUNCES as CORPUS
 
@@ -23,8 +24,15 @@ async def client(aiohttp_client, dns, store_url):
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
     settings = dataclasses.replace(
-        Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, database_url=store_url,
-        auth=False, mailgun_signing_key=MAILGUN_KEY, max_message_bytes=200_000,
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
+        mailgun_signing_key=MAILGUN_KEY,
+        max_message_bytes=200_000,
     )
     return await aiohttp_client(create_app(settings))
 
@@ -35,12 +43,23 @@ def event(email: str, **fields) -> dict:
 
 async def test_hard_bounce_event_suppresses_and_validation_shows_the_reply(client):
     # The issue's own example: Gmail's reply to a missing mailbox
-    body = event("gone@example.com", type="hard", smtp_code=550, smtp_enhanced_code="5.1.1", provider="gmail",
-                 smtp_message="The email account that you tried to reach does not exist")
+    body = event(
+        "gone@example.com",
+        type="hard",
+        smtp_code=550,
+        smtp_enhanced_code="5.1.1",
+        provider="gmail",
+        smtp_message="The email account that you tried to reach does not exist",
+    )
     answer = await (await client.post("/v1/events", json=body)).json()
     [result] = answer["results"]
     assert (result["address"], result["category"], result["reason"], result["action"], result["suppressed_as"]) == (
-        "gone@example.com", "hard_invalid", "userunknown", "suppressed", "hard_bounce")
+        "gone@example.com",
+        "hard_invalid",
+        "userunknown",
+        "suppressed",
+        "hard_bounce",
+    )
     verdict = await (await client.post("/v1/validate", json={"email": "gone@example.com"})).json()
     assert (verdict["status"], verdict["reasons"]) == ("undeliverable", ["suppressed"])
     assert verdict["checks"]["suppression"]["source"] == "bounce:api"
@@ -48,8 +67,14 @@ async def test_hard_bounce_event_suppresses_and_validation_shows_the_reply(clien
 
 
 async def test_soft_bounce_makes_the_address_risky_until_a_delivery(client):
-    soft = event("full@example.com", type="soft", smtp_code=452, smtp_enhanced_code="4.2.2", message_id="m1",
-                 smtp_message="The email account that you tried to reach is over quota")
+    soft = event(
+        "full@example.com",
+        type="soft",
+        smtp_code=452,
+        smtp_enhanced_code="4.2.2",
+        message_id="m1",
+        smtp_message="The email account that you tried to reach is over quota",
+    )
     [result] = (await (await client.post("/v1/events", json=[soft])).json())["results"]
     assert (result["category"], result["action"], result["soft_streak"]) == ("soft_mailbox", "streak_incremented", 1)
     verdict = await (await client.post("/v1/validate", json={"email": "full@example.com"})).json()
@@ -64,8 +89,13 @@ async def test_soft_bounce_makes_the_address_risky_until_a_delivery(client):
 
 async def test_a_claimed_hard_bounce_that_is_an_rbl_block_is_a_sender_problem(client):
     # The sender says "hard", the text says its IP is listed: re-derived, the address is not blamed
-    body = event("fine@example.com", type="hard", smtp_code=554, smtp_enhanced_code="5.7.1",
-                 smtp_message="Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+    body = event(
+        "fine@example.com",
+        type="hard",
+        smtp_code=554,
+        smtp_enhanced_code="5.7.1",
+        smtp_message="Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+    )
     [result] = (await (await client.post("/v1/events", json=body)).json())["results"]
     assert (result["category"], result["action"], result["suppressed_as"]) == ("sender_problem", "recorded", None)
     verdict = await (await client.post("/v1/validate", json={"email": "fine@example.com"})).json()
@@ -78,7 +108,10 @@ async def test_raw_postfix_bounce_is_read_and_learned(client):
     assert response.status == 200
     [result] = (await response.json())["results"]
     assert (result["address"], result["category"], result["action"]) == (
-        "kijitora@example.org", "hard_invalid", "suppressed")
+        "kijitora@example.org",
+        "hard_invalid",
+        "suppressed",
+    )
     again = await (await client.post("/v1/bounces", data=raw)).json()
     assert again["actions"] == {"duplicate": 1}
 
@@ -88,8 +121,11 @@ async def test_raw_input_that_is_no_message_or_too_big_is_a_clear_4xx(client):
     assert (response.status, (await response.json())["error"]["code"]) == (422, "unparseable_message")
     response = await client.post("/v1/bounces", data=b"x" * 200_001)
     assert (response.status, (await response.json())["error"]["code"]) == (413, "body_too_large")
-    response = await client.post("/v1/events", data=b'{"event": "bounce", "email": "a@example.com", "x": 1}',
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/events",
+        data=b'{"event": "bounce", "email": "a@example.com", "x": 1}',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 400 and (await response.json())["error"]["code"] in ("unknown_field", "missing_field")
 
 
@@ -100,9 +136,14 @@ def mailgun(payload: dict, key: str = MAILGUN_KEY) -> dict:
 
 
 async def test_signed_mailgun_webhook_is_learned_and_unsigned_or_unknown_is_refused(client):
-    failed = {"event": "failed", "severity": "permanent", "id": "ev-1", "timestamp": time.time(),
-              "recipient": "nobody@example.com",
-              "delivery-status": {"code": 550, "message": "5.1.1 The email account that you tried to reach does not exist"}}
+    failed = {
+        "event": "failed",
+        "severity": "permanent",
+        "id": "ev-1",
+        "timestamp": time.time(),
+        "recipient": "nobody@example.com",
+        "delivery-status": {"code": 550, "message": "5.1.1 The email account that you tried to reach does not exist"},
+    }
     response = await client.post("/v1/webhooks/mailgun", json=mailgun(failed))
     assert response.status == 200, await response.text()
     [result] = (await response.json())["results"]
@@ -116,17 +157,37 @@ async def test_signed_mailgun_webhook_is_learned_and_unsigned_or_unknown_is_refu
 
 
 async def test_report_adds_up_a_campaign(client):
-    sent = [{"event": "sent", "email": f"r{i}@example.com", "timestamp": "2026-03-15T08:00:00Z",
-             "campaign_id": "spring", "message_id": f"s{i}"} for i in range(100)]
-    bounce = event("r7@example.com", smtp_code=550, smtp_enhanced_code="5.1.1", smtp_message="user unknown",
-                   campaign_id="spring", message_id="s7")
+    sent = [
+        {
+            "event": "sent",
+            "email": f"r{i}@example.com",
+            "timestamp": "2026-03-15T08:00:00Z",
+            "campaign_id": "spring",
+            "message_id": f"s{i}",
+        }
+        for i in range(100)
+    ]
+    bounce = event(
+        "r7@example.com",
+        smtp_code=550,
+        smtp_enhanced_code="5.1.1",
+        smtp_message="user unknown",
+        campaign_id="spring",
+        message_id="s7",
+    )
     ndjson = "\n".join(json.dumps(e) for e in [*sent, bounce]).encode()
     response = await client.post("/v1/events", data=ndjson, headers={"Content-Type": "application/x-ndjson"})
     assert (await response.json())["actions"] == {"recorded": 100, "suppressed": 1}
     report = await (await client.get("/v1/reports/bounce-rates?campaign_id=spring")).json()
     assert report["counts"]["sent"] == 100 and report["counts"]["hard_bounces"] == 1
-    assert report["rates"]["hard_bounce"] == {"count": 1, "denominator": 100, "basis": "sent", "percent": 1.0,
-                                              "level": "warning", "bands": {"warning": 0.5, "critical": 1.0}}
+    assert report["rates"]["hard_bounce"] == {
+        "count": 1,
+        "denominator": 100,
+        "basis": "sent",
+        "percent": 1.0,
+        "level": "warning",
+        "bands": {"warning": 0.5, "critical": 1.0},
+    }
     other = await (await client.get("/v1/reports/bounce-rates?campaign_id=autumn")).json()
     assert other["counts"]["sent"] == 0
     bad = await client.get("/v1/reports/bounce-rates?since=yesterday")

@@ -105,8 +105,13 @@ def _resolver(dns) -> AsyncResolver:
 
 async def test_every_spelling_of_loopback_is_refused_at_submission(aiohttp_client, zone, v4, v6, tmp_path):
     host, port = zone.address
-    settings = dataclasses.replace(Settings(), dns_nameservers=((host, port),), auth=False,
-                                   database_url=f"sqlite:///{tmp_path}/v.sqlite3", job_process=False)
+    settings = dataclasses.replace(
+        Settings(),
+        dns_nameservers=((host, port),),
+        auth=False,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
+        job_process=False,
+    )
     client = await aiohttp_client(create_app(settings))
     for url in [*_hostile_urls(v4.port, v6.port), "http://169。254。169。254/", "http://１０.０.０.１/"]:
         response = await client.post("/v1/jobs", json={"emails": ["a@example.com"], "callback_url": url})
@@ -118,16 +123,20 @@ async def test_every_spelling_of_loopback_is_refused_at_submission(aiohttp_clien
 async def test_every_spelling_of_loopback_is_refused_at_sending(zone, v4, v6):
     resolver = _resolver(zone)
     sender = CallbackSender("s3cret", (), delays=(), resolver=resolver)
-    urls = [*_hostile_urls(v4.port, v6.port), f"http://loop.example.com:{v4.port}/h",
-            f"http://mapped.example.com:{v4.port}/h"]
+    urls = [
+        *_hostile_urls(v4.port, v6.port),
+        f"http://loop.example.com:{v4.port}/h",
+        f"http://mapped.example.com:{v4.port}/h",
+    ]
     outcomes = {url: await sender.send(url, b"{}") for url in urls}
     await resolver.close()
     assert all(outcome.startswith("failed") for outcome in outcomes.values()), outcomes
     assert (v4.accepted, v6.accepted) == (0, 0)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "loop.example.com",
-                                     "mapped.example.com"])
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "loop.example.com", "mapped.example.com"]
+)
 async def test_the_connector_alone_refuses_loopback_peers(zone, v4, v6, address):
     """No URL check here: IP literals never reach a resolver, names resolve through real DNS."""
     resolver = _resolver(zone)

@@ -33,8 +33,15 @@ def test_a_port_in_use_is_named_with_its_fix(dns, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = fails(dns, "serve", "--port", str(port), code=8, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
-                     VALIDATOR_LOG_LEVEL="ERROR")  # no start-up notes
+        line = fails(
+            dns,
+            "serve",
+            "--port",
+            str(port),
+            code=8,
+            VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+            VALIDATOR_LOG_LEVEL="ERROR",
+        )  # no start-up notes
     assert f"cannot listen on 127.0.0.1:{port}: address already in use" in line and "--port" in line
 
 
@@ -51,8 +58,9 @@ def test_batch_with_an_unwritable_output(dns, tmp_path):
 
 
 def test_jobs_submit_of_a_missing_file_blames_the_file_not_the_service(dns, tmp_path):
-    line = fails(dns, "jobs", "submit", str(tmp_path / "missing.csv"), "--url", f"http://127.0.0.1:{free_port()}",
-                 code=7)
+    line = fails(
+        dns, "jobs", "submit", str(tmp_path / "missing.csv"), "--url", f"http://127.0.0.1:{free_port()}", code=7
+    )
     assert "cannot read" in line and "cannot reach" not in line
 
 
@@ -74,8 +82,13 @@ def test_a_bad_flag_is_named_as_the_flag(dns, tmp_path):
 
 
 def test_every_bad_setting_is_reported_at_once_with_a_suggestion(dns):
-    result = subprocess.run([*VALIDATOR, "check", "a@example.com"], capture_output=True, text=True, timeout=30,
-                            env=env_for(dns, VALIDATOR_PORT="abc", VALIDATOR_DNS_TIMOUT="3"))
+    result = subprocess.run(
+        [*VALIDATOR, "check", "a@example.com"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env_for(dns, VALIDATOR_PORT="abc", VALIDATOR_DNS_TIMOUT="3"),
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert sorted(result.stderr.splitlines()) == [
         "validator: VALIDATOR_PORT must be a whole number, got 'abc'",
@@ -89,8 +102,14 @@ def test_ingest_of_a_missing_path(dns, tmp_path):
 
 
 def test_suppress_import_of_a_missing_file(dns, tmp_path):
-    line = fails(dns, "suppress", "import", str(tmp_path / "missing.csv"), code=7,
-                 VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
+    line = fails(
+        dns,
+        "suppress",
+        "import",
+        str(tmp_path / "missing.csv"),
+        code=7,
+        VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+    )
     assert "cannot read" in line
 
 
@@ -100,8 +119,13 @@ def test_a_usage_error_is_one_line_too(dns):
 
 
 def test_debug_adds_the_traceback(dns, tmp_path):
-    result = subprocess.run([*VALIDATOR, "batch", str(tmp_path / "missing.csv"), "-o", "-", "--debug"],
-                            env=env_for(dns), capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [*VALIDATOR, "batch", str(tmp_path / "missing.csv"), "-o", "-", "--debug"],
+        env=env_for(dns),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 7
     assert "Traceback" in result.stderr and result.stderr.rstrip().endswith("No such file or directory")
 

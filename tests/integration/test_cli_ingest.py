@@ -12,7 +12,6 @@ from processes import VALIDATOR, env_for
 from testdata import BOUNCES as CORPUS
 
 
-
 def run(dns, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3")
     return subprocess.run([*VALIDATOR, *args], env=env, capture_output=True, text=True, timeout=60)
@@ -28,8 +27,9 @@ def inputs(tmp_path: Path) -> Path:
     box.flush()
     maildir = mailbox.Maildir(folder / "Maildir")  # a Maildir with one non-bounce
     maildir.add((CORPUS / "negatives" / "is-not-bounce-01.eml").read_bytes())
-    (folder / "events.ndjson").write_text(json.dumps(
-        {"event": "unsubscribe", "email": "bye@example.com", "timestamp": "2026-03-15T08:42:11Z"}) + "\n")
+    (folder / "events.ndjson").write_text(
+        json.dumps({"event": "unsubscribe", "email": "bye@example.com", "timestamp": "2026-03-15T08:42:11Z"}) + "\n"
+    )
     (folder / "broken.eml").write_bytes(b"\x00\x01 not mail")
     return folder
 
@@ -67,10 +67,19 @@ def test_dry_run_of_a_stored_report_says_duplicate_as_a_real_run_does(dns, tmp_p
 
 def test_report_prints_rates_with_levels(dns, tmp_path):
     events = tmp_path / "events.json"
-    sent = [{"event": "sent", "email": f"r{i}@example.com", "timestamp": "2026-03-15T08:00:00Z",
-             "campaign_id": "c1"} for i in range(50)]
-    bounce = {"event": "bounce", "email": "r1@example.com", "smtp_code": 550, "smtp_enhanced_code": "5.1.1",
-              "smtp_message": "user unknown", "timestamp": "2026-03-15T09:00:00Z", "campaign_id": "c1"}
+    sent = [
+        {"event": "sent", "email": f"r{i}@example.com", "timestamp": "2026-03-15T08:00:00Z", "campaign_id": "c1"}
+        for i in range(50)
+    ]
+    bounce = {
+        "event": "bounce",
+        "email": "r1@example.com",
+        "smtp_code": 550,
+        "smtp_enhanced_code": "5.1.1",
+        "smtp_message": "user unknown",
+        "timestamp": "2026-03-15T09:00:00Z",
+        "campaign_id": "c1",
+    }
     events.write_text(json.dumps([*sent, bounce]))
     assert run(dns, tmp_path, "ingest", str(events)).returncode == 0
     result = run(dns, tmp_path, "report", "--campaign-id", "c1")

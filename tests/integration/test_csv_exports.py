@@ -21,9 +21,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _settings(dns, store_url: str) -> Settings:
     host, port = dns.address
-    return dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3,
-                               dns_tries=1, database_url=store_url, auth=False, job_chunk_rows=4,
-                               job_poll_seconds=0.05)
+    return dataclasses.replace(
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
+        job_chunk_rows=4,
+        job_poll_seconds=0.05,
+    )
 
 
 def _cells(text: str) -> list[list[str]]:
@@ -33,7 +41,7 @@ def _cells(text: str) -> list[list[str]]:
 async def test_suppression_export_is_neutralised_and_reimports_exactly(aiohttp_client, dns, store_url, tmp_path):
     client = await aiohttp_client(create_app(_settings(dns, store_url)))
     entries = {
-        "-list@example.com": {"reason": "manual", "source": "=HYPERLINK(\"http://evil.example\",\"x\")"},
+        "-list@example.com": {"reason": "manual", "source": '=HYPERLINK("http://evil.example","x")'},
         "+tag@example.com": {"reason": "manual", "detail": "@SUM(1+1)"},
         "=x@example.com": {"reason": "manual", "source": "'=already quoted"},  # a quote of its own survives
         "plain@example.com": {"reason": "manual", "source": "'not a formula", "detail": "\t-tabbed\nreply"},
@@ -52,7 +60,10 @@ async def test_suppression_export_is_neutralised_and_reimports_exactly(aiohttp_c
     for address, body in entries.items():
         entry = await (await other.get(f"/v1/suppressions/{address}")).json()
         assert (entry["value"], entry["source"], entry["detail"]) == (
-            address, body.get("source", "api"), body.get("detail")), entry
+            address,
+            body.get("source", "api"),
+            body.get("detail"),
+        ), entry
 
 
 async def test_job_results_csv_is_neutralised(aiohttp_client, dns, store_url):

@@ -37,14 +37,20 @@ def service(dns, tmp_path: Path):
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_STORE_TIMEOUT="0.3")
     token = subprocess.run(
         [sys.executable, "-m", "validator", "keys", "create", "--name", "t", "--scope", "admin"],
-        env=env, capture_output=True, text=True, timeout=30, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout.strip()
     processes: list[subprocess.Popen[bytes]] = []
 
     def start() -> str:
         process = subprocess.Popen(
             [sys.executable, "-m", "validator", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         processes.append(process)
         base = f"http://127.0.0.1:{port}"
@@ -62,9 +68,7 @@ def test_acknowledged_writes_survive_kill_9(service):
     start, processes, token, _ = service
     base = start()
     for i in range(50):
-        status, _, _ = _request(
-            f"{base}/v1/suppressions/u{i}@example.com", "PUT", b'{"reason": "hard_bounce"}', token
-        )
+        status, _, _ = _request(f"{base}/v1/suppressions/u{i}@example.com", "PUT", b'{"reason": "hard_bounce"}', token)
         assert status == 201
     os.kill(processes[-1].pid, signal.SIGKILL)  # no shutdown, no checkpoint: the 2xx must already be durable
     processes[-1].wait()
@@ -153,8 +157,15 @@ async def test_soft_bounce_streaks_of_another_process_are_never_missed(tmp_path:
     from validator.store.sqlite import FILTER_PULL_MAX, SNAPSHOT_SECONDS
 
     def soft(address: str, message_id: str) -> BounceFact:
-        return BounceFact(address, EventKind.BOUNCE, reason=BounceReason.MAILBOXFULL, reply_code=452,
-                          status="4.2.2", message_id=message_id, timestamp=datetime(2026, 1, 1, tzinfo=UTC))
+        return BounceFact(
+            address,
+            EventKind.BOUNCE,
+            reason=BounceReason.MAILBOXFULL,
+            reply_code=452,
+            status="4.2.2",
+            message_id=message_id,
+            timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        )
 
     async def ingest(store, facts: list[BounceFact]) -> None:
         await Ingestor(store, LearningPolicy()).ingest(facts, source="test", actor="tester")
@@ -192,10 +203,20 @@ def test_acknowledged_events_survive_kill_9_and_replaying_them_changes_nothing(s
     start, processes, token, _ = service
     base = start()
     batches = [
-        "\n".join(json.dumps({"event": "bounce", "email": f"gone{b}-{i}@example.com", "smtp_code": 550,
-                              "smtp_enhanced_code": "5.1.1", "smtp_message": "user unknown", "id": f"e{b}-{i}",
-                              "timestamp": "2026-03-15T08:42:11Z"})
-                  for i in range(50)).encode()
+        "\n".join(
+            json.dumps(
+                {
+                    "event": "bounce",
+                    "email": f"gone{b}-{i}@example.com",
+                    "smtp_code": 550,
+                    "smtp_enhanced_code": "5.1.1",
+                    "smtp_message": "user unknown",
+                    "id": f"e{b}-{i}",
+                    "timestamp": "2026-03-15T08:42:11Z",
+                }
+            )
+            for i in range(50)
+        ).encode()
         for b in range(10)
     ]
     for body in batches:
@@ -212,8 +233,9 @@ def test_acknowledged_events_survive_kill_9_and_replaying_them_changes_nothing(s
 
 
 def _request_as(url: str, body: bytes, token: str, content_type: str):
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": content_type, "Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()

@@ -21,8 +21,15 @@ CONTROLS = ["\x00", "\x01", "\x1b", "\x7f", "\x85"]  # NUL, SOH, ESC, DEL, NEL (
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
     host, port = dns.address
-    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3,
-                                   dns_tries=1, database_url=store_url, auth=False)
+    settings = dataclasses.replace(
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
+    )
     return await aiohttp_client(create_app(settings))
 
 
@@ -40,8 +47,9 @@ async def test_control_characters_in_query_parameters_are_refused(client, contro
     await _refused(await client.get("/v1/reports/bounce-rates", params={"sender": f"s{control}"}), "sender")
     csv_body = b"email\r\nb@example.com\r\n"
     for name in ("source", "why"):
-        response = await client.post("/v1/suppressions/import", params={name: f"i{control}"}, data=csv_body,
-                                     headers={"Content-Type": "text/csv"})
+        response = await client.post(
+            "/v1/suppressions/import", params={name: f"i{control}"}, data=csv_body, headers={"Content-Type": "text/csv"}
+        )
         await _refused(response, name)
     assert (await client.get("/v1/suppressions/a@example.com")).status == 200  # the DELETE never ran
     assert (await client.get("/v1/suppressions/b@example.com")).status == 404  # nor the imports
@@ -52,8 +60,13 @@ async def test_control_characters_in_json_text_fields_are_refused(client, contro
     for field in ("source", "why", "detail"):
         body = {"reason": "manual", field: f"a{control}b"}
         await _refused(await client.put("/v1/suppressions/a@example.com", json=body), field)
-    event = {"event": "bounce", "type": "hard", "email": "c@example.com",
-             "timestamp": "2026-03-15T08:42:11Z", "campaign_id": f"spring{control}"}
+    event = {
+        "event": "bounce",
+        "type": "hard",
+        "email": "c@example.com",
+        "timestamp": "2026-03-15T08:42:11Z",
+        "campaign_id": f"spring{control}",
+    }
     await _refused(await client.post("/v1/events", json=event), "campaign_id")
     assert (await client.get("/v1/suppressions/a@example.com")).status == 404
 
@@ -67,12 +80,12 @@ async def test_a_multi_line_detail_keeps_its_line_breaks_and_tabs(client):
 
 async def test_control_characters_in_csv_cells_are_reported_rows(client):
     csv_body = (
-        "email,source,detail\r\n"
-        "one@example.com,esp\x01export,\r\n"  # SOH in a one-line cell
-        'two@example.com,esp,"multi\nline\tdetail"\r\n'  # a quoted multi-line detail is fine
-        "three@example.com,esp,bad\x1bdetail\r\n"  # ESC in the detail
-        "four@example.com,esp,\r\n"
-    ).encode()
+        b"email,source,detail\r\n"
+        b"one@example.com,esp\x01export,\r\n"  # SOH in a one-line cell
+        b'two@example.com,esp,"multi\nline\tdetail"\r\n'  # a quoted multi-line detail is fine
+        b"three@example.com,esp,bad\x1bdetail\r\n"  # ESC in the detail
+        b"four@example.com,esp,\r\n"
+    )
     response = await client.post("/v1/suppressions/import", data=csv_body, headers={"Content-Type": "text/csv"})
     body = await response.json()
     assert (response.status, body["added"], body["invalid"]) == (200, 2, 2)
@@ -83,13 +96,15 @@ async def test_control_characters_in_csv_cells_are_reported_rows(client):
 
 def _dsn(recipient: bytes) -> bytes:
     """A Postfix-style RFC 3464 report whose only recipient is ``recipient``."""
-    return (b"From: MAILER-DAEMON@mx.example.org\r\nTo: news@example.org\r\nSubject: Undelivered Mail\r\n"
-            b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
-            b"--B\r\nContent-Type: text/plain\r\n\r\n<" + recipient + b">: host mx.example.com said: 550 5.1.1 "
-            b"User unknown (in reply to RCPT TO command)\r\n"
-            b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
-            b"Final-Recipient: rfc822; " + recipient + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-            b"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n--B--\r\n")
+    return (
+        b"From: MAILER-DAEMON@mx.example.org\r\nTo: news@example.org\r\nSubject: Undelivered Mail\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\n<" + recipient + b">: host mx.example.com said: 550 5.1.1 "
+        b"User unknown (in reply to RCPT TO command)\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        b"Final-Recipient: rfc822; " + recipient + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n--B--\r\n"
+    )
 
 
 @pytest.mark.parametrize("control", [b"\x00", b"\x01", b"\x1b"], ids=["nul", "soh", "esc"])

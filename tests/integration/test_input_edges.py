@@ -20,8 +20,14 @@ BEFORE_YEAR_ONE = "0001-01-01T00:00:00+14:00"
 async def client(aiohttp_client, dns, store_url):
     host, port = dns.address
     settings = dataclasses.replace(
-        Settings(), job_process=False, job_workers=0, dns_nameservers=((host, port),), dns_timeout=0.3,
-        dns_tries=1, database_url=store_url, auth=False,
+        Settings(),
+        job_process=False,
+        job_workers=0,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
     )
     return await aiohttp_client(create_app(settings))
 
@@ -52,13 +58,23 @@ async def test_a_job_answers_a_quote_inside_a_cell_and_every_row_after_it(client
     assert (await response.json())["total"] == 3
 
 
-@pytest.mark.parametrize(("bad", "after", "error"), [
-    (f"bad@example.com,manual,{BEFORE_YEAR_ONE}", 1, "expires_at: must fall between years 1 and 9999 in UTC"),
-    ('bad@example.com,manual,"' + "x" * 200_000 + '"', 1,  # past the csv module's 131,072: was a 500
-     f"longer than {MAX_RECORD_BYTES:,} bytes (line 2502), so not read"),
-    ('"bad@example.com,manual,', 10_000,  # the lines after it, 150 KB, cannot be told apart: was a 500
-     "a quoted field opens on line 2502 and never closes, so lines 2502-12502 cannot be read"),
-], ids=["time-overflow", "giant-cell", "unclosed-quote"])
+@pytest.mark.parametrize(
+    ("bad", "after", "error"),
+    [
+        (f"bad@example.com,manual,{BEFORE_YEAR_ONE}", 1, "expires_at: must fall between years 1 and 9999 in UTC"),
+        (
+            'bad@example.com,manual,"' + "x" * 200_000 + '"',
+            1,  # past the csv module's 131,072: was a 500
+            f"longer than {MAX_RECORD_BYTES:,} bytes (line 2502), so not read",
+        ),
+        (
+            '"bad@example.com,manual,',
+            10_000,  # the lines after it, 150 KB, cannot be told apart: was a 500
+            "a quoted field opens on line 2502 and never closes, so lines 2502-12502 cannot be read",
+        ),
+    ],
+    ids=["time-overflow", "giant-cell", "unclosed-quote"],
+)
 async def test_an_import_reports_a_bad_row_by_line_and_writes_exactly_the_good_ones(client, bad, after, error):
     # more than one write batch (1,000 rows) before the bad row: they used to be committed before a 500
     good = [f"user{i}@example.com,manual," for i in range(2500)]
@@ -67,7 +83,7 @@ async def test_an_import_reports_a_bad_row_by_line_and_writes_exactly_the_good_o
     response = await client.post("/v1/suppressions/import", data=body.encode(), headers=CSV)
     assert response.status == 200, await response.text()
     result = await response.json()
-    assert [(row["line"], row["error"][:len(error)]) for row in result["invalid_rows"]] == [(2502, error)]
+    assert [(row["line"], row["error"][: len(error)]) for row in result["invalid_rows"]] == [(2502, error)]
     written = good + (more if bad[0] != '"' else [])
     assert (result["added"], result["invalid"]) == (len(written), 1)
     assert sorted(await _suppressed(client)) == sorted(row.split(",")[0] for row in written)
@@ -87,18 +103,24 @@ async def test_a_time_out_of_range_is_a_400_on_every_endpoint_that_reads_times(c
 
 
 async def test_the_extreme_times_that_are_in_range_are_kept(client):
-    for moment, kept in [("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
-                         ("0001-01-01T00:00:00-14:00", "0001-01-01T14:00:00Z")]:
+    for moment, kept in [
+        ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
+        ("0001-01-01T00:00:00-14:00", "0001-01-01T14:00:00Z"),
+    ]:
         put = await client.put("/v1/suppressions/a@example.com", json={"reason": "manual", "expires_at": moment})
         assert put.status in (200, 201), await put.text()
         assert (await put.json())["expires_at"] == kept
 
 
-@pytest.mark.parametrize(("path", "field"), [
-    ("/v1/jobs?column_index=" + "9" * 4301, "column_index"),  # int() refuses past 4,300 digits: was a 500
-    ("/v1/jobs?column_index=%C2%B2", "column_index"),  # "²" passes str.isdigit() and fails int(): was a 500
-    ("/v1/suppressions?limit=" + "9" * 4301, "limit"),
-], ids=["huge-column-index", "superscript-digit", "huge-limit"])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/jobs?column_index=" + "9" * 4301, "column_index"),  # int() refuses past 4,300 digits: was a 500
+        ("/v1/jobs?column_index=%C2%B2", "column_index"),  # "²" passes str.isdigit() and fails int(): was a 500
+        ("/v1/suppressions?limit=" + "9" * 4301, "limit"),
+    ],
+    ids=["huge-column-index", "superscript-digit", "huge-limit"],
+)
 async def test_integers_past_any_range_in_queries_are_a_400(client, path, field):
     method = client.post if path.startswith("/v1/jobs") else client.get
     response = await method(path, data=b"a@example.com\n", headers=CSV)

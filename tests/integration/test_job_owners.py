@@ -40,11 +40,20 @@ async def test_a_new_key_reusing_a_revoked_name_sees_none_of_its_jobs(aiohttp_cl
     old_token = (await store.create_api_key("team-a", ["jobs"]))[1]
     await store.close()
     host, port = dns.address
-    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3,
-                                   dns_tries=1, database_url=store_url, auth=True, job_poll_seconds=0.05)
+    settings = dataclasses.replace(
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=True,
+        job_poll_seconds=0.05,
+    )
     client = await aiohttp_client(create_app(settings))
-    submitted = await client.post("/v1/jobs", json={"emails": ["a@example.com"]},
-                                  headers={"Authorization": f"Bearer {old_token}"})
+    submitted = await client.post(
+        "/v1/jobs", json={"emails": ["a@example.com"]}, headers={"Authorization": f"Bearer {old_token}"}
+    )
     location = submitted.headers["Location"]
 
     store = client.server.app[STORE]  # the service's own store: sees the new key at once
@@ -80,12 +89,15 @@ async def test_existing_jobs_go_to_the_key_active_when_they_were_created(store_u
         await store.open_job(job.id, 0, JobOptions())
     await store.close()
     # back to schema version 3: no owner column, as a database written by the previous release
-    await _execute(store_url, "ALTER TABLE jobs DROP COLUMN owner_key", "DELETE FROM schema_migrations WHERE version = 4")
+    await _execute(
+        store_url, "ALTER TABLE jobs DROP COLUMN owner_key", "DELETE FROM schema_migrations WHERE version = 4"
+    )
 
     store = await open_store(store_url)
     try:
-        owners = {job.id: (await store.get_job(job.id)).owner_key
-                  for job in (old_job, new_job, ghost_job, anonymous_job)}
+        owners = {
+            job.id: (await store.get_job(job.id)).owner_key for job in (old_job, new_job, ghost_job, anonymous_job)
+        }
         assert owners == {old_job.id: old_key.id, new_job.id: new_key.id, ghost_job.id: None, anonymous_job.id: None}
         assert [job.id for job in (await store.list_jobs(owner_key=new_key.id))[0]] == [new_job.id]
     finally:

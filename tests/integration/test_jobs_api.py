@@ -21,7 +21,11 @@ from validator.config import Settings
 def _settings(dns, database_url: str, **extra) -> Settings:
     host, port = dns.address
     return dataclasses.replace(
-        Settings(), dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, database_url=database_url,
+        Settings(),
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=database_url,
         **{"auth": False, "job_chunk_rows": 4, "job_poll_seconds": 0.05, "job_process": False, **extra},
     )
 
@@ -115,7 +119,9 @@ async def test_csv_header_column_by_name_and_display_names(client):
     await _finished(client, location)
     rows = await _results(client, location)
     assert [(r["row"], r["email"], r.get("input")) for r in rows] == [
-        (2, "jane@example.com", "Jane Doe <jane@example.com>"), (3, "bob@example.org", None)]
+        (2, "jane@example.com", "Jane Doe <jane@example.com>"),
+        (3, "bob@example.org", None),
+    ]
     csv = await client.get(f"{location}/results", headers={"Accept": "text/csv"})
     assert csv.headers["Content-Type"].startswith("text/csv")
     lines = (await csv.text()).splitlines()
@@ -170,7 +176,12 @@ async def test_ndjson_bad_lines_are_answered_invalid_syntax_with_their_row(clien
     assert job["total"] == 5  # the blank line is not a row
     rows = await _results(client, location)
     assert [(r["row"], r["status"]) for r in rows] == [
-        (1, "deliverable"), (2, "deliverable"), (3, "undeliverable"), (4, "undeliverable"), (6, "deliverable")]
+        (1, "deliverable"),
+        (2, "deliverable"),
+        (3, "undeliverable"),
+        (4, "undeliverable"),
+        (6, "deliverable"),
+    ]
     assert rows[2]["reasons"] == ["invalid_syntax"]
     assert "not a JSON value" in rows[2]["checks"]["syntax"]["message"]
 
@@ -187,7 +198,9 @@ async def test_invalid_utf8_csv_row_is_answered_and_the_rest_goes_on(client):
 
 
 async def test_dedupe_answers_repeats_by_reference(client):
-    response = await client.post("/v1/jobs?dedupe=true", json={"emails": ["a@example.com", " A@Example.com", "b@example.com"]})
+    response = await client.post(
+        "/v1/jobs?dedupe=true", json={"emails": ["a@example.com", " A@Example.com", "b@example.com"]}
+    )
     location = response.headers["Location"]
     job = await _finished(client, location)
     assert job["counts"]["statuses"] == {"deliverable": 2, "duplicate": 1}
@@ -222,8 +235,9 @@ async def test_completed_job_posts_a_signed_summary_to_its_callback(aiohttp_clie
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
     server = await aiohttp_server(receiver)
-    settings = _settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_callback_secret="s3cret",
-                         job_callback_allow=("127.0.0.1",))
+    settings = _settings(
+        zone, f"sqlite:///{tmp_path}/v.sqlite3", job_callback_secret="s3cret", job_callback_allow=("127.0.0.1",)
+    )
     client = await aiohttp_client(create_app(settings))
     url = f"http://127.0.0.1:{server.port}/hook"
     response = await client.post(f"/v1/jobs?callback_url={url}", json={"emails": ["a@example.com"]})
@@ -232,7 +246,11 @@ async def test_completed_job_posts_a_signed_summary_to_its_callback(aiohttp_clie
     stamp, mac = (part.split("=", 1)[1] for part in signature.split(","))
     assert mac == hmac.new(b"s3cret", f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
     summary = orjson.loads(body)
-    assert (summary["event"], summary["job"]["status"], summary["job"]["processed"]) == ("job.completed", "completed", 1)
+    assert (summary["event"], summary["job"]["status"], summary["job"]["processed"]) == (
+        "job.completed",
+        "completed",
+        1,
+    )
     for _ in range(100):
         job = await (await client.get(response.headers["Location"])).json()
         if job["callback"]:
@@ -252,8 +270,9 @@ async def test_jobs_need_the_jobs_scope(aiohttp_client, zone, tmp_path):
     client = await aiohttp_client(create_app(dataclasses.replace(_settings(zone, url), auth=True)))
     refused = await client.post("/v1/jobs", json={"emails": []}, headers={"Authorization": f"Bearer {form}"})
     assert (refused.status, (await refused.json())["error"]["code"]) == (403, "forbidden")
-    accepted = await client.post("/v1/jobs", json={"emails": ["a@example.com"]},
-                                 headers={"Authorization": f"Bearer {lists}"})
+    accepted = await client.post(
+        "/v1/jobs", json={"emails": ["a@example.com"]}, headers={"Authorization": f"Bearer {lists}"}
+    )
     assert accepted.status == 202
     listed = await client.get("/v1/jobs", headers={"Authorization": f"Bearer {lists}"})
     assert listed.status == 200 and len((await listed.json())["items"]) == 1
@@ -264,8 +283,10 @@ async def test_a_key_sees_only_its_own_jobs_and_an_admin_key_sees_all(aiohttp_cl
     from validator.store import open_store
 
     store = await open_store(store_url)
-    tokens = {name: (await store.create_api_key(name, scopes))[1]
-              for name, scopes in (("team-a", ["jobs"]), ("team-b", ["jobs"]), ("ops", ["admin"]))}
+    tokens = {
+        name: (await store.create_api_key(name, scopes))[1]
+        for name, scopes in (("team-a", ["jobs"]), ("team-b", ["jobs"]), ("ops", ["admin"]))
+    }
     await store.close()
     client = await aiohttp_client(create_app(dataclasses.replace(_settings(zone, store_url), auth=True)))
 
@@ -273,7 +294,8 @@ async def test_a_key_sees_only_its_own_jobs_and_an_admin_key_sees_all(aiohttp_cl
         return {"Authorization": f"Bearer {tokens[name]}"}
 
     location = (await client.post("/v1/jobs", json={"emails": ["a@example.com"]}, headers=as_("team-a"))).headers[
-        "Location"]
+        "Location"
+    ]
     await client.post("/v1/jobs", json={"emails": ["b@example.com"]}, headers=as_("team-b"))
     assert (await client.get(location, headers=as_("team-a"))).status == 200
     for method in ("GET", "DELETE"):  # another tenant's job is absent, not forbidden: its id tells nothing
@@ -286,8 +308,9 @@ async def test_a_key_sees_only_its_own_jobs_and_an_admin_key_sees_all(aiohttp_cl
     assert sorted(job["created_by"] for job in everyone) == ["key:team-a", "key:team-b"]
 
 
-async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runner(aiohttp_client, aiohttp_server,
-                                                                                     zone, tmp_path):
+async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runner(
+    aiohttp_client, aiohttp_server, zone, tmp_path
+):
     from datetime import UTC, datetime, timedelta
 
     from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions
@@ -331,8 +354,9 @@ async def test_processed_moves_per_slice_within_a_chunk(aiohttp_client, zone, tm
     for n in range(3):
         zone.zone.mx(f"d{n}.xn--exmple-cua.com", 10, "mx.example.com")
         zone.zone.delay(f"d{n}.xn--exmple-cua.com", 0.2, "MX")
-    settings = _settings(zone, f"sqlite:///{tmp_path}/v.sqlite3", job_chunk_rows=300, job_slice=100,
-                         job_slice_ms=1000.0)
+    settings = _settings(
+        zone, f"sqlite:///{tmp_path}/v.sqlite3", job_chunk_rows=300, job_slice=100, job_slice_ms=1000.0
+    )
     client = await aiohttp_client(create_app(settings))
     emails = [f"u{i}@d{i // 100}.exämple.com" for i in range(300)]  # one chunk of 300 rows
     location = (await client.post("/v1/jobs", json={"emails": emails})).headers["Location"]

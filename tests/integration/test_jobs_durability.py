@@ -16,13 +16,19 @@ from processes import env_for, free_port, wait_for
 
 DOMAINS, PER_DOMAIN = 30, 20  # one domain per chunk of 20 rows; each domain's MX answer is slowed down
 SLOW_DNS_SECONDS = 0.12
-JOB_ENV = {"VALIDATOR_AUTH": "false", "VALIDATOR_JOB_CHUNK_ROWS": str(PER_DOMAIN), "VALIDATOR_JOB_LEASE_SECONDS": "2",
-           "VALIDATOR_JOB_POLL_SECONDS": "0.1", "VALIDATOR_ACCESS_LOG": "false"}
+JOB_ENV = {
+    "VALIDATOR_AUTH": "false",
+    "VALIDATOR_JOB_CHUNK_ROWS": str(PER_DOMAIN),
+    "VALIDATOR_JOB_LEASE_SECONDS": "2",
+    "VALIDATOR_JOB_POLL_SECONDS": "0.1",
+    "VALIDATOR_ACCESS_LOG": "false",
+}
 
 
 def _call(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
-                                     headers={"Content-Type": content_type})
+    request = urllib.request.Request(
+        url, data=body, method="POST" if body is not None else "GET", headers={"Content-Type": content_type}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, dict(response.headers), response.read()
 
@@ -51,8 +57,12 @@ class Services:
         self.env, self.processes = env, []
 
     def start(self, port: int) -> str:
-        process = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--port", str(port)], env=self.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.processes.append(process)
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz", time.monotonic() + 20)
@@ -128,8 +138,9 @@ def _children(pid: int) -> list[int]:
 
 
 def test_runner_in_a_child_process_dies_with_the_service_and_the_job_resumes(slow_zone, services, tmp_path):
-    env = env_for(slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_JOB_PROCESS="true",
-                  **JOB_ENV)
+    env = env_for(
+        slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_JOB_PROCESS="true", **JOB_ENV
+    )
     group = services(env)
     port = free_port()
     base = group.start(port)
@@ -150,8 +161,11 @@ def test_runner_in_a_child_process_dies_with_the_service_and_the_job_resumes(slo
 
 
 def test_graceful_stop_releases_its_chunks_for_an_immediate_resume(slow_zone, services, tmp_path):
-    env = env_for(slow_zone, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
-                  **{**JOB_ENV, "VALIDATOR_JOB_LEASE_SECONDS": "120"})  # longer than the test may wait
+    env = env_for(
+        slow_zone,
+        VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+        **{**JOB_ENV, "VALIDATOR_JOB_LEASE_SECONDS": "120"},
+    )  # longer than the test may wait
     group = services(env)
     port = free_port()
     base = group.start(port)
@@ -188,8 +202,9 @@ def _wait_for_a_lease_of(pid: int, url: str) -> None:
     async def leased_pids() -> set[int]:
         conn = await asyncpg.connect(url)
         try:
-            owners = await conn.fetch("SELECT lease_owner FROM job_chunks WHERE results IS NULL"
-                                      " AND lease_owner IS NOT NULL")
+            owners = await conn.fetch(
+                "SELECT lease_owner FROM job_chunks WHERE results IS NULL AND lease_owner IS NOT NULL"
+            )
         finally:
             await conn.close()
         return {int(row["lease_owner"].split(":")[1]) for row in owners}

@@ -35,11 +35,19 @@ def silent_resolver() -> Iterator[tuple[str, int]]:
         sock.close()
 
 
-async def test_a_job_waits_out_a_silent_resolver_once_per_chunk_not_once_per_slice(aiohttp_client, tmp_path,
-                                                                                   silent_resolver):
+async def test_a_job_waits_out_a_silent_resolver_once_per_chunk_not_once_per_slice(
+    aiohttp_client, tmp_path, silent_resolver
+):
     settings = dataclasses.replace(
-        Settings(), dns_nameservers=(silent_resolver,), dns_timeout=BUDGET, dns_tries=1, auth=False,
-        database_url=f"sqlite:///{tmp_path}/v.sqlite3", job_process=False, job_poll_seconds=0.05)
+        Settings(),
+        dns_nameservers=(silent_resolver,),
+        dns_timeout=BUDGET,
+        dns_tries=1,
+        auth=False,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
+        job_process=False,
+        job_poll_seconds=0.05,
+    )
     client = await aiohttp_client(create_app(settings))
     rng = random.Random(8)  # a shuffled list: rows of one domain are spread over the upload
     emails = [f"user{n}@d{rng.randrange(DOMAINS)}.example.com" for n in range(ROWS)]
@@ -69,9 +77,17 @@ async def test_validations_keep_their_dns_lane_while_a_job_waits_on_silent_domai
     dns.zone.a("mx.answers.example.org", "8.8.8.8")
     host, port = dns.address
     settings = dataclasses.replace(
-        Settings(), dns_nameservers=((host, port),), dns_timeout=BUDGET * 4, dns_tries=1, auth=False,
-        database_url=f"sqlite:///{tmp_path}/v.sqlite3", job_process=False, job_poll_seconds=0.05,
-        dns_max_inflight=DOMAINS, job_dns_max_inflight=DOMAINS // 2)  # the job alone could take every slot
+        Settings(),
+        dns_nameservers=((host, port),),
+        dns_timeout=BUDGET * 4,
+        dns_tries=1,
+        auth=False,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
+        job_process=False,
+        job_poll_seconds=0.05,
+        dns_max_inflight=DOMAINS,
+        job_dns_max_inflight=DOMAINS // 2,
+    )  # the job alone could take every slot
     client = await aiohttp_client(create_app(settings))
     response = await client.post("/v1/jobs", json={"emails": [f"u{n}@d{n % DOMAINS}.example.com" for n in range(ROWS)]})
     location = response.headers["Location"]

@@ -190,7 +190,8 @@ async def test_silent_server_times_out_within_the_budget(dns: DnsServer, make_re
 
 
 async def test_a_server_answering_within_dns_timeout_is_waited_for_after_fast_answers(
-        dns: DnsServer, make_resolver: MakeResolver) -> None:
+    dns: DnsServer, make_resolver: MakeResolver
+) -> None:
     # c-ares adapts its per-try timeouts to the fast answers (down to 250 ms), then drops a reply
     # that comes within dns_timeout: measured "timeout" after ~0.5 s for a 0.6 s server at 1.0 x 2.
     for i in range(20):
@@ -439,7 +440,9 @@ async def test_cache_is_bounded_in_size(dns: DnsServer, make_resolver: MakeResol
     assert kept == domains[-3:]  # the least recently used went first
 
 
-async def test_channels_are_replaced_without_failing_queries_in_flight(dns: DnsServer, make_resolver: MakeResolver) -> None:
+async def test_channels_are_replaced_without_failing_queries_in_flight(
+    dns: DnsServer, make_resolver: MakeResolver
+) -> None:
     """c-ares' own query cache has no size bound: a channel takes ``channel_queries`` queries, then a
     new one takes over, and the old one answers what it still has in flight before it is closed."""
     resolver = make_resolver()

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.config import SchemathesisConfig
-from schemathesis.transport.requests import REQUESTS_TRANSPORT, binary_serializer
-from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from aiohttp import web
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.config import SchemathesisConfig
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, binary_serializer
 
 from validator.api import create_app
 from validator.config import Settings
@@ -31,10 +31,14 @@ SPEC = Path(__file__).parents[2] / "openapi.yaml"
 # 422: a raw bounce that is no mail message. The token is ours to send (generating a missing or
 # broken Authorization is auth's test, not the spec's), and the examples are derandomized so CI
 # runs the same cases every time.
-CONFIG = SchemathesisConfig.from_dict({
-    "checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "405", "413", "415", "422"]}},
-    "generation": {"with-security-parameters": False},
-})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "negative_data_rejection": {"expected-statuses": ["400", "401", "403", "404", "405", "413", "415", "422"]}
+        },
+        "generation": {"with-security-parameters": False},
+    }
+)
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 # A raw bounce (message/rfc822) goes on the wire as the bytes generated for it.
 REQUESTS_TRANSPORT.serializer("message/rfc822")(binary_serializer)

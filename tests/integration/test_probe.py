@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-
 from smtpserver import ACCEPTED, GREYLISTED, Script
+
 from validator.checker import Checker
 from validator.config import Settings
 from validator.model import MxOutcome, ProbeOutcome, Reason, Status
@@ -32,9 +32,17 @@ LOOPBACK = parse_networks("127.0.0.0/8")
 def probe_settings(dns, smtp, **overrides) -> Settings:
     host, port = dns.address
     values = dict(
-        dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1, smtp_probe=True, smtp_port=smtp.port,
-        smtp_helo_name="probe.validator.example", smtp_mail_from="verify@validator.example",
-        smtp_allow_networks=LOOPBACK, smtp_connect_timeout=1.0, smtp_command_timeout=2.0, default_timeout_ms=3000,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        smtp_probe=True,
+        smtp_port=smtp.port,
+        smtp_helo_name="probe.validator.example",
+        smtp_mail_from="verify@validator.example",
+        smtp_allow_networks=LOOPBACK,
+        smtp_connect_timeout=1.0,
+        smtp_command_timeout=2.0,
+        default_timeout_ms=3000,
         job_process=False,
     )
     values.update(overrides)
@@ -117,11 +125,17 @@ async def test_unknown_mailbox_is_undeliverable_with_the_server_reply(probing, d
         # Gmail, over quota: the mailbox exists
         ("452 4.2.2 The email account that you tried to reach is over quota", Status.RISKY, Reason.MAILBOX_FULL),
         # Gmail, a disabled account: it will bounce
-        ("550 5.2.1 The email account that you tried to reach is disabled", Status.UNDELIVERABLE,
-         Reason.MAILBOX_DISABLED),
+        (
+            "550 5.2.1 The email account that you tried to reach is disabled",
+            Status.UNDELIVERABLE,
+            Reason.MAILBOX_DISABLED,
+        ),
         # Postfix with an RBL: the prober was refused, not the address
-        ("554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org",
-         Status.UNKNOWN, Reason.PROBE_BLOCKED),
+        (
+            "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org",
+            Status.UNKNOWN,
+            Reason.PROBE_BLOCKED,
+        ),
         # Exim greylistd on the first attempt
         ("451 4.7.1 Greylisting in action, please come back later", Status.UNKNOWN, Reason.GREYLISTED),
         # a server going away mid-session
@@ -175,7 +189,11 @@ async def test_greylisted_then_deliverable_on_a_later_request(probing, dns, smtp
     first = await probing.check("jane@grey.com")
     assert (first.status, first.reasons) == (Status.UNKNOWN, (Reason.GREYLISTED,))
     second = await probing.check("jane@grey.com")  # greylisting is never cached
-    assert (second.status, second.smtp.outcome, second.smtp.cached) == (Status.DELIVERABLE, ProbeOutcome.ACCEPTED, False)
+    assert (second.status, second.smtp.outcome, second.smtp.cached) == (
+        Status.DELIVERABLE,
+        ProbeOutcome.ACCEPTED,
+        False,
+    )
 
 
 async def test_answers_are_cached_per_address(probing, dns, smtp):
@@ -199,7 +217,10 @@ async def test_tarpit_never_holds_the_request_past_its_deadline(probing, dns, sm
     elapsed = time.perf_counter() - began
     assert elapsed < 1.5, elapsed  # the tarpit answers after 3 s; 0.6 s budget plus slack for a loaded CI machine
     assert (verdict.status, verdict.reasons, verdict.smtp.outcome) == (
-        Status.UNKNOWN, (Reason.SMTP_TIMEOUT,), ProbeOutcome.SMTP_TIMEOUT)
+        Status.UNKNOWN,
+        (Reason.SMTP_TIMEOUT,),
+        ProbeOutcome.SMTP_TIMEOUT,
+    )
     # asked, then asked again on a fresh session when the first one stalled: the deadline ended it
     assert server.connections == 2 and server.rcpts == ["jane@slow-mail.com"] * 2
 
@@ -361,10 +382,28 @@ def server_tls(tmp_path_factory):
     where = tmp_path_factory.mktemp("smtp-probe-tls")
     key, cert = where / "key.pem", where / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=mx1.tls-mail.com",
-         "-addext", "subjectAltName=DNS:mx1.tls-mail.com"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=mx1.tls-mail.com",
+            "-addext",
+            "subjectAltName=DNS:mx1.tls-mail.com",
+        ],
+        check=True,
+        capture_output=True,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -468,7 +507,11 @@ async def test_api_validate_with_smtp_returns_the_reply(client, dns, smtp):
     assert (response.status, body["status"], body["reasons"]) == (200, "undeliverable", ["mailbox_not_found"])
     check = body["checks"]["smtp"]
     assert (check["outcome"], check["code"], check["enhanced_code"], check["host"]) == (
-        "mailbox_not_found", 550, "5.1.1", "mx1.api-mail.com")
+        "mailbox_not_found",
+        550,
+        "5.1.1",
+        "mx1.api-mail.com",
+    )
     assert "User unknown" in check["text"] and check["cached"] is False and check["tls"] is False
     metrics = await (await client.get("/metrics")).text()
     assert 'validator_smtp_probes_total{outcome="mailbox_not_found"} 1' in metrics
@@ -498,8 +541,13 @@ def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
 
     server = smtp.start(Script(mailboxes={"jane@cli-mail.com": ACCEPTED}))
     point(dns, "cli-mail.com", server)
-    env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_SMTP_PORT=str(smtp.port),
-                  VALIDATOR_SMTP_ALLOW_NETWORKS="127.0.0.0/8", VALIDATOR_SMTP_HELO_NAME="probe.validator.example")
+    env = env_for(
+        dns,
+        VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+        VALIDATOR_SMTP_PORT=str(smtp.port),
+        VALIDATOR_SMTP_ALLOW_NETWORKS="127.0.0.0/8",
+        VALIDATOR_SMTP_HELO_NAME="probe.validator.example",
+    )
     command = [*VALIDATOR, "check", "jane@cli-mail.com", "walter.white@cli-mail.com"]
     plain = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
     assert plain.returncode == 0 and server.connections == 0, plain.stderr  # no --smtp: DNS only
@@ -515,8 +563,9 @@ def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
 async def learning_client(aiohttp_client, dns, smtp, tmp_path):
     from validator.api import create_app
 
-    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/validator.sqlite3", auth=False,
-                              probe_disagreement_threshold=2)
+    settings = probe_settings(
+        dns, smtp, database_url=f"sqlite:///{tmp_path}/validator.sqlite3", auth=False, probe_disagreement_threshold=2
+    )
     return await aiohttp_client(create_app(settings))
 
 
@@ -526,17 +575,25 @@ async def test_hard_bounces_after_acceptances_turn_a_domains_acceptances_into_ac
     server = smtp.start(Script(mailboxes={f"{n}@gateway-mail.com": ACCEPTED for n in ("ann", "bob", "cy", "dee")}))
     point(dns, "gateway-mail.com", server)
     for name in ("ann", "bob", "cy"):
-        body = await (await learning_client.post("/v1/validate", json={"email": f"{name}@gateway-mail.com",
-                                                                       "smtp": True})).json()
+        body = await (
+            await learning_client.post("/v1/validate", json={"email": f"{name}@gateway-mail.com", "smtp": True})
+        ).json()
         assert (body["status"], body["checks"]["smtp"]["accept_all"]) == ("deliverable", False)
     await asyncio.sleep(0.2)  # acceptances are written in the background
     for name in ("ann", "bob"):  # real sends to two accepted addresses hard-bounce
-        bounce = {"event": "bounce", "email": f"{name}@gateway-mail.com", "smtp_code": 550,
-                  "smtp_enhanced_code": "5.1.1", "smtp_message": "user unknown", "timestamp": "2026-03-15T08:42:11Z"}
+        bounce = {
+            "event": "bounce",
+            "email": f"{name}@gateway-mail.com",
+            "smtp_code": 550,
+            "smtp_enhanced_code": "5.1.1",
+            "smtp_message": "user unknown",
+            "timestamp": "2026-03-15T08:42:11Z",
+        }
         [result] = (await (await learning_client.post("/v1/events", json=bounce)).json())["results"]
         assert result["action"] == "suppressed"
-    body = await (await learning_client.post("/v1/validate", json={"email": "dee@gateway-mail.com",
-                                                                   "smtp": True})).json()
+    body = await (
+        await learning_client.post("/v1/validate", json={"email": "dee@gateway-mail.com", "smtp": True})
+    ).json()
     assert (body["status"], body["reasons"]) == ("risky", ["accept_all"])
     assert body["checks"]["smtp"]["accept_all"] is True and "hard bounces" in body["checks"]["smtp"]["detail"]
 
@@ -547,10 +604,18 @@ async def test_a_job_with_smtp_probes_and_asks_greylisted_rows_again(aiohttp_cli
     # Postgrey-like: every address's first RCPT is deferred, the retry gets the real answer
     server = smtp.start(Script(mailboxes={"jane@grey-job.com": ACCEPTED}, greylist=True))
     point(dns, "grey-job.com", server)
-    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=False,
-                              job_poll_seconds=0.05, job_greylist_delay=1.2, job_greylist_retries=1,
-                              # the chunk's work outlasts its lease: renewed, the second worker never takes it
-                              job_lease_seconds=1.0, job_workers=2)
+    settings = probe_settings(
+        dns,
+        smtp,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
+        auth=False,
+        job_poll_seconds=0.05,
+        job_greylist_delay=1.2,
+        job_greylist_retries=1,
+        # the chunk's work outlasts its lease: renewed, the second worker never takes it
+        job_lease_seconds=1.0,
+        job_workers=2,
+    )
     client = await aiohttp_client(create_app(settings))
     response = await client.post("/v1/jobs?smtp=true", json={"emails": ["jane@grey-job.com", "joe@grey-job.com"]})
     assert response.status == 202, await response.text()
@@ -561,8 +626,10 @@ async def test_a_job_with_smtp_probes_and_asks_greylisted_rows_again(aiohttp_cli
             break
         await asyncio.sleep(0.05)
     rows = [orjson.loads(line) for line in (await (await client.get(f"{location}/results")).read()).splitlines()]
-    assert [(r["email"], r["status"]) for r in rows] == [("jane@grey-job.com", "deliverable"),
-                                                         ("joe@grey-job.com", "undeliverable")]
+    assert [(r["email"], r["status"]) for r in rows] == [
+        ("jane@grey-job.com", "deliverable"),
+        ("joe@grey-job.com", "undeliverable"),
+    ]
     assert rows[1]["reasons"] == ["mailbox_not_found"] and rows[0]["checks"]["smtp"]["code"] == 250
     assert server.rcpts.count("jane@grey-job.com") == 2  # deferred once, asked again within the job
     assert job["counts"]["statuses"] == {"deliverable": 1, "undeliverable": 1}
@@ -575,8 +642,15 @@ async def test_a_job_reports_greylisted_when_still_deferred_after_its_retries(ai
 
     server = smtp.start(Script(mailboxes={"jane@grey-job.com": GREYLISTED}))  # deferred every time
     point(dns, "grey-job.com", server)
-    settings = probe_settings(dns, smtp, database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=False,
-                              job_poll_seconds=0.05, job_greylist_delay=0.05, job_greylist_retries=2)
+    settings = probe_settings(
+        dns,
+        smtp,
+        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
+        auth=False,
+        job_poll_seconds=0.05,
+        job_greylist_delay=0.05,
+        job_greylist_retries=2,
+    )
     client = await aiohttp_client(create_app(settings))
     location = (await client.post("/v1/jobs?smtp=true", json={"emails": ["jane@grey-job.com"]})).headers["Location"]
     for _ in range(100):

@@ -13,9 +13,9 @@ import subprocess
 import time
 
 import pytest
-
 from smtpserver import ACCEPTED, BLOCKED, GREYLISTED, Script, postfix_defaults
 from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
+
 from validator.model import ProbeOutcome, Reason, Status
 
 
@@ -53,8 +53,14 @@ async def test_a_mixed_batch_at_a_postfix_host_answers_every_address(make, dns, 
     verdicts = await probing.checker.check_many(emails, smtp=True, timeout_ms=1500)
     outcomes = [v.smtp.outcome for v in verdicts]
     assert ProbeOutcome.SMTP_TIMEOUT not in outcomes
-    expected = [ProbeOutcome.ACCEPTED if i % 3 == 0 else ProbeOutcome.MAILBOX_FULL if i % 30 == 1
-                else ProbeOutcome.MAILBOX_NOT_FOUND for i in range(200)]
+    expected = [
+        ProbeOutcome.ACCEPTED
+        if i % 3 == 0
+        else ProbeOutcome.MAILBOX_FULL
+        if i % 30 == 1
+        else ProbeOutcome.MAILBOX_NOT_FOUND
+        for i in range(200)
+    ]
     assert outcomes == expected
     assert (server.delayed, server.hangups) == (0, 0)
     assert server.peak <= 3
@@ -133,7 +139,10 @@ async def test_an_acceptance_stands_when_only_the_accept_all_check_runs_out_of_t
     point(dns, "slow-check.com", server)
     verdict = await probing_default.check("jane@slow-check.com", timeout_ms=600)
     assert (verdict.status, verdict.smtp.outcome, verdict.smtp.accept_all) == (
-        Status.DELIVERABLE, ProbeOutcome.ACCEPTED, None)  # what was asked was answered; accept-all unknown
+        Status.DELIVERABLE,
+        ProbeOutcome.ACCEPTED,
+        None,
+    )  # what was asked was answered; accept-all unknown
     assert "accept-all" in verdict.smtp.detail
 
 
@@ -150,8 +159,9 @@ def test_probing_without_a_proper_helo_name_refuses_to_start(dns, tmp_path):
 
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_SMTP_PROBE="true")
     for extra in ({}, {"VALIDATOR_SMTP_HELO_NAME": "localhost"}):
-        run = subprocess.run([*VALIDATOR, "serve", "--port", "0"], env={**env, **extra}, capture_output=True,
-                             text=True, timeout=30)
+        run = subprocess.run(
+            [*VALIDATOR, "serve", "--port", "0"], env={**env, **extra}, capture_output=True, text=True, timeout=30
+        )
         assert run.returncode == 2, run.stderr
         assert "VALIDATOR_SMTP_HELO_NAME" in run.stderr
 

@@ -14,24 +14,29 @@ import re
 from collections.abc import Iterator
 
 import pytest
-
 from postfix import PostfixInstance, unavailable
 from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
+
 from validator.model import ProbeOutcome
 
 DOMAIN, CATCH_ALL = "postfix-mail.com", "postfix-catch-all.com"
 REPLIES = {f"user{i}@{DOMAIN}": "250 2.1.5 Ok" for i in range(0, 100, 4)}
-REPLIES.update({f"user{i}@{DOMAIN}": "452 4.2.2 <{addr}>: Recipient address rejected: Mailbox full"
-                for i in range(1, 100, 20)})
-REPLIES.update({f"user{i}@{DOMAIN}": "550 5.2.1 <{addr}>: Recipient address rejected: Account disabled"
-                for i in range(3, 100, 20)})
+REPLIES.update(
+    {f"user{i}@{DOMAIN}": "452 4.2.2 <{addr}>: Recipient address rejected: Mailbox full" for i in range(1, 100, 20)}
+)
+REPLIES.update(
+    {f"user{i}@{DOMAIN}": "550 5.2.1 <{addr}>: Recipient address rejected: Account disabled" for i in range(3, 100, 20)}
+)
 _DISCONNECT = re.compile(r"disconnect from \S+ (.*)")
 
 
 def expected(address: str) -> ProbeOutcome:
     reply = REPLIES.get(address, "550" if address.endswith(DOMAIN) else "250")
-    return {"250": ProbeOutcome.ACCEPTED, "452": ProbeOutcome.MAILBOX_FULL,
-            "550": ProbeOutcome.MAILBOX_DISABLED if "disabled" in reply else ProbeOutcome.MAILBOX_NOT_FOUND}[reply[:3]]
+    return {
+        "250": ProbeOutcome.ACCEPTED,
+        "452": ProbeOutcome.MAILBOX_FULL,
+        "550": ProbeOutcome.MAILBOX_DISABLED if "disabled" in reply else ProbeOutcome.MAILBOX_NOT_FOUND,
+    }[reply[:3]]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,11 @@ def postfix() -> Iterator[PostfixInstance]:
 
 def sessions(instance: PostfixInstance) -> list[dict[str, str]]:
     """Postfix's per-session command counts: {"rcpt": "3/11", "quit": "1", ...}."""
-    return [dict(item.split("=") for item in match.group(1).split() if "=" in item)
-            for match in map(_DISCONNECT.search, instance.log().splitlines()) if match]
+    return [
+        dict(item.split("=") for item in match.group(1).split() if "=" in item)
+        for match in map(_DISCONNECT.search, instance.log().splitlines())
+        if match
+    ]
 
 
 async def test_a_mixed_batch_gets_every_answer_right_within_postfixs_limits(make, dns, postfix):
@@ -80,4 +88,3 @@ async def test_sequential_unknown_mailboxes_are_answered_fast_and_never_tarpitte
         assert verdict.smtp.outcome is ProbeOutcome.MAILBOX_NOT_FOUND, verdict.smtp
         assert verdict.smtp.elapsed_ms < 900  # a 1 s error sleep would show
     assert probing.prober.pool_stats.tarpits == 0
-

@@ -19,7 +19,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from processes import env_for, free_port, wait_for
 from smtpserver import ACCEPTED, Script
 from test_probe import point
@@ -38,8 +37,11 @@ def shared(request) -> dict[str, str]:
         except OSError as exc:
             if os.environ.get("SKIP_REDIS_TESTS") == "1":
                 pytest.skip(f"Redis at 127.0.0.1:6379 unreachable: {exc} (SKIP_REDIS_TESTS=1)")
-            pytest.fail(f"Redis at 127.0.0.1:6379 unreachable: {exc}. Start it, or set SKIP_REDIS_TESTS=1 to skip "
-                        "these tests locally.", pytrace=False)
+            pytest.fail(
+                f"Redis at 127.0.0.1:6379 unreachable: {exc}. Start it, or set SKIP_REDIS_TESTS=1 to skip "
+                "these tests locally.",
+                pytrace=False,
+            )
         return {"VALIDATOR_REDIS_URL": REDIS_URL}
     return {"VALIDATOR_DATABASE_URL": request.getfixturevalue("postgres_url")}
 
@@ -53,14 +55,28 @@ def replicas(dns, smtp, tmp_path):
         bases = []
         for i in range(n):
             port = free_port()
-            env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/r{i}.sqlite3", VALIDATOR_AUTH="false",
-                          VALIDATOR_JOB_WORKERS="0", VALIDATOR_SMTP_PROBE="true", VALIDATOR_SMTP_PORT=str(smtp.port),
-                          VALIDATOR_SMTP_ALLOW_NETWORKS="127.0.0.0/8", VALIDATOR_SMTP_HELO_NAME="probe.validator.example",
-                          VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST=str(CAP), VALIDATOR_SMTP_DOMAIN_RATE=str(RATE),
-                          VALIDATOR_SMTP_SESSION_RECIPIENTS="10")
+            env = env_for(
+                dns,
+                VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/r{i}.sqlite3",
+                VALIDATOR_AUTH="false",
+                VALIDATOR_JOB_WORKERS="0",
+                VALIDATOR_SMTP_PROBE="true",
+                VALIDATOR_SMTP_PORT=str(smtp.port),
+                VALIDATOR_SMTP_ALLOW_NETWORKS="127.0.0.0/8",
+                VALIDATOR_SMTP_HELO_NAME="probe.validator.example",
+                VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST=str(CAP),
+                VALIDATOR_SMTP_DOMAIN_RATE=str(RATE),
+                VALIDATOR_SMTP_SESSION_RECIPIENTS="10",
+            )
             env.update(extra)
-            started.append(subprocess.Popen([sys.executable, "-m", "validator", "serve", "--port", str(port)], env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             bases.append(f"http://127.0.0.1:{port}")
         for base in bases:
             wait_for(f"{base}/healthz", time.monotonic() + 30)
@@ -91,8 +107,10 @@ def test_two_replicas_stay_within_the_per_host_cap_and_the_domain_rate_in_total(
         answers = [r for results in pool.map(batch, bases, lists) for r in results]
     throttled = [r for r in answers if r["reasons"] == ["probe_throttled"]]
     probed = [r for r in answers if r["checks"]["smtp"]["code"] in (250, 550)]
-    print(f"two replicas: {server.connections} connections, peak {server.peak} at once (cap {CAP}); "
-          f"{len(server.rcpts)} RCPT TO (rate {RATE}/min); {len(probed)} answered, {len(throttled)} throttled")
+    print(
+        f"two replicas: {server.connections} connections, peak {server.peak} at once (cap {CAP}); "
+        f"{len(server.rcpts)} RCPT TO (rate {RATE}/min); {len(probed)} answered, {len(throttled)} throttled"
+    )
     assert server.peak <= CAP  # in total: each replica alone may open CAP
     assert len(server.rcpts) <= RATE
     assert len(probed) + len(throttled) == 2 * EACH and throttled

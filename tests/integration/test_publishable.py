@@ -26,8 +26,15 @@ async def setup(aiohttp_client, dns, tmp_path):
         "admin": (await store.create_api_key("ops", ["admin"]))[1],
     }
     await store.close()
-    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=(dns.address,), dns_timeout=0.3,
-                                   dns_tries=1, database_url=url, publishable_rate_per_ip=5)
+    settings = dataclasses.replace(
+        Settings(),
+        job_process=False,
+        dns_nameservers=(dns.address,),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=url,
+        publishable_rate_per_ip=5,
+    )
     return await aiohttp_client(create_app(settings)), tokens
 
 
@@ -46,19 +53,27 @@ async def test_publishable_answer_has_only_the_public_fields(setup):
 
 async def test_suppression_entry_is_not_shown_to_a_page(setup):
     client, tokens = setup
-    await client.put("/v1/suppressions/jane@gmail.com", json={"reason": "complaint", "detail": "internal note"},
-                     headers=headers(tokens["admin"]))
-    body = await (await client.post("/v1/validate", json={"email": "jane@gmail.com"},
-                                    headers=headers(tokens["pk"]))).json()
+    await client.put(
+        "/v1/suppressions/jane@gmail.com",
+        json={"reason": "complaint", "detail": "internal note"},
+        headers=headers(tokens["admin"]),
+    )
+    body = await (
+        await client.post("/v1/validate", json={"email": "jane@gmail.com"}, headers=headers(tokens["pk"]))
+    ).json()
     assert body["reasons"] == ["suppressed"] and "internal note" not in str(body) and "complaint" not in str(body)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://shop.example", "null", None],
-                         ids=["other_site", "other_scheme", "null", "no_origin"])
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", "http://shop.example", "null", None],
+    ids=["other_site", "other_scheme", "null", "no_origin"],
+)
 async def test_other_origins_are_refused_without_cors_headers(setup, origin):
     client, tokens = setup
-    response = await client.post("/v1/validate", json={"email": "jane@gmail.com"},
-                                 headers=headers(tokens["pk"], origin))
+    response = await client.post(
+        "/v1/validate", json={"email": "jane@gmail.com"}, headers=headers(tokens["pk"], origin)
+    )
     assert response.status == 403
     assert (await response.json())["error"]["code"] == "forbidden"
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -88,8 +103,10 @@ async def test_revoking_a_key_drops_its_origin_from_preflights(setup):
 
 async def test_per_ip_limit_answers_429_with_retry_after(setup):
     client, tokens = setup
-    statuses = [(await client.post("/v1/validate", json={"email": "jane@gmail.com"},
-                                   headers=headers(tokens["pk"]))).status for _ in range(5)]
+    statuses = [
+        (await client.post("/v1/validate", json={"email": "jane@gmail.com"}, headers=headers(tokens["pk"]))).status
+        for _ in range(5)
+    ]
     assert statuses == [200] * 5
     limited = await client.post("/v1/validate", json={"email": "jane@gmail.com"}, headers=headers(tokens["pk"]))
     assert limited.status == 429
@@ -102,8 +119,9 @@ async def test_per_ip_limit_answers_429_with_retry_after(setup):
 
 async def test_publishable_key_cannot_ask_for_smtp_probes(setup):
     client, tokens = setup
-    response = await client.post("/v1/validate", json={"email": "jane@gmail.com", "smtp": True},
-                                 headers=headers(tokens["pk"]))
+    response = await client.post(
+        "/v1/validate", json={"email": "jane@gmail.com", "smtp": True}, headers=headers(tokens["pk"])
+    )
     assert (response.status, (await response.json())["error"]["field"]) == (403, "smtp")
 
 
@@ -113,11 +131,21 @@ async def test_every_other_route_refuses_a_publishable_key(setup):
     tried = 0
     for resource in client.app.router.resources():
         route_path = resource.canonical
-        if route_path in {"/healthz", "/readyz", "/widget/v1.js", "/dashboard", "/dashboard/{file}",
-                          "/v1/webhooks/{provider}"}:
+        if route_path in {
+            "/healthz",
+            "/readyz",
+            "/widget/v1.js",
+            "/dashboard",
+            "/dashboard/{file}",
+            "/v1/webhooks/{provider}",
+        }:
             continue  # public: no key is read at all
-        path = (route_path.replace("{email}", "jane@gmail.com").replace("{domain}", "gmail.com")
-                .replace("{job_id}", "0" * 32).replace("{key_id}", "0" * 16))
+        path = (
+            route_path.replace("{email}", "jane@gmail.com")
+            .replace("{domain}", "gmail.com")
+            .replace("{job_id}", "0" * 32)
+            .replace("{key_id}", "0" * 16)
+        )
         for route in resource:
             if route.method in {"HEAD", "OPTIONS"} or (route.method, route_path) == ("POST", "/v1/validate"):
                 continue
@@ -130,9 +158,11 @@ async def test_every_other_route_refuses_a_publishable_key(setup):
 
 async def test_keys_api_creates_a_publishable_key_with_normalised_origins(setup):
     client, tokens = setup
-    response = await client.post("/v1/keys", json={"name": "form2", "scopes": ["publishable"],
-                                                   "origins": ["HTTPS://Shop2.Example:443/"]},
-                                 headers=headers(tokens["admin"]))
+    response = await client.post(
+        "/v1/keys",
+        json={"name": "form2", "scopes": ["publishable"], "origins": ["HTTPS://Shop2.Example:443/"]},
+        headers=headers(tokens["admin"]),
+    )
     assert response.status == 201
     body = await response.json()
     assert body["token"].startswith("pk_") and body["origins"] == ["https://shop2.example"]
@@ -141,14 +171,18 @@ async def test_keys_api_creates_a_publishable_key_with_normalised_origins(setup)
     assert all(body["token"] not in repr(k) for k in stored)  # only the secret's hash is kept
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"name": "x", "scopes": ["publishable"]}, "origins"),
-    ({"name": "x", "scopes": ["publishable", "validate"], "origins": [SHOP]}, "scopes"),
-    ({"name": "x", "scopes": ["validate"], "origins": [SHOP]}, "origins"),
-    ({"name": "x", "scopes": ["publishable"], "origins": ["https://shop.example/path"]}, "origins"),
-    ({"name": "x", "scopes": ["publishable"], "origins": ["ftp://shop.example"]}, "origins"),
-    ({"name": "x", "scopes": ["root"]}, "scopes"),
-], ids=["no_origin", "mixed_scopes", "origin_on_secret_key", "origin_with_path", "not_http", "unknown_scope"])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": "x", "scopes": ["publishable"]}, "origins"),
+        ({"name": "x", "scopes": ["publishable", "validate"], "origins": [SHOP]}, "scopes"),
+        ({"name": "x", "scopes": ["validate"], "origins": [SHOP]}, "origins"),
+        ({"name": "x", "scopes": ["publishable"], "origins": ["https://shop.example/path"]}, "origins"),
+        ({"name": "x", "scopes": ["publishable"], "origins": ["ftp://shop.example"]}, "origins"),
+        ({"name": "x", "scopes": ["root"]}, "scopes"),
+    ],
+    ids=["no_origin", "mixed_scopes", "origin_on_secret_key", "origin_with_path", "not_http", "unknown_scope"],
+)
 async def test_keys_api_refuses_bad_key_requests(setup, payload, field):
     client, tokens = setup
     response = await client.post("/v1/keys", json=payload, headers=headers(tokens["admin"]))

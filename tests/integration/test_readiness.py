@@ -19,7 +19,8 @@ async def test_an_unavailable_store_is_not_described_to_anonymous_callers(aiohtt
     with caplog.at_level(logging.WARNING, logger="validator.api"):
         response = await client.get("/readyz")
     # a status and a stable code, never the database's address or the driver's text
-    assert (response.status, await response.json()) == (503, {"status": "store_unavailable",
-                                                               "reason": "store_unavailable"})
+    assert (response.status, await response.json()) == (
+        503,
+        {"status": "store_unavailable", "reason": "store_unavailable"},
+    )
     assert any(r.getMessage().startswith("not ready: ") for r in caplog.records)  # the reason is kept, in the log
-

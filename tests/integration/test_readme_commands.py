@@ -80,26 +80,38 @@ Subject: Spring sale
 
 def example_files(directory: Path) -> None:
     """The files the examples name, as a user would have them."""
+
     def dsn(n: int, recipient: str) -> str:  # a Postfix-style RFC 3464 DSN: 550 5.1.1 user unknown
         return DSN.format(n=n, recipient=recipient)
 
     (directory / ".venv").symlink_to(sys.prefix)  # the project's virtualenv, as `make install` makes it
-    (directory / "customers.csv").write_text("name,email\nJane,jane.doe@yahooo.com\nJoe,joe@example.com\n"
-                                             "Jane again,Jane.Doe@yahooo.com\n")
+    (directory / "customers.csv").write_text(
+        "name,email\nJane,jane.doe@yahooo.com\nJoe,joe@example.com\nJane again,Jane.Doe@yahooo.com\n"
+    )
     (directory / "list.csv").write_text("email\nann@yahooo.com\nbob@example.com\n")
     (directory / "list.ndjson").write_text('"ann@yahooo.com"\n{"email": "bob@example.org"}\n')
     (directory / "bounce.eml").write_text(dsn(1, "gone@example.net"))
     (directory / "suspicious.eml").write_text(dsn(2, "maybe@example.net"))
     (directory / "bounces").mkdir()
     (directory / "bounces" / "one.eml").write_text(dsn(3, "old@example.net"))
-    (directory / "archive.mbox").write_text("From MAILER-DAEMON Sun Mar 15 08:42:11 2026\n" + dsn(4, "older@example.net"))
+    (directory / "archive.mbox").write_text(
+        "From MAILER-DAEMON Sun Mar 15 08:42:11 2026\n" + dsn(4, "older@example.net")
+    )
     for part in ("cur", "new", "tmp"):
         (directory / "Maildir" / part).mkdir(parents=True)
     (directory / "Maildir" / "new" / "1.host").write_text(dsn(5, "oldest@example.net"))
-    (directory / "events.ndjson").write_text(orjson.dumps(
-        {"event": "unsubscribe", "email": "bye@example.com", "timestamp": "2026-03-15T08:42:11Z"}).decode() + "\n")
-    event = {"event": "failed", "severity": "permanent", "recipient": "lost@example.net", "id": "mg-1",
-             "timestamp": time.time(), "delivery-status": {"code": 550, "message": "5.1.1 mailbox unknown"}}
+    (directory / "events.ndjson").write_text(
+        orjson.dumps({"event": "unsubscribe", "email": "bye@example.com", "timestamp": "2026-03-15T08:42:11Z"}).decode()
+        + "\n"
+    )
+    event = {
+        "event": "failed",
+        "severity": "permanent",
+        "recipient": "lost@example.net",
+        "id": "mg-1",
+        "timestamp": time.time(),
+        "delivery-status": {"code": 550, "message": "5.1.1 mailbox unknown"},
+    }
     (directory / "event.json").write_bytes(mailgun_body(event, at=datetime.now(UTC)))  # signed just now
 
 
@@ -143,9 +155,14 @@ def service(dns, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
-    env.update(HOME=str(tmp_path), VALIDATOR_PORT=str(port), VALIDATOR_DNS_NAMESERVERS=dns.nameserver,
-               VALIDATOR_DNS_TIMEOUT="0.5", VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'validator.sqlite3'}",
-               VALIDATOR_MAILGUN_SIGNING_KEY=MAILGUN_KEY.decode())
+    env.update(
+        HOME=str(tmp_path),
+        VALIDATOR_PORT=str(port),
+        VALIDATOR_DNS_NAMESERVERS=dns.nameserver,
+        VALIDATOR_DNS_TIMEOUT="0.5",
+        VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'validator.sqlite3'}",
+        VALIDATOR_MAILGUN_SIGNING_KEY=MAILGUN_KEY.decode(),
+    )
     example_files(tmp_path)
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([*VALIDATOR, "serve"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
@@ -176,11 +193,17 @@ def test_every_readme_and_docs_command_runs_as_documented(service, tmp_path: Pat
     for n, (document, command) in enumerate(commands):
         rc_file = out / f"{n}.rc"
         if not rc_file.exists():
-            failures.append(f"{command.where(document)}: did not finish within {SESSION_SECONDS} s, or never ran "
-                            f"(the session stopped)\n    {command.text}")
+            failures.append(
+                f"{command.where(document)}: did not finish within {SESSION_SECONDS} s, or never ran "
+                f"(the session stopped)\n    {command.text}"
+            )
             continue
-        found = problems_of(command, (out / f"{n}.out").read_text(errors="replace"),
-                            (out / f"{n}.err").read_text(errors="replace"), int(rc_file.read_text()))
+        found = problems_of(
+            command,
+            (out / f"{n}.out").read_text(errors="replace"),
+            (out / f"{n}.err").read_text(errors="replace"),
+            int(rc_file.read_text()),
+        )
         if found:
             failures.append(f"{command.where(document)}: {command.text}\n    " + "\n    ".join(found))
     assert not failures, f"{len(failures)} example(s) do not run as documented:\n" + "\n".join(failures)

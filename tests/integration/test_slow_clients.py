@@ -43,11 +43,18 @@ def server(dns_server, tmp_path_factory):
 
 def _serve(dns_server, tmp_path, **settings: str):
     port, log_path = free_port(), tmp_path / "serve.log"
-    env = env_for(dns_server, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_BODY_IDLE_TIMEOUT=str(IDLE),
-                  VALIDATOR_LOG_LEVEL="debug", VALIDATOR_AUTH="false", **settings)
+    env = env_for(
+        dns_server,
+        VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3",
+        VALIDATOR_BODY_IDLE_TIMEOUT=str(IDLE),
+        VALIDATOR_LOG_LEVEL="debug",
+        VALIDATOR_AUTH="false",
+        **settings,
+    )
     with log_path.open("w") as log:
-        process = subprocess.Popen([*VALIDATOR, "serve", "--port", str(port)], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*VALIDATOR, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 20)
         yield Service(process, port, log_path)
@@ -64,8 +71,9 @@ def _errors_in(log: str) -> list[str]:
 
 
 def _head(path: str, length: int, content_type: str = "application/json") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {length}\r\n\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 async def _stall(port: int, path: str, sent: int, length: int) -> tuple[bytes, bool]:
@@ -152,14 +160,19 @@ async def test_a_vanished_client_is_logged_quietly_and_counted_apart(server):
     assert 'status="500"' not in await _metrics(server.port)
     log = server.log()
     assert "client went away during POST /v1/validate" in log and not _errors_in(log), [
-        line for line in log.splitlines() if "validator.access" not in line]
+        line for line in log.splitlines() if "validator.access" not in line
+    ]
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: x\r\n\r\n",  # a non-numeric length
-    b"GET /healthz HTTP/1.1\r\nHost: test\r\nBad Header: 1\r\n\r\n",  # a space in a field name
-    b"POST /v1/validate HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # a broken chunk size
-], ids=["length", "field-name", "chunked"])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: x\r\n\r\n",  # a non-numeric length
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nBad Header: 1\r\n\r\n",  # a space in a field name
+        b"POST /v1/validate HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # a broken chunk size
+    ],
+    ids=["length", "field-name", "chunked"],
+)
 async def test_malformed_http_is_a_logged_400_not_an_error(server, request_bytes):
     before = await server.client_errors("malformed")
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

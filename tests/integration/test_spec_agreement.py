@@ -26,8 +26,15 @@ async def _client(aiohttp_client, dns, store_url):
     host, port = dns.address
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
-    settings = dataclasses.replace(Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3,
-                                   dns_tries=1, database_url=store_url, auth=False)
+    settings = dataclasses.replace(
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
+    )
     return await aiohttp_client(create_app(settings))
 
 
@@ -40,8 +47,10 @@ async def test_a_suppression_with_its_audit_trail_matches_the_spec(aiohttp_clien
     client = await _client(aiohttp_client, dns, store_url)
     await client.put("/v1/suppressions/a@example.com", json={"reason": "hard_bounce", "why": "bounced"})
     await client.put("/v1/suppressions/domains/example.org", json={"reason": "manual"})
-    for path, operation in (("/v1/suppressions/a@example.com", "/v1/suppressions/{email}"),
-                            ("/v1/suppressions/domains/example.org", "/v1/suppressions/domains/{domain}")):
+    for path, operation in (
+        ("/v1/suppressions/a@example.com", "/v1/suppressions/{email}"),
+        ("/v1/suppressions/domains/example.org", "/v1/suppressions/domains/{domain}"),
+    ):
         response = await _get(client, path)
         assert response.status_code == 200 and response.json()["audit"]
         SPEC[operation]["GET"].validate_response(response)  # raises when the answer breaks the schema

@@ -21,8 +21,9 @@ ENTRIES = 400_000
 def _call(url: str, token: str | None = None, body: object = None, method: str = "GET") -> dict:
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
     data = None if body is None else json.dumps(body).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers),
-                                timeout=10) as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10
+    ) as response:
         return json.loads(response.read())
 
 
@@ -35,12 +36,23 @@ def test_serve_answers_before_the_key_filter_is_built_and_lookups_stay_correct(d
     port = free_port()
     database = tmp_path / "v.sqlite3"
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{database}", VALIDATOR_LOG_LEVEL="info")
-    token = subprocess.run([sys.executable, "-m", "validator", "keys", "create", "--name", "t", "--scope", "admin"],
-                           env=env, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, "-m", "validator", "keys", "create", "--name", "t", "--scope", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
     seed_suppressions(database, ENTRIES)
     sample = [suppressed_address(n) for n in range(0, ENTRIES, ENTRIES // 50)]
-    process = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "validator", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/healthz", time.monotonic() + 20)
@@ -57,7 +69,8 @@ def test_serve_answers_before_the_key_filter_is_built_and_lookups_stay_correct(d
         assert _call(f"{base}/readyz")["key_filters_building"] == 0
         # the filter now answers first: it must hold the seeded keys and the one written during its build
         assert _suppressed(base, token, [*sample, written, "never.stored@domain1.example"]) == [True] * (
-            len(sample) + 1) + [False]
+            len(sample) + 1
+        ) + [False]
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=20)

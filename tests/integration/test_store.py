@@ -20,16 +20,17 @@ from stores import query
 
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.store.schema import MIGRATIONS
 from validator.store import open_store
+from validator.store.schema import MIGRATIONS
 from validator.store.sqlite import SqliteStore
 
 ADDRESS, DOMAIN = SuppressionKind.ADDRESS, SuppressionKind.DOMAIN
 ROOT = Path(__file__).parents[2]
 
 
-def entry(value: str, reason: SuppressionReason = SuppressionReason.HARD_BOUNCE, source: str = "test",
-          **extra: Any) -> SuppressionEntry:
+def entry(
+    value: str, reason: SuppressionReason = SuppressionReason.HARD_BOUNCE, source: str = "test", **extra: Any
+) -> SuppressionEntry:
     kind = ADDRESS if "@" in value else DOMAIN
     return SuppressionEntry(kind, value, reason, source, **extra)
 
@@ -40,8 +41,9 @@ def entry(value: str, reason: SuppressionReason = SuppressionReason.HARD_BOUNCE,
 async def test_put_adds_once_and_an_identical_put_writes_nothing(store):
     # the SMTP reply that caused it, as a bounce processor would record it
     first, created = await store.put_suppression(entry("a@example.com", detail="550 5.1.1 User unknown"), actor="key:1")
-    again, created_again = await store.put_suppression(entry("a@example.com", detail="550 5.1.1 User unknown"),
-                                                       actor="key:2", why="retry")
+    again, created_again = await store.put_suppression(
+        entry("a@example.com", detail="550 5.1.1 User unknown"), actor="key:2", why="retry"
+    )
     assert (created, created_again) == (True, False)
     assert again == first == await store.get_suppression(ADDRESS, "a@example.com")
     assert first.created_at == first.updated_at and first.created_at.tzinfo is not None
@@ -52,8 +54,9 @@ async def test_put_adds_once_and_an_identical_put_writes_nothing(store):
 
 async def test_update_keeps_created_at_and_audits_before_and_after(store):
     first, _ = await store.put_suppression(entry("a@example.com"), actor="key:1")
-    second, created = await store.put_suppression(entry("a@example.com", SuppressionReason.COMPLAINT), actor="cli:ops",
-                                                  why="FBL report")
+    second, created = await store.put_suppression(
+        entry("a@example.com", SuppressionReason.COMPLAINT), actor="cli:ops", why="FBL report"
+    )
     assert not created and second.reason is SuppressionReason.COMPLAINT
     assert second.created_at == first.created_at and second.updated_at >= first.updated_at
     update = (await store.audit_trail(ADDRESS, "a@example.com"))[-1]
@@ -91,8 +94,10 @@ async def test_an_entry_expires_when_the_clock_passes_expires_at(store_url, stor
     clock = [now]
     timed = await open_store(store_url, clock=lambda: clock[0])
     try:
-        await timed.put_suppression(entry("soft@example.com", SuppressionReason.CHRONIC_SOFT_BOUNCE,
-                                          expires_at=now + timedelta(days=30)), actor="t")
+        await timed.put_suppression(
+            entry("soft@example.com", SuppressionReason.CHRONIC_SOFT_BOUNCE, expires_at=now + timedelta(days=30)),
+            actor="t",
+        )
         assert await timed.get_suppression(ADDRESS, "soft@example.com") is not None
         clock[0] = now + timedelta(days=30)  # expires_at is exclusive: at that instant it is gone
         assert await timed.get_suppression(ADDRESS, "soft@example.com") is None
@@ -113,8 +118,9 @@ async def test_expires_at_without_a_time_zone_is_refused(store):
 async def test_find_answers_address_and_domain_keys_in_one_dict(store):
     await store.put_suppression(entry("a@example.com"), actor="t")
     await store.put_suppression(entry("spamtrap.example", SuppressionReason.MANUAL), actor="t")
-    found = await store.find_suppressions(["a@example.com", "b@example.com", "c@spamtrap.example"],
-                                          ["example.com", "spamtrap.example"])
+    found = await store.find_suppressions(
+        ["a@example.com", "b@example.com", "c@spamtrap.example"], ["example.com", "spamtrap.example"]
+    )
     assert set(found) == {"a@example.com", "spamtrap.example"}
     assert found["spamtrap.example"].kind is DOMAIN and found["a@example.com"].kind is ADDRESS
     assert await store.find_suppressions([], []) == {}
@@ -189,8 +195,11 @@ async def test_bulk_import_is_idempotent_and_counts_only_real_changes(store_url,
     assert (first.added, first.updated, first.unchanged) == (2_500, 0, 0)
     again = await store.put_suppressions_bulk(iter(rows), actor="import")
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2_500)
-    changed = rows[:10] + [entry(f"u{i}@example.com", SuppressionReason.COMPLAINT, detail=f"line {i}")
-                           for i in range(10, 20)] + [entry("fresh@example.com")]
+    changed = (
+        rows[:10]
+        + [entry(f"u{i}@example.com", SuppressionReason.COMPLAINT, detail=f"line {i}") for i in range(10, 20)]
+        + [entry("fresh@example.com")]
+    )
     third = await store.put_suppressions_bulk(changed, actor="import")
     assert (third.added, third.updated, third.unchanged) == (1, 10, 10)
     assert (await query(store_url, "SELECT count(*) FROM suppression_audit"))[0][0] == 2_511
@@ -198,7 +207,8 @@ async def test_bulk_import_is_idempotent_and_counts_only_real_changes(store_url,
 
 async def test_a_key_repeated_in_one_import_counts_once_and_the_last_wins(store):
     result = await store.put_suppressions_bulk(
-        [entry("a@example.com"), entry("a@example.com", SuppressionReason.UNSUBSCRIBE)], actor="t")
+        [entry("a@example.com"), entry("a@example.com", SuppressionReason.UNSUBSCRIBE)], actor="t"
+    )
     assert (result.added, result.updated, result.unchanged) == (1, 0, 1)
     assert (await store.get_suppression(ADDRESS, "a@example.com")).reason is SuppressionReason.UNSUBSCRIBE
 
@@ -211,8 +221,10 @@ async def test_concurrent_writers_lose_no_row_and_add_a_key_once(store):
         for i in range(20):
             await store.put_suppression(entry(f"w{n}-{i}@example.com"), actor=f"task:{n}")
 
-    results = await asyncio.gather(*[writer(n) for n in range(25)],
-                                   *[store.put_suppression(entry("same@example.com"), actor="t") for _ in range(20)])
+    results = await asyncio.gather(
+        *[writer(n) for n in range(25)],
+        *[store.put_suppression(entry("same@example.com"), actor="t") for _ in range(20)],
+    )
     assert sum(1 for r in results[25:] if r[1]) == 1, "one writer adds the shared key, the others find it"
     everything = [s.value async for s in store.iter_suppressions()]
     assert len(everything) == len(set(everything)) == 25 * 20 + 1
@@ -269,7 +281,7 @@ async def test_a_key_verifies_until_revoked(store):
 
 async def test_a_wrong_secret_or_a_malformed_token_does_not_verify(store):
     key, token = await store.create_api_key("ci", ["validate"])
-    secret = token[len(f"vk_{key.id}_"):]  # the secret itself may contain "_"
+    secret = token[len(f"vk_{key.id}_") :]  # the secret itself may contain "_"
     forged = f"vk_{key.id}_" + ("A" if secret[0] != "A" else "B") + secret[1:]  # right id, wrong secret
     for bad in (forged, f"vk_{key.id}_", token[:-1], "vk_0123456789abcdef_" + secret, "Bearer " + token, ""):
         assert await store.verify_api_key(bad) is None, bad
@@ -313,7 +325,7 @@ async def test_verification_records_last_use(store):
 
 async def test_tokens_are_not_stored_in_clear(store_url, store):
     _, token = await store.create_api_key("secret-keeper", ["admin"])
-    secret = token[len(f"vk_{token.split('_')[1]}_"):]
+    secret = token[len(f"vk_{token.split('_')[1]}_") :]
     if store_url.startswith("sqlite"):
         path = Path(store_url.removeprefix("sqlite:///"))
         stored = b"".join(p.read_bytes() for p in path.parent.iterdir())  # the file, its -wal and -shm
@@ -381,8 +393,9 @@ async def test_sqlite_lookups_do_not_pin_the_wal_during_an_import(tmp_path):
     opened = await open_store(f"sqlite:///{tmp_path}/validator.sqlite3")
     try:
         await opened.find_suppressions(["a@example.com"], ["example.com"])  # the loop's reader takes a snapshot
-        await opened.put_suppressions_bulk([entry(f"u{i}@example.com", detail="550 5.1.1") for i in range(30_000)],
-                                           actor="t")
+        await opened.put_suppressions_bulk(
+            [entry(f"u{i}@example.com", detail="550 5.1.1") for i in range(30_000)], actor="t"
+        )
         wal = (tmp_path / "validator.sqlite3-wal").stat().st_size
         assert wal < 8_000_000, f"the WAL grew to {wal:,} bytes: checkpoints could not pass a held snapshot"
     finally:
@@ -435,15 +448,20 @@ async def test_postgres_recovers_without_restart_when_the_server_comes_back(post
     try:
         await opened.put_suppression(entry("a@example.com"), actor="t")
         await relay.stop()
-        for call in (opened.ping(), opened.get_suppression(ADDRESS, "a@example.com"),
-                     opened.put_suppression(entry("b@example.com"), actor="t")):
+        for call in (
+            opened.ping(),
+            opened.get_suppression(ADDRESS, "a@example.com"),
+            opened.put_suppression(entry("b@example.com"), actor="t"),
+        ):
             with pytest.raises(StoreUnavailable):
                 await call
         await relay.start()  # the same port: the server is back
         await opened.ping()
         await opened.put_suppression(entry("b@example.com"), actor="t")
-        assert set(await opened.find_suppressions(["a@example.com", "b@example.com"])) == {"a@example.com",
-                                                                                          "b@example.com"}
+        assert set(await opened.find_suppressions(["a@example.com", "b@example.com"])) == {
+            "a@example.com",
+            "b@example.com",
+        }
     finally:
         await opened.close()
         await relay.stop()
@@ -454,14 +472,20 @@ async def test_postgres_recovers_when_its_connections_are_killed(postgres_url):
     try:
         await opened.put_suppression(entry("a@example.com"), actor="t")
         name = postgres_url.rsplit("/", 1)[1]
-        killed = await query(postgres_url.rsplit("/", 1)[0] + "/postgres",
-                             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        killed = await query(
+            postgres_url.rsplit("/", 1)[0] + "/postgres",
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
+        )
         assert killed, "the store held no connection to kill"
         assert await opened.get_suppression(ADDRESS, "a@example.com") is not None
-        await query(postgres_url.rsplit("/", 1)[0] + "/postgres",
-                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        await query(
+            postgres_url.rsplit("/", 1)[0] + "/postgres",
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
+        )
         await opened.put_suppression(entry("b@example.com"), actor="t")  # a write on a dead connection
-        assert set(await opened.find_suppressions(["a@example.com", "b@example.com"])) == {"a@example.com",
-                                                                                          "b@example.com"}
+        assert set(await opened.find_suppressions(["a@example.com", "b@example.com"])) == {
+            "a@example.com",
+            "b@example.com",
+        }
     finally:
         await opened.close()

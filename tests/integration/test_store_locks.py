@@ -56,9 +56,15 @@ async def timed_put(store, n: int) -> tuple[float, BaseException | None]:
     """Seconds until the put returned or failed, and how it failed."""
     began = time.monotonic()
     try:  # the outer bound only keeps a failing run short (the PostgreSQL command timeout is 30 s)
-        await asyncio.wait_for(store.put_suppression(SuppressionEntry(
-            SuppressionKind.ADDRESS, f"queued{n}@example.com", SuppressionReason.UNSUBSCRIBE, "test"), actor="t"),
-            TIMEOUT * WRITES + 5)
+        await asyncio.wait_for(
+            store.put_suppression(
+                SuppressionEntry(
+                    SuppressionKind.ADDRESS, f"queued{n}@example.com", SuppressionReason.UNSUBSCRIBE, "test"
+                ),
+                actor="t",
+            ),
+            TIMEOUT * WRITES + 5,
+        )
     except (StoreUnavailable, TimeoutError) as exc:
         return time.monotonic() - began, exc
     return time.monotonic() - began, None
@@ -75,8 +81,12 @@ async def test_writes_queued_behind_a_lock_each_give_up_after_one_timeout(store_
         assert all(isinstance(exc, StoreUnavailable) for _, exc in outcomes), outcomes
         assert waits[-1] <= TIMEOUT + SLACK, f"waits {waits}: a queued write waited more than its own timeout"
         assert waits[0] >= TIMEOUT * 0.9, f"waits {waits}: a write gave up before its timeout"
-        stored, added = await store.put_suppression(SuppressionEntry(  # the lock is gone: writes work again
-            SuppressionKind.ADDRESS, "after@example.com", SuppressionReason.UNSUBSCRIBE, "test"), actor="t")
+        stored, added = await store.put_suppression(
+            SuppressionEntry(  # the lock is gone: writes work again
+                SuppressionKind.ADDRESS, "after@example.com", SuppressionReason.UNSUBSCRIBE, "test"
+            ),
+            actor="t",
+        )
         assert added and stored.value == "after@example.com"
     finally:
         await store.close()

@@ -34,8 +34,10 @@ KEPT = "kept@example.com"  # stored before the database turned read-only: reads 
 def _chattr(flag: str, path: Path) -> None:
     result = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
     if result.returncode:
-        pytest.fail(f"chattr {flag} {path} failed ({result.stderr.strip()}): running as root, this test needs a "
-                    "file system with the immutable attribute (ext4, xfs, btrfs) for its temporary files")
+        pytest.fail(
+            f"chattr {flag} {path} failed ({result.stderr.strip()}): running as root, this test needs a "
+            "file system with the immutable attribute (ext4, xfs, btrfs) for its temporary files"
+        )
 
 
 @contextlib.contextmanager
@@ -81,8 +83,9 @@ async def read_only_database(url: str, admin_url: str) -> AsyncIterator[Callable
 async def _seeded(url: str) -> None:
     store = await open_store(url)
     try:
-        await store.put_suppression(SuppressionEntry(SuppressionKind.ADDRESS, KEPT, SuppressionReason.COMPLAINT,
-                                                     "test"), actor="t")
+        await store.put_suppression(
+            SuppressionEntry(SuppressionKind.ADDRESS, KEPT, SuppressionReason.COMPLAINT, "test"), actor="t"
+        )
     finally:
         await store.close()
 
@@ -115,14 +118,16 @@ async def test_read_only_sqlite_file_is_not_ready_and_recovers_without_restart(a
     url = f"sqlite:///{path}"
     await _seeded(url)
     with unwritable(path):
+
         async def make_writable() -> None:
             writable(path)
 
         await _check_read_only_then_recovered(aiohttp_client, caplog, url, make_writable)
 
 
-async def test_read_only_postgres_database_is_not_ready_and_recovers_without_restart(aiohttp_client, caplog,
-                                                                                     postgres_url, postgres_admin_url):
+async def test_read_only_postgres_database_is_not_ready_and_recovers_without_restart(
+    aiohttp_client, caplog, postgres_url, postgres_admin_url
+):
     await _seeded(postgres_url)
     async with read_only_database(postgres_url, postgres_admin_url) as end:
         await _check_read_only_then_recovered(aiohttp_client, caplog, postgres_url, end)

@@ -17,8 +17,13 @@ async def client(aiohttp_client, dns, store_url):
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
     settings = dataclasses.replace(
-        Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.3, dns_tries=1,
-        database_url=store_url, auth=False,
+        Settings(),
+        job_process=False,
+        dns_nameservers=((host, port),),
+        dns_timeout=0.3,
+        dns_tries=1,
+        database_url=store_url,
+        auth=False,
     )
     return await aiohttp_client(create_app(settings))
 
@@ -31,7 +36,10 @@ async def test_put_get_delete_with_audit_trail(client):
     assert response.status == 201
     entry = await response.json()
     assert (entry["kind"], entry["value"], entry["reason"], entry["source"]) == (
-        "address", "jane.doe@example.com", "hard_bounce", "api"
+        "address",
+        "jane.doe@example.com",
+        "hard_bounce",
+        "api",
     )
     again = await client.put("/v1/suppressions/jane.doe@example.com", json={"reason": "complaint"})
     assert again.status == 200  # an update, matched case-insensitively
@@ -61,16 +69,22 @@ async def test_suppressed_address_and_domain_block_validation(client):
     assert (body["status"], body["action"], body["reasons"]) == ("undeliverable", "block", ["suppressed"])
     assert body["checks"]["suppression"]["detail"] == "550 5.1.1"
     await client.put("/v1/suppressions/domains/Blocked.example", json={"reason": "manual"})
-    batch = await (await client.post("/v1/validate/batch", json={"emails": ["a@blocked.example", "ok@example.com"]})).json()
+    batch = await (
+        await client.post("/v1/validate/batch", json={"emails": ["a@blocked.example", "ok@example.com"]})
+    ).json()
     assert [r["status"] for r in batch["results"]] == ["undeliverable", "deliverable"]
     assert batch["results"][0]["checks"]["suppression"]["kind"] == "domain"
 
 
 async def test_a_lifted_suppression_is_seen_at_once(client):
     await client.put("/v1/suppressions/back@example.com", json={"reason": "unsubscribe"})
-    assert (await (await client.post("/v1/validate", json={"email": "back@example.com"})).json())["status"] == "undeliverable"
+    assert (await (await client.post("/v1/validate", json={"email": "back@example.com"})).json())[
+        "status"
+    ] == "undeliverable"
     await client.delete("/v1/suppressions/back@example.com")
-    assert (await (await client.post("/v1/validate", json={"email": "back@example.com"})).json())["status"] == "deliverable"
+    assert (await (await client.post("/v1/validate", json={"email": "back@example.com"})).json())[
+        "status"
+    ] == "deliverable"
 
 
 async def test_lookup_answers_in_input_order(client):
@@ -81,7 +95,10 @@ async def test_lookup_answers_in_input_order(client):
     )
     results = (await response.json())["results"]
     assert [(r["suppressed"], r["reason"]) for r in results] == [
-        (False, None), (True, "complaint"), (True, "hard_bounce"), (False, None)
+        (False, None),
+        (True, "complaint"),
+        (True, "hard_bounce"),
+        (False, None),
     ]
     assert results[3]["valid"] is False
 
@@ -106,18 +123,26 @@ async def test_list_pages_with_a_cursor_and_filters(client):
 
 async def test_import_streams_counts_and_reports_bad_lines(client):
     csv_body = (
-        "email,reason,detail\r\n"
-        "one@example.com,hard_bounce,550 5.1.1\r\n"
-        "not-an-address,hard_bounce,\r\n"
-        'two@example.com,complaint,"multi\nline detail"\r\n'
-        "three@example.com,nonsense,\r\n"
-    ).encode() + b"\xff\xfe@example.com,manual,\r\n" + b"four@example.com,,\r\n"
-    response = await client.post("/v1/suppressions/import?reason=manual", data=csv_body, headers={"Content-Type": "text/csv"})
+        (
+            b"email,reason,detail\r\n"
+            b"one@example.com,hard_bounce,550 5.1.1\r\n"
+            b"not-an-address,hard_bounce,\r\n"
+            b'two@example.com,complaint,"multi\nline detail"\r\n'
+            b"three@example.com,nonsense,\r\n"
+        )
+        + b"\xff\xfe@example.com,manual,\r\n"
+        + b"four@example.com,,\r\n"
+    )
+    response = await client.post(
+        "/v1/suppressions/import?reason=manual", data=csv_body, headers={"Content-Type": "text/csv"}
+    )
     assert response.status == 200
     body = await response.json()
     assert (body["added"], body["updated"], body["unchanged"], body["invalid"]) == (3, 0, 0, 3)
     assert [row["line"] for row in body["invalid_rows"]] == [3, 6, 7]
-    again = await (await client.post("/v1/suppressions/import", data=csv_body, headers={"Content-Type": "text/csv"})).json()
+    again = await (
+        await client.post("/v1/suppressions/import", data=csv_body, headers={"Content-Type": "text/csv"})
+    ).json()
     assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 3)  # idempotent
     entry = await (await client.get("/v1/suppressions/two@example.com")).json()
     assert entry["detail"] == "multi\nline detail"

@@ -13,8 +13,11 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
     ("reply", "command", "expected"),
     [
         # Postfix local recipient table: the classic hard bounce
-        ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient table", "RCPT",
-         R.USERUNKNOWN),
+        (
+            "550 5.1.1 <x@example.com>: Recipient address rejected: User unknown in local recipient table",
+            "RCPT",
+            R.USERUNKNOWN,
+        ),
         # 5xx with a full mailbox: the text beats the class digit and even an X.1.1 code (MailFoundry)
         ("552 5.1.1 sorry, mailbox x@example.org is over quota", None, R.MAILBOXFULL),
         # what the text says about the mailbox outweighs a vague status (X.0.0) and the command (Sendmail)
@@ -31,8 +34,11 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ("550 5.1.1 <x@example.com>... User unknown", "MAIL", R.REJECTED),
         ("550 5.7.1 Client host rejected: cannot find your reverse hostname", "MAIL", R.REQUIREPTR),
         # Postgrey: transient, as the prober reads it (greylisted); a DSN that gave up turns it into expired
-        ("450 4.7.1 <x@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
-         "RCPT", R.SYSTEMERROR),
+        (
+            "450 4.7.1 <x@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
+            "RCPT",
+            R.SYSTEMERROR,
+        ),
         # no code at all: the words alone, in English, Russian or Japanese
         ("Пользователь не найден", None, R.USERUNKNOWN),
         ("宛先不明", None, R.USERUNKNOWN),
@@ -46,8 +52,11 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         # RBL listing with "Service unavailable" words: still a block of our IP
         ("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", None, R.BLOCKED),
         # Gmail DMARC rejection: authentication, not spam, although the text mentions spam elsewhere
-        ("550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy", None,
-         R.AUTHFAILURE),
+        (
+            "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+            None,
+            R.AUTHFAILURE,
+        ),
         # Amavis spam verdict under an ambiguous 5.7.0
         ("554 5.7.0 Reject, id=20025-09 - SPAM", None, R.SPAMDETECTED),
         # the domain does not exist (5.4.4 read as a dead domain, as Sisimai's map does)
@@ -65,8 +74,11 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         # Postfix relay refusal under 5.7.1
         ("554 5.7.1 <x@example.com>: Relay access denied", "RCPT", R.NORELAYING),
         # Yahoo reputation deferral
-        ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints", None,
-         R.BADREPUTATION),
+        (
+            "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+            None,
+            R.BADREPUTATION,
+        ),
         # GoDaddy misuses 5.1.1 for a rate limit
         ("550 5.1.1 <x@example.com> - 192.0.2.1 has sent to too many recipients this hour. IB607", "RCPT", R.SPEEDING),
         # Office 365 directory-based edge blocking means the recipient does not exist
@@ -99,8 +111,10 @@ def test_smtp_command(text: str, expected: str | None) -> None:
 
 
 _CATEGORY_OF_CLASS = {
-    ReplyClass.GREYLISTED: Category.SOFT_TRANSIENT, ReplyClass.MAILBOX_NOT_FOUND: Category.HARD_INVALID,
-    ReplyClass.MAILBOX_DISABLED: Category.DISABLED, ReplyClass.MAILBOX_FULL: Category.SOFT_MAILBOX,
+    ReplyClass.GREYLISTED: Category.SOFT_TRANSIENT,
+    ReplyClass.MAILBOX_NOT_FOUND: Category.HARD_INVALID,
+    ReplyClass.MAILBOX_DISABLED: Category.DISABLED,
+    ReplyClass.MAILBOX_FULL: Category.SOFT_MAILBOX,
     ReplyClass.PROBE_BLOCKED: Category.SENDER_PROBLEM,
 }
 
@@ -120,6 +134,12 @@ _CATEGORY_OF_CLASS = {
 )
 def test_the_prober_and_the_bounce_reader_read_a_reply_alike(text: str) -> None:
     reply = parse_reply(text)
-    fact = BounceFact("x@example.com", EventKind.BOUNCE, reason=reason_of(reply), action=DsnAction.FAILED,
-                      reply_code=reply.code, status=reply.enhanced)
+    fact = BounceFact(
+        "x@example.com",
+        EventKind.BOUNCE,
+        reason=reason_of(reply),
+        action=DsnAction.FAILED,
+        reply_code=reply.code,
+        status=reply.enhanced,
+    )
     assert categorize(fact) is _CATEGORY_OF_CLASS[classify_reply(reply)]

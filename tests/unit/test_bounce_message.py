@@ -37,26 +37,32 @@ def dsn(recipient_block: str, notice: str = "The mail system", original: str = "
 
 def test_postfix_450_user_unknown_is_hard() -> None:
     # Postfix soft_bounce=yes turns "550 User unknown" into 450 4.1.1: still a missing mailbox
-    raw = dsn("Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 4.1.1\n"
-              "Diagnostic-Code: smtp; 450 4.1.1 <x@example.com>: Recipient address rejected: User unknown in "
-              "local recipient table")
+    raw = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 4.1.1\n"
+        "Diagnostic-Code: smtp; 450 4.1.1 <x@example.com>: Recipient address rejected: User unknown in "
+        "local recipient table"
+    )
     [fact] = read_message(raw)
     assert (fact.reason, categorize(fact)) == (BounceReason.USERUNKNOWN, Category.HARD_INVALID)
 
 
 def test_552_mailbox_full_is_soft() -> None:
     # Gmail/T-Online: a full mailbox answered with a 5xx is still a full mailbox (set-of-emails #30)
-    raw = dsn("Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.2.2\n"
-              "Diagnostic-Code: smtp; 552 5.2.2 <x@example.com>... Mailbox Full")
+    raw = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 <x@example.com>... Mailbox Full"
+    )
     [fact] = read_message(raw)
     assert (fact.reason, categorize(fact)) == (BounceReason.MAILBOXFULL, Category.SOFT_MAILBOX)
 
 
 def test_rbl_571_is_a_sender_problem() -> None:
     # Spamhaus listing: suppressing here would wipe good addresses (hyvor/relay #258)
-    raw = dsn("Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.7.1\n"
-              "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
-              "zen.spamhaus.org")
+    raw = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.7.1\n"
+        "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using "
+        "zen.spamhaus.org"
+    )
     [fact] = read_message(raw)
     assert fact.reason is BounceReason.BLOCKED
     assert categorize(fact) is Category.SENDER_PROBLEM
@@ -64,8 +70,10 @@ def test_rbl_571_is_a_sender_problem() -> None:
 
 def test_delayed_is_not_a_bounce() -> None:
     # Postfix delay warning: "THIS IS A WARNING ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE."
-    raw = dsn("Final-Recipient: rfc822; x@example.com\nAction: delayed\nStatus: 4.4.1\n"
-              "Diagnostic-Code: X-Postfix; connect to mx.example.com[192.0.2.2]:25: No route to host")
+    raw = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: delayed\nStatus: 4.4.1\n"
+        "Diagnostic-Code: X-Postfix; connect to mx.example.com[192.0.2.2]:25: No route to host"
+    )
     [fact] = read_message(raw)
     assert (fact.event, fact.action) == (EventKind.DEFERRED, DsnAction.DELAYED)
     assert categorize(fact) is Category.IGNORE
@@ -73,13 +81,18 @@ def test_delayed_is_not_a_bounce() -> None:
 
 def test_remote_specific_code_beats_generic_status() -> None:
     # Sendmail writes "Status: 5.0.0" around the remote server's "550 5.1.1" (bounce-anchors §6.2 rule 3)
-    raw = dsn("Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.0.0\n"
-              "Remote-MTA: dns; mx.example.com\n"
-              "Diagnostic-Code: smtp; 550 5.1.1 <x@example.com>... User unknown")
+    raw = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.0.0\n"
+        "Remote-MTA: dns; mx.example.com\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <x@example.com>... User unknown"
+    )
     [fact] = read_message(raw)
     assert (fact.status, fact.status_source, fact.reply_code) == ("5.1.1", StatusSource.REMOTE, 550)
     assert (fact.remote_mta, fact.message_id, fact.event_id) == (
-        "mx.example.com", "<original-1@example.org>", "<bounce-1@mx.example.org>")
+        "mx.example.com",
+        "<original-1@example.org>",
+        "<bounce-1@mx.example.org>",
+    )
     assert fact.sender == "sender@example.org"
     assert fact.timestamp is not None and fact.timestamp.year == 2026
 
@@ -119,8 +132,10 @@ def test_arf_opt_out_is_an_unsubscribe() -> None:
 
 def test_vacation_reply_is_ignored() -> None:
     # RFC 3834 auto-reply: the responder is its From, and nothing happens to the address
-    raw = (b"From: kim@example.net\nTo: sender@example.org\nSubject: Away until May 5\n"
-           b"Auto-Submitted: auto-replied\n\nI am out of the office until May 5.\n")
+    raw = (
+        b"From: kim@example.net\nTo: sender@example.org\nSubject: Away until May 5\n"
+        b"Auto-Submitted: auto-replied\n\nI am out of the office until May 5.\n"
+    )
     [fact] = read_message(raw)
     assert (fact.recipient, fact.event, fact.reason) == ("kim@example.net", EventKind.AUTO_REPLY, BounceReason.VACATION)
     assert categorize(fact) is Category.IGNORE
@@ -128,8 +143,10 @@ def test_vacation_reply_is_ignored() -> None:
 
 def test_auto_reply_saying_no_longer_in_use_disables() -> None:
     # go-sisimai #202: "This email inbox is no longer in use" arrives as an auto-reply
-    raw = (b"From: old@example.net\nTo: sender@example.org\nSubject: Automatic reply: hello\n"
-           b"Auto-Submitted: auto-replied\n\nThis email inbox is no longer in use. Please write to new@example.net.\n")
+    raw = (
+        b"From: old@example.net\nTo: sender@example.org\nSubject: Automatic reply: hello\n"
+        b"Auto-Submitted: auto-replied\n\nThis email inbox is no longer in use. Please write to new@example.net.\n"
+    )
     [fact] = read_message(raw)
     assert fact.reason is BounceReason.SUSPEND
     assert categorize(fact) is Category.DISABLED
@@ -158,8 +175,10 @@ def test_not_a_mail_message_is_unparseable(raw: bytes) -> None:
 
 def test_bounce_naming_no_recipient_is_unparseable() -> None:
     # a daemon's failure notice that names nobody cannot be attributed to an address
-    raw = (b"From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\nSubject: Returned mail\n\n"
-           b"Your message could not be delivered.\n")
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\nSubject: Returned mail\n\n"
+        b"Your message could not be delivered.\n"
+    )
     with pytest.raises(UnparseableMessage):
         read_message(raw)
 
@@ -210,14 +229,20 @@ def test_ses_notification_mailed_by_sns() -> None:
     )
     [fact] = read_message(raw)
     assert (fact.recipient, fact.reason, fact.message_id, fact.claimed_type) == (
-        "gone@example.com", BounceReason.USERUNKNOWN, "0101-abc", "Permanent/General")
+        "gone@example.com",
+        BounceReason.USERUNKNOWN,
+        "0101-abc",
+        "Permanent/General",
+    )
     assert categorize(fact) is Category.HARD_INVALID
 
 
 def test_a_persons_mail_about_rejection_is_not_a_bounce() -> None:
     # one bounce-like sign (the subject) is not enough: a person wrote this, naming colleagues
-    raw = (b"From: boss@example.org\nTo: team@example.org\nSubject: Re: proposal rejected\n\n"
-           b"The client rejected it; ask ann@example.com and bob@example.net why.\n")
+    raw = (
+        b"From: boss@example.org\nTo: team@example.org\nSubject: Re: proposal rejected\n\n"
+        b"The client rejected it; ask ann@example.com and bob@example.net why.\n"
+    )
     assert read_message(raw) == []
 
 

@@ -18,28 +18,116 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 
 # field names the readers look for, so generated objects reach past the first lookup
 NAMES = [
-    "event", "email", "type", "status", "reason", "response", "timestamp", "sg_event_id", "sg_message_id",
-    "notificationType", "eventType", "mail", "bounce", "bounceType", "bounceSubType", "bouncedRecipients", "emailAddress",
-    "diagnosticCode", "complaint", "complainedRecipients", "complaintFeedbackType", "complaintSubType", "delivery",
-    "recipients", "smtpResponse", "deliveryDelay", "delayedRecipients", "destination", "subscription", "newTopicPreferences",
-    "unsubscribeAll", "event-data", "severity", "recipient", "delivery-status", "code", "enhanced-code", "message",
-    "description", "mx-host", "envelope", "sender", "headers", "message-id", "RecordType", "Type", "Email", "Recipient",
-    "Details", "Description", "BouncedAt", "Inactive", "SuppressSending", "SuppressionReason", "ID", "MessageID",
+    "event",
+    "email",
+    "type",
+    "status",
+    "reason",
+    "response",
+    "timestamp",
+    "sg_event_id",
+    "sg_message_id",
+    "notificationType",
+    "eventType",
+    "mail",
+    "bounce",
+    "bounceType",
+    "bounceSubType",
+    "bouncedRecipients",
+    "emailAddress",
+    "diagnosticCode",
+    "complaint",
+    "complainedRecipients",
+    "complaintFeedbackType",
+    "complaintSubType",
+    "delivery",
+    "recipients",
+    "smtpResponse",
+    "deliveryDelay",
+    "delayedRecipients",
+    "destination",
+    "subscription",
+    "newTopicPreferences",
+    "unsubscribeAll",
+    "event-data",
+    "severity",
+    "recipient",
+    "delivery-status",
+    "code",
+    "enhanced-code",
+    "message",
+    "description",
+    "mx-host",
+    "envelope",
+    "sender",
+    "headers",
+    "message-id",
+    "RecordType",
+    "Type",
+    "Email",
+    "Recipient",
+    "Details",
+    "Description",
+    "BouncedAt",
+    "Inactive",
+    "SuppressSending",
+    "SuppressionReason",
+    "ID",
+    "MessageID",
 ]
-VALUES = ["bounce", "blocked", "dropped", "deferred", "delivered", "spamreport", "failed", "permanent", "temporary", "old",
-          "Bounce", "Complaint", "Delivery", "DeliveryDelay", "Send", "Subscription", "Permanent", "Suppressed", "HardBounce",
-          "Transient", "SpamComplaint", "SubscriptionChange", "a@example.com", "550 5.1.1 User unknown", "5.1.1", "550",
-          "suppress-bounce", "ManualSuppression", "2026-03-15T08:42:11Z"]
-leaves = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=40) | st.sampled_from(VALUES)
+VALUES = [
+    "bounce",
+    "blocked",
+    "dropped",
+    "deferred",
+    "delivered",
+    "spamreport",
+    "failed",
+    "permanent",
+    "temporary",
+    "old",
+    "Bounce",
+    "Complaint",
+    "Delivery",
+    "DeliveryDelay",
+    "Send",
+    "Subscription",
+    "Permanent",
+    "Suppressed",
+    "HardBounce",
+    "Transient",
+    "SpamComplaint",
+    "SubscriptionChange",
+    "a@example.com",
+    "550 5.1.1 User unknown",
+    "5.1.1",
+    "550",
+    "suppress-bounce",
+    "ManualSuppression",
+    "2026-03-15T08:42:11Z",
+]
+leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.sampled_from(VALUES)
+)
 json_values = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=8), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(NAMES) | st.text(max_size=8), inner, max_size=6)
+    ),
     max_leaves=16,
 )
 
 
 @FUZZ
-@given(body=st.binary(max_size=300), content_type=st.sampled_from(["application/json", "application/x-ndjson", "", "text/plain"]))
+@given(
+    body=st.binary(max_size=300),
+    content_type=st.sampled_from(["application/json", "application/x-ndjson", "", "text/plain"]),
+)
 def test_read_events_on_arbitrary_bytes(body: bytes, content_type: str) -> None:
     try:
         read_events(body, content_type, max_events=50)
@@ -47,7 +135,18 @@ def test_read_events_on_arbitrary_bytes(body: bytes, content_type: str) -> None:
         pass
 
 
-EVENT_FIELDS = ["event", "email", "type", "smtp_code", "smtp_enhanced_code", "smtp_message", "timestamp", "provider", "id", "feedback_type"]
+EVENT_FIELDS = [
+    "event",
+    "email",
+    "type",
+    "smtp_code",
+    "smtp_enhanced_code",
+    "smtp_message",
+    "timestamp",
+    "provider",
+    "id",
+    "feedback_type",
+]
 
 
 @FUZZ
@@ -60,8 +159,11 @@ def test_read_events_on_event_shaped_json(events: list) -> None:
 
 
 @FUZZ
-@given(provider=st.sampled_from(sorted(PROVIDERS)), body=st.binary(max_size=300),
-       headers=st.dictionaries(st.text(max_size=40), st.text(max_size=60), max_size=3))
+@given(
+    provider=st.sampled_from(sorted(PROVIDERS)),
+    body=st.binary(max_size=300),
+    headers=st.dictionaries(st.text(max_size=40), st.text(max_size=60), max_size=3),
+)
 def test_read_webhook_on_arbitrary_bytes(provider: str, body: bytes, headers: dict[str, str]) -> None:
     try:
         read_webhook(provider, headers, body, SECRETS, NOW)
@@ -83,13 +185,28 @@ def test_signed_sns_notification_with_any_message(message: object) -> None:
     read_webhook("ses", {}, orjson.dumps(envelope), SECRETS, NOW)
 
 
-SNS_FIELDS = ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion", "Signature", "Subject", "Token", "SubscribeURL"]
+SNS_FIELDS = [
+    "Type",
+    "MessageId",
+    "TopicArn",
+    "Message",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "Subject",
+    "Token",
+    "SubscribeURL",
+]
 
 
 @FUZZ
 @example(envelope={"Type": ["Notification"]})  # unhashable where a name is expected
 @example(envelope={"Type": "Notification", "SignatureVersion": "2", "Signature": "AAAA", "TopicArn": {}})
-@given(envelope=st.dictionaries(st.sampled_from(SNS_FIELDS), json_values | st.sampled_from(["Notification", "1", "2", "AAAA"]), max_size=10))
+@given(
+    envelope=st.dictionaries(
+        st.sampled_from(SNS_FIELDS), json_values | st.sampled_from(["Notification", "1", "2", "AAAA"]), max_size=10
+    )
+)
 def test_sns_shaped_envelopes_of_any_types(envelope: dict) -> None:
     try:
         read_webhook("ses", {}, orjson.dumps(envelope), SECRETS, NOW)

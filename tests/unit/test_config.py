@@ -2,7 +2,7 @@
 
 import pytest
 
-from validator.config import SignalEffect, Settings
+from validator.config import Settings, SignalEffect
 from validator.errors import ConfigError
 
 
@@ -47,12 +47,31 @@ def test_values_are_parsed_to_their_types():
         ({"VALIDATOR_SMTP_HELO_NAME": "probe.example\r\nRSET"}, "VALIDATOR_SMTP_HELO_NAME"),  # goes on the wire
         ({"VALIDATOR_SMTP_MAIL_FROM": "no-at-sign"}, "VALIDATOR_SMTP_MAIL_FROM"),
         ({"VALIDATOR_SMTP_MAIL_FROM": "a b@example.com"}, "VALIDATOR_SMTP_MAIL_FROM"),
-        ({"VALIDATOR_SMTP_MAX_CONNECTIONS": "2", "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST": "3"},
-         "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST"),
+        (
+            {"VALIDATOR_SMTP_MAX_CONNECTIONS": "2", "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST": "3"},
+            "VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST",
+        ),
         ({"VALIDATOR_SMTP_DOMAIN_RATE": "0"}, "VALIDATOR_SMTP_DOMAIN_RATE"),
     ],
-    ids=["not_int", "port_range", "hostname", "port_zero", "negative", "bool", "effect", "scheme", "unknown", "cross",
-         "cidr_host_bits", "cidr_name", "helo_crlf", "from_no_at", "from_space", "per_host_over_global", "rate_zero"],
+    ids=[
+        "not_int",
+        "port_range",
+        "hostname",
+        "port_zero",
+        "negative",
+        "bool",
+        "effect",
+        "scheme",
+        "unknown",
+        "cross",
+        "cidr_host_bits",
+        "cidr_name",
+        "helo_crlf",
+        "from_no_at",
+        "from_space",
+        "per_host_over_global",
+        "rate_zero",
+    ],
 )
 def test_bad_values_name_the_variable(env, culprit):
     with pytest.raises(ConfigError) as caught:
@@ -69,12 +88,14 @@ def test_cli_flags_overlay_environment():
 def test_smtp_probing_is_off_by_default_and_parsed_when_set():
     assert Settings.from_env({}).smtp_probe is False
     assert Settings.from_env({}).smtp_allow_networks == ()
-    settings = Settings.from_env({
-        "VALIDATOR_SMTP_PROBE": "true",
-        "VALIDATOR_SMTP_ALLOW_NETWORKS": "127.0.0.0/8, fd00::/8",
-        "VALIDATOR_SMTP_MAIL_FROM": "verify@probe.example",
-        "VALIDATOR_SMTP_TLS_VERIFY": "yes",
-    })
+    settings = Settings.from_env(
+        {
+            "VALIDATOR_SMTP_PROBE": "true",
+            "VALIDATOR_SMTP_ALLOW_NETWORKS": "127.0.0.0/8, fd00::/8",
+            "VALIDATOR_SMTP_MAIL_FROM": "verify@probe.example",
+            "VALIDATOR_SMTP_TLS_VERIFY": "yes",
+        }
+    )
     assert settings.smtp_probe and settings.smtp_tls_verify
     assert [str(n) for n in settings.smtp_allow_networks] == ["127.0.0.0/8", "fd00::/8"]
     assert settings.smtp_mail_from == "verify@probe.example"
@@ -105,5 +126,7 @@ def test_the_helo_name_is_the_setting_or_the_mail_from_domain():
     from validator.config import helo_name
 
     assert helo_name(Settings.from_env({"VALIDATOR_SMTP_HELO_NAME": "Probe.Example.COM."})) == "probe.example.com"
-    assert helo_name(Settings.from_env({"VALIDATOR_SMTP_MAIL_FROM": "verify@sender.example.org"})) == "sender.example.org"
+    assert (
+        helo_name(Settings.from_env({"VALIDATOR_SMTP_MAIL_FROM": "verify@sender.example.org"})) == "sender.example.org"
+    )
     assert Settings.from_env({}).smtp_probe is False  # without probing nothing is asked of the name

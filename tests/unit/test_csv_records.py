@@ -17,7 +17,7 @@ def read(data: bytes, step: int, quoting: bool = True) -> list[Record]:
     reader = RecordReader(quoting=quoting)
     records = []
     for i in range(0, len(data), step):
-        records += reader.feed(data[i:i + step])
+        records += reader.feed(data[i : i + step])
     return records + reader.finish()
 
 
@@ -51,7 +51,12 @@ def test_a_quote_inside_an_unquoted_cell_is_text_and_joins_no_lines(step):
     # the stray quote that used to swallow the rest of the file: csv reads it as a literal character
     records = read(b'email\na@example.com\nb"@example.com\nc@example.com\nd@example.com\n', step)
     assert [(r.start, r.text) for r in records] == [
-        (1, "email"), (2, "a@example.com"), (3, 'b"@example.com'), (4, "c@example.com"), (5, "d@example.com")]
+        (1, "email"),
+        (2, "a@example.com"),
+        (3, 'b"@example.com'),
+        (4, "c@example.com"),
+        (5, "d@example.com"),
+    ]
 
 
 def test_a_quote_that_never_closes_is_unclosed_and_names_its_lines():
@@ -63,8 +68,11 @@ def test_a_quote_that_never_closes_is_unclosed_and_names_its_lines():
 def test_a_record_over_the_limit_is_read_through_kept_nowhere_and_named():
     giant = b"x" * (MAX_RECORD_BYTES * 3)
     records = read(b"a@example.com\n" + giant + b"\nb@example.com\n", 512)
-    assert [(r.start, r.overlong, r.text) for r in records] == [(1, False, "a@example.com"), (2, True, ""),
-                                                                (3, False, "b@example.com")]
+    assert [(r.start, r.overlong, r.text) for r in records] == [
+        (1, False, "a@example.com"),
+        (2, True, ""),
+        (3, False, "b@example.com"),
+    ]
     assert records[1].problem == f"longer than {MAX_RECORD_BYTES:,} bytes (line 2), so not read"
 
 
@@ -82,12 +90,16 @@ def test_an_eight_megabyte_line_costs_no_memory_beyond_the_record_limit():
     assert [(r.start, r.overlong) for r in reader.finish()] == [(1, True)]
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"a\r\nb\r\n", [(1, "a"), (2, "b")]),  # CRLF
-    (b"a\rb\r", [(1, "a"), (2, "b")]),  # old Mac line ends
-    (b'"x\r\ny",a\r\nb', [(1, "\"x\r\ny\",a"), (3, "b")]),  # a quoted CRLF is text; no final break
-    (b"a\n\nb\n", [(1, "a"), (2, ""), (3, "b")]),  # a blank line is a record of its own
-], ids=["crlf", "cr", "quoted-crlf", "blank"])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"a\r\nb\r\n", [(1, "a"), (2, "b")]),  # CRLF
+        (b"a\rb\r", [(1, "a"), (2, "b")]),  # old Mac line ends
+        (b'"x\r\ny",a\r\nb', [(1, '"x\r\ny",a'), (3, "b")]),  # a quoted CRLF is text; no final break
+        (b"a\n\nb\n", [(1, "a"), (2, ""), (3, "b")]),  # a blank line is a record of its own
+    ],
+    ids=["crlf", "cr", "quoted-crlf", "blank"],
+)
 @pytest.mark.parametrize("step", [1, 2, 3, 64])
 def test_line_breaks_whatever_the_cut(data, expected, step):
     assert [(r.start, r.text) for r in read(data, step)] == expected
@@ -97,4 +109,7 @@ def test_lines_without_quoting_ignore_quotes_and_mark_bad_utf8():
     # NDJSON: a quote never spans lines there, and a line that is not UTF-8 is marked, not dropped
     records = read(b'"a\n\xff"b\n"c"', 2, quoting=False)
     assert [(r.start, r.text, r.undecodable) for r in records] == [
-        (1, '"a', False), (2, '\ufffd"b', True), (3, '"c"', False)]
+        (1, '"a', False),
+        (2, '\ufffd"b', True),
+        (3, '"c"', False),
+    ]

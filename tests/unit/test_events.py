@@ -22,8 +22,14 @@ from validator.policy import categorize
 
 # the example of issue 5
 BOUNCE = {
-    "event": "bounce", "type": "hard", "email": "user@example.com", "smtp_code": 550, "smtp_enhanced_code": "5.1.1",
-    "smtp_message": "The email account that you tried to reach does not exist", "timestamp": "2026-03-15T08:42:11Z", "provider": "gmail",
+    "event": "bounce",
+    "type": "hard",
+    "email": "user@example.com",
+    "smtp_code": 550,
+    "smtp_enhanced_code": "5.1.1",
+    "smtp_message": "The email account that you tried to reach does not exist",
+    "timestamp": "2026-03-15T08:42:11Z",
+    "provider": "gmail",
 }
 JSON = "application/json"
 
@@ -33,19 +39,39 @@ def _one(**changes: object) -> bytes:
 
 
 def test_issue_example_is_a_hard_bounce_from_its_reply() -> None:
-    (fact,) = read_events(_one(id="evt-1", message_id="<m1@example.org>", campaign_id="spring", sender="news@example.org"), JSON)
-    assert (fact.recipient, fact.event, fact.reason, fact.action) == ("user@example.com", EventKind.BOUNCE, BounceReason.USERUNKNOWN, DsnAction.FAILED)
-    assert (fact.status, fact.status_source, fact.reply_code, fact.claimed_type) == ("5.1.1", StatusSource.ESP, 550, "hard")
+    (fact,) = read_events(
+        _one(id="evt-1", message_id="<m1@example.org>", campaign_id="spring", sender="news@example.org"), JSON
+    )
+    assert (fact.recipient, fact.event, fact.reason, fact.action) == (
+        "user@example.com",
+        EventKind.BOUNCE,
+        BounceReason.USERUNKNOWN,
+        DsnAction.FAILED,
+    )
+    assert (fact.status, fact.status_source, fact.reply_code, fact.claimed_type) == (
+        "5.1.1",
+        StatusSource.ESP,
+        550,
+        "hard",
+    )
     assert (fact.event_id, fact.message_id, fact.campaign_id, fact.sender, fact.provider) == (
-        "evt-1", "<m1@example.org>", "spring", "news@example.org", "gmail")
+        "evt-1",
+        "<m1@example.org>",
+        "spring",
+        "news@example.org",
+        "gmail",
+    )
     assert fact.timestamp == datetime(2026, 3, 15, 8, 42, 11, tzinfo=UTC)
     assert categorize(fact) is Category.HARD_INVALID
 
 
 def test_claimed_hard_with_a_blocklist_reply_is_a_sender_problem() -> None:
     # the sender says "hard", the reply says Spamhaus: the reply decides
-    body = _one(smtp_code=550, smtp_enhanced_code="5.7.1",
-                smtp_message="Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1")
+    body = _one(
+        smtp_code=550,
+        smtp_enhanced_code="5.7.1",
+        smtp_message="Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1",
+    )
     (fact,) = read_events(body, JSON)
     assert fact.claimed_type == "hard" and categorize(fact) is Category.SENDER_PROBLEM
 
@@ -65,16 +91,22 @@ def test_bounce_with_no_code_and_no_text_is_undefined_whatever_its_type(claimed:
 
 def test_multiline_reply_is_accepted_in_smtp_message() -> None:
     # Gmail answers in several lines; the platform may pass them on as they came
-    message = "550-5.1.1 The email account that you tried to reach does not exist.\r\n550 5.1.1 Please try double-checking"
+    message = (
+        "550-5.1.1 The email account that you tried to reach does not exist.\r\n550 5.1.1 Please try double-checking"
+    )
     (fact,) = read_events(_one(smtp_message=message), JSON)
     assert fact.reason is BounceReason.USERUNKNOWN
 
 
 @pytest.mark.parametrize(
     ("event", "kind", "category"),
-    [("sent", EventKind.SENT, Category.IGNORE), ("delivered", EventKind.DELIVERED, Category.IGNORE),
-     ("deferred", EventKind.DEFERRED, Category.IGNORE), ("complaint", EventKind.COMPLAINT, Category.COMPLAINT),
-     ("unsubscribe", EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE)],
+    [
+        ("sent", EventKind.SENT, Category.IGNORE),
+        ("delivered", EventKind.DELIVERED, Category.IGNORE),
+        ("deferred", EventKind.DEFERRED, Category.IGNORE),
+        ("complaint", EventKind.COMPLAINT, Category.COMPLAINT),
+        ("unsubscribe", EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
+    ],
 )
 def test_other_events(event: str, kind: EventKind, category: Category) -> None:
     (fact,) = read_events(_one(event=event, type=...), JSON)
@@ -134,7 +166,9 @@ def test_bad_single_event_is_refused_naming_the_field(body: bytes, error: type, 
 
 
 def test_bad_event_in_an_array_is_named_by_index() -> None:
-    body = orjson.dumps([orjson.loads(_one()), orjson.loads(_one()), orjson.loads(_one()), orjson.loads(_one(smtp_code=99))])
+    body = orjson.dumps(
+        [orjson.loads(_one()), orjson.loads(_one()), orjson.loads(_one()), orjson.loads(_one(smtp_code=99))]
+    )
     with pytest.raises(InvalidField) as caught:
         read_events(body, JSON)
     assert caught.value.field == "events[3].smtp_code" and caught.value.message.startswith("events[3]: ")

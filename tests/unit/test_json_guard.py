@@ -15,7 +15,7 @@ from validator.json_guard import MAX_DEPTH, MAX_NUMBER_CHARS, MAX_STRING_BYTES, 
 def guard(data: bytes, step: int) -> None:
     checker = JsonGuard()
     for i in range(0, len(data), step):
-        checker.feed(data[i:i + step])
+        checker.feed(data[i : i + step])
 
 
 def reference(data: bytes) -> tuple[int, int, int]:
@@ -55,25 +55,30 @@ def test_the_guard_measures_as_a_byte_by_byte_reading_does_whatever_the_cut():
         data = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))).encode()
         depth, number, string = reference(data)
         exact = (max(depth, 1), max(number, 1), max(string, 1))  # 0: no such token, and a limit is at least 1
-        tighter = [exact[:i] + (exact[i] - 1,) + exact[i + 1:] for i, found in enumerate((depth, number, string))
-                   if found > 1]
+        tighter = [
+            exact[:i] + (exact[i] - 1,) + exact[i + 1 :] for i, found in enumerate((depth, number, string)) if found > 1
+        ]
         for limits in [exact, *tighter]:
             checker, step = JsonGuard(*limits), rng.randint(1, 9)
             try:
                 for i in range(0, len(data), step):
-                    checker.feed(data[i:i + step])
+                    checker.feed(data[i : i + step])
                 refused = False
             except InvalidJson:
                 refused = True
             assert refused == (limits != exact), (data, limits, step)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b'{"emails":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", "nested deeper than 1024 levels"),
-    (b'{"emails":[' + b"9" * 4301 + b"]}", "a number longer than 100 bytes"),  # crashed ijson's C backend
-    (b'{"smtp":-' + b"1" * MAX_NUMBER_CHARS + b"}", "a number longer than 100 bytes"),
-    (b'{"emails":["' + b"a" * MAX_STRING_BYTES + b'"]}', "a string longer than 65,536 bytes"),
-], ids=["depth", "huge-integer", "long-option-number", "long-string"])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"emails":' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}", "nested deeper than 1024 levels"),
+        (b'{"emails":[' + b"9" * 4301 + b"]}", "a number longer than 100 bytes"),  # crashed ijson's C backend
+        (b'{"smtp":-' + b"1" * MAX_NUMBER_CHARS + b"}", "a number longer than 100 bytes"),
+        (b'{"emails":["' + b"a" * MAX_STRING_BYTES + b'"]}', "a string longer than 65,536 bytes"),
+    ],
+    ids=["depth", "huge-integer", "long-option-number", "long-string"],
+)
 @pytest.mark.parametrize("step", [1, 7, 512])
 def test_over_the_limit_is_invalid_json(data, message, step):
     with pytest.raises(InvalidJson, match=message):

@@ -27,13 +27,23 @@ def bounce(reason: BounceReason, code: int | None = 550, status: str | None = No
         pytest.param(bounce(BounceReason.EXPIRED, None, "4.4.7"), Category.SOFT_TRANSIENT, id="expired-soft"),
         pytest.param(bounce(BounceReason.USERUNKNOWN, action=DsnAction.DELAYED), Category.IGNORE, id="delayed-ignored"),
         pytest.param(BounceFact("a@x.org", EventKind.COMPLAINT, feedback_type="abuse"), Category.COMPLAINT, id="abuse"),
-        pytest.param(BounceFact("a@x.org", EventKind.COMPLAINT, feedback_type="not-spam"), Category.IGNORE, id="not-spam"),
-        pytest.param(BounceFact("a@x.org", EventKind.COMPLAINT, feedback_type="opt-out"), Category.UNSUBSCRIBE, id="opt-out"),
+        pytest.param(
+            BounceFact("a@x.org", EventKind.COMPLAINT, feedback_type="not-spam"), Category.IGNORE, id="not-spam"
+        ),
+        pytest.param(
+            BounceFact("a@x.org", EventKind.COMPLAINT, feedback_type="opt-out"), Category.UNSUBSCRIBE, id="opt-out"
+        ),
         pytest.param(BounceFact("a@x.org", EventKind.DELIVERED), Category.IGNORE, id="delivered"),
-        pytest.param(BounceFact("a@x.org", EventKind.AUTO_REPLY, reason=BounceReason.SUSPEND), Category.DISABLED,
-                     id="auto-reply-no-longer-in-use"),
-        pytest.param(BounceFact("a@x.org", EventKind.AUTO_REPLY, reason=BounceReason.VACATION), Category.IGNORE,
-                     id="vacation-ignored"),
+        pytest.param(
+            BounceFact("a@x.org", EventKind.AUTO_REPLY, reason=BounceReason.SUSPEND),
+            Category.DISABLED,
+            id="auto-reply-no-longer-in-use",
+        ),
+        pytest.param(
+            BounceFact("a@x.org", EventKind.AUTO_REPLY, reason=BounceReason.VACATION),
+            Category.IGNORE,
+            id="vacation-ignored",
+        ),
     ],
 )
 def test_categorize(fact, expected):

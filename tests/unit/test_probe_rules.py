@@ -72,8 +72,11 @@ def test_limits_are_shared_between_worker_processes():
     from validator.config import Settings
     from validator.probe_limits import per_process
 
-    shared = per_process(dataclasses.replace(Settings(), workers=2, smtp_max_connections=50,
-                                             smtp_max_connections_per_host=3, smtp_domain_rate=60))
+    shared = per_process(
+        dataclasses.replace(
+            Settings(), workers=2, smtp_max_connections=50, smtp_max_connections_per_host=3, smtp_domain_rate=60
+        )
+    )
     assert (shared.smtp_max_connections, shared.smtp_max_connections_per_host, shared.smtp_domain_rate) == (25, 1, 30)
     alone = Settings()
     assert per_process(alone) is alone
@@ -139,10 +142,12 @@ def test_who_refused_the_prober_and_who_refused_an_address():
 
 @pytest.mark.parametrize(
     "reply, limit",
-    [("421 4.7.0 mx.example.org Error: too many errors", True),  # Postfix smtpd_hard_error_limit
-     ("550 Too many failed recipients", True),  # an Exim ACL
-     ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown", False),
-     ("452 4.5.3 Error: too many recipients", False)],  # a recipient limit, read by refuses_more_recipients
+    [
+        ("421 4.7.0 mx.example.org Error: too many errors", True),  # Postfix smtpd_hard_error_limit
+        ("550 Too many failed recipients", True),  # an Exim ACL
+        ("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown", False),
+        ("452 4.5.3 Error: too many recipients", False),
+    ],  # a recipient limit, read by refuses_more_recipients
     ids=["postfix_hard_limit", "exim_acl", "user_unknown", "recipient_limit"],
 )
 def test_too_many_errors_is_a_limit_not_an_answer(reply, limit):

@@ -7,22 +7,35 @@ from validator.errors import InvalidField
 from validator.store.keys import parse_origin
 
 
-@pytest.mark.parametrize(("given", "stored"), [
-    ("https://shop.example", "https://shop.example"),
-    ("HTTPS://Shop.Example/", "https://shop.example"),  # browsers send lower-case hosts, no path
-    ("https://shop.example:443", "https://shop.example"),  # RFC 6454 §6.1: the default port is omitted
-    ("http://localhost:8000", "http://localhost:8000"),
-    ("http://[::1]:8080", "http://[::1]:8080"),
-    ("null", "null"),  # what a page opened from a file sends
-], ids=["plain", "case_and_slash", "default_port", "port", "ipv6", "null"])
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("https://shop.example", "https://shop.example"),
+        ("HTTPS://Shop.Example/", "https://shop.example"),  # browsers send lower-case hosts, no path
+        ("https://shop.example:443", "https://shop.example"),  # RFC 6454 §6.1: the default port is omitted
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+        ("null", "null"),  # what a page opened from a file sends
+    ],
+    ids=["plain", "case_and_slash", "default_port", "port", "ipv6", "null"],
+)
 def test_origins_are_stored_as_browsers_send_them(given, stored):
     assert parse_origin(given) == stored
 
 
-@pytest.mark.parametrize("given", ["shop.example", "ftp://shop.example", "https://shop.example/signup",
-                                   "https://user@shop.example", "https://shop.example?x=1", "https://:80",
-                                   "https://shop.example:99999"],
-                         ids=["no_scheme", "ftp", "path", "userinfo", "query", "no_host", "bad_port"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "shop.example",
+        "ftp://shop.example",
+        "https://shop.example/signup",
+        "https://user@shop.example",
+        "https://shop.example?x=1",
+        "https://:80",
+        "https://shop.example:99999",
+    ],
+    ids=["no_scheme", "ftp", "path", "userinfo", "query", "no_host", "bad_port"],
+)
 def test_what_is_not_an_origin_is_refused(given):
     with pytest.raises(InvalidField):
         parse_origin(given)

@@ -90,8 +90,15 @@ async def test_slices_shrink_to_the_cpu_budget_and_a_validation_runs_before_the_
         await validation()
 
     arrival = asyncio.create_task(arrive_mid_chunk())
-    answer = await answer_rows(checker, rows, lambda row, verdict: b"x\n", slice_size=100, timeout_ms=1000,
-                               pause=pause, pacer=SlicePacer(100, 0.002))
+    answer = await answer_rows(
+        checker,
+        rows,
+        lambda row, verdict: b"x\n",
+        slice_size=100,
+        timeout_ms=1000,
+        pause=pause,
+        pacer=SlicePacer(100, 0.002),
+    )
     await arrival
     assert len(answer.lines) == 40
     assert max(checker.slices[1:]) <= 8  # 4 rows fit the budget; twice that allows for a noisy measurement

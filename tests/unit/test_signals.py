@@ -10,7 +10,12 @@ from disposable_email_domains import blocklist
 
 from validator.model import Address, Signals
 from validator.signals import (
-    SignalTables, TypoIndex, assess_signals, default_tables, edit_distance, suggest_unparsed,
+    SignalTables,
+    TypoIndex,
+    assess_signals,
+    default_tables,
+    edit_distance,
+    suggest_unparsed,
 )
 
 
@@ -235,7 +240,9 @@ def test_other_domain_is_not_a_free_provider(email: str) -> None:
         pytest.param("jane@hotmail.om", "jane@hotmail.com", id="popular-name-on-om"),  # Oman
         pytest.param("jane@hmail.com", "jane@gmail.com", id="tie-goes-to-more-popular"),  # one from gmail and ymail
         pytest.param("jane@gmaíl.com", "jane@gmail.com", id="idn-homoglyph"),  # compared in Unicode, not xn--
-        pytest.param("jane@hotmailc.om", "jane@hotmail.com", id="dot-moved"),  # .om is Oman, but the letters are hotmail.com's
+        pytest.param(
+            "jane@hotmailc.om", "jane@hotmail.com", id="dot-moved"
+        ),  # .om is Oman, but the letters are hotmail.com's
         pytest.param("jane@yahoo.co.uj", "jane@yahoo.co.uk", id="undelegated-tld-after-exact-labels"),
         pytest.param("jane@verizom.com", "jane@verizon.net", id="misspelt-isp-with-com-for-net"),
     ],
@@ -387,7 +394,6 @@ def test_cache_is_bounded() -> None:
     for n in range(10):
         tables.assess(address(f"x@company{n}.com"))
     assert tables._facts.cache_info().currsize == 2
-
 
 
 @pytest.mark.parametrize(

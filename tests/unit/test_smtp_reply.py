@@ -22,7 +22,11 @@ PARSE_CASES = [
     # RFC 5321 §4.2.1: a bare code is a complete reply
     pytest.param("250", Reply(250, None, ""), id="bare-code"),
     # EHLO answer: continuation lines joined, codes removed
-    pytest.param("250-mx.example.org\r\n250-PIPELINING\r\n250 STARTTLS", Reply(250, None, "mx.example.org PIPELINING STARTTLS"), id="multi-line-ehlo"),
+    pytest.param(
+        "250-mx.example.org\r\n250-PIPELINING\r\n250 STARTTLS",
+        Reply(250, None, "mx.example.org PIPELINING STARTTLS"),
+        id="multi-line-ehlo",
+    ),
     # Gmail repeats the enhanced code on every line: it is taken once, removed everywhere
     pytest.param(
         GMAIL_NO_SUCH_USER,
@@ -35,7 +39,11 @@ PARSE_CASES = [
         id="multi-line-gmail",
     ),
     # LF-only line ends are as good as CRLF
-    pytest.param("451-4.7.1 Greylisted\n451 4.7.1 come back later", Reply(451, "4.7.1", "Greylisted come back later"), id="lf-line-ends"),
+    pytest.param(
+        "451-4.7.1 Greylisted\n451 4.7.1 come back later",
+        Reply(451, "4.7.1", "Greylisted come back later"),
+        id="lf-line-ends",
+    ),
     # DSN Diagnostic-Code with the RFC 3464 "smtp;" diagnostic-type
     pytest.param(
         "smtp; 550 5.1.1 <x@y.example>: Recipient address rejected: User unknown",
@@ -43,7 +51,11 @@ PARSE_CASES = [
         id="dsn-smtp-prefix",
     ),
     # the field name left in, upper-case type, extra spaces
-    pytest.param("Diagnostic-Code: SMTP;  552 5.2.2 <a@b.example>... Mailbox Full", Reply(552, "5.2.2", "<a@b.example>... Mailbox Full"), id="dsn-field-name"),
+    pytest.param(
+        "Diagnostic-Code: SMTP;  552 5.2.2 <a@b.example>... Mailbox Full",
+        Reply(552, "5.2.2", "<a@b.example>... Mailbox Full"),
+        id="dsn-field-name",
+    ),
     # Postfix quotes the remote reply after "host ... said:", folded, with "(in reply to ...)" after it
     pytest.param(
         "X-Postfix; host r2.example.org[198.51.100.24] said: 550\n    5.1.1 <x@y.example>: Recipient address rejected: "
@@ -64,19 +76,31 @@ PARSE_CASES = [
         id="ses-label-then-reply",
     ),
     # an enhanced code with no basic code, behind "#" as some MTAs write it
-    pytest.param("#5.1.1 bad destination mailbox", Reply(None, "5.1.1", "bad destination mailbox"), id="hash-enhanced-only"),
+    pytest.param(
+        "#5.1.1 bad destination mailbox", Reply(None, "5.1.1", "bad destination mailbox"), id="hash-enhanced-only"
+    ),
     # an enhanced code in parentheses
     pytest.param("(5.2.2) mailbox full", Reply(None, "5.2.2", "mailbox full"), id="parenthesised-enhanced"),
     # RFC 3463 §2: subject and detail have up to three digits (Office 365's 5.7.606)
-    pytest.param("550 5.7.606 Access denied, banned sending IP [198.51.100.222]", Reply(550, "5.7.606", "Access denied, banned sending IP [198.51.100.222]"), id="three-digit-detail"),
+    pytest.param(
+        "550 5.7.606 Access denied, banned sending IP [198.51.100.222]",
+        Reply(550, "5.7.606", "Access denied, banned sending IP [198.51.100.222]"),
+        id="three-digit-detail",
+    ),
     # RFC 3463 §2: class 3 does not exist, so "3.1.1" is text, not an enhanced code
     pytest.param("550 3.1.1 nope", Reply(550, None, "3.1.1 nope"), id="invalid-enhanced-class"),
     # an IP address is not an enhanced code: 2.0.2.1 inside 192.0.2.1
-    pytest.param("554 Client host [192.0.2.1] refused", Reply(554, None, "Client host [192.0.2.1] refused"), id="ip-not-enhanced"),
+    pytest.param(
+        "554 Client host [192.0.2.1] refused", Reply(554, None, "Client host [192.0.2.1] refused"), id="ip-not-enhanced"
+    ),
     # RFC 3464: an X-Unix diagnostic is a mailer exit status, not a reply code
     pytest.param("X-Unix; 255", Reply(None, None, "255"), id="x-unix-exit-status"),
     # Postfix connection failure: no reply at all
-    pytest.param("X-Postfix; connect to mx.example.org[203.0.113.225]:25: Connection timed out", Reply(None, None, "connect to mx.example.org[203.0.113.225]:25: Connection timed out"), id="no-reply"),
+    pytest.param(
+        "X-Postfix; connect to mx.example.org[203.0.113.225]:25: Connection timed out",
+        Reply(None, None, "connect to mx.example.org[203.0.113.225]:25: Connection timed out"),
+        id="no-reply",
+    ),
     pytest.param("", Reply(None, None, ""), id="empty"),  # nothing to read
     pytest.param(" \r\n\t ", Reply(None, None, ""), id="whitespace"),  # blank lines only
 ]
@@ -93,23 +117,47 @@ CLASSIFY_CASES = [
     # RFC 5321: 251 user not local; will forward
     pytest.param("251 2.1.5 User not local; will forward to <x@elsewhere.example>", C.ACCEPTED, id="251"),
     # Postfix local recipient check
-    pytest.param("550 5.1.1 <x@example.org>: Recipient address rejected: User unknown in local recipient table", C.MAILBOX_NOT_FOUND, id="postfix-user-unknown"),
+    pytest.param(
+        "550 5.1.1 <x@example.org>: Recipient address rejected: User unknown in local recipient table",
+        C.MAILBOX_NOT_FOUND,
+        id="postfix-user-unknown",
+    ),
     # Gmail, multi-line
     pytest.param(GMAIL_NO_SUCH_USER, C.MAILBOX_NOT_FOUND, id="gmail-no-such-user"),
     # Office 365: X.1.10 recipient not found
-    pytest.param("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", C.MAILBOX_NOT_FOUND, id="o365-5.1.10"),
+    pytest.param(
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        C.MAILBOX_NOT_FOUND,
+        id="o365-5.1.10",
+    ),
     # Yahoo: no enhanced code, the text says it
-    pytest.param("554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - mta1397", C.MAILBOX_NOT_FOUND, id="yahoo-dd"),
+    pytest.param(
+        "554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - mta1397",
+        C.MAILBOX_NOT_FOUND,
+        id="yahoo-dd",
+    ),
     # Outlook.com: generic 5.5.0, "mailbox unavailable" on a 5xx
-    pytest.param("550 5.5.0 Requested action not taken: mailbox unavailable", C.MAILBOX_NOT_FOUND, id="outlook-mailbox-unavailable"),
+    pytest.param(
+        "550 5.5.0 Requested action not taken: mailbox unavailable",
+        C.MAILBOX_NOT_FOUND,
+        id="outlook-mailbox-unavailable",
+    ),
     # Sendmail: generic 5.0.0, text decides
-    pytest.param("smtp; 550 5.0.0 <x@example.jp>... User unknown", C.MAILBOX_NOT_FOUND, id="generic-5.0.0-user-unknown"),
+    pytest.param(
+        "smtp; 550 5.0.0 <x@example.jp>... User unknown", C.MAILBOX_NOT_FOUND, id="generic-5.0.0-user-unknown"
+    ),
     # Exim: no enhanced code
     pytest.param("550 Unrouteable address", C.MAILBOX_NOT_FOUND, id="exim-unrouteable"),
     # misuse: policy class 5.7.1 with recipient text and nothing about the sender: the text decides
-    pytest.param("550 5.7.1 <x@example.org>: Recipient address rejected: no such user", C.MAILBOX_NOT_FOUND, id="misuse-5.7.1-no-such-user"),
+    pytest.param(
+        "550 5.7.1 <x@example.org>: Recipient address rejected: no such user",
+        C.MAILBOX_NOT_FOUND,
+        id="misuse-5.7.1-no-such-user",
+    ),
     # Office 365 directory-based edge blocking (SparkPost reclassified it as an invalid recipient)
-    pytest.param("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", C.MAILBOX_NOT_FOUND, id="o365-dbeb-5.4.1"),
+    pytest.param(
+        "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", C.MAILBOX_NOT_FOUND, id="o365-dbeb-5.4.1"
+    ),
     # RFC 3463 X.1.6: mailbox moved, no forwarding address
     pytest.param("550 5.1.6 recipient no longer on server: x@example.go.jp", C.MAILBOX_NOT_FOUND, id="5.1.6-moved"),
     # no enhanced code, "user not found"
@@ -121,31 +169,63 @@ CLASSIFY_CASES = [
         id="misuse-godaddy-5.1.1-rate",
     ),
     # Postfix with unknown_*_reject_code 450: temporary code, permanent fact
-    pytest.param("450 4.1.1 <x@example.org>: Recipient address rejected: User unknown in virtual mailbox table", C.MAILBOX_NOT_FOUND, id="postfix-450-user-unknown"),
+    pytest.param(
+        "450 4.1.1 <x@example.org>: Recipient address rejected: User unknown in virtual mailbox table",
+        C.MAILBOX_NOT_FOUND,
+        id="postfix-450-user-unknown",
+    ),
     # Postfix reject_unverified_recipient while the check is still running: not a fact yet
-    pytest.param("450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in progress", C.TEMPORARY, id="postfix-unverified"),
+    pytest.param(
+        "450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in progress",
+        C.TEMPORARY,
+        id="postfix-unverified",
+    ),
     # a 4xx "mailbox unavailable" is RFC 5321's stock 450 text, not a missing mailbox
-    pytest.param("450 4.2.0 Requested mail action not taken: mailbox unavailable", C.TEMPORARY, id="450-mailbox-unavailable"),
+    pytest.param(
+        "450 4.2.0 Requested mail action not taken: mailbox unavailable", C.TEMPORARY, id="450-mailbox-unavailable"
+    ),
     # Gmail disabled account
-    pytest.param("550 5.2.1 The email account that you tried to reach is disabled. g0000 - gsmtp", C.MAILBOX_DISABLED, id="gmail-disabled"),
+    pytest.param(
+        "550 5.2.1 The email account that you tried to reach is disabled. g0000 - gsmtp",
+        C.MAILBOX_DISABLED,
+        id="gmail-disabled",
+    ),
     # RFC 5248 X.7.13 user account disabled
     pytest.param("525 5.7.13 Disabled recipient address", C.MAILBOX_DISABLED, id="5.7.13"),
     # Yahoo: disabled, without an enhanced code
-    pytest.param("554 delivery error: dd Sorry your message to x@yahoo.com cannot be delivered. This account has been disabled or discontinued [#102]", C.MAILBOX_DISABLED, id="yahoo-discontinued"),
+    pytest.param(
+        "554 delivery error: dd Sorry your message to x@yahoo.com cannot be delivered. This account has been disabled or discontinued [#102]",
+        C.MAILBOX_DISABLED,
+        id="yahoo-discontinued",
+    ),
     # misuse: 5.2.1 with user-unknown text; both permanent, the text is more specific
     pytest.param("550 5.2.1 <x@example.com>... User Unknown", C.MAILBOX_NOT_FOUND, id="misuse-5.2.1-user-unknown"),
     # Gmail rate limit uses X.2.1: the mailbox is fine, the moment is not
-    pytest.param("450-4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages", C.TEMPORARY, id="gmail-rate-4.2.1"),
+    pytest.param(
+        "450-4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages",
+        C.TEMPORARY,
+        id="gmail-rate-4.2.1",
+    ),
     # Gmail over quota
-    pytest.param("452-4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to", C.MAILBOX_FULL, id="gmail-over-quota"),
+    pytest.param(
+        "452-4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to",
+        C.MAILBOX_FULL,
+        id="gmail-over-quota",
+    ),
     # Sendmail mailbox full
     pytest.param("552 5.2.2 <x@example.org>... Mailbox Full", C.MAILBOX_FULL, id="552-5.2.2"),
     # 452 for too many recipients in one transaction is about our session, not the mailbox
     pytest.param("452 4.5.3 Error: too many recipients", C.TEMPORARY, id="452-too-many-recipients"),
     # message size, not mailbox size
-    pytest.param("552 5.2.3 Message size exceeds fixed maximum message size (10485760)", C.REJECTED, id="552-5.2.3-size"),
+    pytest.param(
+        "552 5.2.3 Message size exceeds fixed maximum message size (10485760)", C.REJECTED, id="552-5.2.3-size"
+    ),
     # Postgrey
-    pytest.param("450 4.2.0 <x@example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html", C.GREYLISTED, id="postgrey"),
+    pytest.param(
+        "450 4.2.0 <x@example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.org.html",
+        C.GREYLISTED,
+        id="postgrey",
+    ),
     # Exim greylistd
     pytest.param("451 4.7.1 Greylisting in action, please come back later", C.GREYLISTED, id="exim-greylistd"),
     # a 4xx saying "try again later" is treated as greylisting
@@ -157,21 +237,45 @@ CLASSIFY_CASES = [
     # RFC 5321 §3.1 greeting refusal
     pytest.param("554 mx.me.example ESMTP not accepting connections", C.SMTP_UNAVAILABLE, id="554-no-service"),
     # Postfix RBL check: about our IP, not the address
-    pytest.param("550 5.7.1 Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org", C.PROBE_BLOCKED, id="spamhaus"),
+    pytest.param(
+        "550 5.7.1 Service unavailable; Client host [1.2.3.4] blocked using zen.spamhaus.org",
+        C.PROBE_BLOCKED,
+        id="spamhaus",
+    ),
     # RBL text wins over recipient-looking words around it
-    pytest.param("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; mailbox unavailable", C.PROBE_BLOCKED, id="rbl-beats-mailbox-text"),
+    pytest.param(
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net; mailbox unavailable",
+        C.PROBE_BLOCKED,
+        id="rbl-beats-mailbox-text",
+    ),
     # Proofpoint without an enhanced code
     pytest.param("554 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", C.PROBE_BLOCKED, id="proofpoint"),
     # Postfix reject_unknown_client_hostname (missing PTR)
-    pytest.param("450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]", C.PROBE_BLOCKED, id="postfix-no-ptr"),
+    pytest.param(
+        "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]", C.PROBE_BLOCKED, id="postfix-no-ptr"
+    ),
     # Gmail X.7.25 PTR
-    pytest.param("550-5.7.25 The IP address sending this message does not have a PTR record setup", C.PROBE_BLOCKED, id="gmail-ptr"),
+    pytest.param(
+        "550-5.7.25 The IP address sending this message does not have a PTR record setup",
+        C.PROBE_BLOCKED,
+        id="gmail-ptr",
+    ),
     # Gmail DMARC
-    pytest.param("550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy", C.PROBE_BLOCKED, id="gmail-dmarc"),
+    pytest.param(
+        "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+        C.PROBE_BLOCKED,
+        id="gmail-dmarc",
+    ),
     # Yahoo deferral for complaints: a 421 that is really a block
-    pytest.param("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints", C.PROBE_BLOCKED, id="yahoo-tss04"),
+    pytest.param(
+        "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+        C.PROBE_BLOCKED,
+        id="yahoo-tss04",
+    ),
     # bad sender address (X.1.8) is about MAIL FROM
-    pytest.param("501 5.1.8 <probe@example.net>: Sender address rejected: Domain not found", C.PROBE_BLOCKED, id="sender-5.1.8"),
+    pytest.param(
+        "501 5.1.8 <probe@example.net>: Sender address rejected: Domain not found", C.PROBE_BLOCKED, id="sender-5.1.8"
+    ),
     # Postfix relay refusal: a policy code with no recipient text
     pytest.param("554 5.7.1 <x@example.org>: Relay access denied", C.PROBE_BLOCKED, id="5.7.1-relay"),
     # 5xx with nothing clearer

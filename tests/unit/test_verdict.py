@@ -42,7 +42,12 @@ DEFAULTS = {
             Action.BLOCK,
             (Reason.NO_SUCH_DOMAIN,),
         ),
-        (MxAnswer("example.com", MxOutcome.MX, (PRIVATE_HOST,)), Status.UNDELIVERABLE, Action.BLOCK, (Reason.MX_UNROUTABLE,)),
+        (
+            MxAnswer("example.com", MxOutcome.MX, (PRIVATE_HOST,)),
+            Status.UNDELIVERABLE,
+            Action.BLOCK,
+            (Reason.MX_UNROUTABLE,),
+        ),
         # trouble is unknown and let through, never blocked
         (MxAnswer("example.com", MxOutcome.TIMEOUT), Status.UNKNOWN, Action.ACCEPT, (Reason.DNS_TIMEOUT,)),
         (MxAnswer("example.com", MxOutcome.ERROR), Status.UNKNOWN, Action.ACCEPT, (Reason.DNS_ERROR,)),
@@ -108,7 +113,9 @@ def test_typo_on_unknown_domain_still_asks_to_confirm():
 
 
 def test_undeliverable_stays_undeliverable_with_signals():
-    decision = decide(ADDR, MxAnswer("gmial.com", MxOutcome.NO_SUCH_DOMAIN), Signals(suggestion="j@gmail.com"), DEFAULTS)
+    decision = decide(
+        ADDR, MxAnswer("gmial.com", MxOutcome.NO_SUCH_DOMAIN), Signals(suggestion="j@gmail.com"), DEFAULTS
+    )
     assert (decision.status, decision.action) == (Status.UNDELIVERABLE, Action.BLOCK)
     assert decision.reasons == (Reason.NO_SUCH_DOMAIN, Reason.TYPO_SUSPECTED)
 

@@ -10,7 +10,17 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from webhook_signers import MAILGUN_KEY, NOW, POSTMARK, TOPIC, Keys, make_keys, rsa_certificate, sendgrid_headers, sns_envelope
+from webhook_signers import (
+    MAILGUN_KEY,
+    NOW,
+    POSTMARK,
+    TOPIC,
+    Keys,
+    make_keys,
+    rsa_certificate,
+    sendgrid_headers,
+    sns_envelope,
+)
 
 from validator.bounces.webhook_keys import load_webhook_secrets
 from validator.bounces.webhooks import read_webhook
@@ -40,8 +50,12 @@ def test_nothing_configured_loads_nothing() -> None:
 
 def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> None:
     settings = _settings(
-        ses_signing_certs=_pem(keys, tmp_path), ses_topic_arns=TOPIC, sendgrid_verification_key=keys.sendgrid_key_text(),
-        mailgun_signing_key=MAILGUN_KEY.decode(), postmark_webhook_user=POSTMARK.user, postmark_webhook_password=POSTMARK.password,
+        ses_signing_certs=_pem(keys, tmp_path),
+        ses_topic_arns=TOPIC,
+        sendgrid_verification_key=keys.sendgrid_key_text(),
+        mailgun_signing_key=MAILGUN_KEY.decode(),
+        postmark_webhook_user=POSTMARK.user,
+        postmark_webhook_password=POSTMARK.password,
         webhook_max_age="300",
     )
     secrets = load_webhook_secrets(settings, now=NOW)
@@ -49,12 +63,18 @@ def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> No
     assert secrets.max_age == timedelta(seconds=300)
     body = orjson.dumps([{"email": "a@example.com", "event": "delivered", "timestamp": 1}])
     assert read_webhook("sendgrid", sendgrid_headers(keys.sendgrid, body), body, secrets, NOW).facts
-    envelope = sns_envelope(keys.sns, {"notificationType": "Delivery", "mail": {}, "delivery": {"recipients": ["a@example.com"]}})
+    envelope = sns_envelope(
+        keys.sns, {"notificationType": "Delivery", "mail": {}, "delivery": {"recipients": ["a@example.com"]}}
+    )
     assert read_webhook("ses", {}, orjson.dumps(envelope), secrets, NOW).facts
 
 
 def test_sendgrid_key_may_be_pem(keys: Keys) -> None:
-    pem = keys.sendgrid.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        keys.sendgrid.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     assert load_webhook_secrets(_settings(sendgrid_verification_key=pem)).configured("sendgrid")
 
 
@@ -65,8 +85,11 @@ def test_sendgrid_key_may_be_pem(keys: Keys) -> None:
 )
 def test_malformed_sendgrid_key_stops_start_up_without_echoing_it(value: str) -> None:
     if value == "P-384":  # a real EC key, on a curve SendGrid does not use
-        der = ec.generate_private_key(ec.SECP384R1()).public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        der = (
+            ec.generate_private_key(ec.SECP384R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
         value = base64.b64encode(der).decode()
     with pytest.raises(ConfigError) as caught:
         load_webhook_secrets(_settings(sendgrid_verification_key=value))
@@ -92,9 +115,11 @@ def test_all_pinned_certificates_expired_stops_start_up(keys: Keys, tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("env", "missing"),
-    [({"ses_signing_certs": "/etc/sns.pem"}, "VALIDATOR_SES_TOPIC_ARNS"),
-     ({"ses_topic_arns": TOPIC}, "VALIDATOR_SES_SIGNING_CERTS"),
-     ({"postmark_webhook_user": "u"}, "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD")],
+    [
+        ({"ses_signing_certs": "/etc/sns.pem"}, "VALIDATOR_SES_TOPIC_ARNS"),
+        ({"ses_topic_arns": TOPIC}, "VALIDATOR_SES_SIGNING_CERTS"),
+        ({"postmark_webhook_user": "u"}, "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD"),
+    ],
 )
 def test_half_a_pair_is_a_config_error(env: dict[str, str], missing: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -103,5 +128,7 @@ def test_half_a_pair_is_a_config_error(env: dict[str, str], missing: str) -> Non
 
 
 def test_secret_settings_stay_out_of_repr() -> None:
-    settings = _settings(mailgun_signing_key="mg-secret-value", postmark_webhook_user="pm-user", postmark_webhook_password="pm-secret")
+    settings = _settings(
+        mailgun_signing_key="mg-secret-value", postmark_webhook_user="pm-user", postmark_webhook_password="pm-secret"
+    )
     assert "mg-secret-value" not in repr(settings) and "pm-secret" not in repr(settings)

@@ -30,35 +30,92 @@ from validator.policy import categorize
 SES_BOUNCE = {
     "notificationType": "Bounce",
     "bounce": {
-        "bounceType": "Permanent", "bounceSubType": "General", "timestamp": "2016-10-21T00:06:40.502Z",
-        "feedbackId": "01010157e48fa03f-000000", "remoteMtaIp": "192.0.2.7",
-        "bouncedRecipients": [{"emailAddress": "bounce@simulator.amazonses.com", "action": "failed",
-                               "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+        "bounceType": "Permanent",
+        "bounceSubType": "General",
+        "timestamp": "2016-10-21T00:06:40.502Z",
+        "feedbackId": "01010157e48fa03f-000000",
+        "remoteMtaIp": "192.0.2.7",
+        "bouncedRecipients": [
+            {
+                "emailAddress": "bounce@simulator.amazonses.com",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+            }
+        ],
     },
-    "mail": {"messageId": "01010157e48f9b9b-000000", "source": "sender@example.org", "destination": ["bounce@simulator.amazonses.com"]},
+    "mail": {
+        "messageId": "01010157e48f9b9b-000000",
+        "source": "sender@example.org",
+        "destination": ["bounce@simulator.amazonses.com"],
+    },
 }
 # SendGrid blocked bounce without "status": the Discourse crash (bounce-anchors §4.2)
 SENDGRID_EVENTS = [
-    {"email": "full@example.jp", "event": "bounce", "type": "blocked", "status": "5.2.2", "timestamp": 1504555832,
-     "reason": "550 5.2.2 <full@example.jp>... Mailbox Full ", "sg_event_id": "S4wr46", "sg_message_id": "03_Wof6n.filter0017"},
-    {"email": "nomx@example.net", "event": "bounce", "type": "blocked", "timestamp": 1504555832,
-     "reason": "unable to get mx info: failed to get IPs from PTR record", "sg_event_id": "E2"},
-    {"email": "gone@example.com", "event": "dropped", "reason": "Bounced Address", "timestamp": 1504555832, "sg_event_id": "E3"},
-    {"email": "later@example.com", "event": "deferred", "response": "451 4.7.1 Greylisted, try again later", "attempt": "1", "timestamp": 1504555832},
+    {
+        "email": "full@example.jp",
+        "event": "bounce",
+        "type": "blocked",
+        "status": "5.2.2",
+        "timestamp": 1504555832,
+        "reason": "550 5.2.2 <full@example.jp>... Mailbox Full ",
+        "sg_event_id": "S4wr46",
+        "sg_message_id": "03_Wof6n.filter0017",
+    },
+    {
+        "email": "nomx@example.net",
+        "event": "bounce",
+        "type": "blocked",
+        "timestamp": 1504555832,
+        "reason": "unable to get mx info: failed to get IPs from PTR record",
+        "sg_event_id": "E2",
+    },
+    {
+        "email": "gone@example.com",
+        "event": "dropped",
+        "reason": "Bounced Address",
+        "timestamp": 1504555832,
+        "sg_event_id": "E3",
+    },
+    {
+        "email": "later@example.com",
+        "event": "deferred",
+        "response": "451 4.7.1 Greylisted, try again later",
+        "attempt": "1",
+        "timestamp": 1504555832,
+    },
     {"email": "ok@example.com", "event": "delivered", "response": "250 2.0.0 OK", "timestamp": 1504548007},
     {"email": "angry@example.com", "event": "spamreport", "timestamp": 1504837383},
     {"email": "bye@example.com", "event": "group_unsubscribe", "timestamp": 1504837383},
     {"email": "reader@example.com", "event": "open", "timestamp": 1504837383},
 ]
 MAILGUN_FAILED = {
-    "event": "failed", "severity": "permanent", "reason": "bounce", "recipient": "alice@example.com", "id": "G9Bn5sl1TC6nu79C8C0bwg",
-    "timestamp": NOW.timestamp(), "envelope": {"sender": "bob@example.org"}, "message": {"headers": {"message-id": "20130503182626.18666.16540@example.org"}},
-    "delivery-status": {"code": 550, "enhanced-code": "5.1.1", "message": "5.1.1 The email account that you tried to reach does not exist.",
-                        "description": "", "mx-host": "mx.example.com"},
+    "event": "failed",
+    "severity": "permanent",
+    "reason": "bounce",
+    "recipient": "alice@example.com",
+    "id": "G9Bn5sl1TC6nu79C8C0bwg",
+    "timestamp": NOW.timestamp(),
+    "envelope": {"sender": "bob@example.org"},
+    "message": {"headers": {"message-id": "20130503182626.18666.16540@example.org"}},
+    "delivery-status": {
+        "code": 550,
+        "enhanced-code": "5.1.1",
+        "message": "5.1.1 The email account that you tried to reach does not exist.",
+        "description": "",
+        "mx-host": "mx.example.com",
+    },
 }
 POSTMARK_BOUNCE = {
-    "RecordType": "Bounce", "ID": 4323372036854775807, "Type": "HardBounce", "TypeCode": 1, "Email": "john@example.com",
-    "From": "sender@example.org", "BouncedAt": "2019-11-05T16:33:54.9070259Z", "Inactive": True, "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+    "RecordType": "Bounce",
+    "ID": 4323372036854775807,
+    "Type": "HardBounce",
+    "TypeCode": 1,
+    "Email": "john@example.com",
+    "From": "sender@example.org",
+    "BouncedAt": "2019-11-05T16:33:54.9070259Z",
+    "Inactive": True,
+    "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
     "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
     "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
 }
@@ -75,14 +132,24 @@ def _ses(keys: Keys, envelope: dict, **secrets) -> object:
 
 # --- Amazon SES via SNS ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", ["1", "2"], ids=["sha1withrsa", "sha256withrsa"])
 def test_sns_notification_signed_by_pinned_certificate_is_read(keys: Keys, version: str) -> None:
     reading = _ses(keys, sns_envelope(keys.sns, SES_BOUNCE, version=version))
     (fact,) = reading.facts
     assert (fact.recipient, fact.reason, fact.status, fact.status_source, fact.reply_code) == (
-        "bounce@simulator.amazonses.com", BounceReason.USERUNKNOWN, "5.1.1", StatusSource.REMOTE, 550)
+        "bounce@simulator.amazonses.com",
+        BounceReason.USERUNKNOWN,
+        "5.1.1",
+        StatusSource.REMOTE,
+        550,
+    )
     assert (fact.claimed_type, fact.message_id, fact.event_id, fact.remote_mta) == (
-        "Permanent/General", "01010157e48f9b9b-000000", "01010157e48fa03f-000000", "192.0.2.7")
+        "Permanent/General",
+        "01010157e48f9b9b-000000",
+        "01010157e48fa03f-000000",
+        "192.0.2.7",
+    )
     assert reading.delivery_id == "165545c9-2a5c-472c-8df2-7ff2be2b3b1b"
     assert categorize(fact) is Category.HARD_INVALID
 
@@ -92,7 +159,9 @@ def test_sns_notification_without_subject_signs_without_it(keys: Keys) -> None:
 
 
 def test_sns_subscription_confirmation_returns_the_url_unvisited(keys: Keys) -> None:
-    reading = _ses(keys, sns_envelope(keys.sns, "You have chosen to subscribe ...", kind="SubscriptionConfirmation", version="2"))
+    reading = _ses(
+        keys, sns_envelope(keys.sns, "You have chosen to subscribe ...", kind="SubscriptionConfirmation", version="2")
+    )
     assert reading.facts == ()
     assert reading.subscribe_url is not None and "Action=ConfirmSubscription" in reading.subscribe_url
     assert "did not fetch" in reading.notes[0]
@@ -151,12 +220,28 @@ def test_sns_raw_message_delivery_is_refused_as_unsigned(keys: Keys) -> None:
 
 
 def test_ses_complaint_delivery_and_suppressed_bounce(keys: Keys) -> None:
-    complaint = {"notificationType": "Complaint", "mail": {"destination": ["a@example.com"]},
-                 "complaint": {"complainedRecipients": [{"emailAddress": "a@example.com"}], "complaintFeedbackType": "not-spam"}}
-    delivery = {"eventType": "Delivery", "mail": {}, "delivery": {"recipients": ["b@example.com"], "smtpResponse": "250 2.6.0 Message received"}}
+    complaint = {
+        "notificationType": "Complaint",
+        "mail": {"destination": ["a@example.com"]},
+        "complaint": {"complainedRecipients": [{"emailAddress": "a@example.com"}], "complaintFeedbackType": "not-spam"},
+    }
+    delivery = {
+        "eventType": "Delivery",
+        "mail": {},
+        "delivery": {"recipients": ["b@example.com"], "smtpResponse": "250 2.6.0 Message received"},
+    }
     # SES's own list: nothing was sent, whatever the text says
-    suppressed = {"notificationType": "Bounce", "mail": {}, "bounce": {"bounceType": "Permanent", "bounceSubType": "Suppressed",
-                  "bouncedRecipients": [{"emailAddress": "c@example.com", "diagnosticCode": "Amazon SES has suppressed sending to this address"}]}}
+    suppressed = {
+        "notificationType": "Bounce",
+        "mail": {},
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "Suppressed",
+            "bouncedRecipients": [
+                {"emailAddress": "c@example.com", "diagnosticCode": "Amazon SES has suppressed sending to this address"}
+            ],
+        },
+    }
     facts = [read_trusted("ses", m).facts[0] for m in (complaint, delivery, suppressed)]
     assert [categorize(f) for f in facts] == [Category.IGNORE, Category.IGNORE, Category.IGNORE]
     assert (facts[0].event, facts[0].feedback_type) == (EventKind.COMPLAINT, "not-spam")
@@ -166,17 +251,36 @@ def test_ses_complaint_delivery_and_suppressed_bounce(keys: Keys) -> None:
 
 def test_ses_subtype_decides_only_when_the_reply_is_silent() -> None:
     # Transient/MailboxFull without diagnostic → the label; Permanent/General with an RBL text → the text
-    bounce = {"notificationType": "Bounce", "mail": {}, "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull",
-              "bouncedRecipients": [{"emailAddress": "full@example.com"}]}}
-    blocked = {"notificationType": "Bounce", "mail": {}, "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
-               "bouncedRecipients": [{"emailAddress": "x@example.com",
-                                      "diagnosticCode": "smtp; 550 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org"}]}}
+    bounce = {
+        "notificationType": "Bounce",
+        "mail": {},
+        "bounce": {
+            "bounceType": "Transient",
+            "bounceSubType": "MailboxFull",
+            "bouncedRecipients": [{"emailAddress": "full@example.com"}],
+        },
+    }
+    blocked = {
+        "notificationType": "Bounce",
+        "mail": {},
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": "x@example.com",
+                    "diagnosticCode": "smtp; 550 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org",
+                }
+            ],
+        },
+    }
     full, rbl = (read_trusted("ses", m).facts[0] for m in (bounce, blocked))
     assert (full.reason, categorize(full)) == (BounceReason.MAILBOXFULL, Category.SOFT_MAILBOX)
     assert categorize(rbl) is Category.SENDER_PROBLEM and rbl.claimed_type == "Permanent/General"
 
 
 # --- SendGrid ----------------------------------------------------------------------------------
+
 
 def _sendgrid(keys: Keys, body: bytes, headers: dict[str, str], **secrets) -> object:
     return read_webhook("sendgrid", headers, body, keys.secrets(**secrets), NOW)
@@ -196,7 +300,12 @@ def test_sendgrid_signed_batch_is_read_event_by_event(keys: Keys) -> None:
         ("bye@example.com", EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
     ]
     first = reading.facts[0]
-    assert (first.event_id, first.message_id, first.claimed_type, first.status) == ("S4wr46", "03_Wof6n.filter0017", "bounce/blocked", "5.2.2")
+    assert (first.event_id, first.message_id, first.claimed_type, first.status) == (
+        "S4wr46",
+        "03_Wof6n.filter0017",
+        "bounce/blocked",
+        "5.2.2",
+    )
     assert reading.facts[2].reason is BounceReason.SUPPRESSED
     assert any("open/click" in note for note in reading.notes)
 
@@ -220,7 +329,9 @@ def test_sendgrid_wrong_key_is_refused(keys: Keys) -> None:
         _sendgrid(keys, body, sendgrid_headers(make_keys().sendgrid, body))
 
 
-@pytest.mark.parametrize("missing", ["X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"])
+@pytest.mark.parametrize(
+    "missing", ["X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"]
+)
 def test_sendgrid_missing_signature_header_is_refused(keys: Keys, missing: str) -> None:
     body = orjson.dumps(SENDGRID_EVENTS)
     headers = sendgrid_headers(keys.sendgrid, body)
@@ -251,12 +362,22 @@ def test_sendgrid_too_many_events_is_refused_after_verification(keys: Keys) -> N
 
 # --- Mailgun -----------------------------------------------------------------------------------
 
+
 def test_mailgun_signed_permanent_failure_is_a_hard_bounce(keys: Keys) -> None:
     reading = read_webhook("mailgun", {}, mailgun_body(MAILGUN_FAILED), keys.secrets(), NOW)
     (fact,) = reading.facts
     assert (fact.recipient, fact.reason, fact.status, fact.reply_code, fact.claimed_type) == (
-        "alice@example.com", BounceReason.USERUNKNOWN, "5.1.1", 550, "permanent/bounce")
-    assert (fact.message_id, fact.sender, fact.remote_mta) == ("20130503182626.18666.16540@example.org", "bob@example.org", "mx.example.com")
+        "alice@example.com",
+        BounceReason.USERUNKNOWN,
+        "5.1.1",
+        550,
+        "permanent/bounce",
+    )
+    assert (fact.message_id, fact.sender, fact.remote_mta) == (
+        "20130503182626.18666.16540@example.org",
+        "bob@example.org",
+        "mx.example.com",
+    )
     assert reading.delivery_id == "e0b5477167110d68991efc6b9f89f0a11066af27834600e123"
 
 
@@ -270,7 +391,11 @@ def test_mailgun_temporary_failure_is_deferred_but_old_is_final() -> None:
 
 
 def test_mailgun_suppress_reason_means_never_sent() -> None:
-    event = {**MAILGUN_FAILED, "reason": "suppress-bounce", "delivery-status": {"code": 605, "description": "Not delivering to previously bounced address"}}
+    event = {
+        **MAILGUN_FAILED,
+        "reason": "suppress-bounce",
+        "delivery-status": {"code": 605, "description": "Not delivering to previously bounced address"},
+    }
     (fact,) = read_trusted("mailgun", {"event-data": event}).facts
     assert fact.reason is BounceReason.SUPPRESSED
 
@@ -278,7 +403,9 @@ def test_mailgun_suppress_reason_means_never_sent() -> None:
 @pytest.mark.parametrize("field", ["token", "timestamp"])
 def test_mailgun_tampered_signed_field_is_refused(keys: Keys, field: str) -> None:
     payload = orjson.loads(mailgun_body(MAILGUN_FAILED))
-    payload["signature"][field] = payload["signature"][field][:-1] + ("0" if payload["signature"][field][-1] != "0" else "1")
+    payload["signature"][field] = payload["signature"][field][:-1] + (
+        "0" if payload["signature"][field][-1] != "0" else "1"
+    )
     with pytest.raises(InvalidSignature, match="does not verify"):
         read_webhook("mailgun", {}, orjson.dumps(payload), keys.secrets(), NOW)
 
@@ -299,7 +426,10 @@ def test_mailgun_wrong_key_is_refused(keys: Keys) -> None:
 def test_mailgun_parent_signature_of_a_subaccount_is_accepted(keys: Keys) -> None:
     payload = orjson.loads(mailgun_body(MAILGUN_FAILED))
     parent = orjson.loads(mailgun_body(MAILGUN_FAILED, key=b"primary-account-key"))["signature"]["signature"]
-    payload["signature"]["parent-signature"], payload["signature"]["signature"] = payload["signature"]["signature"], parent
+    payload["signature"]["parent-signature"], payload["signature"]["signature"] = (
+        payload["signature"]["signature"],
+        parent,
+    )
     assert read_webhook("mailgun", {}, orjson.dumps(payload), keys.secrets(), NOW).facts
 
 
@@ -315,17 +445,31 @@ def test_mailgun_stale_timestamp_is_refused(keys: Keys) -> None:
 
 # --- Postmark ----------------------------------------------------------------------------------
 
+
 def test_postmark_with_the_configured_basic_credentials_is_read(keys: Keys) -> None:
-    reading = read_webhook("postmark", basic(POSTMARK.user, POSTMARK.password), orjson.dumps(POSTMARK_BOUNCE), keys.secrets(), NOW)
+    reading = read_webhook(
+        "postmark", basic(POSTMARK.user, POSTMARK.password), orjson.dumps(POSTMARK_BOUNCE), keys.secrets(), NOW
+    )
     (fact,) = reading.facts
     assert (fact.recipient, fact.reason, fact.status, fact.claimed_type, fact.event_id) == (
-        "john@example.com", BounceReason.USERUNKNOWN, "5.1.1", "HardBounce/inactive", "4323372036854775807")
+        "john@example.com",
+        BounceReason.USERUNKNOWN,
+        "5.1.1",
+        "HardBounce/inactive",
+        "4323372036854775807",
+    )
     assert categorize(fact) is Category.HARD_INVALID
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, basic(POSTMARK.user, "wrong"), basic("other", POSTMARK.password), {"Authorization": "Bearer abc"}, {"Authorization": "Basic !!!"}],
+    [
+        {},
+        basic(POSTMARK.user, "wrong"),
+        basic("other", POSTMARK.password),
+        {"Authorization": "Bearer abc"},
+        {"Authorization": "Basic !!!"},
+    ],
     ids=["missing", "wrong-password", "wrong-user", "bearer", "not-base64"],
 )
 def test_postmark_without_the_right_credentials_is_refused(keys: Keys, headers: dict[str, str]) -> None:
@@ -336,18 +480,67 @@ def test_postmark_without_the_right_credentials_is_refused(keys: Keys, headers: 
 @pytest.mark.parametrize(
     ("record", "event", "category"),
     [
-        ({"RecordType": "Bounce", "Type": "Transient", "Email": "a@example.com", "Details": "Message delayed"}, EventKind.DEFERRED, Category.IGNORE),
-        ({"RecordType": "Bounce", "Type": "BadEmailAddress", "Email": "a@example.com"}, EventKind.BOUNCE, Category.HARD_INVALID),
-        ({"RecordType": "Bounce", "Type": "DMARCPolicy", "Email": "a@example.com"}, EventKind.BOUNCE, Category.SENDER_PROBLEM),
-        ({"RecordType": "Bounce", "Type": "SoftBounce", "Email": "a@example.com", "Details": "smtp;552 5.2.2 Mailbox full"},
-         EventKind.BOUNCE, Category.SOFT_MAILBOX),
-        ({"RecordType": "Bounce", "Type": "AutoResponder", "Email": "a@example.com"}, EventKind.AUTO_REPLY, Category.IGNORE),
-        ({"RecordType": "SpamComplaint", "Type": "SpamComplaint", "Email": "a@example.com"}, EventKind.COMPLAINT, Category.COMPLAINT),
-        ({"RecordType": "Delivery", "Recipient": "a@example.com", "Details": "Test delivery webhook details"}, EventKind.DELIVERED, Category.IGNORE),
-        ({"RecordType": "SubscriptionChange", "Recipient": "a@example.com", "SuppressSending": True, "SuppressionReason": "ManualSuppression"},
-         EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
+        (
+            {"RecordType": "Bounce", "Type": "Transient", "Email": "a@example.com", "Details": "Message delayed"},
+            EventKind.DEFERRED,
+            Category.IGNORE,
+        ),
+        (
+            {"RecordType": "Bounce", "Type": "BadEmailAddress", "Email": "a@example.com"},
+            EventKind.BOUNCE,
+            Category.HARD_INVALID,
+        ),
+        (
+            {"RecordType": "Bounce", "Type": "DMARCPolicy", "Email": "a@example.com"},
+            EventKind.BOUNCE,
+            Category.SENDER_PROBLEM,
+        ),
+        (
+            {
+                "RecordType": "Bounce",
+                "Type": "SoftBounce",
+                "Email": "a@example.com",
+                "Details": "smtp;552 5.2.2 Mailbox full",
+            },
+            EventKind.BOUNCE,
+            Category.SOFT_MAILBOX,
+        ),
+        (
+            {"RecordType": "Bounce", "Type": "AutoResponder", "Email": "a@example.com"},
+            EventKind.AUTO_REPLY,
+            Category.IGNORE,
+        ),
+        (
+            {"RecordType": "SpamComplaint", "Type": "SpamComplaint", "Email": "a@example.com"},
+            EventKind.COMPLAINT,
+            Category.COMPLAINT,
+        ),
+        (
+            {"RecordType": "Delivery", "Recipient": "a@example.com", "Details": "Test delivery webhook details"},
+            EventKind.DELIVERED,
+            Category.IGNORE,
+        ),
+        (
+            {
+                "RecordType": "SubscriptionChange",
+                "Recipient": "a@example.com",
+                "SuppressSending": True,
+                "SuppressionReason": "ManualSuppression",
+            },
+            EventKind.UNSUBSCRIBE,
+            Category.UNSUBSCRIBE,
+        ),
     ],
-    ids=["transient-is-a-delay", "bad-address", "dmarc-is-ours", "soft-full", "auto-reply", "complaint", "delivery", "unsubscribe"],
+    ids=[
+        "transient-is-a-delay",
+        "bad-address",
+        "dmarc-is-ours",
+        "soft-full",
+        "auto-reply",
+        "complaint",
+        "delivery",
+        "unsubscribe",
+    ],
 )
 def test_postmark_records(record: dict, event: EventKind, category: Category) -> None:
     (fact,) = read_trusted("postmark", record).facts
@@ -357,23 +550,90 @@ def test_postmark_records(record: dict, event: EventKind, category: Category) ->
 @pytest.mark.parametrize(
     ("provider", "payload", "event", "category"),
     [
-        ("ses", {"eventType": "DeliveryDelay", "mail": {}, "deliveryDelay": {"delayType": "MailboxFull", "delayedRecipients": [
-            {"emailAddress": "a@example.com", "status": "4.2.2", "diagnosticCode": "smtp; 452 4.2.2 Mailbox full"}]}},
-         EventKind.DEFERRED, Category.IGNORE),
+        (
+            "ses",
+            {
+                "eventType": "DeliveryDelay",
+                "mail": {},
+                "deliveryDelay": {
+                    "delayType": "MailboxFull",
+                    "delayedRecipients": [
+                        {
+                            "emailAddress": "a@example.com",
+                            "status": "4.2.2",
+                            "diagnosticCode": "smtp; 452 4.2.2 Mailbox full",
+                        }
+                    ],
+                },
+            },
+            EventKind.DEFERRED,
+            Category.IGNORE,
+        ),
         ("ses", {"eventType": "Send", "mail": {"destination": ["a@example.com"]}}, EventKind.SENT, Category.IGNORE),
-        ("ses", {"eventType": "Subscription", "mail": {"destination": ["a@example.com"]},
-                 "subscription": {"newTopicPreferences": {"unsubscribeAll": True}}}, EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
-        ("mailgun", {"event-data": {"event": "complained", "recipient": "a@example.com"}}, EventKind.COMPLAINT, Category.COMPLAINT),
-        ("mailgun", {"event-data": {"event": "unsubscribed", "recipient": "a@example.com"}}, EventKind.UNSUBSCRIBE, Category.UNSUBSCRIBE),
-        ("mailgun", {"event-data": {"event": "delivered", "recipient": "a@example.com",
-                                    "delivery-status": {"code": 250, "message": "OK"}}}, EventKind.DELIVERED, Category.IGNORE),
-        ("mailgun", {"event-data": {"event": "failed", "severity": "permanent", "reason": "espblock", "recipient": "a@example.com"}},
-         EventKind.BOUNCE, Category.SENDER_PROBLEM),
-        ("sendgrid", [{"email": "a@example.com", "status": "5.1.1", "reason": "550 5.1.1 User unknown", "created": 1504555832}],
-         EventKind.BOUNCE, Category.HARD_INVALID),  # a Bounces API record: no "event"
+        (
+            "ses",
+            {
+                "eventType": "Subscription",
+                "mail": {"destination": ["a@example.com"]},
+                "subscription": {"newTopicPreferences": {"unsubscribeAll": True}},
+            },
+            EventKind.UNSUBSCRIBE,
+            Category.UNSUBSCRIBE,
+        ),
+        (
+            "mailgun",
+            {"event-data": {"event": "complained", "recipient": "a@example.com"}},
+            EventKind.COMPLAINT,
+            Category.COMPLAINT,
+        ),
+        (
+            "mailgun",
+            {"event-data": {"event": "unsubscribed", "recipient": "a@example.com"}},
+            EventKind.UNSUBSCRIBE,
+            Category.UNSUBSCRIBE,
+        ),
+        (
+            "mailgun",
+            {
+                "event-data": {
+                    "event": "delivered",
+                    "recipient": "a@example.com",
+                    "delivery-status": {"code": 250, "message": "OK"},
+                }
+            },
+            EventKind.DELIVERED,
+            Category.IGNORE,
+        ),
+        (
+            "mailgun",
+            {
+                "event-data": {
+                    "event": "failed",
+                    "severity": "permanent",
+                    "reason": "espblock",
+                    "recipient": "a@example.com",
+                }
+            },
+            EventKind.BOUNCE,
+            Category.SENDER_PROBLEM,
+        ),
+        (
+            "sendgrid",
+            [{"email": "a@example.com", "status": "5.1.1", "reason": "550 5.1.1 User unknown", "created": 1504555832}],
+            EventKind.BOUNCE,
+            Category.HARD_INVALID,
+        ),  # a Bounces API record: no "event"
     ],
-    ids=["ses-delay", "ses-send", "ses-unsubscribe-all", "mailgun-complaint", "mailgun-unsubscribe", "mailgun-delivered",
-         "mailgun-espblock", "sendgrid-bounces-api-record"],
+    ids=[
+        "ses-delay",
+        "ses-send",
+        "ses-unsubscribe-all",
+        "mailgun-complaint",
+        "mailgun-unsubscribe",
+        "mailgun-delivered",
+        "mailgun-espblock",
+        "sendgrid-bounces-api-record",
+    ],
 )
 def test_other_provider_events(provider: str, payload: object, event: EventKind, category: Category) -> None:
     (fact,) = read_trusted(provider, payload).facts
@@ -381,7 +641,9 @@ def test_other_provider_events(provider: str, payload: object, event: EventKind,
 
 
 def test_records_without_a_usable_recipient_are_skipped_with_a_note() -> None:
-    reading = read_trusted("sendgrid", [{"event": "bounce", "email": "a@example.com\r\nBcc: x@example.org"}, {"event": "delivered"}, 7])
+    reading = read_trusted(
+        "sendgrid", [{"event": "bounce", "email": "a@example.com\r\nBcc: x@example.org"}, {"event": "delivered"}, 7]
+    )
     assert reading.facts == () and len(reading.notes) == 3
 
 
@@ -390,7 +652,16 @@ def test_records_without_a_usable_recipient_are_skipped_with_a_note() -> None:
     [
         ("ses", {"eventType": "Send", "mail": {"destination": ["a@example.com"], "tags": {"campaign_id": ["spring"]}}}),
         ("sendgrid", [{"event": "processed", "email": "a@example.com", "campaign_id": "spring"}]),
-        ("mailgun", {"event-data": {"event": "accepted", "recipient": "a@example.com", "user-variables": {"campaign_id": "spring"}}}),
+        (
+            "mailgun",
+            {
+                "event-data": {
+                    "event": "accepted",
+                    "recipient": "a@example.com",
+                    "user-variables": {"campaign_id": "spring"},
+                }
+            },
+        ),
         ("postmark", {"RecordType": "Delivery", "Recipient": "a@example.com", "Metadata": {"campaign_id": "spring"}}),
     ],
 )
@@ -401,6 +672,7 @@ def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payloa
 
 
 # --- configuration and dispatch ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark"])
 def test_unconfigured_provider_is_refused_before_reading(provider: str) -> None:

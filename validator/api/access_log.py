@@ -52,7 +52,7 @@ def mask_addresses(raw: str) -> str:
 
 def _mask_segment(text: str) -> str:
     if "@" in text:  # everything before the last "@" may be a local part
-        text = text[:1] + "***" + text[text.rindex("@"):]
+        text = text[:1] + "***" + text[text.rindex("@") :]
     return _escape(text) if _CONTROL.search(text) else text
 
 
@@ -76,8 +76,10 @@ class _Batches:
         second = int(now)
         if second != self._second:  # logging's default asctime: local time, then ",mmm"
             self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        self.lines.append(f'{self._stamp},{int((now - second) * 1000):03d} INFO {self.name} {remote} '
-                          f'"{method} {target}" {status} {seconds * 1000:.3f}ms\n')
+        self.lines.append(
+            f"{self._stamp},{int((now - second) * 1000):03d} INFO {self.name} {remote} "
+            f'"{method} {target}" {status} {seconds * 1000:.3f}ms\n'
+        )
         if not self.scheduled:
             self.scheduled = True
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
@@ -140,8 +142,9 @@ class MaskedAccessLogger(AbstractAccessLogger):
         if self._batches is not None:
             self._batches.add(request.remote, request.method, target, response.status, time)
         else:
-            self.logger.info('%s "%s %s" %d %.3fms', request.remote, request.method, target, response.status,
-                             time * 1000)
+            self.logger.info(
+                '%s "%s %s" %d %.3fms', request.remote, request.method, target, response.status, time * 1000
+            )
 
     @property
     def enabled(self) -> bool:

@@ -13,19 +13,20 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ..bounces.ingest import Ingestor
+from ..bounces.webhook_keys import load_webhook_secrets
 from ..checker import Checker
 from ..config import Settings
 from ..errors import StoreUnavailable
+from ..health import thresholds_from
 from ..metrics import Metrics
 from ..model import ApiKey
 from ..mx import MxResolver
+from ..policy import learning_policy
 from ..probe import Prober
 from ..store import open_store
-from ..bounces.ingest import Ingestor
-from ..bounces.webhook_keys import load_webhook_secrets
-from ..health import thresholds_from
-from ..policy import learning_policy
 from . import api_keys, bounces, jobs, pages, reports, runner_process, suppressions
+from .body_watch import BodyGate
 from .keys import (
     CHECKER,
     GATE,
@@ -41,7 +42,6 @@ from .keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
-from .body_watch import BodyGate
 from .middleware import ClientErrorLog, make_middleware
 from .publishable import ORIGINS_TTL, PublishableGate
 from .routes import routes
@@ -59,11 +59,18 @@ def create_app(settings: Settings) -> web.Application:
     async def list_keys() -> list[ApiKey]:
         return await app[STORE].list_api_keys()
 
-    gate = PublishableGate(settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys,
-                           origins_ttl=ORIGINS_TTL)
+    gate = PublishableGate(
+        settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys, origins_ttl=ORIGINS_TTL
+    )
     app[GATE] = gate
-    app.middlewares.append(make_middleware(metrics, authenticate if settings.auth else None, gate,
-                                          BodyGate(settings.bodies_in_flight, settings.body_idle_timeout)))
+    app.middlewares.append(
+        make_middleware(
+            metrics,
+            authenticate if settings.auth else None,
+            gate,
+            BodyGate(settings.bodies_in_flight, settings.body_idle_timeout),
+        )
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[SHUTTING_DOWN] = [False]
@@ -96,8 +103,10 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     except StoreUnavailable as exc:
         log.warning("%s; /readyz and writes answer 503 until that is fixed (no restart needed)", exc.message)
     if app[SETTINGS].auth and not any(not key.revoked for key in await app[STORE].list_api_keys()):
-        log.warning("no API key exists yet: every request but /healthz and /readyz will get 401; "
-                    "create one with: validator keys create --name NAME --scope validate")
+        log.warning(
+            "no API key exists yet: every request but /healthz and /readyz will get 401; "
+            "create one with: validator keys create --name NAME --scope validate"
+        )
     app[INGESTOR] = Ingestor(app[STORE], learning_policy(app[SETTINGS]))
     yield
     await app[STORE].close()

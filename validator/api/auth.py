@@ -7,9 +7,9 @@ to scopes, so the table below is the whole access policy in one place.
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from collections.abc import Sequence
+
+from aiohttp import web
 
 from ..errors import Forbidden, InvalidField, MissingField, Unauthorized
 from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
@@ -17,8 +17,9 @@ from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "reports:read", "jobs", "admin")
 # Webhooks are authenticated by the provider's signature instead (validator.bounces.webhooks).
 # The widget and the dashboard's page are public files: the dashboard asks for a key in the page.
-PUBLIC = frozenset({"/healthz", "/readyz", "/v1/webhooks/{provider}", "/widget/v1.js", "/dashboard",
-                    "/dashboard/{file}"})
+PUBLIC = frozenset(
+    {"/healthz", "/readyz", "/v1/webhooks/{provider}", "/widget/v1.js", "/dashboard", "/dashboard/{file}"}
+)
 # A CORS preflight carries no credentials (Fetch standard, "CORS-preflight request").
 PUBLIC_METHODS = frozenset({("OPTIONS", "/v1/validate")})
 PUBLISHABLE_ROUTES = frozenset({("POST", "/v1/validate")})
@@ -59,8 +60,7 @@ def requested_scopes(scopes: Sequence[str], origins: Sequence[str]) -> list[str]
         raise MissingField("a key needs at least one scope", field="scopes")
     unknown = [s for s in scopes if s not in SCOPES and s != PUBLISHABLE]
     if unknown:
-        raise InvalidField(f"unknown scope {unknown[0]!r}; one of {', '.join((*SCOPES, PUBLISHABLE))}",
-                           field="scopes")
+        raise InvalidField(f"unknown scope {unknown[0]!r}; one of {', '.join((*SCOPES, PUBLISHABLE))}", field="scopes")
     return [*scopes, *(ORIGIN_PREFIX + origin for origin in origins)]
 
 

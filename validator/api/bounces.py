@@ -53,8 +53,14 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 def ingest_response(decisions: Sequence[Decision], **extra: Any) -> web.Response:
     actions = Counter(d.outcome.value for d in decisions)
-    return json_response({"count": len(decisions), "actions": dict(sorted(actions.items())), **extra,
-                          "results": [decision_json(d) for d in decisions]})
+    return json_response(
+        {
+            "count": len(decisions),
+            "actions": dict(sorted(actions.items())),
+            **extra,
+            "results": [decision_json(d) for d in decisions],
+        }
+    )
 
 
 def report_filters(query: Mapping[str, str]) -> dict[str, Any]:
@@ -72,8 +78,9 @@ async def bounce_rates(request: web.Request) -> web.Response:
     filters = report_filters(request.query)
     groups, open_soft = await request.app[keys.STORE].count_events(**filters)
     body = report(tally(groups, open_soft), request.app[keys.THRESHOLDS])
-    return json_response({"filters": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                                      for k, v in filters.items()}, **body})
+    return json_response(
+        {"filters": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()}, **body}
+    )
 
 
 @routes.post("/v1/events")
@@ -97,12 +104,19 @@ async def bounce(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     """A provider's webhook, authenticated by its signature (the route needs no API key)."""
     settings, provider = request.app[keys.SETTINGS], request.match_info["provider"]
-    reading = read_webhook(provider, request.headers, await request.read(), request.app[keys.WEBHOOK_SECRETS],
-                           datetime.now(UTC), max_events=settings.events_max)
+    reading = read_webhook(
+        provider,
+        request.headers,
+        await request.read(),
+        request.app[keys.WEBHOOK_SECRETS],
+        datetime.now(UTC),
+        max_events=settings.events_max,
+    )
     if reading.subscribe_url:
         log.warning("SNS subscription awaiting confirmation: visit %s", reading.subscribe_url)
-    decisions = await request.app[keys.INGESTOR].ingest(list(reading.facts), source=f"webhook:{provider}",
-                                                        actor=f"webhook:{provider}")
+    decisions = await request.app[keys.INGESTOR].ingest(
+        list(reading.facts), source=f"webhook:{provider}", actor=f"webhook:{provider}"
+    )
     return ingest_response(decisions, notes=list(reading.notes))
 
 

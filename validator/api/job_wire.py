@@ -30,8 +30,20 @@ from .wire import iso_time, parse_limit, verdict_json
 
 COLUMN_INDEX = re.compile(r"[0-9]{1,4}")
 SUBMIT_PARAMETERS = frozenset({"smtp", "dedupe", "callback_url", "column", "column_index", "header"})
-CSV_COLUMNS = ("row", "input", "email", "normalized", "status", "action", "reasons", "suggestion", "syntax_problem",
-               "mx_outcome", "suppression_reason", "duplicate_of")
+CSV_COLUMNS = (
+    "row",
+    "input",
+    "email",
+    "normalized",
+    "status",
+    "action",
+    "reasons",
+    "suggestion",
+    "syntax_problem",
+    "mx_outcome",
+    "suppression_reason",
+    "duplicate_of",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +80,16 @@ def parse_submit_query(query: Mapping[str, str], settings: Settings) -> SubmitQu
     if header is not None and header not in ("true", "false"):
         raise InvalidField("must be true or false", field="header")
     callback = query.get("callback_url")
-    options = JobOptions(_flag(query, "smtp"), _flag(query, "dedupe"),
-                         check_callback_url(callback, settings.job_callback_allow) if callback else None)
-    choice = CsvChoice(query.get("column") or None, int(index) if index is not None else None,
-                       None if header is None else header == "true")
+    options = JobOptions(
+        _flag(query, "smtp"),
+        _flag(query, "dedupe"),
+        check_callback_url(callback, settings.job_callback_allow) if callback else None,
+    )
+    choice = CsvChoice(
+        query.get("column") or None,
+        int(index) if index is not None else None,
+        None if header is None else header == "true",
+    )
     return SubmitQuery(options, choice)
 
 
@@ -134,9 +152,18 @@ def csv_rows(ndjson: bytes) -> bytes:
         r = orjson.loads(line)
         checks = r.get("checks") or {}
         dns, suppression, syntax = checks.get("dns"), checks.get("suppression"), checks.get("syntax")
-        cells = [r.get("input", ""), r["email"], r.get("normalized") or "", r.get("status", ""), r.get("action", ""),
-                 ";".join(r.get("reasons", ())), r.get("suggestion") or "", (syntax or {}).get("problem") or "",
-                 dns["outcome"] if dns else "", suppression["reason"] if suppression else ""]
+        cells = [
+            r.get("input", ""),
+            r["email"],
+            r.get("normalized") or "",
+            r.get("status", ""),
+            r.get("action", ""),
+            ";".join(r.get("reasons", ())),
+            r.get("suggestion") or "",
+            (syntax or {}).get("problem") or "",
+            dns["outcome"] if dns else "",
+            suppression["reason"] if suppression else "",
+        ]
         writer.writerow([r["row"], *map(to_spreadsheet, cells), r.get("duplicate_of") or ""])
     return out.getvalue().encode()
 

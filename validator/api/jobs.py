@@ -60,7 +60,7 @@ async def _receive(request: web.Request, upload: Upload, store: Store, job_id: s
         if size > settings.job_max_upload_bytes:
             raise BodyTooLarge(f"a job upload may hold at most {settings.job_max_upload_bytes:,} bytes")
         for start in range(0, len(data), PIECE_BYTES):
-            pending.extend(upload.feed(data[start:start + PIECE_BYTES]))
+            pending.extend(upload.feed(data[start : start + PIECE_BYTES]))
             await gate.pause()
         chunk_no, pending = await _store_full(store, job_id, chunk_no, pending, settings.job_chunk_rows)
     pending.extend(upload.finish())
@@ -70,8 +70,9 @@ async def _receive(request: web.Request, upload: Upload, store: Store, job_id: s
     return upload.rows
 
 
-async def _store_full(store: Store, job_id: str, chunk_no: int, rows: list[InputRow],
-                      size: int) -> tuple[int, list[InputRow]]:
+async def _store_full(
+    store: Store, job_id: str, chunk_no: int, rows: list[InputRow], size: int
+) -> tuple[int, list[InputRow]]:
     while len(rows) >= size:
         await store.add_chunk(job_id, chunk_no, rows[:size])
         chunk_no, rows = chunk_no + 1, rows[size:]
@@ -102,8 +103,9 @@ async def status(request: web.Request) -> web.Response:
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
     cursor, limit, status = jw.parse_list_query(request.query)
-    jobs, next_cursor = await request.app[keys.STORE].list_jobs(cursor, limit, owner_key=_owner_filter(request),
-                                                                status=status)
+    jobs, next_cursor = await request.app[keys.STORE].list_jobs(
+        cursor, limit, owner_key=_owner_filter(request), status=status
+    )
     now = utc_now()
     return json_response({"items": [jw.job_json(job, now) for job in jobs], "next_cursor": next_cursor})
 
@@ -115,10 +117,12 @@ async def results(request: web.Request) -> web.StreamResponse:
     if not job.status.finished:
         raise JobNotFinished(f"job {job.id} is {job.status.value}: results come when it has finished")
     csv = fmt == "csv"
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8" if csv else "application/x-ndjson",
-        "Content-Disposition": f'attachment; filename="{job.id}.{fmt}"',
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8" if csv else "application/x-ndjson",
+            "Content-Disposition": f'attachment; filename="{job.id}.{fmt}"',
+        }
+    )
     await response.prepare(request)
     if csv:
         await response.write(jw.csv_header())

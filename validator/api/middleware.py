@@ -161,4 +161,3 @@ class ClientErrorLog(logging.Filter):
         record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", ()
         record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
         return logging.getLogger(record.name).isEnabledFor(logging.INFO)
-

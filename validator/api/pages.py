@@ -21,14 +21,19 @@ from ..errors import NotFound
 routes = web.RouteTableDef()
 WIDGET = "widget/v1.js"
 DASHBOARD_FILES = {"": "index.html", "dashboard.js": "dashboard.js", "dashboard.css": "dashboard.css"}
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".html": "text/html; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
 # v1 changes only compatibly; a page pinning the Subresource Integrity hash (docs/widget.md)
 # keeps the copy it has. RFC 8246: "immutable" spares revalidation on reload.
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The dashboard runs only its own files: no inline script, nothing from elsewhere, not framed.
-DASHBOARD_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+DASHBOARD_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +48,25 @@ class StaticFile:
             return web.Response(status=304, headers={**headers, "ETag": self.etag})
         use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
         extra = {"Content-Encoding": "gzip"} if use_gzip else {}
-        return web.Response(body=self.gzipped if use_gzip else self.body, headers={
-            **headers, **extra, "Content-Type": self.content_type, "ETag": self.etag, "Vary": "Accept-Encoding",
-            "X-Content-Type-Options": "nosniff"})
+        return web.Response(
+            body=self.gzipped if use_gzip else self.body,
+            headers={
+                **headers,
+                **extra,
+                "Content-Type": self.content_type,
+                "ETag": self.etag,
+                "Vary": "Accept-Encoding",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
 
 def load(name: str) -> StaticFile:
     body = resources.files("validator").joinpath("static", name).read_bytes()
-    suffix = name[name.rindex("."):]
-    return StaticFile(body, gzip.compress(body, 9, mtime=0), _TYPES[suffix],
-                      f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+    suffix = name[name.rindex(".") :]
+    return StaticFile(
+        body, gzip.compress(body, 9, mtime=0), _TYPES[suffix], f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    )
 
 
 def integrity(body: bytes) -> str:
@@ -67,8 +81,14 @@ _DASHBOARD = {path: load(f"dashboard/{name}") for path, name in DASHBOARD_FILES.
 @routes.get("/widget/v1.js")
 async def widget(request: web.Request) -> web.Response:
     # Any page may load it; CORS lets a page check its integrity hash (SRI needs a CORS answer).
-    return _WIDGET.respond(request, {"Cache-Control": IMMUTABLE, "Access-Control-Allow-Origin": "*",
-                                     "Cross-Origin-Resource-Policy": "cross-origin"})
+    return _WIDGET.respond(
+        request,
+        {
+            "Cache-Control": IMMUTABLE,
+            "Access-Control-Allow-Origin": "*",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        },
+    )
 
 
 @routes.get("/dashboard")
@@ -85,5 +105,12 @@ def _dashboard_file(request: web.Request, path: str) -> web.Response:
     found = _DASHBOARD.get(path)
     if found is None:
         raise NotFound(f"no dashboard file {path!r}")
-    return found.respond(request, {"Cache-Control": "no-cache", "Content-Security-Policy": DASHBOARD_POLICY,
-                                   "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
+    return found.respond(
+        request,
+        {
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": DASHBOARD_POLICY,
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+        },
+    )

@@ -31,14 +31,17 @@ _SWEEP_AT = 10_000  # buckets kept before the full ones are forgotten
 
 def public_verdict_json(verdict: Verdict) -> dict[str, Any]:
     """The verdict a web page may see."""
-    return {"status": verdict.status, "action": verdict.action, "reasons": verdict.reasons,
-            "suggestion": verdict.suggestion}
+    return {
+        "status": verdict.status,
+        "action": verdict.action,
+        "reasons": verdict.reasons,
+        "suggestion": verdict.suggestion,
+    }
 
 
 def cors_headers(origin: str) -> dict[str, str]:
     """Headers letting the page at ``origin`` read the answer (Fetch standard, "CORS protocol")."""
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-            "Access-Control-Expose-Headers": "Retry-After"}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
 
 
 @dataclass
@@ -77,8 +80,14 @@ class TokenBuckets:
 class PublishableGate:
     """Admits publishable-key requests (origin, then rates) and answers CORS preflights."""
 
-    def __init__(self, per_key: int, per_ip: int, list_keys: Callable[[], Awaitable[list[ApiKey]]],
-                 origins_ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_key: int,
+        per_ip: int,
+        list_keys: Callable[[], Awaitable[list[ApiKey]]],
+        origins_ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._per_key, self._per_ip = TokenBuckets(per_key), TokenBuckets(per_ip)
         self._list_keys, self._ttl, self._clock = list_keys, origins_ttl, clock
         self._origins: frozenset[str] = frozenset()
@@ -111,9 +120,12 @@ class PublishableGate:
         origin = request.headers.get("Origin")
         if origin is None or origin not in await self.allowed_origins():
             raise Forbidden("no publishable key may be used from this origin", field="Origin")
-        return web.Response(status=204, headers={
-            **cors_headers(origin),
-            "Access-Control-Allow-Methods": "POST",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type",
-            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
-        })
+        return web.Response(
+            status=204,
+            headers={
+                **cors_headers(origin),
+                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+            },
+        )

@@ -15,7 +15,6 @@ routes = web.RouteTableDef()
 log = logging.getLogger("validator.api")
 
 
-
 @routes.post("/v1/validate")
 async def validate(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
@@ -71,20 +70,44 @@ async def metrics(request: web.Request) -> web.Response:
             ("validator_dns_cache_hits_total", "counter", "MX answers served from the cache.", stats.cache_hits),
             ("validator_dns_cache_misses_total", "counter", "MX answers that needed DNS queries.", stats.cache_misses),
             ("validator_dns_queries_total", "counter", "DNS queries sent.", stats.queries_sent),
-            ("validator_smtp_probe_cache_hits_total", "counter", "SMTP probes answered from the cache.",
-             prober.stats.cache_hits),
+            (
+                "validator_smtp_probe_cache_hits_total",
+                "counter",
+                "SMTP probes answered from the cache.",
+                prober.stats.cache_hits,
+            ),
             ("validator_smtp_connections_total", "counter", "SMTP sessions opened.", pool.connections),
-            ("validator_smtp_connect_attempts_total", "counter", "TCP connections attempted to MX hosts.",
-             pool.connect_attempts),
-            ("validator_smtp_guard_refusals_total", "counter", "MX addresses refused by the network guard.",
-             pool.guard_refusals),
+            (
+                "validator_smtp_connect_attempts_total",
+                "counter",
+                "TCP connections attempted to MX hosts.",
+                pool.connect_attempts,
+            ),
+            (
+                "validator_smtp_guard_refusals_total",
+                "counter",
+                "MX addresses refused by the network guard.",
+                pool.guard_refusals,
+            ),
             ("validator_smtp_recipients_total", "counter", "RCPT TO commands sent.", pool.recipients),
-            ("validator_smtp_tarpits_total", "counter", "SMTP sessions retired because their replies slowed down.",
-             pool.tarpits),
-            ("validator_smtp_refusal_closes_total", "counter", "SMTP sessions ended at their refusal cap.",
-             pool.refusal_closes),
-            ("validator_smtp_unasked_total", "counter", "Recipients answered with their host's refusal of the prober, "
-             "never sent.", pool.unasked),
+            (
+                "validator_smtp_tarpits_total",
+                "counter",
+                "SMTP sessions retired because their replies slowed down.",
+                pool.tarpits,
+            ),
+            (
+                "validator_smtp_refusal_closes_total",
+                "counter",
+                "SMTP sessions ended at their refusal cap.",
+                pool.refusal_closes,
+            ),
+            (
+                "validator_smtp_unasked_total",
+                "counter",
+                "Recipients answered with their host's refusal of the prober, never sent.",
+                pool.unasked,
+            ),
         ]
     )
     return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

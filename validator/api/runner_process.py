@@ -46,8 +46,9 @@ log = logging.getLogger("validator.jobs")
 def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunner:
     """The runner both modes use: the API's result lines, signed callbacks on completion."""
     sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
-    return JobRunner(settings, store, checker, result_line,
-                     on_finished=functools.partial(jobs.notify_finished, store, sender))
+    return JobRunner(
+        settings, store, checker, result_line, on_finished=functools.partial(jobs.notify_finished, store, sender)
+    )
 
 
 class RunnerChild:
@@ -67,8 +68,7 @@ class RunnerChild:
         self._restart = None
         context = multiprocessing.get_context("spawn")
         receive, self._send = context.Pipe(duplex=False)
-        self.process = context.Process(target=_main, args=(self._settings, os.getpid(), receive),
-                                       name="validator-jobs")
+        self.process = context.Process(target=_main, args=(self._settings, os.getpid(), receive), name="validator-jobs")
         self.process.start()
         receive.close()
         os.set_blocking(self._send.fileno(), False)
@@ -85,8 +85,11 @@ class RunnerChild:
             log.info("the job runner process stopped")
             return
         young = time.monotonic() - self._started < RESTART_SECONDS
-        log.error("the job runner process exited (code %s); starting another%s", self.process.exitcode,
-                  f" in {RESTART_SECONDS:g} s" if young else "")
+        log.error(
+            "the job runner process exited (code %s); starting another%s",
+            self.process.exitcode,
+            f" in {RESTART_SECONDS:g} s" if young else "",
+        )
         self._restart = self._loop.call_later(RESTART_SECONDS if young else 0, self._start)
 
     def wake(self) -> None:

@@ -146,5 +146,3 @@ def parse_list_query(query: Mapping[str, str]) -> ListQuery:
         except ValueError as exc:
             raise InvalidField("must be address or domain", field="kind") from exc
     return ListQuery(query.get("cursor") or None, limit, fmt, filters)
-
-

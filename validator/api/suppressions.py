@@ -33,7 +33,6 @@ routes = web.RouteTableDef()
 IMPORT_INVALID_LISTED = 1000  # invalid rows listed with their line numbers; the rest are counted
 
 
-
 def actor_of(request: web.Request) -> str:
     key = request.get(keys.API_KEY_NAME)
     return f"key:{key}" if key else "anonymous"
@@ -144,7 +143,11 @@ async def import_csv(request: web.Request) -> web.Response:
             listed.append({"line": row.line, "error": row.error})
 
     totals = await import_rows(
-        request.app[keys.STORE], _csv_rows(request, defaults), actor=actor_of(request), why=defaults.why, on_invalid=note
+        request.app[keys.STORE],
+        _csv_rows(request, defaults),
+        actor=actor_of(request),
+        why=defaults.why,
+        on_invalid=note,
     )
     return json_response({**dataclasses.asdict(totals), "invalid_rows": listed})
 

@@ -139,8 +139,11 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def _streak_json(streak: SoftStreak) -> dict[str, Any]:
-    return {"soft_bounce_sends": streak.sends, "first_at": iso_time(streak.first_at),
-            "last_at": iso_time(streak.last_at)}
+    return {
+        "soft_bounce_sends": streak.sends,
+        "first_at": iso_time(streak.first_at),
+        "last_at": iso_time(streak.last_at),
+    }
 
 
 def _syntax_json(syntax: Any) -> dict[str, Any]:
@@ -172,7 +175,9 @@ def _dns_json(mx: MxAnswer) -> dict[str, Any]:
 @functools.lru_cache(maxsize=4096)
 def _hosts_json(hosts: tuple[MxHost, ...]) -> list[dict[str, Any]]:
     """Cached: a domain's hosts repeat on every request for it. The list is only ever read."""
-    return [{"host": h.host, "preference": h.preference, "addresses": h.addresses, "routable": h.routable} for h in hosts]
+    return [
+        {"host": h.host, "preference": h.preference, "addresses": h.addresses, "routable": h.routable} for h in hosts
+    ]
 
 
 def _smtp_json(probe: ProbeResult) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from .dsn import field_blocks
 from email.message import Message
 
+from .dsn import field_blocks
 from .mime import Report, addresses_in, header_text
 
 
@@ -51,8 +50,12 @@ def read_complaint(report: Report) -> Complaint | None:
 def _arf(report: Report, fields: dict[str, str]) -> Complaint:
     # RFC 5965 §3.2: Original-Rcpt-To may repeat, one address per field
     # early ARF drafts' opt-out reports: "Removal-Recipient: user@example.com"
-    recipients = (_all_rcpt_to(report) or addresses_in(fields.get("original-rcpt-to", ""))
-                  or addresses_in(fields.get("removal-recipient", "")) or _original_recipients(report))
+    recipients = (
+        _all_rcpt_to(report)
+        or addresses_in(fields.get("original-rcpt-to", ""))
+        or addresses_in(fields.get("removal-recipient", ""))
+        or _original_recipients(report)
+    )
     feedback = (fields.get("feedback-type", "").strip().lower().split() or ["abuse"])[0]
     return Complaint(recipients, feedback, fields.get("arrival-date") or fields.get("received-date"))
 

@@ -65,9 +65,13 @@ _DECISIVE = (
     # au one net: "As their mailbox is full."; Gmail: "Storage quota exceeded"; Biglobe: "The number of messages in
     # recipient's mailbox exceeded the local limit."; "The e-mail message could not be delivered because the user's
     # mailfolder is full."; qmail-ldap: "This account is over quota."
-    (re.compile(r"mailbox (?:is )?full|mail ?folder is full|over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)"
-                r"|mailbox size limit|mailbox exceeded|insufficient (?:disk )?space|mailbox .{0,20}exceeded the local limit"),
-     BounceReason.MAILBOXFULL),
+    (
+        re.compile(
+            r"mailbox (?:is )?full|mail ?folder is full|over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)"
+            r"|mailbox size limit|mailbox exceeded|insufficient (?:disk )?space|mailbox .{0,20}exceeded the local limit"
+        ),
+        BounceReason.MAILBOXFULL,
+    ),
     # qmail: "Connected to 192.0.2.112 but my name was rejected." (then its usual "... in the queue too long");
     # Postfix: "host x refused to talk to me: 421 Service not available": our client was refused, not the address
     (re.compile(r"my name was rejected|refused to talk to me"), BounceReason.BLOCKED),
@@ -76,18 +80,24 @@ _DECISIVE = (
     # Yahoo: "Unable to deliver message after multiple retries, giving up."
     # (qmail's "Giving up on 192.0.2.25." ends every permanent failure and says nothing of expiry)
     # Gmail, after days of retries: "The recipient server did not accept our requests to connect."
-    (re.compile(r"retry timeout exceeded|in the queue too long|giving up(?! on)|message expired|delivery time expired"
-                r"|did not accept our requests to connect"
-                r"|retry time (?:not reached|exceeded)|could not deliver for the last|after multiple retries"),
-     BounceReason.EXPIRED),
+    (
+        re.compile(
+            r"retry timeout exceeded|in the queue too long|giving up(?! on)|message expired|delivery time expired"
+            r"|did not accept our requests to connect"
+            r"|retry time (?:not reached|exceeded)|could not deliver for the last|after multiple retries"
+        ),
+        BounceReason.EXPIRED,
+    ),
     # GoDaddy misuses X.1.1: "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour. IB607"
     (re.compile(r"has sent (?:to )?too many"), BounceReason.SPEEDING),
     # "421 4.7.0 Error: too many connections from 192.0.2.1"; Postfix: "552 Too many recipients"
     (re.compile(r"too many (?:concurrent )?connections|too many recipients"), BounceReason.TOOMANYCONN),
     # Gmail: "550-5.7.1 This message is not RFC 5322 compliant. There are multiple Subject headers.";
     # Gmail: "550-5.7.1 Messages with multiple addresses in From: header are not accepted."
-    (re.compile(r"not rfc ?(?:5322|2822|822) compliant|multiple (?:\S+ ){0,3}addresses in from|multiple subject"),
-     BounceReason.NOTCOMPLIANTRFC),
+    (
+        re.compile(r"not rfc ?(?:5322|2822|822) compliant|multiple (?:\S+ ){0,3}addresses in from|multiple subject"),
+        BounceReason.NOTCOMPLIANTRFC,
+    ),
     (re.compile(r"virus|malware|infected"), BounceReason.VIRUSDETECTED),  # "554 5.7.1 Virus found in message"
     # Amavis: "554 5.7.0 Reject, id=20025-09 - SPAM"; Barracuda: "550 5.7.1 Message content rejected, UBE, id=...";
     # "550 5.7.1 message content rejected"; Google Groups: "was rejected due to spam classification"
@@ -98,25 +108,40 @@ _DECISIVE = (
     # exist, or you may not have permission to post messages to the group ... https://groups.google.com/support/"
     (re.compile(r"groups\.google\.com/support"), BounceReason.REJECTED),
     # "550 Unauthenticated senders not allowed"; MessageLabs: "550-Please turn on SMTP Authentication in your mail client."
-    (re.compile(r"smtp auth|unauthenticated senders|authentication required|must (?:first )?authenticate"),
-     BounceReason.SECURITYERROR),
+    (
+        re.compile(r"smtp auth|unauthenticated senders|authentication required|must (?:first )?authenticate"),
+        BounceReason.SECURITYERROR,
+    ),
     # Gmail: "550-5.7.25 The IP address sending this message does not have a PTR record setup";
     # Outlook.com: "550 5.5.0 domain [example.com] mismatches client ip 192.0.2.225"
-    (re.compile(r"\bptr\b|reverse dns|\brdns\b|cannot find your (?:reverse )?hostname|ip name lookup|mismatches client ip"
-                r"|reverse (?:lookup|resolution)"),
-     BounceReason.REQUIREPTR),
+    (
+        re.compile(
+            r"\bptr\b|reverse dns|\brdns\b|cannot find your (?:reverse )?hostname|ip name lookup|mismatches client ip"
+            r"|reverse (?:lookup|resolution)"
+        ),
+        BounceReason.REQUIREPTR,
+    ),
     # Postfix: "554 5.7.1 <x>: Relay access denied"; Amazon SES sandbox: "554 Message rejected: Email address is not
     # verified. The following identities failed the check in region AP-NORTHEAST-1: x@example.jp"
     # "550 5.7.0 <x>: Recipient address rejected: No relaying"
-    (re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay|no relaying"
-                r"|identities failed the check"),
-     BounceReason.NORELAYING),
+    (
+        re.compile(
+            r"relay(?:ing)? (?:access )?(?:denied|not permitted)|not permitted to relay|no relaying"
+            r"|identities failed the check"
+        ),
+        BounceReason.NORELAYING,
+    ),
     # "550 5.7.0 Local Policy Violation"; "550 Denied by policy"; Yahoo: "554 5.7.9 Message not accepted for policy
     # reasons"; "550 Protocol violation"; Mimecast: "554 Host network not allowed"
-    (re.compile(r"policy violation|denied by policy|for policy reasons|protocol violation|network not allowed"),
-     BounceReason.POLICYVIOLATION),
+    (
+        re.compile(r"policy violation|denied by policy|for policy reasons|protocol violation|network not allowed"),
+        BounceReason.POLICYVIOLATION,
+    ),
     # qmail-ldap: "account is locked"; Amazon WorkMail: "User x temporary locked"; i.ua: "550 Mailbox is frozen"
-    (re.compile(r"account is locked|temporar(?:il)?y locked|mailbox is frozen|mailbox (?:is )?inactive"), BounceReason.SUSPEND),
+    (
+        re.compile(r"account is locked|temporar(?:il)?y locked|mailbox is frozen|mailbox (?:is )?inactive"),
+        BounceReason.SUSPEND,
+    ),
     # Facebook: "550 5.1.1 RCP-P2 ... Refused due to recipient preferences"
     (re.compile(r"recipient preferences"), BounceReason.FILTERED),
 )
@@ -145,27 +170,39 @@ _NETWORK = re.compile(
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
 # Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator";
 # Exim 4.96 for an RFC 7505 null MX (tests/data/mta-dsn/exim-null-mx.eml): "an MX or SRV record indicated no SMTP service"
-_NOT_ACCEPT = re.compile(r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx"
-                         r"|record indicated no smtp service")
+_NOT_ACCEPT = re.compile(
+    r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx"
+    r"|record indicated no smtp service"
+)
 # "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy); Gmail 5.2.1 "receiving mail at a rate"
 _SPEEDING = re.compile(r"has sent (?:to )?too many|rate limit|too many messages|receiving mail at a rate")
 # Sender refused: "501 5.1.8 <x>: Sender address rejected: Domain not found"; qmail "Connected to x but sender was rejected."
-_SENDER_REJECTED = re.compile(r"sender address rejected|domain of sender|sender (?:was |is )?(?:rejected|denied)"
-                              r"|not a registered gateway user|not have permission to post")
+_SENDER_REJECTED = re.compile(
+    r"sender address rejected|domain of sender|sender (?:was |is )?(?:rejected|denied)"
+    r"|not a registered gateway user|not have permission to post"
+)
 # The connection or our identity was refused before any recipient: qmail "Connected to 192.0.2.112 but my name was
 # rejected."; Postfix "host x refused to talk to me: 421 Service not available"; "550-192.0.2.222 blocked by ldap"
-_CLIENT_BLOCKED = re.compile(r"my name was rejected|refused to talk to me|blocked by|access denied|blacklist|blocklist"
-                             r"|not accepting connections|\(bl\)")
+_CLIENT_BLOCKED = re.compile(
+    r"my name was rejected|refused to talk to me|blocked by|access denied|blacklist|blocklist"
+    r"|not accepting connections|\(bl\)"
+)
 # Postfix: "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
-_RBL = re.compile(r"blocked using|spamhaus|spamcop|barracuda|\bsorbs\b|\bdnsbl\b|\brbl\b|black ?list|block ?list"
-                  r"|listed (?:at|in|on|by)\b|client host rejected")
-_TOO_BIG = re.compile(r"message (?:is )?too (?:big|large)|message size exceeds|size limit|exceeds (?:the )?(?:maximum )?size")
+_RBL = re.compile(
+    r"blocked using|spamhaus|spamcop|barracuda|\bsorbs\b|\bdnsbl\b|\brbl\b|black ?list|block ?list"
+    r"|listed (?:at|in|on|by)\b|client host rejected"
+)
+_TOO_BIG = re.compile(
+    r"message (?:is )?too (?:big|large)|message size exceeds|size limit|exceeds (?:the )?(?:maximum )?size"
+)
 # The local delivery program failed: Exim "pipe to |/usr/local/bin/x ... generated by x@example.com";
 # "/home/neko/.forward generated by x"; Sendmail "X-Unix; 77"; "child status 100"
 _MAILER = re.compile(r"pipe to \||generated by \S+@|child status|command died|mailer error|unknown mailer")
 # "554 Service currently unavailable"; "550 5.3.5 Internal System Error"; Postfix "451 4.3.0 Error: queue file write error"
-_SYSTEM = re.compile(r"service (?:currently )?unavailable|system error|queue file write error|local error|temporary failure"
-                     r"|resources temporarily unavailable|internal error|server error")
+_SYSTEM = re.compile(
+    r"service (?:currently )?unavailable|system error|queue file write error|local error|temporary failure"
+    r"|resources temporarily unavailable|internal error|server error"
+)
 # RFC 5321 §4.2.3: 500-504 are command syntax and sequence errors. "504 Command parameter not implemented";
 # Exim: "malformed address: <x> may not follow"
 _SYNTAX = re.compile(r"syntax error|malformed address|command parameter not implemented|command not recognized")
@@ -175,12 +212,19 @@ _COMMANDS = (
     # Postfix "(in reply to RCPT TO command)"; Exim "after RCPT TO:<x>"; DragonFly "did not like our RCPT TO";
     # Sendmail transcript ">>> RCPT To:<x>"
     # m-FILTER: "-------SMTP command DATA"
-    (re.compile(r"in reply to end of data|after end of data|final data|\(data\)|in reply to data|>>> data|smtp command data"),
-     "DATA"),
+    (
+        re.compile(
+            r"in reply to end of data|after end of data|final data|\(data\)|in reply to data|>>> data|smtp command data"
+        ),
+        "DATA",
+    ),
     # X.400 gateways: "Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 ..."
     (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to|smtp:rcpt"), "RCPT"),
     (re.compile(r"in reply to mail from|after mail from|our mail from|>>> mail from"), "MAIL"),
-    (re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"), "CONN"),
+    (
+        re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"),
+        "CONN",
+    ),
 )
 
 
@@ -257,10 +301,14 @@ def _host_unknown(reply: Reply) -> BounceReason:
 
 def _by_words(text: str) -> BounceReason | None:
     for pattern, reason in (
-        (_NOT_ACCEPT, BounceReason.NOTACCEPT), (_NETWORK, BounceReason.NETWORKERROR),
-        (_HOST_UNKNOWN, BounceReason.HOSTUNKNOWN), (_TOO_BIG, BounceReason.MESGTOOBIG),
-        (_SPEEDING, BounceReason.SPEEDING), (_MAILER, BounceReason.MAILERERROR),
-        (_SYNTAX, BounceReason.SYNTAXERROR), (_SYSTEM, BounceReason.SYSTEMERROR),
+        (_NOT_ACCEPT, BounceReason.NOTACCEPT),
+        (_NETWORK, BounceReason.NETWORKERROR),
+        (_HOST_UNKNOWN, BounceReason.HOSTUNKNOWN),
+        (_TOO_BIG, BounceReason.MESGTOOBIG),
+        (_SPEEDING, BounceReason.SPEEDING),
+        (_MAILER, BounceReason.MAILERERROR),
+        (_SYNTAX, BounceReason.SYNTAXERROR),
+        (_SYSTEM, BounceReason.SYSTEMERROR),
     ):
         if pattern.search(text):
             return reason

@@ -20,11 +20,16 @@ _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
 _PER_RECIPIENT = {"final-recipient", "original-recipient", "action", "status", "diagnostic-code"}
 # RFC 3464 §2.3.3 actions; OpenSMTPD writes "error" and some gateways "failure" for failed.
 _ACTIONS = {
-    "failed": DsnAction.FAILED, "failure": DsnAction.FAILED, "error": DsnAction.FAILED,
-    "delayed": DsnAction.DELAYED, "delivered": DsnAction.DELIVERED,
-    "relayed": DsnAction.RELAYED, "expanded": DsnAction.EXPANDED,
+    "failed": DsnAction.FAILED,
+    "failure": DsnAction.FAILED,
+    "error": DsnAction.FAILED,
+    "delayed": DsnAction.DELAYED,
+    "delivered": DsnAction.DELIVERED,
+    "relayed": DsnAction.RELAYED,
+    "expanded": DsnAction.EXPANDED,
     # Postfix address verification (sendmail -bv) reports "Action: deliverable" / "undeliverable"
-    "deliverable": DsnAction.DELIVERED, "undeliverable": DsnAction.FAILED,
+    "deliverable": DsnAction.DELIVERED,
+    "undeliverable": DsnAction.FAILED,
 }
 
 
@@ -56,17 +61,19 @@ def read_deliveries(report: Report) -> list[Delivery]:
         context = _notice_words(report.notice, recipient, recipients)
         if diagnostic is None:
             diagnostic = context
-        found.append(Delivery(
-            recipient=recipient,
-            action=_action(block),
-            status=_status(block.get("status", "")),
-            diagnostic=diagnostic,
-            diagnostic_type=kind,
-            remote_mta=_mta(block.get("remote-mta", "")) or None,
-            # when the original reached the reporting MTA: nearest to the send, which soft streaks count
-            arrival=per_message.get("arrival-date") or block.get("last-attempt-date"),
-            context=context,
-        ))
+        found.append(
+            Delivery(
+                recipient=recipient,
+                action=_action(block),
+                status=_status(block.get("status", "")),
+                diagnostic=diagnostic,
+                diagnostic_type=kind,
+                remote_mta=_mta(block.get("remote-mta", "")) or None,
+                # when the original reached the reporting MTA: nearest to the send, which soft streaks count
+                arrival=per_message.get("arrival-date") or block.get("last-attempt-date"),
+                context=context,
+            )
+        )
     return found
 
 
@@ -192,8 +199,11 @@ def _notice_words(notice: str, recipient: str, recipients: list[str]) -> str | N
     at = lowered.find(recipient.casefold())
     if at < 0:
         return None
-    ends = [lowered.find(other.casefold(), at + len(recipient)) for other in recipients
-            if other.casefold() != recipient.casefold()]
+    ends = [
+        lowered.find(other.casefold(), at + len(recipient))
+        for other in recipients
+        if other.casefold() != recipient.casefold()
+    ]
     end = min([e for e in ends if e > at] + [at + 800])
     words = " ".join(notice[at:end].split())
     return words if len(words) > len(recipient) + 4 else None

@@ -51,13 +51,34 @@ from .facts import BounceFact, BounceReason, DsnAction, EventKind
 DEFAULT_MAX_EVENTS = 10_000
 MAX_TEXT = 1024  # an address, an id, a name: longer is abuse of the endpoint, not data
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"})
-_KINDS = {kind.value: kind for kind in (
-    EventKind.SENT, EventKind.DELIVERED, EventKind.BOUNCE, EventKind.DEFERRED, EventKind.COMPLAINT, EventKind.UNSUBSCRIBE,
-)}
-_FIELDS = frozenset({
-    "event", "email", "type", "smtp_code", "smtp_enhanced_code", "smtp_message", "timestamp", "provider",
-    "id", "message_id", "campaign_id", "sender", "feedback_type",
-})
+_KINDS = {
+    kind.value: kind
+    for kind in (
+        EventKind.SENT,
+        EventKind.DELIVERED,
+        EventKind.BOUNCE,
+        EventKind.DEFERRED,
+        EventKind.COMPLAINT,
+        EventKind.UNSUBSCRIBE,
+    )
+}
+_FIELDS = frozenset(
+    {
+        "event",
+        "email",
+        "type",
+        "smtp_code",
+        "smtp_enhanced_code",
+        "smtp_message",
+        "timestamp",
+        "provider",
+        "id",
+        "message_id",
+        "campaign_id",
+        "sender",
+        "feedback_type",
+    }
+)
 # RFC 3339 §5.6 date-time: a full date, a full time, and an offset (Z or ±hh:mm); "T" or a space between
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:\d\d)")
 _FEEDBACK_TYPE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # RFC 5965 §3.1 / RFC 6650 registry tokens
@@ -121,11 +142,15 @@ def _fact(item: Any, path: str, say: str) -> BounceFact:
     }
     feedback = get.text("feedback_type", 64)
     if feedback is not None and not _FEEDBACK_TYPE.fullmatch(feedback.lower()):
-        raise InvalidField(f"{say}feedback_type must be a token such as abuse or not-spam", field=path + "feedback_type")
+        raise InvalidField(
+            f"{say}feedback_type must be a token such as abuse or not-spam", field=path + "feedback_type"
+        )
     return _build(common, code, status, message, feedback.lower() if feedback else None)
 
 
-def _build(common: dict[str, Any], code: int | None, status: str | None, message: str | None, feedback: str | None) -> BounceFact:
+def _build(
+    common: dict[str, Any], code: int | None, status: str | None, message: str | None, feedback: str | None
+) -> BounceFact:
     kind: EventKind = common["event"]
     if kind is EventKind.COMPLAINT:
         return BounceFact(**common, reason=BounceReason.FEEDBACK, feedback_type=feedback)
@@ -139,8 +164,13 @@ def _build(common: dict[str, Any], code: int | None, status: str | None, message
         reason = settle(failure, None)
         action = DsnAction.FAILED if kind is EventKind.BOUNCE else DsnAction.DELAYED
     return BounceFact(
-        **common, reason=reason, action=action, status=failure.status, status_source=failure.status_source,
-        reply_code=failure.reply_code, diagnostic=failure.diagnostic,
+        **common,
+        reason=reason,
+        action=action,
+        status=failure.status,
+        status_source=failure.status_source,
+        reply_code=failure.reply_code,
+        diagnostic=failure.diagnostic,
     )
 
 

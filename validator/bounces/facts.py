@@ -138,6 +138,9 @@ def summary_of(fact: BounceFact) -> str | None:
     they are put in front only when it does not, so the line never reads "550 5.1.1 550 5.1.1 <x>...".
     """
     diagnostic = " ".join((fact.diagnostic or "").split())
-    codes = [str(code) for code in (fact.reply_code, fact.status)
-             if code and not re.search(rf"(?<![\d.]){re.escape(str(code))}(?![\d.])", diagnostic)]
+    codes = [
+        str(code)
+        for code in (fact.reply_code, fact.status)
+        if code and not re.search(rf"(?<![\d.]){re.escape(str(code))}(?![\d.])", diagnostic)
+    ]
     return " ".join([*codes, diagnostic]).strip() or (str(fact.reason) if fact.reason else None)

@@ -27,8 +27,18 @@ def fact_key(fact: BounceFact, recipient: str) -> str:
     if fact.event_id:
         parts: tuple[object, ...] = ("id", fact.provider, fact.event_id, recipient, fact.event)
     else:
-        parts = ("fact", fact.event, recipient, fact.message_id, fact.status, fact.reply_code, fact.diagnostic,
-                 fact.feedback_type, fact.timestamp.isoformat() if fact.timestamp else None, fact.provider)
+        parts = (
+            "fact",
+            fact.event,
+            recipient,
+            fact.message_id,
+            fact.status,
+            fact.reply_code,
+            fact.diagnostic,
+            fact.feedback_type,
+            fact.timestamp.isoformat() if fact.timestamp else None,
+            fact.provider,
+        )
     # 128 bits of SHA-256: collisions stay out of reach (2^64 events for even odds) at half the index size
     return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:32]
 
@@ -36,8 +46,15 @@ def fact_key(fact: BounceFact, recipient: str) -> str:
 def fact_record(fact: BounceFact, source: str, now: datetime) -> FactRecord:
     parsed = parse_address(fact.recipient.strip().strip("<>"), allow_smtputf8=True, allow_reserved=True)
     address, domain = (address_key(parsed), domain_key(parsed)) if isinstance(parsed, Address) else ("", "")
-    return FactRecord(fact_key(fact, address or fact.recipient), address, domain, fact, categorize(fact), source,
-                      fact.timestamp or now)
+    return FactRecord(
+        fact_key(fact, address or fact.recipient),
+        address,
+        domain,
+        fact,
+        categorize(fact),
+        source,
+        fact.timestamp or now,
+    )
 
 
 class Ingestor:
@@ -46,12 +63,14 @@ class Ingestor:
     def __init__(self, store: Store | None, policy: LearningPolicy) -> None:
         self._store, self._policy = store, policy
 
-    async def ingest(self, facts: Sequence[BounceFact], *, source: str, actor: str,
-                     dry_run: bool = False) -> list[Decision]:
+    async def ingest(
+        self, facts: Sequence[BounceFact], *, source: str, actor: str, dry_run: bool = False
+    ) -> list[Decision]:
         """Decisions in input order. ``actor`` is written to the audit trail of every suppression."""
         now = utc_now()
         records = [fact_record(f, source, now) for f in facts]
         if self._store is None:  # no store at all: against an empty history
-            return plan_ingest(records, seen=set(), streaks={}, counted=set(), probe_accepted=set(),
-                               policy=self._policy).decisions
+            return plan_ingest(
+                records, seen=set(), streaks={}, counted=set(), probe_accepted=set(), policy=self._policy
+            ).decisions
         return await self._store.ingest_facts(records, self._policy, actor=actor, dry_run=dry_run)

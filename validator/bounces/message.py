@@ -95,11 +95,21 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
             reason = _given_up(reason, delivery.action, reply.code, status)
             if reason in _VAGUE and len(deliveries) == 1 and _NOTICE_DISABLED.search(report.notice[:4000]):
                 reason = BounceReason.SUSPEND
-        facts.append(_fact(
-            report, delivery.recipient, event, reason, action=delivery.action, status=status, status_source=source,
-            reply_code=reply.code, diagnostic=delivery.diagnostic, remote_mta=delivery.remote_mta,
-            when=delivery.arrival,
-        ))
+        facts.append(
+            _fact(
+                report,
+                delivery.recipient,
+                event,
+                reason,
+                action=delivery.action,
+                status=status,
+                status_source=source,
+                reply_code=reply.code,
+                diagnostic=delivery.diagnostic,
+                remote_mta=delivery.remote_mta,
+                when=delivery.arrival,
+            )
+        )
     return facts
 
 
@@ -113,8 +123,9 @@ _EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFE
 _RETRY_REASONS = {BounceReason.SYSTEMERROR, BounceReason.NETWORKERROR, BounceReason.ONHOLD, BounceReason.UNDEFINED}
 
 
-def _given_up(reason: BounceReason, action: DsnAction, code: int | None, status: str | None, *,
-              final_without_code: bool = False) -> BounceReason:
+def _given_up(
+    reason: BounceReason, action: DsnAction, code: int | None, status: str | None, *, final_without_code: bool = False
+) -> BounceReason:
     """EXPIRED for a final failure whose last word was transient, or (MTA notices) had no code at all:
     SendGrid "Connection timed out" in a bounce means the retries ran out."""
     if action is not DsnAction.FAILED or reason not in _RETRY_REASONS:
@@ -151,24 +162,42 @@ def _from_failures(report: Report) -> list[BounceFact]:
     for failure in mta.read_failures(report):
         reply = _reply(failure.diagnostic, None)
         source = StatusSource.REMOTE if reply.enhanced else None
-        reason = reason_of(Reply(reply.code, reply.enhanced, failure.diagnostic),
-                           command=smtp_command(failure.diagnostic) or smtp_command(failure.context))
+        reason = reason_of(
+            Reply(reply.code, reply.enhanced, failure.diagnostic),
+            command=smtp_command(failure.diagnostic) or smtp_command(failure.context),
+        )
         reason = _given_up(reason, action, reply.code, reply.enhanced, final_without_code=True)
         if reason in _VAGUE and _names_only_the_sender(report, failure.recipient, reply.text):
             reason = BounceReason.REJECTED
-        facts.append(_fact(
-            report, failure.recipient, EventKind.DEFERRED if delayed else EventKind.BOUNCE, reason, action=action,
-            status=reply.enhanced, status_source=source, reply_code=reply.code, diagnostic=failure.diagnostic or None,
-            remote_mta=failure.remote_mta, recipient_inferred=failure.inferred,
-        ))
+        facts.append(
+            _fact(
+                report,
+                failure.recipient,
+                EventKind.DEFERRED if delayed else EventKind.BOUNCE,
+                reason,
+                action=action,
+                status=reply.enhanced,
+                status_source=source,
+                reply_code=reply.code,
+                diagnostic=failure.diagnostic or None,
+                remote_mta=failure.remote_mta,
+                recipient_inferred=failure.inferred,
+            )
+        )
     return facts
 
 
 def _from_complaint(report: Report, complaint: arf.Complaint) -> list[BounceFact]:
     event = EventKind.UNSUBSCRIBE if complaint.unsubscribe else EventKind.COMPLAINT
     return [
-        _fact(report, recipient, event, BounceReason.FEEDBACK, feedback_type=complaint.feedback_type,
-              when=complaint.arrival)
+        _fact(
+            report,
+            recipient,
+            event,
+            BounceReason.FEEDBACK,
+            feedback_type=complaint.feedback_type,
+            when=complaint.arrival,
+        )
         for recipient in complaint.recipients
     ]
 
@@ -176,19 +205,38 @@ def _from_complaint(report: Report, complaint: arf.Complaint) -> list[BounceFact
 def _from_ses(report: Report, record: ses.SesRecord) -> BounceFact:
     common = {"message_id": record.message_id, "when": record.timestamp, "provider": "ses"}
     if record.kind == "complaint":
-        return _fact(report, record.recipient, EventKind.COMPLAINT, BounceReason.FEEDBACK,
-                     feedback_type=record.feedback_type, **common)
+        return _fact(
+            report,
+            record.recipient,
+            EventKind.COMPLAINT,
+            BounceReason.FEEDBACK,
+            feedback_type=record.feedback_type,
+            **common,
+        )
     if record.kind == "delivery":
-        return _fact(report, record.recipient, EventKind.DELIVERED, BounceReason.DELIVERED,
-                     action=DsnAction.DELIVERED, **common)
+        return _fact(
+            report, record.recipient, EventKind.DELIVERED, BounceReason.DELIVERED, action=DsnAction.DELIVERED, **common
+        )
     reply = _reply(record.diagnostic, None)
     status, source = dsn.status_and_source(record.status, reply.enhanced)
     source = StatusSource.ESP if source is StatusSource.REPORTING_MTA else source
-    reason = reason_of(Reply(reply.code, status, reply.text or record.diagnostic or ""),
-                       command=smtp_command(record.diagnostic or ""))
-    return _fact(report, record.recipient, EventKind.BOUNCE, reason, action=DsnAction.FAILED, status=status,
-                 status_source=source, reply_code=reply.code, diagnostic=record.diagnostic,
-                 claimed_type=record.claimed_type, remote_mta=record.remote_mta, **common)
+    reason = reason_of(
+        Reply(reply.code, status, reply.text or record.diagnostic or ""), command=smtp_command(record.diagnostic or "")
+    )
+    return _fact(
+        report,
+        record.recipient,
+        EventKind.BOUNCE,
+        reason,
+        action=DsnAction.FAILED,
+        status=status,
+        status_source=source,
+        reply_code=reply.code,
+        diagnostic=record.diagnostic,
+        claimed_type=record.claimed_type,
+        remote_mta=record.remote_mta,
+        **common,
+    )
 
 
 def _from_auto_reply(report: Report) -> list[BounceFact]:
@@ -205,10 +253,20 @@ def _reply(diagnostic: str | None, kind: str | None) -> Reply:
     return parse_reply(f"{kind}; {diagnostic}" if kind else diagnostic)
 
 
-def _fact(report: Report, recipient: str, event: EventKind, reason: BounceReason, *, when: str | None = None,
-          message_id: str | None = None, **fields: object) -> BounceFact:
+def _fact(
+    report: Report,
+    recipient: str,
+    event: EventKind,
+    reason: BounceReason,
+    *,
+    when: str | None = None,
+    message_id: str | None = None,
+    **fields: object,
+) -> BounceFact:
     return BounceFact(
-        recipient=recipient, event=event, reason=reason,
+        recipient=recipient,
+        event=event,
+        reason=reason,
         message_id=message_id or _message_id(report.original_header("Message-ID")),
         event_id=_message_id(report.header("Message-ID")),
         timestamp=timestamp_of(when or "") or timestamp_of(report.header("Date")),

@@ -73,7 +73,7 @@ class Report:
         parts = tuple((_content_type(part), part) for part in walk(message))
         notice, rest = _notice_and_rest(message, parts)
         at = raw.find(b"\n\n")
-        body = raw[at + 2 if at >= 0 else 0:][:_MAX_BODY].decode("utf-8", "replace")
+        body = raw[at + 2 if at >= 0 else 0 :][:_MAX_BODY].decode("utf-8", "replace")
         return cls(message, parts, notice, _original(parts, rest), body)
 
     def parts_of(self, *kinds: str) -> list[Message]:
@@ -87,8 +87,11 @@ class Report:
 
     def from_mail_system(self) -> bool:
         """Sent by the mail system: a daemon sender ("MAILER-DAEMON@", "postmaster@") or X-Failed-Recipients (Exim)."""
-        return bool(self.header("X-Failed-Recipients") or _BOUNCE_SENDER.search(self.header("From"))
-                    or _DAEMON_PATH.search(self.header("Return-Path")))
+        return bool(
+            self.header("X-Failed-Recipients")
+            or _BOUNCE_SENDER.search(self.header("From"))
+            or _DAEMON_PATH.search(self.header("Return-Path"))
+        )
 
     def null_sender(self) -> bool:
         """RFC 5321 §4.5.5: notifications are sent with a null reverse-path, "Return-Path: <>"."""
@@ -153,8 +156,7 @@ def header_text(message: Message | None, name: str) -> str:
             value = str(value)
         decoded = email.header.decode_header(value)
         text = "".join(
-            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
-            for part, charset in decoded
+            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part for part, charset in decoded
         )
     except (LookupError, ValueError, TypeError, AssertionError, email.errors.HeaderParseError):
         text = str(message.get(name, ""))
@@ -244,7 +246,9 @@ def _content_type(part: Message) -> str:
 
 def _notice_and_rest(message: Message, parts: tuple[tuple[str, Message], ...]) -> tuple[str, str]:
     """The human-readable notice, and any text after it that may hold the original's headers."""
-    texts = [(kind, part) for kind, part in parts if kind.startswith("text/") and not kind.startswith("text/rfc822-header")]
+    texts = [
+        (kind, part) for kind, part in parts if kind.startswith("text/") and not kind.startswith("text/rfc822-header")
+    ]
     plain = [part for kind, part in texts if kind == "text/plain"] or [part for _, part in texts]
     if not plain:  # a multipart whose boundary is missing or wrong: its body is one unparsed string
         payload = message.get_payload()
@@ -279,7 +283,7 @@ def _original(parts: tuple[tuple[str, Message], ...], rest: str) -> Message | No
         if kind in ("text/rfc822-headers", "text/rfc822-header"):  # the second: ARF drafts' spelling
             return _headers_from(part_text(part))
     start = _HEADER_START.search(rest)
-    return _headers_from(rest[start.start():]) if start is not None else None
+    return _headers_from(rest[start.start() :]) if start is not None else None
 
 
 def _headers_from(text: str) -> Message | None:

@@ -60,7 +60,8 @@ def _notice_addresses(report: Report) -> list[Failure]:
     """
     excluded = _known_non_recipients(report)
     recipients = [
-        address for address in addresses_in(_without_urls(report.notice))
+        address
+        for address in addresses_in(_without_urls(report.notice))
         if address.casefold() not in excluded and not _SYSTEM_LOCAL.match(address.rpartition("@")[0])
     ]
     return [_failure(report.notice, address, recipients) for address in recipients[:50]]
@@ -104,7 +105,9 @@ def _known_non_recipients(report: Report) -> set[str]:
     names = ("From", "To", "Cc", "Reply-To", "Return-Path", "Sender", "Message-ID", "In-Reply-To", "References")
     values = [report.header(name) for name in names]
     if report.original is not None:
-        values += [header_text(report.original, name) for name in ("From", "Return-Path", "Sender", "Reply-To", "Message-ID")]
+        values += [
+            header_text(report.original, name) for name in ("From", "Return-Path", "Sender", "Reply-To", "Message-ID")
+        ]
     return {address.casefold() for value in values for address in addresses_in(value)}
 
 

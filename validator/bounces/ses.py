@@ -50,24 +50,44 @@ def read_notification(text: str) -> list[SesRecord] | None:
         bounce = _dict(data.get("bounce"))
         claimed = "/".join(filter(None, (_str(bounce.get("bounceType")), _str(bounce.get("bounceSubType")))))
         return [
-            SesRecord("bounce", address, _str(r.get("status")), _str(r.get("diagnosticCode")), claimed or None,
-                      None, message_id, _str(bounce.get("timestamp")), _str(bounce.get("reportingMTA")))
-            for r in _dicts(bounce.get("bouncedRecipients")) if (address := _str(r.get("emailAddress")))
+            SesRecord(
+                "bounce",
+                address,
+                _str(r.get("status")),
+                _str(r.get("diagnosticCode")),
+                claimed or None,
+                None,
+                message_id,
+                _str(bounce.get("timestamp")),
+                _str(bounce.get("reportingMTA")),
+            )
+            for r in _dicts(bounce.get("bouncedRecipients"))
+            if (address := _str(r.get("emailAddress")))
         ]
     if kind == "complaint":
         complaint = _dict(data.get("complaint"))
         feedback = _str(complaint.get("complaintFeedbackType")) or "abuse"
         return [
-            SesRecord("complaint", address, feedback_type=feedback, message_id=message_id,
-                      timestamp=_str(complaint.get("timestamp")))
-            for r in _dicts(complaint.get("complainedRecipients")) if (address := _str(r.get("emailAddress")))
+            SesRecord(
+                "complaint",
+                address,
+                feedback_type=feedback,
+                message_id=message_id,
+                timestamp=_str(complaint.get("timestamp")),
+            )
+            for r in _dicts(complaint.get("complainedRecipients"))
+            if (address := _str(r.get("emailAddress")))
         ]
     if kind == "delivery":
         delivery = _dict(data.get("delivery"))
         recipients = [_str(r) for r in _list(delivery.get("recipients"))] or [
-            _str(r) for r in _list(mail.get("destination"))]
-        return [SesRecord("delivery", r, message_id=message_id, timestamp=_str(delivery.get("timestamp")))
-                for r in recipients if r]
+            _str(r) for r in _list(mail.get("destination"))
+        ]
+        return [
+            SesRecord("delivery", r, message_id=message_id, timestamp=_str(delivery.get("timestamp")))
+            for r in recipients
+            if r
+        ]
     return None
 
 

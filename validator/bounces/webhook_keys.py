@@ -24,7 +24,10 @@ from .webhooks.signing import PostmarkCredentials, WebhookSecrets
 
 
 def load_webhook_secrets(
-    settings: Settings, *, read: Callable[[str], bytes] = lambda path: Path(path).read_bytes(), now: datetime | None = None
+    settings: Settings,
+    *,
+    read: Callable[[str], bytes] = lambda path: Path(path).read_bytes(),
+    now: datetime | None = None,
 ) -> WebhookSecrets:
     """The secrets of every configured provider; ``ConfigError`` naming the variable if one is unusable."""
     return WebhookSecrets(
@@ -34,13 +37,16 @@ def load_webhook_secrets(
         mailgun_signing_key=settings.mailgun_signing_key.encode() if settings.mailgun_signing_key else None,
         postmark=(
             PostmarkCredentials(settings.postmark_webhook_user, settings.postmark_webhook_password)
-            if settings.postmark_webhook_user else None
+            if settings.postmark_webhook_user
+            else None
         ),
         max_age=timedelta(seconds=settings.webhook_max_age),
     )
 
 
-def _sns_certificates(paths: tuple[str, ...], read: Callable[[str], bytes], now: datetime) -> tuple[x509.Certificate, ...]:
+def _sns_certificates(
+    paths: tuple[str, ...], read: Callable[[str], bytes], now: datetime
+) -> tuple[x509.Certificate, ...]:
     variable = "VALIDATOR_SES_SIGNING_CERTS"
     found: list[x509.Certificate] = []
     for path in paths:
@@ -54,10 +60,14 @@ def _sns_certificates(paths: tuple[str, ...], read: Callable[[str], bytes], now:
             raise ConfigError(f"{variable}: {path} holds no PEM certificate", field=variable) from exc
         for certificate in certificates:
             if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
-                raise ConfigError(f"{variable}: a certificate in {path} has no RSA key (SNS signs with RSA)", field=variable)
+                raise ConfigError(
+                    f"{variable}: a certificate in {path} has no RSA key (SNS signs with RSA)", field=variable
+                )
         found.extend(certificates)
     if found and all(c.not_valid_after_utc < now for c in found):
-        raise ConfigError(f"{variable}: every pinned certificate has expired; pin the current SNS certificate", field=variable)
+        raise ConfigError(
+            f"{variable}: every pinned certificate has expired; pin the current SNS certificate", field=variable
+        )
     return tuple(found)
 
 

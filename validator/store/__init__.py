@@ -41,12 +41,12 @@ from ..model import (
     ApiKey,
     AuditEntry,
     BulkResult,
+    SoftStreak,
     Suppression,
     SuppressionEntry,
     SuppressionKind,
     SuppressionReason,
 )
-from ..model import SoftStreak
 from ..policy import LearningPolicy
 from .event_reads import CampaignSummary, StoredEvent
 from .ingest_records import Decision, EventCount, FactRecord
@@ -66,27 +66,41 @@ class Store(JobStore, Protocol):
     async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
         """The live entry for one key."""
 
-    async def put_suppression(self, entry: SuppressionEntry, *, actor: str,
-                              why: str | None = None) -> tuple[Suppression, bool]:
+    async def put_suppression(
+        self, entry: SuppressionEntry, *, actor: str, why: str | None = None
+    ) -> tuple[Suppression, bool]:
         """Insert or update one entry with its audit row; ``True`` when it was added."""
 
-    async def put_suppressions_bulk(self, entries: Iterable[SuppressionEntry], *, actor: str,
-                                    why: str | None = None) -> BulkResult:
+    async def put_suppressions_bulk(
+        self, entries: Iterable[SuppressionEntry], *, actor: str, why: str | None = None
+    ) -> BulkResult:
         """Put many entries, ``BULK_BATCH`` per transaction (an iterable is consumed lazily)."""
 
-    async def delete_suppression(self, kind: SuppressionKind, value: str, *, actor: str,
-                                 why: str | None = None) -> Suppression | None:
+    async def delete_suppression(
+        self, kind: SuppressionKind, value: str, *, actor: str, why: str | None = None
+    ) -> Suppression | None:
         """Remove an entry (audited); the removed entry if it was live, else None."""
 
     async def list_suppressions(
-        self, cursor: str | None = None, limit: int = 100, *, kind: SuppressionKind | None = None,
-        reason: SuppressionReason | None = None, source: str | None = None, since: datetime | None = None,
+        self,
+        cursor: str | None = None,
+        limit: int = 100,
+        *,
+        kind: SuppressionKind | None = None,
+        reason: SuppressionReason | None = None,
+        source: str | None = None,
+        since: datetime | None = None,
     ) -> tuple[list[Suppression], str | None]:
         """One page of live entries in a stable order, and the cursor of the next (None: the end)."""
 
     def iter_suppressions(
-        self, *, kind: SuppressionKind | None = None, reason: SuppressionReason | None = None,
-        source: str | None = None, since: datetime | None = None, page_size: int = 1000,
+        self,
+        *,
+        kind: SuppressionKind | None = None,
+        reason: SuppressionReason | None = None,
+        source: str | None = None,
+        since: datetime | None = None,
+        page_size: int = 1000,
     ) -> AsyncIterator[Suppression]:
         """Every live entry, page by page, never holding more than one page (for CSV export)."""
 
@@ -105,21 +119,29 @@ class Store(JobStore, Protocol):
     async def revoke_api_key(self, id_or_name: str) -> bool:
         """Revoke the active key with this id (or else this name); False if there was none."""
 
-    async def ingest_facts(self, records: Sequence[FactRecord], policy: LearningPolicy, *,
-                           actor: str, dry_run: bool = False) -> list[Decision]:
+    async def ingest_facts(
+        self, records: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
+    ) -> list[Decision]:
         """Record a batch of facts and apply what they teach, in one transaction (see ingest_records).
         ``dry_run``: the same decisions against the stored history, the transaction rolled back."""
 
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         """The open soft-bounce streaks of these address keys (hot path)."""
 
-    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
-                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+    async def find_validation_facts(
+        self, addresses: Sequence[str], domains: Sequence[str] = ()
+    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         """What a validation asks the store: ``find_suppressions`` and ``find_soft_streaks`` of
         these keys at once (hot path; on PostgreSQL one round trip instead of two)."""
 
-    async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
-                           since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
+    async def count_events(
+        self,
+        *,
+        campaign_id: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[EventCount], int]:
         """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""
 
     async def list_campaigns(self) -> list[CampaignSummary]:
@@ -150,13 +172,22 @@ def sqlite_path(url: str) -> Path:
     """``sqlite:///data/x.sqlite3`` → ``data/x.sqlite3``; ``sqlite:////var/x`` → ``/var/x``."""
     path = url.removeprefix("sqlite:///")
     if not path or path.startswith(":memory:") or "?" in path:
-        raise ConfigError("VALIDATOR_DATABASE_URL: sqlite:/// needs a file path (no :memory:, no query)",
-                          field="VALIDATOR_DATABASE_URL")
+        raise ConfigError(
+            "VALIDATOR_DATABASE_URL: sqlite:/// needs a file path (no :memory:, no query)",
+            field="VALIDATOR_DATABASE_URL",
+        )
     return Path(path)
 
 
-async def open_store(url: str, *, timeout: float = 5.0, key_cache_ttl: float = 5.0, pool_size: int = 10,
-                     clock: Callable[[], datetime] = utc_now, key_filters: bool = True) -> Store:
+async def open_store(
+    url: str,
+    *,
+    timeout: float = 5.0,
+    key_cache_ttl: float = 5.0,
+    pool_size: int = 10,
+    clock: Callable[[], datetime] = utc_now,
+    key_filters: bool = True,
+) -> Store:
     """Open the store ``url`` names and bring its schema up to date.
 
     ``timeout``: seconds a write may wait in all (queued behind this process's earlier writes,
@@ -168,14 +199,17 @@ async def open_store(url: str, *, timeout: float = 5.0, key_cache_ttl: float = 5
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteStore
 
-        return await SqliteStore.open(sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock,
-                                     key_filters=key_filters)
+        return await SqliteStore.open(
+            sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock, key_filters=key_filters
+        )
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import (
             PostgresStore,  # asyncpg is imported only when PostgreSQL is used
         )
 
-        return await PostgresStore.open(url, timeout=timeout, key_cache_ttl=key_cache_ttl, pool_size=pool_size,
-                                        clock=clock)
-    raise ConfigError("VALIDATOR_DATABASE_URL must start with sqlite:/// or postgresql://",
-                      field="VALIDATOR_DATABASE_URL")
+        return await PostgresStore.open(
+            url, timeout=timeout, key_cache_ttl=key_cache_ttl, pool_size=pool_size, clock=clock
+        )
+    raise ConfigError(
+        "VALIDATOR_DATABASE_URL must start with sqlite:/// or postgresql://", field="VALIDATOR_DATABASE_URL"
+    )

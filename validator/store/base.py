@@ -41,8 +41,15 @@ class StoreBase(ABC):
         """Plan and apply ``entries`` (checked) in one transaction."""
 
     @abstractmethod
-    async def _page(self, after: int, limit: int, kind: SuppressionKind | None, reason: SuppressionReason | None,
-                    source: str | None, since: datetime | None) -> list[tuple[Suppression, int]]:
+    async def _page(
+        self,
+        after: int,
+        limit: int,
+        kind: SuppressionKind | None,
+        reason: SuppressionReason | None,
+        source: str | None,
+        since: datetime | None,
+    ) -> list[tuple[Suppression, int]]:
         """Up to ``limit`` live entries with ``id > after`` in id order, with their ids."""
 
     @abstractmethod
@@ -63,14 +70,16 @@ class StoreBase(ABC):
 
     # --- suppressions ------------------------------------------------------------------------
 
-    async def put_suppression(self, entry: SuppressionEntry, *, actor: str,
-                              why: str | None = None) -> tuple[Suppression, bool]:
+    async def put_suppression(
+        self, entry: SuppressionEntry, *, actor: str, why: str | None = None
+    ) -> tuple[Suppression, bool]:
         entry = records.checked(entry)
         stored, outcome = (await self._put_batch([entry], actor, why)).results[records.key_of(entry)]
         return stored, outcome is records.Outcome.ADDED
 
-    async def put_suppressions_bulk(self, entries: Iterable[SuppressionEntry], *, actor: str,
-                                    why: str | None = None) -> BulkResult:
+    async def put_suppressions_bulk(
+        self, entries: Iterable[SuppressionEntry], *, actor: str, why: str | None = None
+    ) -> BulkResult:
         added = updated = unchanged = 0
         for batch in records.batches(entries):
             a, u, n = records.count(await self._put_batch(batch, actor, why))
@@ -78,8 +87,14 @@ class StoreBase(ABC):
         return BulkResult(added, updated, unchanged)
 
     async def list_suppressions(
-        self, cursor: str | None = None, limit: int = 100, *, kind: SuppressionKind | None = None,
-        reason: SuppressionReason | None = None, source: str | None = None, since: datetime | None = None,
+        self,
+        cursor: str | None = None,
+        limit: int = 100,
+        *,
+        kind: SuppressionKind | None = None,
+        reason: SuppressionReason | None = None,
+        source: str | None = None,
+        since: datetime | None = None,
     ) -> tuple[list[Suppression], str | None]:
         after, limit = records.decode_cursor(cursor), records.checked_limit(limit)
         rows = await self._page(after, limit + 1, kind, reason, source, since)  # one more: is there a next page?
@@ -87,8 +102,13 @@ class StoreBase(ABC):
         return page, records.encode_cursor(rows[limit - 1][1]) if len(rows) > limit else None
 
     async def iter_suppressions(
-        self, *, kind: SuppressionKind | None = None, reason: SuppressionReason | None = None,
-        source: str | None = None, since: datetime | None = None, page_size: int = 1000,
+        self,
+        *,
+        kind: SuppressionKind | None = None,
+        reason: SuppressionReason | None = None,
+        source: str | None = None,
+        since: datetime | None = None,
+        page_size: int = 1000,
     ) -> AsyncIterator[Suppression]:
         after = 0
         while True:

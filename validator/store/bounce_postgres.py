@@ -14,8 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from ..model import SuppressionEntry
-from ..model import SoftStreak
+from ..model import SoftStreak, SuppressionEntry
 from ..policy import LearningPolicy
 from .ingest_records import (
     EVENT_COLUMNS,
@@ -31,41 +30,70 @@ from .ingest_records import (
 _EVENT_TYPES = ("text[]",) * 9 + ("int[]",) + ("text[]",) * 10 + ("timestamptz[]",) * 2
 
 
-async def ingest(conn: asyncpg.Connection, records: Sequence[FactRecord], policy: LearningPolicy, now: datetime,
-                 put: Callable[[asyncpg.Connection, list[SuppressionEntry]], Awaitable[object]],
-                 contended: Callable[[], Exception]) -> list[Decision]:
+async def ingest(
+    conn: asyncpg.Connection,
+    records: Sequence[FactRecord],
+    policy: LearningPolicy,
+    now: datetime,
+    put: Callable[[asyncpg.Connection, list[SuppressionEntry]], Awaitable[object]],
+    contended: Callable[[], Exception],
+) -> list[Decision]:
     keys = list({r.key for r in records})
     addresses = sorted({r.address for r in records if r.address})  # sorted: a fixed lock order, no deadlock
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(a)) FROM unnest($1::text[]) AS a ORDER BY a",
-                       addresses)
-    seen = {row[0] for row in await conn.fetch(
-        "SELECT dedupe_key FROM delivery_events WHERE dedupe_key = ANY($1::text[])", keys)}
-    streaks = {row[0]: SoftStreak(row[1], row[2], row[3]) for row in await conn.fetch(
-        "SELECT address, sends, first_at, last_at FROM soft_streaks WHERE address = ANY($1::text[])", addresses)}
-    accepted = {row[0] for row in await conn.fetch(
-        "SELECT address FROM probe_accepts WHERE address = ANY($1::text[])", addresses)}
-    counted = {(row[0], row[1]) for row in await conn.fetch(
-        "SELECT address, message_id FROM delivery_events WHERE address = ANY($1::text[])"
-        " AND outcome = 'streak_incremented'", addresses)}
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(a)) FROM unnest($1::text[]) AS a ORDER BY a", addresses)
+    seen = {
+        row[0]
+        for row in await conn.fetch("SELECT dedupe_key FROM delivery_events WHERE dedupe_key = ANY($1::text[])", keys)
+    }
+    streaks = {
+        row[0]: SoftStreak(row[1], row[2], row[3])
+        for row in await conn.fetch(
+            "SELECT address, sends, first_at, last_at FROM soft_streaks WHERE address = ANY($1::text[])", addresses
+        )
+    }
+    accepted = {
+        row[0]
+        for row in await conn.fetch("SELECT address FROM probe_accepts WHERE address = ANY($1::text[])", addresses)
+    }
+    counted = {
+        (row[0], row[1])
+        for row in await conn.fetch(
+            "SELECT address, message_id FROM delivery_events WHERE address = ANY($1::text[])"
+            " AND outcome = 'streak_incremented'",
+            addresses,
+        )
+    }
     plan = plan_ingest(records, seen=seen, streaks=streaks, counted=counted, probe_accepted=accepted, policy=policy)
     if plan.events:
         columns = list(zip(*(event_row(d, now) for d in plan.events), strict=True))
         unnest = ", ".join(f"${i + 1}::{t}" for i, t in enumerate(_EVENT_TYPES))
-        inserted = await conn.fetch(f"INSERT INTO delivery_events ({EVENT_COLUMNS}) SELECT * FROM unnest({unnest})"
-                                    " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id", *columns)
+        inserted = await conn.fetch(
+            f"INSERT INTO delivery_events ({EVENT_COLUMNS}) SELECT * FROM unnest({unnest})"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            *columns,
+        )
         if len(inserted) != len(plan.events):
             raise contended()  # another replica ingested the same report meanwhile: plan again
     for address, streak in plan.streaks.items():
         if streak is None:
             await conn.execute("DELETE FROM soft_streaks WHERE address = $1", address)
         else:
-            await conn.execute("INSERT INTO soft_streaks VALUES ($1, $2, $3, $4) ON CONFLICT (address) DO UPDATE"
-                               " SET sends = $2, first_at = $3, last_at = $4",
-                               address, streak.sends, streak.first_at, streak.last_at)
+            await conn.execute(
+                "INSERT INTO soft_streaks VALUES ($1, $2, $3, $4) ON CONFLICT (address) DO UPDATE"
+                " SET sends = $2, first_at = $3, last_at = $4",
+                address,
+                streak.sends,
+                streak.first_at,
+                streak.last_at,
+            )
     for domain, count in plan.disagreements.items():
-        await conn.execute("INSERT INTO domain_disagreements VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET"
-                           " hard_bounces = domain_disagreements.hard_bounces + $2, updated_at = $3",
-                           domain, count, now)
+        await conn.execute(
+            "INSERT INTO domain_disagreements VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET"
+            " hard_bounces = domain_disagreements.hard_bounces + $2, updated_at = $3",
+            domain,
+            count,
+            now,
+        )
     if plan.suppressions:
         await put(conn, plan.suppressions)
     return plan.decisions
@@ -78,11 +106,19 @@ async def count_events(conn: asyncpg.Connection, filters: Sequence[Any]) -> tupl
             params.append(value)
             clauses.append(f"{column} {op} ${len(params)}")
     where = " AND ".join(clauses)
-    groups = [EventCount(*row) for row in await conn.fetch(
-        "SELECT event, category, outcome, COUNT(*), COUNT(DISTINCT address) FROM delivery_events"
-        f" WHERE {where} GROUP BY event, category, outcome", *params)]
+    groups = [
+        EventCount(*row)
+        for row in await conn.fetch(
+            "SELECT event, category, outcome, COUNT(*), COUNT(DISTINCT address) FROM delivery_events"
+            f" WHERE {where} GROUP BY event, category, outcome",
+            *params,
+        )
+    ]
     n = len(params)
     open_soft = await conn.fetchval(
         f"SELECT COUNT(DISTINCT address) FROM delivery_events WHERE category IN (${n + 1}, ${n + 2})"
-        f" AND address IN (SELECT address FROM soft_streaks) AND {where}", *params, *SOFT_CATEGORIES)
+        f" AND address IN (SELECT address FROM soft_streaks) AND {where}",
+        *params,
+        *SOFT_CATEGORIES,
+    )
     return groups, open_soft

@@ -52,8 +52,10 @@ CAMPAIGNS_SQL = (
     " FROM delivery_events WHERE campaign_id IS NOT NULL GROUP BY campaign_id"
     " ORDER BY MAX(occurred_at) DESC, campaign_id LIMIT ?"
 )
-_EVENT_COLUMNS = ("id, address, event, category, outcome, reason, status, reply_code, diagnostic, remote_mta,"
-                  " campaign_id, occurred_at")
+_EVENT_COLUMNS = (
+    "id, address, event, category, outcome, reason, status, reply_code, diagnostic, remote_mta,"
+    " campaign_id, occurred_at"
+)
 
 
 def events_query(campaign_id: str | None, before_id: int | None, limit: int) -> tuple[str, list[Any]]:
@@ -65,8 +67,10 @@ def events_query(campaign_id: str | None, before_id: int | None, limit: int) -> 
     if before_id is not None:
         where.append("id < ?")
         params.append(before_id)
-    return (f"SELECT {_EVENT_COLUMNS} FROM delivery_events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-            [*params, limit])
+    return (
+        f"SELECT {_EVENT_COLUMNS} FROM delivery_events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        [*params, limit],
+    )
 
 
 def numbered(sql: str) -> str:

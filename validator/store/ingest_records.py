@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..bounces.facts import BounceFact, BounceReason, Category, summary_of
-from ..model import SuppressionEntry, SuppressionKind, SuppressionReason
-from ..model import SoftStreak
+from ..model import SoftStreak, SuppressionEntry, SuppressionKind, SuppressionReason
 from ..policy import Learning, LearningPolicy, Outcome, learn
 
 _DETAIL_MAX = 1000
@@ -65,8 +64,15 @@ class IngestPlan:
     disagreements: Counter[str] = field(default_factory=Counter)  # domain -> hard bounces after a probe accept
 
 
-def plan_ingest(records: Sequence[FactRecord], *, seen: set[str], streaks: dict[str, SoftStreak],
-                counted: set[tuple[str, str]], probe_accepted: set[str], policy: LearningPolicy) -> IngestPlan:
+def plan_ingest(
+    records: Sequence[FactRecord],
+    *,
+    seen: set[str],
+    streaks: dict[str, SoftStreak],
+    counted: set[tuple[str, str]],
+    probe_accepted: set[str],
+    policy: LearningPolicy,
+) -> IngestPlan:
     """Decide each record in order, as if ingested one at a time; ``seen``/``counted`` grow as we go."""
     plan, seen, counted, streaks = IngestPlan(), set(seen), set(counted), dict(streaks)
     for record in records:
@@ -79,8 +85,9 @@ def plan_ingest(records: Sequence[FactRecord], *, seen: set[str], streaks: dict[
         else:
             current = streaks.get(record.address)
             new_send = (record.address, record.send) not in counted
-            learned = learn(record.category, record.fact.event, current, new_send=new_send,
-                            at=record.occurred_at, policy=policy)
+            learned = learn(
+                record.category, record.fact.event, current, new_send=new_send, at=record.occurred_at, policy=policy
+            )
             decision = Decision(record, learned.outcome, learned.streak, learned.suppress)
             _apply(plan, record, learned, current, streaks, counted)
             if record.address in probe_accepted and record.fact.reason is BounceReason.USERUNKNOWN:
@@ -90,8 +97,14 @@ def plan_ingest(records: Sequence[FactRecord], *, seen: set[str], streaks: dict[
     return plan
 
 
-def _apply(plan: IngestPlan, record: FactRecord, learned: Learning, current: SoftStreak | None,
-           streaks: dict[str, SoftStreak], counted: set[tuple[str, str]]) -> None:
+def _apply(
+    plan: IngestPlan,
+    record: FactRecord,
+    learned: Learning,
+    current: SoftStreak | None,
+    streaks: dict[str, SoftStreak],
+    counted: set[tuple[str, str]],
+) -> None:
     if learned.outcome is Outcome.STREAK_INCREMENTED:
         counted.add((record.address, record.send))
     if learned.streak != current:
@@ -103,9 +116,15 @@ def _apply(plan: IngestPlan, record: FactRecord, learned: Learning, current: Sof
     if learned.suppress is not None:
         fact = record.fact
         detail = summary_of(fact)
-        plan.suppressions.append(SuppressionEntry(
-            SuppressionKind.ADDRESS, record.address, learned.suppress, f"bounce:{record.source}",
-            str(detail)[:_DETAIL_MAX] if detail else None))
+        plan.suppressions.append(
+            SuppressionEntry(
+                SuppressionKind.ADDRESS,
+                record.address,
+                learned.suppress,
+                f"bounce:{record.source}",
+                str(detail)[:_DETAIL_MAX] if detail else None,
+            )
+        )
 
 
 EVENT_COLUMNS = (
@@ -121,11 +140,30 @@ REPORT_FILTERS = (("campaign_id", "="), ("sender", "="), ("occurred_at", ">="), 
 def event_row(decision: Decision, received_at: datetime) -> tuple[object, ...]:
     """One delivery_events row (timestamps as datetimes: each backend converts them)."""
     r, f = decision.record, decision.record.fact
-    return (r.key, r.address, r.domain, f.event.value, r.category.value, decision.outcome.value,
-            f.reason.value if f.reason else None, f.status, f.status_source.value if f.status_source else None,
-            f.reply_code, f.diagnostic[:_DETAIL_MAX] if f.diagnostic else None, f.remote_mta, f.feedback_type,
-            f.claimed_type, f.message_id, f.event_id, f.campaign_id, f.sender, f.provider, r.source,
-            r.occurred_at, received_at)
+    return (
+        r.key,
+        r.address,
+        r.domain,
+        f.event.value,
+        r.category.value,
+        decision.outcome.value,
+        f.reason.value if f.reason else None,
+        f.status,
+        f.status_source.value if f.status_source else None,
+        f.reply_code,
+        f.diagnostic[:_DETAIL_MAX] if f.diagnostic else None,
+        f.remote_mta,
+        f.feedback_type,
+        f.claimed_type,
+        f.message_id,
+        f.event_id,
+        f.campaign_id,
+        f.sender,
+        f.provider,
+        r.source,
+        r.occurred_at,
+        received_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

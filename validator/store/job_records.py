@@ -22,13 +22,18 @@ import orjson
 from ..errors import Conflict, InvalidField
 from ..job_model import Counts, InputRow, Job, JobOptions, JobStatus
 
-JOB_COLUMNS = ("id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"
-               " error, callback, owner_key")
+JOB_COLUMNS = (
+    "id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"
+    " error, callback, owner_key"
+)
 # What readers see: ``processed`` counts the answered chunks' rows and what runners have noted of
 # the chunks they are working (job_chunks.answered), so progress moves per slice.
 LIVE_JOB_COLUMNS = JOB_COLUMNS.replace(
-    "processed", "processed + (SELECT COALESCE(SUM(c.answered), 0) FROM job_chunks c"
-    " WHERE c.job_id = jobs.id AND c.results IS NULL)", 1)
+    "processed",
+    "processed + (SELECT COALESCE(SUM(c.answered), 0) FROM job_chunks c"
+    " WHERE c.job_id = jobs.id AND c.results IS NULL)",
+    1,
+)
 MAX_ATTEMPTS = 3  # a chunk claimed this often without completing fails its job (it crashes whoever works it)
 JOB_ID = re.compile(r"[0-9a-f]{24}")
 _STATUSES = {s.value: s for s in JobStatus}
@@ -37,8 +42,10 @@ _STATUSES = {s.value: s for s in JobStatus}
 def upload_gone(job_id: str) -> Conflict:
     """What an upload meets when its ``receiving`` job was removed meanwhile: it outlived
     ``VALIDATOR_JOB_UPLOAD_LEASE_SECONDS`` (taken for abandoned) or an admin deleted it."""
-    return Conflict(f"job {job_id} was removed while its upload was still arriving (an upload may take at most"
-                    " VALIDATOR_JOB_UPLOAD_LEASE_SECONDS, or an admin deleted it): upload the list again")
+    return Conflict(
+        f"job {job_id} was removed while its upload was still arriving (an upload may take at most"
+        " VALIDATOR_JOB_UPLOAD_LEASE_SECONDS, or an admin deleted it): upload the list again"
+    )
 
 
 def new_job_id(now: datetime) -> str:
@@ -86,8 +93,21 @@ def decode_counts(text: str) -> Counts:
 
 def job_of(row: Sequence[Any], moment: Callable[[Any], datetime | None]) -> Job:
     """A ``Job`` from a row of ``JOB_COLUMNS``; ``moment`` converts the backend's timestamps."""
-    return Job(row[0], _STATUSES[row[1]], decode_options(row[2]), row[3], row[4], decode_counts(row[5]), row[6],
-               moment(row[7]), moment(row[8]), moment(row[9]), row[10], row[11], row[12])  # type: ignore[arg-type]
+    return Job(
+        row[0],
+        _STATUSES[row[1]],
+        decode_options(row[2]),
+        row[3],
+        row[4],
+        decode_counts(row[5]),
+        row[6],
+        moment(row[7]),
+        moment(row[8]),
+        moment(row[9]),
+        row[10],
+        row[11],
+        row[12],
+    )  # type: ignore[arg-type]
 
 
 def encode_cursor(last_id: str) -> str:

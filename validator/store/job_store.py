@@ -46,8 +46,14 @@ class JobStore(Protocol):
     async def get_job(self, job_id: str) -> Job | None:
         """The job (``receiving`` ones too), or None."""
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
-                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+    async def list_jobs(
+        self,
+        cursor: str | None = None,
+        limit: int = 100,
+        *,
+        owner_key: str | None = None,
+        status: JobStatus | None = None,
+    ) -> tuple[list[Job], str | None]:
         """One page of jobs, newest first, and the cursor of the next (None: the end); every
         status but ``receiving``, or only ``status``; only ``owner_key``'s when given."""
 

@@ -45,25 +45,45 @@ class PostgresJobs:
 
     async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
         now = self._clock()
-        job = Job(jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now, owner_key=owner_key)
-        await self._write_one(f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES ($1, $2, $3, 0, 0, '{{}}', $4, $5,"
-                              " NULL, NULL, NULL, NULL, $6)", job.id, job.status.value, jr.encode_options(options),
-                              created_by, now, owner_key)
+        job = Job(
+            jr.new_job_id(now), JobStatus.RECEIVING, options, 0, 0, Counts(), created_by, now, owner_key=owner_key
+        )
+        await self._write_one(
+            f"INSERT INTO jobs ({jr.JOB_COLUMNS}) VALUES ($1, $2, $3, 0, 0, '{{}}', $4, $5,"
+            " NULL, NULL, NULL, NULL, $6)",
+            job.id,
+            job.status.value,
+            jr.encode_options(options),
+            created_by,
+            now,
+            owner_key,
+        )
         return job
 
     async def add_chunk(self, job_id: str, chunk_no: int, rows: Sequence[InputRow]) -> None:
-        if not await self._write_one("INSERT INTO job_chunks (job_id, chunk_no, rows, input) SELECT $1, $2, $3, $4"
-                                      " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND status = 'receiving')"
-                                      " RETURNING chunk_no", job_id, chunk_no, len(rows),
-                                      await asyncio.to_thread(jr.encode_rows, rows)):
+        if not await self._write_one(
+            "INSERT INTO job_chunks (job_id, chunk_no, rows, input) SELECT $1, $2, $3, $4"
+            " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND status = 'receiving')"
+            " RETURNING chunk_no",
+            job_id,
+            chunk_no,
+            len(rows),
+            await asyncio.to_thread(jr.encode_rows, rows),
+        ):
             raise jr.upload_gone(job_id)
 
     async def open_job(self, job_id: str, total: int, options: JobOptions) -> Job:
         now = self._clock()
         status, finished = (JobStatus.COMPLETED, now) if total == 0 else (JobStatus.QUEUED, None)
-        rows = await self._write_one(f"UPDATE jobs SET status = $2, total = $3, options = $4, finished_at = $5"
-                                      f" WHERE id = $1 AND status = 'receiving' RETURNING {jr.JOB_COLUMNS}", job_id,
-                                      status.value, total, jr.encode_options(options), finished)
+        rows = await self._write_one(
+            f"UPDATE jobs SET status = $2, total = $3, options = $4, finished_at = $5"
+            f" WHERE id = $1 AND status = 'receiving' RETURNING {jr.JOB_COLUMNS}",
+            job_id,
+            status.value,
+            total,
+            jr.encode_options(options),
+            finished,
+        )
         if not rows:
             raise jr.upload_gone(job_id)
         return jr.job_of(rows[0], _same)
@@ -75,19 +95,32 @@ class PostgresJobs:
         rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return jr.job_of(rows[0], _same) if rows else None
 
-    async def list_jobs(self, cursor: str | None = None, limit: int = 100, *, owner_key: str | None = None,
-                        status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+    async def list_jobs(
+        self,
+        cursor: str | None = None,
+        limit: int = 100,
+        *,
+        owner_key: str | None = None,
+        status: JobStatus | None = None,
+    ) -> tuple[list[Job], str | None]:
         after, limit = jr.decode_cursor(cursor), checked_limit(limit)
-        rows = await self._fetch(f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
-                                 " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR owner_key = $3)"
-                                 " ORDER BY id DESC LIMIT $2", after or "g", limit + 1, owner_key,
-                                 None if status is None else JobStatus(status).value)
+        rows = await self._fetch(
+            f"SELECT {jr.LIVE_JOB_COLUMNS} FROM jobs WHERE (status = $4 OR $4::text IS NULL AND"
+            " status != 'receiving') AND id < $1 AND ($3::text IS NULL OR owner_key = $3)"
+            " ORDER BY id DESC LIMIT $2",
+            after or "g",
+            limit + 1,
+            owner_key,
+            None if status is None else JobStatus(status).value,
+        )
         jobs = [jr.job_of(row, _same) for row in rows[:limit]]
         return jobs, jr.encode_cursor(jobs[-1].id) if len(rows) > limit else None
 
     async def purge_abandoned_uploads(self, older_than: float) -> int:
-        rows = await self._write_one("DELETE FROM jobs WHERE status = 'receiving' AND created_at < $1 RETURNING id",
-                                      self._clock() - timedelta(seconds=older_than))  # chunks: ON DELETE CASCADE
+        rows = await self._write_one(
+            "DELETE FROM jobs WHERE status = 'receiving' AND created_at < $1 RETURNING id",
+            self._clock() - timedelta(seconds=older_than),
+        )  # chunks: ON DELETE CASCADE
         return len(rows)
 
     async def claim_chunk(self, owner: str, lease: float) -> ChunkClaim | None:
@@ -99,16 +132,36 @@ class PostgresJobs:
                     return None
                 job_id, chunk_no, blob, attempts, options = found
                 if attempts >= jr.MAX_ATTEMPTS:  # it failed whoever worked it: stop the job, not the runners
-                    await conn.execute("UPDATE jobs SET status = 'failed', finished_at = $2, error = $3 WHERE id = $1",
-                                       job_id, now, f"chunk {chunk_no} failed {attempts} times")
+                    await conn.execute(
+                        "UPDATE jobs SET status = 'failed', finished_at = $2, error = $3 WHERE id = $1",
+                        job_id,
+                        now,
+                        f"chunk {chunk_no} failed {attempts} times",
+                    )
                     continue
-                await conn.execute("UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5,"
-                                   " answered = 0 WHERE job_id = $1 AND chunk_no = $2",
-                                   job_id, chunk_no, owner, now + timedelta(seconds=lease), attempts + 1)
-                await conn.execute("UPDATE jobs SET status = 'running', started_at = $2"
-                                   " WHERE id = $1 AND status = 'queued'", job_id, now)
-                return ChunkClaim(job_id, chunk_no, owner, attempts + 1, jr.decode_options(options),
-                                  await asyncio.to_thread(jr.decode_rows, blob))
+                await conn.execute(
+                    "UPDATE job_chunks SET lease_owner = $3, lease_until = $4, attempts = $5,"
+                    " answered = 0 WHERE job_id = $1 AND chunk_no = $2",
+                    job_id,
+                    chunk_no,
+                    owner,
+                    now + timedelta(seconds=lease),
+                    attempts + 1,
+                )
+                await conn.execute(
+                    "UPDATE jobs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'",
+                    job_id,
+                    now,
+                )
+                return ChunkClaim(
+                    job_id,
+                    chunk_no,
+                    owner,
+                    attempts + 1,
+                    jr.decode_options(options),
+                    await asyncio.to_thread(jr.decode_rows, blob),
+                )
+
         return await self._transaction(claim)
 
     async def complete_chunk(self, claim: ChunkClaim, answer: ChunkAnswer) -> Job | None:
@@ -121,46 +174,79 @@ class PostgresJobs:
             rows = await conn.fetchval(
                 "UPDATE job_chunks SET results = $1, input = NULL, lease_owner = NULL, lease_until = NULL"
                 " WHERE job_id = $2 AND chunk_no = $3 AND results IS NULL AND lease_owner = $4 AND attempts = $5"
-                " RETURNING rows", blob, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+                " RETURNING rows",
+                blob,
+                claim.job_id,
+                claim.chunk_no,
+                claim.owner,
+                claim.attempt,
+            )
             if rows is None:
                 return None  # the lease ran out and another replica took the chunk
-            processed, counts, status, finished = jr.after_chunk(jr.job_of(row, _same), rows, answer.counts,
-                                                                 self._clock())
+            processed, counts, status, finished = jr.after_chunk(
+                jr.job_of(row, _same), rows, answer.counts, self._clock()
+            )
             updated = await conn.fetchrow(
                 f"UPDATE jobs SET processed = $2, counts = $3, status = $4, finished_at = $5 WHERE id = $1"
-                f" RETURNING {jr.JOB_COLUMNS}", claim.job_id, processed, jr.encode_counts(counts), status.value,
-                finished)
+                f" RETURNING {jr.JOB_COLUMNS}",
+                claim.job_id,
+                processed,
+                jr.encode_counts(counts),
+                status.value,
+                finished,
+            )
             return jr.job_of(updated, _same)
+
         return await self._transaction(complete)
 
     async def renew_claim(self, claim: ChunkClaim, lease: float) -> bool:
         rows = await self._write_one(
             "UPDATE job_chunks SET lease_until = $1 WHERE job_id = $2 AND chunk_no = $3 AND results IS NULL"
             " AND lease_owner = $4 AND attempts = $5 RETURNING chunk_no",
-            self._clock() + timedelta(seconds=lease), claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+            self._clock() + timedelta(seconds=lease),
+            claim.job_id,
+            claim.chunk_no,
+            claim.owner,
+            claim.attempt,
+        )
         return len(rows) == 1
 
     async def note_answered(self, claim: ChunkClaim, rows: int) -> None:
-        await self._write_one("UPDATE job_chunks SET answered = $1 WHERE job_id = $2 AND chunk_no = $3"
-                              " AND results IS NULL AND lease_owner = $4 AND attempts = $5",
-                              rows, claim.job_id, claim.chunk_no, claim.owner, claim.attempt)
+        await self._write_one(
+            "UPDATE job_chunks SET answered = $1 WHERE job_id = $2 AND chunk_no = $3"
+            " AND results IS NULL AND lease_owner = $4 AND attempts = $5",
+            rows,
+            claim.job_id,
+            claim.chunk_no,
+            claim.owner,
+            claim.attempt,
+        )
 
     async def release_claims(self, owner: str) -> int:
-        rows = await self._write_one("UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
-                                      " attempts = attempts - 1, answered = 0"
-                                      " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no", owner)
+        rows = await self._write_one(
+            "UPDATE job_chunks SET lease_owner = NULL, lease_until = NULL,"
+            " attempts = attempts - 1, answered = 0"
+            " WHERE lease_owner = $1 AND results IS NULL RETURNING chunk_no",
+            owner,
+        )
         return len(rows)
 
     async def cancel_job(self, job_id: str) -> Job | None:
-        await self._write_one(f"UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1"
-                              f" AND status IN {_OPEN}", job_id, self._clock())
+        await self._write_one(
+            f"UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status IN {_OPEN}",
+            job_id,
+            self._clock(),
+        )
         return await self.get_job(job_id)
 
     async def claim_unsent_callbacks(self, older_than: float, limit: int = 100) -> list[Job]:
         rows = await self._write_one(  # SKIP LOCKED: two replicas recovering at once take different jobs
             f"UPDATE jobs SET callback = '{jr.RESENDING}' WHERE id IN (SELECT id FROM jobs WHERE status = 'completed'"
             f" AND callback IS NULL AND {jr.HAS_CALLBACK} AND finished_at < $1 ORDER BY id LIMIT $2"
-            " FOR UPDATE SKIP LOCKED) RETURNING id", self._clock() - timedelta(seconds=older_than), limit)
+            " FOR UPDATE SKIP LOCKED) RETURNING id",
+            self._clock() - timedelta(seconds=older_than),
+            limit,
+        )
         return [job for row in rows if (job := await self.get_job(row[0])) is not None]
 
     async def record_callback(self, job_id: str, outcome: str) -> None:
@@ -169,8 +255,13 @@ class PostgresJobs:
     async def iter_results(self, job_id: str) -> AsyncIterator[bytes]:
         after = -1
         while True:
-            rows = await self._fetch("SELECT chunk_no, results FROM job_chunks WHERE job_id = $1 AND chunk_no > $2"
-                                     " AND results IS NOT NULL ORDER BY chunk_no LIMIT $3", job_id, after, RESULT_PAGE)
+            rows = await self._fetch(
+                "SELECT chunk_no, results FROM job_chunks WHERE job_id = $1 AND chunk_no > $2"
+                " AND results IS NOT NULL ORDER BY chunk_no LIMIT $3",
+                job_id,
+                after,
+                RESULT_PAGE,
+            )
             for chunk_no, blob in rows:
                 yield jr.decode_lines(blob)
                 after = chunk_no

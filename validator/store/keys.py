@@ -22,7 +22,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-
 from urllib.parse import urlsplit
 
 from cachetools import LRUCache
@@ -47,7 +46,7 @@ def parse_token(token: str) -> tuple[str, str] | None:
     """``(key_id, secret)`` of a well-formed token, else None."""
     if not token.startswith((PREFIX, PUBLISHABLE_PREFIX)):
         return None
-    key_id, sep, secret = token[len(PREFIX):].partition("_")
+    key_id, sep, secret = token[len(PREFIX) :].partition("_")
     if not sep or len(key_id) != 16 or len(secret) < 43 or len(secret) > 128:
         return None
     return key_id, secret
@@ -74,7 +73,7 @@ def checked_key(name: str, scopes: Iterable[str]) -> tuple[str, frozenset[str]]:
             raise InvalidField("a publishable key has no other scope: it may only validate", field="scopes")
         if not origins:
             raise InvalidField("a publishable key needs at least one allowed origin", field="origins")
-        scope_set = frozenset({PUBLISHABLE} | {ORIGIN_PREFIX + parse_origin(o[len(ORIGIN_PREFIX):]) for o in origins})
+        scope_set = frozenset({PUBLISHABLE} | {ORIGIN_PREFIX + parse_origin(o[len(ORIGIN_PREFIX) :]) for o in origins})
     elif origins:
         raise InvalidField("only publishable keys are bound to origins", field="origins")
     return name, scope_set
@@ -90,8 +89,15 @@ def parse_origin(text: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise InvalidField(f"not an origin: {text!r}", field="origins") from exc
-    if (parts.scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username or parts.password
-            or parts.path not in ("", "/") or parts.query or parts.fragment):
+    if (
+        parts.scheme not in _DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise InvalidField(f"an origin is scheme://host[:port] with http or https: {text!r}", field="origins")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS[parts.scheme] else ""

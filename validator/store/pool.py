@@ -116,9 +116,16 @@ class Borrowed:
     """The context of one borrowed connection. A cancellation, a timeout or a lost connection
     leaves the connection in doubt: it is closed instead of reused."""
 
-    DOUBT = (asyncio.CancelledError, TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-             asyncpg.exceptions.InternalClientError, asyncpg.exceptions.AdminShutdownError,
-             asyncpg.exceptions.ReadOnlySQLTransactionError)  # its session may have begun read-only: a new one may not
+    DOUBT = (
+        asyncio.CancelledError,
+        TimeoutError,
+        OSError,
+        asyncpg.InterfaceError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.InternalClientError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.ReadOnlySQLTransactionError,
+    )  # its session may have begun read-only: a new one may not
 
     def __init__(self, pool: ConnectionPool, timeout: float) -> None:
         self._pool, self._timeout = pool, timeout
@@ -128,7 +135,8 @@ class Borrowed:
         self._conn = await self._pool.acquire(self._timeout)
         return self._conn
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self._conn is not None
         self._pool.release(self._conn, discard=isinstance(exc, self.DOUBT))

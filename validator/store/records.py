@@ -81,12 +81,19 @@ def checked(entry: SuppressionEntry) -> SuppressionEntry:
         raise InvalidField("an entry needs a value", field="value")
     if entry.expires_at is not None and entry.expires_at.tzinfo is None:
         raise InvalidField("expires_at must carry a time zone", field="expires_at")
-    if (type(entry.kind) is SuppressionKind and type(entry.reason) is SuppressionReason
-            and (entry.expires_at is None or entry.expires_at.tzinfo is UTC)):
+    if (
+        type(entry.kind) is SuppressionKind
+        and type(entry.reason) is SuppressionReason
+        and (entry.expires_at is None or entry.expires_at.tzinfo is UTC)
+    ):
         return entry  # the usual case, kept cheap: an import checks a million entries
     # A stray kind or reason string raises ValueError here: a programming error, not bad input.
-    return replace(entry, kind=SuppressionKind(entry.kind), reason=SuppressionReason(entry.reason),
-                   expires_at=entry.expires_at and entry.expires_at.astimezone(UTC))
+    return replace(
+        entry,
+        kind=SuppressionKind(entry.kind),
+        reason=SuppressionReason(entry.reason),
+        expires_at=entry.expires_at and entry.expires_at.astimezone(UTC),
+    )
 
 
 def key_of(item: SuppressionEntry | Suppression) -> Key:
@@ -95,7 +102,10 @@ def key_of(item: SuppressionEntry | Suppression) -> Key:
 
 def same_content(stored: Suppression, entry: SuppressionEntry) -> bool:
     return (stored.reason, stored.source, stored.detail, stored.expires_at) == (
-        entry.reason, entry.source, entry.detail, entry.expires_at,
+        entry.reason,
+        entry.source,
+        entry.detail,
+        entry.expires_at,
     )
 
 
@@ -113,8 +123,12 @@ def parse_summary(text: str | None) -> Mapping[str, str | None] | None:
 
 
 def plan_puts(
-    entries: Sequence[SuppressionEntry], stored: Mapping[Key, Suppression], *,
-    actor: str, why: str | None, now: datetime,
+    entries: Sequence[SuppressionEntry],
+    stored: Mapping[Key, Suppression],
+    *,
+    actor: str,
+    why: str | None,
+    now: datetime,
 ) -> WritePlan:
     """Decide what to write for ``entries`` given the rows ``stored`` under their keys.
 
@@ -131,8 +145,9 @@ def plan_puts(
             plan.results[key] = (old, Outcome.UNCHANGED)
             continue
         created_at = old.created_at if live else now
-        new = Suppression(entry.kind, entry.value, entry.reason, entry.source, entry.detail,
-                          created_at, now, entry.expires_at)
+        new = Suppression(
+            entry.kind, entry.value, entry.reason, entry.source, entry.detail, created_at, now, entry.expires_at
+        )
         (plan.updates if old is not None else plan.inserts).append(new)
         action = AuditAction.UPDATED if live else AuditAction.CREATED
         plan.audit.append(AuditRow(key[0], key[1], action.value, actor, now, why, summarize(old), summarize(new)))
@@ -185,12 +200,16 @@ def decode_cursor(cursor: str | None) -> int:
         raise InvalidField("cursor is not one this service returned", field="cursor") from exc
 
 
-def filters(kind: SuppressionKind | None, reason: SuppressionReason | None, source: str | None,
-            since: datetime | None) -> list[tuple[str, str, object]]:
+def filters(
+    kind: SuppressionKind | None, reason: SuppressionReason | None, source: str | None, since: datetime | None
+) -> list[tuple[str, str, object]]:
     """The list filters given, as ``(column, operator, value)``; ``since`` compares ``updated_at``."""
     given = [("kind", "=", kind), ("reason", "=", reason), ("source", "=", source), ("updated_at", ">=", since)]
-    return [(column, op, str(value) if column != "updated_at" else value)
-            for column, op, value in given if value is not None]
+    return [
+        (column, op, str(value) if column != "updated_at" else value)
+        for column, op, value in given
+        if value is not None
+    ]
 
 
 AUDIT_COLUMNS = "id, kind, value, action, actor, at, why, before, after"
@@ -198,8 +217,17 @@ AUDIT_COLUMNS = "id, kind, value, action, actor, at, why, before, after"
 
 def audit_entry(row: Sequence[Any], at: datetime) -> AuditEntry:
     """An ``AuditEntry`` from a row of ``AUDIT_COLUMNS`` (``at`` converted by the backend)."""
-    return AuditEntry(row[0], SuppressionKind(row[1]), row[2], AuditAction(row[3]), row[4], at, row[6],
-                      parse_summary(row[7]), parse_summary(row[8]))
+    return AuditEntry(
+        row[0],
+        SuppressionKind(row[1]),
+        row[2],
+        AuditAction(row[3]),
+        row[4],
+        at,
+        row[6],
+        parse_summary(row[7]),
+        parse_summary(row[8]),
+    )
 
 
 def checked_limit(limit: int) -> int:

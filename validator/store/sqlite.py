@@ -45,12 +45,12 @@ from ..errors import Conflict, StoreReadOnly, StoreUnavailable
 from ..model import (
     ApiKey,
     AuditEntry,
+    SoftStreak,
     Suppression,
     SuppressionEntry,
     SuppressionKind,
     SuppressionReason,
 )
-from ..model import SoftStreak
 from ..policy import LearningPolicy
 from . import bounce_sqlite, event_reads, records
 from .base import StoreBase
@@ -69,12 +69,12 @@ from .sqlite_sql import (
     api_key,
     as_row,
     connect,
+    from_us,
     in_transaction,
     insert_audit,
     probe_write,
     select_keys,
     suppression,
-    from_us,
     to_us,
     translated,
     unavailable,
@@ -128,17 +128,22 @@ class _KeyFeed:
 
 
 def _suppression_feed() -> _KeyFeed:
-    return _KeyFeed("SELECT id, value FROM suppressions WHERE id > ? ORDER BY id LIMIT ?",
-                    "SELECT count(*), coalesce(max(id), 0) FROM suppressions", "SELECT value FROM suppressions")
+    return _KeyFeed(
+        "SELECT id, value FROM suppressions WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT count(*), coalesce(max(id), 0) FROM suppressions",
+        "SELECT value FROM suppressions",
+    )
 
 
 def _streak_feed() -> _KeyFeed:
     """Addresses with an open soft-bounce streak. Only ingestion writes a streak, and always with
     a delivery event of the same address in the same transaction; events are never deleted, so
     their ids serve as the feed's (a superset of the streak addresses: a wasted lookup at worst)."""
-    return _KeyFeed("SELECT id, address FROM delivery_events WHERE id > ? ORDER BY id LIMIT ?",
-                    "SELECT (SELECT count(*) FROM soft_streaks), (SELECT coalesce(max(id), 0) FROM delivery_events)",
-                    "SELECT address FROM soft_streaks")
+    return _KeyFeed(
+        "SELECT id, address FROM delivery_events WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT (SELECT count(*) FROM soft_streaks), (SELECT coalesce(max(id), 0) FROM delivery_events)",
+        "SELECT address FROM soft_streaks",
+    )
 
 
 class SqliteStore(SqliteJobs, StoreBase):
@@ -161,8 +166,15 @@ class SqliteStore(SqliteJobs, StoreBase):
         self._read_only: StoreReadOnly | None = None  # set while the database refuses writes (see _check_writable)
 
     @classmethod
-    async def open(cls, path: Path, *, timeout: float = 5.0, key_cache_ttl: float = 5.0,
-                   clock: Callable[[], datetime] = records.utc_now, key_filters: bool = True) -> SqliteStore:
+    async def open(
+        cls,
+        path: Path,
+        *,
+        timeout: float = 5.0,
+        key_cache_ttl: float = 5.0,
+        clock: Callable[[], datetime] = records.utc_now,
+        key_filters: bool = True,
+    ) -> SqliteStore:
         """``key_filters``: build the key filters, in the background (a full scan: 10 s at 5M
         suppressions, and start-up must not wait for it; until each is built its lookups go to
         SQLite, with the same answers). False for a process whose lookups are few or in bulk (the
@@ -267,6 +279,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         def run() -> list[Any]:
             with translated():
                 return self._sconn.execute(sql, params).fetchall()  # type: ignore[union-attr]
+
         return await self._in(self._scanner, run)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -286,8 +299,9 @@ class SqliteStore(SqliteJobs, StoreBase):
         n x ``timeout`` (measured with 1 s: 1.0, 2.0 ... 6.0 s for six); now each at 1.0 s."""
         left_ms = int((deadline - time.monotonic()) * 1000)
         if left_ms <= 0:
-            raise StoreUnavailable(f"SQLite store unavailable: database is locked (waited {self._timeout:g}s"
-                                   " behind earlier writes)")
+            raise StoreUnavailable(
+                f"SQLite store unavailable: database is locked (waited {self._timeout:g}s behind earlier writes)"
+            )
         if self._read_only is not None:
             self._check_writable()
             if self._read_only is not None:
@@ -329,12 +343,16 @@ class SqliteStore(SqliteJobs, StoreBase):
                 raise StoreUnavailable(f"SQLite could not enter WAL mode (got {mode!r}) for {self.path}")
             conn.execute(SCHEMA_MIGRATIONS_SQLITE)
         for migration in MIGRATIONS:  # each version in its own transaction, re-checked under the lock
+
             def apply(conn: sqlite3.Connection, migration: Migration = migration) -> None:
                 if migration in pending({v for (v,) in conn.execute("SELECT version FROM schema_migrations")}):
                     for statement in migration.statements("sqlite"):
                         conn.execute(statement)
-                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                                 (migration.version, migration.name, to_us(self._clock())))
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        (migration.version, migration.name, to_us(self._clock())),
+                    )
+
             try:
                 in_transaction(conn, apply)
             except StoreReadOnly:  # open for reads if nothing is missing; ping and writes say read-only
@@ -356,8 +374,9 @@ class SqliteStore(SqliteJobs, StoreBase):
         now_us = to_us(self._clock())
         if len(addresses) <= 1 and len(domains) <= 1:  # one validation: at most two index probes
             try:
-                rows = conn.execute(POINT_SQL, (addresses[0] if addresses else "", now_us,
-                                                domains[0] if domains else "", now_us)).fetchall()
+                rows = conn.execute(
+                    POINT_SQL, (addresses[0] if addresses else "", now_us, domains[0] if domains else "", now_us)
+                ).fetchall()
             except sqlite3.Error as exc:
                 self._stale = True
                 raise unavailable(exc) from exc
@@ -368,8 +387,9 @@ class SqliteStore(SqliteJobs, StoreBase):
             if start:
                 await asyncio.sleep(0)  # let other requests run between bounded chunks
             try:
-                entries = select_keys(self._reader(), addresses[start:start + CHUNK], domains[start:start + CHUNK],
-                                      now_us)
+                entries = select_keys(
+                    self._reader(), addresses[start : start + CHUNK], domains[start : start + CHUNK], now_us
+                )
             except sqlite3.Error as exc:
                 raise unavailable(exc) from exc
             for entry in entries:
@@ -377,8 +397,10 @@ class SqliteStore(SqliteJobs, StoreBase):
         return found
 
     async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
-        rows = self._read(f"SELECT {COLUMNS} FROM suppressions WHERE kind = ? AND value = ? AND {LIVE}",
-                          (SuppressionKind(kind).value, value, to_us(self._clock())))
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM suppressions WHERE kind = ? AND value = ? AND {LIVE}",
+            (SuppressionKind(kind).value, value, to_us(self._clock())),
+        )
         return suppression(rows[0]) if rows else None
 
     # --- suppressions: writes, on the writer thread ----------------------------------------
@@ -386,56 +408,77 @@ class SqliteStore(SqliteJobs, StoreBase):
     async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
         return await self._write(self._apply, entries, actor, why)
 
-    def _apply(self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str,
-               why: str | None) -> records.WritePlan:
+    def _apply(
+        self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str, why: str | None
+    ) -> records.WritePlan:
         now, stored = self._clock(), {}
         keys = {records.key_of(e) for e in entries}
         addresses = [v for k, v in keys if k == SuppressionKind.ADDRESS]
         domains = [v for k, v in keys if k == SuppressionKind.DOMAIN]
         for i in range(0, max(len(addresses), len(domains)), CHUNK):
-            found = select_keys(conn, addresses[i:i + CHUNK], domains[i:i + CHUNK], None)
+            found = select_keys(conn, addresses[i : i + CHUNK], domains[i : i + CHUNK], None)
             stored.update((records.key_of(s), s) for s in found)
         plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
         if plan.inserts:
-            last = conn.execute("UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
-                                (len(plan.inserts),)).fetchone()[0]
-            conn.executemany(f"INSERT INTO suppressions ({COLUMNS}, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             [(*as_row(s), last - len(plan.inserts) + 1 + i) for i, s in enumerate(plan.inserts)])
+            last = conn.execute(
+                "UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
+                (len(plan.inserts),),
+            ).fetchone()[0]
+            conn.executemany(
+                f"INSERT INTO suppressions ({COLUMNS}, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*as_row(s), last - len(plan.inserts) + 1 + i) for i, s in enumerate(plan.inserts)],
+            )
         if plan.updates:
-            conn.executemany("UPDATE suppressions SET reason = ?, source = ?, detail = ?, created_at = ?,"
-                             " updated_at = ?, expires_at = ? WHERE kind = ? AND value = ?",
-                             [(*as_row(s)[2:], s.kind.value, s.value) for s in plan.updates])
+            conn.executemany(
+                "UPDATE suppressions SET reason = ?, source = ?, detail = ?, created_at = ?,"
+                " updated_at = ?, expires_at = ? WHERE kind = ? AND value = ?",
+                [(*as_row(s)[2:], s.kind.value, s.value) for s in plan.updates],
+            )
         insert_audit(conn, plan.audit)
         return plan
 
-    async def delete_suppression(self, kind: SuppressionKind, value: str, *, actor: str,
-                                 why: str | None = None) -> Suppression | None:
+    async def delete_suppression(
+        self, kind: SuppressionKind, value: str, *, actor: str, why: str | None = None
+    ) -> Suppression | None:
         def delete(conn: sqlite3.Connection) -> Suppression | None:
             now = self._clock()
-            rows = conn.execute(f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}",
-                                (SuppressionKind(kind).value, value)).fetchall()
+            rows = conn.execute(
+                f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}",
+                (SuppressionKind(kind).value, value),
+            ).fetchall()
             if not rows:
                 return None
             old = suppression(rows[0])
             insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
             return None if old.expired(now) else old
+
         return await self._write(delete)
 
     # --- suppressions: scans, on the scan thread -------------------------------------------
 
-    async def _page(self, after: int, limit: int, kind: SuppressionKind | None, reason: SuppressionReason | None,
-                    source: str | None, since: datetime | None) -> list[tuple[Suppression, int]]:
+    async def _page(
+        self,
+        after: int,
+        limit: int,
+        kind: SuppressionKind | None,
+        reason: SuppressionReason | None,
+        source: str | None,
+        since: datetime | None,
+    ) -> list[tuple[Suppression, int]]:
         where, params = ["id > ?", LIVE], [after, to_us(self._clock())]
         for column, op, value in records.filters(kind, reason, source, since):
             where.append(f"{column} {op} ?")
             params.append(to_us(value) if isinstance(value, datetime) else value)
-        rows = await self._scan(f"SELECT {COLUMNS}, id FROM suppressions WHERE {' AND '.join(where)}"
-                                " ORDER BY id LIMIT ?", (*params, limit))
+        rows = await self._scan(
+            f"SELECT {COLUMNS}, id FROM suppressions WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
+        )
         return [(suppression(row), row[8]) for row in rows]
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
-        rows = await self._scan(f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = ? AND value = ?"
-                                " ORDER BY id", (SuppressionKind(kind).value, value))
+        rows = await self._scan(
+            f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = ? AND value = ? ORDER BY id",
+            (SuppressionKind(kind).value, value),
+        )
         return [records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])) for row in rows]
 
     # --- API keys ----------------------------------------------------------------------------
@@ -443,10 +486,13 @@ class SqliteStore(SqliteJobs, StoreBase):
     async def _insert_key(self, key: ApiKey, secret_sha256: bytes) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             try:
-                conn.execute(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                             (key.id, key.name, " ".join(sorted(key.scopes)), secret_sha256, to_us(key.created_at)))
+                conn.execute(
+                    f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                    (key.id, key.name, " ".join(sorted(key.scopes)), secret_sha256, to_us(key.created_at)),
+                )
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"an active API key is already named {key.name!r}", field="name") from exc
+
         await self._write(insert)
 
     async def _fetch_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
@@ -454,8 +500,9 @@ class SqliteStore(SqliteJobs, StoreBase):
         return (api_key(rows[0]), rows[0][3]) if rows else None
 
     async def _touch_key(self, key_id: str, now: datetime) -> None:
-        await self._write(lambda conn: conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?",
-                                                    (to_us(now), key_id)))
+        await self._write(
+            lambda conn: conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (to_us(now), key_id))
+        )
 
     async def list_api_keys(self) -> list[ApiKey]:
         return [api_key(row) for row in await self._scan(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
@@ -463,33 +510,40 @@ class SqliteStore(SqliteJobs, StoreBase):
     async def _revoke_key(self, id_or_name: str, now: datetime) -> list[str]:
         def revoke(conn: sqlite3.Connection) -> list[str]:
             for column in ("id", "name"):  # an id wins over a name that happens to look like one
-                rows = conn.execute(f"UPDATE api_keys SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL"
-                                    " RETURNING id", (to_us(now), id_or_name)).fetchall()
+                rows = conn.execute(
+                    f"UPDATE api_keys SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL RETURNING id",
+                    (to_us(now), id_or_name),
+                ).fetchall()
                 if rows:
                     return [r[0] for r in rows]
             return []
+
         return await self._write(revoke)
 
     # --- bounce ingestion --------------------------------------------------------------------
 
-    async def ingest_facts(self, records_: Sequence[FactRecord], policy: LearningPolicy, *,
-                           actor: str, dry_run: bool = False) -> list[Decision]:
+    async def ingest_facts(
+        self, records_: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
+    ) -> list[Decision]:
         if not records_:
             return []
 
         def run(conn: sqlite3.Connection) -> list[Decision]:
-            decisions = bounce_sqlite.ingest(conn, records_, policy, self._clock(),
-                                             lambda c, entries: self._apply(c, entries, actor, None))
+            decisions = bounce_sqlite.ingest(
+                conn, records_, policy, self._clock(), lambda c, entries: self._apply(c, entries, actor, None)
+            )
             if dry_run:
                 raise RolledBack(decisions)
             return decisions
+
         try:
             return await self._write(run)
         except RolledBack as undone:
             return undone.decisions
 
-    async def find_validation_facts(self, addresses: Sequence[str], domains: Sequence[str] = ()
-                                    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+    async def find_validation_facts(
+        self, addresses: Sequence[str], domains: Sequence[str] = ()
+    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         return await self.find_suppressions(addresses, domains), await self.find_soft_streaks(addresses)
 
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
@@ -502,31 +556,51 @@ class SqliteStore(SqliteJobs, StoreBase):
         with translated():
             return bounce_sqlite.find_streaks(conn, addresses)
 
-    async def count_events(self, *, campaign_id: str | None = None, sender: str | None = None,
-                           since: datetime | None = None, until: datetime | None = None) -> tuple[list[EventCount], int]:
+    async def count_events(
+        self,
+        *,
+        campaign_id: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[EventCount], int]:
         def run() -> tuple[list[EventCount], int]:
             with translated():
                 return bounce_sqlite.count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
+
         return await self._in(self._scanner, run)
 
     async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
         rows = await self._scan(event_reads.CAMPAIGNS_SQL, (event_reads.CAMPAIGNS_MAX,))
         return [event_reads.campaign_summary(row, from_us) for row in rows]  # type: ignore[arg-type]
 
-    async def list_events(self, campaign_id: str | None, before_id: int | None,
-                          limit: int) -> list[event_reads.StoredEvent]:
+    async def list_events(
+        self, campaign_id: str | None, before_id: int | None, limit: int
+    ) -> list[event_reads.StoredEvent]:
         sql, params = event_reads.events_query(campaign_id, before_id, limit)
         return [event_reads.stored_event(row, from_us) for row in await self._scan(sql, params)]  # type: ignore[arg-type]
 
     async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
         if accepted:
             now = to_us(self._clock())
-            await self._write(lambda conn: conn.executemany(
-                "INSERT OR REPLACE INTO probe_accepts VALUES (?, ?, ?)", [(a, d, now) for a, d in accepted]))
+            await self._write(
+                lambda conn: conn.executemany(
+                    "INSERT OR REPLACE INTO probe_accepts VALUES (?, ?, ?)", [(a, d, now) for a, d in accepted]
+                )
+            )
 
     async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]:
-        return dict(self._read(f"SELECT domain, hard_bounces FROM domain_disagreements WHERE domain IN"
-                               f" ({', '.join('?' * len(domains))})", list(domains))) if domains else {}
+        return (
+            dict(
+                self._read(
+                    f"SELECT domain, hard_bounces FROM domain_disagreements WHERE domain IN"
+                    f" ({', '.join('?' * len(domains))})",
+                    list(domains),
+                )
+            )
+            if domains
+            else {}
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -549,8 +623,7 @@ class SqliteStore(SqliteJobs, StoreBase):
             self._release.cancel()
         self._closed = True
         loop = asyncio.get_running_loop()
-        for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn),
-                               (self._builder, self._bconn)):
+        for executor, conn in ((self._writer, self._wconn), (self._scanner, self._sconn), (self._builder, self._bconn)):
             if conn is not None:  # queued after any pending work: each thread is FIFO
                 await loop.run_in_executor(executor, conn.close)
             executor.shutdown(wait=False)

@@ -26,8 +26,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
 KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
 LIVE = "(expires_at IS NULL OR expires_at > ?)"
-POINT_SQL = (f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ? AND {LIVE} UNION ALL "
-             f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'domain' AND value = ? AND {LIVE}")
+POINT_SQL = (
+    f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'address' AND value = ? AND {LIVE} UNION ALL "
+    f"SELECT {COLUMNS} FROM suppressions WHERE kind = 'domain' AND value = ? AND {LIVE}"
+)
 _KINDS = {k.value: k for k in SuppressionKind}
 _REASONS = {r.value: r for r in SuppressionReason}
 
@@ -43,28 +45,51 @@ def from_us(us: int | None) -> datetime | None:
 
 def suppression(row: Sequence[Any]) -> Suppression:
     kind, value, reason, source, detail, created, updated, expires = row[:8]
-    return Suppression(_KINDS[kind], value, _REASONS[reason], source, detail,
-                       EPOCH + timedelta(microseconds=created), EPOCH + timedelta(microseconds=updated),
-                       None if expires is None else EPOCH + timedelta(microseconds=expires))
+    return Suppression(
+        _KINDS[kind],
+        value,
+        _REASONS[reason],
+        source,
+        detail,
+        EPOCH + timedelta(microseconds=created),
+        EPOCH + timedelta(microseconds=updated),
+        None if expires is None else EPOCH + timedelta(microseconds=expires),
+    )
 
 
 def as_row(s: Suppression) -> tuple[Any, ...]:
     expires = None if s.expires_at is None else to_us(s.expires_at)
-    return (s.kind.value, s.value, s.reason.value, s.source, s.detail, to_us(s.created_at), to_us(s.updated_at),
-            expires)
+    return (
+        s.kind.value,
+        s.value,
+        s.reason.value,
+        s.source,
+        s.detail,
+        to_us(s.created_at),
+        to_us(s.updated_at),
+        expires,
+    )
 
 
 def api_key(row: Sequence[Any]) -> ApiKey:
-    return ApiKey(row[0], row[1], frozenset(row[2].split()), EPOCH + timedelta(microseconds=row[4]),
-                  from_us(row[5]), from_us(row[6]))
+    return ApiKey(
+        row[0],
+        row[1],
+        frozenset(row[2].split()),
+        EPOCH + timedelta(microseconds=row[4]),
+        from_us(row[5]),
+        from_us(row[6]),
+    )
 
 
 def unavailable(exc: sqlite3.Error) -> Exception:
     """What a sqlite3 error means to callers: trouble is ``StoreUnavailable`` (``StoreReadOnly`` for
     SQLITE_READONLY and its extended codes); integrity and programming errors are bugs and stay as they are."""
     if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY:  # "attempt to write a readonly database"
-        return StoreReadOnly(f"SQLite store is read-only: {exc} (the database file, its -wal and -shm files and"
-                             " their directory must be writable by the service)")
+        return StoreReadOnly(
+            f"SQLite store is read-only: {exc} (the database file, its -wal and -shm files and"
+            " their directory must be writable by the service)"
+        )
     if isinstance(exc, (sqlite3.OperationalError, sqlite3.InternalError)):  # locked, I/O, cannot open
         return StoreUnavailable(f"SQLite store unavailable: {exc}")
     if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
@@ -119,9 +144,11 @@ def probe_write(conn: sqlite3.Connection) -> None:
 def lookup_sql(addresses: int, domains: int, live: bool) -> str:
     """One statement for ``addresses`` address keys and ``domains`` domain keys (powers of two)."""
     tail = f" AND {LIVE}" if live else ""
-    return " UNION ALL ".join(f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}'"
-                              f" AND value IN ({','.join('?' * n)}){tail}"
-                              for kind, n in (("address", addresses), ("domain", domains)) if n)
+    return " UNION ALL ".join(
+        f"SELECT {COLUMNS} FROM suppressions WHERE kind = '{kind}' AND value IN ({','.join('?' * n)}){tail}"
+        for kind, n in (("address", addresses), ("domain", domains))
+        if n
+    )
 
 
 def padded(values: list[str]) -> list[str]:
@@ -129,8 +156,9 @@ def padded(values: list[str]) -> list[str]:
     return values + [values[-1]] * ((1 << (len(values) - 1).bit_length()) - len(values)) if values else values
 
 
-def select_keys(conn: sqlite3.Connection, addresses: list[str], domains: list[str],
-                now_us: int | None) -> list[Suppression]:
+def select_keys(
+    conn: sqlite3.Connection, addresses: list[str], domains: list[str], now_us: int | None
+) -> list[Suppression]:
     """Entries among at most ``CHUNK`` keys of each kind; live ones only when ``now_us`` is given."""
     addresses, domains = padded(addresses), padded(domains)
     now = [] if now_us is None else [now_us]
@@ -140,6 +168,8 @@ def select_keys(conn: sqlite3.Connection, addresses: list[str], domains: list[st
 
 
 def insert_audit(conn: sqlite3.Connection, rows: list[records.AuditRow]) -> None:
-    conn.executemany("INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     [(a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after) for a in rows])
+    conn.executemany(
+        "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after) for a in rows],
+    )

@@ -45,7 +45,7 @@ REMOTE_REPLIES = {
     "disabled": "550 5.2.1 The email account that you tried to reach is disabled.",
     # Postfix smtpd: reject_rbl_client
     "rbl": "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org;"
-           " https://www.spamhaus.org/query/ip/127.0.0.1",
+    " https://www.spamhaus.org/query/ip/127.0.0.1",
     # Postgrey
     "greylisted": "450 4.7.1 <{addr}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
     "ok": "250 2.1.5 Ok",
@@ -73,11 +73,14 @@ CASES = (
     Case("servfail-expired", (("someone@servfail.test", "bounce", "soft_transient"),)),
     Case("connection-refused-expired", (("someone@refused.test", "bounce", "soft_transient"),)),
     Case("greylisting-expired", (("greylisted@relay.test", "bounce", "soft_transient"),)),
-    Case("multi-recipient", (
-        ("gone@relay.test", "bounce", "hard_invalid"),
-        ("full@relay.test", "bounce", "soft_mailbox"),
-        ("someone@nxdomain.test", "bounce", "hard_invalid"),
-    )),
+    Case(
+        "multi-recipient",
+        (
+            ("gone@relay.test", "bounce", "hard_invalid"),
+            ("full@relay.test", "bounce", "soft_mailbox"),
+            ("someone@nxdomain.test", "bounce", "hard_invalid"),
+        ),
+    ),
     Case("success-notice", (("exists@virtual.test", "delivered", "ignore"),), notify="SUCCESS"),
     Case("delay-warning", (("greylisted@relay.test", "deferred", "ignore"),), phase=2),
 )
@@ -100,8 +103,9 @@ def zone() -> Zone:
 class RemoteMx:
     """The remote MX: answers each RCPT from REMOTE_REPLIES by local part; accepts DATA for the rest."""
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         reply = REMOTE_REPLIES.get(address.partition("@")[0].lower(), REMOTE_REPLIES["ok"])
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)
@@ -161,8 +165,10 @@ maillog_file = {work}/maillog
 
 
 # The probe tests' service table, plus what delivering and bouncing locally needs.
-MASTER_CF = (postfix_instance.MASTER_CF.format(port=2525)
-             + "proxywrite unix - - n -  1 proxymap\nlocal     unix  - n n -  - local\n")
+MASTER_CF = (
+    postfix_instance.MASTER_CF.format(port=2525)
+    + "proxywrite unix - - n -  1 proxymap\nlocal     unix  - n n -  - local\n"
+)
 
 
 def postfix(work: Path, *args: str) -> None:
@@ -217,8 +223,17 @@ def run(work: Path, out: Path) -> None:
             written = []
             for phase in (1, 2):
                 if phase == 2:
-                    subprocess.run(["postconf", "-c", str(work / "etc"), "-e", "maximal_queue_lifetime = 1h",
-                                    "delay_warning_time = 1s"], check=True)
+                    subprocess.run(
+                        [
+                            "postconf",
+                            "-c",
+                            str(work / "etc"),
+                            "-e",
+                            "maximal_queue_lifetime = 1h",
+                            "delay_warning_time = 1s",
+                        ],
+                        check=True,
+                    )
                     postfix(work, "reload")
                     time.sleep(1)
                 for case in (c for c in CASES if c.phase == phase):
@@ -239,20 +254,34 @@ def write(out: Path, written: list[tuple[Case, bytes]], mta: str, version: str) 
     for old in out.glob(f"{mta}-*.eml"):
         old.unlink()
     manifest = out / "manifest.jsonl"
-    kept = [line for line in (manifest.read_text().splitlines() if manifest.exists() else [])
-            if line.strip() and not json.loads(line)["file"].startswith(f"{mta}-")]
+    kept = [
+        line
+        for line in (manifest.read_text().splitlines() if manifest.exists() else [])
+        if line.strip() and not json.loads(line)["file"].startswith(f"{mta}-")
+    ]
     lines = []
     for case, raw in written:
         name = f"{mta}-{case.name}.eml"
         (out / name).write_bytes(raw)
         for address, event, category in case.recipients:
-            lines.append(json.dumps({"file": name, "recipient": address, "event": event, "category": category,
-                                     "mta": f"{mta} {version}"}))
+            lines.append(
+                json.dumps(
+                    {
+                        "file": name,
+                        "recipient": address,
+                        "event": event,
+                        "category": category,
+                        "mta": f"{mta} {version}",
+                    }
+                )
+            )
     manifest.write_text("\n".join(sorted(kept + lines, key=lambda line: json.loads(line)["file"])) + "\n")
 
 
 def _postfix_version() -> str:
-    return subprocess.run(["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def main() -> int:

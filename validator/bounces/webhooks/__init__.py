@@ -63,7 +63,12 @@ class WebhookReading:
 
 
 Reader = Callable[[Any], tuple[list[BounceFact], list[str]]]
-PROVIDERS: dict[str, Reader] = {"ses": read_ses, "sendgrid": read_sendgrid, "mailgun": read_mailgun, "postmark": read_postmark}
+PROVIDERS: dict[str, Reader] = {
+    "ses": read_ses,
+    "sendgrid": read_sendgrid,
+    "mailgun": read_mailgun,
+    "postmark": read_postmark,
+}
 
 
 def read_webhook(
@@ -112,16 +117,25 @@ def _sns_reading(envelope: dict[str, Any], max_events: int) -> WebhookReading:
     if kind == "SubscriptionConfirmation":
         url = envelope["SubscribeURL"]  # signed, so present and a string
         if not _SNS_URL.match(url):  # signed by SNS, yet an operator will open it: only SNS's own host
-            return WebhookReading("ses", (), ("SNS subscription confirmation whose SubscribeURL is not an SNS host: not reported",), delivery)
-        note = (f"SNS subscription confirmation for {envelope['TopicArn']}: an operator must visit the "
-                "SubscribeURL to start notifications; this service did not fetch it")
+            return WebhookReading(
+                "ses",
+                (),
+                ("SNS subscription confirmation whose SubscribeURL is not an SNS host: not reported",),
+                delivery,
+            )
+        note = (
+            f"SNS subscription confirmation for {envelope['TopicArn']}: an operator must visit the "
+            "SubscribeURL to start notifications; this service did not fetch it"
+        )
         return WebhookReading("ses", (), (note,), delivery, url)
     if kind == "UnsubscribeConfirmation":
         return WebhookReading("ses", (), (f"SNS unsubscribe confirmation for {envelope['TopicArn']}",), delivery)
     try:
         message = orjson.loads(envelope["Message"])
     except orjson.JSONDecodeError:
-        return WebhookReading("ses", (), ("SNS notification whose Message is not JSON: not an SES notification",), delivery)
+        return WebhookReading(
+            "ses", (), ("SNS notification whose Message is not JSON: not an SES notification",), delivery
+        )
     return _reading("ses", message, max_events, delivery_id=delivery)
 
 

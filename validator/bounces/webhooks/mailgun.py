@@ -44,9 +44,12 @@ def read_mailgun(payload: Any) -> Reading:
     if recipient is None:
         return [], ["event-data.recipient is missing or not an address: nothing read"]
     common: dict[str, Any] = {
-        "recipient": recipient, "timestamp": epoch_time(data, "timestamp"), "event_id": ident(data, "id"),
+        "recipient": recipient,
+        "timestamp": epoch_time(data, "timestamp"),
+        "event_id": ident(data, "id"),
         "message_id": ident(obj(obj(data, "message"), "headers"), "message-id"),
-        "sender": ident(obj(data, "envelope"), "sender"), "provider": "mailgun",
+        "sender": ident(obj(data, "envelope"), "sender"),
+        "provider": "mailgun",
         "campaign_id": ident(obj(data, "user-variables"), "campaign_id"),
     }
     status = obj(data, "delivery-status")
@@ -54,13 +57,28 @@ def read_mailgun(payload: Any) -> Reading:
         return [_failed(data, status, common)], []
     if kind == "delivered":
         failure = _failure(status)
-        return [BounceFact(event=EventKind.DELIVERED, reason=BounceReason.DELIVERED, action=DsnAction.DELIVERED,
-                           remote_mta=ident(status, "mx-host"), **failure_fields(failure), **common)], []
+        return [
+            BounceFact(
+                event=EventKind.DELIVERED,
+                reason=BounceReason.DELIVERED,
+                action=DsnAction.DELIVERED,
+                remote_mta=ident(status, "mx-host"),
+                **failure_fields(failure),
+                **common,
+            )
+        ], []
     if kind == "accepted":
         return [BounceFact(event=EventKind.SENT, **common)], []
     if kind == "complained":
-        return [BounceFact(event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type="abuse",
-                           claimed_type="complained", **common)], []
+        return [
+            BounceFact(
+                event=EventKind.COMPLAINT,
+                reason=BounceReason.FEEDBACK,
+                feedback_type="abuse",
+                claimed_type="complained",
+                **common,
+            )
+        ], []
     if kind == "unsubscribed":
         return [BounceFact(event=EventKind.UNSUBSCRIBE, claimed_type="unsubscribed", **common)], []
     return [], [f"Mailgun event {kind!r} is not one this reader knows: nothing read"]
@@ -76,9 +94,13 @@ def _failed(data: dict[str, Any], status: dict[str, Any], common: dict[str, Any]
     else:
         found = settle(failure, _REASON_LABELS.get(reason or ""))
     return BounceFact(
-        event=EventKind.BOUNCE if final else EventKind.DEFERRED, reason=found,
-        action=DsnAction.FAILED if final else DsnAction.DELAYED, claimed_type=claimed,
-        remote_mta=ident(status, "mx-host"), **failure_fields(failure), **common,
+        event=EventKind.BOUNCE if final else EventKind.DEFERRED,
+        reason=found,
+        action=DsnAction.FAILED if final else DsnAction.DELAYED,
+        claimed_type=claimed,
+        remote_mta=ident(status, "mx-host"),
+        **failure_fields(failure),
+        **common,
     )
 
 

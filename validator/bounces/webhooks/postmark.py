@@ -37,9 +37,12 @@ from .payload import address, flag, ident, iso_time, obj, text
 Reading = tuple[list[BounceFact], list[str]]
 
 _LABELS = {
-    "BadEmailAddress": BounceReason.USERUNKNOWN, "DnsError": BounceReason.NETWORKERROR,
-    "VirusNotification": BounceReason.VIRUSDETECTED, "Blocked": BounceReason.BLOCKED,
-    "DMARCPolicy": BounceReason.AUTHFAILURE, "SMTPApiError": BounceReason.SYNTAXERROR,
+    "BadEmailAddress": BounceReason.USERUNKNOWN,
+    "DnsError": BounceReason.NETWORKERROR,
+    "VirusNotification": BounceReason.VIRUSDETECTED,
+    "Blocked": BounceReason.BLOCKED,
+    "DMARCPolicy": BounceReason.AUTHFAILURE,
+    "SMTPApiError": BounceReason.SYNTAXERROR,
     "TemplateRenderingFailed": BounceReason.CONTENTERROR,
 }
 _NOT_SENT = {"ManuallyDeactivated", "Unconfirmed", "ManualSuppression"}
@@ -56,18 +59,37 @@ def read_postmark(payload: Any) -> Reading:
     if recipient is None:
         return [], [f"Postmark {kind or 'record'} without a usable recipient: nothing read"]
     common: dict[str, Any] = {
-        "recipient": recipient, "event_id": ident(record, "ID"), "message_id": ident(record, "MessageID"),
-        "provider": "postmark", "campaign_id": ident(obj(record, "Metadata"), "campaign_id"),
+        "recipient": recipient,
+        "event_id": ident(record, "ID"),
+        "message_id": ident(record, "MessageID"),
+        "provider": "postmark",
+        "campaign_id": ident(obj(record, "Metadata"), "campaign_id"),
     }
     if kind == "Bounce":
         return _bounce(record, common)
     if kind == "SpamComplaint":
-        return [BounceFact(event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type="abuse",
-                           claimed_type="SpamComplaint", timestamp=iso_time(record, "BouncedAt"), **common)], []
+        return [
+            BounceFact(
+                event=EventKind.COMPLAINT,
+                reason=BounceReason.FEEDBACK,
+                feedback_type="abuse",
+                claimed_type="SpamComplaint",
+                timestamp=iso_time(record, "BouncedAt"),
+                **common,
+            )
+        ], []
     if kind == "Delivery":
         failure = read_failure(None, None, text(record, "Details"))
-        return [BounceFact(event=EventKind.DELIVERED, reason=BounceReason.DELIVERED, action=DsnAction.DELIVERED,
-                           timestamp=iso_time(record, "DeliveredAt"), **failure_fields(failure), **common)], []
+        return [
+            BounceFact(
+                event=EventKind.DELIVERED,
+                reason=BounceReason.DELIVERED,
+                action=DsnAction.DELIVERED,
+                timestamp=iso_time(record, "DeliveredAt"),
+                **failure_fields(failure),
+                **common,
+            )
+        ], []
     if kind == "SubscriptionChange":
         return _subscription(record, common)
     return [], [f"Postmark RecordType {kind!r} is not one this reader knows: nothing read"]
@@ -76,9 +98,16 @@ def read_postmark(payload: Any) -> Reading:
 def _bounce(record: dict[str, Any], common: dict[str, Any]) -> Reading:
     kind = ident(record, "Type")
     claimed = (kind or "Bounce") + ("/inactive" if flag(record, "Inactive") else "")
-    common = {**common, "timestamp": iso_time(record, "BouncedAt"), "sender": ident(record, "From"), "claimed_type": claimed}
+    common = {
+        **common,
+        "timestamp": iso_time(record, "BouncedAt"),
+        "sender": ident(record, "From"),
+        "claimed_type": claimed,
+    }
     if kind in ("SpamComplaint", "SpamNotification"):
-        return [BounceFact(event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type="abuse", **common)], []
+        return [
+            BounceFact(event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type="abuse", **common)
+        ], []
     if kind == "Unsubscribe":
         return [BounceFact(event=EventKind.UNSUBSCRIBE, **common)], []
     if kind in _AUTO_REPLIES:
@@ -90,7 +119,9 @@ def _bounce(record: dict[str, Any], common: dict[str, Any]) -> Reading:
         reason = BounceReason.SUPPRESSED
     else:
         reason = settle(failure, _LABELS.get(kind or ""))
-    event, action = (EventKind.DEFERRED, DsnAction.DELAYED) if kind == "Transient" else (EventKind.BOUNCE, DsnAction.FAILED)
+    event, action = (
+        (EventKind.DEFERRED, DsnAction.DELAYED) if kind == "Transient" else (EventKind.BOUNCE, DsnAction.FAILED)
+    )
     return [BounceFact(event=event, reason=reason, action=action, **failure_fields(failure), **common)], []
 
 

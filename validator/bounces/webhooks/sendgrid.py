@@ -76,8 +76,11 @@ def read_sendgrid(payload: Any) -> Reading:
 
 def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact | None:
     common: dict[str, Any] = {
-        "recipient": recipient, "timestamp": epoch_time(event, "timestamp"), "event_id": ident(event, "sg_event_id"),
-        "message_id": ident(event, "sg_message_id"), "provider": "sendgrid",
+        "recipient": recipient,
+        "timestamp": epoch_time(event, "timestamp"),
+        "event_id": ident(event, "sg_event_id"),
+        "message_id": ident(event, "sg_message_id"),
+        "provider": "sendgrid",
         "campaign_id": ident(event, "campaign_id"),  # a custom_args key: SendGrid puts those at the event's top level
     }
     if kind == "bounce":
@@ -85,24 +88,52 @@ def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact
         failure = read_failure(code, status, text(event, "reason"))
         claimed = "/".join(filter(None, ("bounce", ident(event, "type"), ident(event, "bounce_classification"))))
         own = _own_words(failure.diagnostic) if failure.reply_code is None and failure.status is None else None
-        return BounceFact(event=EventKind.BOUNCE, reason=own or settle(failure, None),
-                          action=DsnAction.FAILED, claimed_type=claimed, **failure_fields(failure), **common)
+        return BounceFact(
+            event=EventKind.BOUNCE,
+            reason=own or settle(failure, None),
+            action=DsnAction.FAILED,
+            claimed_type=claimed,
+            **failure_fields(failure),
+            **common,
+        )
     if kind == "dropped":
-        return BounceFact(event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED,
-                          claimed_type="dropped", diagnostic=text(event, "reason"), **common)
+        return BounceFact(
+            event=EventKind.BOUNCE,
+            reason=BounceReason.SUPPRESSED,
+            action=DsnAction.FAILED,
+            claimed_type="dropped",
+            diagnostic=text(event, "reason"),
+            **common,
+        )
     if kind in ("deferred", "delivered"):
         code, status = split_status(event.get("status"))
         failure = read_failure(code, status, text(event, "response") or text(event, "reason"))
         if kind == "delivered":
-            return BounceFact(event=EventKind.DELIVERED, reason=BounceReason.DELIVERED, action=DsnAction.DELIVERED,
-                              **failure_fields(failure), **common)
-        return BounceFact(event=EventKind.DEFERRED, reason=settle(failure, None), action=DsnAction.DELAYED,
-                          claimed_type="deferred", **failure_fields(failure), **common)
+            return BounceFact(
+                event=EventKind.DELIVERED,
+                reason=BounceReason.DELIVERED,
+                action=DsnAction.DELIVERED,
+                **failure_fields(failure),
+                **common,
+            )
+        return BounceFact(
+            event=EventKind.DEFERRED,
+            reason=settle(failure, None),
+            action=DsnAction.DELAYED,
+            claimed_type="deferred",
+            **failure_fields(failure),
+            **common,
+        )
     if kind == "processed":
         return BounceFact(event=EventKind.SENT, **common)
     if kind == "spamreport":
-        return BounceFact(event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type="abuse",
-                          claimed_type="spamreport", **common)
+        return BounceFact(
+            event=EventKind.COMPLAINT,
+            reason=BounceReason.FEEDBACK,
+            feedback_type="abuse",
+            claimed_type="spamreport",
+            **common,
+        )
     if kind in ("unsubscribe", "group_unsubscribe"):
         return BounceFact(event=EventKind.UNSUBSCRIBE, claimed_type=kind, **common)
     return None

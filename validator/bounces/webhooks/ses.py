@@ -33,7 +33,7 @@ from typing import Any
 
 from ..evidence import failure_fields, read_failure, settle, split_status
 from ..facts import BounceFact, BounceReason, DsnAction, EventKind
-from .payload import address, ident, items, iso_time, obj, records, text
+from .payload import address, ident, iso_time, items, obj, records, text
 
 # bounceSubType → reason, used only when the reply says too little (bounce-anchors §4.1)
 _SUBTYPE_LABELS = {
@@ -54,7 +54,9 @@ def read_ses(message: Any) -> Reading:
     kind = ident(message, "notificationType") or ident(message, "eventType")
     mail = obj(message, "mail")
     common: dict[str, Any] = {
-        "message_id": ident(mail, "messageId"), "sender": ident(mail, "source"), "provider": "ses",
+        "message_id": ident(mail, "messageId"),
+        "sender": ident(mail, "source"),
+        "provider": "ses",
         "campaign_id": _tag(mail, "campaign_id"),
     }
     if kind == "Bounce":
@@ -66,8 +68,10 @@ def read_ses(message: Any) -> Reading:
     if kind == "DeliveryDelay":
         return _delays(obj(message, "deliveryDelay"), common)
     if kind == "Send":
-        sent = [BounceFact(recipient=r, event=EventKind.SENT, timestamp=iso_time(mail, "timestamp"), **common)
-                for r in _addresses(items(mail, "destination"))]
+        sent = [
+            BounceFact(recipient=r, event=EventKind.SENT, timestamp=iso_time(mail, "timestamp"), **common)
+            for r in _addresses(items(mail, "destination"))
+        ]
         return sent, []
     if kind == "Subscription":
         return _subscription(obj(message, "subscription"), mail, common)
@@ -88,12 +92,24 @@ def _bounces(bounce: dict[str, Any], common: dict[str, Any]) -> Reading:
             continue
         code, status = split_status(entry.get("status"))
         failure = read_failure(code, status, text(entry, "diagnosticCode"))
-        reason = BounceReason.SUPPRESSED if subtype in _NOT_SENT else settle(failure, _SUBTYPE_LABELS.get(subtype or ""))
+        reason = (
+            BounceReason.SUPPRESSED if subtype in _NOT_SENT else settle(failure, _SUBTYPE_LABELS.get(subtype or ""))
+        )
         action = DsnAction.DELAYED if ident(entry, "action") == "delayed" else DsnAction.FAILED
-        facts.append(BounceFact(
-            recipient=recipient, event=EventKind.BOUNCE, reason=reason, action=action, claimed_type=claimed,
-            timestamp=when, event_id=event_id, remote_mta=remote, **failure_fields(failure), **common,
-        ))
+        facts.append(
+            BounceFact(
+                recipient=recipient,
+                event=EventKind.BOUNCE,
+                reason=reason,
+                action=action,
+                claimed_type=claimed,
+                timestamp=when,
+                event_id=event_id,
+                remote_mta=remote,
+                **failure_fields(failure),
+                **common,
+            )
+        )
     return facts, notes
 
 
@@ -104,13 +120,31 @@ def _complaints(complaint: dict[str, Any], mail: dict[str, Any], common: dict[st
     recipients = _addresses(r.get("emailAddress") for r in records(complaint, "complainedRecipients"))
     notes = []
     if len(_addresses(items(mail, "destination"))) > 1:
-        notes.append("SES complaint on a multi-recipient send: SES may have inferred the complainer from the recipients")
+        notes.append(
+            "SES complaint on a multi-recipient send: SES may have inferred the complainer from the recipients"
+        )
     facts = [
-        BounceFact(recipient=r, event=EventKind.BOUNCE, reason=BounceReason.SUPPRESSED, action=DsnAction.FAILED,
-                   claimed_type="Complaint/OnAccountSuppressionList", timestamp=when, event_id=event_id, **common)
-        if suppressed else
-        BounceFact(recipient=r, event=EventKind.COMPLAINT, reason=BounceReason.FEEDBACK, feedback_type=feedback,
-                   claimed_type="Complaint", timestamp=when, event_id=event_id, **common)
+        BounceFact(
+            recipient=r,
+            event=EventKind.BOUNCE,
+            reason=BounceReason.SUPPRESSED,
+            action=DsnAction.FAILED,
+            claimed_type="Complaint/OnAccountSuppressionList",
+            timestamp=when,
+            event_id=event_id,
+            **common,
+        )
+        if suppressed
+        else BounceFact(
+            recipient=r,
+            event=EventKind.COMPLAINT,
+            reason=BounceReason.FEEDBACK,
+            feedback_type=feedback,
+            claimed_type="Complaint",
+            timestamp=when,
+            event_id=event_id,
+            **common,
+        )
         for r in recipients
     ]
     return facts, notes
@@ -120,8 +154,16 @@ def _deliveries(delivery: dict[str, Any], common: dict[str, Any]) -> Reading:
     failure = read_failure(None, None, text(delivery, "smtpResponse"))  # "250 2.6.0 Message received"
     fields = failure_fields(failure)
     return [
-        BounceFact(recipient=r, event=EventKind.DELIVERED, reason=BounceReason.DELIVERED, action=DsnAction.DELIVERED,
-                   timestamp=iso_time(delivery, "timestamp"), remote_mta=ident(delivery, "remoteMtaIp"), **fields, **common)
+        BounceFact(
+            recipient=r,
+            event=EventKind.DELIVERED,
+            reason=BounceReason.DELIVERED,
+            action=DsnAction.DELIVERED,
+            timestamp=iso_time(delivery, "timestamp"),
+            remote_mta=ident(delivery, "remoteMtaIp"),
+            **fields,
+            **common,
+        )
         for r in _addresses(items(delivery, "recipients"))
     ], []
 
@@ -134,15 +176,23 @@ def _delays(delay: dict[str, Any], common: dict[str, Any]) -> Reading:
             continue
         code, status = split_status(entry.get("status"))
         failure = read_failure(code, status, text(entry, "diagnosticCode"))
-        facts.append(BounceFact(
-            recipient=recipient, event=EventKind.DEFERRED, reason=settle(failure, None), action=DsnAction.DELAYED,
-            claimed_type=ident(delay, "delayType"), timestamp=iso_time(delay, "timestamp"), **failure_fields(failure), **common,
-        ))
+        facts.append(
+            BounceFact(
+                recipient=recipient,
+                event=EventKind.DEFERRED,
+                reason=settle(failure, None),
+                action=DsnAction.DELAYED,
+                claimed_type=ident(delay, "delayType"),
+                timestamp=iso_time(delay, "timestamp"),
+                **failure_fields(failure),
+                **common,
+            )
+        )
     return facts, []
 
 
 def _subscription(subscription: dict[str, Any], mail: dict[str, Any], common: dict[str, Any]) -> Reading:
-    if not obj(subscription, "newTopicPreferences").get("unsubscribeAll") is True:
+    if obj(subscription, "newTopicPreferences").get("unsubscribeAll") is not True:
         return [], ["SES Subscription event without unsubscribeAll: topic preferences are not tracked here"]
     return [
         BounceFact(recipient=r, event=EventKind.UNSUBSCRIBE, timestamp=iso_time(subscription, "timestamp"), **common)

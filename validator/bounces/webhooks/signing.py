@@ -92,14 +92,18 @@ def check_fresh(signed_at: datetime | None, now: datetime, max_age: timedelta, w
     if signed_at is None:
         raise InvalidSignature(f"{what} is missing or not a time")
     if abs(now.astimezone(UTC) - signed_at) > max_age:
-        raise InvalidSignature(f"{what} is more than {int(max_age.total_seconds())} s from now: refused as a possible replay")
+        raise InvalidSignature(
+            f"{what} is more than {int(max_age.total_seconds())} s from now: refused as a possible replay"
+        )
 
 
 def verify_sns(envelope: dict[str, Any], secrets: WebhookSecrets, now: datetime) -> None:
     """Refuse an SNS envelope not signed by a pinned certificate, from another topic, or stale."""
     kind = envelope.get("Type")
     if not isinstance(kind, str) or kind not in SNS_TYPES:
-        raise InvalidSignature("not an SNS message: Type must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation")
+        raise InvalidSignature(
+            "not an SNS message: Type must be Notification, SubscriptionConfirmation or UnsubscribeConfirmation"
+        )
     algorithm = _SNS_HASHES.get(str(envelope.get("SignatureVersion")))
     if algorithm is None:
         raise InvalidSignature("SignatureVersion must be 1 (SHA1withRSA) or 2 (SHA256withRSA)")
