@@ -1,5 +1,5 @@
 """``python -m validator`` runs the CLI."""
 
-from .cli import main
+from validator.cli import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .errors import InvalidEncoding, InvalidJson
+from validator.errors import InvalidEncoding, InvalidJson
 
 # What `curl -d` and other clients send by default. The service takes no HTML forms, so a body of
 # this type is read as JSON wherever JSON is accepted, as /v1/validate reads any body; form data

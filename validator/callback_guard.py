@@ -21,8 +21,8 @@ import re
 
 from yarl import URL
 
-from .errors import InvalidField
-from .netguard import refusal
+from validator.errors import InvalidField
+from validator.netguard import refusal
 
 MAX_URL_CHARS = 2000
 # What getaddrinfo (inet_aton) would read as an IPv4 address although ipaddress does not:

@@ -24,8 +24,8 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from .callback_guard import callback_target_refusal, parse_callback_url, sign
-from .errors import InvalidField
+from validator.callback_guard import callback_target_refusal, parse_callback_url, sign
+from validator.errors import InvalidField
 
 log = logging.getLogger("validator.jobs")
 TIMEOUT_SECONDS = 10.0

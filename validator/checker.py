@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from .config import Settings
-from .disagreements import AcceptLedger, ProbeDisagreements
-from .metrics import Metrics
-from .model import (
+from validator.config import Settings
+from validator.disagreements import AcceptLedger, ProbeDisagreements
+from validator.metrics import Metrics
+from validator.model import (
     Address,
     InvalidAddress,
     MxAnswer,
@@ -29,10 +29,10 @@ from .model import (
     Suppression,
     Verdict,
 )
-from .signals import assess_signals, suggest_unparsed
-from .suppression import address_key, domain_key, matching_entry
-from .syntax import parse_address
-from .verdict import decide
+from validator.signals import assess_signals, suggest_unparsed
+from validator.suppression import address_key, domain_key, matching_entry
+from validator.syntax import parse_address
+from validator.verdict import decide
 
 
 class MxLookup(Protocol):

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from . import errors
-from .config import Settings
-from .model import Status, Verdict
+from validator import errors
+from validator.config import Settings
+from validator.model import Status, Verdict
 
 # The exit codes, documented in docs/cli.md; a test runs every failure mode and checks its code.
 EXIT_CODE: dict[type[errors.ValidatorError], int] = {
@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check)
 
-    from . import cli_bounces, cli_jobs, cli_store
+    from validator import cli_bounces, cli_jobs, cli_store
 
     cli_store.add_commands(commands)
     cli_bounces.add_commands(commands)
@@ -149,7 +149,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=args.log_level,
     )
-    from .api.access_log import LOG_FORMAT
+    from validator.api.access_log import LOG_FORMAT
 
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     logging.getLogger("validator").info("store: %s", shown_url(settings.database_url))
@@ -178,9 +178,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _run_server(settings: Settings, reuse_port: bool) -> None:
     from aiohttp import web
 
-    from .api import create_app
-    from .api.access_log import LOG_FORMAT, MaskedAccessLogger, flush_access_log
-    from .api.heap import settle_heap
+    from validator.api import create_app
+    from validator.api.access_log import LOG_FORMAT, MaskedAccessLogger, flush_access_log
+    from validator.api.heap import settle_heap
 
     if reuse_port:
         logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
@@ -246,7 +246,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_values(dns_nameservers=args.dns_nameservers, smtp_probe="true" if args.smtp else None)
     verdicts = asyncio.run(_check_all(settings, args.addresses, args.timeout_ms, args.smtp))
     if args.json:
-        from .api.wire import verdict_json
+        from validator.api.wire import verdict_json
 
         for verdict in verdicts:
             sys.stdout.write(orjson.dumps(verdict_json(verdict)).decode() + "\n")
@@ -256,10 +256,10 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None, smtp: bool) -> list[Verdict]:
-    from .checker import Checker
-    from .mx import MxResolver
-    from .probe import Prober
-    from .store import open_store
+    from validator.checker import Checker
+    from validator.mx import MxResolver
+    from validator.probe import Prober
+    from validator.store import open_store
 
     store = await open_store(settings.database_url, timeout=settings.store_timeout)
     resolver = MxResolver(settings)

@@ -22,17 +22,17 @@ from typing import Any
 
 import orjson
 
-from .api.bounces import decision_json, report_filters
-from .bounces.events import read_events
-from .bounces.facts import BounceFact
-from .bounces.ingest import Ingestor
-from .bounces.message import read_message
-from .config import Settings
-from .errors import FileUnusable, ValidatorError
-from .health import report, tally, thresholds_from
-from .policy import learning_policy
-from .store import open_store
-from .store.ingest_records import Decision
+from validator.api.bounces import decision_json, report_filters
+from validator.bounces.events import read_events
+from validator.bounces.facts import BounceFact
+from validator.bounces.ingest import Ingestor
+from validator.bounces.message import read_message
+from validator.config import Settings
+from validator.errors import FileUnusable, ValidatorError
+from validator.health import report, tally, thresholds_from
+from validator.policy import learning_policy
+from validator.store import open_store
+from validator.store.ingest_records import Decision
 
 BATCH = 500  # facts per store transaction
 _EVENT_SUFFIXES = {".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}

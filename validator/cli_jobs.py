@@ -21,13 +21,13 @@ from typing import IO, Any, BinaryIO
 
 import orjson
 
-from . import errors
-from .api import job_wire as jw
-from .cli import open_input, open_output
-from .config import Settings
-from .job_model import Counts, InputRow, JobStatus
-from .jobs import Answered, answer_rows
-from .upload import CsvChoice, Upload, source_for
+from validator import errors
+from validator.api import job_wire as jw
+from validator.cli import open_input, open_output
+from validator.config import Settings
+from validator.job_model import Counts, InputRow, JobStatus
+from validator.jobs import Answered, answer_rows
+from validator.upload import CsvChoice, Upload, source_for
 
 READ_BYTES = 1 << 16
 CLI_SLICE = 200  # addresses per check_many: as many as DNS queries in flight by default; progress moves per slice
@@ -180,11 +180,11 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
-    from .checker import Checker
-    from .jobs import GreylistRetry
-    from .mx import MxResolver
-    from .probe import Prober
-    from .store import open_store
+    from validator.checker import Checker
+    from validator.jobs import GreylistRetry
+    from validator.mx import MxResolver
+    from validator.probe import Prober
+    from validator.store import open_store
 
     if args.smtp:
         settings = settings.with_values(smtp_probe="true")  # asked for on this run: the flag enables it

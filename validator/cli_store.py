@@ -18,22 +18,16 @@ from typing import Any, TypeVar
 
 import orjson
 
-from . import errors
-from .api import suppression_wire as sw
-from .api.auth import SCOPES, requested_scopes
-from .api.wire import suppression_json
-from .cli import open_input, shown_url
-from .config import Settings
-from .importer import import_rows
-from .model import PUBLISHABLE, SuppressionEntry, SuppressionKind, SuppressionReason
-from .store import Store, open_store
-from .suppression import (
-    ImportParser,
-    ImportRow,
-    parse_domain_key,
-    parse_email_key,
-    parse_time,
-)
+from validator import errors
+from validator.api import suppression_wire as sw
+from validator.api.auth import SCOPES, requested_scopes
+from validator.api.wire import suppression_json
+from validator.cli import open_input, shown_url
+from validator.config import Settings
+from validator.importer import import_rows
+from validator.model import PUBLISHABLE, SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.store import Store, open_store
+from validator.suppression import ImportParser, ImportRow, parse_domain_key, parse_email_key, parse_time
 
 T = TypeVar("T")
 

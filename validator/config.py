@@ -17,8 +17,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from .errors import ConfigError
-from .netguard import IpNetwork, parse_networks
+from validator.errors import ConfigError
+from validator.netguard import IpNetwork, parse_networks
 
 
 class SignalEffect(StrEnum):

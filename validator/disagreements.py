@@ -16,9 +16,9 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from .errors import StoreUnavailable
-from .model import Address, ProbeOutcome, ProbeResult
-from .suppression import address_key, domain_key
+from validator.errors import StoreUnavailable
+from validator.model import Address, ProbeOutcome, ProbeResult
+from validator.suppression import address_key, domain_key
 
 log = logging.getLogger("validator.probe")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .bounces.facts import Category, EventKind
-from .config import Settings
-from .policy import Outcome
+from validator.bounces.facts import Category, EventKind
+from validator.config import Settings
+from validator.policy import Outcome
 
 
 class Level(StrEnum):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 
-from .errors import ValidatorError
-from .model import SuppressionEntry
-from .store import BULK_BATCH, Store
-from .suppression import ImportRow
+from validator.errors import ValidatorError
+from validator.model import SuppressionEntry
+from validator.store import BULK_BATCH, Store
+from validator.suppression import ImportRow
 
 
 @dataclass(slots=True)

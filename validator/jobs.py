@@ -42,12 +42,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from typing import Protocol
 
-from .config import Settings
-from .errors import StoreUnavailable
-from .job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobStatus
-from .model import InvalidAddress, MxAnswer, Reason, SyntaxProblem, Verdict
-from .store.job_store import JobStore
-from .verdict import decide
+from validator.config import Settings
+from validator.errors import StoreUnavailable
+from validator.job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobStatus
+from validator.model import InvalidAddress, MxAnswer, Reason, SyntaxProblem, Verdict
+from validator.store.job_store import JobStore
+from validator.verdict import decide
 
 log = logging.getLogger("validator.jobs")
 DUPLICATE = "duplicate"  # the status counted for a row answered by reference to an earlier one (dedupe)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidJson
+from validator.errors import InvalidJson
 
 MAX_DEPTH = 1024  # orjson's limit, so every JSON endpoint refuses the same nesting
 MAX_NUMBER_CHARS = 100  # a job body holds no number that means anything; a 64-bit integer is 20

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 
-from .model import ProbeOutcome, Status
+from validator.model import ProbeOutcome, Status
 
 # Seconds. Signup forms care about the low end; SMTP probes and slow DNS live at the top.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .bounces.facts import BounceFact, BounceReason, Category, DsnAction, EventKind
-from .config import Settings
-from .model import SoftStreak, SuppressionReason
+from validator.bounces.facts import BounceFact, BounceReason, Category, DsnAction, EventKind
+from validator.config import Settings
+from validator.model import SoftStreak, SuppressionReason
 
 _HARD = {BounceReason.USERUNKNOWN, BounceReason.HOSTUNKNOWN, BounceReason.HASMOVED}
 _SOFT_MAILBOX = {BounceReason.MAILBOXFULL, BounceReason.SYSTEMFULL, BounceReason.FILTERED}

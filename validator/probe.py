@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
 
-from .config import Settings, helo_name
-from .model import Address, MxAnswer, ProbeOutcome, ProbeResult
-from .probe_host import refuses_prober
-from .probe_limits import ProbeLimits, Refusal, open_limits, per_process
-from .probe_pool import Answer, Job, PoolStats, SessionPool
-from .smtp_reply import Reply, ReplyClass, classify_reply
-from .smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
+from validator.config import Settings, helo_name
+from validator.model import Address, MxAnswer, ProbeOutcome, ProbeResult
+from validator.probe_host import refuses_prober
+from validator.probe_limits import ProbeLimits, Refusal, open_limits, per_process
+from validator.probe_pool import Answer, Job, PoolStats, SessionPool
+from validator.smtp_reply import Reply, ReplyClass, classify_reply
+from validator.smtp_session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
 
 _FROM_CLASS = {
     ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,

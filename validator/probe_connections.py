@@ -15,10 +15,10 @@ import ssl
 import time
 from dataclasses import dataclass, field
 
-from .config import Settings
-from .probe_host import HostState, live
-from .probe_limits import LEASE_SECONDS, ProbeLimits
-from .smtp_session import ConnectFailed, NotAllowed, SessionError, SmtpSession, TlsFailed
+from validator.config import Settings
+from validator.probe_host import HostState, live
+from validator.probe_limits import LEASE_SECONDS, ProbeLimits
+from validator.smtp_session import ConnectFailed, NotAllowed, SessionError, SmtpSession, TlsFailed
 
 _LEASE_RETRY = 0.02  # seconds between asks for a connection lease that other replicas hold
 _WANTED_CHECK = 0.2  # seconds between looks for other replicas waiting for a host our idle sessions hold

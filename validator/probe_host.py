@@ -20,8 +20,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from .smtp_reply import Reply, ReplyClass, classify_reply
-from .smtp_session import SessionError, SmtpSession
+from validator.smtp_reply import Reply, ReplyClass, classify_reply
+from validator.smtp_session import SessionError, SmtpSession
 
 # A reply this many times slower than the host's usual, and slower than the floor, marks a tarpit.
 # Postfix's error sleep turns sub-millisecond loopback replies (tens of ms across the internet) into

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .config import Settings
-from .ratelimit import DomainRate
+from validator.config import Settings
+from validator.ratelimit import DomainRate
 
 LEASE_SECONDS = 15.0  # a connection lease not renewed for this long is free again
 WANTED_SECONDS = 1.0  # "another replica waits for a connection to this host" lasts this long
@@ -114,11 +114,11 @@ def open_limits(settings: Settings) -> ProbeLimits:
     """Redis when ``VALIDATOR_REDIS_URL`` is set, else the PostgreSQL store when there is one,
     else this process's memory. Connections are made lazily, on first use."""
     if settings.redis_url:
-        from .probe_limits_redis import RedisLimits
+        from validator.probe_limits_redis import RedisLimits
 
         return RedisLimits(settings)
     if settings.database_url.startswith(("postgresql://", "postgres://")):
-        from .probe_limits_postgres import PostgresLimits
+        from validator.probe_limits_postgres import PostgresLimits
 
         return PostgresLimits(settings)
     return LocalLimits(per_process(settings))

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from .config import Settings
-from .probe_limits import LEASE_SECONDS, WANTED_SECONDS, LocalLimits, Refusal, Reservation
-from .ratelimit import WINDOW, plan_slots
+from validator.config import Settings
+from validator.probe_limits import LEASE_SECONDS, WANTED_SECONDS, LocalLimits, Refusal, Reservation
+from validator.ratelimit import WINDOW, plan_slots
 
 log = logging.getLogger("validator.probe")
 _NOW = "extract(epoch from clock_timestamp())::float8"

@@ -25,9 +25,9 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from .config import Settings
-from .probe_limits import LEASE_SECONDS, WANTED_SECONDS, LocalLimits, Refusal, Reservation
-from .ratelimit import WINDOW
+from validator.config import Settings
+from validator.probe_limits import LEASE_SECONDS, WANTED_SECONDS, LocalLimits, Refusal, Reservation
+from validator.ratelimit import WINDOW
 
 log = logging.getLogger("validator.probe")
 _PREFIX = "validator:probe:"

@@ -26,12 +26,12 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 
-from .config import Settings
-from .probe_connections import Connections, PoolStats
-from .probe_host import Answer, HostState, Job, live, refuses_prober
-from .probe_limits import ProbeLimits
-from .smtp_reply import refuses_more_recipients, says_too_many_errors
-from .smtp_session import CommandTimeout, Dropped, Refused, SessionError, SmtpSession
+from validator.config import Settings
+from validator.probe_connections import Connections, PoolStats
+from validator.probe_host import Answer, HostState, Job, live, refuses_prober
+from validator.probe_limits import ProbeLimits
+from validator.smtp_reply import refuses_more_recipients, says_too_many_errors
+from validator.smtp_session import CommandTimeout, Dropped, Refused, SessionError, SmtpSession
 
 __all__ = ["Answer", "Job", "PoolStats", "SessionPool"]
 

@@ -18,8 +18,8 @@ from importlib.resources import files
 
 from disposable_email_domains import blocklist as _DISPOSABLE_BLOCKLIST
 
-from .model import Address, Signals
-from .typos import TypoIndex, edit_distance
+from validator.model import Address, Signals
+from validator.typos import TypoIndex, edit_distance
 
 __all__ = ["SignalTables", "TypoIndex", "assess_signals", "default_tables", "edit_distance", "suggest_unparsed"]
 

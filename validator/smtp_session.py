@@ -21,8 +21,8 @@ import ssl
 import time
 from collections.abc import Iterable
 
-from .netguard import IpNetwork, refusal
-from .smtp_reply import Reply, parse_reply
+from validator.netguard import IpNetwork, refusal
+from validator.smtp_reply import Reply, parse_reply
 
 _MAX_LINE = 4096  # RFC 5321 §4.5.3.1.5 says 512 octets a reply line; tolerate more, not without bound
 _MAX_LINES = 100  # a longer multi-line reply is a misbehaving server

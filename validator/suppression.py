@@ -16,16 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .csv_records import Record, RecordReader, from_spreadsheet
-from .errors import InvalidField
-from .model import (
-    Address,
-    Suppression,
-    SuppressionEntry,
-    SuppressionKind,
-    SuppressionReason,
-)
-from .syntax import parse_address
+from validator.csv_records import Record, RecordReader, from_spreadsheet
+from validator.errors import InvalidField
+from validator.model import Address, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.syntax import parse_address
 
 MAX_DETAIL = 2000  # characters of `detail` (an SMTP reply, a note): enough for a multi-line reply
 

@@ -34,7 +34,7 @@ from email_validator.rfc_constants import (
     LOCAL_PART_MAX_LENGTH,
 )
 
-from .model import Address, InvalidAddress, SyntaxProblem
+from validator.model import Address, InvalidAddress, SyntaxProblem
 
 # Copy-paste brings spaces, tabs and line ends around an address; they are trimmed. Anything
 # else around it (NUL, form feed, NBSP) is kept, and so refused below: it is not paste noise.

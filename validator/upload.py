@@ -34,9 +34,9 @@ from typing import Any, Protocol
 import ijson
 import orjson
 
-from .body import FORM_DEFAULT
-from .csv_records import Record, RecordReader
-from .errors import (
+from validator.body import FORM_DEFAULT
+from validator.csv_records import Record, RecordReader
+from validator.errors import (
     InvalidCsv,
     InvalidField,
     InvalidJson,
@@ -45,8 +45,8 @@ from .errors import (
     UnknownField,
     UnsupportedMediaType,
 )
-from .job_model import InputRow
-from .json_guard import JsonGuard
+from validator.job_model import InputRow
+from validator.json_guard import JsonGuard
 
 MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): answered, not stored whole
 EMAIL_NAMES = ("email", "e-mail", "email_address", "emailaddress", "email address", "address", "mail")

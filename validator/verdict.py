@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .config import SignalEffect
-from .model import (
+from validator.config import SignalEffect
+from validator.model import (
     Action,
     Address,
     InvalidAddress,

@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..body import decode_json
-from ..errors import InvalidField, MissingField, NotFound
-from ..model import ORIGIN_PREFIX, ApiKey
-from . import keys
-from .auth import requested_scopes
-from .middleware import json_response
-from .wire import iso_time, object_with
+from validator.api import keys
+from validator.api.auth import requested_scopes
+from validator.api.middleware import json_response
+from validator.api.wire import iso_time, object_with
+from validator.body import decode_json
+from validator.errors import InvalidField, MissingField, NotFound
+from validator.model import ORIGIN_PREFIX, ApiKey
 
 routes = web.RouteTableDef()
 _CREATE_FIELDS = frozenset({"name", "scopes", "origins"})

@@ -13,21 +13,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..bounces.ingest import Ingestor
-from ..bounces.webhook_keys import load_webhook_secrets
-from ..checker import Checker
-from ..config import Settings
-from ..errors import StoreUnavailable
-from ..health import thresholds_from
-from ..metrics import Metrics
-from ..model import ApiKey
-from ..mx import MxResolver
-from ..policy import learning_policy
-from ..probe import Prober
-from ..store import open_store
-from . import api_keys, bounces, jobs, pages, reports, runner_process, suppressions
-from .body_watch import BodyGate
-from .keys import (
+from validator.api import api_keys, bounces, jobs, pages, reports, runner_process, suppressions
+from validator.api.body_watch import BodyGate
+from validator.api.keys import (
     CHECKER,
     GATE,
     INGESTOR,
@@ -42,9 +30,21 @@ from .keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
-from .middleware import ClientErrorLog, make_middleware
-from .publishable import ORIGINS_TTL, PublishableGate
-from .routes import routes
+from validator.api.middleware import ClientErrorLog, make_middleware
+from validator.api.publishable import ORIGINS_TTL, PublishableGate
+from validator.api.routes import routes
+from validator.bounces.ingest import Ingestor
+from validator.bounces.webhook_keys import load_webhook_secrets
+from validator.checker import Checker
+from validator.config import Settings
+from validator.errors import StoreUnavailable
+from validator.health import thresholds_from
+from validator.metrics import Metrics
+from validator.model import ApiKey
+from validator.mx import MxResolver
+from validator.policy import learning_policy
+from validator.probe import Prober
+from validator.store import open_store
 
 log = logging.getLogger("validator")
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from ..errors import Forbidden, InvalidField, MissingField, Unauthorized
-from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
+from validator.errors import Forbidden, InvalidField, MissingField, Unauthorized
+from validator.model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 
 SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "reports:read", "jobs", "admin")
 # Webhooks are authenticated by the provider's signature instead (validator.bounces.webhooks).

@@ -22,7 +22,7 @@ import asyncio
 
 from aiohttp import web
 
-from ..errors import BodyTimeout, Busy
+from validator.errors import BodyTimeout, Busy
 
 
 class BodyWatch:

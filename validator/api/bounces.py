@@ -15,16 +15,16 @@ from typing import Any
 
 from aiohttp import web
 
-from ..bounces.events import read_events
-from ..bounces.message import read_message
-from ..bounces.webhooks import read_webhook
-from ..errors import BodyTooLarge, UnknownField
-from ..health import report, tally
-from ..store.ingest_records import Decision
-from ..suppression import parse_time
-from . import keys
-from .middleware import json_response
-from .suppressions import actor_of
+from validator.api import keys
+from validator.api.middleware import json_response
+from validator.api.suppressions import actor_of
+from validator.bounces.events import read_events
+from validator.bounces.message import read_message
+from validator.bounces.webhooks import read_webhook
+from validator.errors import BodyTooLarge, UnknownField
+from validator.health import report, tally
+from validator.store.ingest_records import Decision
+from validator.suppression import parse_time
 
 log = logging.getLogger("validator.bounces")
 routes = web.RouteTableDef()

@@ -18,15 +18,15 @@ from typing import Any
 
 import orjson
 
-from ..callback_guard import check_callback_url
-from ..config import Settings
-from ..csv_records import to_spreadsheet
-from ..errors import InvalidField, UnknownField
-from ..job_model import InputRow, Job, JobOptions, JobStatus
-from ..model import Verdict
-from ..store import PAGE_MAX
-from ..upload import CsvChoice, JsonRows, RowSource
-from .wire import iso_time, parse_limit, verdict_json
+from validator.api.wire import iso_time, parse_limit, verdict_json
+from validator.callback_guard import check_callback_url
+from validator.config import Settings
+from validator.csv_records import to_spreadsheet
+from validator.errors import InvalidField, UnknownField
+from validator.job_model import InputRow, Job, JobOptions, JobStatus
+from validator.model import Verdict
+from validator.store import PAGE_MAX
+from validator.upload import CsvChoice, JsonRows, RowSource
 
 COLUMN_INDEX = re.compile(r"[0-9]{1,4}")
 SUBMIT_PARAMETERS = frozenset({"smtp", "dedupe", "callback_url", "column", "column_index", "header"})

@@ -10,17 +10,17 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from ..callbacks import CallbackSender
-from ..errors import BodyTooLarge, JobNotFinished, NotFound
-from ..job_model import InputRow, Job, JobStatus
-from ..store import Store
-from ..store.job_records import JOB_ID
-from ..store.records import utc_now
-from ..upload import Upload, format_of, source_for
-from . import job_wire as jw
-from . import keys
-from .middleware import json_response
-from .suppressions import actor_of
+from validator.api import job_wire as jw
+from validator.api import keys
+from validator.api.middleware import json_response
+from validator.api.suppressions import actor_of
+from validator.callbacks import CallbackSender
+from validator.errors import BodyTooLarge, JobNotFinished, NotFound
+from validator.job_model import InputRow, Job, JobStatus
+from validator.store import Store
+from validator.store.job_records import JOB_ID
+from validator.store.records import utc_now
+from validator.upload import Upload, format_of, source_for
 
 routes = web.RouteTableDef()
 READ_BYTES = 1 << 16

@@ -6,17 +6,17 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..bounces.ingest import Ingestor
-from ..bounces.webhooks import WebhookSecrets
-from ..checker import Checker
-from ..config import Settings
-from ..health import Thresholds
-from ..jobs import JobRunner
-from ..metrics import Metrics
-from ..mx import MxResolver
-from ..probe import Prober
-from ..store import Store
-from .publishable import PublishableGate
+from validator.api.publishable import PublishableGate
+from validator.bounces.ingest import Ingestor
+from validator.bounces.webhooks import WebhookSecrets
+from validator.checker import Checker
+from validator.config import Settings
+from validator.health import Thresholds
+from validator.jobs import JobRunner
+from validator.metrics import Metrics
+from validator.mx import MxResolver
+from validator.probe import Prober
+from validator.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)

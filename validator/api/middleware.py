@@ -16,15 +16,15 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .. import errors
-from ..metrics import Metrics
-from ..model import ApiKey
-from .access_log import mask_addresses
-from .auth import bearer_token, check_scope, is_public
-from .body_watch import BodyGate
-from .keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
-from .publishable import PublishableGate, cors_headers
-from .wire import error_json, refuse_query_controls
+from validator import errors
+from validator.api.access_log import mask_addresses
+from validator.api.auth import bearer_token, check_scope, is_public
+from validator.api.body_watch import BodyGate
+from validator.api.keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
+from validator.api.publishable import PublishableGate, cors_headers
+from validator.api.wire import error_json, refuse_query_controls
+from validator.metrics import Metrics
+from validator.model import ApiKey
 
 log = logging.getLogger("validator.api")
 

@@ -16,7 +16,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from ..errors import NotFound
+from validator.errors import NotFound
 
 routes = web.RouteTableDef()
 WIDGET = "widget/v1.js"

@@ -20,8 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import Forbidden, RateLimited
-from ..model import ApiKey, Verdict
+from validator.errors import Forbidden, RateLimited
+from validator.model import ApiKey, Verdict
 
 CORS_ROUTE = "/v1/validate"
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight answer (Chromium caps it at 7200)

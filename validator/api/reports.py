@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidField, UnknownField
-from ..store.event_reads import EVENTS_MAX, StoredEvent
-from . import keys
-from .middleware import json_response
-from .wire import iso_time, parse_limit
+from validator.api import keys
+from validator.api.middleware import json_response
+from validator.api.wire import iso_time, parse_limit
+from validator.errors import InvalidField, UnknownField
+from validator.store.event_reads import EVENTS_MAX, StoredEvent
 
 routes = web.RouteTableDef()
 _EVENT_PARAMS = frozenset({"campaign_id", "cursor", "limit"})

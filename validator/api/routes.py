@@ -6,10 +6,10 @@ import logging
 
 from aiohttp import web
 
-from ..errors import Forbidden, StoreUnavailable
-from . import keys, wire
-from .middleware import json_response
-from .publishable import public_verdict_json
+from validator.api import keys, wire
+from validator.api.middleware import json_response
+from validator.api.publishable import public_verdict_json
+from validator.errors import Forbidden, StoreUnavailable
 
 routes = web.RouteTableDef()
 log = logging.getLogger("validator.api")

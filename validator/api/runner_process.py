@@ -26,16 +26,16 @@ import signal
 import time
 from multiprocessing.connection import Connection
 
-from ..callbacks import CallbackSender
-from ..checker import Checker
-from ..config import Settings
-from ..jobs import JobRunner
-from ..mx import MxResolver
-from ..probe import Prober
-from ..store import Store, open_store
-from . import jobs
-from .heap import settle_heap
-from .job_wire import result_line
+from validator.api import jobs
+from validator.api.heap import settle_heap
+from validator.api.job_wire import result_line
+from validator.callbacks import CallbackSender
+from validator.checker import Checker
+from validator.config import Settings
+from validator.jobs import JobRunner
+from validator.mx import MxResolver
+from validator.probe import Prober
+from validator.store import Store, open_store
 
 JOB_NICE = 10
 RESTART_SECONDS = 5.0  # a child that lived shorter than this waits as long before its successor starts

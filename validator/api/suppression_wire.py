@@ -13,18 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..csv_records import to_spreadsheet
-from ..errors import InvalidField, MissingField, TooManyItems, UnknownField
-from ..model import (
-    AuditEntry,
-    Suppression,
-    SuppressionEntry,
-    SuppressionKind,
-    SuppressionReason,
-)
-from ..store import PAGE_MAX
-from ..suppression import MAX_DETAIL, parse_reason, parse_time, refuse_controls
-from .wire import address_text, decode_json, iso_time, object_with, parse_limit, suppression_json
+from validator.api.wire import address_text, decode_json, iso_time, object_with, parse_limit, suppression_json
+from validator.csv_records import to_spreadsheet
+from validator.errors import InvalidField, MissingField, TooManyItems, UnknownField
+from validator.model import AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.store import PAGE_MAX
+from validator.suppression import MAX_DETAIL, parse_reason, parse_time, refuse_controls
 
 CSV_COLUMNS = ("kind", "value", "reason", "source", "detail", "created_at", "updated_at", "expires_at")
 _PUT_FIELDS = frozenset({"reason", "source", "detail", "expires_at", "why"})

@@ -11,10 +11,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..errors import NotFound, UnsupportedMediaType
-from ..importer import import_rows
-from ..model import Address, SuppressionKind
-from ..suppression import (
+from validator.api import keys
+from validator.api import suppression_wire as sw
+from validator.api.middleware import json_response
+from validator.api.wire import suppression_json
+from validator.errors import NotFound, UnsupportedMediaType
+from validator.importer import import_rows
+from validator.model import Address, SuppressionKind
+from validator.suppression import (
     ImportParser,
     ImportRow,
     address_key,
@@ -23,11 +27,7 @@ from ..suppression import (
     parse_domain_key,
     parse_email_key,
 )
-from ..syntax import parse_address
-from . import keys
-from . import suppression_wire as sw
-from .middleware import json_response
-from .wire import suppression_json
+from validator.syntax import parse_address
 
 routes = web.RouteTableDef()
 IMPORT_INVALID_LISTED = 1000  # invalid rows listed with their line numbers; the rest are counted

@@ -15,16 +15,10 @@ from typing import Any
 
 import orjson
 
-from ..body import decode_json
-from ..errors import (
-    InvalidField,
-    InvalidJson,
-    MissingField,
-    TooManyItems,
-    UnknownField,
-)
-from ..model import Address, MxAnswer, MxHost, ProbeResult, Signals, SoftStreak, Suppression, Verdict
-from ..suppression import refuse_controls, refuse_line_breaks
+from validator.body import decode_json
+from validator.errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField
+from validator.model import Address, MxAnswer, MxHost, ProbeResult, Signals, SoftStreak, Suppression, Verdict
+from validator.suppression import refuse_controls, refuse_line_breaks
 
 # An address longer than this is not an address but an abuse of the endpoint; 254 octets is
 # the SMTP limit, and anything between is answered normally as undeliverable (too_long).

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from .dsn import field_blocks
-from .mime import Report, addresses_in, header_text
+from validator.bounces.dsn import field_blocks
+from validator.bounces.mime import Report, addresses_in, header_text
 
 
 @dataclass(frozen=True, slots=True)

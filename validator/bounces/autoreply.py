@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .facts import BounceReason
-from .mime import Report, first_address
+from validator.bounces.facts import BounceReason
+from validator.bounces.mime import Report, first_address
 
 # RFC 3834 §5: "Auto-Submitted: auto-replied"; "auto-generated" is a notification, not a reply, and "no" is a person.
 _AUTO_SUBMITTED = re.compile(r"^\s*auto-replied", re.IGNORECASE)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from ..smtp_reply import Reply, ReplyClass, classify_reply, read_mailbox_words
-from .facts import BounceReason
+from validator.bounces.facts import BounceReason
+from validator.smtp_reply import Reply, ReplyClass, classify_reply, read_mailbox_words
 
 # RFC 3463 §3.x subject.detail → reason, used when the text gave no better answer.
 _BY_STATUS = {

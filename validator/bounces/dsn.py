@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from .facts import DsnAction, StatusSource
-from .mime import Report, first_address, part_text
+from validator.bounces.facts import DsnAction, StatusSource
+from validator.bounces.mime import Report, first_address, part_text
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")

@@ -12,14 +12,14 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..model import Address
-from ..policy import LearningPolicy, categorize
-from ..store import Store
-from ..store.ingest_records import Decision, FactRecord, plan_ingest
-from ..store.records import utc_now
-from ..suppression import address_key, domain_key
-from ..syntax import parse_address
-from .facts import BounceFact
+from validator.bounces.facts import BounceFact
+from validator.model import Address
+from validator.policy import LearningPolicy, categorize
+from validator.store import Store
+from validator.store.ingest_records import Decision, FactRecord, plan_ingest
+from validator.store.records import utc_now
+from validator.suppression import address_key, domain_key
+from validator.syntax import parse_address
 
 
 def fact_key(fact: BounceFact, recipient: str) -> str:

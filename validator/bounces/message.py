@@ -15,12 +15,12 @@ import email
 import email.policy
 import re
 
-from ..errors import UnparseableMessage
-from ..smtp_reply import Reply, parse_reply
-from . import arf, autoreply, dsn, mta, ses
-from .classify import reason_of, smtp_command
-from .facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
-from .mime import Report, addresses_in, first_address, timestamp_of
+from validator.bounces import arf, autoreply, dsn, mta, ses
+from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
+from validator.bounces.mime import Report, addresses_in, first_address, timestamp_of
+from validator.errors import UnparseableMessage
+from validator.smtp_reply import Reply, parse_reply
 
 _MAX_BYTES = 10 * 1024 * 1024  # a bounce returns at most the original's headers and body: 10 MB is plenty
 # RFC 5322 §3.6: fields every mail message a reporting system emits carries at least one of

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .mime import Report, addresses_in, header_text
+from validator.bounces.mime import Report, addresses_in, header_text
 
 _MAX_BLOCK = 1500
 _REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}")

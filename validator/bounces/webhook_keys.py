@@ -18,9 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
-from ..config import Settings
-from ..errors import ConfigError
-from .webhooks.signing import PostmarkCredentials, WebhookSecrets
+from validator.bounces.webhooks.signing import PostmarkCredentials, WebhookSecrets
+from validator.config import Settings
+from validator.errors import ConfigError
 
 
 def load_webhook_secrets(

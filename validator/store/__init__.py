@@ -36,8 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import ConfigError
-from ..model import (
+from validator.errors import ConfigError
+from validator.model import (
     ApiKey,
     AuditEntry,
     BulkResult,
@@ -47,11 +47,11 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy
-from .event_reads import CampaignSummary, StoredEvent
-from .ingest_records import Decision, EventCount, FactRecord
-from .job_store import JobStore
-from .records import BULK_BATCH, PAGE_MAX, utc_now
+from validator.policy import LearningPolicy
+from validator.store.event_reads import CampaignSummary, StoredEvent
+from validator.store.ingest_records import Decision, EventCount, FactRecord
+from validator.store.job_store import JobStore
+from validator.store.records import BULK_BATCH, PAGE_MAX, utc_now
 
 __all__ = ["BULK_BATCH", "PAGE_MAX", "JobStore", "Store", "open_store"]
 
@@ -197,15 +197,13 @@ async def open_store(
     ``key_filters``: SQLite only, see ``SqliteStore.open``.
     """
     if url.startswith("sqlite:///"):
-        from .sqlite import SqliteStore
+        from validator.store.sqlite import SqliteStore
 
         return await SqliteStore.open(
             sqlite_path(url), timeout=timeout, key_cache_ttl=key_cache_ttl, clock=clock, key_filters=key_filters
         )
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres import (
-            PostgresStore,  # asyncpg is imported only when PostgreSQL is used
-        )
+        from validator.store.postgres import PostgresStore
 
         return await PostgresStore.open(
             url, timeout=timeout, key_cache_ttl=key_cache_ttl, pool_size=pool_size, clock=clock

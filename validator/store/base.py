@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 
-from ..model import (
+from validator.model import (
     PUBLISHABLE,
     ApiKey,
     BulkResult,
@@ -22,7 +22,7 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from . import keys, records
+from validator.store import keys, records
 
 
 class StoreBase(ABC):

@@ -14,9 +14,9 @@ from typing import Any
 
 import asyncpg
 
-from ..model import SoftStreak, SuppressionEntry
-from ..policy import LearningPolicy
-from .ingest_records import (
+from validator.model import SoftStreak, SuppressionEntry
+from validator.policy import LearningPolicy
+from validator.store.ingest_records import (
     EVENT_COLUMNS,
     REPORT_FILTERS,
     SOFT_CATEGORIES,

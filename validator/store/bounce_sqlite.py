@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..model import SoftStreak, SuppressionEntry
-from ..policy import LearningPolicy
-from .ingest_records import (
+from validator.model import SoftStreak, SuppressionEntry
+from validator.policy import LearningPolicy
+from validator.store.ingest_records import (
     EVENT_COLUMNS,
     REPORT_FILTERS,
     SOFT_CATEGORIES,
@@ -24,7 +24,7 @@ from .ingest_records import (
     event_row,
     plan_ingest,
 )
-from .sqlite_sql import CHUNK, from_us, to_us
+from validator.store.sqlite_sql import CHUNK, from_us, to_us
 
 
 def _marks(n: int) -> str:

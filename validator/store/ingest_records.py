@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..bounces.facts import BounceFact, BounceReason, Category, summary_of
-from ..model import SoftStreak, SuppressionEntry, SuppressionKind, SuppressionReason
-from ..policy import Learning, LearningPolicy, Outcome, learn
+from validator.bounces.facts import BounceFact, BounceReason, Category, summary_of
+from validator.model import SoftStreak, SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.policy import Learning, LearningPolicy, Outcome, learn
 
 _DETAIL_MAX = 1000
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import Conflict, InvalidField
-from ..job_model import Counts, InputRow, Job, JobOptions, JobStatus
+from validator.errors import Conflict, InvalidField
+from validator.job_model import Counts, InputRow, Job, JobOptions, JobStatus
 
 JOB_COLUMNS = (
     "id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"

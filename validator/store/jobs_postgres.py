@@ -17,9 +17,9 @@ from typing import Any
 
 import asyncpg
 
-from ..job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
-from . import job_records as jr
-from .records import checked_limit
+from validator.job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
+from validator.store import job_records as jr
+from validator.store.records import checked_limit
 
 RESULT_PAGE = 4  # answered chunks read at a time by iter_results
 _OPEN = "('queued', 'running')"

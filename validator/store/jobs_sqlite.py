@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ..job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
-from . import job_records as jr
-from .records import checked_limit
-from .sqlite_sql import from_us, to_us
+from validator.job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
+from validator.store import job_records as jr
+from validator.store.records import checked_limit
+from validator.store.sqlite_sql import from_us, to_us
 
 T = TypeVar("T")
 RESULT_PAGE = 4  # answered chunks read at a time by iter_results

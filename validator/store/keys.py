@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from cachetools import LRUCache
 
-from ..errors import InvalidField, StoreUnavailable
-from ..model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
+from validator.errors import InvalidField, StoreUnavailable
+from validator.model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 
 PREFIX = "vk_"
 PUBLISHABLE_PREFIX = "pk_"

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from ..errors import Conflict, StoreReadOnly, StoreUnavailable
-from ..model import (
+from validator.errors import Conflict, StoreReadOnly, StoreUnavailable
+from validator.model import (
     ApiKey,
     AuditEntry,
     SoftStreak,
@@ -36,13 +36,13 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy
-from . import bounce_postgres, event_reads, records
-from .base import StoreBase
-from .ingest_records import Decision, EventCount, FactRecord, RolledBack
-from .jobs_postgres import PostgresJobs
-from .pool import ConnectionPool
-from .schema import SCHEMA_MIGRATIONS_POSTGRES, pending
+from validator.policy import LearningPolicy
+from validator.store import bounce_postgres, event_reads, records
+from validator.store.base import StoreBase
+from validator.store.ingest_records import Decision, EventCount, FactRecord, RolledBack
+from validator.store.jobs_postgres import PostgresJobs
+from validator.store.pool import ConnectionPool
+from validator.store.schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
 T = TypeVar("T")
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"

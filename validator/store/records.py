@@ -24,15 +24,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import InvalidField
-from ..model import (
-    AuditAction,
-    AuditEntry,
-    Suppression,
-    SuppressionEntry,
-    SuppressionKind,
-    SuppressionReason,
-)
+from validator.errors import InvalidField
+from validator.model import AuditAction, AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
 
 Key = tuple[str, str]  # (kind, value)
 

@@ -41,8 +41,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import Conflict, StoreReadOnly, StoreUnavailable
-from ..model import (
+from validator.errors import Conflict, StoreReadOnly, StoreUnavailable
+from validator.model import (
     ApiKey,
     AuditEntry,
     SoftStreak,
@@ -51,14 +51,14 @@ from ..model import (
     SuppressionKind,
     SuppressionReason,
 )
-from ..policy import LearningPolicy
-from . import bounce_sqlite, event_reads, records
-from .base import StoreBase
-from .ingest_records import Decision, EventCount, FactRecord, RolledBack
-from .jobs_sqlite import SqliteJobs
-from .keyfilter import KeyFilter
-from .schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from .sqlite_sql import (
+from validator.policy import LearningPolicy
+from validator.store import bounce_sqlite, event_reads, records
+from validator.store.base import StoreBase
+from validator.store.ingest_records import Decision, EventCount, FactRecord, RolledBack
+from validator.store.jobs_sqlite import SqliteJobs
+from validator.store.keyfilter import KeyFilter
+from validator.store.schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
+from validator.store.sqlite_sql import (
     CHUNK,
     COLUMNS,
     EPOCH,

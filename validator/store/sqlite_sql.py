@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import StoreReadOnly, StoreUnavailable
-from ..model import ApiKey, Suppression, SuppressionKind, SuppressionReason
-from . import records
+from validator.errors import StoreReadOnly, StoreUnavailable
+from validator.model import ApiKey, Suppression, SuppressionKind, SuppressionReason
+from validator.store import records
 
 T = TypeVar("T")
 CHUNK = 512  # keys per IN (...): far below SQLite's 32,766 variables; ~1-3 ms on the loop at most

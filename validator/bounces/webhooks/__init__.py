@@ -23,14 +23,13 @@ from typing import Any
 
 import orjson
 
-from ...body import decode_json
-from ...errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
-from ..facts import BounceFact
-from .mailgun import read_mailgun
-from .postmark import read_postmark
-from .sendgrid import read_sendgrid
-from .ses import read_ses
-from .signing import (
+from validator.body import decode_json
+from validator.bounces.facts import BounceFact
+from validator.bounces.webhooks.mailgun import read_mailgun
+from validator.bounces.webhooks.postmark import read_postmark
+from validator.bounces.webhooks.sendgrid import read_sendgrid
+from validator.bounces.webhooks.ses import read_ses
+from validator.bounces.webhooks.signing import (
     WebhookSecrets,
     lower_headers,
     verify_mailgun,
@@ -38,6 +37,7 @@ from .signing import (
     verify_sendgrid,
     verify_sns,
 )
+from validator.errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
 
 __all__ = ["PROVIDERS", "WebhookReading", "WebhookSecrets", "read_trusted", "read_webhook"]
 

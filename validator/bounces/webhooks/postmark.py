@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evidence import failure_fields, read_failure, settle
-from ..facts import BounceFact, BounceReason, DsnAction, EventKind
-from .payload import address, flag, ident, iso_time, obj, text
+from validator.bounces.evidence import failure_fields, read_failure, settle
+from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
+from validator.bounces.webhooks.payload import address, flag, ident, iso_time, obj, text
 
 Reading = tuple[list[BounceFact], list[str]]
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..evidence import failure_fields, read_failure, settle, split_status
-from ..facts import BounceFact, BounceReason, DsnAction, EventKind
-from .payload import address, epoch_time, ident, text
+from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
+from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
+from validator.bounces.webhooks.payload import address, epoch_time, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evidence import failure_fields, read_failure, settle, split_status
-from ..facts import BounceFact, BounceReason, DsnAction, EventKind
-from .payload import address, ident, iso_time, items, obj, records, text
+from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
+from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
+from validator.bounces.webhooks.payload import address, ident, iso_time, items, obj, records, text
 
 # bounceSubType → reason, used only when the reply says too little (bounce-anchors §4.1)
 _SUBTYPE_LABELS = {

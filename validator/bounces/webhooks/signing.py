@@ -39,8 +39,8 @@ from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from ...errors import InvalidSignature, WebhookNotConfigured
-from .payload import epoch_time, iso_time
+from validator.bounces.webhooks.payload import epoch_time, iso_time
+from validator.errors import InvalidSignature, WebhookNotConfigured
 
 SENDGRID_SIGNATURE = "x-twilio-email-event-webhook-signature"
 SENDGRID_TIMESTAMP = "x-twilio-email-event-webhook-timestamp"
