@@ -1,6 +1,6 @@
 """``python -m bench.bounce_accuracy [--misses] [--seconds S]`` (or ``python -m bench bounces``): bounce reading accuracy.
 
-Reads every message of ``tests/data/bounces`` with ``validator.bounces.message.read_message``
+Reads every message of ``tests/data/bounces`` with ``validator.bounces.readers.message.read_message``
 and, in the same run, with flufl.bounce 6 (Mailman's detectors: ``all_failures`` gives the
 temporary and permanent address sets) as a baseline. Prints, as markdown: recipient extraction
 rate, hard-bounce precision and recall against Sisimai's ``hardbounce`` labels, facts from the

@@ -23,8 +23,9 @@ from typing import Any
 
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from validator import smtp_reply
-from validator.bounces import classify, message
-from validator.bounces.message import read_message
+from validator.bounces import classify
+from validator.bounces.readers import message
+from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
 
 # The modules whose module-level regexes are text rules (parsing regexes of smtp_reply are not rules)

@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 from email_validator import validate_email
 
-from validator.api.wire import verdict_json
 from validator.checker import Checker
 from validator.model import Address
-from validator.signals import assess_signals
+from validator.signals.risk import assess_signals
 from validator.store import Store
 from validator.syntax import parse_address
+from validator.wire.validation import verdict_json
 
 from .dnsfixture import DnsProcess, varied_address
 from .report import Outcome, Table, median, met, progress, times

@@ -4,7 +4,7 @@
 at 10 loopback aiosmtpd servers (``tests/smtpserver.py``, 5 domains each; half the addresses
 exist). The servers run in a child process of their own, so their Python work never competes
 for the GIL of the prober being measured; they count connections and the peak of simultaneous
-sessions per server. The prober is the service's own ``validator.probe.Prober``, called as the
+sessions per server. The prober is the service's own ``validator.probe.prober.Prober``, called as the
 checker calls it, with 200 probes outstanding at once and the same limits in both modes (3
 sessions per MX host, 50 in all; no per-domain rate limit; no result cache):
 
@@ -102,7 +102,7 @@ async def _probe_all(servers: SmtpProcess, probes: int, per_session: int) -> int
     from validator.config import Settings
     from validator.model import MxAnswer, MxHost, MxOutcome
     from validator.netguard import parse_networks
-    from validator.probe import Prober
+    from validator.probe.prober import Prober
     from validator.syntax import parse_address
 
     settings = dataclasses.replace(

@@ -145,7 +145,7 @@ def _scenarios(label, port, ip, stats, reset) -> list[Figures]:
 def _prober(port: int, **overrides):
     from validator.config import Settings
     from validator.netguard import parse_networks
-    from validator.probe import Prober
+    from validator.probe.prober import Prober
 
     settings = dataclasses.replace(
         Settings(),

@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from validator.api import create_app, keys
+from validator.api import app_keys as keys
+from validator.api import create_app
 from validator.checker import Checker
 from validator.config import Settings
 from validator.mx import MxResolver

@@ -53,13 +53,13 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from validator.api.wire import suppression_json
 from validator.checker import Checker
 from validator.metrics import Metrics
 from validator.model import Address
 from validator.store import Store, open_store
-from validator.suppression import address_key, domain_key, matching_entry
+from validator.suppressions.keys import address_key, domain_key, matching_entry
 from validator.syntax import parse_address
+from validator.wire.validation import suppression_json
 
 from . import http as http_bench
 from .dnsfixture import DnsProcess, varied_address

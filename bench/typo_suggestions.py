@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from validator.model import Address
-from validator.signals import assess_signals, suggest_unparsed
+from validator.signals.risk import assess_signals, suggest_unparsed
 from validator.syntax import parse_address
 
 HELD_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "typo-heldout"

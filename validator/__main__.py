@@ -1,5 +1,5 @@
 """``python -m validator`` runs the CLI."""
 
-from validator.cli import main
+from validator.cli.main import main
 
 raise SystemExit(main())

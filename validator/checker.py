@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from validator.config import Settings
-from validator.disagreements import AcceptLedger, ProbeDisagreements
 from validator.metrics import Metrics
 from validator.model import (
     Address,
@@ -29,8 +28,9 @@ from validator.model import (
     Suppression,
     Verdict,
 )
-from validator.signals import assess_signals, suggest_unparsed
-from validator.suppression import address_key, domain_key, matching_entry
+from validator.probe.disagreements import AcceptLedger, ProbeDisagreements
+from validator.signals.risk import assess_signals, suggest_unparsed
+from validator.suppressions.keys import address_key, domain_key, matching_entry
 from validator.syntax import parse_address
 from validator.verdict import decide
 
@@ -52,7 +52,7 @@ class SuppressionLookup(AcceptLedger, Protocol):
 
 
 class RcptProber(Protocol):
-    """What the checker needs from an SMTP prober (validator.probe.Prober)."""
+    """What the checker needs from an SMTP prober (validator.probe.prober.Prober)."""
 
     async def probe(self, address: Address, mx: MxAnswer, timeout: float) -> ProbeResult: ...
 

@@ -159,7 +159,7 @@ class Conflict(ValidatorError):
 class UnparseableMessage(ValidatorError):
     """A raw message the bounce reader cannot use: not a mail message, or a bounce whose recipient is not found.
 
-    Raised only by ``validator.bounces.message.read_message``; the API answers 422, the CLI counts
+    Raised only by ``validator.bounces.readers.message.read_message``; the API answers 422, the CLI counts
     the file as unparseable. Ordinary mail that is not a report is not an error: it yields no facts.
     """
 

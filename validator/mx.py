@@ -47,7 +47,7 @@ from cachetools import LRUCache
 from validator.config import Settings
 from validator.model import MxAnswer, MxHost, MxOutcome
 from validator.netguard import permitted
-from validator.slots import PrioritySlots
+from validator.priority import PrioritySlots
 
 CHANNEL_QUERIES = 10_000  # queries a c-ares channel answers before a new one takes over: its cache under ~20 MiB
 _MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway

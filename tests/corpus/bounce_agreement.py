@@ -27,9 +27,9 @@ except ImportError:  # pragma: no cover
     from tests.testdata import BOUNCES as CORPUS
 
 from validator.bounces.facts import BounceFact, Category
-from validator.bounces.message import read_message
+from validator.bounces.policy import categorize
+from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
-from validator.policy import categorize
 from validator.smtp_reply import ReplyClass, read_mailbox_words
 
 

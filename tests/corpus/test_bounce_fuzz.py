@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from testdata import BOUNCES as CORPUS
 
 from validator.bounces.facts import BounceFact
-from validator.bounces.message import read_message
+from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
 
 MESSAGES = [path.read_bytes() for path in sorted((CORPUS / "emails").glob("*.eml"))]

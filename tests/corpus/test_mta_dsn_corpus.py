@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.bounces.message import read_message
-from validator.policy import categorize
+from validator.bounces.policy import categorize
+from validator.bounces.readers.message import read_message
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mta-dsn"
 ROWS = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines() if line.strip()]

@@ -32,8 +32,8 @@ from testdata import BOUNCES as CORPUS
 from webhook_signers import NOW, Keys, make_keys, sendgrid_headers, sns_envelope
 
 from validator.bounces.facts import BounceFact, Category
+from validator.bounces.policy import categorize
 from validator.bounces.webhooks import read_webhook
-from validator.policy import categorize
 
 # Rows whose hard label we knowingly contradict, though the manifest does not mark them weak.
 KNOWN_DISAGREEMENTS = {

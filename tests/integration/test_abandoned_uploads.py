@@ -22,7 +22,7 @@ from stores import chunk_jobs
 
 from validator.api import create_app
 from validator.config import Settings
-from validator.job_model import InputRow, JobOptions
+from validator.jobs.model import InputRow, JobOptions
 from validator.store import open_store
 
 CHUNK_ROWS = 5

@@ -18,8 +18,8 @@ from aiohttp import ClientSession
 from aiohttp.resolver import AsyncResolver
 
 from validator.api import create_app
-from validator.callbacks import CallbackSender, guarded_connector
 from validator.config import Settings
+from validator.jobs.callbacks import CallbackSender, guarded_connector
 
 
 class Listener:

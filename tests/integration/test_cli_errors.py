@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from processes import VALIDATOR, env_for, free_port
 
-from validator.cli import EXIT_CODE, EXIT_INTERNAL, EXIT_UNDELIVERABLE
-from validator.cli_jobs import EXIT_JOB_FAILED
+from validator.cli.jobs import EXIT_JOB_FAILED
+from validator.cli.main import EXIT_CODE, EXIT_INTERNAL, EXIT_UNDELIVERABLE
 
 DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
 

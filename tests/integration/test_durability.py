@@ -152,7 +152,7 @@ async def test_soft_bounce_streaks_of_another_process_are_never_missed(tmp_path:
 
     from validator.bounces.facts import BounceFact, BounceReason, EventKind
     from validator.bounces.ingest import Ingestor
-    from validator.policy import LearningPolicy
+    from validator.bounces.policy import LearningPolicy
     from validator.store import open_store
     from validator.store.sqlite import FILTER_PULL_MAX, SNAPSHOT_SECONDS
 

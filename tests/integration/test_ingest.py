@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
 from validator.bounces.ingest import Ingestor
-from validator.health import Thresholds, report, tally
+from validator.bounces.policy import LearningPolicy, Outcome
+from validator.bounces.rates import Thresholds, report, tally
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.policy import LearningPolicy, Outcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from validator.api import create_app
 from validator.config import Settings
-from validator.csv_records import MAX_RECORD_BYTES
+from validator.wire.csv_records import MAX_RECORD_BYTES
 
 CSV = {"Content-Type": "text/csv"}
 # an offset that moves a time before year 1 in UTC (datetime.astimezone raised OverflowError: a 500)

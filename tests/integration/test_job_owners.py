@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from validator.api import create_app
-from validator.api.keys import STORE
+from validator.api.app_keys import STORE
 from validator.config import Settings
-from validator.job_model import JobOptions
+from validator.jobs.model import JobOptions
 from validator.store import open_store
 
 

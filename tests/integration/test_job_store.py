@@ -10,7 +10,7 @@ import pytest
 from stores import chunk_jobs
 
 from validator.errors import Conflict, InvalidField
-from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions, JobStatus
+from validator.jobs.model import ChunkAnswer, Counts, InputRow, JobOptions, JobStatus
 from validator.store import open_store
 
 

@@ -313,7 +313,7 @@ async def test_a_callback_left_unsent_by_a_dead_process_is_sent_by_the_next_runn
 ):
     from datetime import UTC, datetime, timedelta
 
-    from validator.job_model import ChunkAnswer, Counts, InputRow, JobOptions
+    from validator.jobs.model import ChunkAnswer, Counts, InputRow, JobOptions
     from validator.store import open_store
 
     received: asyncio.Queue = asyncio.Queue()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from validator.api import create_app
-from validator.api.pages import integrity
+from validator.api.routes.pages import integrity
 from validator.config import Settings
 
 ROOT = Path(__file__).parents[2]

@@ -23,7 +23,7 @@ from validator.config import Settings
 from validator.model import MxOutcome, ProbeOutcome, Reason, Status
 from validator.mx import MxResolver
 from validator.netguard import parse_networks
-from validator.probe import Prober
+from validator.probe.prober import Prober
 from validator.syntax import parse_address
 
 LOOPBACK = parse_networks("127.0.0.0/8")

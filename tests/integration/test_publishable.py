@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from validator.api import create_app
-from validator.api.keys import STORE
+from validator.api.app_keys import STORE
 from validator.config import Settings
 from validator.store import open_store
 

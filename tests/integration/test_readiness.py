@@ -7,7 +7,7 @@ import dataclasses
 import logging
 
 from validator.api import create_app
-from validator.api.keys import STORE
+from validator.api.app_keys import STORE
 from validator.config import Settings
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from validator.errors import StoreUnavailable
-from validator.job_model import JobOptions
+from validator.jobs.model import JobOptions
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 

@@ -5,7 +5,7 @@ import pytest
 from validator.bounces.classify import reason_of, smtp_command
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
-from validator.policy import categorize
+from validator.bounces.policy import categorize
 from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
 
 

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
-from validator.bounces.message import read_message
+from validator.bounces.policy import categorize
+from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage, ValidatorError
-from validator.policy import categorize
 
 
 def dsn(recipient_block: str, notice: str = "The mail system", original: str = "") -> bytes:

@@ -7,8 +7,8 @@ import hmac
 
 import pytest
 
-from validator.callback_guard import callback_target_refusal, check_callback_url, sign
 from validator.errors import InvalidField
+from validator.jobs.callback_guard import callback_target_refusal, check_callback_url, sign
 
 
 @pytest.mark.parametrize(

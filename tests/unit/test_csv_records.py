@@ -10,7 +10,7 @@ import tracemalloc
 
 import pytest
 
-from validator.csv_records import MAX_RECORD_BYTES, Record, RecordReader
+from validator.wire.csv_records import MAX_RECORD_BYTES, Record, RecordReader
 
 
 def read(data: bytes, step: int, quoting: bool = True) -> list[Record]:

@@ -9,6 +9,7 @@ import pytest
 
 from validator.bounces.events import read_events
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
+from validator.bounces.policy import categorize
 from validator.errors import (
     InvalidEncoding,
     InvalidField,
@@ -18,7 +19,6 @@ from validator.errors import (
     UnknownField,
     UnsupportedMediaType,
 )
-from validator.policy import categorize
 
 # the example of issue 5
 BOUNCE = {

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from validator.errors import InvalidJson
-from validator.json_guard import MAX_DEPTH, MAX_NUMBER_CHARS, MAX_STRING_BYTES, JsonGuard
+from validator.wire.json_guard import MAX_DEPTH, MAX_NUMBER_CHARS, MAX_STRING_BYTES, JsonGuard
 
 
 def guard(data: bytes, step: int) -> None:

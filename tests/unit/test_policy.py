@@ -3,7 +3,7 @@
 import pytest
 
 from validator.bounces.facts import BounceFact, BounceReason, Category, DsnAction, EventKind
-from validator.policy import categorize
+from validator.bounces.policy import categorize
 
 
 def bounce(reason: BounceReason, code: int | None = 550, status: str | None = None, **kw) -> BounceFact:

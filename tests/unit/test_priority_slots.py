@@ -7,7 +7,7 @@ import asyncio
 from validator.checker import Checker
 from validator.config import Settings
 from validator.model import MxAnswer, MxOutcome
-from validator.slots import PrioritySlots
+from validator.priority import PrioritySlots
 
 
 async def _hold(slots: PrioritySlots, bulk: bool, order: list[str], name: str, release: asyncio.Event) -> None:

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from validator.model import Address
-from validator.probe import wire_address
-from validator.ratelimit import DomainRate
+from validator.probe.prober import wire_address
+from validator.probe.ratelimit import DomainRate
 
 JANE = Address("Jane.Doe", "example.com", "example.com", "Jane.Doe@example.com", False)
 
@@ -70,7 +70,7 @@ def test_rate_never_exceeds_the_limit_in_any_window():
 
 def test_limits_are_shared_between_worker_processes():
     from validator.config import Settings
-    from validator.probe_limits import per_process
+    from validator.probe.limits import per_process
 
     shared = per_process(
         dataclasses.replace(
@@ -83,7 +83,7 @@ def test_limits_are_shared_between_worker_processes():
 
 
 def test_rate_forgets_idle_domains(monkeypatch):
-    from validator import ratelimit
+    from validator.probe import ratelimit
 
     monkeypatch.setattr(ratelimit, "_SWEEP_AT", 2)
     rate = DomainRate(1)
@@ -102,7 +102,7 @@ class _Session:
 
 
 def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did():
-    from validator.probe_host import HostState
+    from validator.probe.host import HostState
 
     state = HostState("mx.example.com")
     assert state.refusal_cap(8) == 8
@@ -121,14 +121,14 @@ def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did()
     ids=["unknown_host", "loopback_floor", "internet_8x", "capped_by_timeout", "slow_host_waited_for"],
 )
 def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, patience):
-    from validator.probe_host import HostState
+    from validator.probe.host import HostState
 
     state = HostState("mx.example.com", usual=usual, slow=slow)
     assert state.patience(10.0) == pytest.approx(patience)
 
 
 def test_who_refused_the_prober_and_who_refused_an_address():
-    from validator.probe_host import refuses_prober
+    from validator.probe.host import refuses_prober
     from validator.smtp_reply import parse_reply
 
     rbl = parse_reply("554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")

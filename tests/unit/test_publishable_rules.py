@@ -4,7 +4,7 @@ import pytest
 
 from validator.api.publishable import TokenBuckets
 from validator.errors import InvalidField
-from validator.store.keys import parse_origin
+from validator.store.api_tokens import parse_origin
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import time
 
 from validator.checker import Checker
 from validator.config import Settings
-from validator.job_model import InputRow
-from validator.jobs import REALTIME_WAIT_MAX, RealtimeGate, SlicePacer, answer_rows
+from validator.jobs.model import InputRow
+from validator.jobs.runner import REALTIME_WAIT_MAX, RealtimeGate, SlicePacer, answer_rows
 
 
 async def test_pause_waits_for_realtime_requests_to_end():

@@ -9,7 +9,7 @@ import pytest
 from disposable_email_domains import blocklist
 
 from validator.model import Address, Signals
-from validator.signals import (
+from validator.signals.risk import (
     SignalTables,
     TypoIndex,
     assess_signals,

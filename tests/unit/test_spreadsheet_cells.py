@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validator.csv_records import from_spreadsheet, to_spreadsheet
+from validator.wire.csv_records import from_spreadsheet, to_spreadsheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV Injection
 

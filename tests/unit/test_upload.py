@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from validator.csv_records import MAX_RECORD_BYTES
 from validator.errors import InvalidCsv, InvalidField, InvalidJson, MissingField, TooManyItems, UnsupportedMediaType
-from validator.job_model import InputRow
-from validator.upload import CsvChoice, CsvRows, JsonRows, NdjsonRows, Upload, address_of_cell, format_of
+from validator.jobs.model import InputRow
+from validator.jobs.upload import CsvChoice, CsvRows, JsonRows, NdjsonRows, Upload, address_of_cell, format_of
+from validator.wire.csv_records import MAX_RECORD_BYTES
 
 
 def parse(source, data: bytes, step: int = 3) -> list[InputRow]:

@@ -22,8 +22,8 @@ from webhook_signers import (
     sns_envelope,
 )
 
-from validator.bounces.webhook_keys import load_webhook_secrets
 from validator.bounces.webhooks import read_webhook
+from validator.bounces.webhooks.secrets import load_webhook_secrets
 from validator.config import Settings
 from validator.errors import ConfigError
 

@@ -22,9 +22,9 @@ from webhook_signers import (
 )
 
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
+from validator.bounces.policy import categorize
 from validator.bounces.webhooks import WebhookSecrets, read_trusted, read_webhook
 from validator.errors import InvalidJson, InvalidSignature, NotFound, TooManyItems, WebhookNotConfigured
-from validator.policy import categorize
 
 # SES mailbox simulator bounce, as in set-of-emails json-amazonses-01 (trimmed)
 SES_BOUNCE = {

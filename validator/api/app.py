@@ -13,9 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from validator.api import api_keys, bounces, jobs, pages, reports, runner_process, suppressions
-from validator.api.body_watch import BodyGate
-from validator.api.keys import (
+from validator.api.app_keys import (
     CHECKER,
     GATE,
     INGESTOR,
@@ -30,20 +28,23 @@ from validator.api.keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
+from validator.api.body_watch import BodyGate
 from validator.api.middleware import ClientErrorLog, make_middleware
 from validator.api.publishable import ORIGINS_TTL, PublishableGate
-from validator.api.routes import routes
+from validator.api.routes import api_keys, bounces, jobs, pages, reports, suppressions
+from validator.api.routes.validate import routes
 from validator.bounces.ingest import Ingestor
-from validator.bounces.webhook_keys import load_webhook_secrets
+from validator.bounces.policy import learning_policy
+from validator.bounces.rates import thresholds_from
+from validator.bounces.webhooks.secrets import load_webhook_secrets
 from validator.checker import Checker
 from validator.config import Settings
 from validator.errors import StoreUnavailable
-from validator.health import thresholds_from
+from validator.jobs import supervisor as runner_process
 from validator.metrics import Metrics
 from validator.model import ApiKey
 from validator.mx import MxResolver
-from validator.policy import learning_policy
-from validator.probe import Prober
+from validator.probe.prober import Prober
 from validator.store import open_store
 
 log = logging.getLogger("validator")

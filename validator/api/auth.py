@@ -7,14 +7,11 @@ to scopes, so the table below is the whole access policy in one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aiohttp import web
 
-from validator.errors import Forbidden, InvalidField, MissingField, Unauthorized
-from validator.model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
+from validator.errors import Forbidden, Unauthorized
+from validator.model import ApiKey
 
-SCOPES = ("validate", "suppressions:read", "suppressions:write", "events:write", "reports:read", "jobs", "admin")
 # Webhooks are authenticated by the provider's signature instead (validator.bounces.webhooks).
 # The widget and the dashboard's page are public files: the dashboard asks for a key in the page.
 PUBLIC = frozenset(
@@ -51,17 +48,6 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("POST", "/v1/keys"): "admin",
     ("DELETE", "/v1/keys/{key_id}"): "admin",
 }
-
-
-def requested_scopes(scopes: Sequence[str], origins: Sequence[str]) -> list[str]:
-    """The words stored for a new key: its scopes and, for a publishable key, its origins (the
-    store checks the combination and normalises the origins)."""
-    if not scopes:
-        raise MissingField("a key needs at least one scope", field="scopes")
-    unknown = [s for s in scopes if s not in SCOPES and s != PUBLISHABLE]
-    if unknown:
-        raise InvalidField(f"unknown scope {unknown[0]!r}; one of {', '.join((*SCOPES, PUBLISHABLE))}", field="scopes")
-    return [*scopes, *(ORIGIN_PREFIX + origin for origin in origins)]
 
 
 def bearer_token(request: web.Request) -> str:

@@ -18,13 +18,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from validator import errors
 from validator.api.access_log import mask_addresses
+from validator.api.app_keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
 from validator.api.auth import bearer_token, check_scope, is_public
 from validator.api.body_watch import BodyGate
-from validator.api.keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
 from validator.api.publishable import PublishableGate, cors_headers
-from validator.api.wire import error_json, refuse_query_controls
 from validator.metrics import Metrics
 from validator.model import ApiKey
+from validator.wire.validation import error_json, refuse_query_controls
 
 log = logging.getLogger("validator.api")
 

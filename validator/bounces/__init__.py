@@ -2,6 +2,6 @@
 
 Readers (``message``, ``events``, ``webhooks``) are pure: bytes or JSON in, ``BounceFact``
 records out, one per recipient, in the vocabulary of ``facts``. They report facts only:
-what to do with a fact (suppress, count a soft streak, ignore) is ``validator.policy``'s
+what to do with a fact (suppress, count a soft streak, ignore) is ``validator.bounces.policy``'s
 decision, and ``ingest`` applies it to the store.
 """

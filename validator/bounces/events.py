@@ -42,11 +42,11 @@ from typing import Any
 
 import orjson
 
-from validator.body import FORM_DEFAULT, decode_utf8
 from validator.bounces.evidence import ENHANCED_STATUS, read_failure, settle
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
 from validator.errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
-from validator.suppression import MAX_DETAIL, parse_time, refuse_controls
+from validator.suppressions.keys import MAX_DETAIL, parse_time, refuse_controls
+from validator.wire.body import FORM_DEFAULT, decode_utf8
 
 DEFAULT_MAX_EVENTS = 10_000
 MAX_TEXT = 1024  # an address, an id, a name: longer is abuse of the endpoint, not data

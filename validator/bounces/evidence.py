@@ -19,7 +19,7 @@ from typing import Any
 from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceReason, StatusSource
 from validator.smtp_reply import Reply, parse_reply
-from validator.suppression import MAX_DETAIL
+from validator.suppressions.keys import MAX_DETAIL
 
 ENHANCED_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")  # RFC 3463 §2: class.subject.detail
 _BASIC_CODE = re.compile(r"[2-5]\d\d")  # RFC 5321 §4.2

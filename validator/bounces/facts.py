@@ -2,7 +2,7 @@
 
 Facts, not decisions (Sisimai keeps the two apart, and learned why: its short-lived "toxic"
 flag mixed them). A fact says what the evidence is (action, codes, text, and where each came
-from) and names a ``BounceReason`` in Sisimai's vocabulary; ``validator.policy`` maps a fact
+from) and names a ``BounceReason`` in Sisimai's vocabulary; ``validator.bounces.policy`` maps a fact
 to a ``Category`` and decides what it does to the address. No I/O here.
 """
 
@@ -87,7 +87,7 @@ class BounceReason(StrEnum):
 
 
 class Category(StrEnum):
-    """The policy category a fact falls into (``validator.policy.categorize``)."""
+    """The policy category a fact falls into (``validator.bounces.policy.categorize``)."""
 
     HARD_INVALID = "hard_invalid"  # the address does not exist: suppress at once
     DISABLED = "disabled"  # the mailbox exists no more (suspended, closed): suppress at once

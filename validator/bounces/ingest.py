@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from validator.bounces.facts import BounceFact
+from validator.bounces.plan import Decision, FactRecord, plan_ingest
+from validator.bounces.policy import LearningPolicy, categorize
 from validator.model import Address
-from validator.policy import LearningPolicy, categorize
 from validator.store import Store
-from validator.store.ingest_records import Decision, FactRecord, plan_ingest
 from validator.store.records import utc_now
-from validator.suppression import address_key, domain_key
+from validator.suppressions.keys import address_key, domain_key
 from validator.syntax import parse_address
 
 

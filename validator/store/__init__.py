@@ -36,6 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from validator.bounces.plan import Decision, EventCount, FactRecord
+from validator.bounces.policy import LearningPolicy
 from validator.errors import ConfigError
 from validator.model import (
     ApiKey,
@@ -47,9 +49,7 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.policy import LearningPolicy
 from validator.store.event_reads import CampaignSummary, StoredEvent
-from validator.store.ingest_records import Decision, EventCount, FactRecord
 from validator.store.job_store import JobStore
 from validator.store.records import BULK_BATCH, PAGE_MAX, utc_now
 

@@ -22,7 +22,8 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.store import keys, records
+from validator.store import api_tokens as keys
+from validator.store import records
 
 
 class StoreBase(ABC):

@@ -14,9 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from validator.model import SoftStreak, SuppressionEntry
-from validator.policy import LearningPolicy
-from validator.store.ingest_records import (
+from validator.bounces.plan import (
     EVENT_COLUMNS,
     REPORT_FILTERS,
     SOFT_CATEGORIES,
@@ -26,6 +24,8 @@ from validator.store.ingest_records import (
     event_row,
     plan_ingest,
 )
+from validator.bounces.policy import LearningPolicy
+from validator.model import SoftStreak, SuppressionEntry
 
 _EVENT_TYPES = ("text[]",) * 9 + ("int[]",) + ("text[]",) * 10 + ("timestamptz[]",) * 2
 

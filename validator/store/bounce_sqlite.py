@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from validator.model import SoftStreak, SuppressionEntry
-from validator.policy import LearningPolicy
-from validator.store.ingest_records import (
+from validator.bounces.plan import (
     EVENT_COLUMNS,
     REPORT_FILTERS,
     SOFT_CATEGORIES,
@@ -24,6 +22,8 @@ from validator.store.ingest_records import (
     event_row,
     plan_ingest,
 )
+from validator.bounces.policy import LearningPolicy
+from validator.model import SoftStreak, SuppressionEntry
 from validator.store.sqlite_sql import CHUNK, from_us, to_us
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from validator.errors import Conflict, InvalidField
-from validator.job_model import Counts, InputRow, Job, JobOptions, JobStatus
+from validator.jobs.model import Counts, InputRow, Job, JobOptions, JobStatus
 
 JOB_COLUMNS = (
     "id, status, options, total, processed, counts, created_by, created_at, started_at, finished_at,"

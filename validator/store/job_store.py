@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from validator.job_model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions, JobStatus
+from validator.jobs.model import ChunkAnswer, ChunkClaim, InputRow, Job, JobOptions, JobStatus
 
 
 class JobStore(Protocol):

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from validator.job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
+from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
 from validator.store import job_records as jr
 from validator.store.records import checked_limit
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from validator.job_model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
+from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
 from validator.store import job_records as jr
 from validator.store.records import checked_limit
 from validator.store.sqlite_sql import from_us, to_us

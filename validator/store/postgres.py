@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from validator.bounces.plan import Decision, EventCount, FactRecord, RolledBack
+from validator.bounces.policy import LearningPolicy
 from validator.errors import Conflict, StoreReadOnly, StoreUnavailable
 from validator.model import (
     ApiKey,
@@ -36,10 +38,8 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.policy import LearningPolicy
 from validator.store import bounce_postgres, event_reads, records
 from validator.store.base import StoreBase
-from validator.store.ingest_records import Decision, EventCount, FactRecord, RolledBack
 from validator.store.jobs_postgres import PostgresJobs
 from validator.store.pool import ConnectionPool
 from validator.store.schema import SCHEMA_MIGRATIONS_POSTGRES, pending

@@ -41,6 +41,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from validator.bounces.plan import Decision, EventCount, FactRecord, RolledBack
+from validator.bounces.policy import LearningPolicy
 from validator.errors import Conflict, StoreReadOnly, StoreUnavailable
 from validator.model import (
     ApiKey,
@@ -51,10 +53,8 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.policy import LearningPolicy
 from validator.store import bounce_sqlite, event_reads, records
 from validator.store.base import StoreBase
-from validator.store.ingest_records import Decision, EventCount, FactRecord, RolledBack
 from validator.store.jobs_sqlite import SqliteJobs
 from validator.store.keyfilter import KeyFilter
 from validator.store.schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending

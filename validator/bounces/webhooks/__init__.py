@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 
-from validator.body import decode_json
 from validator.bounces.facts import BounceFact
 from validator.bounces.webhooks.mailgun import read_mailgun
 from validator.bounces.webhooks.postmark import read_postmark
@@ -38,6 +37,7 @@ from validator.bounces.webhooks.signing import (
     verify_sns,
 )
 from validator.errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
+from validator.wire.body import decode_json
 
 __all__ = ["PROVIDERS", "WebhookReading", "WebhookSecrets", "read_trusted", "read_webhook"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from validator.suppression import MAX_DETAIL
+from validator.suppressions.keys import MAX_DETAIL
 
 MAX_TEXT = 1024  # ids, addresses, names; the same bound as the JSON wire's addresses
 _FORBIDDEN = ("\r", "\n", "\x00")

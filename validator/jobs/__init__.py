@@ -1,0 +1,1 @@
+"""Bulk validation jobs: model, upload, intake, runner, supervisor and completion callbacks."""

@@ -1,0 +1,138 @@
+"""What the prober knows about one MX host: its queue, its sessions, and the limits it has taught us.
+
+Mail servers defend against address harvesting by counting a client's refused recipients. Postfix,
+with its defaults (https://www.postfix.org/postconf.5.html): ``smtpd_soft_error_limit = 10`` errors
+in a session, after which every reply is delayed by ``smtpd_error_sleep_time = 1s``, and
+``smtpd_hard_error_limit = 20``, after which the session is dropped with "421 4.7.0 ... Error: too
+many errors". Exim delays or drops a client after failed recipients through its RCPT ACL (``delay``,
+``ratelimit``) and caps recipients per message with ``recipients_max``. So a session here is ended,
+politely, after ``VALIDATOR_SMTP_SESSION_REFUSALS`` refusals, well before such limits, and a host
+that still slows a session down or drops it teaches a lower limit for its later sessions.
+
+Lives here: that bookkeeping, the patience a reply is given before a session counts as tarpitted,
+and the memory of a host that refused the prober. No sockets: the pool reads and passes replies in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from validator.probe.session import SessionError, SmtpSession
+from validator.smtp_reply import Reply, ReplyClass, classify_reply
+
+# A reply this many times slower than the host's usual, and slower than the floor, marks a tarpit.
+# Postfix's error sleep turns sub-millisecond loopback replies (tens of ms across the internet) into
+# one second; the floor keeps ordinary jitter and slow recipient lookups from retiring healthy sessions.
+TARPIT_FACTOR = 8.0
+TARPIT_FLOOR = 0.25  # seconds
+_SMOOTHING = 0.2  # weight of a new sample in the host's usual reply time
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The server's reply to one RCPT TO, or the failure that prevented it."""
+
+    host: str
+    reply: Reply | None = None
+    error: SessionError | None = None
+    tls: bool = False
+    before_rcpt: bool = False  # the reply refused MAIL FROM or the session, not this recipient
+    unasked: bool = False  # never sent: the host had just refused the prober (``reply`` is that refusal)
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """One recipient waiting for its RCPT TO reply."""
+
+    recipient: str  # the wire form, already checked
+    utf8: bool  # needs SMTPUTF8 (RFC 6531)
+    future: asyncio.Future[Answer]
+    attempts: int = 0
+    sent: bool = False  # its RCPT TO went out at least once (it counts against the domain's rate)
+
+    def answer(self, answer: Answer) -> None:
+        if not self.future.done():  # the caller may have given up at its deadline
+            self.future.set_result(answer)
+
+
+def refuses_prober(reply: Reply, before_rcpt: bool) -> bool:
+    """The reply refuses the prober itself (its IP, name or sender), not one address.
+
+    Before RCPT TO any permanent refusal is about us; at RCPT TO only the reply's words or a 5.7.x
+    code can say so (Spamhaus via Postfix: "554 5.7.1 Service unavailable; Client host [192.0.2.1]
+    blocked using zen.spamhaus.org"). A 4xx "service not available" before RCPT is a busy host."""
+    cls = classify_reply(reply)
+    if cls is ReplyClass.PROBE_BLOCKED:
+        return True
+    return before_rcpt and cls is not ReplyClass.SMTP_UNAVAILABLE and reply.code is not None and reply.code // 100 == 5
+
+
+@dataclass(eq=False, slots=True)
+class HostState:
+    name: str
+    ips: tuple[str, ...] = ()
+    pending: deque[Job] = field(default_factory=deque)
+    idle: list[SmtpSession] = field(default_factory=list)
+    open: int = 0  # sessions open or opening
+    workers: int = 0
+    busy: int = 0  # workers inside a transaction
+    rcpt_limit: int | None = None  # learnt: the most recipients the server takes in one transaction
+    session_limit: int | None = None  # learnt: the most recipients the server takes in one connection
+    refusal_limit: int | None = None  # learnt: refusals a session survives before the host slows it or drops it
+    plain: bool = False  # learnt: STARTTLS fails here, so opportunistic TLS goes on without it
+    conn_limit: int | None = None  # learnt when a further connection failed while others were open
+    usual: float | None = None  # seconds, the smoothed time of this host's replies that were not slowed
+    blocked: Answer | None = None  # the host refused the prober ...
+    blocked_until: float = 0.0  # ... and is left alone until then (time.monotonic)
+    tarpits: int = 0  # sessions retired because their replies slowed down
+    slow: bool = False  # a fresh session was slow from its first recipient: replies are waited for
+
+    def patience(self, command_timeout: float) -> float:
+        """How long a reply may take before the session counts as tarpitted."""
+        if self.usual is None or self.slow:
+            return command_timeout
+        return min(command_timeout, max(TARPIT_FLOOR, TARPIT_FACTOR * self.usual))
+
+    def observe(self, seconds: float) -> None:
+        """A reply that came within patience: it shapes what "usual" means for this host."""
+        self.usual = seconds if self.usual is None else (1 - _SMOOTHING) * self.usual + _SMOOTHING * seconds
+
+    def refusal_cap(self, configured: int) -> int:
+        return configured if self.refusal_limit is None else min(configured, self.refusal_limit)
+
+    def learn_trouble(self, session: SmtpSession) -> None:
+        """The host slowed this session down or dropped it ("421 ... too many errors"): later sessions
+        stop short of where this one was. Errors are what such hosts count; without any, recipients."""
+        if session.refusals >= 1:
+            self.refusal_limit = max(1, min(self.refusal_limit or session.refusals, session.refusals - 1))
+        elif session.recipients_sent >= 2:
+            self.session_limit = max(1, min(self.session_limit or session.recipients_sent, session.recipients_sent - 1))
+
+    def block(self, answer: Answer, seconds: float) -> None:
+        self.blocked, self.blocked_until = answer, time.monotonic() + seconds
+
+    def refusal(self) -> Answer | None:
+        """The refusal still honoured, if any."""
+        if self.blocked is not None and self.blocked_until <= time.monotonic():
+            self.blocked = None
+        return self.blocked
+
+    def learnt_anything(self) -> bool:
+        return bool(
+            self.rcpt_limit
+            or self.session_limit
+            or self.refusal_limit
+            or self.plain
+            or self.conn_limit
+            or self.refusal() is not None
+        )
+
+
+def live(pending: deque[Job]) -> bool:
+    """Whether any queued job still waits; jobs whose callers gave up (never sent) are dropped."""
+    while pending and pending[0].future.done():
+        pending.popleft()
+    return bool(pending)

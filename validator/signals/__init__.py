@@ -1,0 +1,1 @@
+"""Risk signals that need no DNS, and typo suggestions for mailbox domains."""
