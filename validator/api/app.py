@@ -37,14 +37,12 @@ from validator.bounces.ingest import Ingestor
 from validator.bounces.policy import learning_policy
 from validator.bounces.rates import thresholds_from
 from validator.bounces.webhooks.secrets import load_webhook_secrets
-from validator.checker import Checker
 from validator.config import Settings
 from validator.errors import StoreUnavailable
 from validator.jobs import supervisor as runner_process
 from validator.metrics import Metrics
 from validator.model import ApiKey
-from validator.mx import MxResolver
-from validator.probe.prober import Prober
+from validator.runtime import build_services
 from validator.store import open_store
 
 log = logging.getLogger("validator")
@@ -114,15 +112,12 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
-    resolver = MxResolver(app[SETTINGS])
-    prober = Prober(app[SETTINGS])
-    app[RESOLVER] = resolver
-    app[PROBER] = prober
-    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS], prober=prober)
+    services = build_services(app[SETTINGS], app[STORE], app[METRICS])
+    app[RESOLVER] = services.resolver
+    app[PROBER] = services.prober
+    app[CHECKER] = services.checker
     yield
-    await app[CHECKER].close()
-    await prober.close()  # QUIT the pooled SMTP sessions
-    await resolver.close()
+    await services.close()
 
 
 async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
