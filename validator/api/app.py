@@ -15,12 +15,12 @@ from aiohttp import web
 
 from validator.api.app_keys import (
     CHECKER,
-    GATE,
     INGESTOR,
-    JOB_RUNNER,
     JOB_WAKE,
     METRICS,
     PROBER,
+    PUBLISHABLE_GATE,
+    REALTIME_GATE,
     RESOLVER,
     SETTINGS,
     SHUTTING_DOWN,
@@ -42,6 +42,7 @@ from validator.errors import StoreUnavailable
 from validator.jobs import supervisor as runner_process
 from validator.metrics import Metrics
 from validator.model import ApiKey
+from validator.priority import RealtimeGate
 from validator.runtime import build_services
 from validator.store import open_store
 
@@ -61,7 +62,8 @@ def create_app(settings: Settings) -> web.Application:
     gate = PublishableGate(
         settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys, origins_ttl=ORIGINS_TTL
     )
-    app[GATE] = gate
+    app[PUBLISHABLE_GATE] = gate
+    app[REALTIME_GATE] = RealtimeGate()
     app.middlewares.append(
         make_middleware(
             metrics,
@@ -124,8 +126,7 @@ async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
     """The background runner of bulk jobs: in this process, or in a niced child process
     (``job_process``), or none (``job_workers`` 0). Stopped at shutdown: it releases its chunks."""
     settings = app[SETTINGS]
-    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER])
-    app[JOB_RUNNER] = runner  # its gate paces uploads in both modes
+    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER], app[REALTIME_GATE])
     working = settings.job_workers > 0
     task = asyncio.create_task(runner.run()) if working and not settings.job_process else None
     child = runner_process.RunnerChild(settings) if working and settings.job_process else None

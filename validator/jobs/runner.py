@@ -46,6 +46,7 @@ from validator.config import Settings
 from validator.errors import StoreUnavailable
 from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobStatus
 from validator.model import InvalidAddress, MxAnswer, Reason, SyntaxProblem, Verdict
+from validator.priority import RealtimeGate
 from validator.store.job_store import JobStore
 from validator.verdict import decide
 
@@ -58,35 +59,6 @@ Pause = Callable[[], Awaitable[None]]
 Answered = Callable[[int], Awaitable[None]]  # told how many rows a slice answered (progress)
 NOTE_SECONDS = 1.0  # a worked chunk's answered rows are written at most this often (job progress between chunks)
 CALLBACK_GRACE = 60.0  # seconds after completion before another runner sends a callback its own never did
-REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
-
-
-class RealtimeGate:
-    """Real-time validations in flight. Between slices the runner waits until there are none
-    (up to ``REALTIME_WAIT_MAX``), so a job uses the event loop's idle time first."""
-
-    def __init__(self) -> None:
-        self.busy = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[None]:
-        self.busy += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self.busy -= 1
-            if not self.busy:
-                self._idle.set()
-
-    async def pause(self) -> None:
-        if not self.busy:
-            await asyncio.sleep(0)
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), REALTIME_WAIT_MAX)
 
 
 async def _yield() -> None:

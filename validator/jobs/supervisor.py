@@ -30,6 +30,7 @@ from validator.checker import Checker
 from validator.config import Settings
 from validator.jobs.callbacks import CallbackSender, notify_finished
 from validator.jobs.runner import JobRunner
+from validator.priority import RealtimeGate
 from validator.runtime import open_services, settle_heap
 from validator.store import Store
 from validator.wire.jobs import result_line
@@ -40,11 +41,12 @@ PR_SET_PDEATHSIG = 1
 log = logging.getLogger("validator.jobs.runner")
 
 
-def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunner:
-    """The runner both modes use: the API's result lines, signed callbacks on completion."""
+def build_runner(settings: Settings, store: Store, checker: Checker, gate: RealtimeGate | None = None) -> JobRunner:
+    """The runner both modes use: the API's result lines, signed callbacks on completion; in the
+    service's process it shares the handlers' ``gate``, so its slices wait for validations."""
     sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
     return JobRunner(
-        settings, store, checker, result_line, on_finished=functools.partial(notify_finished, store, sender)
+        settings, store, checker, result_line, on_finished=functools.partial(notify_finished, store, sender), gate=gate
     )
 
 
