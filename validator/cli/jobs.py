@@ -26,7 +26,7 @@ from validator import errors
 from validator.cli.main import open_input, open_output
 from validator.config import Settings
 from validator.jobs.model import Counts, InputRow, JobStatus
-from validator.jobs.runner import Answered, answer_rows
+from validator.jobs.answer import Answered, answer_rows
 from validator.jobs.upload import CsvChoice, Upload, source_for
 from validator.wire import jobs as jw
 
@@ -181,7 +181,7 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
-    from validator.jobs.runner import GreylistRetry
+    from validator.jobs.answer import GreylistRetry
     from validator.runtime import open_services
 
     if args.smtp:
