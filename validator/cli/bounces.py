@@ -70,15 +70,16 @@ def sources(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
             yield from sources(sorted(str(p) for p in path.iterdir() if not p.name.startswith(".")))
         else:
             try:
-                head = path.open("rb").read(5)
+                with path.open("rb") as file:
+                    head = file.read(5)
             except OSError:
                 yield str(path), None, None
                 continue
             if path.suffix.lower() in _EVENT_SUFFIXES:
                 yield str(path), path.read_bytes(), _EVENT_SUFFIXES[path.suffix.lower()]
             elif head == b"From ":
-                for i, message in enumerate(mailbox.mbox(path, create=False)):
-                    yield f"{path}#{i + 1}", message.as_bytes(), None
+                for i, mbox_message in enumerate(mailbox.mbox(path, create=False)):
+                    yield f"{path}#{i + 1}", mbox_message.as_bytes(), None
             else:
                 yield str(path), path.read_bytes(), None
 
@@ -104,7 +105,8 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
     store = (
         None if args.dry_run and not exists else await open_store(settings.database_url, timeout=settings.store_timeout)
     )
-    ingestor, summary, pending = Ingestor(store, learning_policy(settings)), Summary(), []
+    ingestor, summary = Ingestor(store, learning_policy(settings)), Summary()
+    pending: list[BounceFact] = []
     who, started, shown = actor(), time.monotonic(), 0.0
 
     async def flush() -> None:
