@@ -47,7 +47,8 @@ def table_rows() -> dict[str, str]:
 def render_configuration(text: str) -> str:
     """docs/configuration.md with the complete generated table between its markers."""
     before, _, after = _split(text, "docs/configuration.md")
-    return before + START + config_table() + END + after
+    table = config_table().replace("](docs/", "](")  # the descriptions link from the repository's root
+    return before + START + table + END + after
 
 
 def render_readme(text: str) -> str:

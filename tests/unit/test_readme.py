@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-from configdoc import CONFIGURATION, MarkersMissing, render_configuration, table_rows
+from configdoc import CONFIGURATION, MarkersMissing, readme_variables, render_configuration, render_readme, table_rows
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
@@ -26,6 +26,24 @@ def test_configuration_page_has_a_row_for_every_settings_field():
 
     listed = re.findall(r"^\| `(VALIDATOR_[A-Z0-9_]+)` \|", CONFIGURATION.read_text(), flags=re.M)
     assert listed == [f.metadata["env"] for f in fields(Settings)], REGENERATE
+
+
+def test_readme_settings_rows_are_the_generated_ones():
+    text = README.read_text()
+    assert text == render_readme(text), REGENERATE
+    chosen = readme_variables(text)
+    assert chosen and len(chosen) == len(set(chosen)), "README lists the settings people change, each once"
+    assert set(chosen) <= set(table_rows())
+
+
+def test_readme_is_a_front_page():
+    assert len(README.read_text().splitlines()) <= 250, "README is the front page: move detail to docs/"
+
+
+def test_every_docs_page_is_on_the_readme_map():
+    text = README.read_text()
+    missing = [p.name for p in DOCUMENTS[1:] if f"(docs/{p.name})" not in text]
+    assert not missing, f"pages the README's map does not link: {missing}"
 
 
 def test_a_page_without_its_markers_is_refused_rather_than_rewritten():
@@ -53,3 +71,26 @@ def test_every_fenced_block_of_the_docs_says_whether_it_runs():
 
     for document in DOCUMENTS:
         read_blocks(document.read_text(), document.name)  # raises DocumentError, naming the line
+
+
+def _anchors(document: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens (code blocks skipped)."""
+    text = re.sub(r"```.*?```", "", document.read_text(), flags=re.S)
+    headings = re.findall(r"^#+ (.*)$", text, flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_link_between_the_docs_resolves():
+    """A page moved or a heading renamed leaves no dead link behind (links outside the repository are not fetched)."""
+    dead = []
+    for document in DOCUMENTS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            file, _, anchor = target.partition("#")
+            destination = document.parent / file if file else document
+            if not destination.exists():
+                dead.append(f"{document.relative_to(ROOT)}: {target}: no such file")
+            elif anchor and destination.suffix == ".md" and anchor not in _anchors(destination):
+                dead.append(f"{document.relative_to(ROOT)}: {target}: no such heading")
+    assert not dead, "dead links:\n" + "\n".join(dead)
