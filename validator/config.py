@@ -1,8 +1,8 @@
 """Settings: one frozen dataclass, read once from ``VALIDATOR_*`` variables at start-up.
 
 This is the only module that reads the environment. Each field's metadata names its
-variable and documents it; the README configuration table is checked against these
-fields by a test. An invalid value raises ``ConfigError`` naming the variable, so the
+variable and documents it; docs/configuration.md is generated from these fields and checked
+against them by a test. An invalid value raises ``ConfigError`` naming the variable, so the
 process stops before it binds a port.
 """
 
@@ -33,7 +33,7 @@ class SignalEffect(StrEnum):
 def _env(
     name: str, doc: str, default: Any = MISSING, *, secret: bool = False, shown: str | None = None, **kw: Any
 ) -> Any:
-    """A setting: its variable, its README line, how the table shows its default; a ``secret`` one is
+    """A setting: its variable, its description, how the table shows its default; a ``secret`` one is
     left out of ``repr`` (so out of logs and tracebacks)."""
     meta = {"env": name, "doc": doc, "shown": shown}
     if "default_factory" in kw:
@@ -220,7 +220,7 @@ class Settings:
         "",
         secret=True,
     )
-    # --- SMTP RCPT probing (README "SMTP probing"): off unless enabled here AND asked for per request.
+    # --- SMTP RCPT probing (docs/probing.md): off unless enabled here AND asked for per request.
     smtp_probe: bool = _env(
         "VALIDATOR_SMTP_PROBE",
         'Allow SMTP RCPT probes (requests still opt in with `"smtp": true`). Needs outbound port 25.',
@@ -643,9 +643,7 @@ def _unknown(name: str, known: Mapping[str, object]) -> ConfigError:
     close = difflib.get_close_matches(
         name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1, cutoff=0.8
     )
-    hint = (
-        f" (did you mean {prefix}{close[0]}?)" if close else " (the README's configuration table lists every setting)"
-    )
+    hint = f" (did you mean {prefix}{close[0]}?)" if close else " (docs/configuration.md lists every setting)"
     return ConfigError(f"unknown setting {name}{hint}", field=name)
 
 
@@ -729,7 +727,7 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def config_table() -> str:
-    """The README configuration table (markdown); a test keeps README.md equal to it."""
+    """The configuration table (markdown) of docs/configuration.md; tests/configdoc.py puts it there."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
         default = f.default
@@ -745,5 +743,5 @@ def config_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-if __name__ == "__main__":  # python -m validator.config > the table to paste into README.md
+if __name__ == "__main__":  # python -m validator.config prints the table of docs/configuration.md
     print(config_table(), end="")
