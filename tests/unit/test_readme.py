@@ -94,3 +94,13 @@ def test_every_link_between_the_docs_resolves():
             elif anchor and destination.suffix == ".md" and anchor not in _anchors(destination):
                 dead.append(f"{document.relative_to(ROOT)}: {target}: no such heading")
     assert not dead, "dead links:\n" + "\n".join(dead)
+
+
+def test_every_reason_code_has_its_place_in_the_order_of_precedence():
+    """A new ``Reason`` is not done until docs/verdicts.md says at which step it is decided (and README lists it)."""
+    from validator.model import Reason
+
+    for document in (ROOT / "docs" / "verdicts.md", README):
+        text = document.read_text()
+        missing = [r.value for r in Reason if f"`{r.value}`" not in text]
+        assert not missing, f"{document.relative_to(ROOT)} does not name {missing}"
