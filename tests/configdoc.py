@@ -1,6 +1,6 @@
 """The generated settings tables of docs/configuration.md and README.md, kept equal to ``Settings``.
 
-``validator/config.py`` describes every ``VALIDATOR_*`` variable once, in its ``Settings`` fields;
+``validator/config/`` describes every ``VALIDATOR_*`` variable once, in its ``Settings`` fields;
 ``config_table()`` renders them as one markdown table. This module puts that table between the
 markers of docs/configuration.md, and the rows of the few settings README.md lists between its own
 markers (the README chooses which variables; each row is the generated one). The docs tests

@@ -59,7 +59,7 @@ RANKS = {
     "validator.cli": EDGE,
 }
 # the settings read the environment, once, at start-up: nothing after that touches it
-IO_ALLOWED = {"validator.config": {"os"}}
+IO_ALLOWED = {"validator.config.service": {"os"}, "validator.config.settings": {"os"}}
 EDGES = ("validator.api", "validator.cli")
 # the one way across the two edges: the CLI's serve command starts the HTTP service
 EDGE_CROSSINGS = {"validator.cli.main": {"validator.api"}}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import sys
@@ -25,7 +26,7 @@ from validator import errors
 from validator.cli.main import open_input, open_output
 from validator.config import Settings
 from validator.jobs.model import Counts, InputRow, JobStatus
-from validator.jobs.runner import Answered, answer_rows
+from validator.jobs.answer import Answered, answer_rows
 from validator.jobs.upload import CsvChoice, Upload, source_for
 from validator.wire import jobs as jw
 
@@ -180,11 +181,8 @@ def _batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
-    from validator.checker import Checker
-    from validator.jobs.runner import GreylistRetry
-    from validator.mx import MxResolver
-    from validator.probe.prober import Prober
-    from validator.store import open_store
+    from validator.jobs.answer import GreylistRetry
+    from validator.runtime import open_services
 
     if args.smtp:
         settings = settings.with_values(smtp_probe="true")  # asked for on this run: the flag enables it
@@ -192,11 +190,9 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     lines = _count_lines(args.input) if kind != "json" else None
     source, out = open_input(args.input), open_output(args.output)  # both before any work: fail fast
     upload = Upload(source_for(kind, CsvChoice(args.column, args.column_index)), settings.job_max_rows, args.dedupe)
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
-    resolver = MxResolver(settings)
-    prober = Prober(settings) if args.smtp else None
+    services = contextlib.AsyncExitStack()
+    checker = (await services.enter_async_context(open_services(settings, smtp=args.smtp))).checker
     progress = Progress(lines)
-    checker = Checker(settings, resolver, store, prober=prober)
     counts = Counts()
     csv = args.output.endswith(".csv")
     try:
@@ -233,11 +229,7 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if out is not sys.stdout.buffer:
             out.close()
-        await checker.close()
-        if prober is not None:
-            await prober.close()
-        await resolver.close()
-        await store.close()
+        await services.aclose()
     sys.stderr.write(summary_table(counts, progress.done))
     return 0
 

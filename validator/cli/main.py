@@ -258,23 +258,10 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None, smtp: bool) -> list[Verdict]:
-    from validator.checker import Checker
-    from validator.mx import MxResolver
-    from validator.probe.prober import Prober
-    from validator.store import open_store
+    from validator.runtime import open_services
 
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
-    resolver = MxResolver(settings)
-    prober = Prober(settings) if smtp else None
-    checker = Checker(settings, resolver, store, prober=prober)
-    try:
-        return await checker.check_many(addresses, timeout_ms, smtp=smtp)
-    finally:
-        await checker.close()
-        if prober is not None:
-            await prober.close()
-        await resolver.close()
-        await store.close()
+    async with open_services(settings, smtp=smtp) as services:
+        return await services.checker.check_many(addresses, timeout_ms, smtp=smtp)
 
 
 def render_table(verdicts: Sequence[Verdict]) -> str:
