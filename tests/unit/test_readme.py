@@ -104,3 +104,18 @@ def test_every_reason_code_has_its_place_in_the_order_of_precedence():
         text = document.read_text()
         missing = [r.value for r in Reason if f"`{r.value}`" not in text]
         assert not missing, f"{document.relative_to(ROOT)} does not name {missing}"
+
+
+def test_every_file_the_docs_name_exists():
+    """A module moved or renamed leaves no stale path in the docs (``{a,b}.py`` spells several files)."""
+    stale = []
+    for document in DOCUMENTS:
+        for path in re.findall(
+            r"(?<![/\w$])((?:validator|tests|bench|scripts|examples)/[\w./{},-]*\w)", document.read_text()
+        ):
+            head, _, rest = path.partition("{")
+            names, _, tail = rest.partition("}")
+            for name in names.split(",") if rest else [""]:
+                if not (ROOT / f"{head}{name}{tail}").exists():
+                    stale.append(f"{document.relative_to(ROOT)}: {head}{name}{tail}")
+    assert not stale, "files named in the docs that do not exist:\n" + "\n".join(stale)
