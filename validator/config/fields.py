@@ -20,7 +20,7 @@ class SignalEffect(StrEnum):
 def setting(
     name: str, doc: str, default: Any = MISSING, *, secret: bool = False, shown: str | None = None, **kw: Any
 ) -> Any:
-    """A setting: its variable, its README line, how the table shows its default; a ``secret`` one is
+    """A setting: its variable, its description, how the table shows its default; a ``secret`` one is
     left out of ``repr`` (so out of logs and tracebacks)."""
     meta = {"env": name, "doc": doc, "shown": shown}
     if "default_factory" in kw:

@@ -243,9 +243,7 @@ def _unknown(name: str, known: Mapping[str, object]) -> ConfigError:
     close = difflib.get_close_matches(
         name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1, cutoff=0.8
     )
-    hint = (
-        f" (did you mean {prefix}{close[0]}?)" if close else " (the README's configuration table lists every setting)"
-    )
+    hint = f" (did you mean {prefix}{close[0]}?)" if close else " (docs/configuration.md lists every setting)"
     return ConfigError(f"unknown setting {name}{hint}", field=name)
 
 
@@ -272,7 +270,7 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def config_table() -> str:
-    """The README configuration table (markdown); a test keeps README.md equal to it."""
+    """The configuration table (markdown) of docs/configuration.md; tests/configdoc.py puts it there."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
         default = f.default
