@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from validator.bounces.classify import reason_of
+from validator.bounces.classify import reason_of, smtp_command
 from validator.bounces.facts import BounceReason, StatusSource
 from validator.smtp_reply import Reply, parse_reply
 from validator.suppressions.keys import MAX_DETAIL
@@ -67,7 +67,9 @@ def read_failure(code: int | None, status: str | None, text: str | None) -> Fail
     reply_code = parsed.code if parsed.code is not None else code
     if reply_code is None and enhanced is None and not parsed.text:
         return Failure(None, None, None, None, diagnostic)
-    reason = reason_of(Reply(reply_code, enhanced, parsed.text))
+    # the command the reply answered, when the platform quotes it as MTAs do: "smtp; 550 5.7.1 <x>: Sender address
+    # rejected (in reply to MAIL FROM command)" is the sender's trouble; raw DSNs are read with the same rule
+    reason = reason_of(Reply(reply_code, enhanced, parsed.text), command=smtp_command(diagnostic or ""))
     return Failure(reason, enhanced, source, reply_code, diagnostic)
 
 
