@@ -145,19 +145,28 @@ _DECISIVE = (
     # Facebook: "550 5.1.1 RCP-P2 ... Refused due to recipient preferences"
     (re.compile(r"recipient preferences"), BounceReason.FILTERED),
 )
-# The domain does not take mail. "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for
-# name=example.jp type=A: Host not found"; SES: "550 5.4.4 Invalid domain"; DragonFly: "DNS lookup failure: host x not
-# found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not reachable"
+# The domain does not take mail, in a few general forms as the mailbox's absence is (smtp_reply._NOT_FOUND): a word for
+# the host or domain and a verdict of absence; the domain's own name and the verdict; or the verdict first.
+_GONE = r"(?:is |was )?(?:unknown|not found|not reachable|does ?n[o']t exist|could ?n[o']t be found|nonexistent)"
 _HOST_UNKNOWN = re.compile(
-    r"host unknown|unknown host|domain (?:name )?not found|host not found|nonexistent domain|no such domain"
-    r"|invalid domain|domain is not reachable|dns lookup failure"
-    r"|(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,} does not exist"  # Exim: "553 neko.example.com does not exist"
+    # "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for name=example.jp type=A: Host
+    # not found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not reachable"
+    rf"\b(?:host|domain)(?: ?name)?(?: or domain(?: name)?)? {_GONE}"
+    # Exim: "553 neko.example.com does not exist"; DragonFly: "DNS lookup failure: host cx.example.org not found";
+    # Gmail: "the domain gmal.com couldn't be found. Check for typos" (not after "@": that names an address)
+    rf"|(?<![@\w./-])(?:[a-z0-9-]+\.)+[a-z]{{2,}} {_GONE}"
+    # Sendmail: "kijitora@neko.example.com ... unknown host"; SES: "550 5.4.4 Invalid domain"; "550 5.1.7 No such domain"
+    r"|(?:unknown|nonexistent|no such|invalid(?= domain)) (?:host|domain)\b"
 )
 # Notices that say the address is unknown in words no SMTP reply uses: Exchange 2003 "The recipient name is not
-# recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; InterScan "Please check if address is correct"
-# Lotus Notes: "User not listed in public Name & Address Book"
+# recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; and the advice reporters give only when the
+# address was not found, to check it: InterScan "Please check if address is correct"; Gmail "Please try double-checking
+# the recipient's email address for typos"; Exchange's Recipient Not Found report (Microsoft KB 168557) "Check the
+# address again, and resend"
 _NOTICE_UNKNOWN = re.compile(
-    r"recipient name is not recognized|unknown user:|check if (?:the )?address is correct|not listed in public name"
+    r"recipient name is not recognized|unknown user:"
+    r"|check(?:ing)? (?:if |that |whether )?(?:the )?(?:recipient'?s? )?(?:e-?mail )?address"
+    r"(?: again| is correct| for typos)"
 )
 # "try again" says the lookup failed for now (Postfix: "Name service error for domain x: Host not found, try again");
 # "No route to host", "Connection timed out" (Postfix); Google: "DNS Error: ... had no relevant answers";
