@@ -24,6 +24,8 @@ from typing import Any
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from validator import smtp_reply
 from validator.bounces import classify
+from validator.bounces.facts import Category
+from validator.bounces.policy import categorize
 from validator.bounces.readers import message
 from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
@@ -158,7 +160,7 @@ def trace_rules(files: list[str]) -> dict[tuple[str, int], set[str]]:
     fired: dict[tuple[str, int], set[str]] = defaultdict(set)
     for file in files:
         hits: set[tuple[str, int]] = set()
-        with _patched(lambda name, original: _Traced(name, original, hits)):
+        with _patched(lambda name, original, hits=hits: _Traced(name, original, hits)):
             _read(CORPUS / file)
         for hit in hits:
             fired[hit].add(family(file))
@@ -177,26 +179,50 @@ def _without(drop: set[tuple[str, int]]) -> Callable[[str, re.Pattern[str]], re.
 
 
 def leave_families_out(rows: list[Row]) -> str:
+    """The table per half, then every row whose hard flag changes when its families are held out."""
     files = sorted({row.file for row in rows})
     fired = trace_rules(files)
     first, second = halves(rows)
+    inside_facts = read_corpus()
     lines = [
         "| Half | Families | Rows | Specific rule alternatives removed | Hard-flag accuracy in / out | "
         "Recall in / out | Precision in / out |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    flips = []
     for label, families in (("A", first), ("B", second)):
         members = [row for row in rows if family(row.file) in families]
         specific = {rule for rule, seen in fired.items() if seen <= families}
-        inside = score_ours(members, read_corpus())
+        inside = score_ours(members, inside_facts)
         with _patched(_without(specific)):
-            outside = score_ours(members, {row.file: _read(CORPUS / row.file) for row in members})
+            outside_facts = {row.file: _read(CORPUS / row.file) for row in members}
+        outside = score_ours(members, outside_facts)
         lines.append(
             f"| {label} | {len(families)} | {len(members)} | {len(specific)} | "
             f"{accuracy(inside):.1f}% / {accuracy(outside):.1f}% | {inside.recall:.1f}% / {outside.recall:.1f}% | "
             f"{inside.precision:.1f}% / {outside.precision:.1f}% |"
         )
-    return "\n".join(lines)
+        flips += [f"{label}: {flip}" for flip in _flips(members, inside_facts, outside_facts)]
+    lines += ["", f"Rows whose hard flag changes when their families are held out ({len(flips)}):", ""]
+    return "\n".join(lines + [f"- {flip}" for flip in flips])
+
+
+def _flips(rows: list[Row], inside: dict[str, Any], outside: dict[str, Any]) -> list[str]:
+    """ "file (label): reason in -> reason out: the reply" for each row whose hard flag differs in and out."""
+    found = []
+    for row in rows:
+        mine = [_of(row, inside), _of(row, outside)]
+        hard = [any(categorize(f) is Category.HARD_INVALID for f in facts) for facts in mine]
+        if hard[0] != hard[1]:
+            reasons = [",".join(sorted(str(f.reason) for f in facts)) or "nothing" for facts in mine]
+            words = " ".join((mine[0][0].diagnostic or "").split()) if mine[0] else ""
+            words = words if len(words) <= 110 else "…" + words[-110:]  # the end of a reply says why
+            found.append(f"{row.file} (label {row.reason}): {reasons[0]} -> {reasons[1]}: {words}")
+    return found
+
+
+def _of(row: Row, facts: dict[str, Any]) -> list[Any]:
+    return [f for f in facts.get(row.file) or [] if f.recipient.casefold() == row.recipient.casefold()]
 
 
 def accuracy(score: Score) -> float:

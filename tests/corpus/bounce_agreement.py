@@ -57,6 +57,7 @@ class Score:
     negatives_with_facts: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     label_overrides: list[str] = field(default_factory=list)  # "file (label): the reply's words"
+    overruled_files: list[str] = field(default_factory=list)
 
     @property
     def recipient_rate(self) -> float:
@@ -115,7 +116,14 @@ def says_no_such_mailbox(fact: BounceFact) -> bool:
     )
 
 
-def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, follow_meaning: bool = True) -> Score:
+def score_ours(
+    rows: list[Row],
+    facts: dict[str, list[BounceFact] | None],
+    *,
+    follow_meaning: bool = True,
+    keep_labels: frozenset[str] = frozenset(),
+) -> Score:
+    """``keep_labels``: files whose label stands even where the reply's meaning disagrees (``label_review``)."""
     score = Score(rows=len(rows))
     for name, found in facts.items():
         if name.startswith("negatives/") and found:
@@ -131,8 +139,10 @@ def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, fo
                 score.misses.append(f"{row.file} {row.recipient}")
         hard = any(categorize(f) is Category.HARD_INVALID for f in mine)
         truth = hard if row.hard_alternative is hard else row.hard  # Sisimai versions disagree: either is right
-        if follow_meaning and hard and not truth and any(says_no_such_mailbox(f) for f in mine):
+        overrule = follow_meaning and row.file not in keep_labels
+        if overrule and hard and not truth and any(says_no_such_mailbox(f) for f in mine):
             truth = True
+            score.overruled_files.append(row.file)
             words = " ".join((mine[0].diagnostic or "").split())[:120]
             score.label_overrides.append(f"{row.file} (label {row.reason}): {words}")
         score.true_hard += truth
