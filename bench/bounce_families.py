@@ -19,11 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from validator import smtp_reply
-from validator.bounces import classify
+from validator.bounces import classify, reply_parts
 from validator.bounces.facts import Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers import message
@@ -113,7 +114,8 @@ class _Traced:
 
 
 def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable[[Any], None]]]:
-    """(name, get, set) for every text rule regex, including those inside classify's rule tables."""
+    """(name, get, set) for every text rule regex, including those inside the rule tables of classify and
+    reply_parts."""
     for module in _RULE_MODULES:
         for name, value in list(vars(module).items()):
             if isinstance(value, re.Pattern) and name not in _NOT_RULES:
@@ -122,18 +124,18 @@ def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable
                     lambda m=module, n=name: getattr(m, n),
                     lambda new, m=module, n=name: setattr(m, n, new),
                 )
-    for table in ("_DECISIVE", "_COMMANDS"):
-        for index in range(len(getattr(classify, table))):
+    for module, table in ((classify, "_DECISIVE"), (reply_parts, "_COMMANDS")):
+        for index in range(len(getattr(module, table))):
 
-            def get(t: str = table, i: int = index) -> re.Pattern[str]:
-                return getattr(classify, t)[i][0]
+            def get(m: ModuleType = module, t: str = table, i: int = index) -> re.Pattern[str]:
+                return getattr(m, t)[i][0]
 
-            def put(new: Any, t: str = table, i: int = index) -> None:
-                entries = list(getattr(classify, t))
+            def put(new: Any, m: ModuleType = module, t: str = table, i: int = index) -> None:
+                entries = list(getattr(m, t))
                 entries[i] = (new, entries[i][1])
-                setattr(classify, t, tuple(entries))
+                setattr(m, t, tuple(entries))
 
-            yield f"classify.{table}[{index}]", get, put
+            yield f"{module.__name__.rsplit('.', 1)[-1]}.{table}[{index}]", get, put
 
 
 @contextmanager

@@ -204,7 +204,7 @@ def _read_quietly(raw: bytes) -> object:
 
 def reason_table(score: Score) -> str:
     labels = sorted(
-        {label for label, _ in score.reasons}, key=lambda r: -sum(score.reasons[(r, ok)] for ok in (True, False))
+        {label for label, _ in score.reasons}, key=lambda r: (-sum(score.reasons[(r, ok)] for ok in (True, False)), r)
     )
     lines = ["| Reason (label) | Rows | Agree | % |", "|---|---:|---:|---:|"]
     for label in labels:

@@ -2,10 +2,11 @@
 
 import pytest
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
 from validator.bounces.policy import categorize
+from validator.bounces.reply_parts import smtp_command
 from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
 
 

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceReason, StatusSource
+from validator.bounces.reply_parts import smtp_command
 from validator.smtp_reply import Reply, parse_reply
 from validator.suppressions.keys import MAX_DETAIL
 

@@ -15,10 +15,11 @@ import email
 import email.policy
 import re
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from validator.bounces.readers import arf, autoreply, dsn, mta, ses
 from validator.bounces.readers.mime import Report, addresses_in, first_address, timestamp_of
+from validator.bounces.reply_parts import smtp_command
 from validator.errors import UnparseableMessage
 from validator.smtp_reply import Reply, parse_reply
 
