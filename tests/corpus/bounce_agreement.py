@@ -3,9 +3,9 @@
 A manifest row (file, recipient) is *found* when a fact for that recipient (case-insensitive)
 comes out of the file. Hard-bounce precision and recall compare ``categorize(fact) is
 HARD_INVALID`` with Sisimai's ``hardbounce`` label; reasons agree when ours equals the label or
-one of ``other_version_labels`` (so does the hard flag where those versions disagree on it:
-bounce-anchors §8 "score ambiguous lines leniently"). Rows whose recipient is Sisimai's invented placeholder for a
-redacted complaint are not scorable for recipients (no reader can find an address that is not there).
+one of ``other_version_labels`` (so does the hard flag where those versions disagree on it: either
+reading is right). Rows whose recipient is Sisimai's invented placeholder for a redacted complaint are
+not scorable for recipients (no reader can find an address that is not there).
 
 Where the label and the reply's plain meaning disagree, the meaning is followed and the row is listed
 (``Score.label_overrides``): a row labelled soft whose reply says in so many words that the mailbox does

@@ -1,4 +1,4 @@
-"""read_message against the labelled bounce corpus (tests/data/bounces): the issue 5 goals, held.
+"""read_message against the labelled bounce corpus (tests/data/bounces): the accuracy goals, held.
 
 Scoring lives in ``bounce_agreement`` (shared with ``python -m bench bounces``). Goals: recipients
 found >= 97%, hard-bounce precision >= 97%, recall >= 95%, no fact from a non-bounce.

@@ -5,7 +5,7 @@ gave; they all call ``reason_of`` so one rule set decides them alike. It builds 
 ``smtp_reply.classify_reply`` (what a reply says about the mailbox) and refines its classes
 into Sisimai's finer reasons, where the enhanced code, the text or the SMTP command says more.
 
-Order (bounce-anchors §6.2 rule 3): text rules specific enough to beat any code come first
+Order (what a reply says outweighs its codes): text rules specific enough to beat any code come first
 (a full mailbox reported as "5.1.1", a spam filter answering "5.7.1"); then the command the
 reply answered; then the address classes of ``classify_reply``; then the code. Every text rule
 quotes a reply it was written for. Pure.

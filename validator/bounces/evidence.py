@@ -6,7 +6,7 @@ status, and a diagnostic text that may itself quote the remote server's reply wi
 events, webhooks and raw DSNs agree on the same reply), the status with where it came from,
 and the text as reported. A provider's own label (SES ``NoEmail``, Postmark ``HardBounce``) is
 consulted only when the reply says too little (``settle``): labels are evidence, the reply
-decides (bounce-anchors §6.2, "ESP labels are not the truth"). Pure: no I/O.
+decides (a provider's label is its own guess; the remote server's words are the evidence). Pure: no I/O.
 """
 
 from __future__ import annotations

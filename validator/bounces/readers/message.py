@@ -1,7 +1,7 @@
 """``read_message(raw) -> list[BounceFact]``: one raw report message in, one fact per recipient out.
 
 Readers are tried most-authoritative first, and the first that recognises the message answers
-alone (bounce-anchors §6.2 rule 5): RFC 3464 DSN (``dsn``), RFC 5965 complaint (``arf``), an
+alone (as flufl.bounce 6's ordered detector list does): RFC 3464 DSN (``dsn``), RFC 5965 complaint (``arf``), an
 Amazon SES notification mailed by SNS (``ses``), a non-standard MTA bounce (``mta``), an RFC 3834
 auto-reply (``autoreply``). Ordinary mail gives
 ``[]``; bytes that are no mail message, or a bounce naming no recipient, raise
