@@ -21,6 +21,7 @@ from webhook_signers import NOW, Keys, make_keys, sns_envelope
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
 from validator.bounces.readers.message import read_message
 from validator.bounces.webhooks import read_webhook
+from validator.errors import UnparseableMessage
 
 # The corpus's SES notifications that SNS mailed (bounce, complaint, deliveries from SES's mailbox simulator)
 MAILED = sorted(p for p in (BOUNCES / "emails").glob("lhost-amazonses-*.eml") if b"AWS Notification" in p.read_bytes())
@@ -195,8 +196,6 @@ def test_the_shared_reader_applies_every_rule_on_both_paths(keys: Keys) -> None:
 
 
 def test_a_mailed_bounce_naming_no_recipient_is_unparseable() -> None:
-    from validator.errors import UnparseableMessage
-
     broken = {**_COMMON, "notificationType": "Bounce", "bounce": {"bouncedRecipients": [{"emailAddress": 7}]}}
     with pytest.raises(UnparseableMessage):
         read_message(mailed(sns_mail_body(json.dumps(broken))))
