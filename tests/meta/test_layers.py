@@ -39,6 +39,7 @@ RANKS = {
     "validator.bounces.ingest": SERVICE,
     "validator.jobs.model": PURE,
     "validator.jobs.upload": PURE,
+    "validator.jobs.sources": PURE,
     "validator.jobs.callback_guard": PURE,
     "validator.jobs.callbacks": ADAPTER,
     "validator.jobs": SERVICE,

@@ -21,7 +21,8 @@ from validator.cli.progress import Progress, progress_advance, summary_table
 from validator.config import Settings
 from validator.jobs.answer import GreylistRetry, answer_rows
 from validator.jobs.model import Counts, InputRow
-from validator.jobs.upload import CsvChoice, Upload, source_for
+from validator.jobs.sources import CsvChoice
+from validator.jobs.upload import Upload, source_for
 from validator.wire import jobs as jw
 
 CLI_SLICE = 200  # addresses per check_many: as many as DNS queries in flight by default; progress moves per slice
