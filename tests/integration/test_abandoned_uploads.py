@@ -17,9 +17,8 @@ import sys
 import time
 import urllib.request
 
-from processes import env_for, free_port, wait_for
-from stores import chunk_jobs
-
+from tests.support.processes import env_for, free_port, wait_for
+from tests.support.stores import chunk_jobs
 from validator.api import create_app
 from validator.config import Settings
 from validator.jobs.model import InputRow, JobOptions

@@ -10,8 +10,8 @@ import json
 import time
 
 import pytest
-from testdata import BOUNCES as CORPUS
 
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.api import create_app
 from validator.config import Settings
 

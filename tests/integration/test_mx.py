@@ -19,7 +19,7 @@ from validator.model import MxOutcome
 from validator.mx import MxResolver
 
 if TYPE_CHECKING:
-    from dnsserver import DnsServer
+    from tests.support.dnsserver import DnsServer
 
 MakeResolver = Callable[..., MxResolver]
 

@@ -1,6 +1,6 @@
 """SMTP RCPT probing against real aiosmtpd servers on loopback, found through the real DNS fixture.
 
-Every server is scripted (tests/smtpserver.py) and counts what reached it, so each test checks
+Every server is scripted (tests/support/smtpserver.py) and counts what reached it, so each test checks
 both the verdict and what went over the wire: connections, RCPT TO commands, never DATA.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-from smtpserver import ACCEPTED, GREYLISTED, Script
 
+from tests.support.smtpserver import ACCEPTED, GREYLISTED, Script
 from validator.checker import Checker
 from validator.config import Settings
 from validator.model import MxOutcome, ProbeOutcome, Reason, Status
@@ -537,7 +537,7 @@ async def test_api_batch_probes_share_sessions(client, dns, smtp):
 
 
 def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
-    from processes import VALIDATOR, env_for
+    from tests.support.processes import VALIDATOR, env_for
 
     server = smtp.start(Script(mailboxes={"jane@cli-mail.com": ACCEPTED}))
     point(dns, "cli-mail.com", server)

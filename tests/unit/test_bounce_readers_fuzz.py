@@ -6,8 +6,17 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from webhook_signers import NOW, POSTMARK, Keys, basic, mailgun_body, make_keys, sendgrid_headers, sns_envelope
 
+from tests.support.webhook_signers import (
+    NOW,
+    POSTMARK,
+    Keys,
+    basic,
+    mailgun_body,
+    make_keys,
+    sendgrid_headers,
+    sns_envelope,
+)
 from validator.bounces.events import read_events
 from validator.bounces.webhooks import PROVIDERS, read_trusted, read_webhook
 from validator.errors import ValidatorError
