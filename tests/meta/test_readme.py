@@ -66,7 +66,7 @@ def test_every_setting_the_docs_name_exists():
 
 
 def test_every_fenced_block_of_the_docs_says_whether_it_runs():
-    """The run itself is tests/integration/test_readme_commands.py; this fails fast on a block it cannot read."""
+    """The run itself is tests/meta/test_readme_commands.py; this fails fast on a block it cannot read."""
     from tests.support.doccommands import read_blocks
 
     for document in DOCUMENTS:
