@@ -7,7 +7,6 @@ both the verdict and what went over the wire: connections, RCPT TO commands, nev
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import sqlite3
 import subprocess
@@ -17,6 +16,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
+from tests.support.settings import make_settings
 from tests.support.smtpserver import ACCEPTED, GREYLISTED, Script
 from validator.checker import Checker
 from validator.config import Settings
@@ -30,11 +30,7 @@ LOOPBACK = parse_networks("127.0.0.0/8")
 
 
 def probe_settings(dns, smtp, **overrides) -> Settings:
-    host, port = dns.address
     values = dict(
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
         smtp_probe=True,
         smtp_port=smtp.port,
         smtp_helo_name="probe.validator.example",
@@ -43,10 +39,8 @@ def probe_settings(dns, smtp, **overrides) -> Settings:
         smtp_connect_timeout=1.0,
         smtp_command_timeout=2.0,
         default_timeout_ms=3000,
-        job_process=False,
     )
-    values.update(overrides)
-    return dataclasses.replace(Settings(), **values).checked()
+    return make_settings(dns, **(values | overrides))
 
 
 class Probing:
