@@ -1,0 +1,135 @@
+"""``Checker.check(x)`` and ``Checker.check_many([x])[0]`` give the same verdict, whatever ``x`` is.
+
+The two paths are written apart (one address against a batch with shared lookups), and every
+endpoint uses one or the other: ``/v1/validate`` the first, batches and jobs the second. A
+property test holds them equal over a world with every kind of answer: a real DNS server on
+loopback (MX, null MX, implicit MX, NXDOMAIN, SERVFAIL, a private MX, an IDN), a real SQLite
+store with an address suppression, a domain suppression and a soft-bounce streak, and
+addresses that fail syntax or carry risk signals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.support.settings import make_settings
+from validator.bounces.facts import BounceFact, BounceReason, EventKind
+from validator.bounces.ingest import Ingestor
+from validator.bounces.policy import LearningPolicy
+from validator.checker import Checker
+from validator.model import Reason, Status, SuppressionEntry, SuppressionKind, SuppressionReason, Verdict
+from validator.mx import MxResolver
+from validator.store import open_store
+
+DOMAINS = [
+    "shop-mx.com",  # MX to a routable host
+    "null-mx.com",  # RFC 7505 null MX: no mail
+    "implicit-mx.com",  # no MX, an A record: RFC 5321 §5.1 implicit MX
+    "nowhere-here.com",  # NXDOMAIN
+    "servfail-mx.com",  # SERVFAIL: unknown, never undeliverable
+    "private-mx.com",  # MX host on 10/8 only: unroutable
+    "gmail.com",  # a free provider
+    "gmial.com",  # a typo of one (NXDOMAIN here)
+    "mailinator.com",  # on the disposable list
+    "blocked-domain.com",  # suppressed as a whole domain
+    "bücher.de",  # IDN: looked up as xn--bcher-kva.de
+]
+LOCALS = ["jane", "Jane.Doe", "a+tag", "info", "postmaster", "gone", "full", '"quoted local"', "ä"]
+GONE = "gone@shop-mx.com"  # suppressed address
+FULL = "full@gmail.com"  # one soft bounce on record
+
+
+def comparable(verdict: Verdict) -> Verdict:
+    """The verdict without what depends on the clock: time spent, and a cached answer's remaining TTL."""
+    mx = dataclasses.replace(verdict.mx, ttl=0.0) if verdict.mx is not None else None
+    return dataclasses.replace(verdict, elapsed_ms=0.0, mx=mx)
+
+
+@pytest.fixture
+async def checkers(dns, tmp_path) -> AsyncIterator[tuple[Checker, Checker]]:
+    """Two checkers on one store, each with its own resolver: both caches see the same lookups in the
+    same order, so each example meets them in the same state."""
+    zone = dns.zone
+    zone.mx("shop-mx.com", 10, "mx.shop-mx.com")
+    zone.a("mx.shop-mx.com", "8.8.8.8")
+    zone.add("null-mx.com", "MX", "0 .")
+    zone.a("implicit-mx.com", "8.8.4.4")
+    zone.servfail("servfail-mx.com")
+    zone.mx("private-mx.com", 10, "mx.private-mx.com")
+    zone.a("mx.private-mx.com", "10.0.0.1")
+    for domain in ("gmail.com", "mailinator.com", "blocked-domain.com", "xn--bcher-kva.de"):
+        zone.mx(domain, 5, f"mx.{domain}")
+        zone.a(f"mx.{domain}", "1.1.1.1")
+    store = await open_store(f"sqlite:///{tmp_path}/v.sqlite3")
+    entries = [
+        SuppressionEntry(SuppressionKind.ADDRESS, GONE, SuppressionReason.HARD_BOUNCE, "test"),
+        SuppressionEntry(SuppressionKind.DOMAIN, "blocked-domain.com", SuppressionReason.MANUAL, "test"),
+    ]
+    for entry in entries:
+        await store.put_suppression(entry, actor="test")
+    # Gmail: "452-4.2.2 The email account that you tried to reach is over quota"
+    over_quota = BounceFact(
+        FULL, EventKind.BOUNCE, reason=BounceReason.MAILBOXFULL, reply_code=452, status="4.2.2",
+        diagnostic="452-4.2.2 over quota", message_id="m-1", timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    await Ingestor(store, LearningPolicy()).ingest([over_quota], source="test", actor="test")
+    settings_ = make_settings(dns)
+    resolvers = MxResolver(settings_), MxResolver(settings_)
+    yield Checker(settings_, resolvers[0], store), Checker(settings_, resolvers[1], store)
+    for resolver in resolvers:
+        await resolver.close()
+    await store.close()
+
+
+addresses = st.one_of(
+    st.builds("{}@{}".format, st.sampled_from(LOCALS), st.sampled_from(DOMAINS)),
+    st.builds("{}@{}".format, st.text(max_size=12), st.sampled_from(DOMAINS)),  # local parts of any syntax
+    st.text(max_size=40),  # anything at all: syntax errors, repairs ("jane@gmail,com")
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    # the world the fixture builds is read, never changed, by every example: sharing it is the point
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@example(GONE)  # the suppressed address: no DNS at all
+@example(FULL)  # the soft streak
+@example("anyone@blocked-domain.com")  # the suppressed domain
+@example("jane@gmail,com")  # invalid, with a repair suggestion
+@example("JANE@BÜCHER.DE")  # IDN, case folded
+@given(email=addresses)
+async def test_checking_one_address_equals_a_batch_of_one(checkers, email: str) -> None:
+    alone, batch = checkers
+    one = await alone.check(email)
+    [many] = await batch.check_many([email])
+    assert comparable(one) == comparable(many)
+
+
+WORLD = {  # what each corner of the world answers, so the property above cannot pass on a broken one
+    GONE: (Status.UNDELIVERABLE, Reason.SUPPRESSED),
+    "anyone@blocked-domain.com": (Status.UNDELIVERABLE, Reason.SUPPRESSED),
+    FULL: (Status.RISKY, Reason.RECENT_SOFT_BOUNCES),
+    "jane@gmail,com": (Status.UNDELIVERABLE, Reason.INVALID_SYNTAX),
+    "jane@null-mx.com": (Status.UNDELIVERABLE, Reason.NULL_MX),
+    "jane@nowhere-here.com": (Status.UNDELIVERABLE, Reason.NO_SUCH_DOMAIN),
+    "jane@servfail-mx.com": (Status.UNKNOWN, Reason.DNS_ERROR),
+    "jane@private-mx.com": (Status.UNDELIVERABLE, Reason.MX_UNROUTABLE),
+    "info@mailinator.com": (Status.RISKY, Reason.DISPOSABLE),
+    "jane@shop-mx.com": (Status.DELIVERABLE, None),
+    "jane@implicit-mx.com": (Status.DELIVERABLE, None),
+    "JANE@BÜCHER.DE": (Status.DELIVERABLE, None),
+}
+
+
+async def test_the_world_holds_every_kind_of_answer(checkers) -> None:
+    verdicts = await checkers[1].check_many(list(WORLD))
+    got = {v.email: (v.status, v.reasons[0] if v.reasons else None) for v in verdicts}
+    assert got == WORLD
