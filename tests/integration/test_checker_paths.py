@@ -5,7 +5,8 @@ endpoint uses one or the other: ``/v1/validate`` the first, batches and jobs the
 property test holds them equal over a world with every kind of answer: a real DNS server on
 loopback (MX, null MX, implicit MX, NXDOMAIN, SERVFAIL, a private MX, an IDN), a real SQLite
 store with an address suppression, a domain suppression and a soft-bounce streak, and
-addresses that fail syntax or carry risk signals.
+addresses that fail syntax or carry risk signals; then again with SMTP probing against scripted
+servers on loopback (accepted, full, disabled, unknown, accept-all, blocked).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.settings import make_settings
+from tests.support.smtpserver import ACCEPTED, BLOCKED, Script
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
 from validator.bounces.ingest import Ingestor
 from validator.bounces.policy import LearningPolicy
 from validator.checker import Checker
 from validator.model import Reason, Status, SuppressionEntry, SuppressionKind, SuppressionReason, Verdict
 from validator.mx import MxResolver
+from validator.netguard import parse_networks
+from validator.probe.prober import Prober
 from validator.store import open_store
 
 DOMAINS = [
@@ -48,7 +52,8 @@ FULL = "full@gmail.com"  # one soft bounce on record
 def comparable(verdict: Verdict) -> Verdict:
     """The verdict without what depends on the clock: time spent, and a cached answer's remaining TTL."""
     mx = dataclasses.replace(verdict.mx, ttl=0.0) if verdict.mx is not None else None
-    return dataclasses.replace(verdict, elapsed_ms=0.0, mx=mx)
+    probe = dataclasses.replace(verdict.smtp, elapsed_ms=0.0) if verdict.smtp is not None else None
+    return dataclasses.replace(verdict, elapsed_ms=0.0, mx=mx, smtp=probe)
 
 
 @pytest.fixture
@@ -133,3 +138,77 @@ async def test_the_world_holds_every_kind_of_answer(checkers) -> None:
     verdicts = await checkers[1].check_many(list(WORLD))
     got = {v.email: (v.status, v.reasons[0] if v.reasons else None) for v in verdicts}
     assert got == WORLD
+
+
+# --- with SMTP probing: scripted servers that answer the same whoever asks (no greylisting, no counting)
+
+PROBED_DOMAINS = ["probe-ok.com", "catch-all.com", "probe-blocked.com", "null-mx.com", "nowhere-here.com"]
+PROBED_LOCALS = ["jane", "full", "off", "walter", "postmaster"]
+MAILBOXES = {
+    "jane@probe-ok.com": ACCEPTED,
+    "full@probe-ok.com": "452 4.2.2 The email account that you tried to reach is over quota",  # Gmail
+    "off@probe-ok.com": "550 5.2.1 The email account that you tried to reach is disabled",  # Gmail
+}
+
+
+@pytest.fixture
+async def probing_checkers(dns, smtp) -> AsyncIterator[tuple[Checker, Checker]]:
+    """Two probing checkers, each with its own resolver and prober (so its own caches), no store."""
+    servers = {
+        "probe-ok.com": smtp.start(Script(mailboxes=MAILBOXES)),
+        "catch-all.com": smtp.start(Script(accept_all=True)),
+        "probe-blocked.com": smtp.start(Script(mail_reply=BLOCKED)),
+    }
+    for domain, server in servers.items():
+        dns.zone.mx(domain, 10, f"mx.{domain}")
+        dns.zone.a(f"mx.{domain}", server.ip)
+    dns.zone.add("null-mx.com", "MX", "0 .")
+    settings_ = make_settings(
+        dns,
+        smtp_probe=True,
+        smtp_port=smtp.port,
+        smtp_helo_name="probe.validator.example",
+        smtp_mail_from="verify@validator.example",
+        smtp_allow_networks=parse_networks("127.0.0.0/8"),
+        smtp_domain_rate=1000,  # no example may be throttled by the ones before it
+        default_timeout_ms=5000,
+    )
+    parts = [(MxResolver(settings_), Prober(settings_)) for _ in range(2)]
+    yield tuple(Checker(settings_, resolver, prober=prober) for resolver, prober in parts)  # type: ignore[misc]
+    for resolver, prober in parts:
+        await prober.close()
+        await resolver.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example("jane@probe-ok.com")  # accepted, then the accept-all check
+@example("full@probe-ok.com")  # risky: the mailbox exists
+@example("off@probe-ok.com")  # undeliverable: disabled
+@example("walter@probe-ok.com")  # undeliverable: unknown
+@example("anyone@catch-all.com")  # risky: accept-all
+@example("jane@probe-blocked.com")  # unknown: the probe was blocked
+@given(
+    email=st.builds(
+        "{}@{}".format, st.sampled_from(PROBED_LOCALS) | st.text(max_size=8), st.sampled_from(PROBED_DOMAINS)
+    )
+)
+async def test_probing_one_address_equals_a_batch_of_one(probing_checkers, email: str) -> None:
+    alone, batch = probing_checkers
+    one = await alone.check(email, smtp=True)
+    [many] = await batch.check_many([email], smtp=True)
+    assert comparable(one) == comparable(many)
+
+
+PROBED_WORLD = {  # as WORLD above: the probing property must meet every kind of probe outcome
+    "jane@probe-ok.com": (Status.DELIVERABLE, None),
+    "full@probe-ok.com": (Status.RISKY, Reason.MAILBOX_FULL),
+    "off@probe-ok.com": (Status.UNDELIVERABLE, Reason.MAILBOX_DISABLED),
+    "walter@probe-ok.com": (Status.UNDELIVERABLE, Reason.MAILBOX_NOT_FOUND),
+    "anyone@catch-all.com": (Status.RISKY, Reason.ACCEPT_ALL),
+    "jane@probe-blocked.com": (Status.UNKNOWN, Reason.PROBE_BLOCKED),
+}
+
+
+async def test_the_probed_world_holds_every_kind_of_probe_outcome(probing_checkers) -> None:
+    verdicts = await probing_checkers[1].check_many(list(PROBED_WORLD), smtp=True)
+    assert {v.email: (v.status, v.reasons[0] if v.reasons else None) for v in verdicts} == PROBED_WORLD
