@@ -4,12 +4,20 @@ import re
 from pathlib import Path
 
 import pytest
-from configdoc import CONFIGURATION, MarkersMissing, readme_variables, render_configuration, render_readme, table_rows
+
+from tests.support.configdoc import (
+    CONFIGURATION,
+    MarkersMissing,
+    readme_variables,
+    render_configuration,
+    render_readme,
+    table_rows,
+)
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
-REGENERATE = "regenerate with: .venv/bin/python tests/configdoc.py"
+REGENERATE = "regenerate with: .venv/bin/python tests/support/configdoc.py"
 # docs/cli.md and docs/configuration.md show the error a misspelt variable gets: this one is meant to be unknown
 MISSPELT_ON_PURPOSE = {"VALIDATOR_DNS_TIMOUT"}
 
