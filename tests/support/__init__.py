@@ -7,6 +7,6 @@ PostgreSQL when none is configured), ``browser`` (headless Chromium and the serv
 Helpers: ``settings`` (the one place tests build ``Settings``), ``processes`` (running the
 ``validator`` command), ``stores`` (reading a store's tables directly), ``webhook_signers`` (signing
 webhook requests as each provider does), ``doccommands`` (reading the documents' shell examples),
-``testdata`` (where ``tests/data`` is). Fixtures that start these live in ``tests/conftest.py``.
-Nothing in ``validator`` may import from here.
+``configdoc`` (the settings tables of the docs), ``testdata`` (where ``tests/data`` is).
+Fixtures that start these live in ``tests/conftest.py``. Nothing in ``validator`` may import from here.
 """
