@@ -1,7 +1,7 @@
 """Benchmark: SMTP RCPT probes with shared sessions against one connection per probe, same run.
 
 10,000 probes (``--quick``: 2,000) of distinct addresses over 50 domains, whose MX records point
-at 10 loopback aiosmtpd servers (``tests/smtpserver.py``, 5 domains each; half the addresses
+at 10 loopback aiosmtpd servers (``tests/support/smtpserver.py``, 5 domains each; half the addresses
 exist). The servers run in a child process of their own, so their Python work never competes
 for the GIL of the prober being measured; they count connections and the peak of simultaneous
 sessions per server. The prober is the service's own ``validator.probe.prober.Prober``, called as the
@@ -253,7 +253,7 @@ class SmtpProcess:
 
 
 def _serve(conn: Connection) -> None:
-    from tests.smtpserver import ACCEPTED, Script, SmtpServers  # run from the repository root
+    from tests.support.smtpserver import ACCEPTED, Script, SmtpServers  # run from the repository root
 
     with SmtpServers() as servers:
         started = []

@@ -109,7 +109,7 @@ def run(quick: bool, postfix: bool = True) -> Outcome:
 
 def _real_postfix() -> list[Figures]:
     try:
-        from tests.postfix import PostfixInstance, unavailable
+        from tests.support.postfix import PostfixInstance, unavailable
     except ImportError as exc:  # run from the repository root
         progress(f"probe: no real Postfix run: {exc}")
         return []
@@ -273,7 +273,7 @@ def _outcome(rows: list[Figures]) -> Outcome:
 
 
 def _serve_postfix_like(conn: Connection) -> None:
-    from tests.smtpserver import SmtpServers, postfix_defaults  # run from the repository root
+    from tests.support.smtpserver import SmtpServers, postfix_defaults  # run from the repository root
 
     with SmtpServers() as servers:
         server = servers.start(postfix_defaults(mailboxes=mailboxes(), accept_all_domains=frozenset({CATCH_ALL})))

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))  # tests.support.* from the repository root
 
-from dnsserver import DnsServer  # noqa: E402
-from harness import EXAMPLES, ServiceProcess, page_server, seed_dashboard, seed_zone, start_browser  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.support.browser import EXAMPLES, ServiceProcess, page_server, seed_dashboard, seed_zone, start_browser  # noqa: E402
+from tests.support.dnsserver import DnsServer  # noqa: E402
 
 DOCS = ROOT / "docs"
 

@@ -21,11 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-try:  # tests/ is on sys.path under pytest ("prepend" import mode); the project root otherwise (bench)
-    from testdata import BOUNCES as CORPUS
-except ImportError:  # pragma: no cover
-    from tests.testdata import BOUNCES as CORPUS
-
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.bounces.facts import BounceFact, Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers.message import read_message

@@ -18,8 +18,8 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from testdata import BOUNCES as CORPUS
 
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.smtp_reply import classify_reply, parse_reply
 
 # Measured: 139 of 169 rows agree (82.2%); hard bounces: 46 of 57 found (80.7%). Floors just below.

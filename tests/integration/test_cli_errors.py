@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from processes import VALIDATOR, env_for, free_port
 
+from tests.support.processes import VALIDATOR, env_for, free_port
 from validator.cli.exits import EXIT_CODE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_UNDELIVERABLE
 
 DOCS = Path(__file__).parents[2] / "docs" / "cli.md"

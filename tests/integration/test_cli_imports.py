@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from processes import VALIDATOR, env_for
+from tests.support.processes import VALIDATOR, env_for
 
 SERVER_MODULES = ("aiohttp.web", "validator.api")
 

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from stores import query
 
+from tests.support.stores import query
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from webhook_signers import (
+
+from tests.support.webhook_signers import (
     MAILGUN_KEY,
     NOW,
     POSTMARK,
@@ -20,7 +21,6 @@ from webhook_signers import (
     sendgrid_headers,
     sns_envelope,
 )
-
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
 from validator.bounces.policy import categorize
 from validator.bounces.webhooks import WebhookSecrets, read_trusted, read_webhook

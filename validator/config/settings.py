@@ -270,7 +270,7 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 
 
 def config_table() -> str:
-    """The configuration table (markdown) of docs/configuration.md; tests/configdoc.py puts it there."""
+    """The configuration table (markdown) of docs/configuration.md; tests/support/configdoc.py puts it there."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
         default = f.default

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from tests.corpus.mta.postfix_dsns import CASES as POSTFIX_CASES
 from tests.corpus.mta.postfix_dsns import PORT, Case, DsnSink, RemoteMx, submit, wait_for, write, zone
-from tests.dnsserver import DnsServer, Zone
+from tests.support.dnsserver import DnsServer, Zone
 
 EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
 # Postfix's cases, less the virtual-user table Exim is not given; its success notice comes from the

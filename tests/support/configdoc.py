@@ -6,7 +6,7 @@ markers of docs/configuration.md, and the rows of the few settings README.md lis
 markers (the README chooses which variables; each row is the generated one). The docs tests
 compare both documents with what this renders; to regenerate after changing ``Settings``:
 
-    .venv/bin/python tests/configdoc.py
+    .venv/bin/python tests/support/configdoc.py
 
 Pure apart from ``main``: text in, text out.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from validator.config import config_table
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 README = ROOT / "README.md"
 START, END = "<!-- CONFIG-TABLE:START -->\n", "<!-- CONFIG-TABLE:END -->"

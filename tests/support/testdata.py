@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 BOUNCES = DATA / "bounces"  # sisimai/set-of-emails messages with Sisimai's labels
 SYNTAX = DATA / "syntax"  # six validators' own syntax test cases, one JSON object per line

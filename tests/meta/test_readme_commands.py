@@ -8,7 +8,7 @@ name. Its ``PATH`` lacks the virtualenv, so bare ``validator`` commands work onl
 README's own ``export PATH`` line does. Each command must exit as documented (0, or the
 ``(exit N)`` its comment gives) and print no error body unless one is documented; a documented
 answer (``# {...}`` lines, or a ``json`` block after the run block) is compared with what it
-printed (``tests/doccommands.py``), so the examples cannot drift from the service.
+printed (``tests/support/doccommands.py``), so the examples cannot drift from the service.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from doccommands import Command, mismatches, read_blocks
-from processes import VALIDATOR, free_port, wait_for
-from webhook_signers import MAILGUN_KEY, mailgun_body
+
+from tests.support.doccommands import Command, mismatches, read_blocks
+from tests.support.processes import VALIDATOR, free_port, wait_for
+from tests.support.webhook_signers import MAILGUN_KEY, mailgun_body
 
 ROOT = Path(__file__).parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

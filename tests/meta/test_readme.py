@@ -4,12 +4,20 @@ import re
 from pathlib import Path
 
 import pytest
-from configdoc import CONFIGURATION, MarkersMissing, readme_variables, render_configuration, render_readme, table_rows
+
+from tests.support.configdoc import (
+    CONFIGURATION,
+    MarkersMissing,
+    readme_variables,
+    render_configuration,
+    render_readme,
+    table_rows,
+)
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
-REGENERATE = "regenerate with: .venv/bin/python tests/configdoc.py"
+REGENERATE = "regenerate with: .venv/bin/python tests/support/configdoc.py"
 # docs/cli.md and docs/configuration.md show the error a misspelt variable gets: this one is meant to be unknown
 MISSPELT_ON_PURPOSE = {"VALIDATOR_DNS_TIMOUT"}
 
@@ -66,8 +74,8 @@ def test_every_setting_the_docs_name_exists():
 
 
 def test_every_fenced_block_of_the_docs_says_whether_it_runs():
-    """The run itself is tests/integration/test_readme_commands.py; this fails fast on a block it cannot read."""
-    from doccommands import read_blocks
+    """The run itself is tests/meta/test_readme_commands.py; this fails fast on a block it cannot read."""
+    from tests.support.doccommands import read_blocks
 
     for document in DOCUMENTS:
         read_blocks(document.read_text(), document.name)  # raises DocumentError, naming the line

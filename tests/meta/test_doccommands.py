@@ -1,7 +1,8 @@
 """How the README test reads examples: labels, commands, documented answers, and what counts as drift."""
 
 import pytest
-from doccommands import MORE, DocumentError, mismatches, parse_answer, read_blocks
+
+from tests.support.doccommands import MORE, DocumentError, mismatches, parse_answer, read_blocks
 
 FENCE = "```"
 
