@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 import pytest
-from webhook_signers import NOW, Keys, make_keys, sns_envelope
 
 from tests.support.testdata import BOUNCES
+from tests.support.webhook_signers import NOW, Keys, make_keys, sns_envelope
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
 from validator.bounces.readers.message import read_message
 from validator.bounces.webhooks import read_webhook
