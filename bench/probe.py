@@ -14,7 +14,7 @@ sessions per MX host, 50 in all; no per-domain rate limit; no result cache):
 
 Every answer is checked (250 for the addresses that exist, 550 5.1.1 for the rest): a wrong
 answer fails the run. MX answers are given as values (no DNS), so the figures are the prober's.
-Goal (issue 4): at least 5x fewer connections and 3x the probes/s; the peak of simultaneous
+Goal: at least 5x fewer connections and 3x the probes/s; the peak of simultaneous
 connections per MX host never above its cap.
 """
 

@@ -1,4 +1,4 @@
-"""Benchmark of the suppression list (issue 3, item 8), on SQLite and on PostgreSQL.
+"""Benchmark of the suppression list, on SQLite and on PostgreSQL.
 
 ``python -m bench suppressions [--quick] [--markdown] [--rows N] [--backends sqlite,postgres]
 [--parts lookup,validate,import] [--import-backends sqlite,postgres] [--profile DIR]``

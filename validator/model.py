@@ -217,7 +217,7 @@ class Verdict:
     smtp: ProbeResult | None = None  # None: no probe (not enabled, not asked, or DNS already decided)
 
 
-# --- The suppression list and API keys (issue 3): what ``validator.store`` keeps. ---------------
+# --- The suppression list and API keys: what ``validator.store`` keeps. ---------------------------------
 #
 # Keys are normalized by the caller, never by the store, which only stores and compares them:
 #   address key = local_part.lower() + "@" + ascii_domain.lower()  (suppressing more is the safe
