@@ -23,6 +23,7 @@ from validator.cli.main import open_input, shown_url
 from validator.config import Settings
 from validator.model import PUBLISHABLE, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import Store, open_store
+from validator.store.protocols import ApiKeyStore, SuppressionStore
 from validator.suppressions.importer import import_rows
 from validator.suppressions.keys import ImportParser, ImportRow, parse_domain_key, parse_email_key, parse_time
 from validator.wire import suppressions as sw
@@ -113,7 +114,7 @@ def _print_json(data: object) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-async def _keys_create(store: Store, args: argparse.Namespace) -> int:
+async def _keys_create(store: ApiKeyStore, args: argparse.Namespace) -> int:
     scopes = requested_scopes([*args.scopes, *([PUBLISHABLE] if args.publishable else [])], args.origins)
     key, token = await store.create_api_key(args.name, scopes)
     print(f"created key {key.id} ({key.name}) with scopes {', '.join(sorted(key.scopes))}", file=sys.stderr)
@@ -126,7 +127,7 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment is not None else "-"
 
 
-async def _keys_list(store: Store, args: argparse.Namespace) -> int:
+async def _keys_list(store: ApiKeyStore, args: argparse.Namespace) -> int:
     rows = [("ID", "NAME", "SCOPES", "CREATED", "REVOKED")]
     for key in await store.list_api_keys():
         rows.append((key.id, key.name, ",".join(sorted(key.scopes)), _when(key.created_at), _when(key.revoked_at)))
@@ -136,14 +137,14 @@ async def _keys_list(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
+async def _keys_revoke(store: ApiKeyStore, args: argparse.Namespace) -> int:
     if not await store.revoke_api_key(args.key):
         raise errors.NotFound(f"no active key with id or name {args.key!r}")
     print(f"revoked {args.key}", file=sys.stderr)
     return 0
 
 
-async def _suppress_add(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_add(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     entry = SuppressionEntry(
         kind,
@@ -158,7 +159,7 @@ async def _suppress_add(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_remove(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_remove(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     if await store.delete_suppression(kind, value, actor=_actor(), why=args.why) is None:
         raise errors.NotFound(f"{value} is not suppressed")
@@ -166,7 +167,7 @@ async def _suppress_remove(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_show(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     entry = await store.get_suppression(kind, value)
     if entry is None:
@@ -176,7 +177,7 @@ async def _suppress_show(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_import(store: SuppressionStore, args: argparse.Namespace) -> int:
     """Invalid rows go to standard error with their line numbers as they are met."""
     parser = ImportParser(SuppressionReason(args.reason), args.source)
     source = open_input(args.file)
@@ -195,7 +196,7 @@ async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
     return 2 if totals.invalid else 0
 
 
-async def _suppress_export(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_export(store: SuppressionStore, args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(sw.csv_header())
     async for entry in store.iter_suppressions():
