@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
 from validator.store import job_records as jr
 from validator.store.records import checked_limit
-from validator.store.sqlite_sql import from_us, to_us
+from validator.store.sqlite.sql import from_us, to_us
 
 T = TypeVar("T")
 RESULT_PAGE = 4  # answered chunks read at a time by iter_results

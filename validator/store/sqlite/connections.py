@@ -53,12 +53,13 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.store import bounce_sqlite, event_reads, records
+from validator.store import event_reads, records
 from validator.store.base import StoreBase
-from validator.store.jobs_sqlite import SqliteJobs
 from validator.store.keyfilter import KeyFilter
 from validator.store.schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from validator.store.sqlite_sql import (
+from validator.store.sqlite import bounces as bounce_sqlite
+from validator.store.sqlite.jobs import SqliteJobs
+from validator.store.sqlite.sql import (
     CHUNK,
     COLUMNS,
     EPOCH,

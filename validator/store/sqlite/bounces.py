@@ -24,7 +24,7 @@ from validator.bounces.plan import (
 )
 from validator.bounces.policy import LearningPolicy
 from validator.model import SoftStreak, SuppressionEntry
-from validator.store.sqlite_sql import CHUNK, from_us, to_us
+from validator.store.sqlite.sql import CHUNK, from_us, to_us
 
 
 def _marks(n: int) -> str:
