@@ -29,7 +29,10 @@ from validator.store import records
 class StoreBase(ABC):
     """The backend-independent methods of ``Store``; subclasses supply the primitives below."""
 
-    key_filters_building = 0  # a backend with no key filter has none to wait for
+    @property
+    def key_filters_building(self) -> int:
+        """Key filters still being built; a backend with none has none to wait for."""
+        return 0
 
     def __init__(self, clock: Callable[[], datetime], key_cache_ttl: float) -> None:
         self._clock = clock

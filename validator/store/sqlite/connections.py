@@ -4,7 +4,7 @@ Why this shape (figures measured on this machine with 1,000,000 rows):
 
 - **Hot-path reads run synchronously on the event loop thread** (``find_suppressions``,
   ``find_soft_streaks``, ``get_suppression``, ``verify_api_key``, ``ping``) on a dedicated read
-  connection; the first two ask a key filter first (``_KeyFeed``), so most never reach SQLite. A point
+  connection; the first two ask a key filter first (``keyfeed.py``), so most never reach SQLite. A point
   lookup costs a few µs in ``sqlite3`` but 35-80 µs through a thread hop (aiosqlite), and a
   batched ``IN (...)`` a few µs per address; a hop would cost more than the query. They stay
   short and bounded: indexed lookups only, at most ``CHUNK`` keys per statement, a yield to the
@@ -24,8 +24,10 @@ Durability: ``synchronous=FULL``. A returned write is in the WAL and fsynced, so
 last commits on power loss; suppressions record unsubscribes and complaints (legal duties), and
 writes are rare, off the loop, and batched 1,000 rows per commit on import, so FULL is cheap.
 
-Only this module and ``sqlite_sql.py`` (its SQL text and row conversions) know ``sqlite3``;
-its errors leave as ``StoreUnavailable``.
+This module holds the connections, threads, snapshot and migrations (``SqliteConnections``);
+the methods of each role live beside it (``suppressions.py``, ``api_keys.py``, ``bounces.py``,
+``probe_ledger.py``, ``jobs.py``) on top of these primitives. Only this package knows ``sqlite3``;
+its errors leave as ``StoreUnavailable`` (``sql.py``).
 """
 
 from __future__ import annotations
@@ -37,118 +39,24 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from validator.bounces.plan import Decision, EventCount, FactRecord, RolledBack
-from validator.bounces.policy import LearningPolicy
-from validator.errors import Conflict, StoreReadOnly, StoreUnavailable
-from validator.model import (
-    ApiKey,
-    AuditEntry,
-    SoftStreak,
-    Suppression,
-    SuppressionEntry,
-    SuppressionKind,
-    SuppressionReason,
-)
-from validator.store import event_reads, records
+from validator.errors import StoreReadOnly, StoreUnavailable
+from validator.store import records
 from validator.store.base import StoreBase
-from validator.store.keyfilter import KeyFilter
 from validator.store.schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from validator.store.sqlite import bounces as bounce_sqlite
-from validator.store.sqlite.jobs import SqliteJobs
-from validator.store.sqlite.sql import (
-    CHUNK,
-    COLUMNS,
-    EPOCH,
-    KEY_COLUMNS,
-    LIVE,
-    POINT_SQL,
-    READ_BUSY_MS,
-    api_key,
-    as_row,
-    connect,
-    from_us,
-    in_transaction,
-    insert_audit,
-    probe_write,
-    select_keys,
-    suppression,
-    to_us,
-    translated,
-    unavailable,
-)
+from validator.store.sqlite.keyfeed import KeyFeed, streak_feed, suppression_feed
+from validator.store.sqlite.sql import READ_BUSY_MS, connect, in_transaction, probe_write, to_us, translated
 
 T = TypeVar("T")
 log = logging.getLogger("validator.store")
-FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: rebuild off the loop
-SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteStore._reader)
+SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteConnections._reader)
 
 
-class _KeyFeed:
-    """A ``KeyFilter`` of every key one lookup may find, kept current through ids that only grow,
-    in commit order (one writer at a time): ``pull`` on the loop at each snapshot renewal,
-    ``build`` on the scan thread at start and when a pull finds too much.
-
-    ``recent_sql``: (id, key) rows after an id, by id, with a limit; ``size_sql``: (key count,
-    highest id); ``keys_sql``: every key. Keys left behind by deletions only cost a wasted lookup.
-    """
-
-    def __init__(self, recent_sql: str, size_sql: str, keys_sql: str) -> None:
-        self._recent, self._size, self._keys = recent_sql, size_sql, keys_sql
-        self.filter: KeyFilter | None = None  # None: not built (every lookup goes to SQLite)
-        self.last_id = 0
-
-    def pull(self, conn: sqlite3.Connection) -> bool:
-        """Add the keys stored since the last look; False when they are too many for the loop (the
-        filter is dropped: the caller rebuilds it)."""
-        if self.filter is None:
-            return True
-        rows = conn.execute(self._recent, (self.last_id, FILTER_PULL_MAX + 1)).fetchall()
-        if len(rows) > FILTER_PULL_MAX or self.filter.count + len(rows) > self.filter.capacity:
-            self.filter = None
-            return False
-        if rows:
-            self.filter.update(key for _, key in rows if key)
-            self.last_id = rows[-1][0]
-        return True
-
-    def build(self, conn: sqlite3.Connection) -> tuple[KeyFilter, int]:
-        """A new filter sized for twice the keys, and the id it is current to (one snapshot)."""
-        with translated():
-            conn.execute("BEGIN")
-            try:
-                count, last = conn.execute(self._size).fetchone()
-                keys = KeyFilter(max(2 * count, 1 << 16))
-                keys.update(key for (key,) in conn.execute(self._keys) if key)
-            finally:
-                conn.execute("COMMIT")
-            return keys, last
-
-
-def _suppression_feed() -> _KeyFeed:
-    return _KeyFeed(
-        "SELECT id, value FROM suppressions WHERE id > ? ORDER BY id LIMIT ?",
-        "SELECT count(*), coalesce(max(id), 0) FROM suppressions",
-        "SELECT value FROM suppressions",
-    )
-
-
-def _streak_feed() -> _KeyFeed:
-    """Addresses with an open soft-bounce streak. Only ingestion writes a streak, and always with
-    a delivery event of the same address in the same transaction; events are never deleted, so
-    their ids serve as the feed's (a superset of the streak addresses: a wasted lookup at worst)."""
-    return _KeyFeed(
-        "SELECT id, address FROM delivery_events WHERE id > ? ORDER BY id LIMIT ?",
-        "SELECT (SELECT count(*) FROM soft_streaks), (SELECT coalesce(max(id), 0) FROM delivery_events)",
-        "SELECT address FROM soft_streaks",
-    )
-
-
-class SqliteStore(SqliteJobs, StoreBase):
-    """The ``Store`` on a SQLite file. Open with ``await SqliteStore.open(path)``."""
+class SqliteConnections(StoreBase):
+    """The plumbing every role's methods run on; ``SqliteStore`` composes them. Open with ``await open(path)``."""
 
     def __init__(self, path: Path, timeout: float, key_cache_ttl: float, clock: Callable[[], datetime]) -> None:
         super().__init__(clock, key_cache_ttl)
@@ -159,7 +67,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
-        self._suppression_keys, self._streak_keys = _suppression_feed(), _streak_feed()  # see keyfilter.py
+        self._suppression_keys, self._streak_keys = suppression_feed(), streak_feed()  # see keyfilter.py
         self._rebuilds: set[asyncio.Future[None]] = set()
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
@@ -175,7 +83,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         key_cache_ttl: float = 5.0,
         clock: Callable[[], datetime] = records.utc_now,
         key_filters: bool = True,
-    ) -> SqliteStore:
+    ) -> Self:
         """``key_filters``: build the key filters, in the background (a full scan: 10 s at 5M
         suppressions, and start-up must not wait for it; until each is built its lookups go to
         SQLite, with the same answers). False for a process whose lookups are few or in bulk (the
@@ -244,7 +152,7 @@ class SqliteStore(SqliteJobs, StoreBase):
             if not feed.pull(conn):
                 self._rebuild(feed)
 
-    def _rebuild(self, feed: _KeyFeed) -> None:
+    def _rebuild(self, feed: KeyFeed) -> None:
         rebuild = asyncio.ensure_future(self._build(feed))
         self._rebuilds.add(rebuild)
         rebuild.add_done_callback(self._rebuilds.discard)
@@ -254,7 +162,7 @@ class SqliteStore(SqliteJobs, StoreBase):
         """Key filters still being built: their lookups go to SQLite meanwhile (same answers, slower)."""
         return len(self._rebuilds)
 
-    async def _build(self, feed: _KeyFeed) -> None:
+    async def _build(self, feed: KeyFeed) -> None:
         """Build on the filter thread, then take over on the loop: the filter holds every key up to
         the id of its build's snapshot, and the next snapshot renewal pulls the keys written since
         (ids only grow, in commit order), before any lookup asks it."""
@@ -361,247 +269,6 @@ class SqliteStore(SqliteJobs, StoreBase):
                     if pending({v for (v,) in conn.execute("SELECT version FROM schema_migrations")}):
                         raise
                 return
-
-    # --- suppressions: the hot path, on the loop -------------------------------------------
-
-    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
-        conn = self._reader()  # first: renewing the snapshot also brings the key filter up to date
-        keys = self._suppression_keys.filter
-        if keys is not None:  # only keys the filter cannot rule out need SQLite
-            addresses = [a for a in addresses if keys.might_contain(a)]
-            domains = [d for d in domains if keys.might_contain(d)]
-            if not addresses and not domains:
-                return {}
-        now_us = to_us(self._clock())
-        if len(addresses) <= 1 and len(domains) <= 1:  # one validation: at most two index probes
-            try:
-                rows = conn.execute(
-                    POINT_SQL, (addresses[0] if addresses else "", now_us, domains[0] if domains else "", now_us)
-                ).fetchall()
-            except sqlite3.Error as exc:
-                self._stale = True
-                raise unavailable(exc) from exc
-            return {row[1]: suppression(row) for row in rows}
-        addresses, domains = records.unique(addresses), records.unique(domains)
-        found: dict[str, Suppression] = {}
-        for start in range(0, max(len(addresses), len(domains)), CHUNK):
-            if start:
-                await asyncio.sleep(0)  # let other requests run between bounded chunks
-            try:
-                entries = select_keys(
-                    self._reader(), addresses[start : start + CHUNK], domains[start : start + CHUNK], now_us
-                )
-            except sqlite3.Error as exc:
-                raise unavailable(exc) from exc
-            for entry in entries:
-                found[entry.value] = entry
-        return found
-
-    async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
-        rows = self._read(
-            f"SELECT {COLUMNS} FROM suppressions WHERE kind = ? AND value = ? AND {LIVE}",
-            (SuppressionKind(kind).value, value, to_us(self._clock())),
-        )
-        return suppression(rows[0]) if rows else None
-
-    # --- suppressions: writes, on the writer thread ----------------------------------------
-
-    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
-        return await self._write(self._apply, entries, actor, why)
-
-    def _apply(
-        self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str, why: str | None
-    ) -> records.WritePlan:
-        now, stored = self._clock(), {}
-        keys = {records.key_of(e) for e in entries}
-        addresses = [v for k, v in keys if k == SuppressionKind.ADDRESS]
-        domains = [v for k, v in keys if k == SuppressionKind.DOMAIN]
-        for i in range(0, max(len(addresses), len(domains)), CHUNK):
-            found = select_keys(conn, addresses[i : i + CHUNK], domains[i : i + CHUNK], None)
-            stored.update((records.key_of(s), s) for s in found)
-        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
-        if plan.inserts:
-            last = conn.execute(
-                "UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
-                (len(plan.inserts),),
-            ).fetchone()[0]
-            conn.executemany(
-                f"INSERT INTO suppressions ({COLUMNS}, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*as_row(s), last - len(plan.inserts) + 1 + i) for i, s in enumerate(plan.inserts)],
-            )
-        if plan.updates:
-            conn.executemany(
-                "UPDATE suppressions SET reason = ?, source = ?, detail = ?, created_at = ?,"
-                " updated_at = ?, expires_at = ? WHERE kind = ? AND value = ?",
-                [(*as_row(s)[2:], s.kind.value, s.value) for s in plan.updates],
-            )
-        insert_audit(conn, plan.audit)
-        return plan
-
-    async def delete_suppression(
-        self, kind: SuppressionKind, value: str, *, actor: str, why: str | None = None
-    ) -> Suppression | None:
-        def delete(conn: sqlite3.Connection) -> Suppression | None:
-            now = self._clock()
-            rows = conn.execute(
-                f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}",
-                (SuppressionKind(kind).value, value),
-            ).fetchall()
-            if not rows:
-                return None
-            old = suppression(rows[0])
-            insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
-            return None if old.expired(now) else old
-
-        return await self._write(delete)
-
-    # --- suppressions: scans, on the scan thread -------------------------------------------
-
-    async def _page(
-        self,
-        after: int,
-        limit: int,
-        kind: SuppressionKind | None,
-        reason: SuppressionReason | None,
-        source: str | None,
-        since: datetime | None,
-    ) -> list[tuple[Suppression, int]]:
-        where, params = ["id > ?", LIVE], [after, to_us(self._clock())]
-        for column, op, value in records.filters(kind, reason, source, since):
-            where.append(f"{column} {op} ?")
-            params.append(to_us(value) if isinstance(value, datetime) else value)
-        rows = await self._scan(
-            f"SELECT {COLUMNS}, id FROM suppressions WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
-        )
-        return [(suppression(row), row[8]) for row in rows]
-
-    async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
-        rows = await self._scan(
-            f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = ? AND value = ? ORDER BY id",
-            (SuppressionKind(kind).value, value),
-        )
-        return [records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])) for row in rows]
-
-    # --- API keys ----------------------------------------------------------------------------
-
-    async def _insert_key(self, key: ApiKey, secret_sha256: bytes) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                    (key.id, key.name, " ".join(sorted(key.scopes)), secret_sha256, to_us(key.created_at)),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"an active API key is already named {key.name!r}", field="name") from exc
-
-        await self._write(insert)
-
-    async def _fetch_key(self, key_id: str) -> tuple[ApiKey, bytes] | None:
-        rows = self._read(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
-        return (api_key(rows[0]), rows[0][3]) if rows else None
-
-    async def _touch_key(self, key_id: str, now: datetime) -> None:
-        await self._write(
-            lambda conn: conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (to_us(now), key_id))
-        )
-
-    async def list_api_keys(self) -> list[ApiKey]:
-        return [api_key(row) for row in await self._scan(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")]
-
-    async def _revoke_key(self, id_or_name: str, now: datetime) -> list[str]:
-        def revoke(conn: sqlite3.Connection) -> list[str]:
-            for column in ("id", "name"):  # an id wins over a name that happens to look like one
-                rows = conn.execute(
-                    f"UPDATE api_keys SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL RETURNING id",
-                    (to_us(now), id_or_name),
-                ).fetchall()
-                if rows:
-                    return [r[0] for r in rows]
-            return []
-
-        return await self._write(revoke)
-
-    # --- bounce ingestion --------------------------------------------------------------------
-
-    async def ingest_facts(
-        self, records_: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
-    ) -> list[Decision]:
-        if not records_:
-            return []
-
-        def run(conn: sqlite3.Connection) -> list[Decision]:
-            decisions = bounce_sqlite.ingest(
-                conn, records_, policy, self._clock(), lambda c, entries: self._apply(c, entries, actor, None)
-            )
-            if dry_run:
-                raise RolledBack(decisions)
-            return decisions
-
-        try:
-            return await self._write(run)
-        except RolledBack as undone:
-            return undone.decisions
-
-    async def find_validation_facts(
-        self, addresses: Sequence[str], domains: Sequence[str] = ()
-    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
-        return await self.find_suppressions(addresses, domains), await self.find_soft_streaks(addresses)
-
-    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
-        conn = self._reader()  # first: renewing the snapshot also brings the filter up to date
-        keys = self._streak_keys.filter
-        if keys is not None:  # almost no address has a streak: most lookups end here
-            addresses = [a for a in addresses if keys.might_contain(a)]
-            if not addresses:
-                return {}
-        with translated():
-            return bounce_sqlite.find_streaks(conn, addresses)
-
-    async def count_events(
-        self,
-        *,
-        campaign_id: str | None = None,
-        sender: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> tuple[list[EventCount], int]:
-        def run() -> tuple[list[EventCount], int]:
-            with translated():
-                return bounce_sqlite.count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
-
-        return await self._in(self._scanner, run)
-
-    async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
-        rows = await self._scan(event_reads.CAMPAIGNS_SQL, (event_reads.CAMPAIGNS_MAX,))
-        return [event_reads.campaign_summary(row, from_us) for row in rows]  # type: ignore[arg-type]
-
-    async def list_events(
-        self, campaign_id: str | None, before_id: int | None, limit: int
-    ) -> list[event_reads.StoredEvent]:
-        sql, params = event_reads.events_query(campaign_id, before_id, limit)
-        return [event_reads.stored_event(row, from_us) for row in await self._scan(sql, params)]  # type: ignore[arg-type]
-
-    async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
-        if accepted:
-            now = to_us(self._clock())
-            await self._write(
-                lambda conn: conn.executemany(
-                    "INSERT OR REPLACE INTO probe_accepts VALUES (?, ?, ?)", [(a, d, now) for a, d in accepted]
-                )
-            )
-
-    async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]:
-        return (
-            dict(
-                self._read(
-                    f"SELECT domain, hard_bounces FROM domain_disagreements WHERE domain IN"
-                    f" ({', '.join('?' * len(domains))})",
-                    list(domains),
-                )
-            )
-            if domains
-            else {}
-        )
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""SQL text, row conversions and connection plumbing of the SQLite backend (``sqlite.py``).
+"""SQL text, row conversions and connection plumbing of the SQLite backend.
 
 Plain functions over ``sqlite3`` connections, shared by the store's three threads; the
-thread ownership and the snapshot policy live in ``SqliteStore``. sqlite3 errors are
+thread ownership and the snapshot policy live in ``SqliteConnections`` (``connections.py``). sqlite3 errors are
 translated here (``unavailable``, ``translated``) and leave as ``StoreUnavailable``.
 """
 
