@@ -38,10 +38,11 @@ from validator.model import (
     SuppressionKind,
     SuppressionReason,
 )
-from validator.store import bounce_postgres, event_reads, records
+from validator.store import event_reads, records
 from validator.store.base import StoreBase
-from validator.store.jobs_postgres import PostgresJobs
-from validator.store.pool import ConnectionPool
+from validator.store.postgres import bounces as bounce_postgres
+from validator.store.postgres.jobs import PostgresJobs
+from validator.store.postgres.pool import ConnectionPool
 from validator.store.schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
 T = TypeVar("T")
