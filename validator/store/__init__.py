@@ -49,10 +49,11 @@ async def open_store(
     """Open the store ``url`` names and bring its schema up to date.
 
     ``timeout``: seconds a write may wait in all (queued behind this process's earlier writes,
-    for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
-    a query (the revocation window across processes; 0 disables). ``pool_size``: PostgreSQL
-    connections at most. ``clock``: the source of now (UTC-aware), for created_at and expiry.
-    ``key_filters``: SQLite only, see ``SqliteStore.open``.
+    for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``:
+    seconds a verified API key token is trusted without a query (the revocation window across
+    processes; 0 disables). ``pool_size``: PostgreSQL connections at most. ``clock``: the source
+    of now (UTC-aware), for created_at and expiry. ``key_filters``: SQLite only, see
+    ``SqliteConnections.open``.
     """
     if url.startswith("sqlite:///"):
         from validator.store.sqlite import SqliteStore
