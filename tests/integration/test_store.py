@@ -21,7 +21,7 @@ from stores import query
 from validator.errors import Conflict, InvalidField, StoreUnavailable
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
-from validator.store.schema import MIGRATIONS
+from validator.store.migrations import MIGRATIONS
 from validator.store.sqlite import SqliteStore
 
 ADDRESS, DOMAIN = SuppressionKind.ADDRESS, SuppressionKind.DOMAIN

@@ -5,7 +5,7 @@
     sqlite:///relative/path  sqlite:////absolute/path   SqliteStore   (embedded default)
     postgresql://...  postgres://...                     PostgresStore (shared by replicas)
 
-and applies the schema migrations of ``schema.py`` before it returns. Backends are I/O
+and applies the schema migrations of ``migrations/`` before it returns. Backends are I/O
 adapters: only they know ``sqlite3``/``asyncpg``, and they translate those libraries' errors
 to ``StoreUnavailable`` (down, locked, unreachable: transient, answer 503). Bad arguments
 raise ``InvalidField`` naming the field; a second active API key of one name ``Conflict``.

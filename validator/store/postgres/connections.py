@@ -32,8 +32,8 @@ import asyncpg
 from validator.errors import StoreReadOnly, StoreUnavailable
 from validator.store import records
 from validator.store.base import StoreBase
+from validator.store.migrations import SCHEMA_MIGRATIONS_POSTGRES, pending
 from validator.store.postgres.pool import ConnectionPool
-from validator.store.schema import SCHEMA_MIGRATIONS_POSTGRES, pending
 
 T = TypeVar("T")
 MIGRATION_LOCK = 0x76616C69  # pg_advisory_xact_lock key: one migrating replica at a time

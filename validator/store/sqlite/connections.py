@@ -46,7 +46,7 @@ from typing import Any, Self, TypeVar
 from validator.errors import StoreReadOnly, StoreUnavailable
 from validator.store import records
 from validator.store.base import StoreBase
-from validator.store.schema import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
+from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 from validator.store.sqlite.keyfeed import KeyFeed, streak_feed, suppression_feed
 from validator.store.sqlite.sql import READ_BUSY_MS, connect, in_transaction, probe_write, to_us, translated
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from validator.errors import StoreUnavailable
-from validator.store.jobs_schema import V3_POSTGRES, V3_SQLITE, V4_POSTGRES, V4_SQLITE, V5_ANSWERED
+from validator.store.migrations.jobs import V3_POSTGRES, V3_SQLITE, V4_POSTGRES, V4_SQLITE, V5_ANSWERED
 
 
 @dataclass(frozen=True, slots=True)
