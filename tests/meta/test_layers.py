@@ -52,6 +52,7 @@ RANKS = {
     "validator.store.event_reads": PURE,
     "validator.store.job_store": PURE,
     "validator.store.protocols": PURE,
+    "validator.store.audit_trail": PURE,
     "validator.store": ADAPTER,
     "validator.priority": ADAPTER,
     "validator.mx": ADAPTER,

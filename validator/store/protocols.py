@@ -21,8 +21,9 @@ all of ``Store``; the contract suite (``tests/integration/test_store.py``) holds
   are suppressed, address keys and domain keys in one dict (an address key has an ``@``).
 - A write that returned is committed and durable. Writes are planned per key: identical
   content is *unchanged* (nothing written, no audit row), so re-importing a file is a no-op.
-- Each created/updated/deleted entry gets one audit row (actor, time, why, before/after),
-  in the same transaction as the change.
+- Each change is audited (actor, time, why, before/after) in the same transaction: a single
+  change by one audit row; a batch of ``put_suppressions_bulk`` by one record for the entries it
+  creates under new keys and one audit row for each other change (``migrations/audit.py``).
 - ``list_suppressions`` pages by an opaque cursor over an id that never changes: a row that
   existed when paging began is returned exactly once, whatever is written meanwhile.
   ``since`` selects entries created or updated at or after that moment.
@@ -116,7 +117,8 @@ class SuppressionStore(Protocol):
         """Every live entry, page by page, never holding more than one page (for CSV export)."""
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
-        """Every recorded change of one key, oldest first (kept after deletion)."""
+        """Every recorded change of one key, oldest first (kept after deletion); a creation by an
+        import batch has no audit row of its own (``id`` 0)."""
 
 
 class ApiKeyStore(Protocol):

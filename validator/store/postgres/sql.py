@@ -33,9 +33,11 @@ def api_key(row: Sequence[Any]) -> ApiKey:
 
 
 async def insert_audit(conn: asyncpg.Connection, rows: list[records.AuditRow]) -> None:
+    """Audit rows, each naming the import batch that created the row it changes (given, or the row's)."""
     if rows:
         await conn.executemany(
-            "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [(a.kind, a.value, a.action, a.actor, a.at, a.why, a.before, a.after) for a in rows],
+            "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after, batch_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+            " coalesce($9::bigint, (SELECT batch_id FROM suppressions WHERE kind = $1 AND value = $2)))",
+            [(a.kind, a.value, a.action, a.actor, a.at, a.why, a.before, a.after, a.batch_id) for a in rows],
         )

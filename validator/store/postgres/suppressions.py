@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from validator.model import AuditEntry, SoftStreak, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.store import records
+from validator.store import audit_trail, records
 from validator.store.postgres.connections import Contended, PostgresConnections
 from validator.store.postgres.sql import COLUMNS, LIVE, as_row, insert_audit, suppression
 
@@ -77,8 +77,10 @@ class PostgresSuppressions(PostgresConnections):
 
     # --- suppressions: writes ---------------------------------------------------------------
 
-    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
-        plan = await self._transaction(lambda conn: self._apply(conn, entries, actor, why))
+    async def _put_batch(
+        self, entries: list[SuppressionEntry], actor: str, why: str | None, bulk: bool
+    ) -> records.WritePlan:
+        plan = await self._transaction(lambda conn: self._apply(conn, entries, actor, why, bulk))
         self._inserted += len(plan.inserts)
         if self._inserted >= self._analyze_at:
             await self._analyze()
@@ -94,7 +96,7 @@ class PostgresSuppressions(PostgresConnections):
         self._analyze_at = max(ANALYZE_MIN, int(rows[0][0] * 0.5))
 
     async def _apply(
-        self, conn: asyncpg.Connection, entries: list[SuppressionEntry], actor: str, why: str | None
+        self, conn: asyncpg.Connection, entries: list[SuppressionEntry], actor: str, why: str | None, bulk: bool = False
     ) -> records.WritePlan:
         now = self._clock()
         kinds, values = zip(*{records.key_of(e) for e in entries}, strict=True)
@@ -105,16 +107,37 @@ class PostgresSuppressions(PostgresConnections):
             values,
         )
         stored = {(row[0], row[1]): suppression(row) for row in rows}
-        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
+        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now, bulk=bulk)
         if plan.inserts:  # waits for a concurrent insert of the same key to end, then skips it
+            batch = (
+                await conn.fetchval(
+                    "INSERT INTO suppression_batches (actor, at, why, added, first_id, last_id)"
+                    " VALUES ($1, $2, $3, $4, 0, 0) RETURNING id",
+                    actor,
+                    now,
+                    why,
+                    len(plan.inserts),
+                )
+                if bulk
+                else None
+            )
             inserted = await conn.fetch(
-                f"INSERT INTO suppressions ({COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
-                " $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])"
-                " ON CONFLICT (kind, value) DO NOTHING RETURNING kind",
+                f"INSERT INTO suppressions ({COLUMNS}, batch_id) SELECT *, $9::bigint FROM unnest($1::text[],"
+                " $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],"
+                " $8::timestamptz[]) ON CONFLICT (kind, value) DO NOTHING RETURNING id",
                 *zip(*map(as_row, plan.inserts), strict=True),
+                batch,
             )
             if len(inserted) != len(plan.inserts):
                 raise Contended()
+            if batch is not None:  # the identity is shared with concurrent inserts: the range bounds ours
+                ids = [row[0] for row in inserted]
+                await conn.execute(
+                    "UPDATE suppression_batches SET first_id = $2, last_id = $3 WHERE id = $1",
+                    batch,
+                    min(ids),
+                    max(ids),
+                )
         if plan.updates:
             await conn.executemany(
                 "UPDATE suppressions SET reason = $3, source = $4, detail = $5, created_at = $6,"
@@ -130,14 +153,14 @@ class PostgresSuppressions(PostgresConnections):
         async def delete(conn: asyncpg.Connection) -> Suppression | None:
             now = self._clock()
             row = await conn.fetchrow(
-                f"DELETE FROM suppressions WHERE kind = $1 AND value = $2 RETURNING {COLUMNS}",
+                f"DELETE FROM suppressions WHERE kind = $1 AND value = $2 RETURNING {COLUMNS}, batch_id",
                 SuppressionKind(kind).value,
                 value,
             )
             if row is None:
                 return None
             old = suppression(row)
-            await insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
+            await insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now, batch_id=row[8])])
             return None if old.expired(now) else old
 
         return await self._transaction(delete)
@@ -163,9 +186,18 @@ class PostgresSuppressions(PostgresConnections):
         return [(suppression(row), row[8]) for row in rows]
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
+        key = (SuppressionKind(kind).value, value)
         rows = await self._fetch(
-            f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = $1 AND value = $2 ORDER BY id",
-            SuppressionKind(kind).value,
-            value,
+            f"SELECT {records.AUDIT_COLUMNS}, batch_id FROM suppression_audit WHERE kind = $1 AND value = $2"
+            " ORDER BY id",
+            *key,
         )
-        return [records.audit_entry(row, row[5]) for row in rows]
+        changes = [(records.audit_entry(row, row[5]), row[9]) for row in rows]
+        found = await self._fetch(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = $1 AND value = $2", *key)
+        current = (suppression(found[0]), found[0][8]) if found else None
+        wanted = audit_trail.batch_ids(changes, current)
+        batches = await self._fetch(
+            f"SELECT {audit_trail.BATCH_COLUMNS} FROM suppression_batches WHERE id = ANY($1::bigint[])", wanted
+        )
+        known = {row[0]: audit_trail.ImportBatch(*row) for row in batches}
+        return audit_trail.merge_trail(SuppressionKind(kind), value, changes, current, known)

@@ -168,8 +168,13 @@ def select_keys(
 
 
 def insert_audit(conn: sqlite3.Connection, rows: list[records.AuditRow]) -> None:
+    """Audit rows, each naming the import batch that created the row it changes (given, or the row's)."""
     conn.executemany(
-        "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after) for a in rows],
+        "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after, batch_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " coalesce(?, (SELECT batch_id FROM suppressions WHERE kind = ? AND value = ?)))",
+        [
+            (a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after, a.batch_id, a.kind, a.value)
+            for a in rows
+        ],
     )

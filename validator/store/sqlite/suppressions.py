@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from validator.model import AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.store import records
+from validator.store import audit_trail, records
 from validator.store.sqlite.connections import SqliteConnections
 from validator.store.sqlite.sql import (
     CHUNK,
@@ -22,6 +22,7 @@ from validator.store.sqlite.sql import (
     LIVE,
     POINT_SQL,
     as_row,
+    from_us,
     insert_audit,
     select_keys,
     suppression,
@@ -77,11 +78,13 @@ class SqliteSuppressions(SqliteConnections):
 
     # --- suppressions: writes, on the writer thread ----------------------------------------
 
-    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
-        return await self._write(self._apply, entries, actor, why)
+    async def _put_batch(
+        self, entries: list[SuppressionEntry], actor: str, why: str | None, bulk: bool
+    ) -> records.WritePlan:
+        return await self._write(self._apply, entries, actor, why, bulk)
 
     def _apply(
-        self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str, why: str | None
+        self, conn: sqlite3.Connection, entries: list[SuppressionEntry], actor: str, why: str | None, bulk: bool = False
     ) -> records.WritePlan:
         now, stored = self._clock(), dict[records.Key, Suppression]()
         keys = {records.key_of(e) for e in entries}
@@ -90,15 +93,25 @@ class SqliteSuppressions(SqliteConnections):
         for i in range(0, max(len(addresses), len(domains)), CHUNK):
             found = select_keys(conn, addresses[i : i + CHUNK], domains[i : i + CHUNK], None)
             stored.update((records.key_of(s), s) for s in found)
-        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now)
+        plan = records.plan_puts(entries, stored, actor=actor, why=why, now=now, bulk=bulk)
         if plan.inserts:
             last = conn.execute(
                 "UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value",
                 (len(plan.inserts),),
             ).fetchone()[0]
+            first = last - len(plan.inserts) + 1  # one writer at a time: the batch's ids are first..last
+            batch = (
+                conn.execute(
+                    "INSERT INTO suppression_batches (actor, at, why, added, first_id, last_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (actor, to_us(now), why, len(plan.inserts), first, last),
+                ).fetchone()[0]
+                if bulk
+                else None
+            )
             conn.executemany(
-                f"INSERT INTO suppressions ({COLUMNS}, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*as_row(s), last - len(plan.inserts) + 1 + i) for i, s in enumerate(plan.inserts)],
+                f"INSERT INTO suppressions ({COLUMNS}, id, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*as_row(s), first + i, batch) for i, s in enumerate(plan.inserts)],
             )
         if plan.updates:
             conn.executemany(
@@ -115,13 +128,13 @@ class SqliteSuppressions(SqliteConnections):
         def delete(conn: sqlite3.Connection) -> Suppression | None:
             now = self._clock()
             rows = conn.execute(
-                f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}",
+                f"DELETE FROM suppressions WHERE kind = ? AND value = ? RETURNING {COLUMNS}, batch_id",
                 (SuppressionKind(kind).value, value),
             ).fetchall()
             if not rows:
                 return None
             old = suppression(rows[0])
-            insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now)])
+            insert_audit(conn, [records.deletion_audit(old, actor=actor, why=why, now=now, batch_id=rows[0][8])])
             return None if old.expired(now) else old
 
         return await self._write(delete)
@@ -147,8 +160,18 @@ class SqliteSuppressions(SqliteConnections):
         return [(suppression(row), row[8]) for row in rows]
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
+        key = (SuppressionKind(kind).value, value)
         rows = await self._scan(
-            f"SELECT {records.AUDIT_COLUMNS} FROM suppression_audit WHERE kind = ? AND value = ? ORDER BY id",
-            (SuppressionKind(kind).value, value),
+            f"SELECT {records.AUDIT_COLUMNS}, batch_id FROM suppression_audit WHERE kind = ? AND value = ? ORDER BY id",
+            key,
         )
-        return [records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])) for row in rows]
+        changes = [(records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])), row[9]) for row in rows]
+        found = await self._scan(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = ? AND value = ?", key)
+        current = (suppression(found[0]), found[0][8]) if found else None
+        wanted = audit_trail.batch_ids(changes, current)
+        batches = await self._scan(
+            f"SELECT {audit_trail.BATCH_COLUMNS} FROM suppression_batches WHERE id IN ({', '.join('?' * len(wanted))})",
+            wanted,
+        )
+        known = {row[0]: audit_trail.ImportBatch(row[0], row[1], from_us(row[2]), row[3]) for row in batches}  # type: ignore[arg-type]
+        return audit_trail.merge_trail(SuppressionKind(kind), value, changes, current, known)
