@@ -187,14 +187,15 @@ class PostgresSuppressions(PostgresConnections):
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
         key = (SuppressionKind(kind).value, value)
+        # the row first: a change committed between the two reads then shows as a change of it
+        found = await self._fetch(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = $1 AND value = $2", *key)
+        current = (suppression(found[0]), found[0][8]) if found else None
         rows = await self._fetch(
             f"SELECT {records.AUDIT_COLUMNS}, batch_id FROM suppression_audit WHERE kind = $1 AND value = $2"
             " ORDER BY id",
             *key,
         )
         changes = [(records.audit_entry(row, row[5]), row[9]) for row in rows]
-        found = await self._fetch(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = $1 AND value = $2", *key)
-        current = (suppression(found[0]), found[0][8]) if found else None
         wanted = audit_trail.batch_ids(changes, current)
         batches = await self._fetch(
             f"SELECT {audit_trail.BATCH_COLUMNS} FROM suppression_batches WHERE id = ANY($1::bigint[])", wanted

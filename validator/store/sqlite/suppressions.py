@@ -22,7 +22,6 @@ from validator.store.sqlite.sql import (
     LIVE,
     POINT_SQL,
     as_row,
-    from_us,
     insert_audit,
     select_keys,
     suppression,
@@ -161,17 +160,21 @@ class SqliteSuppressions(SqliteConnections):
 
     async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
         key = (SuppressionKind(kind).value, value)
+        # the row first: a change committed between the two reads then shows as a change of it
+        found = await self._scan(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = ? AND value = ?", key)
+        current = (suppression(found[0]), found[0][8]) if found else None
         rows = await self._scan(
             f"SELECT {records.AUDIT_COLUMNS}, batch_id FROM suppression_audit WHERE kind = ? AND value = ? ORDER BY id",
             key,
         )
         changes = [(records.audit_entry(row, EPOCH + timedelta(microseconds=row[5])), row[9]) for row in rows]
-        found = await self._scan(f"SELECT {COLUMNS}, batch_id FROM suppressions WHERE kind = ? AND value = ?", key)
-        current = (suppression(found[0]), found[0][8]) if found else None
         wanted = audit_trail.batch_ids(changes, current)
         batches = await self._scan(
             f"SELECT {audit_trail.BATCH_COLUMNS} FROM suppression_batches WHERE id IN ({', '.join('?' * len(wanted))})",
             wanted,
         )
-        known = {row[0]: audit_trail.ImportBatch(row[0], row[1], from_us(row[2]), row[3]) for row in batches}  # type: ignore[arg-type]
+        known = {
+            row[0]: audit_trail.ImportBatch(row[0], row[1], EPOCH + timedelta(microseconds=row[2]), row[3])
+            for row in batches
+        }
         return audit_trail.merge_trail(SuppressionKind(kind), value, changes, current, known)
