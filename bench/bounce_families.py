@@ -19,11 +19,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from validator import smtp_reply
-from validator.bounces import classify
+from validator.bounces import classify, reply_parts
+from validator.bounces.facts import Category
+from validator.bounces.policy import categorize
 from validator.bounces.readers import message
 from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
@@ -111,7 +114,8 @@ class _Traced:
 
 
 def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable[[Any], None]]]:
-    """(name, get, set) for every text rule regex, including those inside classify's rule tables."""
+    """(name, get, set) for every text rule regex, including those inside the rule tables of classify and
+    reply_parts."""
     for module in _RULE_MODULES:
         for name, value in list(vars(module).items()):
             if isinstance(value, re.Pattern) and name not in _NOT_RULES:
@@ -120,18 +124,18 @@ def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable
                     lambda m=module, n=name: getattr(m, n),
                     lambda new, m=module, n=name: setattr(m, n, new),
                 )
-    for table in ("_DECISIVE", "_COMMANDS"):
-        for index in range(len(getattr(classify, table))):
+    for module, table in ((classify, "_DECISIVE"), (reply_parts, "_COMMANDS")):
+        for index in range(len(getattr(module, table))):
 
-            def get(t: str = table, i: int = index) -> re.Pattern[str]:
-                return getattr(classify, t)[i][0]
+            def get(m: ModuleType = module, t: str = table, i: int = index) -> re.Pattern[str]:
+                return getattr(m, t)[i][0]
 
-            def put(new: Any, t: str = table, i: int = index) -> None:
-                entries = list(getattr(classify, t))
+            def put(new: Any, m: ModuleType = module, t: str = table, i: int = index) -> None:
+                entries = list(getattr(m, t))
                 entries[i] = (new, entries[i][1])
-                setattr(classify, t, tuple(entries))
+                setattr(m, t, tuple(entries))
 
-            yield f"classify.{table}[{index}]", get, put
+            yield f"{module.__name__.rsplit('.', 1)[-1]}.{table}[{index}]", get, put
 
 
 @contextmanager
@@ -158,7 +162,7 @@ def trace_rules(files: list[str]) -> dict[tuple[str, int], set[str]]:
     fired: dict[tuple[str, int], set[str]] = defaultdict(set)
     for file in files:
         hits: set[tuple[str, int]] = set()
-        with _patched(lambda name, original: _Traced(name, original, hits)):
+        with _patched(lambda name, original, hits=hits: _Traced(name, original, hits)):
             _read(CORPUS / file)
         for hit in hits:
             fired[hit].add(family(file))
@@ -177,26 +181,50 @@ def _without(drop: set[tuple[str, int]]) -> Callable[[str, re.Pattern[str]], re.
 
 
 def leave_families_out(rows: list[Row]) -> str:
+    """The table per half, then every row whose hard flag changes when its families are held out."""
     files = sorted({row.file for row in rows})
     fired = trace_rules(files)
     first, second = halves(rows)
+    inside_facts = read_corpus()
     lines = [
         "| Half | Families | Rows | Specific rule alternatives removed | Hard-flag accuracy in / out | "
         "Recall in / out | Precision in / out |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    flips = []
     for label, families in (("A", first), ("B", second)):
         members = [row for row in rows if family(row.file) in families]
         specific = {rule for rule, seen in fired.items() if seen <= families}
-        inside = score_ours(members, read_corpus())
+        inside = score_ours(members, inside_facts)
         with _patched(_without(specific)):
-            outside = score_ours(members, {row.file: _read(CORPUS / row.file) for row in members})
+            outside_facts = {row.file: _read(CORPUS / row.file) for row in members}
+        outside = score_ours(members, outside_facts)
         lines.append(
             f"| {label} | {len(families)} | {len(members)} | {len(specific)} | "
             f"{accuracy(inside):.1f}% / {accuracy(outside):.1f}% | {inside.recall:.1f}% / {outside.recall:.1f}% | "
             f"{inside.precision:.1f}% / {outside.precision:.1f}% |"
         )
-    return "\n".join(lines)
+        flips += [f"{label}: {flip}" for flip in _flips(members, inside_facts, outside_facts)]
+    lines += ["", f"Rows whose hard flag changes when their families are held out ({len(flips)}):", ""]
+    return "\n".join(lines + [f"- {flip}" for flip in flips])
+
+
+def _flips(rows: list[Row], inside: dict[str, Any], outside: dict[str, Any]) -> list[str]:
+    """ "file (label): reason in -> reason out: the reply" for each row whose hard flag differs in and out."""
+    found = []
+    for row in rows:
+        mine = [_of(row, inside), _of(row, outside)]
+        hard = [any(categorize(f) is Category.HARD_INVALID for f in facts) for facts in mine]
+        if hard[0] != hard[1]:
+            reasons = [",".join(sorted(str(f.reason) for f in facts)) or "nothing" for facts in mine]
+            words = " ".join((mine[0][0].diagnostic or "").split()) if mine[0] else ""
+            words = words if len(words) <= 110 else "…" + words[-110:]  # the end of a reply says why
+            found.append(f"{row.file} (label {row.reason}): {reasons[0]} -> {reasons[1]}: {words}")
+    return found
+
+
+def _of(row: Row, facts: dict[str, Any]) -> list[Any]:
+    return [f for f in facts.get(row.file) or [] if f.recipient.casefold() == row.recipient.casefold()]
 
 
 def accuracy(score: Score) -> float:

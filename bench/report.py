@@ -1,4 +1,4 @@
-"""Tables of benchmark results, rendered as aligned text for a terminal or as markdown for README.
+"""Tables of benchmark results, rendered as aligned text for a terminal or as markdown for docs/benchmarks.md.
 
 Every benchmark hands back an ``Outcome``: its detail tables and the rows it adds to the final
 summary. Nothing here measures anything; formatting helpers live here so every table agrees.

@@ -2,10 +2,11 @@
 
 import pytest
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
 from validator.bounces.policy import categorize
+from validator.bounces.reply_parts import smtp_command
 from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
 
 
@@ -81,6 +82,24 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ),
         # GoDaddy misuses 5.1.1 for a rate limit
         ("550 5.1.1 <x@example.com> - 192.0.2.1 has sent to too many recipients this hour. IB607", "RCPT", R.SPEEDING),
+        # a dead domain in its general forms: a host/domain word and a verdict, the domain's name and a verdict, or
+        # the verdict first (wordings of servers outside the corpus read by the same forms)
+        ("550 Host unknown", None, R.HOSTUNKNOWN),
+        ("553 neko.example.com does not exist", "DATA", R.HOSTUNKNOWN),  # Exim
+        ("DNS lookup failure: host cx.example.org not found", None, R.HOSTUNKNOWN),  # DragonFly
+        ("550 5.1.2 The domain example.net could not be found", None, R.HOSTUNKNOWN),
+        ("kijitora@neko.example.com ... unknown host", None, R.HOSTUNKNOWN),  # Sendmail
+        ("550 5.1.2 No such domain at this location", None, R.HOSTUNKNOWN),
+        # ... but an address that does not exist is a missing mailbox, and a file name is no domain
+        ("550 <kijitora@example.org> does not exist", "RCPT", R.USERUNKNOWN),
+        ("451 4.3.0 /etc/postfix/main.cf not found", None, R.SYSTEMERROR),
+        # a HELO refusal naming an invalid host name is not a dead recipient domain
+        ("550 5.7.1 Helo command rejected: Invalid host name", "RCPT", R.BLOCKED),
+        # Lotus Notes: absent from the directory ("Public Name & Address Book", the Domino Directory before R5)
+        ("User  not listed in public Name & Address Book", None, R.USERUNKNOWN),
+        # advice given only when the address was not found: InterScan, Exchange (Microsoft KB 168557)
+        ("Unable to deliver message to <x@example.jp>. Please check if address is correct.", None, R.USERUNKNOWN),
+        ("This error is a Recipient Not Found error. Check the address again, and resend.", None, R.USERUNKNOWN),
         # Office 365 directory-based edge blocking means the recipient does not exist
         ("550 5.4.1 Recipient address rejected: Access denied", "RCPT", R.USERUNKNOWN),
         # RFC 5248 X.7.13 user account disabled

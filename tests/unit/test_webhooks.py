@@ -50,7 +50,7 @@ SES_BOUNCE = {
         "destination": ["bounce@simulator.amazonses.com"],
     },
 }
-# SendGrid blocked bounce without "status": the Discourse crash (bounce-anchors §4.2)
+# SendGrid blocked bounce without "status": the payload that crashed Discourse's handler
 SENDGRID_EVENTS = [
     {
         "email": "full@example.jp",

@@ -5,7 +5,7 @@ gave; they all call ``reason_of`` so one rule set decides them alike. It builds 
 ``smtp_reply.classify_reply`` (what a reply says about the mailbox) and refines its classes
 into Sisimai's finer reasons, where the enhanced code, the text or the SMTP command says more.
 
-Order (bounce-anchors §6.2 rule 3): text rules specific enough to beat any code come first
+Order (what a reply says outweighs its codes): text rules specific enough to beat any code come first
 (a full mailbox reported as "5.1.1", a spam filter answering "5.7.1"); then the command the
 reply answered; then the address classes of ``classify_reply``; then the code. Every text rule
 quotes a reply it was written for. Pure.
@@ -16,38 +16,8 @@ from __future__ import annotations
 import re
 
 from validator.bounces.facts import BounceReason
+from validator.bounces.reply_parts import STATUS_REASONS
 from validator.smtp_reply import Reply, ReplyClass, classify_reply, read_mailbox_words
-
-# RFC 3463 §3.x subject.detail → reason, used when the text gave no better answer.
-_BY_STATUS = {
-    "1.0": BounceReason.USERUNKNOWN,  # X.1.0 other address status (Sisimai's standard map)
-    "1.2": BounceReason.HOSTUNKNOWN,  # X.1.2 bad destination system address
-    "1.3": BounceReason.USERUNKNOWN,  # X.1.3 bad destination mailbox address syntax
-    "1.6": BounceReason.HASMOVED,  # X.1.6 destination mailbox has moved, no forwarding address
-    "2.3": BounceReason.EXCEEDLIMIT,  # X.2.3 message length exceeds administrative limit
-    "2.4": BounceReason.FILTERED,  # X.2.4 mailing list expansion problem
-    "3.0": BounceReason.SYSTEMERROR,  # X.3.0 other or undefined mail system status
-    "3.1": BounceReason.SYSTEMFULL,  # X.3.1 mail system full
-    "3.2": BounceReason.NOTACCEPT,  # X.3.2 system not accepting network messages
-    "3.4": BounceReason.MESGTOOBIG,  # X.3.4 message too big for system
-    "3.5": BounceReason.SYSTEMERROR,  # X.3.5 system incorrectly configured
-    "4.6": BounceReason.NETWORKERROR,  # X.4.6 routing loop detected
-    "4.7": BounceReason.EXPIRED,  # X.4.7 delivery time expired
-    "5.3": BounceReason.SYNTAXERROR,  # X.5.3 too many recipients... treated by servers as protocol trouble
-    "6.0": BounceReason.CONTENTERROR,  # X.6.x media and content
-    "7.0": BounceReason.SECURITYERROR,
-    "7.1": BounceReason.POLICYVIOLATION,  # X.7.1 delivery not authorized: the text decides, see _SENDER
-    "7.10": BounceReason.FAILEDSTARTTLS,  # RFC 5248: encryption needed
-    "7.13": BounceReason.SUSPEND,  # RFC 5248: user account disabled
-    "7.17": BounceReason.HASMOVED,  # RFC 5248: mailbox owner has changed
-    "7.18": BounceReason.HASMOVED,  # RFC 5248: domain owner has changed
-    "7.23": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation failed
-    "7.24": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation error
-    "7.25": BounceReason.REQUIREPTR,  # RFC 7372: reverse DNS validation failed
-    "7.26": BounceReason.AUTHFAILURE,  # RFC 7372: multiple authentication checks failed
-    "7.27": BounceReason.NOTACCEPT,  # RFC 7505: sender address has null MX
-    "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
-}
 
 # RFC 5321 §3.4 "551 User not local; please try <forward-path>"; "550 5.1.6 recipient no longer on server".
 # A 551 is a move only when its text says so: "551 5.7.1 ... not authorized" is a policy refusal.
@@ -107,7 +77,8 @@ _DECISIVE = (
     # Google Groups, in the poster's language, always linking its help: "the group you tried to contact (x) may not
     # exist, or you may not have permission to post messages to the group ... https://groups.google.com/support/"
     (re.compile(r"groups\.google\.com/support"), BounceReason.REJECTED),
-    # "550 Unauthenticated senders not allowed"; MessageLabs: "550-Please turn on SMTP Authentication in your mail client."
+    # "550 Unauthenticated senders not allowed";
+    # MessageLabs: "550-Please turn on SMTP Authentication in your mail client."
     (
         re.compile(r"smtp auth|unauthenticated senders|authentication required|must (?:first )?authenticate"),
         BounceReason.SECURITYERROR,
@@ -145,19 +116,30 @@ _DECISIVE = (
     # Facebook: "550 5.1.1 RCP-P2 ... Refused due to recipient preferences"
     (re.compile(r"recipient preferences"), BounceReason.FILTERED),
 )
-# The domain does not take mail. "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for
-# name=example.jp type=A: Host not found"; SES: "550 5.4.4 Invalid domain"; DragonFly: "DNS lookup failure: host x not
-# found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not reachable"
+# The domain does not take mail, in a few general forms as the mailbox's absence is (smtp_reply._NOT_FOUND): a word for
+# the host or domain and a verdict of absence; the domain's own name and the verdict; or the verdict first.
+_GONE = r"(?:is |was )?(?:unknown|not found|not reachable|does ?n[o']t exist|could ?n[o']t be found|nonexistent)"
 _HOST_UNKNOWN = re.compile(
-    r"host unknown|unknown host|domain (?:name )?not found|host not found|nonexistent domain|no such domain"
-    r"|invalid domain|domain is not reachable|dns lookup failure"
-    r"|(?<![@\w.-])(?:[a-z0-9-]+\.)+[a-z]{2,} does not exist"  # Exim: "553 neko.example.com does not exist"
+    # "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for name=example.jp type=A: Host
+    # not found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not
+    # reachable"
+    rf"\b(?:host|domain)(?: ?name)?(?: or domain(?: name)?)? {_GONE}"
+    # Exim: "553 neko.example.com does not exist"; DragonFly: "DNS lookup failure: host cx.example.org not found";
+    # Gmail: "the domain gmal.com couldn't be found. Check for typos" (not after "@": that names an address)
+    rf"|(?<![@\w./-])(?:[a-z0-9-]+\.)+[a-z]{{2,}} {_GONE}"
+    # Sendmail: "kijitora@neko.example.com ... unknown host"; SES: "550 5.4.4 Invalid domain";
+    # "550 5.1.7 No such domain"
+    r"|(?:unknown|nonexistent|no such|invalid(?= domain)) (?:host|domain)\b"
 )
 # Notices that say the address is unknown in words no SMTP reply uses: Exchange 2003 "The recipient name is not
-# recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; InterScan "Please check if address is correct"
-# Lotus Notes: "User not listed in public Name & Address Book"
+# recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; and the advice reporters give only when the
+# address was not found, to check it: InterScan "Please check if address is correct"; Gmail "Please try double-checking
+# the recipient's email address for typos"; Exchange's Recipient Not Found report (Microsoft KB 168557) "Check the
+# address again, and resend"
 _NOTICE_UNKNOWN = re.compile(
-    r"recipient name is not recognized|unknown user:|check if (?:the )?address is correct|not listed in public name"
+    r"recipient name is not recognized|unknown user:"
+    r"|check(?:ing)? (?:if |that |whether )?(?:the )?(?:recipient'?s? )?(?:e-?mail )?address"
+    r"(?: again| is correct| for typos)"
 )
 # "try again" says the lookup failed for now (Postfix: "Name service error for domain x: Host not found, try again");
 # "No route to host", "Connection timed out" (Postfix); Google: "DNS Error: ... had no relevant answers";
@@ -169,14 +151,17 @@ _NETWORK = re.compile(
 )
 # RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
 # Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator";
-# Exim 4.96 for an RFC 7505 null MX (tests/data/mta-dsn/exim-null-mx.eml): "an MX or SRV record indicated no SMTP service"
+# Exim 4.96 for an RFC 7505 null MX (tests/data/mta-dsn/exim-null-mx.eml):
+# "an MX or SRV record indicated no SMTP service"
 _NOT_ACCEPT = re.compile(
     r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx"
     r"|record indicated no smtp service"
 )
-# "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy); Gmail 5.2.1 "receiving mail at a rate"
+# "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy);
+# Gmail 5.2.1 "receiving mail at a rate"
 _SPEEDING = re.compile(r"has sent (?:to )?too many|rate limit|too many messages|receiving mail at a rate")
-# Sender refused: "501 5.1.8 <x>: Sender address rejected: Domain not found"; qmail "Connected to x but sender was rejected."
+# Sender refused: "501 5.1.8 <x>: Sender address rejected: Domain not found";
+# qmail "Connected to x but sender was rejected."
 _SENDER_REJECTED = re.compile(
     r"sender address rejected|domain of sender|sender (?:was |is )?(?:rejected|denied)"
     r"|not a registered gateway user|not have permission to post"
@@ -198,7 +183,8 @@ _TOO_BIG = re.compile(
 # The local delivery program failed: Exim "pipe to |/usr/local/bin/x ... generated by x@example.com";
 # "/home/neko/.forward generated by x"; Sendmail "X-Unix; 77"; "child status 100"
 _MAILER = re.compile(r"pipe to \||generated by \S+@|child status|command died|mailer error|unknown mailer")
-# "554 Service currently unavailable"; "550 5.3.5 Internal System Error"; Postfix "451 4.3.0 Error: queue file write error"
+# "554 Service currently unavailable"; "550 5.3.5 Internal System Error";
+# Postfix "451 4.3.0 Error: queue file write error"
 _SYSTEM = re.compile(
     r"service (?:currently )?unavailable|system error|queue file write error|local error|temporary failure"
     r"|resources temporarily unavailable|internal error|server error"
@@ -207,38 +193,11 @@ _SYSTEM = re.compile(
 # Exim: "malformed address: <x> may not follow"
 _SYNTAX = re.compile(r"syntax error|malformed address|command parameter not implemented|command not recognized")
 
-# Which SMTP command a reply answered, from the words MTAs wrap it in.
-_COMMANDS = (
-    # Postfix "(in reply to RCPT TO command)"; Exim "after RCPT TO:<x>"; DragonFly "did not like our RCPT TO";
-    # Sendmail transcript ">>> RCPT To:<x>"
-    # m-FILTER: "-------SMTP command DATA"
-    (
-        re.compile(
-            r"in reply to end of data|after end of data|final data|\(data\)|in reply to data|>>> data|smtp command data"
-        ),
-        "DATA",
-    ),
-    # X.400 gateways: "Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 ..."
-    (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to|smtp:rcpt"), "RCPT"),
-    (re.compile(r"in reply to mail from|after mail from|our mail from|>>> mail from"), "MAIL"),
-    (
-        re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"),
-        "CONN",
-    ),
-)
-
-
-def smtp_command(text: str) -> str | None:
-    """The SMTP command a quoted reply answered (DATA, RCPT, MAIL, CONN), when the wrapper says."""
-    folded = text.casefold()
-    found = [(m.start(), command) for pattern, command in _COMMANDS for m in [pattern.search(folded)] if m]
-    return min(found)[1] if found else None
-
 
 def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     """The Sisimai reason a failure reply states; ``onhold`` when it says too little to tell.
 
-    ``command`` is the SMTP command the reply answered, when known (``smtp_command``).
+    ``command`` is the SMTP command the reply answered, when known (``reply_parts.smtp_command``).
     """
     klass = classify_reply(reply)
     text = reply.text.casefold()
@@ -286,7 +245,7 @@ def _sender_refusal(decisive: BounceReason | None, text: str, status: str) -> Bo
     if decisive is not None:
         return decisive
     if status in ("2.3", "3.4"):
-        return _BY_STATUS[status]
+        return STATUS_REASONS[status]
     if _TOO_BIG.search(text):  # Sendmail: ">>> MAIL From:<x> SIZE=10485761 <<< 552 5.3.4 Message size exceeds ..."
         return BounceReason.MESGTOOBIG
     return BounceReason.REJECTED
@@ -323,9 +282,11 @@ def _by_code(reply: Reply, klass: ReplyClass, status: str, first: int | None) ->
     if status == "4.4":  # X.4.4 unable to route: Sisimai's map reads 5.4.4 as a dead domain, 4.4.4 as network trouble
         return BounceReason.HOSTUNKNOWN if first == 5 else BounceReason.NETWORKERROR
     if klass is ReplyClass.PROBE_BLOCKED:  # our IP, domain or authentication was refused
-        return _BY_STATUS.get(status, BounceReason.BLOCKED) if status not in ("7.0", "7.1") else BounceReason.BLOCKED
-    if status in _BY_STATUS:
-        return _BY_STATUS[status]
+        return (
+            STATUS_REASONS.get(status, BounceReason.BLOCKED) if status not in ("7.0", "7.1") else BounceReason.BLOCKED
+        )
+    if status in STATUS_REASONS:
+        return STATUS_REASONS[status]
     if status.startswith("6."):
         return BounceReason.CONTENTERROR
     if reply.code in (500, 501, 502, 503, 504):  # RFC 5321 §4.2.2: command syntax and sequence errors

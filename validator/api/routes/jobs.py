@@ -51,7 +51,7 @@ async def submit(request: web.Request) -> web.Response:
 
 async def _receive(request: web.Request, upload: Upload, store: JobStore, job_id: str) -> int:
     """Read, parse and store the body chunk by chunk; the number of rows."""
-    settings, gate = request.app[keys.SETTINGS], request.app[keys.JOB_RUNNER].gate
+    settings, gate = request.app[keys.SETTINGS], request.app[keys.REALTIME_GATE]
     size, chunk_no, pending = 0, 0, []
     async for data in request.content.iter_chunked(READ_BYTES):
         size += len(data)

@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from validator.bounces.webhooks.payload import epoch_time, iso_time
+from validator.bounces.payload import epoch_time, iso_time
 from validator.errors import InvalidSignature, WebhookNotConfigured
 
 SENDGRID_SIGNATURE = "x-twilio-email-event-webhook-signature"
