@@ -28,8 +28,9 @@ from validator.model import (
     Suppression,
     Verdict,
 )
-from validator.probe.disagreements import AcceptLedger, ProbeDisagreements
+from validator.probe.disagreements import ProbeDisagreements
 from validator.signals.risk import assess_signals, suggest_unparsed
+from validator.store.protocols import ProbeLedger, ValidationFacts
 from validator.suppressions.keys import address_key, domain_key, matching_entry
 from validator.syntax import parse_address
 from validator.verdict import decide
@@ -43,12 +44,8 @@ class MxLookup(Protocol):
     async def lookup(self, domain: str, bulk: bool = False) -> MxAnswer: ...
 
 
-class SuppressionLookup(AcceptLedger, Protocol):
+class SuppressionLookup(ValidationFacts, ProbeLedger, Protocol):
     """What the checker needs from the store (validator.store.Store)."""
-
-    async def find_validation_facts(
-        self, addresses: Sequence[str], domains: Sequence[str] = ()
-    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]: ...
 
 
 class RcptProber(Protocol):

@@ -16,7 +16,7 @@ from validator import errors
 from validator.cli.render import render_table
 from validator.cli.store_access import on_store
 from validator.model import PUBLISHABLE
-from validator.store import Store
+from validator.store.protocols import ApiKeyStore
 from validator.wire.api_keys import SCOPES, requested_scopes
 
 
@@ -44,7 +44,7 @@ def add_commands(commands: Any) -> None:
     revoke.set_defaults(run=lambda a, s: on_store(s, _keys_revoke, a))
 
 
-async def _keys_create(store: Store, args: argparse.Namespace) -> int:
+async def _keys_create(store: ApiKeyStore, args: argparse.Namespace) -> int:
     scopes = requested_scopes([*args.scopes, *([PUBLISHABLE] if args.publishable else [])], args.origins)
     key, token = await store.create_api_key(args.name, scopes)
     print(f"created key {key.id} ({key.name}) with scopes {', '.join(sorted(key.scopes))}", file=sys.stderr)
@@ -57,7 +57,7 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment is not None else "-"
 
 
-async def _keys_list(store: Store, args: argparse.Namespace) -> int:
+async def _keys_list(store: ApiKeyStore, args: argparse.Namespace) -> int:
     rows = [("ID", "NAME", "SCOPES", "CREATED", "REVOKED")]
     for key in await store.list_api_keys():
         rows.append((key.id, key.name, ",".join(sorted(key.scopes)), _when(key.created_at), _when(key.revoked_at)))
@@ -65,7 +65,7 @@ async def _keys_list(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _keys_revoke(store: Store, args: argparse.Namespace) -> int:
+async def _keys_revoke(store: ApiKeyStore, args: argparse.Namespace) -> int:
     if not await store.revoke_api_key(args.key):
         raise errors.NotFound(f"no active key with id or name {args.key!r}")
     print(f"revoked {args.key}", file=sys.stderr)

@@ -18,7 +18,7 @@ from validator.cli.files import open_input
 from validator.cli.render import print_json
 from validator.cli.store_access import actor, on_store
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.store import Store
+from validator.store.protocols import SuppressionStore
 from validator.suppressions.importer import import_rows
 from validator.suppressions.keys import ImportParser, ImportRow, parse_domain_key, parse_email_key, parse_time
 from validator.wire import suppressions as sw
@@ -63,7 +63,7 @@ def _key(args: argparse.Namespace) -> tuple[SuppressionKind, str]:
     return SuppressionKind.ADDRESS, parse_email_key(args.target, "target")
 
 
-async def _suppress_add(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_add(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     entry = SuppressionEntry(
         kind,
@@ -78,7 +78,7 @@ async def _suppress_add(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_remove(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_remove(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     if await store.delete_suppression(kind, value, actor=actor(), why=args.why) is None:
         raise errors.NotFound(f"{value} is not suppressed")
@@ -86,7 +86,7 @@ async def _suppress_remove(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_show(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     kind, value = _key(args)
     entry = await store.get_suppression(kind, value)
     if entry is None:
@@ -96,7 +96,7 @@ async def _suppress_show(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_import(store: SuppressionStore, args: argparse.Namespace) -> int:
     """Invalid rows go to standard error with their line numbers as they are met."""
     parser = ImportParser(SuppressionReason(args.reason), args.source)
     source = open_input(args.file)
@@ -115,7 +115,7 @@ async def _suppress_import(store: Store, args: argparse.Namespace) -> int:
     return 2 if totals.invalid else 0
 
 
-async def _suppress_export(store: Store, args: argparse.Namespace) -> int:
+async def _suppress_export(store: SuppressionStore, args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(sw.csv_header())
     async for entry in store.iter_suppressions():

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from validator.errors import StoreUnavailable
-from validator.store.jobs_schema import V3_POSTGRES, V3_SQLITE, V4_POSTGRES, V4_SQLITE, V5_ANSWERED
+from validator.store.migrations.audit import V6_POSTGRES, V6_SQLITE
+from validator.store.migrations.jobs import V3_POSTGRES, V3_SQLITE, V4_POSTGRES, V4_SQLITE, V5_ANSWERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "bulk jobs and their chunks", V3_SQLITE, V3_POSTGRES),
     Migration(4, "jobs owned by api key id", V4_SQLITE, V4_POSTGRES),
     Migration(5, "rows answered so far in leased job chunks", V5_ANSWERED, V5_ANSWERED),
+    Migration(6, "one audit record per import batch", V6_SQLITE, V6_POSTGRES),
 )
 
 

@@ -1,4 +1,4 @@
-"""Schema versions 3 and 4: bulk jobs and their chunks, and whose they are (see ``schema.py`` for
+"""Schema versions 3 and 4: bulk jobs and their chunks, and whose they are (see ``migrations/__init__.py`` for
 the rules of migrations).
 
 One row per job, one row per chunk of ``VALIDATOR_JOB_CHUNK_ROWS`` input rows. A chunk holds

@@ -1,4 +1,4 @@
-"""``JobStore`` on SQLite: a mixin of ``SqliteStore`` using its writer and scan threads.
+"""``JobStore`` on SQLite: ``SqliteJobs``, on the writer and scan threads of ``SqliteConnections``.
 
 Every job write is one ``BEGIN IMMEDIATE`` transaction on the writer thread, so claims and
 completions of every process on the file are serialised by SQLite's write lock: a claim
@@ -9,26 +9,23 @@ threads, never on the event loop. Reads (status, list, results) run on the scan 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import TypeVar
 
 from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
 from validator.store import job_records as jr
 from validator.store.records import checked_limit
-from validator.store.sqlite_sql import from_us, to_us
+from validator.store.sqlite.connections import SqliteConnections
+from validator.store.sqlite.sql import from_us, to_us
 
 T = TypeVar("T")
 RESULT_PAGE = 4  # answered chunks read at a time by iter_results
 _OPEN = "('queued', 'running')"
 
 
-class SqliteJobs:
-    """The job methods of ``SqliteStore`` (which supplies ``_write``, ``_scan`` and ``_clock``)."""
-
-    _clock: Callable[[], datetime]
-    _write: Callable[..., Any]
-    _scan: Callable[..., Any]
+class SqliteJobs(SqliteConnections):
+    """``JobStore`` on SQLite, on the writer and scan threads of ``SqliteConnections``."""
 
     async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
         now = self._clock()

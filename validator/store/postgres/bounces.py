@@ -1,8 +1,9 @@
-"""Bounce ingestion on PostgreSQL: the statements ``PostgresStore`` runs for it.
+"""Bounce ingestion and bounce history on PostgreSQL: ``PostgresBounces`` and the statements it runs.
 
-``ingest`` runs inside the store's transaction. Rows of the batch's addresses are locked
+``_ingest`` runs inside the store's transaction (its suppressions through the audited
+``PostgresSuppressions._apply``). Rows of the batch's addresses are locked
 (``soft_streaks ... FOR UPDATE``; a unique-key insert race on ``delivery_events`` makes the
-transaction retry through the store's ``_Contended``), so two replicas ingesting reports for
+transaction retry through the store's ``Contended``), so two replicas ingesting reports for
 one address serialize instead of losing a streak increment.
 """
 
@@ -21,16 +22,20 @@ from validator.bounces.plan import (
     Decision,
     EventCount,
     FactRecord,
+    RolledBack,
     event_row,
     plan_ingest,
 )
 from validator.bounces.policy import LearningPolicy
 from validator.model import SoftStreak, SuppressionEntry
+from validator.store import event_reads
+from validator.store.postgres.connections import Contended
+from validator.store.postgres.suppressions import PostgresSuppressions
 
 _EVENT_TYPES = ("text[]",) * 9 + ("int[]",) + ("text[]",) * 10 + ("timestamptz[]",) * 2
 
 
-async def ingest(
+async def _ingest(
     conn: asyncpg.Connection,
     records: Sequence[FactRecord],
     policy: LearningPolicy,
@@ -99,7 +104,7 @@ async def ingest(
     return plan.decisions
 
 
-async def count_events(conn: asyncpg.Connection, filters: Sequence[Any]) -> tuple[list[EventCount], int]:
+async def _count_events(conn: asyncpg.Connection, filters: Sequence[Any]) -> tuple[list[EventCount], int]:
     clauses, params = ["TRUE"], []
     for (column, op), value in zip(REPORT_FILTERS, filters, strict=True):
         if value is not None:
@@ -122,3 +127,61 @@ async def count_events(conn: asyncpg.Connection, filters: Sequence[Any]) -> tupl
         *SOFT_CATEGORIES,
     )
     return groups, open_soft
+
+
+class PostgresBounces(PostgresSuppressions):
+    """``BounceIngestion`` and ``BounceReports`` on PostgreSQL."""
+
+    async def ingest_facts(
+        self, records_: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
+    ) -> list[Decision]:
+        if not records_:
+            return []
+
+        async def run(conn: asyncpg.Connection) -> list[Decision]:
+            async def put(c: asyncpg.Connection, entries: list[SuppressionEntry]) -> object:
+                return await self._apply(c, entries, actor, None)
+
+            decisions = await _ingest(conn, records_, policy, self._clock(), put, Contended)
+            if dry_run:
+                raise RolledBack(decisions)
+            return decisions
+
+        try:
+            return await self._transaction(run)
+        except RolledBack as undone:
+            return undone.decisions
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+        if not addresses:
+            return {}
+        rows = await self._fetch(
+            "SELECT address, sends, first_at, last_at FROM soft_streaks WHERE address = ANY($1::text[])",
+            list(addresses),
+        )
+        return {row[0]: SoftStreak(row[1], row[2], row[3]) for row in rows}
+
+    async def count_events(
+        self,
+        *,
+        campaign_id: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[EventCount], int]:
+        async def run(conn: asyncpg.Connection) -> tuple[list[EventCount], int]:
+            return await _count_events(conn, (campaign_id, sender, since, until))
+
+        return await self._transaction(run)
+
+    async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
+        rows = await self._fetch(event_reads.numbered(event_reads.CAMPAIGNS_SQL), event_reads.CAMPAIGNS_MAX)
+        return [event_reads.campaign_summary(row, lambda t: t) for row in rows]
+
+    async def list_events(
+        self, campaign_id: str | None, before_id: int | None, limit: int
+    ) -> list[event_reads.StoredEvent]:
+        sql, params = event_reads.events_query(campaign_id, before_id, limit)
+        return [
+            event_reads.stored_event(row, lambda t: t) for row in await self._fetch(event_reads.numbered(sql), *params)
+        ]

@@ -1,4 +1,4 @@
-"""``JobStore`` on PostgreSQL: a mixin of ``PostgresStore``, for several replicas sharing jobs.
+"""``JobStore`` on PostgreSQL (``PostgresJobs``), for several replicas sharing jobs.
 
 Claims take the oldest unanswered chunk with ``FOR UPDATE SKIP LOCKED``: replicas claiming at
 the same moment each get a different chunk and never wait on each other. A claim is a lease
@@ -11,14 +11,14 @@ in one transaction: a chunk is answered once, and the last one completes the job
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
 from validator.jobs.model import ChunkAnswer, ChunkClaim, Counts, InputRow, Job, JobOptions, JobStatus
 from validator.store import job_records as jr
+from validator.store.postgres.connections import PostgresConnections
 from validator.store.records import checked_limit
 
 RESULT_PAGE = 4  # answered chunks read at a time by iter_results
@@ -34,14 +34,8 @@ def _same(moment: datetime | None) -> datetime | None:
     return moment
 
 
-class PostgresJobs:
-    """The job methods of ``PostgresStore`` (which supplies ``_transaction``, ``_fetch``, ``_write_one`` and
-    ``_clock``)."""
-
-    _clock: Callable[[], datetime]
-    _transaction: Callable[[Callable[[asyncpg.Connection], Awaitable[Any]]], Awaitable[Any]]
-    _fetch: Callable[..., Awaitable[list[asyncpg.Record]]]
-    _write_one: Callable[..., Awaitable[list[asyncpg.Record]]]
+class PostgresJobs(PostgresConnections):
+    """``JobStore`` on PostgreSQL, on the transactions of ``PostgresConnections``."""
 
     async def create_job(self, options: JobOptions, *, created_by: str, owner_key: str | None = None) -> Job:
         now = self._clock()

@@ -1,7 +1,7 @@
-"""SQL text, row conversions and connection plumbing of the SQLite backend (``sqlite.py``).
+"""SQL text, row conversions and connection plumbing of the SQLite backend.
 
 Plain functions over ``sqlite3`` connections, shared by the store's three threads; the
-thread ownership and the snapshot policy live in ``SqliteStore``. sqlite3 errors are
+thread ownership and the snapshot policy live in ``SqliteConnections`` (``connections.py``). sqlite3 errors are
 translated here (``unavailable``, ``translated``) and leave as ``StoreUnavailable``.
 """
 
@@ -168,8 +168,13 @@ def select_keys(
 
 
 def insert_audit(conn: sqlite3.Connection, rows: list[records.AuditRow]) -> None:
+    """Audit rows, each naming the import batch that created the row it changes (given, or the row's)."""
     conn.executemany(
-        "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after) for a in rows],
+        "INSERT INTO suppression_audit (kind, value, action, actor, at, why, before, after, batch_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " coalesce(?, (SELECT batch_id FROM suppressions WHERE kind = ? AND value = ?)))",
+        [
+            (a.kind, a.value, a.action, a.actor, to_us(a.at), a.why, a.before, a.after, a.batch_id, a.kind, a.value)
+            for a in rows
+        ],
     )

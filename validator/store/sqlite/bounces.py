@@ -1,8 +1,9 @@
-"""Bounce ingestion on SQLite: the statements ``SqliteStore`` runs for it, on its threads.
+"""Bounce ingestion and bounce history on SQLite: ``SqliteBounces`` and the statements it runs.
 
-``ingest`` runs on the writer thread inside the store's transaction; the reads below run on
-the loop's read connection (point lookups) or the scan thread (the report). Timestamps are
-integer microseconds, as everywhere in the SQLite schema.
+``_ingest`` runs on the writer thread inside the store's transaction (its suppressions through
+the audited ``SqliteSuppressions._apply``); streak lookups run on the loop's read connection,
+the report and the event lists on the scan thread. Timestamps are integer microseconds, as
+everywhere in the SQLite schema.
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from validator.bounces.plan import (
     Decision,
     EventCount,
     FactRecord,
+    RolledBack,
     event_row,
     plan_ingest,
 )
 from validator.bounces.policy import LearningPolicy
-from validator.model import SoftStreak, SuppressionEntry
-from validator.store.sqlite_sql import CHUNK, from_us, to_us
+from validator.model import SoftStreak, Suppression, SuppressionEntry
+from validator.store import event_reads
+from validator.store.sqlite.sql import CHUNK, from_us, to_us, translated
+from validator.store.sqlite.suppressions import SqliteSuppressions
 
 
 def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def ingest(
+def _ingest(
     conn: sqlite3.Connection,
     records: Sequence[FactRecord],
     policy: LearningPolicy,
@@ -96,7 +100,7 @@ def _us_row(row: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(to_us(v) if isinstance(v, datetime) else v for v in row)
 
 
-def find_streaks(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+def _find_streaks(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str, SoftStreak]:
     found = {}
     for i in range(0, len(addresses), CHUNK):
         part = list(addresses[i : i + CHUNK])
@@ -107,7 +111,7 @@ def find_streaks(conn: sqlite3.Connection, addresses: Sequence[str]) -> dict[str
     return found
 
 
-def count_events(conn: sqlite3.Connection, filters: Sequence[Any]) -> tuple[list[EventCount], int]:
+def _count_events(conn: sqlite3.Connection, filters: Sequence[Any]) -> tuple[list[EventCount], int]:
     """The report's groups, and the addresses whose soft failures in range are still an open streak."""
     where, params = _where(filters)
     groups = [
@@ -133,3 +137,65 @@ def _where(filters: Sequence[Any]) -> tuple[str, list[Any]]:
             clauses.append(f"{column} {op} ?")
             params.append(to_us(value) if isinstance(value, datetime) else value)
     return " AND ".join(clauses), params
+
+
+class SqliteBounces(SqliteSuppressions):
+    """``BounceIngestion``, ``BounceReports`` and ``ValidationFacts`` on SQLite."""
+
+    async def ingest_facts(
+        self, records_: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
+    ) -> list[Decision]:
+        if not records_:
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[Decision]:
+            decisions = _ingest(
+                conn, records_, policy, self._clock(), lambda c, entries: self._apply(c, entries, actor, None)
+            )
+            if dry_run:
+                raise RolledBack(decisions)
+            return decisions
+
+        try:
+            return await self._write(run)
+        except RolledBack as undone:
+            return undone.decisions
+
+    async def find_validation_facts(
+        self, addresses: Sequence[str], domains: Sequence[str] = ()
+    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
+        return await self.find_suppressions(addresses, domains), await self.find_soft_streaks(addresses)
+
+    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
+        conn = self._reader()  # first: renewing the snapshot also brings the filter up to date
+        keys = self._streak_keys.filter
+        if keys is not None:  # almost no address has a streak: most lookups end here
+            addresses = [a for a in addresses if keys.might_contain(a)]
+            if not addresses:
+                return {}
+        with translated():
+            return _find_streaks(conn, addresses)
+
+    async def count_events(
+        self,
+        *,
+        campaign_id: str | None = None,
+        sender: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> tuple[list[EventCount], int]:
+        def run() -> tuple[list[EventCount], int]:
+            with translated():
+                return _count_events(self._sconn, (campaign_id, sender, since, until))  # type: ignore[arg-type]
+
+        return await self._in(self._scanner, run)
+
+    async def list_campaigns(self) -> list[event_reads.CampaignSummary]:
+        rows = await self._scan(event_reads.CAMPAIGNS_SQL, (event_reads.CAMPAIGNS_MAX,))
+        return [event_reads.campaign_summary(row, from_us) for row in rows]  # type: ignore[arg-type]
+
+    async def list_events(
+        self, campaign_id: str | None, before_id: int | None, limit: int
+    ) -> list[event_reads.StoredEvent]:
+        sql, params = event_reads.events_query(campaign_id, before_id, limit)
+        return [event_reads.stored_event(row, from_us) for row in await self._scan(sql, params)]  # type: ignore[arg-type]
