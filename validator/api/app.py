@@ -115,6 +115,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     services = build_services(app[SETTINGS], app[STORE], app[METRICS])
+    assert services.prober is not None  # built whether or not probing is enabled: it opens nothing until asked
     app[RESOLVER] = services.resolver
     app[PROBER] = services.prober
     app[CHECKER] = services.checker

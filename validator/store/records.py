@@ -141,10 +141,10 @@ def plan_puts(
     for key, entry in latest.items():
         old = stored.get(key)
         live = old is not None and not old.expired(now)
-        if live and same_content(old, entry):
+        if old is not None and live and same_content(old, entry):
             plan.results[key] = (old, Outcome.UNCHANGED)
             continue
-        created_at = old.created_at if live else now
+        created_at = old.created_at if old is not None and live else now
         new = Suppression(
             entry.kind, entry.value, entry.reason, entry.source, entry.detail, created_at, now, entry.expires_at
         )
