@@ -257,7 +257,7 @@ def _serve(conn: Connection) -> None:
 
     with SmtpServers() as servers:
         started = []
-        for h in range(HOSTS):
+        for _ in range(HOSTS):
             script = Script()
             started.append(servers.start(script))
         boxes = {_address(n).lower(): ACCEPTED for n in range(20_000) if _exists(n)}

@@ -4,7 +4,8 @@ Postfix (https://www.postfix.org/postconf.5.html) delays every reply by ``smtpd_
 (1 s) once a session has made ``smtpd_soft_error_limit`` (10) errors, and drops it with "421 4.7.0
 Error: too many errors" at ``smtpd_hard_error_limit`` (20). The scripted server
 (``tests.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
-to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can be installed. Two runs, each with a fresh prober with the service's defaults:
+to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can be installed. Two runs,
+each with a fresh prober with the service's defaults:
 
 * a 200-address mixed batch (existing, unknown, full, disabled, greylisted, a catch-all domain;
   5 domains of 40 addresses at one MX host) within the default 1,500 ms deadline, all at once;
@@ -178,7 +179,7 @@ async def _batch(label: str, port: int, ip: str, overrides: dict) -> Figures:
     await prober.close()
     wrong = sum(
         r.outcome.value != expected or (a.endswith(CATCH_ALL) and r.accept_all is not True)
-        for (a, expected), r in zip(rows, results)
+        for (a, expected), r in zip(rows, results, strict=False)
     )
     timeouts = sum(r.outcome.value == "smtp_timeout" for r in results)
     stats = prober.pool_stats

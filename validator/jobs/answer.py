@@ -153,7 +153,7 @@ async def answer_rows(
             verdicts = await checker.check_many(
                 [rows[i].email for i in part], timeout_ms, smtp=smtp, bulk=True, known=known
             )
-            for i, verdict in zip(part, verdicts):
+            for i, verdict in zip(part, verdicts, strict=True):
                 lines[i] = render(rows[i], verdict)
                 if attempt < retries and Reason.GREYLISTED in verdict.reasons:
                     again.append(i)  # counted when it is answered for the last time

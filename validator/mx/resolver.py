@@ -151,7 +151,8 @@ class MxResolver:
         """Resolve every exchange; unknown routability is trouble, not unroutability."""
         found = await self._addresses(*(host for host, _ in exchanges), bulk=bulk)
         hosts = tuple(
-            MxHost(host, preference, a.addresses, a.routable) for (host, preference), a in zip(exchanges, found)
+            MxHost(host, preference, a.addresses, a.routable)
+            for (host, preference), a in zip(exchanges, found, strict=True)
         )
         ttl = min([mx_ttl, *(a.ttl for a in found)])
         failures = [a.failure for a in found if a.failure is not None]
@@ -191,7 +192,7 @@ class MxResolver:
         replies = await asyncio.gather(
             *(self._queries.ask(host, qtype, bulk) for host in missing for qtype in ("A", "AAAA"))
         )
-        for host, v4, v6 in zip(missing, replies[::2], replies[1::2]):
+        for host, v4, v6 in zip(missing, replies[::2], replies[1::2], strict=True):
             addresses = v4.data + v6.data
             # the network guard's rule: a global unicast address, or one the operator allowlisted
             routable = any(permitted(a, self._settings.smtp_allow_networks) for a in addresses)
