@@ -118,7 +118,13 @@ _DECISIVE = (
 )
 # The domain does not take mail, in a few general forms as the mailbox's absence is (smtp_reply._NOT_FOUND): a word for
 # the host or domain and a verdict of absence; the domain's own name and the verdict; or the verdict first.
-_GONE = r"(?:is |was )?(?:unknown|not found|not reachable|does ?n[o']t exist|could ?n[o']t be found|nonexistent)"
+# "Not found, try again" is no verdict: the resolver's TRY_AGAIN (glibc <netdb.h>: "Non-Authoritative Host not found,
+# or SERVERFAIL") against HOST_NOT_FOUND ("Authoritative Answer Host not found"); Postfix words it "Name service error
+# for domain x: Host not found, try again".
+_GONE = (
+    r"(?:is |was )?(?:unknown|not found(?!,? (?:please )?try again)|not reachable|does ?n[o']t exist"
+    r"|could ?n[o']t be found|nonexistent)"
+)
 _HOST_UNKNOWN = re.compile(
     # "550 Host unknown"; Postfix: "Host or domain name not found. Name service error for name=example.jp type=A: Host
     # not found"; Outlook.com: "554 The mail could not be delivered to the recipient because the domain is not
