@@ -33,7 +33,15 @@ from validator.errors import UnparseableMessage
 
 # The modules whose module-level regexes are text rules (parsing regexes of smtp_reply are not rules)
 _RULE_MODULES = (classify, smtp_reply, message)
-_NOT_RULES = {"_LINE", "_ENHANCED", "_LEADING_ENHANCED", "_CODE_ANYWHERE", "_IN_REPLY_TO", "_MAIL_FIELDS"}
+_NOT_RULES = {
+    "_LINE",
+    "_ENHANCED",
+    "_LEADING_ENHANCED",
+    "_CODE_ANYWHERE",
+    "_IN_REPLY_TO",
+    "_MAIL_FIELDS",
+    "_QUOTES_REPLY",
+}
 
 
 def family(file: str) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from validator.bounces.classify import reason_of
+from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
 from validator.bounces.policy import categorize
@@ -179,3 +179,21 @@ def test_the_prober_and_the_bounce_reader_read_a_reply_alike(text: str) -> None:
         status=reply.enhanced,
     )
     assert categorize(fact) is _CATEGORY_OF_CLASS[classify_reply(reply)]
+
+
+@pytest.mark.parametrize(
+    ("notice", "expected"),
+    [
+        # au (KDDI): the reporter's own line says disabled; the quoted "550 user unknown" does not hide it
+        ("The user(s) account is disabled.\n\n<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)", True),
+        # iCloud's words are the quoted reply's, read with its X.1.1 code: not the reporter's
+        (
+            "<x@icloud.com>: host mx1.mail.icloud.com[17.172.34.9] said: 550\n    5.1.1 <x@icloud.com>: inactive email",
+            False,
+        ),
+        # a Postfix notice says nothing about the mailbox
+        ("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.", False),
+    ],
+)
+def test_notice_says_disabled(notice: str, expected: bool) -> None:
+    assert notice_says_disabled(notice) is expected

@@ -242,6 +242,26 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     return found or _by_code(reply, klass, status, first)
 
 
+# A reply code or enhanced status in a line of a notice: the line quotes the reply
+_QUOTES_REPLY = re.compile(r"(?<![\w.])(?:[245]\d\d|[245]\.\d{1,3}\.\d{1,3})(?![\w.])")
+
+
+def notice_says_disabled(notice: str) -> bool:
+    """A line of the reporter's own notice says the mailbox is disabled, in the words the shared reading knows
+    (``smtp_reply.read_mailbox_words``: RFC 3463 X.2.1 "Mailbox disabled", "suspended", "no longer active").
+
+    au (KDDI): "The user(s) account is disabled." above "<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO
+    command)": the reporter knows more than the quoted reply. Line by line, so a quoted "user unknown" on another line
+    does not hide it; lines naming an address or a reply code quote the reply, whose words were read with its code
+    (iCloud "550 5.1.1 <x>: inactive email address", wrapped by Postfix over several lines, stays X.1.1's).
+    """
+    return any(
+        read_mailbox_words(line) is ReplyClass.MAILBOX_DISABLED
+        for line in notice[:4000].splitlines()
+        if "@" not in line and not _QUOTES_REPLY.search(line)
+    )
+
+
 def _sender_refusal(decisive: BounceReason | None, text: str, status: str) -> BounceReason:
     """A refusal of our sender (MAIL FROM, PTR, SPF, sender domain): the sender's problem, never the recipient's.
 
