@@ -218,8 +218,8 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
         return BounceReason.HASMOVED
     if decisive is not None:
         return decisive
-    if _SENDER_REJECTED.search(text) or status in ("1.7", "1.8", "2.3", "3.4") or _TOO_BIG.search(text):
-        return _sender_refusal(None, text, status)  # our sender, or our message's size (X.2.3, X.3.4)
+    if _SENDER_REJECTED.search(text) or status in ("1.7", "1.8", "2.3", "3.4", "7.27") or _TOO_BIG.search(text):
+        return _sender_refusal(None, text, status)  # our sender (RFC 7505 X.7.27: its null MX), our message's size
     if command == "CONN" or (_CLIENT_BLOCKED.search(text) and klass is not ReplyClass.MAILBOX_NOT_FOUND):
         return BounceReason.BLOCKED
     # Without a code the words alone speak (a provider's plain-language or non-English notice)
@@ -227,7 +227,11 @@ def reason_of(reply: Reply, *, command: str | None = None) -> BounceReason:
     if klass is ReplyClass.MAILBOX_NOT_FOUND or words is ReplyClass.MAILBOX_NOT_FOUND or _NOTICE_UNKNOWN.search(text):
         # what the reply says about the mailbox outweighs a vague status (X.0.0, X.2.0, X.3.0, X.2.1) and the
         # command: "550 5.0.0 <x>... User unknown"; a content filter's words were read above (_DECISIVE)
-        return _host_unknown(reply) if status == "1.2" or _HOST_UNKNOWN.search(text) else BounceReason.USERUNKNOWN
+        if status == "1.2" or _HOST_UNKNOWN.search(text):
+            return _host_unknown(reply)
+        # RFC 7505 §4.2: "556 5.1.10 Recipient address has null MX": the domain takes no mail (Office 365 uses X.1.10
+        # for a recipient not found, whose words name no MX)
+        return BounceReason.NOTACCEPT if _NOT_ACCEPT.search(text) else BounceReason.USERUNKNOWN
     if words is ReplyClass.MAILBOX_DISABLED:
         return BounceReason.SUSPEND
     if words is ReplyClass.MAILBOX_FULL:

@@ -39,7 +39,7 @@ STATUS_REASONS = {
     "7.24": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation error
     "7.25": BounceReason.REQUIREPTR,  # RFC 7372: reverse DNS validation failed
     "7.26": BounceReason.AUTHFAILURE,  # RFC 7372: multiple authentication checks failed
-    "7.27": BounceReason.NOTACCEPT,  # RFC 7505: sender address has null MX
+    "7.27": BounceReason.REJECTED,  # RFC 7505 §4.2: sender address has null MX: the sender's, not the recipient's
     "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
 }
 
