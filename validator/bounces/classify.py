@@ -141,11 +141,11 @@ _HOST_UNKNOWN = re.compile(
 # recognized"; Sendmail's mail.local "mail.local: unknown user: kijitora"; and the advice reporters give only when the
 # address was not found, to check it: InterScan "Please check if address is correct"; Gmail "Please try double-checking
 # the recipient's email address for typos"; Exchange's Recipient Not Found report (Microsoft KB 168557) "Check the
-# address again, and resend"
+# address again, and resend" (one alternative per wording, so the bench's leave-families-out sees each reporter's)
+_CHECK_ADDRESS = r"check(?:ing)? (?:if |that |whether )?(?:the )?(?:recipient'?s? )?(?:e-?mail )?address"
 _NOTICE_UNKNOWN = re.compile(
-    r"recipient name is not recognized|unknown user:"
-    r"|check(?:ing)? (?:if |that |whether )?(?:the )?(?:recipient'?s? )?(?:e-?mail )?address"
-    r"(?: again| is correct| for typos)"
+    rf"recipient name is not recognized|unknown user:|{_CHECK_ADDRESS} again|{_CHECK_ADDRESS} is correct"
+    rf"|{_CHECK_ADDRESS} for typos"
 )
 # "try again" says the lookup failed for now (Postfix: "Name service error for domain x: Host not found, try again");
 # "No route to host", "Connection timed out" (Postfix); Google: "DNS Error: ... had no relevant answers";
