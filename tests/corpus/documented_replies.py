@@ -112,13 +112,16 @@ DOCUMENTED: tuple[Documented, ...] = (
         _GMAIL,
     ),
     Documented(
-        "553 5.1.2 We weren't able to find the recipient domain. Please check for any spelling errors.",
+        "553 5.1.2 We weren't able to find the recipient domain. Please check for any spelling errors, and make sure "
+        "you didn't enter any spaces, periods, or other punctuation after the recipient's email address.",
         R.HOSTUNKNOWN,
         VENDOR,
         _GMAIL,
     ),
     Documented(
-        "550 5.7.25 The IP address sending this message does not have a PTR record setup.",
+        "550 5.7.25 The IP address sending this message does not have a PTR record setup, or the corresponding "
+        "forward DNS entry does not point to the sending IP. As a policy, Gmail does not accept messages from IPs "
+        "with missing PTR records.",
         R.REQUIREPTR,
         VENDOR,
         _GMAIL,
