@@ -11,13 +11,14 @@ that half. Each half is then read again with its specific alternatives removed, 
 families had never been seen, and scored against the same labels. The gap to the in-sample
 figure estimates how much of the accuracy is fitted to those families' wordings.
 
-Three rulers, all printed, so a smaller gap can never come from a changed ruler unseen:
+Four rulers, all printed, so a smaller gap can never come from a changed ruler unseen:
 - ``strict``: every alternative fired only by one half's families is removed, even a word any reader of the RFCs
   would write ("disabled" is RFC 3463 X.2.1's "Mailbox disabled");
 - ``+ standard wording``: an alternative that matches a reply of ``tests/corpus/documented_replies.py``'s STANDARD
   kind (RFC wording under its codes, the C library's error strings) is kept: it is fitted to no family;
 - ``+ vendor documentation``: also kept when it matches a reply a vendor documents (Microsoft, Trend Micro, Gmail,
-  Yahoo): writable without their bounces, but knowledge of those vendors, so it flatters families they run.
+  Yahoo): writable without their bounces, but knowledge of those vendors, so it flatters families they run;
+- ``strict, one copy per message``: the strict ruler with a message Sisimai keeps in two versions counted once.
 The trace notes an alternative only where the reader consulted it (a rule decided earlier hides later ones), so the
 strict ruler leans pessimistic; the same message kept in two Sisimai versions counts twice.
 """
