@@ -182,7 +182,9 @@ _NOT_FOUND = re.compile(
     # Yahoo: "554 delivery error: dd This user doesn't have a yahoo.com account"; Exim: "550 Unrouteable address";
     # "551 not our customer"; qmail: "Sorry, no mailbox here by that name"; Office 365 directory-based edge
     # blocking: "550 5.4.1 Recipient address rejected: Access denied" (Microsoft: the recipient is not in the tenant's
-    # directory); Trend Micro Hosted Email Security's Directory Management answers the same words under 554 5.7.1
+    # directory); Trend Micro Hosted Email Security's Directory Management answers the same words under 554 5.7.1 (KB
+    # 1053962), as does Postfix by default for an administrator's check_recipient_access REJECT (access(5)): either
+    # way that address is refused whoever sends
     r"|doesn'?t have an? [\w.-]+ account|unrouteable address|not our (?:customer|user)|no mailbox here"
     r"|recipient address rejected: access denied|no (?:such )?account\b|no one with that e-?mail address"
     r"|@[\w.-]+>? does ?n[o']t exist"  # "550 <x@example.org> does not exist": an address, not a bare domain

@@ -15,7 +15,7 @@ import email
 import email.policy
 import re
 
-from validator.bounces.classify import reason_of
+from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from validator.bounces.readers import arf, autoreply, dsn, mta, ses
 from validator.bounces.readers.mime import Report, addresses_in, first_address, timestamp_of
@@ -95,7 +95,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
             words = reply.text if reply.code and from_field else delivery.diagnostic or ""
             reason = reason_of(Reply(reply.code, status, words), command=command)
             reason = _given_up(reason, delivery.action, reply.code, status)
-            if reason in _VAGUE and len(deliveries) == 1 and _NOTICE_DISABLED.search(report.notice[:4000]):
+            if reason in _VAGUE and len(deliveries) == 1 and notice_says_disabled(report.notice):
                 reason = BounceReason.SUSPEND
         facts.append(
             _fact(
@@ -115,9 +115,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
     return facts
 
 
-# The reporter's own notice can say more than the quoted reply. au (KDDI): "The user(s) account is disabled." above
-# "<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)"
-_NOTICE_DISABLED = re.compile(r"account (?:is|has been) (?:disabled|suspended|deactivated)", re.IGNORECASE)
+# The reporter's own notice can say more than the quoted reply (classify.notice_says_disabled)
 _VAGUE = {BounceReason.USERUNKNOWN, BounceReason.ONHOLD, BounceReason.FILTERED}
 _EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFERRED}
 # Reasons that describe one attempt's trouble; in a final failure whose last status is transient (4.x.x) the
