@@ -36,7 +36,7 @@ from typing import Any
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from tests.corpus.documented_replies import DOCUMENTED, STANDARD, VENDOR
 from validator import smtp_reply
-from validator.bounces import classify, reply_parts
+from validator.bounces import classify, decisive_words, reply_parts
 from validator.bounces.facts import Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers import message
@@ -145,7 +145,7 @@ def _rule_slots() -> Iterator[tuple[str, Callable[[], re.Pattern[str]], Callable
                     lambda m=module, n=name: getattr(m, n),
                     lambda new, m=module, n=name: setattr(m, n, new),
                 )
-    for module, table in ((classify, "_DECISIVE"), (reply_parts, "_COMMANDS")):
+    for module, table in ((decisive_words, "DECISIVE"), (reply_parts, "_COMMANDS")):
         for index in range(len(getattr(module, table))):
 
             def get(m: ModuleType = module, t: str = table, i: int = index) -> re.Pattern[str]:
