@@ -178,9 +178,16 @@ def free_port() -> int:
 
 
 class Service:
-    """``validator serve`` in a child process on an ephemeral loopback port, with a fresh SQLite store."""
+    """``validator serve`` in a child process on an ephemeral loopback port, with a fresh SQLite store
+    unless ``database_url`` names another; ``environment`` adds or overrides ``VALIDATOR_*`` settings."""
 
-    def __init__(self, dns_address: tuple[str, int], workdir: str | None = None) -> None:
+    def __init__(
+        self,
+        dns_address: tuple[str, int],
+        workdir: str | None = None,
+        database_url: str | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="hostile-")
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.port = free_port()
@@ -192,8 +199,9 @@ class Service:
             VALIDATOR_JOB_WORKERS="0",
             VALIDATOR_DNS_NAMESERVERS=f"{dns_address[0]}:{dns_address[1]}",
             VALIDATOR_DNS_TIMEOUT="0.2",
-            VALIDATOR_DATABASE_URL=f"sqlite:///{self.workdir}/hostile.sqlite3",
+            VALIDATOR_DATABASE_URL=database_url or f"sqlite:///{self.workdir}/hostile.sqlite3",
         )
+        env.update(environment or {})
         self.log = open(self.workdir / "service.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "validator", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT

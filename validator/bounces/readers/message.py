@@ -270,12 +270,26 @@ def _fact(
         recipient=recipient,
         event=event,
         reason=reason,
-        message_id=message_id or _message_id(report.original_header("Message-ID")),
-        event_id=_message_id(report.header("Message-ID")),
+        message_id=_printable(message_id or _message_id(report.original_header("Message-ID"))),
+        event_id=_printable(_message_id(report.header("Message-ID"))),
         timestamp=timestamp_of(when or "") or timestamp_of(report.header("Date")),
         sender=_sender(report),
-        **fields,  # type: ignore[arg-type]
+        **{
+            name: _printable(value, name == "diagnostic") if type(value) is str else value
+            for name, value in fields.items()
+        },  # type: ignore[arg-type]
     )
+
+
+# RFC 5322 §3.5 text holds no NUL and §3.2.3 atoms no controls: one in a header or a reply is noise, and
+# PostgreSQL's text cannot hold a NUL at all. Each is replaced (U+FFFD, as undecodable bytes are), so both
+# stores keep the same fact; a reply's line breaks and tabs stay (multi-line replies are real).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: str | None, multiline: bool = False) -> str | None:
+    return None if value is None else (_CONTROLS_BUT_LINES if multiline else _CONTROLS).sub("\ufffd", value)
 
 
 def _message_id(value: str) -> str | None:
