@@ -40,6 +40,8 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 # the end of a header block: a line end followed by a line that is no header field (a blank one included)
 _FIELDS_END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?!From |[\041-\071\073-\176]*:|[\t ])")
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+# a Content-Type field with its continuation lines
+_CONTENT_TYPE = re.compile(rb"(?:^|(?<=[\r\n]))content-type:[^\r\n]*(?:(?:\r\n|\r|\n)[\t ][^\r\n]*)*", re.IGNORECASE)
 
 
 class _Kept:
@@ -139,7 +141,8 @@ def _header_block(kept: _Kept, pos: int, in_digest: bool) -> tuple[int, _Multipa
 def _kind(fields: bytes, in_digest: bool) -> _Multipart | object | None:
     """What the body after these header fields is, as the email package reads them (``get_boundary``,
     the ``message`` main type, a digest's default)."""
-    headers = _HEADERS.parsebytes(fields + b"\n")
+    found = _CONTENT_TYPE.search(fields)  # the first field, as Message.get reads it: parsed alone, it costs little
+    headers = _HEADERS.parsebytes(found.group() + b"\n" if found else b"\n")
     if in_digest and headers.get("content-type") is None:
         return _NESTED
     maintype = headers.get_content_maintype()
