@@ -4,7 +4,10 @@ bounds is read exactly as before. Measured with tracemalloc around ``read_messag
 
 from __future__ import annotations
 
+import email
+import email.policy
 import tracemalloc
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,33 @@ def test_trimming_keeps_the_first_parts_and_drops_the_rest() -> None:
 def test_a_message_within_the_bounds_is_read_as_it_came(path: Path) -> None:
     raw = path.read_bytes()
     assert trim_message(raw) is raw
+
+
+def _facts(raw: bytes) -> list | str:
+    try:
+        return read_message(raw)
+    except UnparseableMessage as exc:
+        return exc.message
+
+
+def test_a_corpus_bounce_reads_the_same_with_a_huge_returned_original() -> None:
+    """Each corpus message whose last part is the returned original (message/*, text/rfc822-headers),
+    grown past every bound by 3 MB of lines in that part, states the same facts as before."""
+    padding = b"".join(b"%076d\n" % i for i in range(40_000))  # 3 MB of an original's body
+    compared, differ = 0, []
+    for path in CORPUS:
+        raw = path.read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        boundary = message.get_boundary()
+        parts = message.get_payload() if message.is_multipart() else []
+        if not boundary or not parts or not isinstance(parts[-1], Message):
+            continue
+        if not parts[-1].get_content_type().startswith(("message/", "text/rfc822")):
+            continue
+        close = raw.rfind(b"--" + boundary.encode("ascii", "surrogateescape") + b"--")
+        if close <= 0:
+            continue
+        compared += 1
+        if _facts(raw[:close] + padding + raw[close:]) != _facts(raw):
+            differ.append(path.name)
+    assert compared > 150 and differ == [], (compared, differ)
