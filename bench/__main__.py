@@ -1,4 +1,5 @@
-"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile|scale] [--quick] [--markdown]``: run benchmarks, print tables.
+"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile|scale] [--quick] [--markdown]``:
+run benchmarks, print tables.
 
 With no benchmark named, all three core ones run (http, inproc, batch) and a summary table follows.
 ``suppressions`` and ``jobs`` (minutes long, need PostgreSQL) and ``probe`` (SMTP RCPT probes against
@@ -8,7 +9,7 @@ answers) run only when named; it takes options of its
 own after the shared ones (``python -m bench suppressions --help-suppressions`` lists them).
 Ratios compare against a baseline measured in the same run: absolute figures drift from
 machine to machine and run to run. Progress goes to stderr; stdout holds only the tables
-(as markdown with ``--markdown``, ready to paste into README).
+(as markdown with ``--markdown``, ready to paste into docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m bench.bounce_accuracy [--misses] [--seconds S]`` (or ``python -m bench bounces``): bounce reading accuracy.
+"""``python -m bench.bounce_accuracy [--misses] [--seconds S]`` (or ``python -m bench bounces``): bounce accuracy.
 
 Reads every message of ``tests/data/bounces`` with ``validator.bounces.readers.message.read_message``
 and, in the same run, with flufl.bounce 6 (Mailman's detectors: ``all_failures`` gives the
@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import email
+from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from bench.bounce_families import family_table, leave_families_out
 from tests.corpus.bounce_agreement import (
     CORPUS,
+    Row,
     Score,
     load_rows,
     read_corpus,
@@ -27,6 +30,7 @@ from tests.corpus.bounce_agreement import (
     score_ours,
     throughput,
 )
+from tests.corpus.label_review import REVIEW, arguable
 
 
 def flufl_scanner() -> Callable[[bytes], tuple[set[str], set[str]]] | None:
@@ -67,6 +71,26 @@ def comparison_table(ours: Score, baseline: Score | None, ours_rate: float, base
     return "\n".join(lines)
 
 
+def review_section(rows: list[Row], facts: dict[str, Any], ours: Score) -> str:
+    """Each overruled label with its reviewer's verdict (tests/corpus/label_review.py), and the figures if the
+    arguable ones were scored by their labels."""
+    verdicts = Counter(REVIEW[file][0] for file in ours.overruled_files)
+    strict = score_ours(rows, facts, keep_labels=arguable())
+    labels = {row.file: row.reason for row in rows if row.file in ours.overruled_files and not row.hard}
+    lines = [
+        f"Reviewed against the whole message (tests/corpus/label_review.py): "
+        f"{', '.join(f'{n} {v}' for v, n in sorted(verdicts.items()))}.\n",
+        "| File | Label | Verdict | The message says |",
+        "|---|---|---|---|",
+        *(f"| {f} | {labels.get(f, '')} | {REVIEW[f][0]} | {REVIEW[f][1]} |" for f in ours.overruled_files),
+        "",
+        f"Scoring only the `plain` rows by their meaning and the rest by their labels: hard-bounce precision "
+        f"{strict.precision:.1f}% ({strict.hard_hit}/{strict.predicted_hard}), recall {strict.recall:.1f}% "
+        f"({strict.hard_hit}/{strict.true_hard}).",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bounce_accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the rows whose recipient was not found")
@@ -93,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         f"hard-bounce precision is {raw.precision:.1f}% ({raw.hard_hit}/{raw.predicted_hard}) and recall "
         f"{raw.recall:.1f}% ({raw.hard_hit}/{raw.true_hard}).\n"
     )
-    print("\n".join(f"- {line}" for line in ours.label_overrides) or "none", end="\n\n")
+    print(review_section(rows, facts, ours), end="\n\n")
     print("### Per family (file name's MTA or provider)\n")
     print(family_table(rows, facts), end="\n\n")
     print("### Leave families out (bench/bounce_families.py)\n")

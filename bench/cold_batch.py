@@ -200,8 +200,8 @@ def _outcome(results: list[tuple[str, list[Run]]], notes: list[str]) -> Outcome:
             "ours = the service's own Checker, in process (not the HTTP batch endpoint), made anew per row (cold)",
             "ours resolves MX, then A and AAAA of each MX host (routability); email-validator stops at MX",
             "queries per domain above 1.00 for a type are retries: the server saw the same question again",
-            "Python test server: tests/dnsserver.py (dnspython, one process), which can be the bottleneck; NSD: "
-            "Debian's nsd, one server process, the same zone (bench/nsd.py)",
+            "Python test server: tests/support/dnsserver.py (dnspython, one process), which can be the bottleneck; "
+            "NSD: Debian's nsd, one server process, the same zone (bench/nsd.py)",
         ],
     )
     summary = []

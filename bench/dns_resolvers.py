@@ -1,6 +1,6 @@
 """MX queries/s on loopback: aiodns (c-ares) against dnspython's asyncio resolver, then MxResolver.
 
-Run ``python -m bench.dns_resolvers``. The DNS server is ``tests/dnsserver.py`` in a child
+Run ``python -m bench.dns_resolvers``. The DNS server is ``tests/support/dnsserver.py`` in a child
 process (so it does not share the client's GIL), listening on 127.0.0.1 only. Every figure is
 checked against the server's own query count, so a cache answering in the client cannot
 inflate a rate. Nothing here is imported by ``validator``.
@@ -22,7 +22,7 @@ import aiodns
 import dns.asyncresolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.dnsserver import DnsServer  # noqa: E402
+from tests.support.dnsserver import DnsServer  # noqa: E402
 from validator.config import Settings  # noqa: E402
 from validator.mx import MxResolver  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Domain ``i`` is ``d<i>.com``: ``MX 10 mx.d<i>.com.`` and ``mx.d<i>.com A 8.8.x.y`` (globally
 routable, so every generated address is deliverable; ``AAAA`` is NODATA). The server is
-``tests/dnsserver.py``; it runs in a process of its own so that its Python work (dnspython
+``tests/support/dnsserver.py``; it runs in a process of its own so that its Python work (dnspython
 parses every query) never competes for the GIL of the code being measured, and it is asked
 for its query counters over a pipe. It listens on 127.0.0.1 only.
 """
@@ -109,7 +109,7 @@ class DnsProcess:
 
 
 def _serve(conn: Connection, domains: int) -> None:
-    from tests.dnsserver import DnsServer  # run from the repository root: tests/ is not installed
+    from tests.support.dnsserver import DnsServer  # run from the repository root: tests/ is not installed
 
     class RoomyDnsServer(DnsServer):
         """A UDP receive buffer that holds a burst: a cold batch of 1,000 domains sends 1,000

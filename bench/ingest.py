@@ -1,4 +1,4 @@
-"""Benchmark of event ingestion through the API (issue 5, item 8).
+"""Benchmark of event ingestion through the API.
 
 ``python -m bench.ingest [--quick] [--markdown] [--events N] [--batch N] [--clients N]
 [--backends sqlite,postgres]`` (``python -m bench ingest`` runs the full size). Contacts only 127.0.0.1.

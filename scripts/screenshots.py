@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))  # tests.support.* from the repository root
 
-from dnsserver import DnsServer  # noqa: E402
-from harness import EXAMPLES, ServiceProcess, page_server, seed_dashboard, seed_zone, start_browser  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.support.browser import EXAMPLES, ServiceProcess, page_server, seed_dashboard, seed_zone, start_browser  # noqa: E402
+from tests.support.dnsserver import DnsServer  # noqa: E402
 
 DOCS = ROOT / "docs"
 
@@ -54,7 +55,7 @@ def main() -> None:
                     "document.body.removeAttribute('data-ready'); location.hash = arguments[0]", page
                 )
                 WebDriverWait(browser, 15).until(
-                    lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page
+                    lambda b, page=page: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page
                 )
                 time.sleep(0.2)  # let the last paint land
                 browser.save_screenshot(str(DOCS / f"{name}.png"))

@@ -1,27 +1,28 @@
-"""Fixtures shared by every test directory: the loopback DNS server.
+"""Fixtures shared by every test directory: the loopback DNS server, the stores, the scripted SMTP servers.
 
-Only fixtures live here; the server itself is in ``dnsserver.py`` so benchmarks and scripts
-can start it without pytest.
+Only fixtures live here; the servers and helpers they start are in ``tests/support/`` so benchmarks
+and scripts can use them without pytest (pytest puts the project root on ``sys.path``, see
+``pythonpath`` in pyproject.toml).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
-try:  # tests/ is not a package: pytest puts it on sys.path ("prepend" import mode)
-    from dnsserver import DnsServer
-except ImportError:  # pragma: no cover - when run with the project root on sys.path instead
-    from tests.dnsserver import DnsServer
+from tests.support.dnsserver import DnsServer
+from tests.support.postgres_server import embedded_server, reachable
+from tests.support.smtpserver import SmtpServers
 
 
 @pytest.fixture(scope="session", autouse=True)
 def data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The default store (``$XDG_DATA_HOME/validator``) in a folder of the session's, for this process and
     every command it starts: a test never writes to the user's own store."""
-    import os
-
     before = os.environ.get("XDG_DATA_HOME")
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
     yield
@@ -50,19 +51,9 @@ def dns(dns_server: DnsServer) -> Iterator[DnsServer]:
 
 # --- Store fixtures: a fresh SQLite file or a fresh PostgreSQL database per test. ----------------
 # PostgreSQL: the server at TEST_POSTGRES_URL (default 127.0.0.1:5432, trust auth), or, when it is
-# unreachable, an embedded one started for the session (tests/postgres_server.py). Never skipped.
+# unreachable, an embedded one started for the session (tests/support/postgres_server.py). Never skipped.
 
-import os as _os
-import secrets as _secrets
-from collections.abc import AsyncIterator as _AsyncIterator
-from urllib.parse import urlsplit as _urlsplit
-
-try:
-    from postgres_server import embedded_server, reachable
-except ImportError:  # pragma: no cover
-    from tests.postgres_server import embedded_server, reachable
-
-POSTGRES_ADMIN_URL = _os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _POSTGRES_NOTES: list[str] = []
 
 
@@ -74,7 +65,7 @@ def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield POSTGRES_ADMIN_URL
         return
     with embedded_server() as url:
-        note = f"{why}: the PostgreSQL tests use an embedded PostgreSQL server at {_urlsplit(url).netloc}"
+        note = f"{why}: the PostgreSQL tests use an embedded PostgreSQL server at {urlsplit(url).netloc}"
         _POSTGRES_NOTES.append(note)
         plugins = request.config.pluginmanager
         reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
@@ -97,7 +88,7 @@ def postgres_database(postgres_admin_url: str) -> Iterator[str]:
 
     import asyncpg
 
-    name = f"validator_test_{_os.getpid()}_{_secrets.token_hex(4)}"
+    name = f"validator_test_{os.getpid()}_{secrets.token_hex(4)}"
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(postgres_admin_url)
@@ -107,12 +98,12 @@ def postgres_database(postgres_admin_url: str) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield _urlsplit(postgres_admin_url)._replace(path=f"/{name}").geturl()
+    yield urlsplit(postgres_admin_url)._replace(path=f"/{name}").geturl()
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-async def postgres_url(postgres_database: str) -> _AsyncIterator[str]:
+async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
     """The session's database, emptied for this test: no tables, no schema_migrations."""
     import asyncpg
 
@@ -146,12 +137,7 @@ async def store(store_url: str):
     await opened.close()
 
 
-# --- Scripted SMTP servers on loopback (tests/smtpserver.py) for the prober. ------------------------
-
-try:
-    from smtpserver import SmtpServers
-except ImportError:  # pragma: no cover
-    from tests.smtpserver import SmtpServers
+# --- Scripted SMTP servers on loopback (tests/support/smtpserver.py) for the prober. -----------------
 
 
 @pytest.fixture(scope="session")

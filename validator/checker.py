@@ -28,8 +28,9 @@ from validator.model import (
     Suppression,
     Verdict,
 )
-from validator.probe.disagreements import AcceptLedger, ProbeDisagreements
+from validator.probe.disagreements import ProbeDisagreements
 from validator.signals.risk import assess_signals, suggest_unparsed
+from validator.store.protocols import ProbeLedger, ValidationFacts
 from validator.suppressions.keys import address_key, domain_key, matching_entry
 from validator.syntax import parse_address
 from validator.verdict import decide
@@ -43,12 +44,8 @@ class MxLookup(Protocol):
     async def lookup(self, domain: str, bulk: bool = False) -> MxAnswer: ...
 
 
-class SuppressionLookup(AcceptLedger, Protocol):
+class SuppressionLookup(ValidationFacts, ProbeLedger, Protocol):
     """What the checker needs from the store (validator.store.Store)."""
-
-    async def find_validation_facts(
-        self, addresses: Sequence[str], domains: Sequence[str] = ()
-    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]: ...
 
 
 class RcptProber(Protocol):
@@ -189,7 +186,7 @@ class Checker:
             a.normalized: a for a in valid if a.normalized not in suppressed and self._probes(answers[a.ascii_domain])
         }
         results = await asyncio.gather(*(self._probe(a, answers[a.ascii_domain], deadline) for a in chosen.values()))
-        return dict(zip(chosen, results))
+        return dict(zip(chosen, results, strict=True))
 
     async def _facts(self, addresses: Sequence[Address]) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         if self._store is None or not addresses:
@@ -226,7 +223,7 @@ class Checker:
             domain: task.result()
             if task in done
             else MxAnswer(domain, MxOutcome.TIMEOUT, detail="validation deadline reached")
-            for domain, task in zip(domains, tasks)
+            for domain, task in zip(domains, tasks, strict=True)
         }
 
     def _finish(

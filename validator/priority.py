@@ -1,4 +1,5 @@
-"""``PrioritySlots``: a semaphore with two lanes, real-time first, the bulk lane capped.
+"""Real-time first: ``PrioritySlots`` (a semaphore with two lanes, the bulk lane capped) and
+``RealtimeGate`` (bulk work waits while real-time validations are in flight).
 
 Lives here because the resolver's one budget of DNS queries in flight (``dns_max_inflight``)
 is shared by real-time validations and bulk jobs: with a plain ``asyncio.Semaphore`` a job's
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+
+REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
 
 
 class PrioritySlots:
@@ -67,3 +70,31 @@ class PrioritySlots:
                 if not waiter.done():
                     self._take(bulk)
                     waiter.set_result(None)
+
+
+class RealtimeGate:
+    """Real-time validations in flight. Between slices the runner waits until there are none
+    (up to ``REALTIME_WAIT_MAX``), so a job uses the event loop's idle time first."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        self.busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            if not self.busy:
+                self._idle.set()
+
+    async def pause(self) -> None:
+        if not self.busy:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), REALTIME_WAIT_MAX)

@@ -165,9 +165,11 @@ _SENDER_REFUSED = re.compile(
 # either order, at most five plain words apart (no ":" between, so "Recipient address rejected: Invalid HELO"
 # stays a refusal of the HELO).
 _MAILBOX = r"(?:user|recipient|mailbox|address|account|addressee|person|local part)"
+# Lotus Notes: "User not listed in public Name & Address Book" (Domino's directory, so named before R5)
 _ABSENT = (
     r"(?:unknown|not (?:found|known|recognized)|invalid|nonexistent|does ?n[o']t exist"
-    r"|(?:could|can|was|were) ?n[o']t (?:be )?found|could not be found)"
+    r"|(?:could|can|was|were) ?n[o']t (?:be )?found|could not be found"
+    r"|not listed in (?:the |our )?(?:[\w&]+ ){0,3}(?:directory|address book|address list))"
 )
 _NOT_FOUND = re.compile(
     # Postfix: "550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table"; "550 User not
@@ -179,7 +181,10 @@ _NOT_FOUND = re.compile(
     rf"|(?:unknown|no such|invalid|nonexistent|not a (?:valid|known)) {_MAILBOX}"
     # Yahoo: "554 delivery error: dd This user doesn't have a yahoo.com account"; Exim: "550 Unrouteable address";
     # "551 not our customer"; qmail: "Sorry, no mailbox here by that name"; Office 365 directory-based edge
-    # blocking: "550 5.4.1 Recipient address rejected: Access denied"
+    # blocking: "550 5.4.1 Recipient address rejected: Access denied" (Microsoft: the recipient is not in the tenant's
+    # directory); Trend Micro Hosted Email Security's Directory Management answers the same words under 554 5.7.1 (KB
+    # 1053962), as does Postfix by default for an administrator's check_recipient_access REJECT (access(5)): either
+    # way that address is refused whoever sends
     r"|doesn'?t have an? [\w.-]+ account|unrouteable address|not our (?:customer|user)|no mailbox here"
     r"|recipient address rejected: access denied|no (?:such )?account\b|no one with that e-?mail address"
     r"|@[\w.-]+>? does ?n[o']t exist"  # "550 <x@example.org> does not exist": an address, not a bare domain
@@ -234,7 +239,7 @@ def read_mailbox_words(text: str) -> ReplyClass | None:
     The one reading of such text for the prober, a DSN's Diagnostic-Code and a provider's plain-language
     notice alike; explicit words outrank a vague code (docs/bounces.md, "Precedence").
     """
-    folded = text[:_MAX_INPUT].casefold()
+    folded = " ".join(text[:_MAX_INPUT].casefold().split())  # notices pad with spaces: "User  not listed in ..."
     if _NOT_FOUND.search(folded):
         return ReplyClass.MAILBOX_NOT_FOUND
     if _DISABLED.search(folded):

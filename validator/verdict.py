@@ -62,7 +62,7 @@ _SEVERITY = [Action.ACCEPT, Action.CONFIRM, Action.BLOCK]
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class Ruling:
     status: Status
     action: Action
     reasons: tuple[Reason, ...]
@@ -90,15 +90,15 @@ def decide(
     suppression: Suppression | None = None,
     probe: ProbeResult | None = None,
     soft_streak: SoftStreak | None = None,
-) -> Decision:
+) -> Ruling:
     """Compose one verdict. ``effects`` says what each signal reason does (see config.SignalEffect).
 
     ``probe`` counts only when DNS left the address deliverable: DNS facts come first.
     """
     if isinstance(syntax, InvalidAddress):
-        return Decision(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
     if suppression is not None:  # known to bounce, complain or have opted out: nothing else matters
-        return Decision(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
+        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
     reasons: list[Reason] = []
     status = Status.DELIVERABLE
     if mx is not None:
@@ -129,7 +129,7 @@ def decide(
                 status = Status.RISKY
             # A risky signal asks for confirmation even when DNS could not answer (unknown).
             action = max(action, Action.BLOCK if effect is SignalEffect.BLOCK else Action.CONFIRM, key=_SEVERITY.index)
-    return Decision(status, action, tuple(reasons))
+    return Ruling(status, action, tuple(reasons))
 
 
 def _apply_probe(probe: ProbeResult, reasons: list[Reason]) -> tuple[Status, Action]:

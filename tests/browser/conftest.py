@@ -1,19 +1,16 @@
 """Fixtures of the browser tests: one headless Chromium (Debian's) per module, and the real service.
 
-Chromium is installed by ``scripts/install-browser.sh`` when missing (``harness.browser_paths``);
+Chromium is installed by ``scripts/install-browser.sh`` when missing (``tests.support.browser.browser_paths``);
 when it cannot be, every test here fails with the reason: a browser test never skips silently.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from harness import ServiceProcess, seed_zone, start_browser  # noqa: E402
+from tests.support.browser import ServiceProcess, seed_zone, start_browser
 
 
 @pytest.fixture(scope="module")

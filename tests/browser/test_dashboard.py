@@ -4,9 +4,10 @@ finished job: every page renders what the JSON API holds, and the key stays in t
 from __future__ import annotations
 
 import pytest
-from harness import seed_dashboard
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support.browser import seed_dashboard
 
 READER_SCOPES = ("reports:read", "suppressions:read", "suppressions:write", "jobs")
 

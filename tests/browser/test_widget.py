@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from harness import EXAMPLES, page_server
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support.browser import EXAMPLES, page_server
 
 FIRST_VERDICT_BUDGET_MS = 150  # blur -> first verdict shown, on loopback
 

@@ -3,9 +3,9 @@
 A manifest row (file, recipient) is *found* when a fact for that recipient (case-insensitive)
 comes out of the file. Hard-bounce precision and recall compare ``categorize(fact) is
 HARD_INVALID`` with Sisimai's ``hardbounce`` label; reasons agree when ours equals the label or
-one of ``other_version_labels`` (so does the hard flag where those versions disagree on it:
-bounce-anchors §8 "score ambiguous lines leniently"). Rows whose recipient is Sisimai's invented placeholder for a
-redacted complaint are not scorable for recipients (no reader can find an address that is not there).
+one of ``other_version_labels`` (so does the hard flag where those versions disagree on it: either
+reading is right). Rows whose recipient is Sisimai's invented placeholder for a redacted complaint are
+not scorable for recipients (no reader can find an address that is not there).
 
 Where the label and the reply's plain meaning disagree, the meaning is followed and the row is listed
 (``Score.label_overrides``): a row labelled soft whose reply says in so many words that the mailbox does
@@ -21,11 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-try:  # tests/ is on sys.path under pytest ("prepend" import mode); the project root otherwise (bench)
-    from testdata import BOUNCES as CORPUS
-except ImportError:  # pragma: no cover
-    from tests.testdata import BOUNCES as CORPUS
-
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.bounces.facts import BounceFact, Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers.message import read_message
@@ -57,6 +53,7 @@ class Score:
     negatives_with_facts: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     label_overrides: list[str] = field(default_factory=list)  # "file (label): the reply's words"
+    overruled_files: list[str] = field(default_factory=list)
 
     @property
     def recipient_rate(self) -> float:
@@ -115,7 +112,14 @@ def says_no_such_mailbox(fact: BounceFact) -> bool:
     )
 
 
-def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, follow_meaning: bool = True) -> Score:
+def score_ours(
+    rows: list[Row],
+    facts: dict[str, list[BounceFact] | None],
+    *,
+    follow_meaning: bool = True,
+    keep_labels: frozenset[str] = frozenset(),
+) -> Score:
+    """``keep_labels``: files whose label stands even where the reply's meaning disagrees (``label_review``)."""
     score = Score(rows=len(rows))
     for name, found in facts.items():
         if name.startswith("negatives/") and found:
@@ -131,8 +135,10 @@ def score_ours(rows: list[Row], facts: dict[str, list[BounceFact] | None], *, fo
                 score.misses.append(f"{row.file} {row.recipient}")
         hard = any(categorize(f) is Category.HARD_INVALID for f in mine)
         truth = hard if row.hard_alternative is hard else row.hard  # Sisimai versions disagree: either is right
-        if follow_meaning and hard and not truth and any(says_no_such_mailbox(f) for f in mine):
+        overrule = follow_meaning and row.file not in keep_labels
+        if overrule and hard and not truth and any(says_no_such_mailbox(f) for f in mine):
             truth = True
+            score.overruled_files.append(row.file)
             words = " ".join((mine[0].diagnostic or "").split())[:120]
             score.label_overrides.append(f"{row.file} (label {row.reason}): {words}")
         score.true_hard += truth
@@ -194,7 +200,7 @@ def _read_quietly(raw: bytes) -> object:
 
 def reason_table(score: Score) -> str:
     labels = sorted(
-        {label for label, _ in score.reasons}, key=lambda r: -sum(score.reasons[(r, ok)] for ok in (True, False))
+        {label for label, _ in score.reasons}, key=lambda r: (-sum(score.reasons[(r, ok)] for ok in (True, False)), r)
     )
     lines = ["| Reason (label) | Rows | Agree | % |", "|---|---:|---:|---:|"]
     for label in labels:

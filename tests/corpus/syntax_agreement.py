@@ -28,11 +28,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-try:  # tests/ is on sys.path under pytest ("prepend" import mode); the project root otherwise (bench)
-    from testdata import SYNTAX as CORPUS_DIR
-except ImportError:  # pragma: no cover
-    from tests.testdata import SYNTAX as CORPUS_DIR
-
+from tests.support.testdata import SYNTAX as CORPUS_DIR
 from validator.model import Address, InvalidAddress, SyntaxProblem
 from validator.syntax import parse_address
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from testdata import BOUNCES as CORPUS
 
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.bounces.facts import BounceFact
 from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage

@@ -4,7 +4,7 @@ For each manifest row with a reply code or status whose message carries an RFC 3
 ``Diagnostic-Code`` for that recipient, ``ReplyClass.permanent`` is compared with Sisimai's
 ``hardbounce`` label. The two differ by design in two places, so 100% is not the goal:
 - Sisimai counts ``suspend`` (a disabled mailbox) as soft; we call a disabled mailbox permanent,
-  as issue 5 does ("hard_invalid and disabled -> suppress at once");
+  as the suppression policy does ("hard_invalid and disabled -> suppress at once");
 - Sisimai's per-provider rules call some "550 Unknown user" replies ``filtered``; we read the text.
 Domain failures (``hostunknown``: "Host or domain name not found") carry no reply and stay unknown here.
 """
@@ -18,8 +18,8 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from testdata import BOUNCES as CORPUS
 
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.smtp_reply import classify_reply, parse_reply
 
 # Measured: 139 of 169 rows agree (82.2%); hard bounces: 46 of 57 found (80.7%). Floors just below.

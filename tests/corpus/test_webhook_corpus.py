@@ -28,9 +28,9 @@ from typing import Any
 
 import orjson
 import pytest
-from testdata import BOUNCES as CORPUS
-from webhook_signers import NOW, Keys, make_keys, sendgrid_headers, sns_envelope
 
+from tests.support.testdata import BOUNCES as CORPUS
+from tests.support.webhook_signers import NOW, Keys, make_keys, sendgrid_headers, sns_envelope
 from validator.bounces.facts import BounceFact, Category
 from validator.bounces.policy import categorize
 from validator.bounces.webhooks import read_webhook

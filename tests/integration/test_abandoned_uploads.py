@@ -7,7 +7,6 @@ upload streams in, after some of its chunks were stored. Real processes, real st
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import signal
@@ -17,11 +16,10 @@ import sys
 import time
 import urllib.request
 
-from processes import env_for, free_port, wait_for
-from stores import chunk_jobs
-
+from tests.support.processes import env_for, free_port, wait_for
+from tests.support.settings import make_settings
+from tests.support.stores import chunk_jobs
 from validator.api import create_app
-from validator.config import Settings
 from validator.jobs.model import InputRow, JobOptions
 from validator.store import open_store
 
@@ -117,15 +115,7 @@ async def test_a_runner_purges_uploads_older_than_the_upload_lease(aiohttp_clien
     finally:
         await store.close()
     await asyncio.sleep(1.2)
-    host, port = dns.address
-    settings = dataclasses.replace(
-        Settings(),
-        dns_nameservers=((host, port),),
-        auth=False,
-        database_url=store_url,
-        job_process=False,
-        job_upload_lease_seconds=1.0,
-    )
+    settings = make_settings(dns, database_url=store_url, job_upload_lease_seconds=1.0)
     client = await aiohttp_client(create_app(settings))
     for _ in range(60):
         if not await chunk_jobs(store_url):

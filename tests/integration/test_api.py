@@ -6,22 +6,14 @@ import dataclasses
 
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.config import Settings
 
 
 @pytest.fixture
 def settings(dns, tmp_path) -> Settings:
-    host, port = dns.address
-    return dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=f"sqlite:///{tmp_path}/validator.sqlite3",
-        auth=False,  # authentication has its own tests (test_auth.py)
-    )
+    return make_settings(dns, database_url=f"sqlite:///{tmp_path}/validator.sqlite3")
 
 
 @pytest.fixture

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.api.app_keys import STORE
-from validator.config import Settings
 from validator.store import open_store
 
 
 @pytest.fixture
 async def setup(aiohttp_client, dns, tmp_path):
-    host, port = dns.address
     url = f"sqlite:///{tmp_path}/v.sqlite3"
     store = await open_store(url)
     tokens = {
@@ -23,9 +20,7 @@ async def setup(aiohttp_client, dns, tmp_path):
         "admin": (await store.create_api_key("ops", ["admin"]))[1],
     }
     await store.close()
-    settings = dataclasses.replace(
-        Settings(), job_process=False, dns_nameservers=((host, port),), dns_timeout=0.2, dns_tries=1, database_url=url
-    )
+    settings = make_settings(dns, dns_timeout=0.2, database_url=url, auth=True)
     return await aiohttp_client(create_app(settings)), tokens
 
 

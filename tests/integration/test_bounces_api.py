@@ -3,37 +3,25 @@ per-recipient decisions out; validation then uses what was learned; the report a
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
 import time
 
 import pytest
-from testdata import BOUNCES as CORPUS
 
+from tests.support.settings import make_settings
+from tests.support.testdata import BOUNCES as CORPUS
 from validator.api import create_app
-from validator.config import Settings
 
 MAILGUN_KEY = "key-for-tests"
 
 
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
-    host, port = dns.address
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-        mailgun_signing_key=MAILGUN_KEY,
-        max_message_bytes=200_000,
-    )
+    settings = make_settings(dns, database_url=store_url, mailgun_signing_key=MAILGUN_KEY, max_message_bytes=200_000)
     return await aiohttp_client(create_app(settings))
 
 

@@ -10,15 +10,14 @@ which the positive controls use to prove the listeners would have heard a connec
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.resolver import AsyncResolver
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 from validator.jobs.callbacks import CallbackSender, guarded_connector
 
 
@@ -104,14 +103,7 @@ def _resolver(dns) -> AsyncResolver:
 
 
 async def test_every_spelling_of_loopback_is_refused_at_submission(aiohttp_client, zone, v4, v6, tmp_path):
-    host, port = zone.address
-    settings = dataclasses.replace(
-        Settings(),
-        dns_nameservers=((host, port),),
-        auth=False,
-        database_url=f"sqlite:///{tmp_path}/v.sqlite3",
-        job_process=False,
-    )
+    settings = make_settings(zone, database_url=f"sqlite:///{tmp_path}/v.sqlite3")
     client = await aiohttp_client(create_app(settings))
     for url in [*_hostile_urls(v4.port, v6.port), "http://169。254。169。254/", "http://１０.０.０.１/"]:
         response = await client.post("/v1/jobs", json={"emails": ["a@example.com"], "callback_url": url})

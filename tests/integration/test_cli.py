@@ -10,7 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import VALIDATOR, env_for, free_port, wait_for
+
+from tests.support.processes import VALIDATOR, env_for, free_port, wait_for
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from processes import VALIDATOR, env_for, free_port
 
-from validator.cli.jobs import EXIT_JOB_FAILED
-from validator.cli.main import EXIT_CODE, EXIT_INTERNAL, EXIT_UNDELIVERABLE
+from tests.support.processes import VALIDATOR, env_for, free_port
+from validator.cli.exits import EXIT_CODE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_UNDELIVERABLE
 
 DOCS = Path(__file__).parents[2] / "docs" / "cli.md"
 
@@ -130,6 +129,8 @@ def test_debug_adds_the_traceback(dns, tmp_path):
     assert "Traceback" in result.stderr and result.stderr.rstrip().endswith("No such file or directory")
 
 
-@pytest.mark.parametrize("code", sorted({*EXIT_CODE.values(), EXIT_UNDELIVERABLE, EXIT_INTERNAL, EXIT_JOB_FAILED}))
+@pytest.mark.parametrize(
+    "code", sorted({*EXIT_CODE.values(), EXIT_UNDELIVERABLE, EXIT_INTERNAL, EXIT_JOB_FAILED, EXIT_INTERRUPTED})
+)
 def test_every_exit_code_is_documented(code):
     assert re.search(rf"^\| {code} \|", DOCS.read_text(), re.MULTILINE), f"exit code {code} is not in docs/cli.md"

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from processes import VALIDATOR, env_for
-from testdata import BOUNCES as CORPUS
+from tests.support.processes import VALIDATOR, env_for
+from tests.support.testdata import BOUNCES as CORPUS
 
 
 def run(dns, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

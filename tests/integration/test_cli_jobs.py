@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import VALIDATOR, env_for, free_port, wait_for
+
+from tests.support.processes import VALIDATOR, env_for, free_port, wait_for
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import dataclasses
 import io
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.config import Settings
 
@@ -20,18 +20,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _settings(dns, store_url: str) -> Settings:
-    host, port = dns.address
-    return dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-        job_chunk_rows=4,
-        job_poll_seconds=0.05,
-    )
+    return make_settings(dns, database_url=store_url, job_chunk_rows=4, job_poll_seconds=0.05)
 
 
 def _cells(text: str) -> list[list[str]]:

@@ -17,7 +17,7 @@ import dns.rdatatype
 import pytest
 
 if TYPE_CHECKING:
-    from dnsserver import DnsServer
+    from tests.support.dnsserver import DnsServer
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_existing_name_without_the_type_is_nodata(server: DnsServer) -> None:
 
 
 def test_names_outside_every_zone_are_refused() -> None:
-    from dnsserver import DnsServer, Zone
+    from tests.support.dnsserver import DnsServer, Zone
 
     with DnsServer(Zone(origins={"only.test": 60})) as own:
         assert ask(own, "elsewhere.example", "MX").rcode() == dns.rcode.REFUSED

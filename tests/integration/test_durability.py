@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from processes import env_for, free_port, wait_for
+
+from tests.support.processes import env_for, free_port, wait_for
 
 
 def _request(url: str, method: str = "GET", body: bytes | None = None, token: str | None = None):

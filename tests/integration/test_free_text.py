@@ -8,28 +8,17 @@ field (``detail``: an SMTP reply) keeps TAB, LF and CR.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 
 CONTROLS = ["\x00", "\x01", "\x1b", "\x7f", "\x85"]  # NUL, SOH, ESC, DEL, NEL (C1)
 
 
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
-    host, port = dns.address
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-    )
+    settings = make_settings(dns, database_url=store_url)
     return await aiohttp_client(create_app(settings))
 
 

@@ -3,12 +3,10 @@ PostgreSQL stores: a 4xx naming the problem, or an answer that accounts for ever
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 from validator.wire.csv_records import MAX_RECORD_BYTES
 
 CSV = {"Content-Type": "text/csv"}
@@ -18,17 +16,7 @@ BEFORE_YEAR_ONE = "0001-01-01T00:00:00+14:00"
 
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
-    host, port = dns.address
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        job_workers=0,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-    )
+    settings = make_settings(dns, job_workers=0, database_url=store_url)
     return await aiohttp_client(create_app(settings))
 
 

@@ -7,15 +7,14 @@ given to the key of that name that was active when the job was created.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.api.app_keys import STORE
-from validator.config import Settings
 from validator.jobs.model import JobOptions
 from validator.store import open_store
 
@@ -39,17 +38,7 @@ async def test_a_new_key_reusing_a_revoked_name_sees_none_of_its_jobs(aiohttp_cl
     store = await open_store(store_url)
     old_token = (await store.create_api_key("team-a", ["jobs"]))[1]
     await store.close()
-    host, port = dns.address
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=True,
-        job_poll_seconds=0.05,
-    )
+    settings = make_settings(dns, database_url=store_url, auth=True, job_poll_seconds=0.05)
     client = await aiohttp_client(create_app(settings))
     submitted = await client.post(
         "/v1/jobs", json={"emails": ["a@example.com"]}, headers={"Authorization": f"Bearer {old_token}"}

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from stores import chunk_jobs
 
+from tests.support.stores import chunk_jobs
 from validator.errors import Conflict, InvalidField
 from validator.jobs.model import ChunkAnswer, Counts, InputRow, JobOptions, JobStatus
 from validator.store import open_store

@@ -14,20 +14,13 @@ import orjson
 import pytest
 from aiohttp import web
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.config import Settings
 
 
 def _settings(dns, database_url: str, **extra) -> Settings:
-    host, port = dns.address
-    return dataclasses.replace(
-        Settings(),
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=database_url,
-        **{"auth": False, "job_chunk_rows": 4, "job_poll_seconds": 0.05, "job_process": False, **extra},
-    )
+    return make_settings(dns, database_url=database_url, **({"job_chunk_rows": 4, "job_poll_seconds": 0.05} | extra))
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import time
 import urllib.request
 
 import pytest
-from processes import env_for, free_port, wait_for
+
+from tests.support.processes import env_for, free_port, wait_for
 
 DOMAINS, PER_DOMAIN = 30, 20  # one domain per chunk of 20 rows; each domain's MX answer is slowed down
 SLOW_DNS_SECONDS = 0.12

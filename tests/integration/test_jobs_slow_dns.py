@@ -9,7 +9,6 @@ silentdns`` measures the same on 2,000 rows against ``validator batch``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import socket
 import time
@@ -17,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 
 BUDGET = 0.5  # dns_timeout x dns_tries of the service under test
 ROWS, DOMAINS = 200, 50
@@ -38,14 +37,10 @@ def silent_resolver() -> Iterator[tuple[str, int]]:
 async def test_a_job_waits_out_a_silent_resolver_once_per_chunk_not_once_per_slice(
     aiohttp_client, tmp_path, silent_resolver
 ):
-    settings = dataclasses.replace(
-        Settings(),
+    settings = make_settings(
         dns_nameservers=(silent_resolver,),
         dns_timeout=BUDGET,
-        dns_tries=1,
-        auth=False,
         database_url=f"sqlite:///{tmp_path}/v.sqlite3",
-        job_process=False,
         job_poll_seconds=0.05,
     )
     client = await aiohttp_client(create_app(settings))
@@ -75,15 +70,10 @@ async def test_validations_keep_their_dns_lane_while_a_job_waits_on_silent_domai
         dns.zone.drop(f"d{n}.example.com")  # the loopback server never answers these
     dns.zone.mx("answers.example.org", 10, "mx.answers.example.org")
     dns.zone.a("mx.answers.example.org", "8.8.8.8")
-    host, port = dns.address
-    settings = dataclasses.replace(
-        Settings(),
-        dns_nameservers=((host, port),),
+    settings = make_settings(
+        dns,
         dns_timeout=BUDGET * 4,
-        dns_tries=1,
-        auth=False,
         database_url=f"sqlite:///{tmp_path}/v.sqlite3",
-        job_process=False,
         job_poll_seconds=0.05,
         dns_max_inflight=DOMAINS,
         job_dns_max_inflight=DOMAINS // 2,

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from validator.config import Settings
+from tests.support.settings import make_settings
 from validator.model import MxOutcome
 from validator.mx import MxResolver
 
 if TYPE_CHECKING:
-    from dnsserver import DnsServer
+    from tests.support.dnsserver import DnsServer
 
 MakeResolver = Callable[..., MxResolver]
 
@@ -30,8 +30,7 @@ async def make_resolver(dns: DnsServer) -> AsyncIterator[MakeResolver]:
     made: list[MxResolver] = []
 
     def make(**overrides: Any) -> MxResolver:
-        values: dict[str, Any] = {"dns_nameservers": (dns.address,), "dns_timeout": 0.2, "dns_tries": 2}
-        resolver = MxResolver(Settings(**(values | overrides)))
+        resolver = MxResolver(make_settings(dns, **({"dns_timeout": 0.2, "dns_tries": 2} | overrides)))
         made.append(resolver)
         return resolver
 

@@ -7,7 +7,6 @@ against the documented status codes, content types and schemas, and that nothing
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -21,8 +20,8 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 from schemathesis.config import SchemathesisConfig
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, binary_serializer
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 from validator.store import open_store
 
 SPEC = Path(__file__).parents[2] / "openapi.yaml"
@@ -56,16 +55,8 @@ def _ndjson(ctx, value) -> bytes:
 def service(dns_server, tmp_path_factory) -> Iterator[tuple[str, str]]:
     """The real service on an ephemeral loopback port, in a thread with its own event loop,
     and an admin token for it."""
-    host, port = dns_server.address
     database = tmp_path_factory.mktemp("openapi") / "validator.sqlite3"
-    app_settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.2,
-        dns_tries=1,
-        database_url=f"sqlite:///{database}",
-    )
+    app_settings = make_settings(dns_server, dns_timeout=0.2, database_url=f"sqlite:///{database}", auth=True)
     loop = asyncio.new_event_loop()
     token = loop.run_until_complete(_admin_token(app_settings.database_url))
     runner = web.AppRunner(create_app(app_settings))

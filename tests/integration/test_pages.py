@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.api.routes.pages import integrity
-from validator.config import Settings
 
 ROOT = Path(__file__).parents[2]
 WIDGET = ROOT / "validator" / "static" / "widget" / "v1.js"
@@ -20,7 +19,7 @@ GZIPPED_BUDGET = 10 * 1024
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path):
-    settings = dataclasses.replace(Settings(), job_process=False, database_url=f"sqlite:///{tmp_path}/v.sqlite3")
+    settings = make_settings(database_url=f"sqlite:///{tmp_path}/v.sqlite3", auth=True)
     return await aiohttp_client(create_app(settings))
 
 

@@ -1,13 +1,12 @@
 """SMTP RCPT probing against real aiosmtpd servers on loopback, found through the real DNS fixture.
 
-Every server is scripted (tests/smtpserver.py) and counts what reached it, so each test checks
+Every server is scripted (tests/support/smtpserver.py) and counts what reached it, so each test checks
 both the verdict and what went over the wire: connections, RCPT TO commands, never DATA.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import sqlite3
 import subprocess
@@ -16,8 +15,9 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-from smtpserver import ACCEPTED, GREYLISTED, Script
 
+from tests.support.settings import make_settings
+from tests.support.smtpserver import ACCEPTED, GREYLISTED, Script
 from validator.checker import Checker
 from validator.config import Settings
 from validator.model import MxOutcome, ProbeOutcome, Reason, Status
@@ -30,11 +30,7 @@ LOOPBACK = parse_networks("127.0.0.0/8")
 
 
 def probe_settings(dns, smtp, **overrides) -> Settings:
-    host, port = dns.address
     values = dict(
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
         smtp_probe=True,
         smtp_port=smtp.port,
         smtp_helo_name="probe.validator.example",
@@ -43,10 +39,8 @@ def probe_settings(dns, smtp, **overrides) -> Settings:
         smtp_connect_timeout=1.0,
         smtp_command_timeout=2.0,
         default_timeout_ms=3000,
-        job_process=False,
     )
-    values.update(overrides)
-    return dataclasses.replace(Settings(), **values).checked()
+    return make_settings(dns, **(values | overrides))
 
 
 class Probing:
@@ -537,7 +531,7 @@ async def test_api_batch_probes_share_sessions(client, dns, smtp):
 
 
 def test_cli_check_with_smtp_flag_probes(dns, smtp, tmp_path):
-    from processes import VALIDATOR, env_for
+    from tests.support.processes import VALIDATOR, env_for
 
     server = smtp.start(Script(mailboxes={"jane@cli-mail.com": ACCEPTED}))
     point(dns, "cli-mail.com", server)

@@ -1,6 +1,6 @@
 """The prober against mail servers that defend themselves from address harvesting.
 
-Scripted aiosmtpd servers (tests/smtpserver.py) behave like Postfix with its default limits
+Scripted aiosmtpd servers (tests/support/smtpserver.py) behave like Postfix with its default limits
 (https://www.postfix.org/postconf.5.html: smtpd_soft_error_limit = 10, smtpd_error_sleep_time = 1s,
 smtpd_hard_error_limit = 20), like a tarpit from the first reply, and like a host that blocks a
 client after K recipients. Each test checks the verdicts and what the server saw.
@@ -13,9 +13,9 @@ import subprocess
 import time
 
 import pytest
-from smtpserver import ACCEPTED, BLOCKED, GREYLISTED, Script, postfix_defaults
 from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
 
+from tests.support.smtpserver import ACCEPTED, BLOCKED, GREYLISTED, Script, postfix_defaults
 from validator.model import ProbeOutcome, Reason, Status
 
 
@@ -155,7 +155,7 @@ async def test_the_helo_name_defaults_to_the_mail_from_domain(make, dns, smtp):
 
 
 def test_probing_without_a_proper_helo_name_refuses_to_start(dns, tmp_path):
-    from processes import VALIDATOR, env_for
+    from tests.support.processes import VALIDATOR, env_for
 
     env = env_for(dns, VALIDATOR_DATABASE_URL=f"sqlite:///{tmp_path}/v.sqlite3", VALIDATOR_SMTP_PROBE="true")
     for extra in ({}, {"VALIDATOR_SMTP_HELO_NAME": "localhost"}):

@@ -1,6 +1,6 @@
 """The prober against a real Postfix (Debian's package) on loopback, with Postfix's default limits.
 
-``tests/postfix.py`` installs the package when it can and runs a private instance on an ephemeral
+``tests/support/postfix.py`` installs the package when it can and runs a private instance on an ephemeral
 loopback port, outbound delivery disabled. Postfix logs each session's command counts when it ends
 ("disconnect from localhost[127.0.0.1] ehlo=1 mail=2 rcpt=3/11 rset=1 quit=1 commands=8/16"): the
 tests read those lines to check what the server saw. When Postfix cannot run here, every test is
@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from postfix import PostfixInstance, unavailable
 from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
 
+from tests.support.postfix import PostfixInstance, unavailable
 from validator.model import ProbeOutcome
 
 DOMAIN, CATCH_ALL = "postfix-mail.com", "postfix-catch-all.com"

@@ -19,9 +19,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from processes import env_for, free_port, wait_for
-from smtpserver import ACCEPTED, Script
 from test_probe import point
+
+from tests.support.processes import env_for, free_port, wait_for
+from tests.support.smtpserver import ACCEPTED, Script
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CAP, RATE = 2, 50

@@ -3,13 +3,11 @@ answered without internal details; every other route refuses them."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.api.app_keys import STORE
-from validator.config import Settings
 from validator.store import open_store
 
 SHOP = "https://shop.example"
@@ -26,15 +24,7 @@ async def setup(aiohttp_client, dns, tmp_path):
         "admin": (await store.create_api_key("ops", ["admin"]))[1],
     }
     await store.close()
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=(dns.address,),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=url,
-        publishable_rate_per_ip=5,
-    )
+    settings = make_settings(dns, database_url=url, publishable_rate_per_ip=5, auth=True)
     return await aiohttp_client(create_app(settings)), tokens
 
 

@@ -3,16 +3,15 @@ ready and nothing about the database behind it; the reason goes to the log."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
+from tests.support.settings import make_settings
 from validator.api import create_app
 from validator.api.app_keys import STORE
-from validator.config import Settings
 
 
 async def test_an_unavailable_store_is_not_described_to_anonymous_callers(aiohttp_client, store_url, caplog):
-    settings = dataclasses.replace(Settings(), job_process=False, database_url=store_url, auth=True)
+    settings = make_settings(database_url=store_url, auth=True)
     client = await aiohttp_client(create_app(settings))
     assert (await client.get("/readyz")).status == 200
     await client.server.app[STORE].close()  # the store goes away under the running service

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 from validator.store import open_store
 
 
@@ -17,7 +16,7 @@ async def client(aiohttp_client, store_url):
     store = await open_store(store_url)
     token = (await store.create_api_key("reader", ["reports:read", "events:write"]))[1]
     await store.close()
-    settings = dataclasses.replace(Settings(), job_process=False, database_url=store_url)
+    settings = make_settings(database_url=store_url, auth=True)
     client = await aiohttp_client(create_app(settings), headers={"Authorization": f"Bearer {token}"})
     events = [
         {"event": "sent", "email": "a@example.org", "timestamp": "2026-11-01T10:00:00Z", "campaign_id": "spring"},

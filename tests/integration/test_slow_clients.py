@@ -13,7 +13,8 @@ import subprocess
 import time
 
 import pytest
-from processes import VALIDATOR, env_for, free_port, wait_for
+
+from tests.support.processes import VALIDATOR, env_for, free_port, wait_for
 
 IDLE = 0.5  # seconds; the default is 10
 

@@ -10,31 +10,21 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from pathlib import Path
 
 import requests
 import schemathesis
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 
 SPEC = schemathesis.openapi.from_path(Path(__file__).parents[2] / "openapi.yaml")
 
 
 async def _client(aiohttp_client, dns, store_url):
-    host, port = dns.address
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-    )
+    settings = make_settings(dns, database_url=store_url)
     return await aiohttp_client(create_app(settings))
 
 

@@ -11,9 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from processes import env_for, free_port, wait_for
-
 from bench.scale_seed import seed_suppressions, suppressed_address
+from tests.support.processes import env_for, free_port, wait_for
 
 ENTRIES = 400_000
 

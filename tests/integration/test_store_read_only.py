@@ -13,7 +13,6 @@ Read-only for real, not simulated:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import subprocess
@@ -23,8 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 
@@ -91,7 +90,7 @@ async def _seeded(url: str) -> None:
 
 
 async def _check_read_only_then_recovered(aiohttp_client, caplog, url: str, make_writable) -> None:
-    settings = dataclasses.replace(Settings(), auth=False, database_url=url, job_process=False)
+    settings = make_settings(database_url=url)
     with caplog.at_level(logging.WARNING, logger="validator"):
         client = await aiohttp_client(create_app(settings))  # starts although the store cannot write
     assert any("read-only" in r.getMessage() and "/readyz" in r.getMessage() for r in caplog.records)

@@ -3,28 +3,17 @@ PostgreSQL server, and validation using it."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tests.support.settings import make_settings
 from validator.api import create_app
-from validator.config import Settings
 
 
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
-    host, port = dns.address
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
-    settings = dataclasses.replace(
-        Settings(),
-        job_process=False,
-        dns_nameservers=((host, port),),
-        dns_timeout=0.3,
-        dns_tries=1,
-        database_url=store_url,
-        auth=False,
-    )
+    settings = make_settings(dns, database_url=store_url)
     return await aiohttp_client(create_app(settings))
 
 

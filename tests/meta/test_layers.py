@@ -39,6 +39,7 @@ RANKS = {
     "validator.bounces.ingest": SERVICE,
     "validator.jobs.model": PURE,
     "validator.jobs.upload": PURE,
+    "validator.jobs.sources": PURE,
     "validator.jobs.callback_guard": PURE,
     "validator.jobs.callbacks": ADAPTER,
     "validator.jobs": SERVICE,
@@ -48,8 +49,11 @@ RANKS = {
     "validator.store.keyfilter": PURE,
     "validator.store.records": PURE,
     "validator.store.job_records": PURE,
-    "validator.store.schema": PURE,
-    "validator.store.jobs_schema": PURE,
+    "validator.store.migrations": PURE,
+    "validator.store.event_reads": PURE,
+    "validator.store.job_store": PURE,
+    "validator.store.protocols": PURE,
+    "validator.store.audit_trail": PURE,
     "validator.store": ADAPTER,
     "validator.priority": ADAPTER,
     "validator.mx": ADAPTER,
@@ -59,10 +63,10 @@ RANKS = {
     "validator.cli": EDGE,
 }
 # the settings read the environment, once, at start-up: nothing after that touches it
-IO_ALLOWED = {"validator.config": {"os"}}
+IO_ALLOWED = {"validator.config.service": {"os"}, "validator.config.settings": {"os"}}
 EDGES = ("validator.api", "validator.cli")
 # the one way across the two edges: the CLI's serve command starts the HTTP service
-EDGE_CROSSINGS = {"validator.cli.main": {"validator.api"}}
+EDGE_CROSSINGS = {"validator.cli.serve": {"validator.api"}}
 
 
 def all_modules() -> list[str]:
@@ -151,4 +155,10 @@ def test_a_pure_module_importing_io_fails():
 def test_the_http_edge_importing_the_cli_fails():
     assert violations("validator.api.app", {"validator.cli.jobs"}, RANKS) == [
         "validator.api.app crosses to the other edge: validator.cli.jobs"
+    ]
+
+
+def test_the_cli_importing_the_http_edge_outside_serve_fails():
+    assert violations("validator.cli.check", {"validator.api.app"}, RANKS) == [
+        "validator.cli.check crosses to the other edge: validator.api.app"
     ]

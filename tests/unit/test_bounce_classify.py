@@ -2,10 +2,11 @@
 
 import pytest
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
 from validator.bounces.policy import categorize
+from validator.bounces.reply_parts import smtp_command
 from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
 
 
@@ -81,6 +82,24 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ),
         # GoDaddy misuses 5.1.1 for a rate limit
         ("550 5.1.1 <x@example.com> - 192.0.2.1 has sent to too many recipients this hour. IB607", "RCPT", R.SPEEDING),
+        # a dead domain in its general forms: a host/domain word and a verdict, the domain's name and a verdict, or
+        # the verdict first (wordings of servers outside the corpus read by the same forms)
+        ("550 Host unknown", None, R.HOSTUNKNOWN),
+        ("553 neko.example.com does not exist", "DATA", R.HOSTUNKNOWN),  # Exim
+        ("DNS lookup failure: host cx.example.org not found", None, R.HOSTUNKNOWN),  # DragonFly
+        ("550 5.1.2 The domain example.net could not be found", None, R.HOSTUNKNOWN),
+        ("kijitora@neko.example.com ... unknown host", None, R.HOSTUNKNOWN),  # Sendmail
+        ("550 5.1.2 No such domain at this location", None, R.HOSTUNKNOWN),
+        # ... but an address that does not exist is a missing mailbox, and a file name is no domain
+        ("550 <kijitora@example.org> does not exist", "RCPT", R.USERUNKNOWN),
+        ("451 4.3.0 /etc/postfix/main.cf not found", None, R.SYSTEMERROR),
+        # a HELO refusal naming an invalid host name is not a dead recipient domain
+        ("550 5.7.1 Helo command rejected: Invalid host name", "RCPT", R.BLOCKED),
+        # Lotus Notes: absent from the directory ("Public Name & Address Book", the Domino Directory before R5)
+        ("User  not listed in public Name & Address Book", None, R.USERUNKNOWN),
+        # advice given only when the address was not found: InterScan, Exchange (Microsoft KB 168557)
+        ("Unable to deliver message to <x@example.jp>. Please check if address is correct.", None, R.USERUNKNOWN),
+        ("This error is a Recipient Not Found error. Check the address again, and resend.", None, R.USERUNKNOWN),
         # Office 365 directory-based edge blocking means the recipient does not exist
         ("550 5.4.1 Recipient address rejected: Access denied", "RCPT", R.USERUNKNOWN),
         # RFC 5248 X.7.13 user account disabled
@@ -89,6 +108,20 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ("250 2.1.5 Ok", None, R.DELIVERED),
         # too little to tell
         ("550 5.0.0 Rejected", None, R.ONHOLD),
+        # the resolver's TRY_AGAIN is no verdict on the domain (Postfix), its HOST_NOT_FOUND is
+        ("Name service error for domain example.com: Host not found, try again", None, R.NETWORKERROR),
+        (
+            "Host or domain name not found. Name service error for name=example.com type=A: Host not found",
+            None,
+            R.HOSTUNKNOWN,
+        ),
+        # Exim: the domain that "does not exist" is our sender's, refused after MAIL FROM
+        (
+            "SMTP error from remote mail server after MAIL FROM:<s@neko.example.com> SIZE=1022: "
+            "553 5.1.0 neko.example.com does not exist",
+            "MAIL",
+            R.REJECTED,
+        ),
     ],
 )
 def test_reason_of(reply: str, command: str | None, expected: R) -> None:
@@ -103,6 +136,9 @@ def test_reason_of(reply: str, command: str | None, expected: R) -> None:
         ("SMTP error from remote mail server after MAIL FROM:<a@example.org> SIZE=1543: 550 ...", "MAIL"),
         ("SMTP error from remote mail server after initial connection: 554 ...", "CONN"),
         ("mx.example.com [192.0.2.25] did not like our RCPT TO: 550 5.1.1 ...", "RCPT"),
+        # the command quoted in its RFC 5321 form names it, whatever the MTA's wrapper words: Sendmail's transcript
+        (">>> MAIL From:<a@example.org> SIZE=10485761 <<< 552 5.3.4 Message size exceeds fixed limit", "MAIL"),
+        (">>> RCPT To:<x@example.com> <<< 550 5.1.1 <x@example.com>... User unknown", "RCPT"),
         ("550 5.1.1 <x@example.com>... User unknown", None),
     ],
 )
@@ -143,3 +179,21 @@ def test_the_prober_and_the_bounce_reader_read_a_reply_alike(text: str) -> None:
         status=reply.enhanced,
     )
     assert categorize(fact) is _CATEGORY_OF_CLASS[classify_reply(reply)]
+
+
+@pytest.mark.parametrize(
+    ("notice", "expected"),
+    [
+        # au (KDDI): the reporter's own line says disabled; the quoted "550 user unknown" does not hide it
+        ("The user(s) account is disabled.\n\n<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)", True),
+        # iCloud's words are the quoted reply's, read with its X.1.1 code: not the reporter's
+        (
+            "<x@icloud.com>: host mx1.mail.icloud.com[17.172.34.9] said: 550\n    5.1.1 <x@icloud.com>: inactive email",
+            False,
+        ),
+        # a Postfix notice says nothing about the mailbox
+        ("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.", False),
+    ],
+)
+def test_notice_says_disabled(notice: str, expected: bool) -> None:
+    assert notice_says_disabled(notice) is expected

@@ -80,7 +80,7 @@ def test_delayed_is_not_a_bounce() -> None:
 
 
 def test_remote_specific_code_beats_generic_status() -> None:
-    # Sendmail writes "Status: 5.0.0" around the remote server's "550 5.1.1" (bounce-anchors §6.2 rule 3)
+    # Sendmail writes "Status: 5.0.0" around the remote server's "550 5.1.1" (the remote's code is the more specific)
     raw = dsn(
         "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.0.0\n"
         "Remote-MTA: dns; mx.example.com\n"

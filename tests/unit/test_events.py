@@ -20,7 +20,7 @@ from validator.errors import (
     UnsupportedMediaType,
 )
 
-# the example of issue 5
+# a hard bounce event as a sender's platform posts it
 BOUNCE = {
     "event": "bounce",
     "type": "hard",

@@ -2,7 +2,7 @@
 
 import io
 
-from validator.cli.jobs import Progress
+from validator.cli.progress import Progress
 
 
 def test_nothing_answered_shows_no_rate_and_no_eta():

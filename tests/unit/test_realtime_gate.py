@@ -7,8 +7,9 @@ import time
 
 from validator.checker import Checker
 from validator.config import Settings
+from validator.jobs.answer import SlicePacer, answer_rows
 from validator.jobs.model import InputRow
-from validator.jobs.runner import REALTIME_WAIT_MAX, RealtimeGate, SlicePacer, answer_rows
+from validator.priority import REALTIME_WAIT_MAX, RealtimeGate
 
 
 async def test_pause_waits_for_realtime_requests_to_end():

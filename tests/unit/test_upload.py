@@ -6,7 +6,8 @@ import pytest
 
 from validator.errors import InvalidCsv, InvalidField, InvalidJson, MissingField, TooManyItems, UnsupportedMediaType
 from validator.jobs.model import InputRow
-from validator.jobs.upload import CsvChoice, CsvRows, JsonRows, NdjsonRows, Upload, address_of_cell, format_of
+from validator.jobs.sources import CsvChoice, CsvRows, JsonRows, NdjsonRows, address_of_cell
+from validator.jobs.upload import Upload, format_of
 from validator.wire.csv_records import MAX_RECORD_BYTES
 
 

@@ -149,9 +149,26 @@ def test_probe_outcomes(outcome, accept_all, status, action, reasons):
     assert (decision.status, decision.action, decision.reasons) == (status, action, reasons)
 
 
-def test_every_probe_outcome_has_a_decision():
-    for outcome in ProbeOutcome:
-        decide(ADDR, MX, Signals(), DEFAULTS, probe=ProbeResult(outcome))  # a missing table row raises KeyError
+GONE_MAILBOX = {
+    ProbeOutcome.MAILBOX_NOT_FOUND: Reason.MAILBOX_NOT_FOUND,
+    ProbeOutcome.MAILBOX_DISABLED: Reason.MAILBOX_DISABLED,
+}
+EVERY_SIGNAL = Signals(True, True, True, True, "jane@gmail.com")  # all at once: none may turn a probe undeliverable
+
+
+@pytest.mark.parametrize("outcome", list(ProbeOutcome), ids=str)
+@pytest.mark.parametrize("accept_all", [None, False, True], ids=["accept_all_unknown", "not_accept_all", "accept_all"])
+@pytest.mark.parametrize("signals", [Signals(), EVERY_SIGNAL], ids=["no_signals", "every_signal"])
+def test_every_probe_outcome_has_a_decision(outcome, accept_all, signals):
+    """Only the server's word that this mailbox is missing or disabled is undeliverable; every other outcome
+    (a full mailbox, a refusal for no stated reason, a block, a timeout, a limit) is trouble, never a verdict
+    on the address. A new ProbeOutcome without a row in verdict's table fails here (KeyError)."""
+    decision = decide(ADDR, MX, signals, DEFAULTS, probe=ProbeResult(outcome, accept_all=accept_all))
+    if outcome in GONE_MAILBOX:
+        assert (decision.status, decision.action) == (Status.UNDELIVERABLE, Action.BLOCK)
+        assert decision.reasons[0] is GONE_MAILBOX[outcome]  # the mailbox's own reason leads
+    else:
+        assert decision.status is not Status.UNDELIVERABLE, decision
 
 
 def test_dns_failure_outranks_the_probe():

@@ -10,7 +10,8 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from webhook_signers import (
+
+from tests.support.webhook_signers import (
     MAILGUN_KEY,
     NOW,
     POSTMARK,
@@ -21,7 +22,6 @@ from webhook_signers import (
     sendgrid_headers,
     sns_envelope,
 )
-
 from validator.bounces.webhooks import read_webhook
 from validator.bounces.webhooks.secrets import load_webhook_secrets
 from validator.config import Settings

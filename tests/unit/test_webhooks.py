@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from webhook_signers import (
+
+from tests.support.webhook_signers import (
     MAILGUN_KEY,
     NOW,
     POSTMARK,
@@ -20,7 +21,6 @@ from webhook_signers import (
     sendgrid_headers,
     sns_envelope,
 )
-
 from validator.bounces.facts import BounceReason, Category, DsnAction, EventKind, StatusSource
 from validator.bounces.policy import categorize
 from validator.bounces.webhooks import WebhookSecrets, read_trusted, read_webhook
@@ -50,7 +50,7 @@ SES_BOUNCE = {
         "destination": ["bounce@simulator.amazonses.com"],
     },
 }
-# SendGrid blocked bounce without "status": the Discourse crash (bounce-anchors §4.2)
+# SendGrid blocked bounce without "status": the payload that crashed Discourse's handler
 SENDGRID_EVENTS = [
     {
         "email": "full@example.jp",

@@ -15,12 +15,12 @@ from aiohttp import web
 
 from validator.api.app_keys import (
     CHECKER,
-    GATE,
     INGESTOR,
-    JOB_RUNNER,
     JOB_WAKE,
     METRICS,
     PROBER,
+    PUBLISHABLE_GATE,
+    REALTIME_GATE,
     RESOLVER,
     SETTINGS,
     SHUTTING_DOWN,
@@ -37,14 +37,13 @@ from validator.bounces.ingest import Ingestor
 from validator.bounces.policy import learning_policy
 from validator.bounces.rates import thresholds_from
 from validator.bounces.webhooks.secrets import load_webhook_secrets
-from validator.checker import Checker
 from validator.config import Settings
 from validator.errors import StoreUnavailable
 from validator.jobs import supervisor as runner_process
 from validator.metrics import Metrics
 from validator.model import ApiKey
-from validator.mx import MxResolver
-from validator.probe.prober import Prober
+from validator.priority import RealtimeGate
+from validator.runtime import build_services
 from validator.store import open_store
 
 log = logging.getLogger("validator")
@@ -63,7 +62,8 @@ def create_app(settings: Settings) -> web.Application:
     gate = PublishableGate(
         settings.publishable_rate_per_key, settings.publishable_rate_per_ip, list_keys, origins_ttl=ORIGINS_TTL
     )
-    app[GATE] = gate
+    app[PUBLISHABLE_GATE] = gate
+    app[REALTIME_GATE] = RealtimeGate()
     app.middlewares.append(
         make_middleware(
             metrics,
@@ -114,23 +114,20 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
-    resolver = MxResolver(app[SETTINGS])
-    prober = Prober(app[SETTINGS])
-    app[RESOLVER] = resolver
-    app[PROBER] = prober
-    app[CHECKER] = Checker(app[SETTINGS], resolver, app[STORE], app[METRICS], prober=prober)
+    services = build_services(app[SETTINGS], app[STORE], app[METRICS])
+    assert services.prober is not None  # built whether or not probing is enabled: it opens nothing until asked
+    app[RESOLVER] = services.resolver
+    app[PROBER] = services.prober
+    app[CHECKER] = services.checker
     yield
-    await app[CHECKER].close()
-    await prober.close()  # QUIT the pooled SMTP sessions
-    await resolver.close()
+    await services.close()
 
 
 async def _job_runner_context(app: web.Application) -> AsyncIterator[None]:
     """The background runner of bulk jobs: in this process, or in a niced child process
     (``job_process``), or none (``job_workers`` 0). Stopped at shutdown: it releases its chunks."""
     settings = app[SETTINGS]
-    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER])
-    app[JOB_RUNNER] = runner  # its gate paces uploads in both modes
+    runner = runner_process.build_runner(settings, app[STORE], app[CHECKER], app[REALTIME_GATE])
     working = settings.job_workers > 0
     task = asyncio.create_task(runner.run()) if working and not settings.job_process else None
     child = runner_process.RunnerChild(settings) if working and settings.job_process else None

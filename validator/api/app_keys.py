@@ -12,9 +12,9 @@ from validator.bounces.rates import Thresholds
 from validator.bounces.webhooks import WebhookSecrets
 from validator.checker import Checker
 from validator.config import Settings
-from validator.jobs.runner import JobRunner
 from validator.metrics import Metrics
 from validator.mx import MxResolver
+from validator.priority import RealtimeGate
 from validator.probe.prober import Prober
 from validator.store import Store
 
@@ -28,10 +28,12 @@ STORE = web.AppKey("store", Store)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
-JOB_RUNNER = web.AppKey("job_runner", JobRunner)
-JOB_WAKE = web.AppKey("job_wake", Callable[[], None])  # a job was queued: the runner, here or in the child, looks now
+REALTIME_GATE = web.AppKey("realtime_gate", RealtimeGate)  # validations in flight: bulk jobs wait meanwhile
+JOB_WAKE: web.AppKey[Callable[[], None]] = web.AppKey(
+    "job_wake"
+)  # a job was queued: the runner, here or in the child, looks now
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
 PUBLISHABLE_KEY = web.RequestKey("publishable_key", bool)  # answered as a web page may see it
-GATE = web.AppKey("publishable_gate", PublishableGate)
+PUBLISHABLE_GATE = web.AppKey("publishable_gate", PublishableGate)
 API_KEY_ID = web.RequestKey("api_key_id", str)  # the authenticated key's id: owns the jobs it submits
 API_KEY_ADMIN = web.RequestKey("api_key_admin", bool)  # the key has the admin scope (sees every key's jobs)

@@ -6,7 +6,7 @@ status, and a diagnostic text that may itself quote the remote server's reply wi
 events, webhooks and raw DSNs agree on the same reply), the status with where it came from,
 and the text as reported. A provider's own label (SES ``NoEmail``, Postmark ``HardBounce``) is
 consulted only when the reply says too little (``settle``): labels are evidence, the reply
-decides (bounce-anchors §6.2, "ESP labels are not the truth"). Pure: no I/O.
+decides (a provider's label is its own guess; the remote server's words are the evidence). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from validator.bounces.classify import reason_of
 from validator.bounces.facts import BounceReason, StatusSource
+from validator.bounces.reply_parts import smtp_command
 from validator.smtp_reply import Reply, parse_reply
 from validator.suppressions.keys import MAX_DETAIL
 
@@ -67,7 +68,9 @@ def read_failure(code: int | None, status: str | None, text: str | None) -> Fail
     reply_code = parsed.code if parsed.code is not None else code
     if reply_code is None and enhanced is None and not parsed.text:
         return Failure(None, None, None, None, diagnostic)
-    reason = reason_of(Reply(reply_code, enhanced, parsed.text))
+    # the command the reply answered, when the platform quotes it as MTAs do: "smtp; 550 5.7.1 <x>: Sender address
+    # rejected (in reply to MAIL FROM command)" is the sender's trouble; raw DSNs are read with the same rule
+    reason = reason_of(Reply(reply_code, enhanced, parsed.text), command=smtp_command(diagnostic or ""))
     return Failure(reason, enhanced, source, reply_code, diagnostic)
 
 

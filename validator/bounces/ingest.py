@@ -16,7 +16,7 @@ from validator.bounces.facts import BounceFact
 from validator.bounces.plan import Decision, FactRecord, plan_ingest
 from validator.bounces.policy import LearningPolicy, categorize
 from validator.model import Address
-from validator.store import Store
+from validator.store.protocols import BounceIngestion
 from validator.store.records import utc_now
 from validator.suppressions.keys import address_key, domain_key
 from validator.syntax import parse_address
@@ -60,7 +60,7 @@ def fact_record(fact: BounceFact, source: str, now: datetime) -> FactRecord:
 class Ingestor:
     """Applies facts to the store under the learning policy; one instance per service or CLI run."""
 
-    def __init__(self, store: Store | None, policy: LearningPolicy) -> None:
+    def __init__(self, store: BounceIngestion | None, policy: LearningPolicy) -> None:
         self._store, self._policy = store, policy
 
     async def ingest(

@@ -1,7 +1,7 @@
 """Pure decisions on bounce facts: which category a fact falls into, and what it does to an address.
 
-Sisimai's lesson (bounce-anchors §2.4): the parser reports facts, the application decides.
-``categorize`` maps a ``BounceFact`` to a ``Category`` (bounce-anchors §6.1); the learning
+Sisimai's lesson (its short-lived "toxic" flag mixed the two): the parser reports facts, the application
+decides. ``categorize`` maps a ``BounceFact`` to a ``Category``; the learning
 rules (``SoftStreak``, ``streak_after``) decide when soft failures become chronic. No I/O,
 no clock: the caller passes times in, so every rule is unit-tested with plain values.
 """
@@ -107,7 +107,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LearningPolicy:
-    """When soft failures become chronic (issue 5 defaults: 3 sends over 60 days, or 5 sends)."""
+    """When soft failures become chronic (defaults: 3 sends over 60 days, or 5 sends)."""
 
     chronic_sends: int = 3
     chronic_days: float = 60.0

@@ -59,7 +59,7 @@ def thresholds_from(settings: Settings) -> Thresholds:
 
 
 @dataclass(frozen=True, slots=True)
-class Counts:
+class EventCounts:
     sent: int = 0
     delivered: int = 0
     hard_bounces: int = 0
@@ -77,9 +77,9 @@ _HARD = {Category.HARD_INVALID.value, Category.DISABLED.value}
 _SOFT = {Category.SOFT_MAILBOX.value, Category.SOFT_TRANSIENT.value}
 
 
-def tally(groups: Iterable[Any], unresolved_soft: int) -> Counts:
+def tally(groups: Iterable[Any], unresolved_soft: int) -> EventCounts:
     """Sum the store's (event, category, outcome, events, addresses) groups into report counts."""
-    c: dict[str, int] = dict.fromkeys(Counts.__dataclass_fields__, 0)
+    c: dict[str, int] = dict.fromkeys(EventCounts.__dataclass_fields__, 0)
     for g in groups:
         if g.event == EventKind.SENT:
             c["sent"] += g.events
@@ -102,17 +102,17 @@ def tally(groups: Iterable[Any], unresolved_soft: int) -> Counts:
         if g.event == EventKind.BOUNCE and g.category != Category.IGNORE:
             c["bounces"] += g.events
     c["unresolved_soft_bounces"] = unresolved_soft
-    return Counts(**c)
+    return EventCounts(**c)
 
 
-def report(counts: Counts, thresholds: Thresholds) -> dict[str, Any]:
+def report(counts: EventCounts, thresholds: Thresholds) -> dict[str, Any]:
     """The JSON body of ``GET /v1/reports/bounce-rates`` (also printed by ``validator report``)."""
     attempted, basis = (
         (counts.sent, "sent") if counts.sent else (counts.delivered + counts.bounces, "delivered_plus_bounced")
     )
     delivered, delivered_basis = (counts.delivered, "delivered") if counts.delivered else (attempted, basis)
     return {
-        "counts": {name: getattr(counts, name) for name in Counts.__dataclass_fields__},
+        "counts": {name: getattr(counts, name) for name in EventCounts.__dataclass_fields__},
         "rates": {
             "hard_bounce": _rate(counts.hard_bounces, attempted, basis, thresholds.hard_bounce, _CAMPAIGN),
             "chronic_soft_bounce": _rate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import mailbox
 import sys
 import time
@@ -20,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from validator.bounces.events import read_events
 from validator.bounces.facts import BounceFact
 from validator.bounces.ingest import Ingestor
@@ -29,6 +26,8 @@ from validator.bounces.plan import Decision
 from validator.bounces.policy import learning_policy
 from validator.bounces.rates import report, tally, thresholds_from
 from validator.bounces.readers.message import read_message
+from validator.cli.render import print_json_line, render_table
+from validator.cli.store_access import actor, opened_store
 from validator.config import Settings
 from validator.errors import FileUnusable, ValidatorError
 from validator.store import open_store
@@ -71,15 +70,16 @@ def sources(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
             yield from sources(sorted(str(p) for p in path.iterdir() if not p.name.startswith(".")))
         else:
             try:
-                head = path.open("rb").read(5)
+                with path.open("rb") as file:
+                    head = file.read(5)
             except OSError:
                 yield str(path), None, None
                 continue
             if path.suffix.lower() in _EVENT_SUFFIXES:
                 yield str(path), path.read_bytes(), _EVENT_SUFFIXES[path.suffix.lower()]
             elif head == b"From ":
-                for i, message in enumerate(mailbox.mbox(path, create=False)):
-                    yield f"{path}#{i + 1}", message.as_bytes(), None
+                for i, mbox_message in enumerate(mailbox.mbox(path, create=False)):
+                    yield f"{path}#{i + 1}", mbox_message.as_bytes(), None
             else:
                 yield str(path), path.read_bytes(), None
 
@@ -105,12 +105,13 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
     store = (
         None if args.dry_run and not exists else await open_store(settings.database_url, timeout=settings.store_timeout)
     )
-    ingestor, summary, pending = Ingestor(store, learning_policy(settings)), Summary(), []
-    actor, started, shown = f"cli:{getpass.getuser()}", time.monotonic(), 0.0
+    ingestor, summary = Ingestor(store, learning_policy(settings)), Summary()
+    pending: list[BounceFact] = []
+    who, started, shown = actor(), time.monotonic(), 0.0
 
     async def flush() -> None:
         if pending:
-            decisions = await ingestor.ingest(pending, source="file", actor=actor, dry_run=args.dry_run)
+            decisions = await ingestor.ingest(pending, source="file", actor=who, dry_run=args.dry_run)
             _count(summary, decisions, args.json)
             pending.clear()
 
@@ -142,7 +143,7 @@ def _count(summary: Summary, decisions: list[Decision], as_json: bool) -> None:
         summary.categories[decision.record.category.value] += 1
         summary.actions[decision.outcome.value] += 1
         if as_json:
-            sys.stdout.write(orjson.dumps(decision_json(decision)).decode() + "\n")
+            print_json_line(decision_json(decision))
 
 
 def _progress(messages: int, elapsed: float, done: bool = False) -> None:
@@ -180,22 +181,18 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     filters = report_filters(query)
     body = asyncio.run(_report_body(settings, filters))
     if args.json:
-        sys.stdout.write(orjson.dumps(body).decode() + "\n")
+        print_json_line(body)
         return 0
     rows = [("COUNT", "VALUE")] + [(k, str(v)) for k, v in body["counts"].items()]
     rows += [("RATE", "PERCENT / OF / BASIS / LEVEL")]
     for name, rate in body["rates"].items():
         percent = "-" if rate["percent"] is None else f"{rate['percent']:.3f}%"
         rows.append((name, f"{percent} of {rate['denominator']} ({rate['basis']}) {rate['level'] or '-'}"))
-    width = max(len(r[0]) for r in rows)
-    sys.stdout.write("".join(f"{a.ljust(width)}  {b}\n" for a, b in rows))
+    sys.stdout.write(render_table(rows))
     return 0
 
 
 async def _report_body(settings: Settings, filters: dict[str, Any]) -> dict[str, Any]:
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
-    try:
+    async with opened_store(settings) as store:
         groups, open_soft = await store.count_events(**filters)
-    finally:
-        await store.close()
     return report(tally(groups, open_soft), thresholds_from(settings))

@@ -1,39 +1,36 @@
-"""``validator batch`` (a list checked here, no server) and ``validator jobs ...`` (a remote service).
+"""``validator jobs submit|status|list|cancel|results``: bulk jobs on a remote service, over ``/v1/jobs``.
 
-``batch`` reads the input with the API's own upload parser (``upload.py``), answers it chunk by
-chunk with the runner's own ``answer_rows`` and writes the API's own result lines (NDJSON, or
-CSV when the output ends in ``.csv``), so a list gives the same rows locally and through a
-job. Memory holds one chunk. Progress (rows, rate, ETA) goes to standard error, then a
-summary table of statuses and reasons. ``jobs`` drives ``/v1/jobs`` with aiohttp's client.
+aiohttp's client talks to the service named by ``--url`` with the key given by ``--key``; an
+error answer becomes the ``ValidatorError`` of its status (so the exit code says what went
+wrong) with its message and, where there is one, the fix. ``submit --wait`` follows the job
+with the same progress line and summary as ``batch`` (``cli/progress.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import IO, Any, BinaryIO
-
-import orjson
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO
 
 from validator import errors
-from validator.cli.main import open_input, open_output
-from validator.config import Settings
-from validator.jobs.model import Counts, InputRow, JobStatus
-from validator.jobs.runner import Answered, answer_rows
-from validator.jobs.upload import CsvChoice, Upload, source_for
-from validator.wire import jobs as jw
+from validator.cli.exits import EXIT_JOB_FAILED
+from validator.cli.files import (
+    CONTENT_TYPES,
+    READ_BYTES,
+    add_list_options,
+    close_output,
+    list_format,
+    open_input,
+    open_output,
+    read_chunks,
+)
+from validator.cli.progress import Progress, summary_table
+from validator.cli.render import print_json
+from validator.jobs.model import Counts, JobStatus
 
-READ_BYTES = 1 << 16
-CLI_SLICE = 200  # addresses per check_many: as many as DNS queries in flight by default; progress moves per slice
-EXTENSIONS = {".csv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
-CONTENT_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson", "json": "application/json"}
-EXIT_JOB_FAILED = 10  # `jobs submit --wait`: the job ended failed or cancelled (docs/cli.md)
 HTTP_ERRORS: dict[int, type[errors.ValidatorError]] = {
     400: errors.BadRequest,
     401: errors.Unauthorized,
@@ -44,24 +41,20 @@ HTTP_ERRORS: dict[int, type[errors.ValidatorError]] = {
     415: errors.UnsupportedMediaType,
     503: errors.StoreUnavailable,
 }
+# what to do about an answer, after the service's own message
+FIXES = {
+    401: "; pass --key with a key that has the jobs scope (validator keys create --name NAME --scope jobs)",
+    403: "; use a key with the jobs scope (validator keys create --name NAME --scope jobs)",
+    503: "; the store is busy or down: try again shortly",
+}
 
 
 def add_commands(commands: Any) -> None:
-    batch = commands.add_parser("batch", help="validate a list (CSV, NDJSON or JSON) here, without a server")
-    batch.add_argument("input", help="path, or - for standard input")
-    batch.add_argument("-o", "--output", required=True, help="results: .csv for CSV, else NDJSON; - for stdout")
-    _input_options(batch)
-    batch.add_argument(
-        "--smtp", action="store_true", help="probe each address over SMTP (RCPT TO; needs outbound port 25)"
-    )
-    batch.add_argument("--dedupe", action="store_true", help="answer repeated addresses by reference to the first")
-    batch.set_defaults(run=_batch)
-
     jobs = commands.add_parser("jobs", help="submit and follow bulk jobs on a remote service")
     sub = jobs.add_subparsers(required=True)
     submit = sub.add_parser("submit", help="upload a list; print the job")
     submit.add_argument("input", help="path (CSV, NDJSON or JSON by extension)")
-    _input_options(submit)
+    add_list_options(submit)
     submit.add_argument("--smtp", action="store_true")
     submit.add_argument("--dedupe", action="store_true")
     submit.add_argument("--callback-url")
@@ -89,160 +82,6 @@ def add_commands(commands: Any) -> None:
     sub.choices["cancel"].set_defaults(run=lambda a, s: asyncio.run(_remote(a, _cancel)))
     listing.set_defaults(run=lambda a, s: asyncio.run(_remote(a, _list)))
     results.set_defaults(run=lambda a, s: asyncio.run(_remote(a, _results)))
-
-
-def _input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--column", help="CSV: the address column's header name")
-    parser.add_argument("--column-index", type=int, help="CSV: the address column's 0-based index")
-    parser.add_argument("--format", choices=sorted(CONTENT_TYPES), help="input format (default: by extension)")
-
-
-def _input_format(args: argparse.Namespace) -> str:
-    return args.format or EXTENSIONS.get(Path(args.input).suffix.lower(), "csv")
-
-
-# --- progress and summary ------------------------------------------------------------------------
-
-
-class Progress:
-    """``[#####.....] 50%  500,000/1,000,000 rows  12,345 rows/s  ETA 0:40`` on standard error:
-    redrawn in place on a terminal, a line every few seconds otherwise (logs, CI). The first
-    advance draws at once; the rate and ETA appear only once rows have been answered."""
-
-    def __init__(self, total: int | None, out: IO[str] = sys.stderr) -> None:
-        self.total, self.done, self._out = total, 0, out
-        self._began = time.monotonic()
-        self._shown: float | None = None
-        self._tty = out.isatty()
-
-    def advance(self, rows: int, final: bool = False) -> None:
-        self.done += rows
-        now = time.monotonic()
-        if final or self._shown is None or now - self._shown >= (0.2 if self._tty else 5.0):
-            self._shown = now
-            self._out.write(("\r" if self._tty else "") + self.line(now) + ("" if self._tty and not final else "\n"))
-            self._out.flush()
-
-    def line(self, now: float) -> str:
-        elapsed = now - self._began
-        rate = f"  {self.done / elapsed:,.0f} rows/s" if self.done and elapsed > 0 else ""
-        if not self.total:
-            return f"{self.done:,} rows{rate}"
-        share = min(self.done / self.total, 1.0)
-        bar = "#" * int(share * 20) + "." * (20 - int(share * 20))
-        eta = ""
-        if rate and self.done < self.total:
-            left = (self.total - self.done) * elapsed / self.done
-            eta = f"  ETA {int(left // 60)}:{int(left % 60):02d}"
-        return f"[{bar}] {share:4.0%}  {self.done:,}/{self.total:,} rows{rate}{eta}"
-
-
-def progress_advance(progress: Progress) -> Answered:
-    """``answer_rows``' ``answered``: the progress line moves per slice."""
-
-    async def advance(rows: int) -> None:
-        progress.advance(rows)
-
-    return advance
-
-
-def summary_table(counts: Counts, total: int) -> str:
-    rows = [("STATUS", "ROWS", "SHARE")]
-    rows += [(k, f"{n:,}", f"{n / max(total, 1):.1%}") for k, n in sorted(counts.statuses.items(), key=lambda i: -i[1])]
-    rows += [("REASON", "ROWS", "SHARE")]
-    rows += [(k, f"{n:,}", f"{n / max(total, 1):.1%}") for k, n in sorted(counts.reasons.items(), key=lambda i: -i[1])]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "".join(f"{r[0].ljust(widths[0])}  {r[1].rjust(widths[1])}  {r[2].rjust(widths[2])}\n" for r in rows)
-
-
-# --- batch: here, without a server -------------------------------------------------------------
-
-
-def _count_lines(path: str) -> int | None:
-    """Lines of the input, for the ETA (an estimate where quoted cells hold line breaks); None
-    for standard input, which can be read only once."""
-    if path == "-":
-        return None
-    lines, last = 0, b"\n"
-    with open_input(path) as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            lines, last = lines + block.count(b"\n"), block[-1:]
-    return lines + (last != b"\n")  # a last line without its line break counts too
-
-
-def _read_chunks(source: BinaryIO) -> Iterator[bytes]:
-    with source:
-        yield from iter(lambda: source.read(READ_BYTES), b"")
-
-
-def _batch(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_run_batch(args, settings))
-
-
-async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
-    from validator.checker import Checker
-    from validator.jobs.runner import GreylistRetry
-    from validator.mx import MxResolver
-    from validator.probe.prober import Prober
-    from validator.store import open_store
-
-    if args.smtp:
-        settings = settings.with_values(smtp_probe="true")  # asked for on this run: the flag enables it
-    kind = _input_format(args)
-    lines = _count_lines(args.input) if kind != "json" else None
-    source, out = open_input(args.input), open_output(args.output)  # both before any work: fail fast
-    upload = Upload(source_for(kind, CsvChoice(args.column, args.column_index)), settings.job_max_rows, args.dedupe)
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
-    resolver = MxResolver(settings)
-    prober = Prober(settings) if args.smtp else None
-    progress = Progress(lines)
-    checker = Checker(settings, resolver, store, prober=prober)
-    counts = Counts()
-    csv = args.output.endswith(".csv")
-    try:
-        if csv:
-            out.write(jw.csv_header())
-        pending: list[InputRow] = []
-        for data in itertools.chain(_read_chunks(source), [None]):  # a block at a time, then the end
-            rows = upload.feed(data) if data is not None else upload.finish()
-            if rows and upload.rows == len(rows):  # the first rows
-                if progress.total:
-                    progress.total -= rows[0].row - 1  # the lines before them (a header) are no rows
-                progress.advance(0)  # a first line at once: the first slice may take seconds
-            pending += rows
-            while len(pending) >= settings.job_chunk_rows or (data is None and pending):
-                chunk, pending = pending[: settings.job_chunk_rows], pending[settings.job_chunk_rows :]
-                before = progress.done
-                answer = await answer_rows(
-                    checker,
-                    chunk,
-                    jw.result_line,
-                    slice_size=CLI_SLICE,
-                    timeout_ms=settings.job_timeout_ms,
-                    smtp=args.smtp,
-                    greylist=GreylistRetry(settings.job_greylist_delay, settings.job_greylist_retries),
-                    answered=progress_advance(progress),
-                )
-                lines_out = b"".join(answer.lines)
-                out.write(jw.csv_rows(lines_out) if csv else lines_out)
-                counts = counts.plus(answer.counts)
-                progress.done = before  # rows not checked (unreadable, duplicates) and greylist retries: settle
-                progress.advance(len(chunk))
-        progress.total = progress.done
-        progress.advance(0, final=True)
-    finally:
-        if out is not sys.stdout.buffer:
-            out.close()
-        await checker.close()
-        if prober is not None:
-            await prober.close()
-        await resolver.close()
-        await store.close()
-    sys.stderr.write(summary_table(counts, progress.done))
-    return 0
-
-
-# --- jobs: a remote service ----------------------------------------------------------------------
 
 
 async def _remote(args: argparse.Namespace, command: Any) -> int:
@@ -275,19 +114,8 @@ async def _checked(response: Any) -> Any:
     )
 
 
-FIXES = {
-    401: "; pass --key with a key that has the jobs scope (validator keys create --name NAME --scope jobs)",
-    403: "; use a key with the jobs scope (validator keys create --name NAME --scope jobs)",
-    503: "; the store is busy or down: try again shortly",
-}
-
-
-def _print(data: object) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
 async def _file_body(source: BinaryIO) -> AsyncIterator[bytes]:
-    for data in _read_chunks(source):
+    for data in read_chunks(source):
         yield data
 
 
@@ -298,14 +126,14 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
         if v is not None
     }
     params |= {k: "true" for k in ("smtp", "dedupe") if getattr(args, k)}
-    kind = _input_format(args)
+    kind = list_format(args)
     source = open_input(args.input)  # before the upload starts: a missing file is not the service's fault
     async with session.post(
         "/v1/jobs", params=params, data=_file_body(source), headers={"Content-Type": CONTENT_TYPES[kind]}
     ) as response:
         job = await (await _checked(response)).json()
     if not args.wait:
-        _print(job)
+        print_json(job)
         return 0
     progress = Progress(job["total"])
     progress.advance(job["processed"])
@@ -315,7 +143,7 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
             job = await (await _checked(response)).json()
         progress.advance(job["processed"] - progress.done)
     progress.advance(0, final=True)
-    _print(job)
+    print_json(job)
     counts = job["counts"]
     sys.stderr.write(summary_table(Counts(counts["statuses"], counts["reasons"]), job["total"]))
     return 0 if job["status"] == "completed" else EXIT_JOB_FAILED
@@ -323,7 +151,7 @@ async def _submit(session: Any, args: argparse.Namespace) -> int:
 
 async def _status(session: Any, args: argparse.Namespace) -> int:
     async with session.get(f"/v1/jobs/{args.job_id}") as response:
-        _print(await (await _checked(response)).json())
+        print_json(await (await _checked(response)).json())
     return 0
 
 
@@ -337,7 +165,7 @@ async def _list(session: Any, args: argparse.Namespace) -> int:
         if page["next_cursor"] is None:
             break
         params["cursor"] = page["next_cursor"]
-    _print(jobs)
+    print_json(jobs)
     return 0
 
 
@@ -347,7 +175,7 @@ async def _cancel(session: Any, args: argparse.Namespace) -> int:
         if response.status == 204:
             print(f"deleted {args.job_id}", file=sys.stderr)
         else:
-            _print(await response.json())
+            print_json(await response.json())
     return 0
 
 
@@ -360,6 +188,5 @@ async def _results(session: Any, args: argparse.Namespace) -> int:
             async for data in response.content.iter_chunked(READ_BYTES):
                 out.write(data)
         finally:
-            if out is not sys.stdout.buffer:
-                out.close()
+            close_output(out)
     return 0

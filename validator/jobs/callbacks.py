@@ -28,7 +28,7 @@ from yarl import URL
 from validator.errors import InvalidField
 from validator.jobs.callback_guard import callback_target_refusal, parse_callback_url, sign
 from validator.jobs.model import Job
-from validator.store import Store
+from validator.store.protocols import JobStore
 from validator.store.records import utc_now
 from validator.wire import jobs as jw
 
@@ -99,7 +99,7 @@ class CallbackSender:
             return f"failed: {type(exc).__name__}: {exc}"
 
 
-async def notify_finished(store: Store, sender: CallbackSender, job: Job) -> None:
+async def notify_finished(store: JobStore, sender: CallbackSender, job: Job) -> None:
     """POST the signed summary of a completed job to its ``callback_url`` and record how it went."""
     if job.options.callback_url is None:
         return

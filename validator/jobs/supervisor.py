@@ -30,10 +30,9 @@ from validator.checker import Checker
 from validator.config import Settings
 from validator.jobs.callbacks import CallbackSender, notify_finished
 from validator.jobs.runner import JobRunner
-from validator.mx import MxResolver
-from validator.probe.prober import Prober
-from validator.runtime import settle_heap
-from validator.store import Store, open_store
+from validator.priority import RealtimeGate
+from validator.runtime import open_services, settle_heap
+from validator.store import Store
 from validator.wire.jobs import result_line
 
 JOB_NICE = 10
@@ -42,11 +41,12 @@ PR_SET_PDEATHSIG = 1
 log = logging.getLogger("validator.jobs.runner")
 
 
-def build_runner(settings: Settings, store: Store, checker: Checker) -> JobRunner:
-    """The runner both modes use: the API's result lines, signed callbacks on completion."""
+def build_runner(settings: Settings, store: Store, checker: Checker, gate: RealtimeGate | None = None) -> JobRunner:
+    """The runner both modes use: the API's result lines, signed callbacks on completion; in the
+    service's process it shares the handlers' ``gate``, so its slices wait for validations."""
     sender = CallbackSender(settings.job_callback_secret, settings.job_callback_allow)
     return JobRunner(
-        settings, store, checker, result_line, on_finished=functools.partial(notify_finished, store, sender)
+        settings, store, checker, result_line, on_finished=functools.partial(notify_finished, store, sender), gate=gate
     )
 
 
@@ -127,23 +127,15 @@ def _main(settings: Settings, parent: int, wakes: Connection) -> None:
 async def _serve(settings: Settings, wakes: int) -> None:
     # No key filter: a job's lookups come in chunks that SQLite answers in one query each, and a
     # second filter would double the memory and the start-up scan (17.8 MiB and 22 s at 5M).
-    store = await open_store(settings.database_url, timeout=settings.store_timeout, key_filters=False)
-    resolver, prober = MxResolver(settings), Prober(settings)
-    checker = Checker(settings, resolver, store, prober=prober)
-    settle_heap()
-    try:
-        runner = build_runner(settings, store, checker)
+    async with open_services(settings, key_filters=False) as services:
+        settle_heap()
+        runner = build_runner(settings, services.store, services.checker)
         task = asyncio.create_task(runner.run())
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
         loop.add_reader(wakes, _woken, loop, wakes, runner)
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    finally:
-        await checker.close()
-        await prober.close()
-        await resolver.close()
-        await store.close()
 
 
 def _woken(loop: asyncio.AbstractEventLoop, wakes: int, runner: JobRunner) -> None:

@@ -13,26 +13,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
-from typing import Protocol
 
 from validator.errors import StoreUnavailable
 from validator.model import Address, ProbeOutcome, ProbeResult
+from validator.store.protocols import ProbeLedger
 from validator.suppressions.keys import address_key, domain_key
 
 log = logging.getLogger("validator.probe.prober")
 
 
-class AcceptLedger(Protocol):
-    """What this needs from the store (validator.store.Store)."""
-
-    async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None: ...
-
-    async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]: ...
-
-
 class ProbeDisagreements:
-    def __init__(self, store: AcceptLedger, threshold: int) -> None:
+    def __init__(self, store: ProbeLedger, threshold: int) -> None:
         self._store, self._threshold = store, threshold
         self._pending: dict[str, str] = {}  # address key -> domain, waiting to be written
         self._writer: asyncio.Task[None] | None = None

@@ -1,171 +1,29 @@
-"""The store: the suppression list, its audit trail and the API keys, behind one small Protocol.
+"""The store: the suppression list, its audit trail, API keys, bounce history, the probe ledger and jobs.
 
 ``open_store(url)`` picks the backend from ``VALIDATOR_DATABASE_URL``'s scheme, in this order:
 
     sqlite:///relative/path  sqlite:////absolute/path   SqliteStore   (embedded default)
     postgresql://...  postgres://...                     PostgresStore (shared by replicas)
 
-and applies the schema migrations of ``schema.py`` before it returns. Backends are I/O
+and applies the schema migrations of ``migrations/`` before it returns. Backends are I/O
 adapters: only they know ``sqlite3``/``asyncpg``, and they translate those libraries' errors
 to ``StoreUnavailable`` (down, locked, unreachable: transient, answer 503). Bad arguments
 raise ``InvalidField`` naming the field; a second active API key of one name ``Conflict``.
 
-Contract (one test suite, ``tests/integration/test_store.py``, holds both backends to it):
-
-- Keys are normalized by the caller (``model.py`` says how); the store compares them as given.
-- An expired entry is absent for every read (lookups, lists, export) until it is put again,
-  which counts as *added*. ``find_suppressions`` answers ``{key: entry}`` for the keys that
-  are suppressed, address keys and domain keys in one dict (an address key has an ``@``).
-- A write that returned is committed and durable. Writes are planned per key: identical
-  content is *unchanged* (nothing written, no audit row), so re-importing a file is a no-op.
-- Each created/updated/deleted entry gets one audit row (actor, time, why, before/after),
-  in the same transaction as the change.
-- ``list_suppressions`` pages by an opaque cursor over an id that never changes: a row that
-  existed when paging began is returned exactly once, whatever is written meanwhile.
-  ``since`` selects entries created or updated at or after that moment.
-- ``verify_api_key`` may answer from a cache for ``key_cache_ttl`` seconds (default 5): a key
-  revoked through another process stops working within that window, through this one at once.
-- Freshness of lookups: no answer is cached. SQLite lookups see this process's writes at once
-  and other processes' within ``sqlite.SNAPSHOT_SECONDS`` (0.5 s); PostgreSQL's see every commit.
+What a store does, role by role, and the contract both backends keep: ``protocols.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
-from validator.bounces.plan import Decision, EventCount, FactRecord
-from validator.bounces.policy import LearningPolicy
 from validator.errors import ConfigError
-from validator.model import (
-    ApiKey,
-    AuditEntry,
-    BulkResult,
-    SoftStreak,
-    Suppression,
-    SuppressionEntry,
-    SuppressionKind,
-    SuppressionReason,
-)
-from validator.store.event_reads import CampaignSummary, StoredEvent
-from validator.store.job_store import JobStore
+from validator.store.protocols import JobStore, Store
 from validator.store.records import BULK_BATCH, PAGE_MAX, utc_now
 
 __all__ = ["BULK_BATCH", "PAGE_MAX", "JobStore", "Store", "open_store"]
-
-
-class Store(JobStore, Protocol):
-    """What the service needs from a store (and bulk jobs: ``JobStore``). Every method may raise
-    ``StoreUnavailable``."""
-
-    async def find_suppressions(self, addresses: Sequence[str], domains: Sequence[str] = ()) -> dict[str, Suppression]:
-        """The live entries among these address keys and domain keys, by key (hot path)."""
-
-    async def get_suppression(self, kind: SuppressionKind, value: str) -> Suppression | None:
-        """The live entry for one key."""
-
-    async def put_suppression(
-        self, entry: SuppressionEntry, *, actor: str, why: str | None = None
-    ) -> tuple[Suppression, bool]:
-        """Insert or update one entry with its audit row; ``True`` when it was added."""
-
-    async def put_suppressions_bulk(
-        self, entries: Iterable[SuppressionEntry], *, actor: str, why: str | None = None
-    ) -> BulkResult:
-        """Put many entries, ``BULK_BATCH`` per transaction (an iterable is consumed lazily)."""
-
-    async def delete_suppression(
-        self, kind: SuppressionKind, value: str, *, actor: str, why: str | None = None
-    ) -> Suppression | None:
-        """Remove an entry (audited); the removed entry if it was live, else None."""
-
-    async def list_suppressions(
-        self,
-        cursor: str | None = None,
-        limit: int = 100,
-        *,
-        kind: SuppressionKind | None = None,
-        reason: SuppressionReason | None = None,
-        source: str | None = None,
-        since: datetime | None = None,
-    ) -> tuple[list[Suppression], str | None]:
-        """One page of live entries in a stable order, and the cursor of the next (None: the end)."""
-
-    def iter_suppressions(
-        self,
-        *,
-        kind: SuppressionKind | None = None,
-        reason: SuppressionReason | None = None,
-        source: str | None = None,
-        since: datetime | None = None,
-        page_size: int = 1000,
-    ) -> AsyncIterator[Suppression]:
-        """Every live entry, page by page, never holding more than one page (for CSV export)."""
-
-    async def audit_trail(self, kind: SuppressionKind, value: str) -> list[AuditEntry]:
-        """Every recorded change of one key, oldest first (kept after deletion)."""
-
-    async def create_api_key(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
-        """A new key and its token ``vk_<id>_<secret>``: the only time the token exists in clear."""
-
-    async def verify_api_key(self, token: str) -> ApiKey | None:
-        """The active key this token belongs to, or None (malformed, unknown, wrong secret, revoked)."""
-
-    async def list_api_keys(self) -> list[ApiKey]:
-        """Every key, revoked ones included, oldest first."""
-
-    async def revoke_api_key(self, id_or_name: str) -> bool:
-        """Revoke the active key with this id (or else this name); False if there was none."""
-
-    async def ingest_facts(
-        self, records: Sequence[FactRecord], policy: LearningPolicy, *, actor: str, dry_run: bool = False
-    ) -> list[Decision]:
-        """Record a batch of facts and apply what they teach, in one transaction (see ingest_records).
-        ``dry_run``: the same decisions against the stored history, the transaction rolled back."""
-
-    async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
-        """The open soft-bounce streaks of these address keys (hot path)."""
-
-    async def find_validation_facts(
-        self, addresses: Sequence[str], domains: Sequence[str] = ()
-    ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
-        """What a validation asks the store: ``find_suppressions`` and ``find_soft_streaks`` of
-        these keys at once (hot path; on PostgreSQL one round trip instead of two)."""
-
-    async def count_events(
-        self,
-        *,
-        campaign_id: str | None = None,
-        sender: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> tuple[list[EventCount], int]:
-        """Ingested events grouped for the bounce-rate report, and the open soft streaks among them."""
-
-    async def list_campaigns(self) -> list[CampaignSummary]:
-        """Campaigns with ingested events, most recently active first (at most ``CAMPAIGNS_MAX``)."""
-
-    async def list_events(self, campaign_id: str | None, before_id: int | None, limit: int) -> list[StoredEvent]:
-        """Bounce and complaint events, newest first, those with ``id < before_id`` when given."""
-
-    async def record_probe_accepts(self, accepted: Sequence[tuple[str, str]]) -> None:
-        """Remember (address key, domain) pairs an SMTP probe accepted, for ``probe_disagreements``."""
-
-    async def probe_disagreements(self, domains: Sequence[str]) -> dict[str, int]:
-        """Hard bounces ingested for addresses a probe had accepted, per domain (domains with none are absent)."""
-
-    async def ping(self) -> None:
-        """Return if the store answers a query and can take writes (for /readyz); raise
-        ``StoreUnavailable`` if not (``StoreReadOnly``: it reads but cannot write)."""
-
-    @property
-    def key_filters_building(self) -> int:
-        """Key filters still being built in the background (SQLite); lookups are correct meanwhile."""
-
-    async def close(self) -> None:
-        """Finish pending work and release connections and threads."""
 
 
 def sqlite_path(url: str) -> Path:
@@ -191,10 +49,11 @@ async def open_store(
     """Open the store ``url`` names and bring its schema up to date.
 
     ``timeout``: seconds a write may wait in all (queued behind this process's earlier writes,
-    for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``: seconds a verified API key token is trusted without
-    a query (the revocation window across processes; 0 disables). ``pool_size``: PostgreSQL
-    connections at most. ``clock``: the source of now (UTC-aware), for created_at and expiry.
-    ``key_filters``: SQLite only, see ``SqliteStore.open``.
+    for a connection, for the database's locks) before ``StoreUnavailable``. ``key_cache_ttl``:
+    seconds a verified API key token is trusted without a query (the revocation window across
+    processes; 0 disables). ``pool_size``: PostgreSQL connections at most. ``clock``: the source
+    of now (UTC-aware), for created_at and expiry. ``key_filters``: SQLite only, see
+    ``SqliteConnections.open``.
     """
     if url.startswith("sqlite:///"):
         from validator.store.sqlite import SqliteStore

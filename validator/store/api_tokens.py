@@ -1,10 +1,10 @@
 """API key tokens: their format, their hash, and the short cache of verified tokens.
 
-A token is ``vk_<id>_<secret>`` (``pk_`` for a publishable key, see ``ApiKey``): ``id`` is 16 hex digits, public, the row's primary key;
-``secret`` is 32 random bytes, URL-safe base64 (43 characters). Only SHA-256 of the secret is
-stored: the secret has 256 bits of entropy, so a slow password hash would add nothing but
-latency to every request. Verification finds the row by id and compares hashes with
-``hmac.compare_digest`` (constant time).
+A token is ``vk_<id>_<secret>`` (``pk_`` for a publishable key, see ``ApiKey``): ``id`` is
+16 hex digits, public, the row's primary key; ``secret`` is 32 random bytes, URL-safe base64
+(43 characters). Only SHA-256 of the secret is stored: the secret has 256 bits of entropy, so
+a slow password hash would add nothing but latency to every request. Verification finds the
+row by id and compares hashes with ``hmac.compare_digest`` (constant time).
 
 Verification is on every request's path, so verified tokens are cached for ``ttl`` seconds
 (default 5), keyed by SHA-256 of the whole token (the cache never holds a token in clear).

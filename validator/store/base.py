@@ -29,7 +29,10 @@ from validator.store import records
 class StoreBase(ABC):
     """The backend-independent methods of ``Store``; subclasses supply the primitives below."""
 
-    key_filters_building = 0  # a backend with no key filter has none to wait for
+    @property
+    def key_filters_building(self) -> int:
+        """Key filters still being built; a backend with none has none to wait for."""
+        return 0
 
     def __init__(self, clock: Callable[[], datetime], key_cache_ttl: float) -> None:
         self._clock = clock
@@ -38,8 +41,11 @@ class StoreBase(ABC):
     # --- primitives --------------------------------------------------------------------------
 
     @abstractmethod
-    async def _put_batch(self, entries: list[SuppressionEntry], actor: str, why: str | None) -> records.WritePlan:
-        """Plan and apply ``entries`` (checked) in one transaction."""
+    async def _put_batch(
+        self, entries: list[SuppressionEntry], actor: str, why: str | None, bulk: bool
+    ) -> records.WritePlan:
+        """Plan and apply ``entries`` (checked) in one transaction; ``bulk``: one audit record for the
+        entries it creates (``migrations/audit.py``), instead of one each."""
 
     @abstractmethod
     async def _page(
@@ -75,7 +81,7 @@ class StoreBase(ABC):
         self, entry: SuppressionEntry, *, actor: str, why: str | None = None
     ) -> tuple[Suppression, bool]:
         entry = records.checked(entry)
-        stored, outcome = (await self._put_batch([entry], actor, why)).results[records.key_of(entry)]
+        stored, outcome = (await self._put_batch([entry], actor, why, False)).results[records.key_of(entry)]
         return stored, outcome is records.Outcome.ADDED
 
     async def put_suppressions_bulk(
@@ -83,7 +89,7 @@ class StoreBase(ABC):
     ) -> BulkResult:
         added = updated = unchanged = 0
         for batch in records.batches(entries):
-            a, u, n = records.count(await self._put_batch(batch, actor, why))
+            a, u, n = records.count(await self._put_batch(batch, actor, why, True))
             added, updated, unchanged = added + a, updated + u, unchanged + n
         return BulkResult(added, updated, unchanged)
 

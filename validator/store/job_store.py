@@ -1,7 +1,7 @@
-"""``JobStore``: what bulk jobs need from the store, beside the suppression ``Store``.
+"""``JobStore``: what bulk jobs need from the store, one of the roles of ``Store`` (``protocols.py``).
 
-Both backends implement it in their own module (``jobs_sqlite.py``, ``jobs_postgres.py``) as
-a mixin of their store class; the shared decisions live in ``job_records.py``.
+Both backends implement it in their own module (``sqlite/jobs.py``, ``postgres/jobs.py``) as
+one of the classes their store is composed of; the shared decisions live in ``job_records.py``.
 
 Contract (``tests/integration/test_job_store.py`` holds both backends to it):
 

@@ -9,6 +9,9 @@ identically:
 - live entry identical to the request: *unchanged*, nothing is written, no audit row, so a
   re-import of the same file is a no-op (0 added, 0 updated).
 
+In a bulk import the entries created under new keys get no audit row each: their batch records
+them once (``migrations/audit.py``, ``audit_trail.py``).
+
 The SQL dialects and their row conversions live in the backends.
 """
 
@@ -41,7 +44,8 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class AuditRow:
-    """One audit row to insert; ``before``/``after`` are JSON summaries."""
+    """One audit row to insert; ``before``/``after`` are JSON summaries; ``batch_id``: the import
+    batch that created the row it changes, when known here (else the backend reads it)."""
 
     kind: str
     value: str
@@ -51,6 +55,7 @@ class AuditRow:
     why: str | None
     before: str | None
     after: str | None
+    batch_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -122,10 +127,12 @@ def plan_puts(
     actor: str,
     why: str | None,
     now: datetime,
+    bulk: bool = False,
 ) -> WritePlan:
     """Decide what to write for ``entries`` given the rows ``stored`` under their keys.
 
-    Within one batch the last entry for a key wins; earlier ones count as repeats.
+    Within one batch the last entry for a key wins; earlier ones count as repeats. ``bulk``: the
+    inserts get no audit row (the caller records the batch instead).
     """
     latest: dict[Key, SuppressionEntry] = {}
     for entry in entries:
@@ -134,22 +141,27 @@ def plan_puts(
     for key, entry in latest.items():
         old = stored.get(key)
         live = old is not None and not old.expired(now)
-        if live and same_content(old, entry):
+        if old is not None and live and same_content(old, entry):
             plan.results[key] = (old, Outcome.UNCHANGED)
             continue
-        created_at = old.created_at if live else now
+        created_at = old.created_at if old is not None and live else now
         new = Suppression(
             entry.kind, entry.value, entry.reason, entry.source, entry.detail, created_at, now, entry.expires_at
         )
         (plan.updates if old is not None else plan.inserts).append(new)
         action = AuditAction.UPDATED if live else AuditAction.CREATED
-        plan.audit.append(AuditRow(key[0], key[1], action.value, actor, now, why, summarize(old), summarize(new)))
+        if old is not None or not bulk:
+            plan.audit.append(AuditRow(key[0], key[1], action.value, actor, now, why, summarize(old), summarize(new)))
         plan.results[key] = (new, Outcome.UPDATED if live else Outcome.ADDED)
     return plan
 
 
-def deletion_audit(old: Suppression, *, actor: str, why: str | None, now: datetime) -> AuditRow:
-    return AuditRow(old.kind.value, old.value, AuditAction.DELETED.value, actor, now, why, summarize(old), None)
+def deletion_audit(
+    old: Suppression, *, actor: str, why: str | None, now: datetime, batch_id: int | None = None
+) -> AuditRow:
+    return AuditRow(
+        old.kind.value, old.value, AuditAction.DELETED.value, actor, now, why, summarize(old), None, batch_id
+    )
 
 
 def count(plan: WritePlan) -> tuple[int, int, int]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from validator.errors import ValidatorError
 from validator.model import SuppressionEntry
-from validator.store import BULK_BATCH, Store
+from validator.store.protocols import SuppressionStore
+from validator.store.records import BULK_BATCH
 from validator.suppressions.keys import ImportRow
 
 
@@ -27,7 +28,7 @@ class ImportTotals:
 
 
 async def import_rows(
-    store: Store,
+    store: SuppressionStore,
     chunks: AsyncIterable[list[ImportRow]],
     *,
     actor: str,

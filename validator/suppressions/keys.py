@@ -1,6 +1,6 @@
 """How parsed addresses map to suppression-list keys. Pure: no store, no I/O.
 
-The policy (documented in README): the domain compares case-insensitively in its ASCII
+The policy (documented in docs/suppressions.md): the domain compares case-insensitively in its ASCII
 (IDNA) form; the local part compares case-insensitively too. RFC 5321 §2.4 lets a server treat
 local parts as case-sensitive, but no large mailbox provider does, and for a suppression list
 the safe error is to suppress too much, never to mail a known hard bounce because of a capital

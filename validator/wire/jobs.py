@@ -22,7 +22,8 @@ from validator.config import Settings
 from validator.errors import InvalidField, UnknownField
 from validator.jobs.callback_guard import check_callback_url
 from validator.jobs.model import InputRow, Job, JobOptions, JobStatus
-from validator.jobs.upload import CsvChoice, JsonRows, RowSource
+from validator.jobs.sources import CsvChoice, JsonRows
+from validator.jobs.upload import RowSource
 from validator.model import Verdict
 from validator.store.records import PAGE_MAX
 from validator.wire.csv_records import to_spreadsheet

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from tests.corpus.mta.postfix_dsns import CASES as POSTFIX_CASES
 from tests.corpus.mta.postfix_dsns import PORT, Case, DsnSink, RemoteMx, submit, wait_for, write, zone
-from tests.dnsserver import DnsServer, Zone
+from tests.support.dnsserver import DnsServer, Zone
 
 EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
 # Postfix's cases, less the virtual-user table Exim is not given; its success notice comes from the
@@ -36,7 +36,8 @@ CASES = tuple(_EXIM_OWN.get(case.name, case) for case in POSTFIX_CASES if case.n
 
 
 def exim_conf(work: Path) -> str:
-    """The instance's configuration; Exim runs a -C configuration without root, so it delivers locally only as itself."""
+    """The instance's configuration; Exim runs a -C configuration without root, so it delivers locally
+    only as itself."""
     return f"""\
 keep_environment =
 primary_hostname = exim.sender.test

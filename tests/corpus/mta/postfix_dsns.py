@@ -4,7 +4,7 @@ Also the harness ``exim_dsns`` shares: the DNS zone, the scripted remote MX, the
 the writing of messages and manifest lines.
 
 Inside the private network namespace ``make_corpus.sh`` opens, this starts on loopback: a DNS
-server (``tests/dnsserver.py``) on 127.0.0.1:53 answering for the ``*.test`` domains below,
+server (``tests/support/dnsserver.py``) on 127.0.0.1:53 answering for the ``*.test`` domains below,
 scripted aiosmtpd servers playing the remote MXs (127.0.0.2, replies per recipient), a sink
 for the DSNs themselves (127.0.0.9), and a Postfix instance with its own directories. It
 submits one message per case over SMTP, waits for Postfix's DSN to reach the sink, and writes
@@ -31,8 +31,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests import postfix as postfix_instance
-from tests.dnsserver import DnsServer, Zone
+from tests.support import postfix as postfix_instance
+from tests.support.dnsserver import DnsServer, Zone
 
 PORT = 2526  # every scripted server listens here; Postfix's smtp_tcp_port points at it
 SENDER = "sender@sender.test"

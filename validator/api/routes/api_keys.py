@@ -48,7 +48,7 @@ async def create(request: web.Request) -> web.Response:
         raise MissingField("field 'name' is required (a string)", field="name")
     scopes = requested_scopes(_strings(data, "scopes"), _strings(data, "origins"))
     key, token = await request.app[keys.STORE].create_api_key(data["name"], scopes)
-    request.app[keys.GATE].forget_origins()
+    request.app[keys.PUBLISHABLE_GATE].forget_origins()
     return json_response({**key_json(key), "token": token}, status=201)
 
 
@@ -63,5 +63,5 @@ async def revoke(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     if len(key_id) != 16 or not await request.app[keys.STORE].revoke_api_key(key_id):
         raise NotFound(f"no active key with id {key_id!r}")
-    request.app[keys.GATE].forget_origins()
+    request.app[keys.PUBLISHABLE_GATE].forget_origins()
     return web.Response(status=204)

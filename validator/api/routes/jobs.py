@@ -15,8 +15,8 @@ from validator.api.routes.suppressions import actor_of
 from validator.errors import BodyTooLarge, JobNotFinished, NotFound
 from validator.jobs.model import InputRow, Job, JobStatus
 from validator.jobs.upload import Upload, format_of, source_for
-from validator.store import Store
 from validator.store.job_records import JOB_ID
+from validator.store.protocols import JobStore
 from validator.store.records import utc_now
 from validator.wire import jobs as jw
 
@@ -49,9 +49,9 @@ async def submit(request: web.Request) -> web.Response:
     return response
 
 
-async def _receive(request: web.Request, upload: Upload, store: Store, job_id: str) -> int:
+async def _receive(request: web.Request, upload: Upload, store: JobStore, job_id: str) -> int:
     """Read, parse and store the body chunk by chunk; the number of rows."""
-    settings, gate = request.app[keys.SETTINGS], request.app[keys.JOB_RUNNER].gate
+    settings, gate = request.app[keys.SETTINGS], request.app[keys.REALTIME_GATE]
     size, chunk_no, pending = 0, 0, []
     async for data in request.content.iter_chunked(READ_BYTES):
         size += len(data)
@@ -69,7 +69,7 @@ async def _receive(request: web.Request, upload: Upload, store: Store, job_id: s
 
 
 async def _store_full(
-    store: Store, job_id: str, chunk_no: int, rows: list[InputRow], size: int
+    store: JobStore, job_id: str, chunk_no: int, rows: list[InputRow], size: int
 ) -> tuple[int, list[InputRow]]:
     while len(rows) >= size:
         await store.add_chunk(job_id, chunk_no, rows[:size])

@@ -15,6 +15,7 @@ from validator.api import app_keys as keys
 from validator.api.middleware import json_response
 from validator.errors import NotFound, UnsupportedMediaType
 from validator.model import Address, SuppressionKind
+from validator.store.protocols import SuppressionStore
 from validator.suppressions.importer import import_rows
 from validator.suppressions.keys import (
     ImportParser,
@@ -46,7 +47,7 @@ def _key_of(request: web.Request) -> tuple[SuppressionKind, str]:
 
 async def _get(request: web.Request) -> web.Response:
     kind, value = _key_of(request)
-    store = request.app[keys.STORE]
+    store: SuppressionStore = request.app[keys.STORE]
     entry = await store.get_suppression(kind, value)
     if entry is None:
         raise NotFound(f"{value} is not suppressed")
@@ -64,7 +65,7 @@ async def _put(request: web.Request) -> web.Response:
 async def _delete(request: web.Request) -> web.Response:
     kind, value = _key_of(request)
     why = request.query.get("why")
-    store = request.app[keys.STORE]
+    store: SuppressionStore = request.app[keys.STORE]
     removed = await store.delete_suppression(kind, value, actor=actor_of(request), why=why)
     if removed is None:
         raise NotFound(f"{value} is not suppressed")
@@ -105,7 +106,7 @@ async def lookup(request: web.Request) -> web.Response:
 @routes.get("/v1/suppressions")
 async def list_suppressions(request: web.Request) -> web.StreamResponse:
     query = sw.parse_list_query(request.query)
-    store = request.app[keys.STORE]
+    store: SuppressionStore = request.app[keys.STORE]
     if query.format == "csv":
         return await _stream_csv(request, store.iter_suppressions(**query.filters))
     items, cursor = await store.list_suppressions(query.cursor, query.limit, **query.filters)

@@ -23,21 +23,21 @@ async def validate(request: web.Request) -> web.Response:
     public = request.get(keys.PUBLISHABLE_KEY, False)
     if public and query.smtp:  # a page's visitors must not turn the service into a mailbox prober
         raise Forbidden("a publishable key cannot ask for SMTP probes", field="smtp")
-    with request.app[keys.JOB_RUNNER].gate.serving():  # bulk jobs wait between slices meanwhile
+    with request.app[keys.REALTIME_GATE].serving():  # bulk jobs wait between slices meanwhile
         verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
     return json_response(public_verdict_json(verdict) if public else wire.verdict_json(verdict))
 
 
 @routes.options("/v1/validate")
 async def validate_preflight(request: web.Request) -> web.Response:
-    return await request.app[keys.GATE].preflight(request)
+    return await request.app[keys.PUBLISHABLE_GATE].preflight(request)
 
 
 @routes.post("/v1/validate/batch")
 async def validate_batch(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     query = wire.parse_batch(await request.read(), max_timeout_ms=settings.max_timeout_ms, max_items=settings.batch_max)
-    with request.app[keys.JOB_RUNNER].gate.serving():
+    with request.app[keys.REALTIME_GATE].serving():
         verdicts = await request.app[keys.CHECKER].check_many(query.emails, query.timeout_ms, smtp=query.smtp)
     return json_response({"count": len(verdicts), "results": [wire.verdict_json(v) for v in verdicts]})
 

@@ -78,7 +78,8 @@ def read_deliveries(report: Report) -> list[Delivery]:
 
 
 def status_and_source(delivery_status: str | None, remote: str | None) -> tuple[str | None, StatusSource | None]:
-    """bounce-anchors §6.2 rule 3: a specific code in the remote server's text beats the reporting MTA's Status."""
+    """A specific code in the remote server's text beats the reporting MTA's Status (RFC 3464 §2.3.4: Status is
+    the reporting MTA's reading; §2.3.6: Diagnostic-Code is the remote's own reply)."""
     if remote and delivery_status and remote[0] != delivery_status[0]:
         return delivery_status, StatusSource.REPORTING_MTA  # "Status: 5.4.7" after "451 4.4.0 ...": the final word
     if remote and not remote.endswith(".0.0"):
@@ -194,7 +195,8 @@ def _mta(value: str) -> str:
 # Postfix notice: "<x@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)";
 # Sendmail: "<x@example.net>\n\n   ----- Transcript of session follows -----\nmail.local: unknown user: x"
 def _notice_words(notice: str, recipient: str, recipients: list[str]) -> str | None:
-    """The notice's words about the recipient: from its first mention to the next recipient's, at most 800 characters."""
+    """The notice's words about the recipient: from its first mention to the next recipient's, at most 800
+    characters."""
     lowered = notice.casefold()
     at = lowered.find(recipient.casefold())
     if at < 0:

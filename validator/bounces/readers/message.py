@@ -1,7 +1,7 @@
 """``read_message(raw) -> list[BounceFact]``: one raw report message in, one fact per recipient out.
 
 Readers are tried most-authoritative first, and the first that recognises the message answers
-alone (bounce-anchors §6.2 rule 5): RFC 3464 DSN (``dsn``), RFC 5965 complaint (``arf``), an
+alone (as flufl.bounce 6's ordered detector list does): RFC 3464 DSN (``dsn``), RFC 5965 complaint (``arf``), an
 Amazon SES notification mailed by SNS (``ses``), a non-standard MTA bounce (``mta``), an RFC 3834
 auto-reply (``autoreply``). Ordinary mail gives
 ``[]``; bytes that are no mail message, or a bounce naming no recipient, raise
@@ -15,11 +15,12 @@ import email
 import email.policy
 import re
 
-from validator.bounces.classify import reason_of, smtp_command
+from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from validator.bounces.readers import arf, autoreply, dsn, mta, ses
 from validator.bounces.readers.mime import Report, addresses_in, first_address, timestamp_of
 from validator.bounces.readers.trim import trim_message
+from validator.bounces.reply_parts import smtp_command
 from validator.errors import UnparseableMessage
 from validator.smtp_reply import Reply, parse_reply
 
@@ -56,9 +57,10 @@ def _read(raw: bytes | bytearray | memoryview) -> list[BounceFact]:
     complaint = arf.read_complaint(report)
     if complaint is not None:
         return _required(_from_complaint(report, complaint))
-    notification = ses.read_notification(report.notice)
-    if notification is not None:
-        return _required([_from_ses(report, record) for record in notification])
+    notification = ses.notification_in(report.notice)
+    if notification is not None:  # the webhook's reader: the same notification gives the same facts either way
+        facts, _ = ses.read_ses(notification)
+        return _required(facts) if ses.kind_of(notification) in ses.REPORTS else facts
     auto = autoreply.is_auto_reply(report)
     # MTAs mark bounces auto-replied too (Exim: "Auto-Submitted: auto-replied"): the mail system's signs win.
     # Without them two signs are needed, so a person's "Re: your offer was rejected" is not read as a bounce.
@@ -96,7 +98,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
             words = reply.text if reply.code and from_field else delivery.diagnostic or ""
             reason = reason_of(Reply(reply.code, status, words), command=command)
             reason = _given_up(reason, delivery.action, reply.code, status)
-            if reason in _VAGUE and len(deliveries) == 1 and _NOTICE_DISABLED.search(report.notice[:4000]):
+            if reason in _VAGUE and len(deliveries) == 1 and notice_says_disabled(report.notice):
                 reason = BounceReason.SUSPEND
         facts.append(
             _fact(
@@ -116,9 +118,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
     return facts
 
 
-# The reporter's own notice can say more than the quoted reply. au (KDDI): "The user(s) account is disabled." above
-# "<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)"
-_NOTICE_DISABLED = re.compile(r"account (?:is|has been) (?:disabled|suspended|deactivated)", re.IGNORECASE)
+# The reporter's own notice can say more than the quoted reply (classify.notice_says_disabled)
 _VAGUE = {BounceReason.USERUNKNOWN, BounceReason.ONHOLD, BounceReason.FILTERED}
 _EVENTS = {DsnAction.FAILED: EventKind.BOUNCE, DsnAction.DELAYED: EventKind.DEFERRED}
 # Reasons that describe one attempt's trouble; in a final failure whose last status is transient (4.x.x) the
@@ -203,43 +203,6 @@ def _from_complaint(report: Report, complaint: arf.Complaint) -> list[BounceFact
         )
         for recipient in complaint.recipients
     ]
-
-
-def _from_ses(report: Report, record: ses.SesRecord) -> BounceFact:
-    common = {"message_id": record.message_id, "when": record.timestamp, "provider": "ses"}
-    if record.kind == "complaint":
-        return _fact(
-            report,
-            record.recipient,
-            EventKind.COMPLAINT,
-            BounceReason.FEEDBACK,
-            feedback_type=record.feedback_type,
-            **common,
-        )
-    if record.kind == "delivery":
-        return _fact(
-            report, record.recipient, EventKind.DELIVERED, BounceReason.DELIVERED, action=DsnAction.DELIVERED, **common
-        )
-    reply = _reply(record.diagnostic, None)
-    status, source = dsn.status_and_source(record.status, reply.enhanced)
-    source = StatusSource.ESP if source is StatusSource.REPORTING_MTA else source
-    reason = reason_of(
-        Reply(reply.code, status, reply.text or record.diagnostic or ""), command=smtp_command(record.diagnostic or "")
-    )
-    return _fact(
-        report,
-        record.recipient,
-        EventKind.BOUNCE,
-        reason,
-        action=DsnAction.FAILED,
-        status=status,
-        status_source=source,
-        reply_code=reply.code,
-        diagnostic=record.diagnostic,
-        claimed_type=record.claimed_type,
-        remote_mta=record.remote_mta,
-        **common,
-    )
 
 
 def _from_auto_reply(report: Report) -> list[BounceFact]:

@@ -1,10 +1,11 @@
 """ESP webhooks in, facts out: ``read_webhook`` verifies a request, then reads it (``POST /v1/webhooks/{provider}``).
 
-One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS), ``sendgrid``,
-``mailgun``, ``postmark``. Each request is first **verified** (``signing``: refused with
-``InvalidSignature`` when unsigned, wrongly signed, stale or from an unexpected SNS topic;
-``WebhookNotConfigured`` when the operator set no secret for that provider), then **read**
-into ``BounceFact``s by the provider's module, whose docstring states the payload it accepts.
+One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS; its reader,
+``readers.ses``, serves the notifications SNS mails too), ``sendgrid``, ``mailgun``, ``postmark``.
+Each request is first **verified** (``signing``: refused with ``InvalidSignature`` when unsigned,
+wrongly signed, stale or from an unexpected SNS topic; ``WebhookNotConfigured`` when the operator set
+no secret for that provider), then **read** into ``BounceFact``s by the provider's module, whose
+docstring states the payload it accepts.
 Reasons are re-derived from the reply (``evidence``); the provider's labels stay evidence.
 
 An SNS ``SubscriptionConfirmation`` yields no facts: the reading carries its ``SubscribeURL``
@@ -24,10 +25,10 @@ from typing import Any
 import orjson
 
 from validator.bounces.facts import BounceFact
+from validator.bounces.readers.ses import read_ses
 from validator.bounces.webhooks.mailgun import read_mailgun
 from validator.bounces.webhooks.postmark import read_postmark
 from validator.bounces.webhooks.sendgrid import read_sendgrid
-from validator.bounces.webhooks.ses import read_ses
 from validator.bounces.webhooks.signing import (
     WebhookSecrets,
     lower_headers,

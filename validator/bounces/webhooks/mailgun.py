@@ -11,7 +11,7 @@ Accepted payload: one event per request. ``event-data`` carries ``event``, ``rec
   ``description`` when there is none); ``severity/reason`` is kept in ``claimed_type``.
   ``permanent`` is a bounce. ``temporary`` is a deferral (Mailgun retries; anymail #130)
   **except** ``reason: old``: Mailgun's final give-up after hours of retries, still marked
-  temporary (bounce-anchors §4.3), read as a bounce whose vague reply means ``expired``.
+  temporary (Mailgun's event docs: "old" = retries exhausted), read as a bounce whose vague reply means ``expired``.
   ``suppress-*``: Mailgun never sent it: reason ``suppressed``.
 - ``delivered`` (``delivery-status``): delivered. ``accepted``: sent. ``complained``: complaint
   (abuse). ``unsubscribed``: unsubscribe. ``rejected``, ``opened``, ``clicked``, ``stored``: noted.
@@ -27,7 +27,7 @@ from typing import Any
 
 from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.bounces.webhooks.payload import address, epoch_time, ident, obj, text
+from validator.bounces.payload import address, epoch_time, ident, obj, text
 
 Reading = tuple[list[BounceFact], list[str]]
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from validator.bounces.evidence import failure_fields, read_failure, settle
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.bounces.webhooks.payload import address, flag, ident, iso_time, obj, text
+from validator.bounces.payload import address, flag, ident, iso_time, obj, text
 
 Reading = tuple[list[BounceFact], list[str]]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.bounces.webhooks.payload import address, epoch_time, ident, text
+from validator.bounces.payload import address, epoch_time, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 

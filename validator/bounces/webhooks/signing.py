@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from validator.bounces.webhooks.payload import epoch_time, iso_time
+from validator.bounces.payload import epoch_time, iso_time
 from validator.errors import InvalidSignature, WebhookNotConfigured
 
 SENDGRID_SIGNATURE = "x-twilio-email-event-webhook-signature"
@@ -198,7 +198,7 @@ def _b64(value: Any, what: str) -> bytes:
         raise InvalidSignature(f"unsigned: {what} is missing")
     try:
         return base64.b64decode(value.strip(), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, and ValueError for a non-ASCII string
         raise InvalidSignature(f"{what} is not valid base64") from exc
 
 
