@@ -28,7 +28,7 @@ from validator.api.app_keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
-from validator.api.body_watch import BodyGate
+from validator.api.body_watch import SERVER_LIMITS, BodyGate
 from validator.api.middleware import ClientErrorLog, make_middleware
 from validator.api.publishable import ORIGINS_TTL, PublishableGate
 from validator.api.routes import api_keys, bounces, jobs, pages, reports, suppressions
@@ -51,7 +51,7 @@ log = logging.getLogger("validator")
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes, handler_args=SERVER_LIMITS)
 
     async def authenticate(token: str) -> ApiKey | None:
         return await app[STORE].verify_api_key(token)

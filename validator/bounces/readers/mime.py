@@ -69,11 +69,12 @@ class Report:
     body: str  # the whole body as text, undecoded: for fields a broken MIME structure hid
 
     @classmethod
-    def of(cls, message: Message, raw: bytes) -> Report:
+    def of(cls, message: Message, raw: bytes | bytearray) -> Report:
         parts = tuple((_content_type(part), part) for part in walk(message))
         notice, rest = _notice_and_rest(message, parts)
         at = raw.find(b"\n\n")
-        body = raw[at + 2 if at >= 0 else 0 :][:_MAX_BODY].decode("utf-8", "replace")
+        start = at + 2 if at >= 0 else 0
+        body = raw[start : start + _MAX_BODY].decode("utf-8", "replace")  # bounded before decoding: no copy of the rest
         return cls(message, parts, notice, _original(parts, rest), body)
 
     def parts_of(self, *kinds: str) -> list[Message]:
