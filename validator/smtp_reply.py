@@ -195,7 +195,8 @@ _NOT_FOUND = re.compile(
     r"|indirizzo inesistente|destinatario (?:sconosciuto|inesistente)|nie ma takiego konta|nie istnieje"
     r"|adressat unbekannt|empf(?:ä|ae)nger unbekannt|destinataire inconnu|usuario desconocido"
     # Russian "Пользователь не найден", "адрес не существует" ("user not found", "address does not exist")
-    r"|(?:пользовател|адрес|ящик|получател)\w* (?:\S+ )?не (?:найден|существует)|нет такого (?:пользователя|ящика|адреса)"
+    r"|(?:пользовател|адрес|ящик|получател)\w* (?:\S+ )?не (?:найден|существует)"
+    r"|нет такого (?:пользователя|ящика|адреса)"
     # Japanese "宛先不明" (unknown destination) and "...は存在しません" after an address or user word
     r"|宛先不明|(?:アドレス|ユーザ|宛先|メールボックス)\S{0,12}(?:存在しません|見つかりません)"
 )
@@ -216,7 +217,8 @@ _FULL = re.compile(
     r"over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)|mailbox (?:is )?full|mailbox size limit"
     # Gmail: "452-4.2.2 The email account that you tried to reach is over quota";
     # Sendmail: "552 5.2.2 <x>... Mailbox Full"; RFC 5321: "552 ... exceeded storage allocation"
-    r"|(?:mailbox|mail ?folder|inbox|storage) (?:is )?(?:full|exceeded)|not enough storage|too many messages on the server"
+    r"|(?:mailbox|mail ?folder|inbox|storage) (?:is )?(?:full|exceeded)|not enough storage"
+    r"|too many messages on the server"
     # node-bounce-handler: "mailfolder is full", "User has too many messages on the server"; German
     # "Benutzer hat zuviele Mails auf dem Server"; Russian "Почтовый ящик переполнен" ("mailbox overfull");
     # Japanese "メールボックスの容量超過" / "容量がいっぱい" (XServer's FAQ on returned mail: mailbox capacity exceeded)
