@@ -1,10 +1,10 @@
 """Connections to MX hosts for the session pool: slots, leases, connecting, closing, reaping.
 
-``Connections`` is the half of ``probe_pool.SessionPool`` that opens and closes sessions: a global
-slot (``VALIDATOR_SMTP_MAX_CONNECTIONS``), a lease from ``probe_limits`` when replicas share the
+``Connections`` is the part of ``pool.SessionPool`` that opens and closes sessions: a global
+slot (``VALIDATOR_SMTP_MAX_CONNECTIONS``), a lease from ``limits.py`` when replicas share the
 per-host cap, the host's addresses in order behind the network guard, opportunistic TLS with a
 plain-text retry, QUIT on the way out, and a reaper for idle sessions (closed when they expire or
-another replica wants the host). What is said inside a session is ``probe_pool``'s.
+another replica wants the host). What is said inside a session is ``transaction.py``'s.
 """
 
 from __future__ import annotations
