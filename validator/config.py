@@ -291,6 +291,12 @@ class Settings:
         "Seconds an MX host that refused the prober (`probe_blocked`) is not asked again (0 disables).",
         900.0,
     )
+    smtp_limit_recovery: float = _env(
+        "VALIDATOR_SMTP_LIMIT_RECOVERY",
+        "Seconds without trouble after which a limit an MX host taught (by slowing a session down or dropping it) "
+        "relaxes halfway back toward the configured one (0: never).",
+        600.0,
+    )
     redis_url: str = _env(
         "VALIDATOR_REDIS_URL",
         "Redis (`redis://host:6379/0`) where replicas share the prober's limits: connections per MX host, "
@@ -564,6 +570,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_idle_timeout": 0,
     "smtp_cache_size": 1,
     "smtp_block_backoff": 0,
+    "smtp_limit_recovery": 0,
     "probe_disagreement_threshold": 1,
     "job_max_rows": 1,
     "job_max_upload_bytes": 1024,

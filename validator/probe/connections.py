@@ -90,6 +90,7 @@ class Connections:
             self._forget(state, None, lease)
             if state.open > 0:  # e.g. Postfix smtpd_client_connection_count_limit: use the sessions we have
                 state.conn_limit = state.open
+                state.note_lesson()
             else:
                 self._fail_all(state, exc)
             return None
@@ -140,6 +141,7 @@ class Connections:
                 # Opportunistic TLS (RFC 7435): a broken handshake is no reason to give up; Postfix's
                 # "may" level also retries in the clear. Remembered for the host's pool.
                 state.plain = True
+                state.note_lesson()
                 return await self._connect(state)
             else:
                 self.stats.connections += 1

@@ -89,6 +89,7 @@ class HostState:
     blocked_until: float = 0.0  # ... and is left alone until then (time.monotonic)
     tarpits: int = 0  # sessions retired because their replies slowed down
     slow: bool = False  # a fresh session was slow from its first recipient: replies are waited for
+    lesson_at: float = 0.0  # when the host last taught a limit (time.monotonic), or last relaxed one
 
     def patience(self, command_timeout: float) -> float:
         """How long a reply may take before the session counts as tarpitted."""
@@ -110,6 +111,27 @@ class HostState:
             self.refusal_limit = max(1, min(self.refusal_limit or session.refusals, session.refusals - 1))
         elif session.recipients_sent >= 2:
             self.session_limit = max(1, min(self.session_limit or session.recipients_sent, session.recipients_sent - 1))
+        self.note_lesson()
+
+    def note_lesson(self) -> None:
+        """The host has just taught a limit (or that it is slow, or that its STARTTLS fails)."""
+        self.lesson_at = time.monotonic()
+
+    def recover(self, quiet: float, refusals: int, recipients: int, connections: int) -> None:
+        """After ``quiet`` seconds without a lesson (0: never), every learnt limit steps halfway back
+        toward the configured one (``refusals``, ``recipients``, ``connections``) and is forgotten on
+        reaching it; ``slow`` and ``plain`` are forgotten. A host that slowed us down once (a load
+        spike, a greylisting burst) is not held to it for good: one that still defends itself
+        teaches the limit again, at the price of one slowed or dropped session per quiet period."""
+        if quiet <= 0 or not self.lesson_at or time.monotonic() - self.lesson_at < quiet:
+            return
+        self.refusal_limit = _relaxed(self.refusal_limit, refusals)
+        self.session_limit = _relaxed(self.session_limit, recipients)
+        self.rcpt_limit = _relaxed(self.rcpt_limit, recipients)
+        self.conn_limit = _relaxed(self.conn_limit, connections)
+        self.slow = self.plain = False
+        learnt = self.refusal_limit or self.session_limit or self.rcpt_limit or self.conn_limit
+        self.lesson_at = time.monotonic() if learnt else 0.0
 
     def block(self, answer: Answer, seconds: float) -> None:
         self.blocked, self.blocked_until = answer, time.monotonic() + seconds
@@ -129,6 +151,14 @@ class HostState:
             or self.conn_limit
             or self.refusal() is not None
         )
+
+
+def _relaxed(limit: int | None, configured: int) -> int | None:
+    """Halfway from a learnt limit back to the configured one (at least one step); None on arrival."""
+    if limit is None:
+        return None
+    limit += max(1, (configured - limit + 1) // 2)
+    return None if limit >= configured else limit
 
 
 def live(pending: deque[Job]) -> bool:

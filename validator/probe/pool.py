@@ -39,6 +39,13 @@ class SessionPool(Transactions):
         if state is None:
             state = self._hosts[host] = HostState(host)
         state.ips = tuple(ips)
+        settings = self._settings
+        state.recover(
+            settings.smtp_limit_recovery,
+            settings.smtp_session_refusals,
+            settings.smtp_session_recipients,
+            settings.smtp_max_connections_per_host,
+        )
         job = Job(recipient, utf8, asyncio.get_running_loop().create_future())
         refusal = state.refusal()
         if self._closing:

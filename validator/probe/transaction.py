@@ -173,6 +173,7 @@ class Transactions(Connections):
             state.rcpt_limit = answered
         else:
             state.session_limit = session.recipients_sent - 1
+        state.note_lesson()
 
     def _retry(self, state: HostState, jobs: list[Job], error: SessionError | None) -> None:
         """Put unanswered jobs back at the front of the queue, or answer with the failure when tried enough."""
