@@ -60,6 +60,7 @@ class Script:
     error_sleep: float = POSTFIX_ERROR_SLEEP  # ... by this many seconds
     hard_error_limit: int | None = None  # ... and at this many, answer the next command 421 and hang up
     reply_delay: float = 0.0  # a tarpit from the first reply: seconds before every reply, the greeting too
+    greeting_delay: float = 0.0  # seconds before the 220 banner only (Postfix postscreen's greet wait, a busy host)
     block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
 
 
@@ -169,6 +170,8 @@ class _CountingSMTP(SMTP):
         await super().push(status)
 
     async def _handle_client(self) -> None:
+        if self._counted.script.greeting_delay:
+            await asyncio.sleep(self._counted.script.greeting_delay)
         greeting = self._counted.script.greeting
         limit = self._counted.script.max_connections
         if limit is not None and self._counted.active > limit:

@@ -79,6 +79,7 @@ class HostState:
     open: int = 0  # sessions open or opening
     workers: int = 0
     busy: int = 0  # workers inside a transaction
+    absorb: int = 0  # recipients the busy workers' sessions will take in their next transactions
     rcpt_limit: int | None = None  # learnt: the most recipients the server takes in one transaction
     session_limit: int | None = None  # learnt: the most recipients the server takes in one connection
     refusal_limit: int | None = None  # learnt: refusals a session survives before the host slows it or drops it

@@ -54,9 +54,10 @@ class SessionPool(Transactions):
             self._answer_unasked(job, refusal)
         else:
             state.pending.appendleft(job) if first else state.pending.append(job)
-            # A busy worker takes the queue when its transaction ends (milliseconds, or a tarpit's
-            # patience): one more connection is opened only for a backlog or an idle session.
-            if state.workers == 0 or (state.workers == state.busy and (state.idle or len(state.pending) > 1)):
+            # A busy worker takes the queue when its transaction ends (one round trip, or a tarpit's
+            # patience), sooner than a new connection greets: one more is opened only for an idle
+            # session or a backlog beyond what the busy sessions take in their next transactions.
+            if state.workers == 0 or (state.workers == state.busy and (state.idle or self._backlog(state))):
                 self._add_worker(state)
             self._start_reaper()
         return job
@@ -110,13 +111,16 @@ class SessionPool(Transactions):
                     if session is None:
                         return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
-                if live(state.pending):
-                    self._add_worker(state)  # a backlog beyond this batch: open another session
+                room = max(self._room(state, session) - len(batch), 0)  # what this session takes next time
                 state.busy += 1
+                state.absorb += room
+                if self._backlog(state):
+                    self._add_worker(state)  # more queued than the busy sessions take next: open another
                 try:
                     usable = await self._transaction(state, session, batch)
                 finally:
                     state.busy -= 1
+                    state.absorb -= room
                 if not usable or self._spent(state, session):
                     self.stats.refusal_closes += session.refusals >= state.refusal_cap(
                         self._settings.smtp_session_refusals
@@ -139,10 +143,17 @@ class SessionPool(Transactions):
             if live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
                 self._add_worker(state)
 
+    def _room(self, state: HostState, session: SmtpSession) -> int:
+        """Recipients the session may take in its next transaction (a spent session gets one)."""
+        room = max(self._session_limit(state) - session.recipients_sent, 1)
+        return room if state.rcpt_limit is None else min(room, state.rcpt_limit)
+
+    def _backlog(self, state: HostState) -> bool:
+        """More recipients queued than the busy sessions will take when their transactions end."""
+        return live(state.pending) and len(state.pending) > state.absorb
+
     def _batch(self, state: HostState, session: SmtpSession) -> list[Job]:
-        room = max(self._session_limit(state) - session.recipients_sent, 1)  # a spent session gets no batch
-        if state.rcpt_limit is not None:
-            room = min(room, state.rcpt_limit)
+        room = self._room(state, session)
         batch: list[Job] = []
         while state.pending and len(batch) < room:
             job = state.pending.popleft()

@@ -1,0 +1,61 @@
+"""How the prober spends connections and round trips at one MX host, counted at a scripted server.
+
+Every connection counts against a host's limits (Postfix's anvil counts connections and their
+rate per client: ``smtpd_client_connection_count_limit``, ``smtpd_client_connection_rate_limit``,
+https://www.postfix.org/postconf.5.html), so a session is opened only for recipients no session
+already open will take, and each one opened asks at least one recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from smtpserver import ACCEPTED, Script
+from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
+
+from validator.model import Status
+
+
+async def eventually(condition, seconds: float = 2.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (the server counts in its own thread)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return bool(condition())
+
+
+async def test_recipients_queued_behind_a_busy_session_wait_for_it_rather_than_open_another(make, dns, smtp):
+    probing = make(smtp_result_ttl=0)
+    # a greeting slower than a transaction (Postfix postscreen's greet wait, a busy host)
+    boxes = {f"u{i}@busy.com": ACCEPTED for i in range(3)}
+    server = smtp.start(Script(mailboxes=boxes, greeting_delay=0.4, rcpt_delay=0.1))
+    point(dns, "busy.com", server)
+    first = asyncio.ensure_future(probing.check("u0@busy.com", timeout_ms=5000))
+    assert await eventually(lambda: server.rcpts)  # the one session is in its transaction
+    later = await asyncio.gather(*(probing.check(f"u{i}@busy.com", timeout_ms=5000) for i in (1, 2)))
+    assert [v.status for v in [await first, *later]] == [Status.DELIVERABLE] * 3
+    await asyncio.sleep(0.5)  # time enough for a second connection to have greeted
+    assert server.connections == 1  # the busy session took both as soon as its transaction ended
+    await probing.close()
+    assert await eventually(lambda: server.quits == 1)
+
+
+async def test_no_session_is_opened_and_closed_without_a_recipient(make, dns, smtp):
+    probing = make(smtp_result_ttl=0, smtp_domain_rate=1000)
+    boxes = {f"u{i}@staggered.com": ACCEPTED for i in range(0, 60, 2)}
+    server = smtp.start(Script(mailboxes=boxes, greeting_delay=0.05, rcpt_delay=0.01))
+    point(dns, "staggered.com", server)
+
+    async def one(i: int):
+        await asyncio.sleep(i * 0.004)  # requests arriving one after another, overlapping
+        return await probing.check(f"u{i}@staggered.com", timeout_ms=10_000)
+
+    verdicts = await asyncio.gather(*(one(i) for i in range(60)))
+    assert [v.status is Status.DELIVERABLE for v in verdicts] == [i % 2 == 0 for i in range(60)], [
+        (i, v.status, v.smtp) for i, v in enumerate(verdicts) if (v.status is Status.DELIVERABLE) != (i % 2 == 0)
+    ]
+    await probing.close()
+    assert await eventually(lambda: server.active == 0)
+    assert len(server.session_rcpts) == server.connections  # every session asked at least one recipient
+    assert server.peak <= 3
