@@ -17,7 +17,7 @@ import random
 import socket
 import ssl
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +60,17 @@ class Script:
     error_sleep: float = POSTFIX_ERROR_SLEEP  # ... by this many seconds
     hard_error_limit: int | None = None  # ... and at this many, answer the next command 421 and hang up
     reply_delay: float = 0.0  # a tarpit from the first reply: seconds before every reply, the greeting too
+    pipelining: bool = False  # advertise PIPELINING (RFC 2920), as Postfix does by default
+    latency: float = 0.0  # seconds each chunk the client sends takes to arrive: a network's one-way delay
     greeting_delay: float = 0.0  # seconds before the 220 banner only (Postfix postscreen's greet wait, a busy host)
     block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
 
 
 def postfix_defaults(**changes: Any) -> Script:
     """A server with Postfix's default anti-harvesting limits (see POSTFIX_SOFT_ERRORS)."""
-    return Script(soft_error_limit=POSTFIX_SOFT_ERRORS, hard_error_limit=POSTFIX_HARD_ERRORS, **changes)
+    return Script(
+        soft_error_limit=POSTFIX_SOFT_ERRORS, hard_error_limit=POSTFIX_HARD_ERRORS, **{"pipelining": True, **changes}
+    )
 
 
 class _Handler:
@@ -80,6 +84,8 @@ class _Handler:
             return ["502 5.5.2 Error: command not recognized"]
         session.host_name = hostname
         self.server.helo_names.append(hostname)
+        if self.server.script.pipelining:  # aiosmtpd reads pipelined commands in order; it only does not say so
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(
@@ -139,6 +145,8 @@ class _CountingSMTP(SMTP):
         super().__init__(_Handler(server), **kwargs)
         self._counted = server
         self.errors = 0  # 4xx/5xx replies in this session (Postfix's error_count)
+        self._hung_up = False
+        self._arriving: deque[bytes] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # not the second call that follows STARTTLS
@@ -148,6 +156,17 @@ class _CountingSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         self._counted.closed(self)
         super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        latency = self._counted.script.latency
+        if not latency:
+            return super().data_received(data)
+        self._arriving.append(data)  # delivered in order, each ``latency`` after it was sent
+        asyncio.get_running_loop().call_later(latency, self._arrive)
+
+    def _arrive(self) -> None:
+        if self._arriving and self.transport is not None and not self.transport.is_closing():
+            super().data_received(self._arriving.popleft())
 
     async def push(self, status: Any) -> None:
         """Every reply passes here: Postfix's error delay and hard limit, and the tarpit."""
@@ -159,7 +178,10 @@ class _CountingSMTP(SMTP):
             self._counted.delayed += 1
             await asyncio.sleep(delay)
         hard = script.hard_error_limit
+        if self._hung_up:  # a pipelined command read before the hang-up: Postfix never answers it
+            return
         if hard is not None and self.errors >= hard:
+            self._hung_up = True
             self._counted.hangups += 1
             await super().push(TOO_MANY_ERRORS)
             assert self.transport is not None

@@ -14,7 +14,7 @@ import time
 from smtpserver import ACCEPTED, Script
 from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
 
-from validator.model import Status
+from validator.model import Reason, Status
 
 
 async def eventually(condition, seconds: float = 2.0) -> bool:
@@ -59,3 +59,43 @@ async def test_no_session_is_opened_and_closed_without_a_recipient(make, dns, sm
     assert await eventually(lambda: server.active == 0)
     assert len(server.session_rcpts) == server.connections  # every session asked at least one recipient
     assert server.peak <= 3
+
+
+async def test_pipelining_asks_a_group_of_recipients_in_one_round_trip(make, dns, smtp):
+    boxes = {f"u{i}@{d}": ACCEPTED for i in range(0, 40, 4) for d in ("piped.com", "unpiped.com")}
+    seconds = {}
+    for domain, pipelining in (("unpiped.com", False), ("piped.com", True)):
+        probing = make(smtp_domain_rate=1000)
+        # 20 ms from client to server, as across a network: each round trip costs at least that
+        server = smtp.start(Script(mailboxes=boxes, pipelining=pipelining, latency=0.02))
+        point(dns, domain, server)
+        began = time.monotonic()
+        verdicts = await probing.checker.check_many([f"u{i}@{domain}" for i in range(40)], smtp=True, timeout_ms=10_000)
+        seconds[domain] = time.monotonic() - began
+        assert [v.status is Status.DELIVERABLE for v in verdicts] == [i % 4 == 0 for i in range(40)]
+        assert (server.delayed, server.hangups, server.data_commands) == (0, 0, 0)
+        assert max(server.session_rcpts.values()) <= 8 + 10  # never more refusals than the cap of 8 a session
+    # without PIPELINING at least 41 RCPT round trips (0.8 s) over three sessions; with it a few groups
+    assert seconds["piped.com"] < seconds["unpiped.com"] / 2, seconds
+
+
+async def test_a_host_that_refuses_the_prober_at_rcpt_sees_one_recipient_not_a_pipelined_group(make, dns, smtp):
+    probing = make(smtp_domain_rate=1000)
+    # Postfix with reject_rbl_client under smtpd_recipient_restrictions refuses every RCPT TO
+    server = smtp.start(Script(pipelining=True, block_after=0))
+    point(dns, "rbl.com", server)
+    verdicts = await probing.checker.check_many([f"u{i}@rbl.com" for i in range(20)], smtp=True)
+    assert {v.reasons for v in verdicts} == {(Reason.PROBE_BLOCKED,)}
+    assert len(server.rcpts) == 1  # the host's first recipient goes alone; the rest are answered unasked
+
+
+async def test_a_host_that_blocks_mid_group_is_left_alone_after_the_group_in_flight(make, dns, smtp):
+    probing = make(smtp_domain_rate=1000, smtp_max_connections_per_host=1)
+    server = smtp.start(Script(pipelining=True, block_after=3))  # fail2ban after three "User unknown"
+    point(dns, "fail2ban-piped.com", server)
+    verdicts = await probing.checker.check_many([f"u{i}@fail2ban-piped.com" for i in range(20)], smtp=True)
+    assert [v.reasons for v in verdicts[:3]] == [(Reason.MAILBOX_NOT_FOUND,)] * 3
+    assert all(v.reasons == (Reason.PROBE_BLOCKED,) for v in verdicts[3:]), [v.smtp for v in verdicts[3:]]
+    assert len(server.rcpts) <= 8  # one alone, then one group of at most 7 (the refusals left of 8): no more
+    assert sum("not asked" in v.smtp.detail for v in verdicts if v.smtp.detail) >= 12
+    assert await eventually(lambda: server.quits == 1)

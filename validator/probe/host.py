@@ -79,7 +79,7 @@ class HostState:
     open: int = 0  # sessions open or opening
     workers: int = 0
     busy: int = 0  # workers inside a transaction
-    absorb: int = 0  # recipients the busy workers' sessions will take in their next transactions
+    absorb: int = 0  # recipients the sessions open or opening will take in their next transactions
     rcpt_limit: int | None = None  # learnt: the most recipients the server takes in one transaction
     session_limit: int | None = None  # learnt: the most recipients the server takes in one connection
     refusal_limit: int | None = None  # learnt: refusals a session survives before the host slows it or drops it
@@ -90,6 +90,7 @@ class HostState:
     blocked_until: float = 0.0  # ... and is left alone until then (time.monotonic)
     tarpits: int = 0  # sessions retired because their replies slowed down
     slow: bool = False  # a fresh session was slow from its first recipient: replies are waited for
+    answered: bool = False  # a recipient was answered without a refusal of the prober: groups may be pipelined
     lesson_at: float = 0.0  # when the host last taught a limit (time.monotonic), or last relaxed one
 
     def patience(self, command_timeout: float) -> float:
@@ -105,13 +106,15 @@ class HostState:
     def refusal_cap(self, configured: int) -> int:
         return configured if self.refusal_limit is None else min(configured, self.refusal_limit)
 
-    def learn_trouble(self, session: SmtpSession) -> None:
+    def learn_trouble(self, session: SmtpSession, unanswered: int = 0) -> None:
         """The host slowed this session down or dropped it ("421 ... too many errors"): later sessions
-        stop short of where this one was. Errors are what such hosts count; without any, recipients."""
+        stop short of where this one was. Errors are what such hosts count; without any, recipients
+        (those answered: ``unanswered`` RCPT TO were still in flight)."""
+        recipients = session.recipients_sent - unanswered
         if session.refusals >= 1:
             self.refusal_limit = max(1, min(self.refusal_limit or session.refusals, session.refusals - 1))
-        elif session.recipients_sent >= 2:
-            self.session_limit = max(1, min(self.session_limit or session.recipients_sent, session.recipients_sent - 1))
+        elif recipients >= 2:
+            self.session_limit = max(1, min(self.session_limit or recipients, recipients - 1))
         self.note_lesson()
 
     def note_lesson(self) -> None:

@@ -56,8 +56,8 @@ class SessionPool(Transactions):
             state.pending.appendleft(job) if first else state.pending.append(job)
             # A busy worker takes the queue when its transaction ends (one round trip, or a tarpit's
             # patience), sooner than a new connection greets: one more is opened only for an idle
-            # session or a backlog beyond what the busy sessions take in their next transactions.
-            if state.workers == 0 or (state.workers == state.busy and (state.idle or self._backlog(state))):
+            # session or a backlog beyond what the sessions open or opening take next.
+            if (state.idle and state.workers == state.busy) or self._backlog(state):
                 self._add_worker(state)
             self._start_reaper()
         return job
@@ -107,15 +107,22 @@ class SessionPool(Transactions):
         try:
             while live(state.pending):
                 if session is None:
-                    session = await self._session(state)
+                    if not state.idle and not self._backlog(state):
+                        return  # the sessions open or opening take the queue: no connection to sit unused
+                    fresh = self._room(state, None)
+                    state.absorb += fresh
+                    try:
+                        session = await self._session(state)
+                    finally:
+                        state.absorb -= fresh
                     if session is None:
                         return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
-                room = max(self._room(state, session) - len(batch), 0)  # what this session takes next time
+                room = self._room(state, session, len(batch))  # what this session may take next time
                 state.busy += 1
                 state.absorb += room
                 if self._backlog(state):
-                    self._add_worker(state)  # more queued than the busy sessions take next: open another
+                    self._add_worker(state)  # more queued than the sessions take next: open another
                 try:
                     usable = await self._transaction(state, session, batch)
                 finally:
@@ -140,20 +147,21 @@ class SessionPool(Transactions):
             elif session is not None:
                 session.idle_since = time.monotonic()
                 state.idle.append(session)
-            if live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
+            if state.workers == state.busy and self._backlog(state) and not self._closing:  # queued as we left
                 self._add_worker(state)
 
-    def _room(self, state: HostState, session: SmtpSession) -> int:
-        """Recipients the session may take in its next transaction (a spent session gets one)."""
-        room = max(self._session_limit(state) - session.recipients_sent, 1)
-        return room if state.rcpt_limit is None else min(room, state.rcpt_limit)
+    def _room(self, state: HostState, session: SmtpSession | None, batch: int = 0) -> int:
+        """Recipients a session (None: a fresh one) may take in its transaction after a ``batch`` under way."""
+        sent = session.recipients_sent if session is not None else 0
+        room = min(self._session_limit(state) - sent, state.rcpt_limit or self._settings.smtp_session_recipients)
+        return max(room - batch, 0)
 
     def _backlog(self, state: HostState) -> bool:
-        """More recipients queued than the busy sessions will take when their transactions end."""
+        """More recipients queued than the sessions open or opening will take in their next transactions."""
         return live(state.pending) and len(state.pending) > state.absorb
 
     def _batch(self, state: HostState, session: SmtpSession) -> list[Job]:
-        room = self._room(state, session)
+        room = max(min(self._session_limit(state) - session.recipients_sent, state.rcpt_limit or 1 << 30), 1)
         batch: list[Job] = []
         while state.pending and len(batch) < room:
             job = state.pending.popleft()

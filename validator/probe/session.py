@@ -88,6 +88,7 @@ class SmtpSession:
         self.recipients_sent = 0  # RCPT TO commands over the session's life
         self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
         self.ending = False  # the pool QUITs it after the current transaction
+        self.open_transaction = False  # MAIL FROM was accepted and no RSET has followed yet
         self.handshake_latency = 0.0  # seconds, the slowest of the greeting and EHLO replies
         self.idle_since = time.monotonic()
         self._reader = reader
