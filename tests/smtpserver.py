@@ -17,7 +17,7 @@ import random
 import socket
 import ssl
 import threading
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,6 @@ class Script:
     hard_error_limit: int | None = None  # ... and at this many, answer the next command 421 and hang up
     reply_delay: float = 0.0  # a tarpit from the first reply: seconds before every reply, the greeting too
     pipelining: bool = False  # advertise PIPELINING (RFC 2920), as Postfix does by default
-    latency: float = 0.0  # seconds each chunk the client sends takes to arrive: a network's one-way delay
     greeting_delay: float = 0.0  # seconds before the 220 banner only (Postfix postscreen's greet wait, a busy host)
     block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
 
@@ -146,7 +145,6 @@ class _CountingSMTP(SMTP):
         self._counted = server
         self.errors = 0  # 4xx/5xx replies in this session (Postfix's error_count)
         self._hung_up = False
-        self._arriving: deque[bytes] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # not the second call that follows STARTTLS
@@ -158,15 +156,9 @@ class _CountingSMTP(SMTP):
         super().connection_lost(error)
 
     def data_received(self, data: bytes) -> None:
-        latency = self._counted.script.latency
-        if not latency:
-            return super().data_received(data)
-        self._arriving.append(data)  # delivered in order, each ``latency`` after it was sent
-        asyncio.get_running_loop().call_later(latency, self._arrive)
-
-    def _arrive(self) -> None:
-        if self._arriving and self.transport is not None and not self.transport.is_closing():
-            super().data_received(self._arriving.popleft())
+        if b"RCPT" in data.upper():  # a pipelining client's group arrives in one read (RFC 2920)
+            self._counted.rcpts_per_read.append(data.upper().count(b"RCPT TO:"))
+        super().data_received(data)
 
     async def push(self, status: Any) -> None:
         """Every reply passes here: Postfix's error delay and hard limit, and the tarpit."""
@@ -245,6 +237,7 @@ class ScriptedServer:
         self.delayed = 0  # replies delayed (Postfix's error sleep, or the tarpit)
         self.hangups = 0  # sessions ended with "421 too many errors"
         self.session_rcpts: Counter[int] = Counter()
+        self.rcpts_per_read: list[int] = []  # RCPT TO commands in each read that held any
 
     def opened(self, protocol: SMTP) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """What is said inside one pooled SMTP session: a transaction per batch, and what its replies do.
 
 A transaction is ``MAIL FROM``, one ``RCPT TO`` for each recipient of the batch, and ``RSET``.
-Each reply answers its recipient's job, or puts the job back at the front of its host's queue:
+Where the server offers PIPELINING (RFC 2920) they go out in groups, one round trip each (see
+``_transaction``). Each reply answers its recipient's job, or puts the job back at the front of
+its host's queue:
 
 * a server that refuses further recipients ("452 4.5.3 Too many recipients") teaches a limit per
   transaction or per connection (``HostState``), and the rest are asked again;
@@ -189,7 +191,7 @@ class Transactions(Connections):
                 session.ending = True
             else:
                 answered += 1
-                state.answered = True
+                state.answered = state.answered or not refuses_prober(reply, before_rcpt=False)
         return True
 
     async def _drain(self, state: HostState, session: SmtpSession, flight: deque[Job]) -> bool:
@@ -204,8 +206,7 @@ class Transactions(Connections):
     @staticmethod
     def _send(session: SmtpSession, lines: list[str]) -> float:
         """Write the lines in one go (one line unless the server offers PIPELINING); when they left."""
-        for line in lines:
-            session.send(line)
+        session.send(*lines)
         return time.monotonic()
 
     async def _read(self, state: HostState, session: SmtpSession, since: float, owed: int):  # -> Reply | None
