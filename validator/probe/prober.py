@@ -17,6 +17,7 @@ Nothing here raises for network trouble: every failure is an outcome (``smtp_una
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -31,6 +32,9 @@ from validator.probe.pool import Answer, Job, PoolStats, SessionPool
 from validator.probe.session import ConnectFailed, tls_context
 from validator.smtp_reply import Reply
 
+# any whitespace (str.isspace, Unicode's too), control characters and the path's own brackets
+_NOT_ON_THE_WIRE = re.compile(r"[\s\x00-\x1f\x7f<>]")
+
 
 def wire_address(address: Address) -> str | None:
     """``local@ascii-domain`` as it may go in ``RCPT TO:<...>``, or None if it must not go out.
@@ -40,7 +44,7 @@ def wire_address(address: Address) -> str | None:
     """
     local, domain = address.local_part, address.ascii_domain
     text = f"{local}@{domain}"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>" for c in text):
+    if _NOT_ON_THE_WIRE.search(text):
         return None
     if len(local.encode()) > 64 or len(text.encode()) > 254 or not domain.isascii() or not local:
         return None
