@@ -118,7 +118,9 @@ class SessionPool(Transactions):
                     if session is None:
                         return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
-                room = self._room(state, session, len(batch))  # what this session may take next time
+                # what this session may take next time; a slow host's reply may take the whole command
+                # timeout, longer than a new connection takes to greet: then its queue is not kept waiting
+                room = 0 if state.slow else self._room(state, session, len(batch))
                 state.busy += 1
                 state.absorb += room
                 if self._backlog(state):
