@@ -33,6 +33,7 @@ class PoolStats:
     guard_refusals: int = 0  # addresses the network guard refused: no socket
     recipients: int = 0  # RCPT TO commands sent
     transactions: int = 0  # MAIL FROM commands sent
+    round_trips: int = 0  # writes of MAIL FROM, RCPT TO and RSET awaiting replies (a pipelined group is one)
     retries: int = 0  # recipients asked again after a limit or a broken session
     tarpits: int = 0  # sessions retired because their replies slowed down
     refusal_closes: int = 0  # sessions ended on reaching their refusal cap

@@ -203,9 +203,9 @@ class Transactions(Connections):
             session.refusals += reply.code is None or reply.code // 100 != 2
         return True
 
-    @staticmethod
-    def _send(session: SmtpSession, lines: list[str]) -> float:
+    def _send(self, session: SmtpSession, lines: list[str]) -> float:
         """Write the lines in one go (one line unless the server offers PIPELINING); when they left."""
+        self.stats.round_trips += 1
         session.send(*lines)
         return time.monotonic()
 
