@@ -56,8 +56,9 @@ class SessionPool(Transactions):
             state.pending.appendleft(job) if first else state.pending.append(job)
             # A busy worker takes the queue when its transaction ends (one round trip, or a tarpit's
             # patience), sooner than a new connection greets: one more is opened only for an idle
-            # session or a backlog beyond what the sessions open or opening take next.
-            if (state.idle and state.workers == state.busy) or self._backlog(state):
+            # session or a backlog beyond what the sessions open or opening take next; and one at a
+            # time (a second while the first still greets would meet a per-client connection limit).
+            if state.workers == 0 or (state.workers == state.busy and (state.idle or self._backlog(state))):
                 self._add_worker(state)
             self._start_reaper()
         return job
