@@ -22,7 +22,7 @@ from cachetools import LRUCache
 
 from validator.config import Settings
 from validator.model import MxAnswer, MxHost, MxOutcome
-from validator.mx.queries import DnsQueries, MxStats, QueryStatus, Reply
+from validator.mx.queries import DnsQueries, DnsReply, MxStats, QueryStatus
 from validator.netguard import permitted
 
 _MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway
@@ -35,7 +35,7 @@ class _Addresses:
     addresses: tuple[str, ...]
     routable: bool
     ttl: float
-    failure: Reply | None  # the TIMEOUT or ERROR reply that left routability unknown
+    failure: DnsReply | None  # the TIMEOUT or ERROR reply that left routability unknown
 
 
 class MxResolver:
@@ -207,6 +207,6 @@ class MxResolver:
         return [found[h] for h in hosts]
 
 
-def _failed(domain: str, reply: Reply) -> MxAnswer:
+def _failed(domain: str, reply: DnsReply) -> MxAnswer:
     outcome = MxOutcome.TIMEOUT if reply.status is QueryStatus.TIMEOUT else MxOutcome.ERROR
     return MxAnswer(domain, outcome, detail=reply.detail, ttl=math.inf)

@@ -89,7 +89,7 @@ async def lookup(request: web.Request) -> web.Response:
         [address_key(p) for p in valid], list({domain_key(p) for p in valid})
     )
     results = []
-    for email, p in zip(emails, parsed):
+    for email, p in zip(emails, parsed, strict=True):
         entry = matching_entry(p, found) if isinstance(p, Address) else None
         results.append(
             {
