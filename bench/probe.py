@@ -254,7 +254,7 @@ class SmtpProcess:
 
 
 def _serve(conn: Connection) -> None:
-    from tests.smtpserver import ACCEPTED, Script, SmtpServers  # run from the repository root
+    from tests.support.smtpserver import ACCEPTED, Script, SmtpServers  # run from the repository root
 
     with SmtpServers() as servers:
         started = []

@@ -3,8 +3,8 @@
 Postfix (https://www.postfix.org/postconf.5.html) delays every reply by ``smtpd_error_sleep_time``
 (1 s) once a session has made ``smtpd_soft_error_limit`` (10) errors, and drops it with "421 4.7.0
 Error: too many errors" at ``smtpd_hard_error_limit`` (20). The scripted server
-(``tests.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
-to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can be installed.
+(``tests.support.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
+to a real Postfix from Debian's packages on loopback (``tests.support.postfix``), when it can be installed.
 Two runs, each with a fresh prober with the service's defaults:
 
 * a 200-address mixed batch (existing, unknown, full, disabled, greylisted, a catch-all domain;
@@ -112,7 +112,7 @@ def run(quick: bool, postfix: bool = True) -> Outcome:
 
 def _real_postfix() -> list[Figures]:
     try:
-        from tests.postfix import PostfixInstance, unavailable
+        from tests.support.postfix import PostfixInstance, unavailable
     except ImportError as exc:  # run from the repository root
         progress(f"probe: no real Postfix run: {exc}")
         return []
@@ -281,7 +281,7 @@ def _outcome(rows: list[Figures]) -> Outcome:
 
 
 def _serve_postfix_like(conn: Connection) -> None:
-    from tests.smtpserver import SmtpServers, postfix_defaults  # run from the repository root
+    from tests.support.smtpserver import SmtpServers, postfix_defaults  # run from the repository root
 
     with SmtpServers() as servers:
         server = servers.start(postfix_defaults(mailboxes=mailboxes(), accept_all_domains=frozenset({CATCH_ALL})))
