@@ -88,19 +88,11 @@ async def lookup(request: web.Request) -> web.Response:
     found = await request.app[keys.STORE].find_suppressions(
         [address_key(p) for p in valid], list({domain_key(p) for p in valid})
     )
-    results = []
-    for email, p in zip(emails, parsed):
-        entry = matching_entry(p, found) if isinstance(p, Address) else None
-        results.append(
-            {
-                "email": email,
-                "valid": isinstance(p, Address),
-                "suppressed": entry is not None,
-                "reason": entry.reason.value if entry is not None else None,
-                "entry": suppression_json(entry) if entry is not None else None,
-            }
-        )
-    return json_response({"count": len(results), "results": results})
+    answers = [
+        (email, True, matching_entry(p, found)) if isinstance(p, Address) else (email, False, None)
+        for email, p in zip(emails, parsed, strict=True)
+    ]
+    return web.Response(body=sw.lookup_body(answers), content_type="application/json")
 
 
 @routes.get("/v1/suppressions")
