@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from email_validator import (
     SPECIAL_USE_DOMAIN_NAMES,
@@ -68,9 +68,9 @@ _EV_TOO_LONG = "The email address is too long"
 _TOO_LONG_MESSAGE = f"The email address is longer than {EMAIL_MAX_LENGTH} octets (RFC 5321 §4.5.3.1.3)."
 
 
-@dataclass(frozen=True, slots=True)
-class _Domain:
-    """A domain email-validator accepted, with the facts our domain rules need."""
+class _Domain(NamedTuple):
+    """A domain email-validator accepted, with the facts our domain rules need (a tuple: built
+    once per address on the plain-host-name path, at a quarter of a frozen dataclass's cost)."""
 
     name: str  # Unicode, NFC, lower case
     ascii: str  # IDNA A-labels
@@ -150,8 +150,34 @@ def _parse_slow(text: str, *, allow_smtputf8: bool, allow_reserved: bool) -> Add
     return _finish(local, _domain_of(checked, reserved), smtputf8=checked.smtputf8, allow_reserved=allow_reserved)
 
 
+def parse_key_parts(text: str, *, allow_reserved: bool = False) -> tuple[str, str] | InvalidAddress:
+    """``parse_address`` (SMTPUTF8 allowed) reduced to what a suppression lookup needs: the local
+    part and the ASCII domain, or the same ``InvalidAddress``; on the fast path no ``Address`` is
+    built (a bulk lookup parses 1,000 per request). A property test holds it to ``parse_address``."""
+    trimmed = text.strip(_SURROUNDING_WHITESPACE)
+    fast = _FAST_ADDRESS.fullmatch(trimmed) if len(trimmed) <= EMAIL_MAX_LENGTH else None
+    if fast is not None:
+        domain = _check_domain(fast[2])
+        if isinstance(domain, InvalidAddress):
+            return domain
+        return _refusal(fast[1], domain, allow_reserved) or (fast[1], domain.ascii)
+    parsed = _parse_slow(text, allow_smtputf8=True, allow_reserved=allow_reserved)
+    return parsed if isinstance(parsed, InvalidAddress) else (parsed.local_part, parsed.ascii_domain)
+
+
 def _finish(local: str, domain: _Domain, *, smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
     """The rules shared by both paths once email-validator has accepted the address."""
+    return _refusal(local, domain, allow_reserved) or Address(
+        local_part=local,
+        domain=domain.name,
+        ascii_domain=domain.ascii,
+        normalized=f"{local}@{domain.name}",
+        smtputf8=smtputf8,
+    )
+
+
+def _refusal(local: str, domain: _Domain, allow_reserved: bool) -> InvalidAddress | None:
+    """The first of our own rules the address breaks, if any."""
     local_octets = len(local.encode("utf-8"))
     if local_octets + 1 + domain.octets > EMAIL_MAX_LENGTH:  # RFC 5321 §4.5.3.1.3, in octets (RFC 6531 §3.3)
         return InvalidAddress(SyntaxProblem.TOO_LONG, _TOO_LONG_MESSAGE)
@@ -173,13 +199,7 @@ def _finish(local: str, domain: _Domain, *, smtputf8: bool, allow_reserved: bool
         return InvalidAddress(
             SyntaxProblem.RESERVED_DOMAIN, "The part after the @-sign is a special-use or reserved name."
         )
-    return Address(
-        local_part=local,
-        domain=domain.name,
-        ascii_domain=domain.ascii,
-        normalized=f"{local}@{domain.name}",
-        smtputf8=smtputf8,
-    )
+    return None
 
 
 def _check_domain(domain: str) -> _Domain | InvalidAddress:

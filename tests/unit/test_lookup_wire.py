@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from validator.model import Suppression, SuppressionKind, SuppressionReason
+from validator.model import Address, Suppression, SuppressionKind, SuppressionReason
+from validator.suppressions.keys import address_key, domain_key, lookup_keys
+from validator.syntax import parse_address
 from validator.wire.suppressions import lookup_body
 from validator.wire.validation import suppression_json
 
@@ -68,3 +70,22 @@ def test_unsuppressed_and_invalid_answers() -> None:
         {"email": "a@example.com", "valid": True, "suppressed": False, "reason": None, "entry": None},
         {"email": "not an address", "valid": False, "suppressed": False, "reason": None, "entry": None},
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jane.Doe@Example.COM",  # keys fold case on both sides
+        " jane@example.com\r\n",  # paste noise trimmed
+        "jörg@bücher.de",  # SMTPUTF8 local part, IDNA domain: the slow path
+        "JANE@XN--BCHER-KVA.DE",  # an A-label given directly
+        "ops@mail.localhost",  # a reserved name, which lookups accept
+        "not an address",
+        "a@com",  # dotless
+        "a@1.2.3.4",  # numeric TLD
+    ],
+)
+def test_lookup_keys_are_the_keys_of_the_parsed_address(text: str) -> None:
+    parsed = parse_address(text, allow_reserved=True)
+    expected = (address_key(parsed), domain_key(parsed)) if isinstance(parsed, Address) else None
+    assert lookup_keys(text) == expected

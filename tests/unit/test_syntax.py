@@ -383,3 +383,24 @@ _ldh_domains = st.lists(_joined(list("aZ09-"), 0, 66), min_size=1, max_size=6).m
 @example(domain="xn--mnchen-3ya.de")  # an A-label: decoded through IDNA
 def test_host_name_pattern_agrees_with_email_validator(domain: str) -> None:
     assert syntax._check_domain(domain) == syntax._ask_domain(domain)
+
+
+def _assert_key_parts_agree(text: str, allow_reserved: bool) -> None:
+    parts = syntax.parse_key_parts(text, allow_reserved=allow_reserved)
+    parsed = parse_address(text, allow_reserved=allow_reserved)
+    assert parts == (parsed if isinstance(parsed, InvalidAddress) else (parsed.local_part, parsed.ascii_domain))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_plausible, allow_reserved=st.booleans())
+@example(text="Jane.Doe@Example.COM", allow_reserved=False)
+@example(text="jane@localhost", allow_reserved=True)  # dotless, but a reserved name: allowed
+@example(text="jörg@bücher.de", allow_reserved=False)  # the slow path: SMTPUTF8 and IDNA
+def test_key_parts_agree_with_parse_address_on_plausible_addresses(text: str, allow_reserved: bool) -> None:
+    _assert_key_parts_agree(text, allow_reserved)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_hostile, allow_reserved=st.booleans())
+def test_key_parts_agree_with_parse_address_on_hostile_text(text: str, allow_reserved: bool) -> None:
+    _assert_key_parts_agree(text, allow_reserved)

@@ -50,14 +50,15 @@ def from_us(us: int | None) -> datetime | None:
 
 def suppression(row: Sequence[Any]) -> Suppression:
     kind, value, reason, source, detail, created, updated, expires = row[:8]
+    created_at = EPOCH + timedelta(microseconds=created)
     return Suppression(
         _KINDS[kind],
         value,
         _REASONS[reason],
         source,
         detail,
-        EPOCH + timedelta(microseconds=created),
-        EPOCH + timedelta(microseconds=updated),
+        created_at,
+        created_at if updated == created else EPOCH + timedelta(microseconds=updated),  # never changed: the usual
         None if expires is None else EPOCH + timedelta(microseconds=expires),
     )
 
