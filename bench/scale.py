@@ -1,4 +1,7 @@
-"""``python -m bench scale [--quick]``: a large suppression list on SQLite (10M entries, quick 1M).
+"""``python -m bench scale [--quick] [--parts startup,lookups] [--backends sqlite,postgres] [--keep DIR]``.
+
+A large suppression list (10M entries, quick 1M). The start-up part is on SQLite; the lookup part
+(``scale_lookups.py``) measures bulk lookups on both backends against an empty store of each.
 
 Reports, for an empty store and the large one, in the same run: seconds from start to /healthz
 and to the key filter's taking over (/readyz ``key_filters_building`` 0), the longest /healthz
@@ -9,8 +12,10 @@ is written straight into SQLite (``bench.scale_seed``), not through the API.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import time
+from pathlib import Path
 
 import orjson
 
@@ -18,6 +23,7 @@ from . import http
 from .dnsfixture import DnsProcess
 from .loadgen import ensure_wrk, run_python, run_wrk
 from .report import Outcome, Table, progress
+from .scale_lookups import run_lookups
 from .scale_seed import seed_suppressions
 from .servers import Server, free_port, proc_status_kib
 
@@ -84,18 +90,41 @@ def _measure(entries: int, seconds: float, dns: DnsProcess, wrk: str | None) -> 
         server.stop()
 
 
+def _options(rest: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench scale")
+    parser.add_argument("--parts", default="startup,lookups", help="startup, lookups or both (default both)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="stores for the lookup part")
+    parser.add_argument("--entries", type=int, help="list size (default 10,000,000; quick 1,000,000)")
+    parser.add_argument("--keep", type=Path, help="keep the seeded lists here (and in PostgreSQL) for later runs")
+    return parser.parse_args(rest)
+
+
 def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, rest: list[str]) -> Outcome:
-    entries = 1_000_000 if quick else 10_000_000
+    options = _options(rest)
+    parts = set(options.parts.split(","))
+    entries = options.entries or (1_000_000 if quick else 10_000_000)
     wrk, _why = ensure_wrk() if loadgen != "python" else (None, "")
+    tables = []
     with DnsProcess(http.DOMAINS) as dns:
-        rows = [_measure(count, seconds or (2.0 if quick else 8.0), dns, wrk) for count in (0, entries)]
-    table = Table(
-        f"Start-up and memory with a large suppression list (SQLite, {entries:,} entries)",
-        HEADERS,
-        rows,
-        [
-            "validations use fresh addresses (not suppressed): each asks the key filter, or SQLite "
-            "before it is built; the job child holds no filter"
-        ],
-    )
-    return Outcome([table], [])
+        if "startup" in parts:
+            rows = [_measure(count, seconds or (2.0 if quick else 8.0), dns, wrk) for count in (0, entries)]
+            tables.append(
+                Table(
+                    f"Start-up and memory with a large suppression list (SQLite, {entries:,} entries)",
+                    HEADERS,
+                    rows,
+                    [
+                        "validations use fresh addresses (not suppressed): each asks the key filter, or SQLite "
+                        "before it is built; the job child holds no filter"
+                    ],
+                )
+            )
+        if "lookups" in parts:
+            if wrk is None:
+                raise RuntimeError("the lookup part needs wrk")
+            if options.keep is not None:
+                options.keep.mkdir(parents=True, exist_ok=True)
+            backends = options.backends.split(",")
+            secs, runs = seconds or (2.0 if quick else 5.0), rounds or (1 if quick else 3)
+            tables.append(run_lookups(entries, backends, wrk, dns.nameserver, secs, runs, options.keep))
+    return Outcome(tables, [])
