@@ -35,17 +35,17 @@ from typing import Any
 
 from tests.corpus.bounce_agreement import CORPUS, Row, Score, read_corpus, score_ours
 from tests.corpus.documented_replies import DOCUMENTED, STANDARD, VENDOR
-from validator import smtp_reply
 from validator.bounces import classify, decisive_words, reply_parts
 from validator.bounces.facts import Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers import message
 from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
+from validator.smtp_reply import classify as reply_classify
 from validator.smtp_reply import parse_reply
 
 # The modules whose module-level regexes are text rules (parsing regexes of smtp_reply are not rules)
-_RULE_MODULES = (classify, smtp_reply, message)
+_RULE_MODULES = (classify, reply_classify, message)
 _NOT_RULES = {
     "_LINE",
     "_ENHANCED",

@@ -24,7 +24,8 @@ from validator.smtp_reply import Reply, ReplyClass, classify_reply, read_mailbox
 # A 551 is a move only when its text says so: "551 5.7.1 ... not authorized" is a policy refusal.
 _MOVED = re.compile(r"no longer on (?:this )?server")
 _NOT_LOCAL = re.compile(r"not local|please try|forward(?:ing|ed)? to|has moved")
-# The domain does not take mail, in a few general forms as the mailbox's absence is (smtp_reply._NOT_FOUND): a word for
+# The domain does not take mail, in a few general forms as the mailbox's absence is
+# (smtp_reply/classify.py: _NOT_FOUND): a word for
 # the host or domain and a verdict of absence; the domain's own name and the verdict; or the verdict first.
 # "Not found, try again" is no verdict: the resolver's TRY_AGAIN (glibc <netdb.h>: "Non-Authoritative Host not found,
 # or SERVERFAIL") against HOST_NOT_FOUND ("Authoritative Answer Host not found"); Postfix words it "Name service error
