@@ -47,12 +47,16 @@ from validator.errors import StoreReadOnly, StoreUnavailable
 from validator.store import records
 from validator.store.base import StoreBase
 from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from validator.store.sqlite.keyfeed import KeyFeed, streak_feed, suppression_feed
+from validator.store.sqlite.keyfeed import KeyFeed, KeyKeeper, streak_sql, suppression_sql
+from validator.store.sqlite.keyfile import KeeperLock
 from validator.store.sqlite.sql import READ_BUSY_MS, connect, in_transaction, probe_write, to_us, translated
 
 T = TypeVar("T")
 log = logging.getLogger("validator.store")
 SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteConnections._reader)
+KEEP_SECONDS = 0.5  # how often the keeper brings the shared key files up to date
+KEEP_RETRY_SECONDS = 60.0  # after the key files could not be written
+TOKEN_SQL = "SELECT value FROM counters WHERE name = 'key_file_token'"
 
 
 class SqliteConnections(StoreBase):
@@ -67,8 +71,9 @@ class SqliteConnections(StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
-        self._suppression_keys, self._streak_keys = suppression_feed(), streak_feed()  # see keyfilter.py
-        self._rebuilds: set[asyncio.Future[None]] = set()
+        self._suppression_keys: KeyFeed | None = None  # see keyfeed.py; None: no key filters
+        self._streak_keys: KeyFeed | None = None
+        self._keeping: asyncio.Future[None] | None = None  # the keeper's loop (see _keep)
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
         self._bconn: sqlite3.Connection | None = None  # used by the filter-building thread only
@@ -101,8 +106,11 @@ class SqliteConnections(StoreBase):
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
                 store._bconn = connect(path, store._busy_ms, "query_only = 1") if key_filters else None
-            for feed in (store._suppression_keys, store._streak_keys) if key_filters else ():
-                store._rebuild(feed)
+            token = await store._in(store._writer, store._key_file_token) if key_filters else None
+            if token is not None:
+                store._suppression_keys = KeyFeed(suppression_sql(), Path(f"{path}-suppressions.keys"), token)
+                store._streak_keys = KeyFeed(streak_sql(), Path(f"{path}-streaks.keys"), token)
+                store._keeping = asyncio.ensure_future(store._keep(token))
         except BaseException:
             await store.close()
             raise
@@ -144,36 +152,67 @@ class SqliteConnections(StoreBase):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("COMMIT")
 
-    def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
-        """Bring the key filters up to date. A few thousand keys are read here; more (a big import
-        or ingest by another process) would stall the loop, so that filter is dropped (its lookups
-        go to SQLite) and rebuilt on the scan thread."""
-        for feed in (self._suppression_keys, self._streak_keys):
-            if not feed.pull(conn):
-                self._rebuild(feed)
+    @property
+    def _feeds(self) -> list[KeyFeed]:
+        return [feed for feed in (self._suppression_keys, self._streak_keys) if feed is not None]
 
-    def _rebuild(self, feed: KeyFeed) -> None:
-        rebuild = asyncio.ensure_future(self._build(feed))
-        self._rebuilds.add(rebuild)
-        rebuild.add_done_callback(self._rebuilds.discard)
+    def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
+        """Bring the key filters up to date from the shared files and the keys stored since (a few
+        thousand at most on the loop; more, and a filter is off until the keeper caught up)."""
+        for feed in self._feeds:
+            feed.pull(conn)
 
     @property
     def key_filters_building(self) -> int:
-        """Key filters still being built: their lookups go to SQLite meanwhile (same answers, slower)."""
-        return len(self._rebuilds)
+        """Key filters not in use yet (being built, or catching up with a burst of writes): their
+        lookups go to SQLite meanwhile (same answers, slower)."""
+        return sum(feed.filter is None for feed in self._feeds)
 
-    async def _build(self, feed: KeyFeed) -> None:
-        """Build on the filter thread, then take over on the loop: the filter holds every key up to
-        the id of its build's snapshot, and the next snapshot renewal pulls the keys written since
-        (ids only grow, in commit order), before any lookup asks it."""
-        started = time.monotonic()
+    def _key_file_token(self) -> int | None:
+        """On the writer thread: the database's key file token, created once (None: read-only and none yet)."""
+        conn = self._wconn
+        assert conn is not None
+        with translated():
+            row = conn.execute(TOKEN_SQL).fetchone()
+        if row is None:
+            try:
+                in_transaction(
+                    conn,
+                    lambda c: c.execute(
+                        "INSERT OR IGNORE INTO counters (name, value) VALUES ('key_file_token', abs(random()))"
+                    ),
+                )
+            except StoreReadOnly:
+                log.warning("key filters off: the database is read-only and has no key file token yet")
+                return None
+            with translated():
+                row = conn.execute(TOKEN_SQL).fetchone()
+        return int(row[0])
+
+    async def _keep(self, token: int) -> None:
+        """While this process holds the keeper lock, keep the host's key files current on the filter
+        thread (``KeyKeeper``); every other process tries to take the lock over as often, so another
+        worker carries on when the keeper stops."""
+        lock = KeeperLock(Path(f"{self.path}-keys.lock"))
+        keepers = [KeyKeeper(feed.sql, feed.path, token) for feed in self._feeds]
         try:
-            built, last_id = await self._in(self._builder, feed.build, self._bconn)
-        except StoreUnavailable:
-            return  # lookups stay correct without it; the next open tries again
-        feed.filter, feed.last_id = built, last_id
-        self._stale = True  # the next lookup renews its snapshot, pulling what was written while building
-        log.info("key filter built: %d keys in %.2f s", built.count, time.monotonic() - started)
+            while not self._closed:
+                pause = KEEP_SECONDS
+                if lock.try_take():
+                    for keeper in keepers:
+                        try:
+                            await self._in(self._builder, keeper.keep, self._bconn)
+                        except StoreUnavailable as exc:  # lookups stay correct without it; try again
+                            log.warning("key filter %s not kept up to date: %s", keeper.sql.name, exc)
+                        except OSError as exc:
+                            log.warning("key filter %s cannot be written: %s", keeper.sql.name, exc)
+                            pause = KEEP_RETRY_SECONDS
+                await asyncio.sleep(pause)
+        finally:
+            for keeper in keepers:
+                with contextlib.suppress(RuntimeError):  # queued after a keep under way: the thread is FIFO
+                    self._builder.submit(keeper.close)
+            lock.release()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -283,8 +322,10 @@ class SqliteConnections(StoreBase):
         if self._closed:
             return
         await self._keys.close()
-        for rebuild in self._rebuilds:
-            rebuild.cancel()
+        if self._keeping is not None:
+            self._keeping.cancel()
+        for feed in self._feeds:
+            feed.close()
         if self._bconn is not None:
             self._bconn.interrupt()  # a build under way would hold close up for its whole scan
         if self._release is not None:
