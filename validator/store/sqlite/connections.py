@@ -74,6 +74,7 @@ class SqliteConnections(StoreBase):
         self._suppression_keys: KeyFeed | None = None  # see keyfeed.py; None: no key filters
         self._streak_keys: KeyFeed | None = None
         self._keeping: asyncio.Future[None] | None = None  # the keeper's loop (see _keep)
+        self._behind = asyncio.Event()  # set by a pull that found too many new keys: keep at once
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
         self._bconn: sqlite3.Connection | None = None  # used by the filter-building thread only
@@ -161,6 +162,8 @@ class SqliteConnections(StoreBase):
         thousand at most on the loop; more, and a filter is off until the keeper caught up)."""
         for feed in self._feeds:
             feed.pull(conn)
+            if feed.filter is None:
+                self._behind.set()
 
     @property
     def key_filters_building(self) -> int:
@@ -207,12 +210,16 @@ class SqliteConnections(StoreBase):
                         except OSError as exc:
                             log.warning("key filter %s cannot be written: %s", keeper.sql.name, exc)
                             pause = KEEP_RETRY_SECONDS
-                await asyncio.sleep(pause)
-        finally:
-            for keeper in keepers:
-                with contextlib.suppress(RuntimeError):  # queued after a keep under way: the thread is FIFO
+                self._behind.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._behind.wait(), pause)
+        finally:  # on the filter thread, after a keep under way (FIFO): no other keeper while it writes
+            try:
+                for keeper in keepers:
                     self._builder.submit(keeper.close)
-            lock.release()
+                self._builder.submit(lock.release)
+            except RuntimeError:  # the thread has already stopped
+                lock.release()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():

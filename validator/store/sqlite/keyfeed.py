@@ -84,7 +84,12 @@ class KeyFeed:
 
     def pull(self, conn: sqlite3.Connection) -> None:
         """In the loop's fresh snapshot: bring ``filter`` up to date (or turn it off)."""
-        state = self._current_file(conn)
+        try:
+            state = self._current_file(conn)
+        except (OSError, ValueError) as exc:  # the file is unreadable: lookups go to SQLite
+            log.warning("key filter %s off: %s", self.sql.name, exc)
+            self.close()
+            return
         if state is None:
             self.filter = None
             return
@@ -154,9 +159,15 @@ class KeyKeeper:
             if self._file is None:
                 self._take_over(conn)
             assert self._file is not None and self._state is not None
+            started, first = time.monotonic(), self._state.last_id
             while True:
                 rows = conn.execute(self.sql.recent, (self._state.last_id, EXTEND_CHUNK)).fetchall()
                 if not rows:
+                    if self._state.last_id - first > FILTER_PULL_MAX:
+                        log.info(
+                            "key filter extended: %s, ids %d to %d in %.2f s",
+                            *(self.sql.name, first + 1, self._state.last_id, time.monotonic() - started),
+                        )
                     return
                 self._add([key for _, key in rows if key])
                 last_id = rows[-1][0]

@@ -28,7 +28,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from validator.store.keyfilter import BITS_PER_KEY, BloomLayer, bits_for
+from validator.store.keyfilter import BITS_PER_KEY, MIN_BITS, BloomLayer, bits_for
 
 MAGIC = b"VKEYS001"
 HEADER = 4096
@@ -110,6 +110,8 @@ class KeyFile:
             _, token, last_id, fingerprint, count = _FIXED.unpack_from(self._map, 0)
             count = min(count, MAX_LAYERS)
             layers = tuple(_LAYER.unpack_from(self._map, _FIXED.size + i * _LAYER.size) for i in range(count))
+        if any(nbits < MIN_BITS or nbits & (nbits - 1) for nbits, _ in layers):
+            layers = ()  # not a header this module wrote: matches no store
         return FileState(token, last_id, fingerprint, layers)
 
     def layers(self, state: FileState) -> list[BloomLayer] | None:
