@@ -201,6 +201,7 @@ class SqliteConnections(StoreBase):
         try:
             while not self._closed:
                 pause = KEEP_SECONDS
+                self._behind.clear()  # before keeping: a pull that falls behind meanwhile wakes the next round
                 if lock.try_take():
                     for keeper in keepers:
                         try:
@@ -210,7 +211,6 @@ class SqliteConnections(StoreBase):
                         except OSError as exc:
                             log.warning("key filter %s cannot be written: %s", keeper.sql.name, exc)
                             pause = KEEP_RETRY_SECONDS
-                self._behind.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._behind.wait(), pause)
         finally:  # on the filter thread, after a keep under way (FIFO): no other keeper while it writes
