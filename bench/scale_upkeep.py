@@ -29,15 +29,23 @@ from pathlib import Path
 from bench.scale_seed import seed_suppressions
 from validator.store import open_store
 
+try:
+    from validator.store.sqlite.keyfile import KeyFile
+except ImportError:  # the code before the shared key file
+    KeyFile = None  # type: ignore[assignment,misc]
+
 BURST = 10_000
 STEP = 4_000  # keys a snapshot renewal adds to the filter on the loop (at most 5,000)
 BITS_PER_KEY = 10
 
 
-def _capacity(entries: int) -> int:
-    """The capacity both versions size a first build for: twice the keys, in a power of two of bits."""
-    wanted = max(2 * entries, 1 << 16) * BITS_PER_KEY
-    return (1 << max(20, (wanted - 1).bit_length())) // BITS_PER_KEY
+def _capacity(store) -> int:
+    """The keys the suppression filter holds before it is full: of its shared file, or (before the
+    file) of the process's own filter."""
+    feed = store._suppression_keys
+    if hasattr(feed, "path"):
+        return KeyFile.open(feed.path, writable=False).state().layers[-1][0] // BITS_PER_KEY
+    return feed.filter.capacity
 
 
 async def _until_filtered(store, limit: float = 600.0) -> float:
@@ -65,8 +73,8 @@ async def measure(entries: int, growth: bool) -> dict[str, float]:
             seed_suppressions(database, BURST, start=entries)
             figures["burst_s"] = await _until_filtered(store)
             if growth:
-                began, number = time.monotonic(), entries + BURST
-                while number < _capacity(entries) - STEP:  # in steps the loop pulls itself: no rebuild
+                began, number, capacity = time.monotonic(), entries + BURST, _capacity(store)
+                while number < capacity - STEP:  # in steps the loop pulls itself: no rebuild
                     seed_suppressions(database, STEP, start=number)
                     number += STEP
                     await _until_filtered(store)

@@ -18,6 +18,7 @@ from bench.scale_seed import seed_suppressions, suppressed_address
 from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 from validator.store.sqlite import SNAPSHOT_SECONDS
+from validator.store.sqlite.keyfeed import REBUILD_GAP
 from validator.store.sqlite.keyfile import KeyFile
 
 _WRITER = """
@@ -47,7 +48,8 @@ def _write_in_another_process(url: str, prefix: str, count: int) -> subprocess.P
 async def _ready(store, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
-        await store.ping()  # renews the snapshot: the filters pull the file's header
+        store._stale = True  # a fresh snapshot: it sees every write committed so far, by any process
+        await store.ping()  # the renewal pulls the file's header and the keys stored since
         if store.key_filters_building == 0:
             return
         assert time.monotonic() < deadline, "the key filters never took over"
@@ -192,7 +194,9 @@ async def test_growth_past_capacity_adds_a_layer_instead_of_rebuilding(tmp_path:
         path = _key_file(database)
         capacity = sum(nbits for nbits, _ in KeyFile.open(path, writable=False).state().layers) // 10
         caplog.clear()
-        seed_suppressions(database, capacity + 5_000)  # by another writer, past the file's capacity
+        seed_suppressions(database, 50_000)  # by another writer, in two steps past the file's capacity
+        await _ready(store)
+        seed_suppressions(database, capacity - 45_000, start=50_000)
         await _ready(store)
         await _ready(other)
         state = KeyFile.open(path, writable=False).state()
@@ -228,3 +232,29 @@ async def test_another_process_keeps_the_file_when_the_keeper_stops(tmp_path: Pa
         assert all(await _suppressed(follower, [f"after{i}@burst.example" for i in range(0, 8_000, 77)]))
     finally:
         await follower.close()
+
+
+async def test_an_import_bigger_than_the_file_rebuilds_it_while_lookups_go_to_sqlite(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO, logger="validator.store")
+    database = tmp_path / "v.sqlite3"
+    url = f"sqlite:///{database}"
+    store = await open_store(url)
+    try:
+        await store.put_suppression(_entry("first@one.example"), actor="t")
+        await _ready(store)
+        inode = _key_file(database).stat().st_ino
+        seed_suppressions(database, REBUILD_GAP + 20_000)  # more new keys than the file holds: one scan
+        probes = ["first@one.example"] + [suppressed_address(n) for n in range(0, REBUILD_GAP + 20_000, 1_009)]
+        store._stale, deadline = True, time.monotonic() + 60
+        while store.key_filters_building == 0 or _key_file(database).stat().st_ino == inode:
+            assert all(await _suppressed(store, probes))  # before and during the rebuild
+            assert time.monotonic() < deadline, "the file was never rebuilt"
+            store._stale = True
+            await asyncio.sleep(0.01)
+        await _ready(store)
+        assert all(await _suppressed(store, probes))
+        assert await _suppressed(store, ["never@stored.example"]) == [False]
+        assert _key_file(database).stat().st_ino != inode
+        assert [r for r in caplog.records if "key filter built: suppressions" in r.getMessage()]
+    finally:
+        await store.close()

@@ -23,6 +23,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,18 +35,21 @@ log = logging.getLogger("validator.store")
 FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: wait for the keeper
 OWN_CAPACITY = 65_536  # keys this process's own layer holds beyond the file (128 KiB)
 EXTEND_CHUNK = 20_000  # keys the keeper adds per query and header publication
+REBUILD_GAP = 100_000  # new keys past which, if also more than the file holds, one scan beats extending
 
 
 @dataclass(frozen=True, slots=True)
 class FeedSql:
     """``recent``: (id, key) rows after an id, by id, with a limit; ``top``: the highest id;
-    ``keys``: every key; ``key_at``: the key stored at an id."""
+    ``keys``: every key; ``key_at``: the key stored at an id; ``size``: about as many as ``keys``
+    gives, or more (a first layer's capacity)."""
 
     name: str
     recent: str
     top: str
     keys: str
     key_at: str
+    size: str
 
 
 def fingerprint(conn: sqlite3.Connection, sql: FeedSql, last_id: int) -> int | None:
@@ -159,6 +163,9 @@ class KeyKeeper:
             if self._file is None:
                 self._take_over(conn)
             assert self._file is not None and self._state is not None
+            (top,) = conn.execute(self.sql.top).fetchone()
+            if top - self._state.last_id > max(REBUILD_GAP, sum(held for _, held in self._state.layers)):
+                self._build(conn)  # a big import: one sequential scan, into one layer of the right size
             started, first = time.monotonic(), self._state.last_id
             while True:
                 rows = conn.execute(self.sql.recent, (self._state.last_id, EXTEND_CHUNK)).fetchall()
@@ -169,7 +176,7 @@ class KeyKeeper:
                             *(self.sql.name, first + 1, self._state.last_id, time.monotonic() - started),
                         )
                     return
-                self._add([key for _, key in rows if key])
+                self._add(key for _, key in rows if key)
                 last_id = rows[-1][0]
                 self._state = replace(self._state, last_id=last_id, fingerprint=key_hash(rows[-1][1] or ""))
                 self._file.publish(self._state)
@@ -186,26 +193,31 @@ class KeyKeeper:
 
     def _build(self, conn: sqlite3.Connection) -> None:
         """One scan, in one snapshot, into a new file; moved in place once complete."""
-        started = time.monotonic()
+        started, previous = time.monotonic(), (self._file, self._state, self._layers)
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         conn.execute("BEGIN")
         try:
             (top,) = conn.execute(self.sql.top).fetchone()
-            built = KeyFile.create(temporary, self._token, max(2 * top, OWN_CAPACITY))
+            (size,) = conn.execute(self.sql.size).fetchone()
+            built = KeyFile.create(temporary, self._token, max(size, OWN_CAPACITY))
             try:
                 self._file, self._state = built, built.state()
                 self._layers = built.layers(self._state) or []
-                self._add([key for (key,) in conn.execute(self.sql.keys) if key])
+                keys = conn.execute(self.sql.keys)
+                while batch := keys.fetchmany(EXTEND_CHUNK):  # a list of 10M keys would hold 700 MB
+                    self._add(key for (key,) in batch if key)
                 self._state = replace(self._state, last_id=top, fingerprint=fingerprint(conn, self.sql, top) or 0)
             except BaseException:
                 built.close()
-                self._file = None
+                self._file, self._state, self._layers = previous
                 os.unlink(temporary)
                 raise
         finally:
             conn.execute("COMMIT")
         built.publish(self._state)
         built.install(self.path)
+        if previous[0] is not None:
+            previous[0].close()
         log.info(
             "key filter built: %s, %d keys in %.2f s",
             self.sql.name,
@@ -213,10 +225,10 @@ class KeyKeeper:
             time.monotonic() - started,
         )
 
-    def _add(self, keys: list[str]) -> None:
+    def _add(self, new: Iterable[str]) -> None:
         """Set the bits of ``keys``, in the newest layer, adding a layer whenever it is full."""
         assert self._file is not None and self._state is not None
-        start = 0
+        keys, start = list(new), 0
         while start < len(keys):
             nbits, held = self._state.layers[-1]
             room = nbits // BITS_PER_KEY - held
@@ -247,6 +259,7 @@ def suppression_sql() -> FeedSql:
         "SELECT coalesce(max(id), 0) FROM suppressions",
         "SELECT value FROM suppressions",
         "SELECT value FROM suppressions WHERE id = ?",
+        "SELECT coalesce(max(id), 0) FROM suppressions",  # count(*) reads the whole index: 2.7 s at 5M
     )
 
 
@@ -260,4 +273,5 @@ def streak_sql() -> FeedSql:
         "SELECT coalesce(max(id), 0) FROM delivery_events",
         "SELECT address FROM soft_streaks",
         "SELECT address FROM delivery_events WHERE id = ?",
+        "SELECT count(*) FROM soft_streaks",
     )
