@@ -106,7 +106,9 @@ class SqliteConnections(StoreBase):
                 await store._in(store._writer, store._check_writable)
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
-                store._bconn = connect(path, store._busy_ms, "query_only = 1") if key_filters else None
+                store._bconn = (  # a key filter scan reads each page once: a small page cache will do
+                    connect(path, store._busy_ms, "query_only = 1", "cache_size = -512") if key_filters else None
+                )
             token = await store._in(store._writer, store._key_file_token) if key_filters else None
             if token is not None:
                 store._suppression_keys = KeyFeed(suppression_sql(), Path(f"{path}-suppressions.keys"), token)

@@ -35,6 +35,7 @@ log = logging.getLogger("validator.store")
 FILTER_PULL_MAX = 5000  # new keys read on the loop at a snapshot renewal; more: wait for the keeper
 OWN_CAPACITY = 65_536  # keys this process's own layer holds beyond the file (128 KiB)
 EXTEND_CHUNK = 20_000  # keys the keeper adds per query and header publication
+BUILD_BATCH = 4_096  # keys read at a time by a full build: the build's heap stays small
 REBUILD_GAP = 100_000  # new keys past which, if also more than the file holds, one scan beats extending
 
 
@@ -163,11 +164,12 @@ class KeyKeeper:
             if self._file is None:
                 self._take_over(conn)
             assert self._file is not None and self._state is not None
-            (top,) = conn.execute(self.sql.top).fetchone()
-            if top - self._state.last_id > max(REBUILD_GAP, sum(held for _, held in self._state.layers)):
-                self._build(conn)  # a big import: one sequential scan, into one layer of the right size
             started, first = time.monotonic(), self._state.last_id
             while True:
+                (top,) = conn.execute(self.sql.top).fetchone()
+                if top - self._state.last_id > max(REBUILD_GAP, sum(held for _, held in self._state.layers)):
+                    self._build(conn)  # a big import: one sequential scan, into one layer of the right size
+                    started, first = time.monotonic(), self._state.last_id
                 rows = conn.execute(self.sql.recent, (self._state.last_id, EXTEND_CHUNK)).fetchall()
                 if not rows:
                     if self._state.last_id - first > FILTER_PULL_MAX:
@@ -204,7 +206,7 @@ class KeyKeeper:
                 self._file, self._state = built, built.state()
                 self._layers = built.layers(self._state) or []
                 keys = conn.execute(self.sql.keys)
-                while batch := keys.fetchmany(EXTEND_CHUNK):  # a list of 10M keys would hold 700 MB
+                while batch := keys.fetchmany(BUILD_BATCH):  # a list of 10M keys would hold 700 MB
                     self._add(key for (key,) in batch if key)
                 self._state = replace(self._state, last_id=top, fingerprint=fingerprint(conn, self.sql, top) or 0)
             except BaseException:

@@ -157,9 +157,10 @@ class KeyFile:
 
 
 def grown(state: FileState) -> FileState:
-    """``state`` with a new, empty layer for twice the keys the others hold."""
+    """``state`` with a new, empty layer as big as the others together (the filter doubles: a
+    list that keeps growing gains a layer each time it doubles, and a lookup asks each layer)."""
     held = sum(nbits for nbits, _ in state.layers) // BITS_PER_KEY
-    return FileState(state.token, state.last_id, state.fingerprint, (*state.layers, (bits_for(2 * held), 0)))
+    return FileState(state.token, state.last_id, state.fingerprint, (*state.layers, (bits_for(held), 0)))
 
 
 class KeeperLock:
