@@ -258,3 +258,17 @@ async def test_an_import_bigger_than_the_file_rebuilds_it_while_lookups_go_to_sq
         assert [r for r in caplog.records if "key filter built: suppressions" in r.getMessage()]
     finally:
         await store.close()
+
+
+async def test_a_store_without_key_filters_maps_nothing_and_answers_from_sqlite(tmp_path: Path):
+    # the job child's store: no file, no keeper, every lookup a query
+    database = tmp_path / "v.sqlite3"
+    store = await open_store(f"sqlite:///{database}", key_filters=False)
+    try:
+        await store.put_suppression(_entry("child@one.example"), actor="t")
+        assert await _suppressed(store, ["child@one.example", "never@stored.example"]) == [True, False]
+        assert await store.find_soft_streaks(["child@one.example"]) == {}
+        assert store.key_filters_building == 0
+        assert not list(tmp_path.glob("*.keys")) and not list(tmp_path.glob("*.lock"))
+    finally:
+        await store.close()

@@ -71,8 +71,9 @@ class SqliteConnections(StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
-        self._suppression_keys: KeyFeed | None = None  # see keyfeed.py; None: no key filters
-        self._streak_keys: KeyFeed | None = None
+        self._suppression_keys = KeyFeed(suppression_sql(), Path(f"{path}-suppressions.keys"))  # see keyfeed.py
+        self._streak_keys = KeyFeed(streak_sql(), Path(f"{path}-streaks.keys"))
+        self._feeds: list[KeyFeed] = []  # those in use: none without key filters (their filter stays None)
         self._keeping: asyncio.Future[None] | None = None  # the keeper's loop (see _keep)
         self._behind = asyncio.Event()  # set by a pull that found too many new keys: keep at once
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
@@ -111,8 +112,9 @@ class SqliteConnections(StoreBase):
                 )
             token = await store._in(store._writer, store._key_file_token) if key_filters else None
             if token is not None:
-                store._suppression_keys = KeyFeed(suppression_sql(), Path(f"{path}-suppressions.keys"), token)
-                store._streak_keys = KeyFeed(streak_sql(), Path(f"{path}-streaks.keys"), token)
+                store._feeds = [store._suppression_keys, store._streak_keys]
+                for feed in store._feeds:
+                    feed.token = token
                 store._keeping = asyncio.ensure_future(store._keep(token))
         except BaseException:
             await store.close()
@@ -154,10 +156,6 @@ class SqliteConnections(StoreBase):
         if conn is not None and not self._closed and conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("COMMIT")
-
-    @property
-    def _feeds(self) -> list[KeyFeed]:
-        return [feed for feed in (self._suppression_keys, self._streak_keys) if feed is not None]
 
     def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
         """Bring the key filters up to date from the shared files and the keys stored since (a few

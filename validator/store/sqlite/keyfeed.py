@@ -78,8 +78,9 @@ def matches(conn: sqlite3.Connection, sql: FeedSql, state: FileState, token: int
 class KeyFeed:
     """The loop's side: the shared file as mapped by this process, and its own layer."""
 
-    def __init__(self, sql: FeedSql, path: Path, token: int) -> None:
-        self.sql, self.path, self._token = sql, path, token
+    def __init__(self, sql: FeedSql, path: Path) -> None:
+        self.sql, self.path = sql, path
+        self.token = 0  # the database's key file token: set before the first pull
         self.filter: Layers | None = None  # None: every lookup goes to SQLite
         self._file: KeyFile | None = None
         self._refused = -1  # the inode of a file found not to match the store
@@ -125,7 +126,7 @@ class KeyFeed:
             opened = KeyFile.open(self.path, writable=False)
             if opened is None:
                 return None
-            verdict = matches(conn, self.sql, opened.state(), self._token)
+            verdict = matches(conn, self.sql, opened.state(), self.token)
             if not verdict:
                 if verdict is False:
                     self._refused = opened.inode
