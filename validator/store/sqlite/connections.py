@@ -47,16 +47,12 @@ from validator.errors import StoreReadOnly, StoreUnavailable
 from validator.store import records
 from validator.store.base import StoreBase
 from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from validator.store.sqlite.keyfeed import KeyFeed, KeyKeeper, streak_sql, suppression_sql
-from validator.store.sqlite.keyfile import KeeperLock
+from validator.store.sqlite.keyfilters import KeyFilters, key_file_token
 from validator.store.sqlite.sql import READ_BUSY_MS, connect, in_transaction, probe_write, to_us, translated
 
 T = TypeVar("T")
 log = logging.getLogger("validator.store")
 SNAPSHOT_SECONDS = 0.5  # the oldest read snapshot the loop's lookups use (see SqliteConnections._reader)
-KEEP_SECONDS = 0.5  # how often the keeper brings the shared key files up to date
-KEEP_RETRY_SECONDS = 60.0  # after the key files could not be written
-TOKEN_SQL = "SELECT value FROM counters WHERE name = 'key_file_token'"
 
 
 class SqliteConnections(StoreBase):
@@ -71,11 +67,8 @@ class SqliteConnections(StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
-        self._suppression_keys = KeyFeed(suppression_sql(), Path(f"{path}-suppressions.keys"))  # see keyfeed.py
-        self._streak_keys = KeyFeed(streak_sql(), Path(f"{path}-streaks.keys"))
-        self._feeds: list[KeyFeed] = []  # those in use: none without key filters (their filter stays None)
-        self._keeping: asyncio.Future[None] | None = None  # the keeper's loop (see _keep)
-        self._behind = asyncio.Event()  # set by a pull that found too many new keys: keep at once
+        self._key_filters = KeyFilters(path)  # in use once started (see open)
+        self._suppression_keys, self._streak_keys = self._key_filters.suppressions, self._key_filters.streaks
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
         self._bconn: sqlite3.Connection | None = None  # used by the filter-building thread only
@@ -110,12 +103,11 @@ class SqliteConnections(StoreBase):
                 store._bconn = (  # a key filter scan reads each page once: a small page cache will do
                     connect(path, store._busy_ms, "query_only = 1", "cache_size = -512") if key_filters else None
                 )
-            token = await store._in(store._writer, store._key_file_token) if key_filters else None
+            token = await store._in(store._writer, key_file_token, store._wconn) if key_filters else None
             if token is not None:
-                store._feeds = [store._suppression_keys, store._streak_keys]
-                for feed in store._feeds:
-                    feed.token = token
-                store._keeping = asyncio.ensure_future(store._keep(token))
+                store._key_filters.start(
+                    token, lambda keep: store._in(store._builder, keep, store._bconn), store._builder.submit
+                )
         except BaseException:
             await store.close()
             raise
@@ -158,68 +150,13 @@ class SqliteConnections(StoreBase):
                 conn.execute("COMMIT")
 
     def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
-        """Bring the key filters up to date from the shared files and the keys stored since (a few
-        thousand at most on the loop; more, and a filter is off until the keeper caught up)."""
-        for feed in self._feeds:
-            feed.pull(conn)
-            if feed.filter is None:
-                self._behind.set()
+        self._key_filters.pull(conn)  # at most a few thousand keys here (see keyfilters.py)
 
     @property
     def key_filters_building(self) -> int:
         """Key filters not in use yet (being built, or catching up with a burst of writes): their
         lookups go to SQLite meanwhile (same answers, slower)."""
-        return sum(feed.filter is None for feed in self._feeds)
-
-    def _key_file_token(self) -> int | None:
-        """On the writer thread: the database's key file token, created once (None: read-only and none yet)."""
-        conn = self._wconn
-        assert conn is not None
-        with translated():
-            row = conn.execute(TOKEN_SQL).fetchone()
-        if row is None:
-            try:
-                in_transaction(
-                    conn,
-                    lambda c: c.execute(
-                        "INSERT OR IGNORE INTO counters (name, value) VALUES ('key_file_token', abs(random()))"
-                    ),
-                )
-            except StoreReadOnly:
-                log.warning("key filters off: the database is read-only and has no key file token yet")
-                return None
-            with translated():
-                row = conn.execute(TOKEN_SQL).fetchone()
-        return int(row[0])
-
-    async def _keep(self, token: int) -> None:
-        """While this process holds the keeper lock, keep the host's key files current on the filter
-        thread (``KeyKeeper``); every other process tries to take the lock over as often, so another
-        worker carries on when the keeper stops."""
-        lock = KeeperLock(Path(f"{self.path}-keys.lock"))
-        keepers = [KeyKeeper(feed.sql, feed.path, token) for feed in self._feeds]
-        try:
-            while not self._closed:
-                pause = KEEP_SECONDS
-                self._behind.clear()  # before keeping: a pull that falls behind meanwhile wakes the next round
-                if lock.try_take():
-                    for keeper in keepers:
-                        try:
-                            await self._in(self._builder, keeper.keep, self._bconn)
-                        except StoreUnavailable as exc:  # lookups stay correct without it; try again
-                            log.warning("key filter %s not kept up to date: %s", keeper.sql.name, exc)
-                        except OSError as exc:
-                            log.warning("key filter %s cannot be written: %s", keeper.sql.name, exc)
-                            pause = KEEP_RETRY_SECONDS
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._behind.wait(), pause)
-        finally:  # on the filter thread, after a keep under way (FIFO): no other keeper while it writes
-            try:
-                for keeper in keepers:
-                    self._builder.submit(keeper.close)
-                self._builder.submit(lock.release)
-            except RuntimeError:  # the thread has already stopped
-                lock.release()
+        return self._key_filters.building
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -329,10 +266,7 @@ class SqliteConnections(StoreBase):
         if self._closed:
             return
         await self._keys.close()
-        if self._keeping is not None:
-            self._keeping.cancel()
-        for feed in self._feeds:
-            feed.close()
+        self._key_filters.close()
         if self._bconn is not None:
             self._bconn.interrupt()  # a build under way would hold close up for its whole scan
         if self._release is not None:

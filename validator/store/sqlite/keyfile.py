@@ -25,6 +25,7 @@ import fcntl
 import mmap
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,7 +149,7 @@ class KeyFile:
             os.close(self._fd)
 
     @contextlib.contextmanager
-    def _locked(self, how: int):  # type: ignore[no-untyped-def]
+    def _locked(self, how: int) -> Iterator[None]:
         fcntl.flock(self._fd, how)
         try:
             yield
