@@ -19,7 +19,7 @@ from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 from validator.store.sqlite import SNAPSHOT_SECONDS
 from validator.store.sqlite.keyfeed import REBUILD_GAP
-from validator.store.sqlite.keyfile import KeyFile
+from validator.store.sqlite.keyfile import KeeperLock, KeyFile
 
 _WRITER = """
 import asyncio, sys
@@ -272,3 +272,64 @@ async def test_a_store_without_key_filters_maps_nothing_and_answers_from_sqlite(
         assert not list(tmp_path.glob("*.keys")) and not list(tmp_path.glob("*.lock"))
     finally:
         await store.close()
+
+
+_WORKER = """
+import asyncio, sys
+from validator.model import SuppressionEntry, SuppressionKind, SuppressionReason
+from validator.store import open_store
+
+async def main(url):
+    store = await open_store(url)  # a server worker: key filters on; opened first, it keeps the files
+    try:
+        entries = (
+            SuppressionEntry(SuppressionKind.ADDRESS, f"w{i}@worker.example", SuppressionReason.HARD_BOUNCE, "t")
+            for i in range(8_000)
+        )
+        await store.put_suppressions_bulk(entries, actor="worker")
+        while True:
+            store._stale = True
+            await store.ping()
+            if not store.key_filters_building:
+                break
+            await asyncio.sleep(0.05)
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the test closes it
+    finally:
+        await store.close()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_worker_in_another_process_keeps_the_file_this_one_maps_and_extends(tmp_path: Path):
+    database = tmp_path / "v.sqlite3"
+    url = f"sqlite:///{database}"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        probe = KeeperLock(Path(f"{database}-keys.lock"))
+        assert not probe.try_take()  # the other process keeps the files
+        probe.release()
+        store = await open_store(url)
+        try:
+            await _ready(store, seconds=10)
+            worker_keys = [f"w{i}@worker.example" for i in range(0, 8_000, 53)]
+            assert all(await _suppressed(store, worker_keys))
+            # this process's own writes: in its own layer at once, then in the file by the other process
+            await store.put_suppressions_bulk((_entry(f"mine{i}@here.example") for i in range(300)), actor="t")
+            assert all(await _suppressed(store, [f"mine{i}@here.example" for i in range(300)]))
+            deadline = time.monotonic() + 10
+            while KeyFile.open(_key_file(database), writable=False).state().last_id < 8_300:
+                assert time.monotonic() < deadline, "the keeper in the other process did not extend the file"
+                await asyncio.sleep(0.05)
+            await _ready(store)
+            assert all(await _suppressed(store, [f"mine{i}@here.example" for i in range(300)] + worker_keys))
+            assert await _suppressed(store, ["never@stored.example"]) == [False]
+        finally:
+            await store.close()
+    finally:
+        worker.communicate(timeout=30)  # closes its stdin: it closes its store and exits
+    assert worker.returncode == 0
