@@ -195,8 +195,9 @@ def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, re
             MEMORY_HEADERS,
             memory,
             [
-                "processes in pid order: with 1 worker the server and its job child; with 2 the parent, "
-                "each worker and each worker's job child; the key files are mapped, not copied"
+                "processes in pid order: with 1 worker the server, the multiprocessing resource tracker and "
+                "the job child; with 2 the parent, the tracker, each worker and each worker's job child; "
+                "the key files are mapped, not copied"
             ],
         ),
         Table("Key filter upkeep after writes by another process", UPKEEP_HEADERS, upkeep, []),

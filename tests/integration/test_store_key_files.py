@@ -333,3 +333,25 @@ async def test_a_worker_in_another_process_keeps_the_file_this_one_maps_and_exte
     finally:
         worker.communicate(timeout=30)  # closes its stdin: it closes its store and exits
     assert worker.returncode == 0
+
+
+async def test_a_key_file_removed_while_in_use_is_built_again(tmp_path: Path, caplog):
+    caplog.set_level(logging.INFO, logger="validator.store")
+    database = tmp_path / "v.sqlite3"
+    store = await open_store(f"sqlite:///{database}")
+    try:
+        await store.put_suppression(_entry("kept@one.example"), actor="t")
+        await _ready(store)
+        caplog.clear()
+        _key_file(database).unlink()  # an operator's clean-up: the mapped pages stay valid until unmapped
+        assert await _suppressed(store, ["kept@one.example"]) == [True]
+        deadline = time.monotonic() + 10
+        while not _key_file(database).exists():
+            assert time.monotonic() < deadline, "the keeper did not build the file again"
+            assert await _suppressed(store, ["kept@one.example"]) == [True]
+            await asyncio.sleep(0.05)
+        await _ready(store)
+        assert await _suppressed(store, ["kept@one.example", "never@stored.example"]) == [True, False]
+        assert [r for r in caplog.records if "key filter built: suppressions" in r.getMessage()]
+    finally:
+        await store.close()

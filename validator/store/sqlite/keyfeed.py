@@ -114,10 +114,7 @@ class KeyFeed:
 
     def _current_file(self, conn: sqlite3.Connection) -> FileState | None:
         """The header of the file at ``path``, (re)mapped and checked against the store as needed."""
-        try:
-            inode = os.stat(self.path).st_ino
-        except OSError:
-            inode = -1
+        inode = _inode(self.path)
         if self._file is not None and self._file.inode != inode:
             self.close()
         if self._file is None:
@@ -162,6 +159,8 @@ class KeyKeeper:
     def keep(self, conn: sqlite3.Connection) -> None:
         """Take the file over (or build it), then add the keys stored since its ``last_id``."""
         with translated():
+            if self._file is not None and _inode(self.path) != self._file.inode:
+                self.close()  # removed or replaced behind the keeper's back: readers no longer see it
             if self._file is None:
                 self._take_over(conn)
             assert self._file is not None and self._state is not None
@@ -253,6 +252,14 @@ class KeyKeeper:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _inode(path: Path) -> int:
+    """The inode at ``path``: a rebuilt file is a new one; -1 for none."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return -1
 
 
 def suppression_sql() -> FeedSql:
