@@ -4,7 +4,7 @@ Why this shape (figures measured on this machine with 1,000,000 rows):
 
 - **Hot-path reads run synchronously on the event loop thread** (``find_suppressions``,
   ``find_soft_streaks``, ``get_suppression``, ``verify_api_key``, ``ping``) on a dedicated read
-  connection; the first two ask a key filter first (``keyfeed.py``), so most never reach SQLite. A point
+  connection; the first two ask a key filter first (``keyfilters.py``), so most never reach SQLite. A point
   lookup costs a few µs in ``sqlite3`` but 35-80 µs through a thread hop (aiosqlite), and a
   batched ``IN (...)`` a few µs per address; a hop would cost more than the query. They stay
   short and bounded: indexed lookups only, at most ``CHUNK`` keys per statement, a yield to the
