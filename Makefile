@@ -17,7 +17,10 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/validator serve
 
-test: $(STAMP)
+test: $(STAMP)  # formatting, lint and types first: each must pass before the suite runs
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)  # make bench BENCH_ARGS='--quick --markdown'

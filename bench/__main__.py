@@ -1,4 +1,5 @@
-"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile|scale] [--quick] [--markdown]``: run benchmarks, print tables.
+"""``python -m bench [http|inproc|batch|suppressions ...|probe|jobs|silentdns|hostile|scale] [--quick] [--markdown]``:
+run benchmarks, print tables.
 
 With no benchmark named, all three core ones run (http, inproc, batch) and a summary table follows.
 ``suppressions`` and ``jobs`` (minutes long, need PostgreSQL) and ``probe`` (SMTP RCPT probes against

@@ -3,7 +3,8 @@
 Every server is a process of its own (``validator serve`` from the venv, configured only by
 ``VALIDATOR_*`` variables, and ``bench.baseline_app``). Ours runs as deployed: API keys
 required (a key is made in its fresh SQLite database before it starts), the suppression
-store on, the access log on at INFO (written to a file); variants switch auth or the access log off. With one process each, the server
+store on, the access log on at INFO (written to a file); variants switch auth or the access log off. With one
+process each, the server
 is pinned to CPU 0 and wrk to CPU 1 so they do not fight; the two-worker servers and their
 wrk share both CPUs. Ours is warmed first (batch requests over every domain, so each MX
 answer is cached) and then every request carries an address never seen before. Runs

@@ -312,7 +312,8 @@ def run(quick: bool) -> Outcome:
         ],
         [r.row() for r in (first, second, inproc, *pg)],
         [
-            f"{domains:,} domains; a fresh server process per run (peak RSS: VmHWM of the server plus its job runner child, if any)",
+            f"{domains:,} domains; a fresh server process per run "
+            "(peak RSS: VmHWM of the server plus its job runner child, if any)",
             "DNS queries per domain: MX, A and AAAA of the MX host are one set (3.00); PostgreSQL with two "
             "replicas asks up to twice, once per replica's cache",
         ],

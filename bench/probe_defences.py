@@ -3,8 +3,9 @@
 Postfix (https://www.postfix.org/postconf.5.html) delays every reply by ``smtpd_error_sleep_time``
 (1 s) once a session has made ``smtpd_soft_error_limit`` (10) errors, and drops it with "421 4.7.0
 Error: too many errors" at ``smtpd_hard_error_limit`` (20). The scripted server
-(``tests.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
-to a real Postfix from Debian's packages on loopback (``tests.postfix``), when it can be installed. Two runs, each with a fresh prober with the service's defaults:
+(``tests.support.smtpserver.postfix_defaults``, in a child process) does the same; then the same runs go
+to a real Postfix from Debian's packages on loopback (``tests.support.postfix``), when it can be installed.
+Two runs, each with a fresh prober with the service's defaults:
 
 * a 200-address mixed batch (existing, unknown, full, disabled, greylisted, a catch-all domain;
   5 domains of 40 addresses at one MX host) within the default 1,500 ms deadline, all at once;
@@ -71,6 +72,7 @@ class Figures:
     connections: int
     peak: int
     rcpts_per_session: list[int]
+    round_trips: int  # MAIL FROM / RCPT TO / RSET writes awaiting replies (a pipelined group is one)
     latencies: list[float] = dataclasses.field(default_factory=list)  # seconds, sequential requests
     delayed: str = "-"  # replies the server delayed / sessions it dropped (scripted server only)
 
@@ -88,6 +90,7 @@ class Figures:
             str(self.connections),
             str(self.peak),
             f"{statistics.mean(per):.1f} / {max(per)}",
+            f"{self.round_trips / self.verdicts:.2f}",
             self.delayed,
         ]
 
@@ -178,7 +181,7 @@ async def _batch(label: str, port: int, ip: str, overrides: dict) -> Figures:
     await prober.close()
     wrong = sum(
         r.outcome.value != expected or (a.endswith(CATCH_ALL) and r.accept_all is not True)
-        for (a, expected), r in zip(rows, results)
+        for (a, expected), r in zip(rows, results, strict=True)
     )
     timeouts = sum(r.outcome.value == "smtp_timeout" for r in results)
     stats = prober.pool_stats
@@ -191,6 +194,7 @@ async def _batch(label: str, port: int, ip: str, overrides: dict) -> Figures:
         stats.connections,
         max(stats.peak_per_host.values()),
         stats.rcpts_per_session,
+        stats.round_trips,
     )
 
 
@@ -216,6 +220,7 @@ async def _sequential(label: str, port: int, ip: str) -> Figures:
         stats.connections,
         max(stats.peak_per_host.values()),
         stats.rcpts_per_session,
+        stats.round_trips,
         latencies,
     )
 
@@ -234,6 +239,7 @@ def _outcome(rows: list[Figures]) -> Outcome:
             "Connections",
             "Peak per host",
             "RCPT per session (mean / max)",
+            "Round trips per verdict",
             "Delayed replies / 421 drops",
         ],
         [r.row() for r in rows],
@@ -241,6 +247,8 @@ def _outcome(rows: list[Figures]) -> Outcome:
             "batch: 200 addresses over 5 domains at one MX host, all at once, 1,500 ms deadline; "
             "sequential: 100 unknown mailboxes one request at a time (domain rate raised to 1,000/min)",
             "RCPT per session counts the accept-all check too; delayed/421 are counted by the scripted server",
+            "round trips: writes of MAIL FROM, RCPT TO and RSET that wait for replies (a PIPELINING group, "
+            "RFC 2920, is one); connecting, EHLO and QUIT not counted",
         ],
     )
     summary = []

@@ -1,6 +1,9 @@
-"""``python -m bench scale [--quick]``: a large suppression list on SQLite (10M entries, quick 1M).
+"""``python -m bench scale [--quick] [--parts startup,lookups] [--backends sqlite,postgres] [--keep DIR]``.
 
-Reports, for an empty store and the large one, in the same run:
+A large suppression list (10M entries, quick 1M). The start-up part is on SQLite; the lookup part
+(``scale_lookups.py``) measures bulk lookups on both backends against an empty store of each.
+
+The start-up part reports, for an empty store and the large one, in the same run:
 
 - start-up: seconds from start to /healthz and to the key filter's taking over (/readyz
   ``key_filters_building`` 0), the longest /healthz round trip while the filter is built (how
@@ -18,6 +21,7 @@ The list is written straight into SQLite (``bench.scale_seed``), not through the
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -32,6 +36,7 @@ from . import http
 from .dnsfixture import DnsProcess
 from .loadgen import ensure_wrk, run_python, run_wrk
 from .report import Outcome, Table, progress
+from .scale_lookups import run_lookups
 from .scale_seed import seed_suppressions
 from .servers import ROOT, Server, free_port, proc_status_kib
 
@@ -173,14 +178,20 @@ def _upkeep(entries: int, growth: bool) -> list[str]:
     return [f"{entries:,}", f"{figures['build_s']:.2f}", f"{figures['burst_s']:.2f}", after_growth]
 
 
-def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, rest: list[str]) -> Outcome:
-    entries = 1_000_000 if quick else 10_000_000
-    wrk, _why = ensure_wrk() if loadgen != "python" else (None, "")
-    with DnsProcess(http.DOMAINS) as dns:
-        measured = [_measure(count, seconds or (2.0 if quick else 8.0), dns, wrk) for count in (0, entries)]
-        memory = [row for _, row in measured] + [_measure_workers(count, dns) for count in (0, entries)]
+def _options(rest: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench scale")
+    parser.add_argument("--parts", default="startup,lookups", help="startup, lookups or both (default both)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="stores for the lookup part")
+    parser.add_argument("--entries", type=int, help="list size (default 10,000,000; quick 1,000,000)")
+    parser.add_argument("--keep", type=Path, help="keep the seeded lists here (and in PostgreSQL) for later runs")
+    return parser.parse_args(rest)
+
+
+def _startup_tables(entries: int, quick: bool, seconds: float | None, dns: DnsProcess, wrk: str | None) -> list[Table]:
+    measured = [_measure(count, seconds or (2.0 if quick else 8.0), dns, wrk) for count in (0, entries)]
+    memory = [row for _, row in measured] + [_measure_workers(count, dns) for count in (0, entries)]
     upkeep = [_upkeep(entries, growth=quick)]
-    tables = [
+    return [
         Table(
             f"Start-up with a large suppression list (SQLite, {entries:,} entries, VALIDATOR_WORKERS=1)",
             START_HEADERS,
@@ -202,4 +213,23 @@ def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, re
         ),
         Table("Key filter upkeep after writes by another process", UPKEEP_HEADERS, upkeep, []),
     ]
+
+
+def run(quick: bool, seconds: float | None, rounds: int | None, loadgen: str, rest: list[str]) -> Outcome:
+    options = _options(rest)
+    parts = set(options.parts.split(","))
+    entries = options.entries or (1_000_000 if quick else 10_000_000)
+    wrk, _why = ensure_wrk() if loadgen != "python" else (None, "")
+    tables = []
+    with DnsProcess(http.DOMAINS) as dns:
+        if "startup" in parts:
+            tables += _startup_tables(entries, quick, seconds, dns, wrk)
+        if "lookups" in parts:
+            if wrk is None:
+                raise RuntimeError("the lookup part needs wrk")
+            if options.keep is not None:
+                options.keep.mkdir(parents=True, exist_ok=True)
+            backends = options.backends.split(",")
+            secs, runs = seconds or (2.0 if quick else 5.0), rounds or (1 if quick else 3)
+            tables.append(run_lookups(entries, backends, wrk, dns.nameserver, secs, runs, options.keep))
     return Outcome(tables, [])

@@ -551,7 +551,8 @@ def lookup_outcome(ctx: Context, subjects: list[Subject]) -> tuple[Table, list[l
     table.notes += [
         f"load: {tool} cycling through {len(ctx.lookup_payloads)} pre-built JSON bodies of {BATCH:,} addresses "
         f"(about {len(ctx.lookup_payloads[0]) // 1024} KiB each; {HITS} stored addresses, the rest never stored, "
-        f"all at the {DOMAINS:,} domains of the stored rows); server pinned to CPU {SERVER_CPU}, load to CPU {LOAD_CPU}",
+        f"all at the {DOMAINS:,} domains of the stored rows); "
+        f"server pinned to CPU {SERVER_CPU}, load to CPU {LOAD_CPU}",
         f"{LOOKUP_CONNECTIONS[0]} connections measure throughput (p99 then includes queueing behind the other "
         "requests); 1 connection gives the latency of one request alone",
         "vs empty table: the same server code with no rows (its key filter rules every address out without SQL)",
@@ -851,7 +852,7 @@ async def check_costs(
     base = timings[base_name]
 
     def paired(name: str) -> float:
-        return median([value / reference for value, reference in zip(timings[name], base)])
+        return median([value / reference for value, reference in zip(timings[name], base, strict=False)])
 
     table = Table(
         f"In process: the suppression check's cost, µs per call, {calls:,} fresh addresses x {repeats} repetitions",
@@ -924,7 +925,7 @@ async def lookup_breakdown(ctx: Context, stores: dict[str, Store], bodies: list[
 
     def render(i: int) -> None:  # the handler's answer, rebuilt the way the route builds it
         results = []
-        for email, p in zip(sample[i], parsed[i]):
+        for email, p in zip(sample[i], parsed[i], strict=False):
             entry = matching_entry(p, found[i]) if isinstance(p, Address) else None
             results.append(
                 {
@@ -1274,7 +1275,8 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
                         share = ctx.check_alone_us / ctx.validate_cpu_us
                         outcome.summary.append(
                             [
-                                f"The check alone (in process) / server CPU per POST /v1/validate, SQLite {rows:,} rows",
+                                "The check alone (in process) / server CPU per POST /v1/validate, "
+                                f"SQLite {rows:,} rows",
                                 f"{ctx.check_alone_us:.1f} µs",
                                 f"{ctx.validate_cpu_us:.0f} µs",
                                 percent(share),

@@ -3,7 +3,8 @@
 Reads ``tests/data/typo-heldout/typos.txt`` (real-world typos, ``typed expected``) and
 ``lookalikes.txt`` (real domains that must get no suggestion), both written before the rules
 they measure, and the second round (``typos-2.txt``, ``lookalikes-2.txt``) written before the
-first-letter guard (see that folder's README). Each typed domain goes through the service's own path: ``parse_address``, then
+first-letter guard (see that folder's README). Each typed domain goes through the service's own path:
+``parse_address``, then
 ``assess_signals`` for a valid address or ``suggest_unparsed`` (checked to parse) for an
 invalid one, as ``Checker`` does. Prints hits, wrong suggestions and misses, and the
 look-alikes that got any suggestion. Goals: >= 85% hits, <= 5% of look-alikes suggested.
@@ -53,7 +54,8 @@ def score_round(title: str, typo_file: str, lookalike_file: str) -> None:
     print(f"### {title}: {typo_file}, {lookalike_file}\n")
     print("| Measure | Value | Goal |\n|---|---:|---:|")
     print(
-        f"| Typos given the expected suggestion | {100 * len(hits) / len(typos):.1f}% ({len(hits)}/{len(typos)}) | ≥ 85% |"
+        "| Typos given the expected suggestion | "
+        f"{100 * len(hits) / len(typos):.1f}% ({len(hits)}/{len(typos)}) | ≥ 85% |"
     )
     print(f"| Typos given a wrong suggestion | {len(wrong)} | 0 |")
     print(

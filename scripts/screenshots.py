@@ -55,7 +55,7 @@ def main() -> None:
                     "document.body.removeAttribute('data-ready'); location.hash = arguments[0]", page
                 )
                 WebDriverWait(browser, 15).until(
-                    lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page
+                    lambda b, page=page: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == page
                 )
                 time.sleep(0.2)  # let the last paint land
                 browser.save_screenshot(str(DOCS / f"{name}.png"))

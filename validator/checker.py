@@ -186,7 +186,7 @@ class Checker:
             a.normalized: a for a in valid if a.normalized not in suppressed and self._probes(answers[a.ascii_domain])
         }
         results = await asyncio.gather(*(self._probe(a, answers[a.ascii_domain], deadline) for a in chosen.values()))
-        return dict(zip(chosen, results))
+        return dict(zip(chosen, results, strict=True))
 
     async def _facts(self, addresses: Sequence[Address]) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         if self._store is None or not addresses:
@@ -223,7 +223,7 @@ class Checker:
             domain: task.result()
             if task in done
             else MxAnswer(domain, MxOutcome.TIMEOUT, detail="validation deadline reached")
-            for domain, task in zip(domains, tasks)
+            for domain, task in zip(domains, tasks, strict=True)
         }
 
     def _finish(

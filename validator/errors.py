@@ -27,8 +27,8 @@ the HTTP layer maps classes to statuses and the CLI to exit codes, each in one t
     │   └── JobNotFinished              job_not_finished    (a job's results before it finished)
     ├── StoreUnavailable                store_unavailable   (store down, locked or unreachable; retry later)
     │   └── StoreReadOnly               store_read_only     (reads work, the database cannot be written)
-    ├── FileUnusable                    file_unusable       (CLI: a file named on the command line cannot be read or written)
-    └── Unreachable                     unreachable         (CLI: the port cannot be listened on, or the service not reached)
+    ├── FileUnusable                    file_unusable       (CLI: a named file cannot be read or written)
+    └── Unreachable                     unreachable         (CLI: cannot listen on the port, or reach the service)
 """
 
 from __future__ import annotations

@@ -58,8 +58,9 @@ class Metrics:
         ]
         for route, row in sorted(self._latency.items()):
             cumulative = 0.0
-            for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), row[:-1]):
-                cumulative += n
+            bounds: tuple[float | str, ...] = (*LATENCY_BUCKETS, "+Inf")
+            for bound, in_bucket in zip(bounds, row[:-1], strict=False):
+                cumulative += in_bucket
                 out.append(
                     f'validator_http_request_duration_seconds_bucket{{route="{route}",le="{bound}"}} {cumulative:g}'
                 )
@@ -73,8 +74,8 @@ class Metrics:
         for kind in ("disconnect", "malformed"):
             out.append(f'validator_http_client_errors_total{{kind="{kind}"}} {self.client_errors[kind]}')
         out += ["# HELP validator_verdicts_total Verdicts by status.", "# TYPE validator_verdicts_total counter"]
-        for status in Status:
-            out.append(f'validator_verdicts_total{{status="{status}"}} {self.verdicts[status]}')
+        for verdict_status in Status:
+            out.append(f'validator_verdicts_total{{status="{verdict_status}"}} {self.verdicts[verdict_status]}')
         out += [
             "# HELP validator_smtp_probes_total SMTP RCPT probes by outcome.",
             "# TYPE validator_smtp_probes_total counter",

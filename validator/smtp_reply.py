@@ -182,7 +182,9 @@ _NOT_FOUND = re.compile(
     # Yahoo: "554 delivery error: dd This user doesn't have a yahoo.com account"; Exim: "550 Unrouteable address";
     # "551 not our customer"; qmail: "Sorry, no mailbox here by that name"; Office 365 directory-based edge
     # blocking: "550 5.4.1 Recipient address rejected: Access denied" (Microsoft: the recipient is not in the tenant's
-    # directory); Trend Micro Hosted Email Security's Directory Management answers the same words under 554 5.7.1
+    # directory); Trend Micro Hosted Email Security's Directory Management answers the same words under 554 5.7.1 (KB
+    # 1053962), as does Postfix by default for an administrator's check_recipient_access REJECT (access(5)): either
+    # way that address is refused whoever sends
     r"|doesn'?t have an? [\w.-]+ account|unrouteable address|not our (?:customer|user)|no mailbox here"
     r"|recipient address rejected: access denied|no (?:such )?account\b|no one with that e-?mail address"
     r"|@[\w.-]+>? does ?n[o']t exist"  # "550 <x@example.org> does not exist": an address, not a bare domain
@@ -193,7 +195,8 @@ _NOT_FOUND = re.compile(
     r"|indirizzo inesistente|destinatario (?:sconosciuto|inesistente)|nie ma takiego konta|nie istnieje"
     r"|adressat unbekannt|empf(?:ä|ae)nger unbekannt|destinataire inconnu|usuario desconocido"
     # Russian "Пользователь не найден", "адрес не существует" ("user not found", "address does not exist")
-    r"|(?:пользовател|адрес|ящик|получател)\w* (?:\S+ )?не (?:найден|существует)|нет такого (?:пользователя|ящика|адреса)"
+    r"|(?:пользовател|адрес|ящик|получател)\w* (?:\S+ )?не (?:найден|существует)"
+    r"|нет такого (?:пользователя|ящика|адреса)"
     # Japanese "宛先不明" (unknown destination) and "...は存在しません" after an address or user word
     r"|宛先不明|(?:アドレス|ユーザ|宛先|メールボックス)\S{0,12}(?:存在しません|見つかりません)"
 )
@@ -214,7 +217,8 @@ _FULL = re.compile(
     r"over ?quota|quota exceeded|exceeded (?:\w+ )?(?:quota|storage)|mailbox (?:is )?full|mailbox size limit"
     # Gmail: "452-4.2.2 The email account that you tried to reach is over quota";
     # Sendmail: "552 5.2.2 <x>... Mailbox Full"; RFC 5321: "552 ... exceeded storage allocation"
-    r"|(?:mailbox|mail ?folder|inbox|storage) (?:is )?(?:full|exceeded)|not enough storage|too many messages on the server"
+    r"|(?:mailbox|mail ?folder|inbox|storage) (?:is )?(?:full|exceeded)|not enough storage"
+    r"|too many messages on the server"
     # node-bounce-handler: "mailfolder is full", "User has too many messages on the server"; German
     # "Benutzer hat zuviele Mails auf dem Server"; Russian "Почтовый ящик переполнен" ("mailbox overfull");
     # Japanese "メールボックスの容量超過" / "容量がいっぱい" (XServer's FAQ on returned mail: mailbox capacity exceeded)

@@ -19,7 +19,8 @@ ROWS = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().spl
 
 
 def test_the_corpus_covers_every_case_the_script_causes() -> None:
-    # Postfix 15 messages, Exim 14 (no virtual table), each with one three-recipient report: fewer means a case went missing
+    # Postfix 15 messages, Exim 14 (no virtual table), each with one three-recipient report:
+    # fewer means a case went missing
     by_mta = {mta: {row["file"] for row in ROWS if row["file"].startswith(mta)} for mta in ("postfix-", "exim-")}
     assert (len(by_mta["postfix-"]), len(by_mta["exim-"]), len(ROWS)) == (15, 14, 33)
 

@@ -72,6 +72,38 @@ def _csv_bodies(scale: int) -> dict[str, bytes]:
     }
 
 
+_REPORT_HEAD = (  # an RFC 3464 bounce up to its returned original: the shapes below grow one piece of it
+    b"From: MAILER-DAEMON@mx.example.org\r\nTo: sender@example.com\r\nSubject: Undelivered Mail\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+    b"--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n"
+    b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+    b"Final-Recipient: rfc822; gone@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+    b"--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: sender@example.com\r\nTo: gone@example.net\r\n\r\n"
+)
+_HEAD = b"From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered Mail\n"
+
+
+def _message_bodies(scale: int) -> dict[str, bytes]:
+    """Raw messages for /v1/bounces of about 8 MiB: the email package costs 10 to 65 times what it parses,
+    most in short lines, parts and field blocks (each a Python object)."""
+    size = 8 * MIB * scale
+    return {
+        "huge-original": _REPORT_HEAD + (b"A" * 76 + b"\r\n") * (size // 78) + b"--B--\r\n",
+        "short-lines-original": _REPORT_HEAD + b"a\r\n" * (size // 3) + b"--B--\r\n",
+        "many-parts": _HEAD + b"Content-Type: multipart/mixed; boundary=b\n\n" + b"--b\n\n" * (size // 5),
+        "many-header-fields": _HEAD + b"X: y\n" * (size // 5) + b"\nbody\n",
+        "giant-header-field": _HEAD + b"X-Big: " + b"y" * size + b"\n\nbody\n",
+        "many-short-lines": _HEAD + b"\n" + b"x\n" * (size // 2),
+        "many-status-blocks": _HEAD + b"Content-Type: message/delivery-status\n\n" + b"X: y\n\n" * (size // 6),
+        "deep-multiparts": _HEAD
+        + b"".join(b"Content-Type: multipart/mixed; boundary=%d\n\n--%d\n" % (i, i) for i in range(size // 64)),
+        "deep-messages": _HEAD
+        + b"Content-Type: message/rfc822\n\n"
+        + b"From: a@b.c\nContent-Type: message/rfc822\n\n" * (size // 45),
+        "boundary-lookalikes": _HEAD + b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n" + b"--c\n" * (size // 4),
+    }
+
+
 def cases(scale: int = 1) -> list[Case]:
     """The corpus: every endpoint that reads a body, a query or a path, with the inputs above."""
     found: list[Case] = []
@@ -86,6 +118,8 @@ def cases(scale: int = 1) -> list[Case]:
         found.append(Case(f"import-{name}", "POST", "/v1/suppressions/import", body, CSV))
         found.append(Case(f"events-ndjson-{name}", "POST", "/v1/events", body[:MIB], NDJSON))
         found.append(Case(f"bounce-{name}", "POST", "/v1/bounces", body, "message/rfc822"))
+    for name, body in _message_bodies(scale).items():
+        found.append(Case(f"bounce-message-{name}", "POST", "/v1/bounces", body, "message/rfc822"))
     huge, far = "9" * 4301, "0001-01-01T00:00:00%2B14:00"  # "+" must be escaped in a query
     queries = {
         "jobs-column-index": ("POST", f"/v1/jobs?column_index={huge}"),
@@ -144,9 +178,16 @@ def free_port() -> int:
 
 
 class Service:
-    """``validator serve`` in a child process on an ephemeral loopback port, with a fresh SQLite store."""
+    """``validator serve`` in a child process on an ephemeral loopback port, with a fresh SQLite store
+    unless ``database_url`` names another; ``environment`` adds or overrides ``VALIDATOR_*`` settings."""
 
-    def __init__(self, dns_address: tuple[str, int], workdir: str | None = None) -> None:
+    def __init__(
+        self,
+        dns_address: tuple[str, int],
+        workdir: str | None = None,
+        database_url: str | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="hostile-")
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.port = free_port()
@@ -158,8 +199,9 @@ class Service:
             VALIDATOR_JOB_WORKERS="0",
             VALIDATOR_DNS_NAMESERVERS=f"{dns_address[0]}:{dns_address[1]}",
             VALIDATOR_DNS_TIMEOUT="0.2",
-            VALIDATOR_DATABASE_URL=f"sqlite:///{self.workdir}/hostile.sqlite3",
+            VALIDATOR_DATABASE_URL=database_url or f"sqlite:///{self.workdir}/hostile.sqlite3",
         )
+        env.update(environment or {})
         self.log = open(self.workdir / "service.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "validator", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT

@@ -43,7 +43,10 @@ def hard(recipient: str, **kw) -> BounceFact:
     )
 
 
-async def ingest(store, *facts: BounceFact, policy: LearningPolicy = LearningPolicy()):
+DEFAULT_POLICY = LearningPolicy()
+
+
+async def ingest(store, *facts: BounceFact, policy: LearningPolicy = DEFAULT_POLICY):
     return await Ingestor(store, policy).ingest(list(facts), source="test", actor="tester")
 
 

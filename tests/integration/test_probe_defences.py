@@ -13,8 +13,8 @@ import subprocess
 import time
 
 import pytest
-from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
 
+from tests.support.probing import point
 from tests.support.smtpserver import ACCEPTED, BLOCKED, GREYLISTED, Script, postfix_defaults
 from validator.model import ProbeOutcome, Reason, Status
 
@@ -80,6 +80,26 @@ async def test_a_host_that_slows_down_earlier_than_postfix_teaches_a_lower_refus
     assert 1 <= stats.tarpits <= 3
     assert server.delayed <= 3  # then sessions stopped short of the host's limit, not one delay per request
     assert time.monotonic() - began < 8  # one stalled reply, not one per request
+
+
+async def test_a_learnt_refusal_cap_relaxes_back_to_the_configured_one_after_quiet_periods(make, dns, smtp):
+    probing = make(smtp_domain_rate=1000, smtp_max_connections_per_host=1, smtp_limit_recovery=0.5)
+    server = smtp.start(Script(soft_error_limit=3, error_sleep=1.0))  # slows every reply after 3 errors
+    point(dns, "recovering.com", server)
+    for email in unknown_addresses("recovering.com", 8):
+        assert (await probing.check(email, timeout_ms=3000)).reasons == (Reason.MAILBOX_NOT_FOUND,)
+    assert probing.prober.pool_stats.tarpits >= 1  # the lesson: a cap below 3 refusals
+    server.script.soft_error_limit = None  # the host stops defending itself (a load spike is over)
+    largest = []
+    for phase in range(3):
+        dns.zone.mx(f"p{phase}.recovering.com", 10, "mx1.recovering.com")  # the same host, addresses not cached
+        await asyncio.sleep(0.6)  # a quiet period: the learnt cap steps halfway back toward 8
+        server.reset()
+        for email in unknown_addresses(f"p{phase}.recovering.com", 16):
+            assert (await probing.check(email, timeout_ms=3000)).reasons == (Reason.MAILBOX_NOT_FOUND,)
+        assert server.delayed == 0
+        largest.append(max(server.session_rcpts.values()))
+    assert largest[0] < largest[1] < largest[2] == 8, largest  # e.g. 2 -> 5 -> 7 -> 8, the configured cap
 
 
 async def test_421_too_many_errors_is_learnt_and_never_an_answer(make, dns, smtp):

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from test_probe import make, point  # noqa: F401 - the fixture and helper of the probing tests
 
 from tests.support.postfix import PostfixInstance, unavailable
+from tests.support.probing import point
 from validator.model import ProbeOutcome
 
 DOMAIN, CATCH_ALL = "postfix-mail.com", "postfix-catch-all.com"

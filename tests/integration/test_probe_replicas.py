@@ -19,8 +19,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from test_probe import point
 
+from tests.support.probing import point
 from tests.support.processes import env_for, free_port, wait_for
 from tests.support.smtpserver import ACCEPTED, Script
 

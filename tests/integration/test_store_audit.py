@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from stores import query
-
+from tests.support.stores import query
 from validator.model import AuditAction, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store import open_store
 from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_POSTGRES, SCHEMA_MIGRATIONS_SQLITE

@@ -60,12 +60,16 @@ class Script:
     error_sleep: float = POSTFIX_ERROR_SLEEP  # ... by this many seconds
     hard_error_limit: int | None = None  # ... and at this many, answer the next command 421 and hang up
     reply_delay: float = 0.0  # a tarpit from the first reply: seconds before every reply, the greeting too
+    pipelining: bool = False  # advertise PIPELINING (RFC 2920), as Postfix does by default
+    greeting_delay: float = 0.0  # seconds before the 220 banner only (Postfix postscreen's greet wait, a busy host)
     block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
 
 
 def postfix_defaults(**changes: Any) -> Script:
     """A server with Postfix's default anti-harvesting limits (see POSTFIX_SOFT_ERRORS)."""
-    return Script(soft_error_limit=POSTFIX_SOFT_ERRORS, hard_error_limit=POSTFIX_HARD_ERRORS, **changes)
+    return Script(
+        soft_error_limit=POSTFIX_SOFT_ERRORS, hard_error_limit=POSTFIX_HARD_ERRORS, **{"pipelining": True, **changes}
+    )
 
 
 class _Handler:
@@ -79,6 +83,8 @@ class _Handler:
             return ["502 5.5.2 Error: command not recognized"]
         session.host_name = hostname
         self.server.helo_names.append(hostname)
+        if self.server.script.pipelining:  # aiosmtpd reads pipelined commands in order; it only does not say so
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(
@@ -138,6 +144,7 @@ class _CountingSMTP(SMTP):
         super().__init__(_Handler(server), **kwargs)
         self._counted = server
         self.errors = 0  # 4xx/5xx replies in this session (Postfix's error_count)
+        self._hung_up = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # not the second call that follows STARTTLS
@@ -147,6 +154,11 @@ class _CountingSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         self._counted.closed(self)
         super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        if b"RCPT" in data.upper():  # a pipelining client's group arrives in one read (RFC 2920)
+            self._counted.rcpts_per_read.append(data.upper().count(b"RCPT TO:"))
+        super().data_received(data)
 
     async def push(self, status: Any) -> None:
         """Every reply passes here: Postfix's error delay and hard limit, and the tarpit."""
@@ -158,7 +170,10 @@ class _CountingSMTP(SMTP):
             self._counted.delayed += 1
             await asyncio.sleep(delay)
         hard = script.hard_error_limit
+        if self._hung_up:  # a pipelined command read before the hang-up: Postfix never answers it
+            return
         if hard is not None and self.errors >= hard:
+            self._hung_up = True
             self._counted.hangups += 1
             await super().push(TOO_MANY_ERRORS)
             assert self.transport is not None
@@ -169,6 +184,8 @@ class _CountingSMTP(SMTP):
         await super().push(status)
 
     async def _handle_client(self) -> None:
+        if self._counted.script.greeting_delay:
+            await asyncio.sleep(self._counted.script.greeting_delay)
         greeting = self._counted.script.greeting
         limit = self._counted.script.max_connections
         if limit is not None and self._counted.active > limit:
@@ -220,6 +237,7 @@ class ScriptedServer:
         self.delayed = 0  # replies delayed (Postfix's error sleep, or the tarpit)
         self.hangups = 0  # sessions ended with "421 too many errors"
         self.session_rcpts: Counter[int] = Counter()
+        self.rcpts_per_read: list[int] = []  # RCPT TO commands in each read that held any
 
     def opened(self, protocol: SMTP) -> None:
         with self._lock:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from validator.bounces.classify import reason_of
+from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, Category, DsnAction, EventKind
 from validator.bounces.facts import BounceReason as R
 from validator.bounces.policy import categorize
@@ -108,6 +108,20 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ("250 2.1.5 Ok", None, R.DELIVERED),
         # too little to tell
         ("550 5.0.0 Rejected", None, R.ONHOLD),
+        # the resolver's TRY_AGAIN is no verdict on the domain (Postfix), its HOST_NOT_FOUND is
+        ("Name service error for domain example.com: Host not found, try again", None, R.NETWORKERROR),
+        (
+            "Host or domain name not found. Name service error for name=example.com type=A: Host not found",
+            None,
+            R.HOSTUNKNOWN,
+        ),
+        # Exim: the domain that "does not exist" is our sender's, refused after MAIL FROM
+        (
+            "SMTP error from remote mail server after MAIL FROM:<s@neko.example.com> SIZE=1022: "
+            "553 5.1.0 neko.example.com does not exist",
+            "MAIL",
+            R.REJECTED,
+        ),
     ],
 )
 def test_reason_of(reply: str, command: str | None, expected: R) -> None:
@@ -122,6 +136,9 @@ def test_reason_of(reply: str, command: str | None, expected: R) -> None:
         ("SMTP error from remote mail server after MAIL FROM:<a@example.org> SIZE=1543: 550 ...", "MAIL"),
         ("SMTP error from remote mail server after initial connection: 554 ...", "CONN"),
         ("mx.example.com [192.0.2.25] did not like our RCPT TO: 550 5.1.1 ...", "RCPT"),
+        # the command quoted in its RFC 5321 form names it, whatever the MTA's wrapper words: Sendmail's transcript
+        (">>> MAIL From:<a@example.org> SIZE=10485761 <<< 552 5.3.4 Message size exceeds fixed limit", "MAIL"),
+        (">>> RCPT To:<x@example.com> <<< 550 5.1.1 <x@example.com>... User unknown", "RCPT"),
         ("550 5.1.1 <x@example.com>... User unknown", None),
     ],
 )
@@ -162,3 +179,21 @@ def test_the_prober_and_the_bounce_reader_read_a_reply_alike(text: str) -> None:
         status=reply.enhanced,
     )
     assert categorize(fact) is _CATEGORY_OF_CLASS[classify_reply(reply)]
+
+
+@pytest.mark.parametrize(
+    ("notice", "expected"),
+    [
+        # au (KDDI): the reporter's own line says disabled; the quoted "550 user unknown" does not hide it
+        ("The user(s) account is disabled.\n\n<x@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)", True),
+        # iCloud's words are the quoted reply's, read with its X.1.1 code: not the reporter's
+        (
+            "<x@icloud.com>: host mx1.mail.icloud.com[17.172.34.9] said: 550\n    5.1.1 <x@icloud.com>: inactive email",
+            False,
+        ),
+        # a Postfix notice says nothing about the mailbox
+        ("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.", False),
+    ],
+)
+def test_notice_says_disabled(notice: str, expected: bool) -> None:
+    assert notice_says_disabled(notice) is expected

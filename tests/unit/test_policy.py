@@ -1,4 +1,5 @@
-"""categorize: facts in, policy category out (RFC 3463 classes and the wordings real servers use), with the traps real bounces set."""
+"""categorize: facts in, policy category out (RFC 3463 classes and the wordings real servers use),
+with the traps real bounces set."""
 
 import pytest
 

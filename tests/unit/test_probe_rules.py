@@ -115,6 +115,26 @@ def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did()
     assert (quiet.refusal_cap(8), quiet.session_limit) == (8, 5)
 
 
+def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotten():
+    from validator.probe.host import HostState
+
+    state = HostState("mx.example.com", refusal_limit=2, conn_limit=1, slow=True)
+    state.recover(600.0, refusals=8, recipients=50, connections=3)  # never taught when: nothing to relax
+    state.note_lesson()
+    state.recover(600.0, refusals=8, recipients=50, connections=3)  # not quiet long enough
+    assert (state.refusal_limit, state.conn_limit, state.slow) == (2, 1, True)
+    steps = []
+    for _ in range(4):
+        state.lesson_at -= 601  # as if ten quiet minutes had passed
+        state.recover(600.0, refusals=8, recipients=50, connections=3)
+        steps.append((state.refusal_limit, state.conn_limit))
+    assert steps == [(5, 2), (7, None), (None, None), (None, None)]  # 2 -> 5 -> 7 -> 8 (configured): forgotten
+    assert not state.slow and not state.learnt_anything()
+    never = HostState("mx.example.org", refusal_limit=2, lesson_at=1.0)
+    never.recover(0.0, refusals=8, recipients=50, connections=3)  # 0: learnt limits are kept for good
+    assert never.refusal_limit == 2
+
+
 @pytest.mark.parametrize(
     "usual, slow, patience",
     [(None, False, 10.0), (0.001, False, 0.25), (0.1, False, 0.8), (5.0, False, 10.0), (0.001, True, 10.0)],

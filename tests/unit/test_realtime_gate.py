@@ -7,8 +7,8 @@ import time
 
 from validator.checker import Checker
 from validator.config import Settings
-from validator.jobs.model import InputRow
 from validator.jobs.answer import SlicePacer, answer_rows
+from validator.jobs.model import InputRow
 from validator.priority import REALTIME_WAIT_MAX, RealtimeGate
 
 

@@ -34,7 +34,8 @@ PARSE_CASES = [
             550,
             "5.1.1",
             "The email account that you tried to reach does not exist. Please try double-checking the recipient's "
-            "email address for typos or unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser a1-v6si - gsmtp",
+            "email address for typos or unnecessary spaces. "
+            "https://support.google.com/mail/?p=NoSuchUser a1-v6si - gsmtp",
         ),
         id="multi-line-gmail",
     ),
@@ -194,7 +195,8 @@ CLASSIFY_CASES = [
     pytest.param("525 5.7.13 Disabled recipient address", C.MAILBOX_DISABLED, id="5.7.13"),
     # Yahoo: disabled, without an enhanced code
     pytest.param(
-        "554 delivery error: dd Sorry your message to x@yahoo.com cannot be delivered. This account has been disabled or discontinued [#102]",
+        "554 delivery error: dd Sorry your message to x@yahoo.com cannot be delivered. "
+        "This account has been disabled or discontinued [#102]",
         C.MAILBOX_DISABLED,
         id="yahoo-discontinued",
     ),

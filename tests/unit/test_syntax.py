@@ -216,7 +216,20 @@ def test_plain_addresses_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_domain_memo_is_bounded() -> None:
-    assert syntax._check_domain.cache_info().maxsize == 50_000  # random domains cannot grow memory
+    assert syntax._ask_domain.cache_info().maxsize == 50_000  # random domains cannot grow memory
+
+
+def test_plain_host_names_need_neither_email_validator_nor_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_validate(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("email-validator asked")
+
+    # a bulk lookup spanning more domains than the memo holds must not pay ~50 µs per domain
+    monkeypatch.setattr(syntax, "_validate", no_validate)
+    for n in range(3):
+        assert parse_address(f"user{n}@D{n}-x.mail{n}.COM") == Address(
+            f"user{n}", f"d{n}-x.mail{n}.com", f"d{n}-x.mail{n}.com", f"user{n}@d{n}-x.mail{n}.com", False
+        )
+    assert parse_address("a@1.2.3.4").problem is P.INVALID  # type: ignore[union-attr]  # numeric TLD
 
 
 # --- the fast path answers exactly as the slow path, on any input -------------------------
@@ -355,3 +368,39 @@ def test_fast_path_agrees_with_slow_path_on_plausible_addresses(text: str, optio
 @given(text=_hostile, options=st.sampled_from(OPTION_SETS))
 def test_fast_path_agrees_with_slow_path_on_hostile_text(text: str, options: dict[str, bool]) -> None:
     _assert_paths_agree(text, options)
+
+
+_ldh_domains = st.lists(_joined(list("aZ09-"), 0, 66), min_size=1, max_size=6).map(".".join) | st.builds(
+    "{}.{}".format, _joined(list("a-"), 1, 200), st.sampled_from(["com", "TEST", "arpa", "x", "9"])
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(domain=_ldh_domains)
+@example(domain="a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61)  # 252: the longest that fits
+@example(domain="a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 62)  # 253
+@example(domain="ab--cd.com")  # R-LDH: email-validator refuses it
+@example(domain="xn--mnchen-3ya.de")  # an A-label: decoded through IDNA
+def test_host_name_pattern_agrees_with_email_validator(domain: str) -> None:
+    assert syntax._check_domain(domain) == syntax._ask_domain(domain)
+
+
+def _assert_key_parts_agree(text: str, allow_reserved: bool) -> None:
+    parts = syntax.parse_key_parts(text, allow_reserved=allow_reserved)
+    parsed = parse_address(text, allow_reserved=allow_reserved)
+    assert parts == (parsed if isinstance(parsed, InvalidAddress) else (parsed.local_part, parsed.ascii_domain))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_plausible, allow_reserved=st.booleans())
+@example(text="Jane.Doe@Example.COM", allow_reserved=False)
+@example(text="jane@localhost", allow_reserved=True)  # dotless, but a reserved name: allowed
+@example(text="jörg@bücher.de", allow_reserved=False)  # the slow path: SMTPUTF8 and IDNA
+def test_key_parts_agree_with_parse_address_on_plausible_addresses(text: str, allow_reserved: bool) -> None:
+    _assert_key_parts_agree(text, allow_reserved)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_hostile, allow_reserved=st.booleans())
+def test_key_parts_agree_with_parse_address_on_hostile_text(text: str, allow_reserved: bool) -> None:
+    _assert_key_parts_agree(text, allow_reserved)

@@ -28,7 +28,7 @@ from validator.api.app_keys import (
     THRESHOLDS,
     WEBHOOK_SECRETS,
 )
-from validator.api.body_watch import BodyGate
+from validator.api.body_watch import SERVER_LIMITS, BodyGate
 from validator.api.middleware import ClientErrorLog, make_middleware
 from validator.api.publishable import ORIGINS_TTL, PublishableGate
 from validator.api.routes import api_keys, bounces, jobs, pages, reports, suppressions
@@ -51,7 +51,7 @@ log = logging.getLogger("validator")
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes, handler_args=SERVER_LIMITS)
 
     async def authenticate(token: str) -> ApiKey | None:
         return await app[STORE].verify_api_key(token)
@@ -115,6 +115,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _checker_context(app: web.Application) -> AsyncIterator[None]:
     services = build_services(app[SETTINGS], app[STORE], app[METRICS])
+    assert services.prober is not None  # built whether or not probing is enabled: it opens nothing until asked
     app[RESOLVER] = services.resolver
     app[PROBER] = services.prober
     app[CHECKER] = services.checker

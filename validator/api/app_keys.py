@@ -29,7 +29,9 @@ INGESTOR = web.AppKey("ingestor", Ingestor)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 WEBHOOK_SECRETS = web.AppKey("webhook_secrets", WebhookSecrets)
 REALTIME_GATE = web.AppKey("realtime_gate", RealtimeGate)  # validations in flight: bulk jobs wait meanwhile
-JOB_WAKE = web.AppKey("job_wake", Callable[[], None])  # a job was queued: the runner, here or in the child, looks now
+JOB_WAKE: web.AppKey[Callable[[], None]] = web.AppKey(
+    "job_wake"
+)  # a job was queued: the runner, here or in the child, looks now
 API_KEY_NAME = web.RequestKey("api_key_name", str)  # the authenticated key's name, for the audit trail
 PUBLISHABLE_KEY = web.RequestKey("publishable_key", bool)  # answered as a web page may see it
 PUBLISHABLE_GATE = web.AppKey("publishable_gate", PublishableGate)

@@ -3,13 +3,17 @@ stops arriving is answered 408 and its connection closed.
 
 aiohttp's server has no body-read timeout: a client that sends its headers and part of a body,
 then nothing, holds its handler, its connection and everything read so far until it goes away
-(300 such 1 MB uploads held 390 MB for as long as their sockets stayed open). Two rules:
+(300 such 1 MB uploads held 390 MB for as long as their sockets stayed open). Three rules:
 
 - a body still arriving when its handler starts takes one of ``VALIDATOR_BODIES_IN_FLIGHT``
   slots until the handler ends (one already here, as a small JSON request's is, takes none);
   a request that finds none free within ``VALIDATOR_BODY_IDLE_TIMEOUT`` is answered 503 ``busy``.
-  Meanwhile aiohttp stops reading its socket once 128 KB wait unread, so memory is bounded by
-  the slots times the largest body, plus that much per waiting connection.
+  Meanwhile aiohttp stops reading its socket once twice ``READ_BUFFER_BYTES`` wait unread, so
+  memory is bounded by the slots times the largest body, plus one socket read (asyncio reads up
+  to 256 KiB at a time) per waiting connection.
+- aiohttp reads a body ``READ_BUFFER_BYTES`` ahead of its handler (``read_bufsize``; 3.14's
+  default of 256 KiB let each waiting upload hold 0.75 MiB: 300 of them peaked at 303 MB, now 162 MB,
+  64 MB of it the slots' bodies; a 17 MiB job upload takes as long either way);
 - the watch looks at a body every ``idle`` seconds; when no byte arrived during a whole period
   although the service was ready to read (the transport is not paused: a handler that stopped
   reading is not the client's fault), it fails the body with ``BodyTimeout``: the handler's next
@@ -23,6 +27,10 @@ import asyncio
 from aiohttp import web
 
 from validator.errors import BodyTimeout, Busy
+
+READ_BUFFER_BYTES = 16 * 1024
+# aiohttp's request handler settings, given to ``web.Application(handler_args=...)``
+SERVER_LIMITS = {"read_bufsize": READ_BUFFER_BYTES}
 
 
 class BodyWatch:

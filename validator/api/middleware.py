@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
 
 from validator import errors
 from validator.api.access_log import mask_addresses
@@ -73,7 +74,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 def make_middleware(
     metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate, bodies: BodyGate
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """``authenticate`` verifies a bearer token (None: authentication is off); ``gate`` admits
     publishable keys by origin and rate; ``bodies`` paces and watches request bodies still arriving."""
 

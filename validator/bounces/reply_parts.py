@@ -39,11 +39,14 @@ STATUS_REASONS = {
     "7.24": BounceReason.AUTHFAILURE,  # RFC 7372: SPF validation error
     "7.25": BounceReason.REQUIREPTR,  # RFC 7372: reverse DNS validation failed
     "7.26": BounceReason.AUTHFAILURE,  # RFC 7372: multiple authentication checks failed
-    "7.27": BounceReason.NOTACCEPT,  # RFC 7505: sender address has null MX
+    "7.27": BounceReason.REJECTED,  # RFC 7505 §4.2: sender address has null MX: the sender's, not the recipient's
     "7.28": BounceReason.SPAMDETECTED,  # RFC 8098 registry: mail flood detected
 }
 
-# Which SMTP command a reply answered, from the words MTAs wrap it in.
+# Which SMTP command a reply answered, from the words MTAs wrap it in, or from the command itself quoted in its
+# RFC 5321 §4.1.1.2-3 form ("MAIL FROM:<reverse-path>", "RCPT TO:<forward-path>"), whichever MTA's wrapper is
+# around it: Exim "SMTP error from remote mail server after MAIL FROM:<x> SIZE=1022: 553 5.1.0 ...", Sendmail's
+# transcript ">>> MAIL From:<x> SIZE=10485761".
 _COMMANDS = (
     # Postfix "(in reply to RCPT TO command)"; Exim "after RCPT TO:<x>"; DragonFly "did not like our RCPT TO";
     # Sendmail transcript ">>> RCPT To:<x>"
@@ -55,8 +58,8 @@ _COMMANDS = (
         "DATA",
     ),
     # X.400 gateways: "Technical details: SMTP:RCPT host 192.0.2.8: 553 5.3.0 ..."
-    (re.compile(r"in reply to rcpt to|after rcpt to|our rcpt to|>>> rcpt to|smtp:rcpt"), "RCPT"),
-    (re.compile(r"in reply to mail from|after mail from|our mail from|>>> mail from"), "MAIL"),
+    (re.compile(r"in reply to rcpt to|rcpt to: ?<|our rcpt to|smtp:rcpt"), "RCPT"),
+    (re.compile(r"in reply to mail from|mail from: ?<|our mail from"), "MAIL"),
     (
         re.compile(r"after initial connection|in reply to (?:ehlo|helo)|after (?:ehlo|helo)|refused to talk to me"),
         "CONN",

@@ -82,6 +82,12 @@ class ProbeSettings:
         "Seconds an MX host that refused the prober (`probe_blocked`) is not asked again (0 disables).",
         900.0,
     )
+    smtp_limit_recovery: float = setting(
+        "VALIDATOR_SMTP_LIMIT_RECOVERY",
+        "Seconds without trouble after which a limit an MX host taught (by slowing a session down or dropping it) "
+        "relaxes halfway back toward the configured one (0: never).",
+        600.0,
+    )
     redis_url: str = setting(
         "VALIDATOR_REDIS_URL",
         "Redis (`redis://host:6379/0`) where replicas share the prober's limits: connections per MX host, "

@@ -173,6 +173,7 @@ _MINIMUMS: dict[str, float] = {
     "smtp_idle_timeout": 0,
     "smtp_cache_size": 1,
     "smtp_block_backoff": 0,
+    "smtp_limit_recovery": 0,
     "probe_disagreement_threshold": 1,
     "job_max_rows": 1,
     "job_max_upload_bytes": 1024,

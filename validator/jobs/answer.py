@@ -153,7 +153,7 @@ async def answer_rows(
             verdicts = await checker.check_many(
                 [rows[i].email for i in part], timeout_ms, smtp=smtp, bulk=True, known=known
             )
-            for i, verdict in zip(part, verdicts):
+            for i, verdict in zip(part, verdicts, strict=True):
                 lines[i] = render(rows[i], verdict)
                 if attempt < retries and Reason.GREYLISTED in verdict.reasons:
                     again.append(i)  # counted when it is answered for the last time
@@ -171,13 +171,13 @@ async def answer_rows(
     for i, row in enumerate(rows):  # rows not checked: unreadable ones and duplicates
         if i in lines:
             continue
-        verdict = refused_verdict(row) if row.error is not None else None
-        if verdict is None:  # a duplicate, answered by reference to its first row
+        refused = refused_verdict(row) if row.error is not None else None
+        if refused is None:  # a duplicate, answered by reference to its first row
             statuses[DUPLICATE] += 1
         else:
-            statuses[verdict.status.value] += 1
-            reasons.update(reason.value for reason in verdict.reasons)
-        lines[i] = render(row, verdict)
+            statuses[refused.status.value] += 1
+            reasons.update(reason.value for reason in refused.reasons)
+        lines[i] = render(row, refused)
         if pacer.due():
             await pause()
             pacer.start()

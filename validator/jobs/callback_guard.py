@@ -30,6 +30,7 @@ MAX_URL_CHARS = 2000
 # a host whose last label is numeric is an IPv4 address, never a name.
 _ENDS_IN_A_NUMBER = re.compile(r"(^|\.)(\d+|0x[0-9a-f]*)\.?$", re.IGNORECASE)
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".home.arpa")
 
 
@@ -62,6 +63,8 @@ def callback_target_refusal(host: str, address: str | None, allow: tuple[str, ..
 def parse_callback_url(text: str, allow: tuple[str, ...]) -> URL:
     """The URL the client will request, if its host may be a callback target as far as can be
     told before resolving it; else ``InvalidField`` naming why."""
+    if _CONTROLS.search(text):  # the WHATWG URL parser drops tabs and line breaks unseen: say so instead
+        raise InvalidField("must not contain control characters", field="callback_url")
     try:
         url = URL(text) if len(text) <= MAX_URL_CHARS else None
     except (ValueError, UnicodeError):  # yarl refuses what IDNA cannot encode

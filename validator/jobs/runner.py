@@ -36,7 +36,8 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from validator.config import Settings
 from validator.errors import StoreUnavailable
@@ -47,7 +48,7 @@ from validator.store.job_store import JobStore
 
 log = logging.getLogger("validator.jobs.runner")
 
-OnFinished = Callable[[Job], Awaitable[None]]
+OnFinished = Callable[[Job], Coroutine[Any, Any, None]]
 NOTE_SECONDS = 1.0  # a worked chunk's answered rows are written at most this often (job progress between chunks)
 CALLBACK_GRACE = 60.0  # seconds after completion before another runner sends a callback its own never did
 

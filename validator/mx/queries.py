@@ -1,7 +1,7 @@
 """DNS queries over c-ares for the MX adapter: channels, the query budget, errors translated.
 
 This is the only module that knows aiodns/pycares exist: every resolver failure becomes a
-``Reply`` whose status is ``TIMEOUT`` or ``ERROR``; nothing it raises comes from them.
+``DnsReply`` whose status is ``TIMEOUT`` or ``ERROR``; nothing it raises comes from them.
 
 Resolver facts this module relies on, measured against c-ares 1.34 / pycares 5 / aiodns 4:
 - a null MX's exchange "." comes back as the empty string;
@@ -70,7 +70,7 @@ _ARES_STATUS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class DnsReply:
     """One query's result: record data of the asked type, and the smallest TTL seen."""
 
     status: QueryStatus
@@ -115,7 +115,7 @@ class DnsQueries:
                 await channel.close()
         self._dns = self._patient = None
 
-    async def ask(self, name: str, qtype: str, bulk: bool) -> Reply:
+    async def ask(self, name: str, qtype: str, bulk: bool) -> DnsReply:
         """One query, translated: the only place resolver exceptions are caught."""
         try:
             # A burst (a cold batch of 1,000 domains) must queue here: c-ares answers "timeout"
@@ -133,13 +133,13 @@ class DnsQueries:
                     self.stats.queries_sent += 1  # given up early: once more, waiting as long as configured
                     result = await self._patient_resolver().query_dns(name, qtype)
         except TimeoutError:
-            return Reply(QueryStatus.TIMEOUT, detail=f"{qtype} {name}: no answer within {self.budget:g}s")
+            return DnsReply(QueryStatus.TIMEOUT, detail=f"{qtype} {name}: no answer within {self.budget:g}s")
         except aiodns.error.DNSError as exc:
             code = exc.args[0] if exc.args else None
             message = exc.args[1] if len(exc.args) > 1 else repr(exc)
-            return Reply(_ARES_STATUS.get(code, QueryStatus.ERROR), detail=f"{qtype} {name}: {message}")
+            return DnsReply(_ARES_STATUS.get(code, QueryStatus.ERROR), detail=f"{qtype} {name}: {message}")
         except Exception as exc:  # noqa: BLE001 - e.g. RuntimeError from a closed channel
-            return Reply(QueryStatus.ERROR, detail=f"{qtype} {name}: {exc!r}")
+            return DnsReply(QueryStatus.ERROR, detail=f"{qtype} {name}: {exc!r}")
         return _parse(result.answer, qtype)
 
     def _resolver(self) -> aiodns.DNSResolver:
@@ -183,7 +183,7 @@ class DnsQueries:
             await channel.close()
 
 
-def _parse(records: list[Any], qtype: str) -> Reply:
+def _parse(records: list[Any], qtype: str) -> DnsReply:
     """Keep the asked type's data; CNAMEs on the way count towards the TTL (RFC 1034 §3.6.2)."""
     ttl = min((r.ttl for r in records), default=math.inf)
     if qtype == "MX":
@@ -194,4 +194,4 @@ def _parse(records: list[Any], qtype: str) -> Reply:
         rtype = pycares.QUERY_TYPE_A if qtype == "A" else pycares.QUERY_TYPE_AAAA
         data = tuple(r.data.addr for r in records if r.type == rtype)
     # a CNAME whose target has no record of this type is NODATA for our purposes
-    return Reply(QueryStatus.OK if data else QueryStatus.NODATA, data, float(ttl))
+    return DnsReply(QueryStatus.OK if data else QueryStatus.NODATA, data, float(ttl))

@@ -22,7 +22,7 @@ from cachetools import LRUCache
 
 from validator.config import Settings
 from validator.model import MxAnswer, MxHost, MxOutcome
-from validator.mx.queries import DnsQueries, MxStats, QueryStatus, Reply
+from validator.mx.queries import DnsQueries, DnsReply, MxStats, QueryStatus
 from validator.netguard import permitted
 
 _MAX_HOSTS = 10  # bound the A/AAAA fan-out of one domain; senders try only the first few anyway
@@ -35,7 +35,7 @@ class _Addresses:
     addresses: tuple[str, ...]
     routable: bool
     ttl: float
-    failure: Reply | None  # the TIMEOUT or ERROR reply that left routability unknown
+    failure: DnsReply | None  # the TIMEOUT or ERROR reply that left routability unknown
 
 
 class MxResolver:
@@ -151,7 +151,8 @@ class MxResolver:
         """Resolve every exchange; unknown routability is trouble, not unroutability."""
         found = await self._addresses(*(host for host, _ in exchanges), bulk=bulk)
         hosts = tuple(
-            MxHost(host, preference, a.addresses, a.routable) for (host, preference), a in zip(exchanges, found)
+            MxHost(host, preference, a.addresses, a.routable)
+            for (host, preference), a in zip(exchanges, found, strict=True)
         )
         ttl = min([mx_ttl, *(a.ttl for a in found)])
         failures = [a.failure for a in found if a.failure is not None]
@@ -191,7 +192,7 @@ class MxResolver:
         replies = await asyncio.gather(
             *(self._queries.ask(host, qtype, bulk) for host in missing for qtype in ("A", "AAAA"))
         )
-        for host, v4, v6 in zip(missing, replies[::2], replies[1::2]):
+        for host, v4, v6 in zip(missing, replies[::2], replies[1::2], strict=True):
             addresses = v4.data + v6.data
             # the network guard's rule: a global unicast address, or one the operator allowlisted
             routable = any(permitted(a, self._settings.smtp_allow_networks) for a in addresses)
@@ -206,6 +207,6 @@ class MxResolver:
         return [found[h] for h in hosts]
 
 
-def _failed(domain: str, reply: Reply) -> MxAnswer:
+def _failed(domain: str, reply: DnsReply) -> MxAnswer:
     outcome = MxOutcome.TIMEOUT if reply.status is QueryStatus.TIMEOUT else MxOutcome.ERROR
     return MxAnswer(domain, outcome, detail=reply.detail, ttl=math.inf)

@@ -1,10 +1,10 @@
 """Connections to MX hosts for the session pool: slots, leases, connecting, closing, reaping.
 
-``Connections`` is the half of ``probe_pool.SessionPool`` that opens and closes sessions: a global
-slot (``VALIDATOR_SMTP_MAX_CONNECTIONS``), a lease from ``probe_limits`` when replicas share the
+``Connections`` is the part of ``pool.SessionPool`` that opens and closes sessions: a global
+slot (``VALIDATOR_SMTP_MAX_CONNECTIONS``), a lease from ``limits.py`` when replicas share the
 per-host cap, the host's addresses in order behind the network guard, opportunistic TLS with a
 plain-text retry, QUIT on the way out, and a reaper for idle sessions (closed when they expire or
-another replica wants the host). What is said inside a session is ``probe_pool``'s.
+another replica wants the host). What is said inside a session is ``transaction.py``'s.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import ssl
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from validator.config import Settings
 from validator.probe.host import HostState, live
@@ -33,6 +35,7 @@ class PoolStats:
     guard_refusals: int = 0  # addresses the network guard refused: no socket
     recipients: int = 0  # RCPT TO commands sent
     transactions: int = 0  # MAIL FROM commands sent
+    round_trips: int = 0  # writes of MAIL FROM, RCPT TO and RSET awaiting replies (a pipelined group is one)
     retries: int = 0  # recipients asked again after a limit or a broken session
     tarpits: int = 0  # sessions retired because their replies slowed down
     refusal_closes: int = 0  # sessions ended on reaching their refusal cap
@@ -90,6 +93,7 @@ class Connections:
             self._forget(state, None, lease)
             if state.open > 0:  # e.g. Postfix smtpd_client_connection_count_limit: use the sessions we have
                 state.conn_limit = state.open
+                state.note_lesson()
             else:
                 self._fail_all(state, exc)
             return None
@@ -114,7 +118,8 @@ class Connections:
 
     async def _connect(self, state: HostState) -> SmtpSession:
         """Try the host's addresses in order; the guard is applied inside ``SmtpSession.open``."""
-        settings, failure = self._settings, None
+        settings = self._settings
+        failure: NotAllowed | ConnectFailed | None = None
         for ip in state.ips:
             try:
                 self.stats.connect_attempts += 1
@@ -140,6 +145,7 @@ class Connections:
                 # Opportunistic TLS (RFC 7435): a broken handshake is no reason to give up; Postfix's
                 # "may" level also retries in the clear. Remembered for the host's pool.
                 state.plain = True
+                state.note_lesson()
                 return await self._connect(state)
             else:
                 self.stats.connections += 1
@@ -186,8 +192,8 @@ class Connections:
 
     # -- housekeeping ----------------------------------------------------------------------------
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -44,7 +44,7 @@ class Answer:
 
 
 @dataclass(eq=False, slots=True)
-class Job:
+class QueuedRecipient:
     """One recipient waiting for its RCPT TO reply."""
 
     recipient: str  # the wire form, already checked
@@ -74,11 +74,12 @@ def refuses_prober(reply: Reply, before_rcpt: bool) -> bool:
 class HostState:
     name: str
     ips: tuple[str, ...] = ()
-    pending: deque[Job] = field(default_factory=deque)
+    pending: deque[QueuedRecipient] = field(default_factory=deque)
     idle: list[SmtpSession] = field(default_factory=list)
     open: int = 0  # sessions open or opening
     workers: int = 0
     busy: int = 0  # workers inside a transaction
+    absorb: int = 0  # recipients the sessions open or opening will take in their next transactions
     rcpt_limit: int | None = None  # learnt: the most recipients the server takes in one transaction
     session_limit: int | None = None  # learnt: the most recipients the server takes in one connection
     refusal_limit: int | None = None  # learnt: refusals a session survives before the host slows it or drops it
@@ -89,6 +90,8 @@ class HostState:
     blocked_until: float = 0.0  # ... and is left alone until then (time.monotonic)
     tarpits: int = 0  # sessions retired because their replies slowed down
     slow: bool = False  # a fresh session was slow from its first recipient: replies are waited for
+    answered: bool = False  # a recipient was answered without a refusal of the prober: groups may be pipelined
+    lesson_at: float = 0.0  # when the host last taught a limit (time.monotonic), or last relaxed one
 
     def patience(self, command_timeout: float) -> float:
         """How long a reply may take before the session counts as tarpitted."""
@@ -103,13 +106,36 @@ class HostState:
     def refusal_cap(self, configured: int) -> int:
         return configured if self.refusal_limit is None else min(configured, self.refusal_limit)
 
-    def learn_trouble(self, session: SmtpSession) -> None:
+    def learn_trouble(self, session: SmtpSession, unanswered: int = 0) -> None:
         """The host slowed this session down or dropped it ("421 ... too many errors"): later sessions
-        stop short of where this one was. Errors are what such hosts count; without any, recipients."""
+        stop short of where this one was. Errors are what such hosts count; without any, recipients
+        (those answered: ``unanswered`` RCPT TO were still in flight)."""
+        recipients = session.recipients_sent - unanswered
         if session.refusals >= 1:
             self.refusal_limit = max(1, min(self.refusal_limit or session.refusals, session.refusals - 1))
-        elif session.recipients_sent >= 2:
-            self.session_limit = max(1, min(self.session_limit or session.recipients_sent, session.recipients_sent - 1))
+        elif recipients >= 2:
+            self.session_limit = max(1, min(self.session_limit or recipients, recipients - 1))
+        self.note_lesson()
+
+    def note_lesson(self) -> None:
+        """The host has just taught a limit (or that it is slow, or that its STARTTLS fails)."""
+        self.lesson_at = time.monotonic()
+
+    def recover(self, quiet: float, refusals: int, recipients: int, connections: int) -> None:
+        """After ``quiet`` seconds without a lesson (0: never), every learnt limit steps halfway back
+        toward the configured one (``refusals``, ``recipients``, ``connections``) and is forgotten on
+        reaching it; ``slow`` and ``plain`` are forgotten. A host that slowed us down once (a load
+        spike, a greylisting burst) is not held to it for good: one that still defends itself
+        teaches the limit again, at the price of one slowed or dropped session per quiet period."""
+        if quiet <= 0 or not self.lesson_at or time.monotonic() - self.lesson_at < quiet:
+            return
+        self.refusal_limit = _relaxed(self.refusal_limit, refusals)
+        self.session_limit = _relaxed(self.session_limit, recipients)
+        self.rcpt_limit = _relaxed(self.rcpt_limit, recipients)
+        self.conn_limit = _relaxed(self.conn_limit, connections)
+        self.slow = self.plain = False
+        learnt = self.refusal_limit or self.session_limit or self.rcpt_limit or self.conn_limit
+        self.lesson_at = time.monotonic() if learnt else 0.0
 
     def block(self, answer: Answer, seconds: float) -> None:
         self.blocked, self.blocked_until = answer, time.monotonic() + seconds
@@ -131,7 +157,15 @@ class HostState:
         )
 
 
-def live(pending: deque[Job]) -> bool:
+def _relaxed(limit: int | None, configured: int) -> int | None:
+    """Halfway from a learnt limit back to the configured one (at least one step); None on arrival."""
+    if limit is None:
+        return None
+    limit += max(1, (configured - limit + 1) // 2)
+    return None if limit >= configured else limit
+
+
+def live(pending: deque[QueuedRecipient]) -> bool:
     """Whether any queued job still waits; jobs whose callers gave up (never sent) are dropped."""
     while pending and pending[0].future.done():
         pending.popleft()

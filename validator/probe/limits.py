@@ -3,8 +3,8 @@ recipient domain, and the hosts that refused the prober.
 
 ``ProbeLimits`` is what the prober needs; ``LocalLimits`` keeps them in this process (one
 replica: the pool's own counters already cap connections, so it grants every lease).
-``probe_limits_redis.RedisLimits`` (``VALIDATOR_REDIS_URL``) and
-``probe_limits_postgres.PostgresLimits`` (a ``postgresql://`` store) share them, so N replicas
+``limits_redis.RedisLimits`` (``VALIDATOR_REDIS_URL``) and
+``limits_postgres.PostgresLimits`` (a ``postgresql://`` store) share them, so N replicas
 never open N times the connections to one host or send N times the RCPT TO to one domain.
 ``open_limits`` picks one. Shared leases expire (``LEASE_SECONDS``) unless renewed, so a replica
 that dies holds nothing for long.

@@ -78,7 +78,7 @@ class PostgresLimits:
                 names = [secrets.token_hex(8) for _ in slots]
                 await conn.executemany(
                     "INSERT INTO probe_rate (slot, domain, at) VALUES ($1, $2, $3)",
-                    [(name, domain, at) for name, at in zip(names, slots)],
+                    [(name, domain, at) for name, at in zip(names, slots, strict=True)],
                 )
                 return Reservation(max(slots) - now, tuple(names))
         except _ERRORS as exc:

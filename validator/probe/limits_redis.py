@@ -158,7 +158,7 @@ class RedisLimits:
         except (RedisError, OSError) as exc:
             self._degraded(exc)
             return set()
-        return {host for host, flag in zip(hosts, flags) if flag is not None}
+        return {host for host, flag in zip(hosts, flags, strict=True) if flag is not None}
 
     async def block(self, host: str, refusal: Refusal) -> None:
         value = orjson.dumps({"code": refusal.code, "enhanced": refusal.enhanced, "text": refusal.text})
@@ -170,7 +170,9 @@ class RedisLimits:
     async def blocked(self, host: str) -> Refusal | None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                value, left = await pipe.get(f"{_PREFIX}block:{host}").pttl(f"{_PREFIX}block:{host}").execute()
+                pipe.get(f"{_PREFIX}block:{host}")
+                pipe.pttl(f"{_PREFIX}block:{host}")
+                value, left = await pipe.execute()
         except (RedisError, OSError) as exc:
             self._degraded(exc)
             return None

@@ -3,63 +3,50 @@
 Each MX host has a queue of recipients waiting to be asked and at most
 ``VALIDATOR_SMTP_MAX_CONNECTIONS_PER_HOST`` workers; a worker holds one session at a time, so
 the per-host cap is a cap on simultaneous connections, whatever the burst (with replicas sharing
-limits, a lease from ``probe_limits`` makes it a cap over all of them). A worker takes the queued
-recipients in one transaction (``MAIL FROM``, one ``RCPT TO`` each, ``RSET``), keeps the session
-for the next batch, and closes it after ``VALIDATOR_SMTP_SESSION_RECIPIENTS`` recipients or
-``VALIDATOR_SMTP_SESSION_REFUSALS`` refused ones (``probe_host`` says why); an idle session is
-kept for reuse until ``VALIDATOR_SMTP_IDLE_TIMEOUT``.
+limits, a lease from ``limits.py`` makes it a cap over all of them). A worker takes the queued
+recipients in one transaction (``transaction.py``: ``MAIL FROM``, one ``RCPT TO`` each,
+``RSET``), keeps the session for the next batch, and closes it after
+``VALIDATOR_SMTP_SESSION_RECIPIENTS`` recipients or ``VALIDATOR_SMTP_SESSION_REFUSALS`` refused
+ones (``host.py`` says why); an idle session is kept for reuse until ``VALIDATOR_SMTP_IDLE_TIMEOUT``.
 
-A server that refuses further recipients ("452 4.5.3 Too many recipients"), drops the session,
-says "too many errors" or slows its replies down (a tarpit) never yields a wrong answer: the
-recipients it did not answer go back to the front of the queue and are asked again on a new
-transaction or connection (after a failure, at most ``_ATTEMPTS`` times each). A host that
-refuses the prober itself answers every recipient queued for it with that refusal, unasked.
-
-Must not live here: reply meanings (``smtp_reply``), outcomes and caches (``probe.py``), opening,
-leasing and closing connections (``probe_connections.py``), sockets (``smtp_session.py``). Nothing here raises to the caller: a job's future holds an ``Answer``.
+Lives here: the queues, the workers and when one more is started, the batches, and closing down.
+Must not live here: what is said in a transaction and what its replies do (``transaction.py``),
+opening, leasing and closing connections (``connections.py``), sockets (``session.py``), reply
+meanings (``smtp_reply``), outcomes and caches (``prober.py``). Nothing here raises to the
+caller: a job's future holds an ``Answer``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from validator.config import Settings
-from validator.probe.connections import Connections, PoolStats
-from validator.probe.host import Answer, HostState, Job, live, refuses_prober
-from validator.probe.limits import ProbeLimits
-from validator.probe.session import CommandTimeout, Dropped, Refused, SessionError, SmtpSession
-from validator.smtp_reply import refuses_more_recipients, says_too_many_errors
+from validator.probe.connections import PoolStats
+from validator.probe.host import Answer, HostState, QueuedRecipient, live
+from validator.probe.session import SmtpSession
+from validator.probe.transaction import Transactions
 
-__all__ = ["Answer", "Job", "PoolStats", "SessionPool"]
-
-_ATTEMPTS = 2  # asks per recipient when sessions break under it; then the failure is the answer
+__all__ = ["Answer", "QueuedRecipient", "PoolStats", "SessionPool"]
 
 
-class SessionPool(Connections):
+class SessionPool(Transactions):
     """Per-host queues, workers and idle sessions; ``close()`` before the event loop ends."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        helo: str,
-        tls: ssl.SSLContext | None,
-        limits: ProbeLimits,
-        on_block: Callable[[str, Answer], None] | None = None,
-    ) -> None:
-        super().__init__(settings, helo, tls, limits)
-        self._on_block = on_block  # told when a host refuses the prober (to share it with other replicas)
-        self._sender = f"<{settings.smtp_mail_from}>"
-
-    def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool, first: bool = False) -> Job:
+    def submit(self, host: str, ips: Sequence[str], recipient: str, utf8: bool, first: bool = False) -> QueuedRecipient:
         """Queue one recipient at ``host`` (``first``: ahead of the queue); its future resolves to an ``Answer``."""
         state = self._hosts.get(host)
         if state is None:
             state = self._hosts[host] = HostState(host)
         state.ips = tuple(ips)
-        job = Job(recipient, utf8, asyncio.get_running_loop().create_future())
+        settings = self._settings
+        state.recover(
+            settings.smtp_limit_recovery,
+            settings.smtp_session_refusals,
+            settings.smtp_session_recipients,
+            settings.smtp_max_connections_per_host,
+        )
+        job = QueuedRecipient(recipient, utf8, asyncio.get_running_loop().create_future())
         refusal = state.refusal()
         if self._closing:
             job.future.cancel()
@@ -67,9 +54,11 @@ class SessionPool(Connections):
             self._answer_unasked(job, refusal)
         else:
             state.pending.appendleft(job) if first else state.pending.append(job)
-            # A busy worker takes the queue when its transaction ends (milliseconds, or a tarpit's
-            # patience): one more connection is opened only for a backlog or an idle session.
-            if state.workers == 0 or (state.workers == state.busy and (state.idle or len(state.pending) > 1)):
+            # A busy worker takes the queue when its transaction ends (one round trip, or a tarpit's
+            # patience), sooner than a new connection greets: one more is opened only for an idle
+            # session or a backlog beyond what the sessions open or opening take next; and one at a
+            # time (a second while the first still greets would meet a per-client connection limit).
+            if state.workers == 0 or (state.workers == state.busy and (state.idle or self._backlog(state))):
                 self._add_worker(state)
             self._start_reaper()
         return job
@@ -119,17 +108,29 @@ class SessionPool(Connections):
         try:
             while live(state.pending):
                 if session is None:
-                    session = await self._session(state)
+                    if not state.idle and not self._backlog(state):
+                        return  # the sessions open or opening take the queue: no connection to sit unused
+                    fresh = self._room(state, None)
+                    state.absorb += fresh
+                    try:
+                        session = await self._session(state)
+                    finally:
+                        state.absorb -= fresh
                     if session is None:
                         return  # connecting failed: the queued jobs were answered or are left to the other sessions
                 batch = self._batch(state, session)
-                if live(state.pending):
-                    self._add_worker(state)  # a backlog beyond this batch: open another session
+                # what this session may take next time; a slow host's reply may take the whole command
+                # timeout, longer than a new connection takes to greet: then its queue is not kept waiting
+                room = 0 if state.slow else self._room(state, session, len(batch))
                 state.busy += 1
+                state.absorb += room
+                if self._backlog(state):
+                    self._add_worker(state)  # more queued than the sessions take next: open another
                 try:
                     usable = await self._transaction(state, session, batch)
                 finally:
                     state.busy -= 1
+                    state.absorb -= room
                 if not usable or self._spent(state, session):
                     self.stats.refusal_closes += session.refusals >= state.refusal_cap(
                         self._settings.smtp_session_refusals
@@ -149,184 +150,24 @@ class SessionPool(Connections):
             elif session is not None:
                 session.idle_since = time.monotonic()
                 state.idle.append(session)
-            if live(state.pending) and state.workers == state.busy and not self._closing:  # queued as we left
+            if state.workers == state.busy and self._backlog(state) and not self._closing:  # queued as we left
                 self._add_worker(state)
 
-    def _batch(self, state: HostState, session: SmtpSession) -> list[Job]:
-        room = max(self._session_limit(state) - session.recipients_sent, 1)  # a spent session gets no batch
-        if state.rcpt_limit is not None:
-            room = min(room, state.rcpt_limit)
-        batch: list[Job] = []
+    def _room(self, state: HostState, session: SmtpSession | None, batch: int = 0) -> int:
+        """Recipients a session (None: a fresh one) may take in its transaction after a ``batch`` under way."""
+        sent = session.recipients_sent if session is not None else 0
+        room = min(self._session_limit(state) - sent, state.rcpt_limit or self._settings.smtp_session_recipients)
+        return max(room - batch, 0)
+
+    def _backlog(self, state: HostState) -> bool:
+        """More recipients queued than the sessions open or opening will take in their next transactions."""
+        return live(state.pending) and len(state.pending) > state.absorb
+
+    def _batch(self, state: HostState, session: SmtpSession) -> list[QueuedRecipient]:
+        room = max(min(self._session_limit(state) - session.recipients_sent, state.rcpt_limit or 1 << 30), 1)
+        batch: list[QueuedRecipient] = []
         while state.pending and len(batch) < room:
             job = state.pending.popleft()
             if not job.future.done():
                 batch.append(job)
         return batch
-
-    def _spent(self, state: HostState, session: SmtpSession) -> bool:
-        """Time to QUIT: the recipient or refusal cap is reached, or the pool decided to end it."""
-        return (
-            session.ending
-            or session.recipients_sent >= self._session_limit(state)
-            or session.refusals >= state.refusal_cap(self._settings.smtp_session_refusals)
-            or not session.usable
-        )
-
-    def _session_limit(self, state: HostState) -> int:
-        limit = self._settings.smtp_session_recipients
-        return limit if state.session_limit is None else min(limit, state.session_limit)
-
-    async def _transaction(self, state: HostState, session: SmtpSession, batch: list[Job]) -> bool:
-        """MAIL FROM, RCPT TO each, RSET. False when the session must not be used again."""
-        if not batch:
-            return True
-        utf8 = "SMTPUTF8" in session.extensions
-        for job in [j for j in batch if j.utf8 and not utf8]:
-            batch.remove(job)
-            job.answer(Answer(state.name, error=SessionError(f"{state.name} does not offer SMTPUTF8 (RFC 6531)")))
-        try:
-            self.stats.transactions += 1
-            smtputf8 = " SMTPUTF8" if any(job.utf8 for job in batch) else ""  # RFC 6531 §3.4
-            reply = await self._command(state, session, f"MAIL FROM:{self._sender}{smtputf8}")
-            if reply is None:
-                self._retire(state, session, batch)
-                return False
-            if reply.code == 421 or says_too_many_errors(reply):  # RFC 5321 §3.8: e.g. an idle session timed out
-                if says_too_many_errors(reply):  # "421 4.7.0 ... Error: too many errors", not an idle timeout
-                    state.learn_trouble(session)
-                raise Dropped(f"{state.name}: {reply.code} before MAIL FROM", reply)
-            if reply.code != 250:
-                refused = Answer(state.name, reply, tls=session.tls, before_rcpt=True)
-                for job in batch:
-                    job.answer(refused)
-                if refuses_prober(reply, before_rcpt=True):
-                    self._refused(state, refused)
-                session.ending = True  # no use going on, but QUIT is still in order
-                return True
-            usable = await self._recipients(state, session, batch)
-            if usable and not self._spent(state, session):  # QUIT ends a transaction too (RFC 5321 §4.1.1.10)
-                rset = await self._command(state, session, "RSET")
-                if rset is None:
-                    self._retire(state, session, [])
-                usable = rset is not None and rset.code == 250
-            return usable
-        except SessionError as exc:
-            self._retry(state, [j for j in batch if not j.future.done()], exc)
-            session.abort()
-            return False
-        except ValueError as exc:  # a command the session refused to send (CR/LF/NUL, length): never retried
-            for job in batch:
-                job.answer(Answer(state.name, error=SessionError(f"not sent: {exc}")))
-            session.abort()
-            return False
-
-    async def _recipients(self, state: HostState, session: SmtpSession, batch: list[Job]) -> bool:
-        answered = 0  # recipients this transaction took before any refusal
-        cap = state.refusal_cap(self._settings.smtp_session_refusals)
-        for i, job in enumerate(batch):
-            if job.future.done():
-                continue
-            if session.refusals >= cap:  # the host counts refusals: QUIT, the rest go to a fresh session
-                state.pending.extendleft(reversed([j for j in batch[i:] if not j.future.done()]))
-                return True
-            job.sent = True
-            reply = await self._command(state, session, f"RCPT TO:<{job.recipient}>")
-            session.recipients_sent += 1
-            self.stats.recipients += 1
-            if reply is None:
-                self._retire(state, session, batch[i:])
-                return False
-            if reply.code == 421 or says_too_many_errors(reply):  # RFC 5321 §3.8: closing; not about the address
-                state.learn_trouble(session)
-                self._retry(state, batch[i:], Dropped(f"{state.name}: {reply.code} mid-session", reply))
-                return False
-            if refuses_more_recipients(reply) and (answered or session.recipients_sent > 1):
-                self._learn_limit(state, session, answered)
-                self._retry(state, batch[i:], None)
-                return answered > 0  # a transaction limit: RSET and go on; a session limit: reconnect
-            answer = Answer(state.name, reply, tls=session.tls)
-            job.answer(answer)
-            if reply.code is None or reply.code // 100 != 2:
-                session.refusals += 1
-            if refuses_prober(reply, before_rcpt=False) and self._refused(state, answer):
-                for rest in batch[i + 1 :]:
-                    self._answer_unasked(rest, answer)
-                session.ending = True
-                return True
-            answered += 1
-        return True
-
-    async def _command(self, state: HostState, session: SmtpSession, line: str):  # -> Reply | None
-        """The reply to ``line``, or None when it is slower than this host's replies usually are:
-        the session is being tarpitted (the caller retires it)."""
-        timeout = self._settings.smtp_command_timeout
-        patience = state.patience(timeout)
-        began = time.monotonic()
-        session.send(line)
-        try:
-            reply = await session.read_reply(patience)
-        except CommandTimeout:
-            if patience >= timeout:
-                raise
-            return None
-        state.observe(time.monotonic() - began)
-        return reply
-
-    def _retire(self, state: HostState, session: SmtpSession, jobs: list[Job]) -> None:
-        """A tarpitted session: leave it now and ask its recipients again on a fresh session."""
-        self.stats.tarpits += 1
-        state.tarpits += 1
-        state.learn_trouble(session)
-        session.retire()
-        if session.recipients_sent <= 1 and session.refusals == 0:
-            state.slow = True  # slow from its first recipient on: the host is slow, not this session; wait for it
-        self._retry(state, jobs, None)
-
-    def _learn_limit(self, state: HostState, session: SmtpSession, answered: int) -> None:
-        if answered > 0:
-            state.rcpt_limit = answered
-        else:
-            state.session_limit = session.recipients_sent - 1
-
-    def _retry(self, state: HostState, jobs: list[Job], error: SessionError | None) -> None:
-        """Put unanswered jobs back at the front of the queue, or answer with the failure when tried enough."""
-        for job in reversed(jobs):
-            if job.future.done():
-                continue
-            job.attempts += error is not None
-            if error is not None and job.attempts >= _ATTEMPTS:
-                job.answer(Answer(state.name, error.reply, error=error))
-            else:
-                self.stats.retries += 1
-                state.pending.appendleft(job)
-
-    def _refused(self, state: HostState, answer: Answer) -> bool:
-        """The host refused the prober: nothing queued for it is sent, and nothing later for a while
-        (unless backing off is turned off: then False)."""
-        if self._settings.smtp_block_backoff <= 0:
-            return False
-        state.block(answer, self._settings.smtp_block_backoff)
-        self._refuse_pending(state, answer)
-        if self._on_block is not None:
-            self._on_block(state.name, answer)
-        return True
-
-    def _refuse_pending(self, state: HostState, answer: Answer) -> None:
-        while state.pending:
-            self._answer_unasked(state.pending.popleft(), answer)
-
-    def _answer_unasked(self, job: Job, refusal: Answer) -> None:
-        if not job.future.done():
-            self.stats.unasked += 1
-            job.answer(Answer(refusal.host, refusal.reply, tls=refusal.tls, before_rcpt=True, unasked=True))
-
-    def _fail_all(self, state: HostState, error: SessionError) -> None:
-        """A host we cannot talk to fails everything queued for it (so callers move to the next MX)."""
-        before_rcpt = isinstance(error, Refused)
-        first = None
-        while state.pending:
-            job = state.pending.popleft()
-            first = first or Answer(state.name, error.reply, error=error, before_rcpt=before_rcpt)
-            job.answer(first)
-        if before_rcpt and error.reply is not None and refuses_prober(error.reply, before_rcpt=True):
-            self._refused(state, Answer(state.name, error.reply, before_rcpt=True))

@@ -3,10 +3,10 @@
 Lives here: choosing MX hosts in preference order (the next one when a host cannot be reached),
 the accept-all check (a random address at the same domain, asked only once a real address was
 accepted, and cached per domain), the per-address result cache, the per-domain rate limit, the
-caller's deadline, the HELO name, and the translation of replies and session failures into
-``ProbeOutcome``. Sessions, pooling and batching are ``probe_pool.py``; what a host taught us is
-``probe_host.py``; limits shared by replicas are ``probe_limits.py``; sockets and ssl are
-``smtp_session.py``; what a reply means is ``smtp_reply.classify_reply``; what an outcome does to a
+caller's deadline and the HELO name. What an answer means as a ``ProbeOutcome`` is
+``outcomes.py``; sessions, pooling and batching are ``pool.py`` and ``transaction.py``; what a
+host taught us is ``host.py``; limits shared by replicas are ``limits.py``; sockets and ssl are
+``session.py``; what a reply means is ``smtp_reply.classify_reply``; what an outcome does to a
 verdict is ``verdict.py``.
 
 Nothing here raises for network trouble: every failure is an outcome (``smtp_unavailable``,
@@ -17,39 +17,25 @@ Nothing here raises for network trouble: every failure is an outcome (``smtp_una
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cachetools import LRUCache
 
 from validator.config import Settings, helo_name
 from validator.model import Address, MxAnswer, ProbeOutcome, ProbeResult
-from validator.probe.host import refuses_prober
 from validator.probe.limits import ProbeLimits, Refusal, open_limits, per_process
-from validator.probe.pool import Answer, Job, PoolStats, SessionPool
-from validator.probe.session import CommandTimeout, ConnectFailed, NotAllowed, Refused, SessionError, tls_context
-from validator.smtp_reply import Reply, ReplyClass, classify_reply
+from validator.probe.outcomes import CACHEABLE, result_of, try_next
+from validator.probe.pool import Answer, PoolStats, QueuedRecipient, SessionPool
+from validator.probe.session import ConnectFailed, tls_context
+from validator.smtp_reply import Reply
 
-_FROM_CLASS = {
-    ReplyClass.ACCEPTED: ProbeOutcome.ACCEPTED,
-    ReplyClass.MAILBOX_NOT_FOUND: ProbeOutcome.MAILBOX_NOT_FOUND,
-    ReplyClass.MAILBOX_DISABLED: ProbeOutcome.MAILBOX_DISABLED,
-    ReplyClass.MAILBOX_FULL: ProbeOutcome.MAILBOX_FULL,
-    ReplyClass.GREYLISTED: ProbeOutcome.GREYLISTED,
-    ReplyClass.SMTP_UNAVAILABLE: ProbeOutcome.SMTP_UNAVAILABLE,
-    ReplyClass.PROBE_BLOCKED: ProbeOutcome.PROBE_BLOCKED,
-    ReplyClass.TEMPORARY: ProbeOutcome.SMTP_UNAVAILABLE,  # another 4xx: ask later, nothing learnt
-    ReplyClass.REJECTED: ProbeOutcome.REJECTED,
-    ReplyClass.UNKNOWN: ProbeOutcome.SMTP_UNAVAILABLE,
-}
-# Answers about the address itself, worth reusing; trouble and throttling are asked again.
-_CACHEABLE = {
-    ProbeOutcome.ACCEPTED,
-    ProbeOutcome.MAILBOX_NOT_FOUND,
-    ProbeOutcome.MAILBOX_DISABLED,
-    ProbeOutcome.MAILBOX_FULL,
-}
+# any whitespace (str.isspace, Unicode's too), control characters and the path's own brackets
+_NOT_ON_THE_WIRE = re.compile(r"[\s\x00-\x1f\x7f<>]")
 
 
 def wire_address(address: Address) -> str | None:
@@ -60,7 +46,7 @@ def wire_address(address: Address) -> str | None:
     """
     local, domain = address.local_part, address.ascii_domain
     text = f"{local}@{domain}"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "<>" for c in text):
+    if _NOT_ON_THE_WIRE.search(text):
         return None
     if len(local.encode()) > 64 or len(text.encode()) > 254 or not domain.isascii() or not local:
         return None
@@ -140,14 +126,14 @@ class Prober:
                 detail=f"more than {self._settings.smtp_domain_rate} probes a minute at {domain}",
             )
         known.append(answer)
-        result = _result(answer)
+        result = result_of(answer)
         if result.outcome is ProbeOutcome.ACCEPTED:  # only then: a refused random name would be one more refusal
             host = next((h for h in mx.hosts if h.host == answer.host), None)  # the server that said yes
             asked = replace(mx, hosts=(host,)) if host is not None else mx
             result = replace(result, accept_all=await self._accept_all_of(asked, deadline))
         else:
             result = replace(result, accept_all=self._accept_all_known(domain))
-        if result.outcome in _CACHEABLE and self._settings.smtp_result_ttl > 0:
+        if result.outcome in CACHEABLE and self._settings.smtp_result_ttl > 0:
             self._results[recipient] = (
                 replace(result, accept_all=None),
                 time.monotonic() + self._settings.smtp_result_ttl,
@@ -162,7 +148,7 @@ class Prober:
         reservation = await self._limits.reserve(mx.domain, 1, deadline - time.monotonic())
         if reservation is None:
             return None
-        jobs: list[Job] = []
+        jobs: list[QueuedRecipient] = []
         try:
             if reservation.wait:
                 await asyncio.sleep(reservation.wait)
@@ -171,14 +157,16 @@ class Prober:
             if not any(job.sent for job in jobs):
                 await self._limits.release(mx.domain, reservation)
 
-    async def _ask(self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[Job], first: bool = False) -> Answer:
+    async def _ask(
+        self, mx: MxAnswer, recipient: str, utf8: bool, jobs: list[QueuedRecipient], first: bool = False
+    ) -> Answer:
         """Ask the hosts in preference order; the next host only when this one could not be reached.
         ``first`` puts the recipient ahead of the host's queue (callers already waiting on it)."""
         answer = Answer(mx.domain, error=ConnectFailed(f"{mx.domain}: no MX host to ask"))
         for host in mx.hosts:
             jobs.append(self._pool.submit(host.host, host.addresses, recipient, utf8, first))
             answer = await jobs[-1].future
-            if not _try_next(answer):
+            if not try_next(answer):
                 return answer
         return answer
 
@@ -199,7 +187,7 @@ class Prober:
 
     async def _ask_accept_all(self, mx: MxAnswer, deadline: float) -> None:
         answer = await self._ask_within_rate(mx, f"{_random_local()}@{mx.domain}", False, deadline, first=True)
-        outcome = _result(answer).outcome if answer is not None else None
+        outcome = result_of(answer).outcome if answer is not None else None
         if outcome in (ProbeOutcome.ACCEPTED, ProbeOutcome.MAILBOX_NOT_FOUND, ProbeOutcome.MAILBOX_DISABLED):
             expiry = time.monotonic() + self._settings.smtp_accept_all_ttl
             self._accept_all[mx.domain] = (outcome is ProbeOutcome.ACCEPTED, expiry)
@@ -230,7 +218,7 @@ class Prober:
                 self._pool.learn_refusal(host, refused, shared.seconds_left)
         if refused is None:
             return None
-        result = _result(refused)
+        result = result_of(refused)
         return replace(result, cached=True, detail=f"{host} refused the prober recently; not asked again yet")
 
     def _share_block(self, host: str, answer: Answer) -> None:
@@ -239,8 +227,8 @@ class Prober:
             refusal = Refusal(reply.code, reply.enhanced, reply.text, self._settings.smtp_block_backoff)
             self._spawn(self._limits.block(host, refusal))
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -249,7 +237,7 @@ class Prober:
         was still out), that answer stands; otherwise the outcome is ``smtp_timeout``."""
         if answer is not None:
             return replace(
-                _result(answer),
+                result_of(answer),
                 accept_all=self._accept_all_known(domain),
                 detail="the deadline ran out before the accept-all check finished",
             )
@@ -258,54 +246,6 @@ class Prober:
             accept_all=self._accept_all_known(domain),
             detail="the deadline ran out before the probe finished",
         )
-
-
-def _result(answer: Answer) -> ProbeResult:
-    """One answer as a ProbeResult (accept_all and timing are filled in by the caller)."""
-    reply, error = answer.reply, answer.error
-    tls = answer.tls
-    if error is not None:
-        outcome = _failure(error, answer.before_rcpt)
-        return _with_reply(ProbeResult(outcome, host=answer.host, tls=tls, detail=error.detail), reply)
-    assert reply is not None
-    if answer.before_rcpt:
-        detail = (
-            f"not asked: {answer.host} had just refused the prober"
-            if answer.unasked
-            else "the server refused the session before RCPT TO"
-        )
-        return _with_reply(ProbeResult(_refusal(reply), host=answer.host, tls=tls, detail=detail), reply)
-    return _with_reply(ProbeResult(_FROM_CLASS[classify_reply(reply)], host=answer.host, tls=tls), reply)
-
-
-def _try_next(answer: Answer) -> bool:
-    """RFC 5321 §5.1: an unreachable host, or a temporary refusal of the session (421 busy at the
-    greeting), sends the client to the next MX; anything later is this host's answer."""
-    if isinstance(answer.error, (ConnectFailed, NotAllowed)):
-        return True
-    reply = answer.reply
-    return isinstance(answer.error, Refused) and reply is not None and reply.code is not None and reply.code // 100 == 4
-
-
-def _failure(error: SessionError, before_rcpt: bool) -> ProbeOutcome:
-    if isinstance(error, NotAllowed):
-        return ProbeOutcome.NOT_ALLOWED
-    if isinstance(error, CommandTimeout):
-        return ProbeOutcome.SMTP_TIMEOUT
-    if before_rcpt and error.reply is not None:
-        return _refusal(error.reply)
-    return ProbeOutcome.SMTP_UNAVAILABLE
-
-
-def _refusal(reply: Reply) -> ProbeOutcome:
-    """A refusal of the greeting, EHLO or MAIL FROM is about the prober, never about the address."""
-    return ProbeOutcome.PROBE_BLOCKED if refuses_prober(reply, before_rcpt=True) else ProbeOutcome.SMTP_UNAVAILABLE
-
-
-def _with_reply(result: ProbeResult, reply: Reply | None) -> ProbeResult:
-    if reply is None:
-        return result
-    return replace(result, code=reply.code, enhanced=reply.enhanced, text=reply.text)
 
 
 def _random_local() -> str:

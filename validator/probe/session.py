@@ -3,10 +3,11 @@
 Lives here: connecting (after the network guard has passed the IP), the greeting, EHLO with
 HELO fallback, opportunistic STARTTLS, sending one command line and reading its reply into a
 ``smtp_reply.Reply``. Every socket, ssl and stream exception becomes a ``SessionError``
-subclass here, so ``probe.py`` reasons about outcomes, not exceptions.
+subclass here, so ``prober.py`` and ``outcomes.py`` reason about outcomes, not exceptions.
 
 Must not live here: what a reply means (``smtp_reply.classify_reply``), which commands a probe
-sends, pooling and limits (``probe.py``). This client never sends DATA: it has no way to.
+sends (``transaction.py``), pooling and limits (``pool.py``, ``limits.py``). This client never
+sends DATA: it has no way to.
 
 A small client of our own rather than aiosmtplib: a probe needs six commands, its own
 deadline around all of them, and several RCPT TO per transaction; the library's one-command
@@ -88,6 +89,7 @@ class SmtpSession:
         self.recipients_sent = 0  # RCPT TO commands over the session's life
         self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
         self.ending = False  # the pool QUITs it after the current transaction
+        self.open_transaction = False  # MAIL FROM was accepted and no RSET has followed yet
         self.handshake_latency = 0.0  # seconds, the slowest of the greeting and EHLO replies
         self.idle_since = time.monotonic()
         self._reader = reader
@@ -188,16 +190,23 @@ class SmtpSession:
         self.send(line)
         return await self.read_reply(self._timeout)
 
-    def send(self, line: str) -> None:
-        """Write one command line. Defence in depth: nothing that could end or split a line gets out."""
+    def send(self, *lines: str) -> None:
+        """Write command lines in one write: a pipelined group (RFC 2920) then travels in one TCP
+        segment, which the server reads whole and answers in one (sent line by line, each reply
+        of Postfix's would wait out our delayed ACK: 40 ms). Defence in depth: nothing that could
+        end or split a line gets out."""
+        data = b"".join(self._encoded(line) for line in lines)
+        if self._writer.is_closing():
+            raise Dropped(f"{self.host}: connection already closed")
+        self._writer.write(data)
+
+    def _encoded(self, line: str) -> bytes:
         if any(c in line for c in "\r\n\0"):
             raise ValueError("CR, LF or NUL in an SMTP command")
         data = line.encode("utf-8" if "SMTPUTF8" in self.extensions else "ascii") + b"\r\n"
         if len(data) > _COMMAND_OCTETS:
             raise ValueError(f"SMTP command longer than {_COMMAND_OCTETS} octets")
-        if self._writer.is_closing():
-            raise Dropped(f"{self.host}: connection already closed")
-        self._writer.write(data)
+        return data
 
     async def read_reply(self, timeout: float) -> Reply:
         """One reply, multi-line or not, parsed."""

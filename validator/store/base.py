@@ -82,7 +82,7 @@ class StoreBase(ABC):
     ) -> tuple[Suppression, bool]:
         entry = records.checked(entry)
         stored, outcome = (await self._put_batch([entry], actor, why, False)).results[records.key_of(entry)]
-        return stored, outcome is records.Outcome.ADDED
+        return stored, outcome is records.WriteOutcome.ADDED
 
     async def put_suppressions_bulk(
         self, entries: Iterable[SuppressionEntry], *, actor: str, why: str | None = None

@@ -60,7 +60,8 @@ _EVENT_COLUMNS = (
 
 def events_query(campaign_id: str | None, before_id: int | None, limit: int) -> tuple[str, list[Any]]:
     """Bounces and complaints, newest first (by ingestion order), ``id < before_id`` for the next page."""
-    where, params = ["event IN ('bounce', 'complaint')"], []
+    where: list[str] = ["event IN ('bounce', 'complaint')"]
+    params: list[Any] = []
     if campaign_id is not None:
         where.append("campaign_id = ?")
         params.append(campaign_id)
@@ -80,7 +81,7 @@ def numbered(sql: str) -> str:
 
 
 def stored_event(row: Sequence[Any], convert: Callable[[Any], datetime]) -> StoredEvent:
-    return StoredEvent(*row[:11], convert(row[11]))
+    return StoredEvent(*row[:11], convert(row[11]))  # type: ignore[call-arg] # the 11 columns, then the time
 
 
 def campaign_summary(row: Sequence[Any], convert: Callable[[Any], datetime]) -> CampaignSummary:

@@ -15,7 +15,7 @@ import secrets
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -101,13 +101,13 @@ def job_of(row: Sequence[Any], moment: Callable[[Any], datetime | None]) -> Job:
         row[4],
         decode_counts(row[5]),
         row[6],
-        moment(row[7]),
+        cast(datetime, moment(row[7])),  # created_at is NOT NULL
         moment(row[8]),
         moment(row[9]),
         row[10],
         row[11],
         row[12],
-    )  # type: ignore[arg-type]
+    )
 
 
 def encode_cursor(last_id: str) -> str:

@@ -36,7 +36,7 @@ BULK_BATCH = 1000  # entries per transaction in put_suppressions_bulk
 PAGE_MAX = 10_000  # largest list page
 
 
-class Outcome(Enum):
+class WriteOutcome(Enum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
@@ -65,7 +65,7 @@ class WritePlan:
     inserts: list[Suppression] = field(default_factory=list)
     updates: list[Suppression] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
-    results: dict[Key, tuple[Suppression, Outcome]] = field(default_factory=dict)
+    results: dict[Key, tuple[Suppression, WriteOutcome]] = field(default_factory=dict)
     repeats: int = 0  # entries whose key came again later in the same batch
 
 
@@ -141,10 +141,10 @@ def plan_puts(
     for key, entry in latest.items():
         old = stored.get(key)
         live = old is not None and not old.expired(now)
-        if live and same_content(old, entry):
-            plan.results[key] = (old, Outcome.UNCHANGED)
+        if old is not None and live and same_content(old, entry):
+            plan.results[key] = (old, WriteOutcome.UNCHANGED)
             continue
-        created_at = old.created_at if live else now
+        created_at = old.created_at if old is not None and live else now
         new = Suppression(
             entry.kind, entry.value, entry.reason, entry.source, entry.detail, created_at, now, entry.expires_at
         )
@@ -152,7 +152,7 @@ def plan_puts(
         action = AuditAction.UPDATED if live else AuditAction.CREATED
         if old is not None or not bulk:
             plan.audit.append(AuditRow(key[0], key[1], action.value, actor, now, why, summarize(old), summarize(new)))
-        plan.results[key] = (new, Outcome.UPDATED if live else Outcome.ADDED)
+        plan.results[key] = (new, WriteOutcome.UPDATED if live else WriteOutcome.ADDED)
     return plan
 
 
@@ -167,8 +167,8 @@ def deletion_audit(
 def count(plan: WritePlan) -> tuple[int, int, int]:
     """(added, updated, unchanged) of one planned batch; repeats count as unchanged."""
     outcomes = [outcome for _, outcome in plan.results.values()]
-    added = outcomes.count(Outcome.ADDED)
-    updated = outcomes.count(Outcome.UPDATED)
+    added = outcomes.count(WriteOutcome.ADDED)
+    updated = outcomes.count(WriteOutcome.UPDATED)
     return added, updated, len(outcomes) - added - updated + plan.repeats
 
 

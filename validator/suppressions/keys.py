@@ -18,7 +18,7 @@ from typing import Any
 
 from validator.errors import InvalidField
 from validator.model import Address, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
-from validator.syntax import parse_address
+from validator.syntax import parse_address, parse_key_parts
 from validator.wire.csv_records import Record, RecordReader, from_spreadsheet
 
 MAX_DETAIL = 2000  # characters of `detail` (an SMTP reply, a note): enough for a multi-line reply
@@ -34,7 +34,22 @@ def domain_key(address: Address) -> str:
 
 def matching_entry(address: Address, found: dict[str, Suppression]) -> Suppression | None:
     """The entry that suppresses ``address`` among ``found``: its own entry wins over its domain's."""
-    return found.get(address_key(address)) or found.get(domain_key(address))
+    return entry_for_keys((address_key(address), domain_key(address)), found)
+
+
+def entry_for_keys(keys: tuple[str, str], found: dict[str, Suppression]) -> Suppression | None:
+    """``matching_entry`` for an address's ``(address key, domain key)``."""
+    return found.get(keys[0]) or found.get(keys[1])
+
+
+def lookup_keys(text: str) -> tuple[str, str] | None:
+    """``(address_key, domain_key)`` of an address as a lookup sends it (reserved names allowed),
+    or None when it is not one: the keys ``parse_address`` would give, without its ``Address``."""
+    parts = parse_key_parts(text, allow_reserved=True)
+    if not isinstance(parts, tuple):
+        return None
+    domain = parts[1].lower()
+    return f"{parts[0].lower()}@{domain}", domain
 
 
 def refuse_line_breaks(text: str, field: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from validator.errors import InvalidField, MissingField, TooManyItems, UnknownField
 from validator.model import AuditEntry, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.store.records import PAGE_MAX
@@ -65,6 +67,26 @@ def parse_lookup(body: bytes, max_items: int) -> list[str]:
     if len(emails) > max_items:
         raise TooManyItems(f"at most {max_items} addresses per lookup, got {len(emails)}", field="emails")
     return [address_text(e, f"emails[{i}]") for i, e in enumerate(emails)]
+
+
+def lookup_body(answers: list[tuple[str, bool, Suppression | None]]) -> bytes:
+    """The lookup answer for ``(email as sent, valid, matching entry)`` in request order.
+
+    Each entry is handed to orjson as the dataclass it is (its fields are ``suppression_json``'s
+    keys, in order; ``OPT_UTC_Z`` writes UTC as ``Z``): the same bytes as rendering it field by
+    field, without a dict and two ``isoformat`` calls per suppressed address (tests/unit/test_lookup_wire.py).
+    """
+    results = [
+        {
+            "email": email,
+            "valid": valid,
+            "suppressed": entry is not None,
+            "reason": entry.reason if entry is not None else None,
+            "entry": entry,
+        }
+        for email, valid, entry in answers
+    ]
+    return orjson.dumps({"count": len(results), "results": results}, option=orjson.OPT_UTC_Z)
 
 
 def audit_json(row: AuditEntry) -> dict[str, Any]:

@@ -36,7 +36,8 @@ CASES = tuple(_EXIM_OWN.get(case.name, case) for case in POSTFIX_CASES if case.n
 
 
 def exim_conf(work: Path) -> str:
-    """The instance's configuration; Exim runs a -C configuration without root, so it delivers locally only as itself."""
+    """The instance's configuration; Exim runs a -C configuration without root, so it delivers locally
+    only as itself."""
     return f"""\
 keep_environment =
 primary_hostname = exim.sender.test

@@ -89,14 +89,14 @@ async def webhook(request: web.Request) -> web.Response:
     return ingest_response(decisions, notes=list(reading.notes))
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The body, refused past ``limit`` bytes (raw messages may exceed VALIDATOR_MAX_BODY_BYTES)."""
+async def read_limited(request: web.Request, limit: int) -> bytearray:
+    """The body, refused past ``limit`` bytes (raw messages may exceed VALIDATOR_MAX_BODY_BYTES);
+    gathered in one buffer, so a large message is held once rather than as chunks plus their join."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(f"a message may be at most {limit} bytes")
-    chunks, size = [], 0
+    body = bytearray()
     async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             raise BodyTooLarge(f"a message may be at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+    return body

@@ -14,19 +14,17 @@ from aiohttp import web
 from validator.api import app_keys as keys
 from validator.api.middleware import json_response
 from validator.errors import NotFound, UnsupportedMediaType
-from validator.model import Address, SuppressionKind
+from validator.model import SuppressionKind
 from validator.store.protocols import SuppressionStore
 from validator.suppressions.importer import import_rows
 from validator.suppressions.keys import (
     ImportParser,
     ImportRow,
-    address_key,
-    domain_key,
-    matching_entry,
+    entry_for_keys,
+    lookup_keys,
     parse_domain_key,
     parse_email_key,
 )
-from validator.syntax import parse_address
 from validator.wire import suppressions as sw
 from validator.wire.validation import suppression_json
 
@@ -83,24 +81,14 @@ for path in ("/v1/suppressions/domains/{domain}", "/v1/suppressions/{email:[^/]*
 @routes.post("/v1/suppressions/lookup")
 async def lookup(request: web.Request) -> web.Response:
     emails = sw.parse_lookup(await request.read(), request.app[keys.SETTINGS].lookup_max)
-    parsed = [parse_address(e, allow_reserved=True) for e in emails]
-    valid = [p for p in parsed if isinstance(p, Address)]
-    found = await request.app[keys.STORE].find_suppressions(
-        [address_key(p) for p in valid], list({domain_key(p) for p in valid})
-    )
-    results = []
-    for email, p in zip(emails, parsed):
-        entry = matching_entry(p, found) if isinstance(p, Address) else None
-        results.append(
-            {
-                "email": email,
-                "valid": isinstance(p, Address),
-                "suppressed": entry is not None,
-                "reason": entry.reason.value if entry is not None else None,
-                "entry": suppression_json(entry) if entry is not None else None,
-            }
-        )
-    return json_response({"count": len(results), "results": results})
+    keyed = [lookup_keys(e) for e in emails]
+    valid = [k for k in keyed if k is not None]
+    found = await request.app[keys.STORE].find_suppressions([a for a, _ in valid], list({d for _, d in valid}))
+    answers = [
+        (email, False, None) if k is None else (email, True, entry_for_keys(k, found))
+        for email, k in zip(emails, keyed, strict=True)
+    ]
+    return web.Response(body=sw.lookup_body(answers), content_type="application/json")
 
 
 @routes.get("/v1/suppressions")

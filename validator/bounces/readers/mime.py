@@ -38,10 +38,12 @@ ADDRESS = re.compile(
 _ORIGINAL_MARKERS = re.compile(
     r"^\s*(?:"
     r"-+ ?below this line is a copy of the message"  # qmail, Yahoo: "--- Below this line is a copy of the message."
-    r"|-+ ?this is a copy of the message"  # Exim: "------ This is a copy of the message, including all the headers. ------"
+    # Exim: "------ This is a copy of the message, including all the headers. ------"
+    r"|-+ ?this is a copy of the message"
     r"|-+ ?original message"  # Gmail: "----- Original message -----"; "--- Original message follows."
     r"|message headers follow"  # DragonFly Mail Agent: "Message headers follow."
-    r"|-+ ?(?:the )?(?:returned|unsent|undelivered) (?:mail|message)"  # Sendmail V5: "----- Unsent message follows -----"
+    # Sendmail V5: "----- Unsent message follows -----"
+    r"|-+ ?(?:the )?(?:returned|unsent|undelivered) (?:mail|message)"
     r"|-+ ?(?:original|returned) message (?:header|text|follows)"
     r"|-+ ?message text follows"
     r"|-+ ?headers? of (?:the )?(?:original|returned|your) message"
@@ -69,11 +71,12 @@ class Report:
     body: str  # the whole body as text, undecoded: for fields a broken MIME structure hid
 
     @classmethod
-    def of(cls, message: Message, raw: bytes) -> Report:
+    def of(cls, message: Message, raw: bytes | bytearray) -> Report:
         parts = tuple((_content_type(part), part) for part in walk(message))
         notice, rest = _notice_and_rest(message, parts)
         at = raw.find(b"\n\n")
-        body = raw[at + 2 if at >= 0 else 0 :][:_MAX_BODY].decode("utf-8", "replace")
+        start = at + 2 if at >= 0 else 0
+        body = raw[start : start + _MAX_BODY].decode("utf-8", "replace")  # bounded before decoding: no copy of the rest
         return cls(message, parts, notice, _original(parts, rest), body)
 
     def parts_of(self, *kinds: str) -> list[Message]:

@@ -20,7 +20,7 @@ _REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)|#?[45]\.\d{1,3}\.\d{1,3}
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
+class FailedRecipient:
     recipient: str
     diagnostic: str  # the notice's words about this recipient, the remote reply included when quoted
     remote_mta: str | None
@@ -37,7 +37,7 @@ _REMOTE_HOST = re.compile(r"\b(?:host|server|MTA)\s+\[?([A-Za-z0-9-]+(?:\.[A-Za-
 # full address only in "X-Failed-Recipients: kijitora@example.ed.jp"
 
 
-def read_failures(report: Report) -> list[Failure]:
+def read_failures(report: Report) -> list[FailedRecipient]:
     """The first detector's answer; an empty list when none found a recipient."""
     for detector in DETECTORS:
         found = detector(report)
@@ -46,13 +46,13 @@ def read_failures(report: Report) -> list[Failure]:
     return []
 
 
-def _failed_recipients_header(report: Report) -> list[Failure]:
+def _failed_recipients_header(report: Report) -> list[FailedRecipient]:
     """Exim and Gmail list the failed addresses in ``X-Failed-Recipients`` (Exim's spec, ch. 48)."""
     recipients = addresses_in(report.header("X-Failed-Recipients"))
     return [_failure(report.notice, address, recipients) for address in recipients]
 
 
-def _notice_addresses(report: Report) -> list[Failure]:
+def _notice_addresses(report: Report) -> list[FailedRecipient]:
     """Any address the notice names that is not the sender's, the mail system's or an identifier.
 
     qmail: "<kijitora@example.org>:\\nRemote host said: 550 5.1.1 ..."; Exim: "  x@example.jp\\n    host ...";
@@ -72,7 +72,7 @@ def _notice_addresses(report: Report) -> list[Failure]:
 _ORIGINAL_RECIPIENT_FIELDS = ("X-Original-To", "Original-Recipient", "To", "Cc")
 
 
-def _original_recipient(report: Report) -> list[Failure]:
+def _original_recipient(report: Report) -> list[FailedRecipient]:
     """The one recipient of the returned original, when the notice names none.
 
     Sendmail V5: "421 example.com (smtp)... Deferred: Connection timed out during user open with example.com"
@@ -93,7 +93,7 @@ def _original_recipient(report: Report) -> list[Failure]:
     return [dataclasses.replace(_failure(report.notice, address, chosen), inferred=True) for address in chosen]
 
 
-DETECTORS: list[Callable[[Report], list[Failure]]] = [
+DETECTORS: list[Callable[[Report], list[FailedRecipient]]] = [
     _failed_recipients_header,
     _notice_addresses,
     _original_recipient,  # last: only when the notice itself names nobody
@@ -119,7 +119,7 @@ def _without_urls(text: str) -> str:
     return _URL.sub(" ", text)
 
 
-def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
+def _failure(notice: str, recipient: str, recipients: list[str]) -> FailedRecipient:
     block = _block(notice, recipient, recipients)
     words = _verdict_lines(notice, recipient) or block
     if len(recipients) == 1 and not _REPLY_CODE.search(words):
@@ -127,7 +127,7 @@ def _failure(notice: str, recipient: str, recipients: list[str]) -> Failure:
         # unknown\n\nThe following recipients were affected: x"; Notes "User not listed in ... Book\nx@example.com"
         words = " ".join(notice.split())[:_MAX_BLOCK]
     remote = _REMOTE_HOST.search(words)
-    return Failure(recipient, words, remote.group(1) if remote else None, block)
+    return FailedRecipient(recipient, words, remote.group(1) if remote else None, block)
 
 
 # Sendmail's transcript gives each recipient its own verdict line, "NNN <address>... text", and lines about other

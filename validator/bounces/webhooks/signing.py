@@ -198,7 +198,7 @@ def _b64(value: Any, what: str) -> bytes:
         raise InvalidSignature(f"unsigned: {what} is missing")
     try:
         return base64.b64decode(value.strip(), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, and ValueError for a non-ASCII string
         raise InvalidSignature(f"{what} is not valid base64") from exc
 
 

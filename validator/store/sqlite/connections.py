@@ -48,7 +48,7 @@ from validator.store import records
 from validator.store.base import StoreBase
 from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
 from validator.store.sqlite.keyfilters import KeyFilters, key_file_token
-from validator.store.sqlite.sql import READ_BUSY_MS, connect, in_transaction, probe_write, to_us, translated
+from validator.store.sqlite.sql import READ_BUSY_MS, READ_MMAP, connect, in_transaction, probe_write, to_us, translated
 
 T = TypeVar("T")
 log = logging.getLogger("validator.store")
@@ -98,7 +98,7 @@ class SqliteConnections(StoreBase):
                 store._wconn = connect(path, store._busy_ms, "journal_mode = WAL", "synchronous = FULL")
                 await store._in(store._writer, store._migrate, store._wconn)
                 await store._in(store._writer, store._check_writable)
-                store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536")
+                store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536", READ_MMAP)
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
                 store._bconn = (  # a key filter scan reads each page once: a small page cache will do
                     connect(path, store._busy_ms, "query_only = 1", "cache_size = -512") if key_filters else None

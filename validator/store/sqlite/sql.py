@@ -22,6 +22,11 @@ from validator.store import records
 T = TypeVar("T")
 CHUNK = 512  # keys per IN (...): far below SQLite's 32,766 variables; ~1-3 ms on the loop at most
 READ_BUSY_MS = 100  # the longest a loop-thread read may wait for a lock
+# The loop's reader maps the file (https://sqlite.org/mmap.html) instead of copying each page it
+# probes through read() into its own cache: a 1,000-key batch at 10M entries took 4-5 ms instead
+# of 10-16 ms. The pages are the OS page cache's (shared, reclaimable, counted in RSS as file
+# pages once touched); builds cap the size (Debian's SQLite 3.40 at 2 GiB less 64 KiB).
+READ_MMAP = f"mmap_size = {1 << 31}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS = "kind, value, reason, source, detail, created_at, updated_at, expires_at"
 KEY_COLUMNS = "id, name, scopes, secret_sha256, created_at, revoked_at, last_used_at"
@@ -45,14 +50,15 @@ def from_us(us: int | None) -> datetime | None:
 
 def suppression(row: Sequence[Any]) -> Suppression:
     kind, value, reason, source, detail, created, updated, expires = row[:8]
+    created_at = EPOCH + timedelta(microseconds=created)
     return Suppression(
         _KINDS[kind],
         value,
         _REASONS[reason],
         source,
         detail,
-        EPOCH + timedelta(microseconds=created),
-        EPOCH + timedelta(microseconds=updated),
+        created_at,
+        created_at if updated == created else EPOCH + timedelta(microseconds=updated),  # never changed: the usual
         None if expires is None else EPOCH + timedelta(microseconds=expires),
     )
 

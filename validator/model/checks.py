@@ -1,4 +1,4 @@
-"""The shared vocabulary: enums and frozen values that every layer speaks.
+"""The vocabulary of a validation: statuses, actions, reasons, and each check's facts.
 
 Nothing here does I/O or imports from another ``validator`` module; every other module
 may import this one. Enum values are the wire values (lower_snake), so the API, the CLI
@@ -7,10 +7,11 @@ and openapi.yaml all use the same words.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from validator.model.suppressions import Suppression
 
 
 class Status(StrEnum):
@@ -215,127 +216,3 @@ class Verdict:
     soft_streak: SoftStreak | None = None
     elapsed_ms: float = 0.0
     smtp: ProbeResult | None = None  # None: no probe (not enabled, not asked, or DNS already decided)
-
-
-# --- The suppression list and API keys: what ``validator.store`` keeps. ---------------------------------
-#
-# Keys are normalized by the caller, never by the store, which only stores and compares them:
-#   address key = local_part.lower() + "@" + ascii_domain.lower()  (suppressing more is the safe
-#                 side; no Gmail dot or plus-tag folding)
-#   domain key  = ascii_domain.lower()
-# Every datetime is timezone-aware UTC.
-
-
-class SuppressionKind(StrEnum):
-    """Whether an entry suppresses one address or every address of a domain."""
-
-    ADDRESS = "address"
-    DOMAIN = "domain"
-
-
-class SuppressionReason(StrEnum):
-    """Why an address or domain must not be sent to."""
-
-    HARD_BOUNCE = "hard_bounce"  # a permanent failure (5.x.x) was seen
-    CHRONIC_SOFT_BOUNCE = "chronic_soft_bounce"  # transient failures (4.x.x) that never cleared
-    COMPLAINT = "complaint"  # the recipient marked a message as spam (feedback loop)
-    UNSUBSCRIBE = "unsubscribe"
-    MANUAL = "manual"  # an operator added it
-
-
-@dataclass(frozen=True, slots=True)
-class SuppressionEntry:
-    """What a caller asks the store to keep; the store adds the timestamps."""
-
-    kind: SuppressionKind
-    value: str  # the normalized key (see above)
-    reason: SuppressionReason
-    source: str  # who reported it: "api", "import", "bounce:<platform>", ...
-    detail: str | None = None  # e.g. the SMTP reply that caused it
-    expires_at: datetime | None = None  # None: never expires
-
-
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    """An entry as the store holds it. An expired entry is never returned by a lookup."""
-
-    kind: SuppressionKind
-    value: str
-    reason: SuppressionReason
-    source: str
-    detail: str | None
-    created_at: datetime  # when it took effect (re-suppressing after expiry counts as new)
-    updated_at: datetime  # last change of reason, source, detail or expires_at
-    expires_at: datetime | None = None
-
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
-
-class AuditAction(StrEnum):
-    """What a change did to a suppression entry."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    DELETED = "deleted"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One change of one entry: who (actor: API key or CLI user), when, why, and what changed.
-
-    ``before``/``after`` summarise the entry (reason, source, detail, expires_at as ISO 8601):
-    ``before`` is None for a creation of a new key, ``after`` None for a deletion.
-    """
-
-    id: int
-    kind: SuppressionKind
-    value: str
-    action: AuditAction
-    actor: str
-    at: datetime
-    why: str | None
-    before: Mapping[str, str | None] | None
-    after: Mapping[str, str | None] | None
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    """Counts of one bulk write. ``added + updated + unchanged`` is the number of entries given."""
-
-    added: int  # keys that were absent (or expired) and are now suppressed
-    updated: int  # live keys whose reason, source, detail or expires_at changed
-    unchanged: int  # identical to what was stored, or repeated later in the same call
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    """An API key as stored: never the token, only a hash of its secret (kept by the store).
-
-    A publishable key (token ``pk_...``, safe to put in a web page) holds the scope ``publishable``
-    and one ``origin:<scheme://host[:port]>`` word per page origin it may be used from; the
-    words travel with the other scopes, so both stores keep them without a column of their own.
-    """
-
-    id: str  # the public key id, also part of the token: vk_<id>_<secret>
-    name: str
-    scopes: frozenset[str]
-    created_at: datetime
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None  # updated at most about once a minute
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    @property
-    def publishable(self) -> bool:
-        return PUBLISHABLE in self.scopes
-
-    @property
-    def origins(self) -> frozenset[str]:
-        return frozenset(s[len(ORIGIN_PREFIX) :] for s in self.scopes if s.startswith(ORIGIN_PREFIX))
-
-
-PUBLISHABLE = "publishable"  # the scope of keys that may only ask POST /v1/validate, from listed origins
-ORIGIN_PREFIX = "origin:"
