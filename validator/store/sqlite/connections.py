@@ -106,7 +106,10 @@ class SqliteConnections(StoreBase):
             token = await store._in(store._writer, key_file_token, store._wconn) if key_filters else None
             if token is not None:
                 store._key_filters.start(
-                    token, lambda keep: store._in(store._builder, keep, store._bconn), store._builder.submit
+                    token,
+                    lambda keep: store._in(store._builder, keep, store._bconn),
+                    store._builder.submit,
+                    store._end_snapshot,  # the next lookup takes a new snapshot, and the filters with it
                 )
         except BaseException:
             await store.close()

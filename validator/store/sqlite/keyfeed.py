@@ -156,15 +156,17 @@ class KeyKeeper:
         self._state: FileState | None = None
         self._layers: list[BloomLayer] = []
 
-    def keep(self, conn: sqlite3.Connection) -> None:
-        """Take the file over (or build it), then add the keys stored since its ``last_id``."""
+    def keep(self, conn: sqlite3.Connection) -> bool:
+        """Take the file over (or build it), then add the keys stored since its ``last_id``. True
+        when the file changed (built, or extended)."""
         with translated():
             if self._file is not None and _inode(self.path) != self._file.inode:
                 self.close()  # removed or replaced behind the keeper's back: readers no longer see it
-            if self._file is None:
+            taken = self._file is None
+            if taken:
                 self._take_over(conn)
             assert self._file is not None and self._state is not None
-            started, first = time.monotonic(), self._state.last_id
+            started, first, inode = time.monotonic(), self._state.last_id, self._file.inode
             while True:
                 (top,) = conn.execute(self.sql.top).fetchone()
                 if top - self._state.last_id > max(REBUILD_GAP, sum(held for _, held in self._state.layers)):
@@ -177,7 +179,7 @@ class KeyKeeper:
                             "key filter extended: %s, ids %d to %d in %.2f s",
                             *(self.sql.name, first + 1, self._state.last_id, time.monotonic() - started),
                         )
-                    return
+                    return self._state.last_id != first or self._file.inode != inode or taken
                 self._add(key for _, key in rows if key)
                 last_id = rows[-1][0]
                 self._state = replace(self._state, last_id=last_id, fingerprint=key_hash(rows[-1][1] or ""))

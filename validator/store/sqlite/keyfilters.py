@@ -29,7 +29,7 @@ KEEP_SECONDS = 0.5  # how often the keeper brings the shared key files up to dat
 KEEP_RETRY_SECONDS = 60.0  # after the key files could not be written
 TOKEN_SQL = "SELECT value FROM counters WHERE name = 'key_file_token'"
 
-Run = Callable[[Callable[[sqlite3.Connection], None]], Awaitable[None]]  # on the filter thread, its connection
+Run = Callable[[Callable[[sqlite3.Connection], bool]], Awaitable[bool]]  # on the filter thread, its connection
 Submit = Callable[[Callable[[], None]], "Future[Any]"]  # queued on the filter thread
 
 
@@ -62,11 +62,13 @@ class KeyFilters:
         self._behind = asyncio.Event()  # set by a pull that found too many new keys: keep at once
         self._keeping: asyncio.Future[None] | None = None
 
-    def start(self, token: int, run: Run, submit: Submit) -> None:
+    def start(self, token: int, run: Run, submit: Submit, changed: Callable[[], None]) -> None:
+        """``changed``: called on the loop after this process changed a file (the loop's snapshot
+        may then be renewed early, so that the filters take it up at the next lookup)."""
         self._feeds = [self.suppressions, self.streaks]
         for feed in self._feeds:
             feed.token = token
-        self._keeping = asyncio.ensure_future(self._keep(token, run, submit))
+        self._keeping = asyncio.ensure_future(self._keep(token, run, submit, changed))
 
     def pull(self, conn: sqlite3.Connection) -> None:
         """In the loop's fresh snapshot: bring the filters up to date from the shared files and the
@@ -81,7 +83,7 @@ class KeyFilters:
         """Filters not in use yet (being built, or catching up with a burst of writes)."""
         return sum(feed.filter is None for feed in self._feeds)
 
-    async def _keep(self, token: int, run: Run, submit: Submit) -> None:
+    async def _keep(self, token: int, run: Run, submit: Submit, changed: Callable[[], None]) -> None:
         lock = KeeperLock(Path(f"{self.database}-keys.lock"))
         keepers = [KeyKeeper(feed.sql, feed.path, token) for feed in self._feeds]
         try:
@@ -91,7 +93,8 @@ class KeyFilters:
                 if lock.try_take():
                     for keeper in keepers:
                         try:
-                            await run(keeper.keep)
+                            if await run(keeper.keep):
+                                changed()
                         except StoreUnavailable as exc:  # lookups stay correct without it; try again
                             log.warning("key filter %s not kept up to date: %s", keeper.sql.name, exc)
                         except Exception:  # a file that cannot be written, or a fault: lookups go to SQLite
