@@ -18,9 +18,9 @@ def suppressed_address(number: int) -> str:
     return f"user{number}@domain{number % 20_000}.example"
 
 
-def seed_suppressions(path: Path, count: int) -> None:
-    """Add ``count`` address entries, with ids taken from the store's own counter (ids only grow:
-    the key filter's feed relies on it)."""
+def seed_suppressions(path: Path, count: int, start: int = 0) -> None:
+    """Add ``count`` address entries, ``suppressed_address(start)`` onwards, with ids taken from the
+    store's own counter (ids only grow: the key filter's feed relies on it)."""
     now_us = int(time.time() * 1_000_000)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -29,11 +29,14 @@ def seed_suppressions(path: Path, count: int) -> None:
             "UPDATE counters SET value = value + ? WHERE name = 'suppression_id' RETURNING value", (count,)
         ).fetchone()[0]
         first = last - count + 1
-        for start in range(0, count, BATCH):
+        for offset in range(0, count, BATCH):
             conn.executemany(
                 "INSERT INTO suppressions (kind, value, id, reason, source, detail, created_at, updated_at,"
                 " expires_at) VALUES ('address', ?, ?, 'hard_bounce', 'bench', NULL, ?, ?, NULL)",
-                ((suppressed_address(n), first + n, now_us, now_us) for n in range(start, min(start + BATCH, count))),
+                (
+                    (suppressed_address(start + n), first + n, now_us, now_us)
+                    for n in range(offset, min(offset + BATCH, count))
+                ),
             )
         conn.execute("COMMIT")
     finally:

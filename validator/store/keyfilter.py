@@ -1,41 +1,95 @@
-"""A Bloom filter of stored keys: "certainly not suppressed" (or "certainly no soft-bounce
+"""Bloom filters of stored keys: "certainly not suppressed" (or "certainly no soft-bounce
 streak") without touching SQLite.
 
 Almost every address a sender validates is not on its suppression list. In a running server
 a SQLite point lookup costs ~25 µs (a cold path through the library between HTTP requests,
-against ~5 µs in a tight loop); asking this filter first costs ~2 µs and answers "no" for
-99% of unsuppressed keys at 10 bits per key. A "maybe" still goes to SQLite, so the filter
+against ~5 µs in a tight loop); asking a filter first costs ~2 µs and answers "no" for
+99% of unsuppressed keys at 10 bits per key. A "maybe" still goes to SQLite, so a filter
 can only save work, never change an answer, as long as it holds every key ever stored: keys
 are only added (a deleted or expired key left behind costs a wasted lookup, nothing more).
 
-Pure: no I/O. ``hash()`` of a str is randomised per process, which is fine: a filter lives
-and dies with its process.
+``BloomLayer`` sets and tests bits in any buffer: a ``bytearray`` (``KeyFilter``, one process)
+or a memory map of a file that every process of a host shares (``sqlite/keyfile.py``).
+``Layers`` asks several in turn: a filter that fills up gains a layer instead of being built
+again (a scalable Bloom filter, Almeida et al., "Scalable Bloom Filters", IPL 101(6), 2007).
+
+The bit positions come from BLAKE2b (``hashlib``), not ``hash()``: ``hash()`` of a str is
+randomised per process, and a filter in a shared file must mean the same to every process.
+Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
-_PROBES = 4
-_BITS_PER_KEY = 10  # with 4 probes: about 1.2% false positives at capacity
+PROBES = 4
+BITS_PER_KEY = 10  # with 4 probes: about 1.2% false positives at capacity
+MIN_BITS = 1 << 20
+
+
+def key_hash(key: str) -> int:
+    """64 bits that every process derives alike from ``key``."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+
+def bits_for(capacity: int) -> int:
+    """The size in bits of a layer for ``capacity`` keys: a power of two, at least ``MIN_BITS``."""
+    return 1 << max(MIN_BITS.bit_length() - 1, (max(capacity, 1) * BITS_PER_KEY - 1).bit_length())
+
+
+class Buffer(Protocol):
+    def __getitem__(self, index: int, /) -> int: ...
+    def __setitem__(self, index: int, value: int, /) -> None: ...
+
+
+class BloomLayer:
+    """``nbits`` bits (a power of two) of ``buffer`` from byte ``offset``: set and test keys' probes."""
+
+    def __init__(self, buffer: Buffer, nbits: int, offset: int = 0) -> None:
+        self._buffer, self._mask, self._offset = buffer, nbits - 1, offset
+        self.nbits = nbits
+        self.capacity = nbits // BITS_PER_KEY
+
+    def add_hash(self, h: int) -> None:
+        buffer, mask, offset, step = self._buffer, self._mask, self._offset, (h >> 32) | 1
+        for i in range(PROBES):
+            index = (h + i * step) & mask
+            buffer[offset + (index >> 3)] |= 1 << (index & 7)
+
+    def has_hash(self, h: int) -> bool:
+        buffer, mask, offset, step = self._buffer, self._mask, self._offset, (h >> 32) | 1
+        for i in range(PROBES):
+            index = (h + i * step) & mask
+            if not buffer[offset + (index >> 3)] & (1 << (index & 7)):
+                return False
+        return True
+
+
+class Layers:
+    """Several layers read as one filter: a key might be in it if any layer might hold it."""
+
+    def __init__(self, layers: Sequence[BloomLayer]) -> None:
+        self.layers = tuple(layers)
+
+    def might_contain(self, key: str) -> bool:
+        h = key_hash(key)
+        return any(layer.has_hash(h) for layer in self.layers)
 
 
 class KeyFilter:
-    """Add keys; ask whether a key might have been added."""
+    """A filter in this process's memory: add keys; ask whether a key might have been added."""
 
     def __init__(self, capacity: int) -> None:
-        bits = 1 << max(20, (max(capacity, 1) * _BITS_PER_KEY - 1).bit_length())
-        self.capacity = bits // _BITS_PER_KEY
+        nbits = bits_for(capacity)
+        self._bits = bytearray(nbits // 8)
+        self.layer = BloomLayer(self._bits, nbits)
+        self.capacity = self.layer.capacity
         self.count = 0
-        self._mask = bits - 1
-        self._bits = bytearray(bits // 8)
 
     def add(self, key: str) -> None:
-        h = hash(key)
-        step = (h >> 29) | 1
-        for i in range(_PROBES):
-            index = (h + i * step) & self._mask
-            self._bits[index >> 3] |= 1 << (index & 7)
+        self.layer.add_hash(key_hash(key))
         self.count += 1
 
     def update(self, keys: Iterable[str]) -> None:
@@ -43,16 +97,13 @@ class KeyFilter:
             self.add(key)
 
     def might_contain(self, key: str) -> bool:
-        h = hash(key)
-        step = (h >> 29) | 1
-        bits, mask = self._bits, self._mask
-        for i in range(_PROBES):
-            index = (h + i * step) & mask
-            if not bits[index >> 3] & (1 << (index & 7)):
-                return False
-        return True
+        return self.layer.has_hash(key_hash(key))
+
+    def clear(self) -> None:
+        self._bits[:] = bytes(len(self._bits))
+        self.count = 0
 
     @property
     def full(self) -> bool:
-        """Past capacity the false-positive rate climbs: time to build a bigger one."""
+        """Past capacity the false-positive rate climbs."""
         return self.count > self.capacity

@@ -1,7 +1,9 @@
 """The embedded store on one SQLite file: ``SqliteStore``, composed of one class per role.
 
     connections.py   threads, the loop's read snapshot, writes, migrations (why this shape: there)
-    keyfeed.py       the key filters that spare most lookups a query
+    keyfilters.py    the key filters that spare most lookups a query, and their keeper
+    keyfeed.py       each filter: the loop's pull, the keeper's build and extension
+    keyfile.py       the filter file beside the database, mapped by every process of the host
     suppressions.py  the suppression list and its audit trail
     api_keys.py      API keys
     bounces.py       bounce ingestion, streaks, the report and the event lists

@@ -4,7 +4,7 @@ Why this shape (figures measured on this machine with 1,000,000 rows):
 
 - **Hot-path reads run synchronously on the event loop thread** (``find_suppressions``,
   ``find_soft_streaks``, ``get_suppression``, ``verify_api_key``, ``ping``) on a dedicated read
-  connection; the first two ask a key filter first (``keyfeed.py``), so most never reach SQLite. A point
+  connection; the first two ask a key filter first (``keyfilters.py``), so most never reach SQLite. A point
   lookup costs a few µs in ``sqlite3`` but 35-80 µs through a thread hop (aiosqlite), and a
   batched ``IN (...)`` a few µs per address; a hop would cost more than the query. They stay
   short and bounded: indexed lookups only, at most ``CHUNK`` keys per statement, a yield to the
@@ -47,7 +47,7 @@ from validator.errors import StoreReadOnly, StoreUnavailable
 from validator.store import records
 from validator.store.base import StoreBase
 from validator.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS_SQLITE, Migration, pending
-from validator.store.sqlite.keyfeed import KeyFeed, streak_feed, suppression_feed
+from validator.store.sqlite.keyfilters import KeyFilters, key_file_token
 from validator.store.sqlite.sql import READ_BUSY_MS, READ_MMAP, connect, in_transaction, probe_write, to_us, translated
 
 T = TypeVar("T")
@@ -67,8 +67,8 @@ class SqliteConnections(StoreBase):
         self._wconn: sqlite3.Connection | None = None  # used by the writer thread only
         self._rconn: sqlite3.Connection | None = None  # used by the event loop thread only
         self._stale, self._snapshot_until = True, 0.0  # the reader's snapshot (see _reader)
-        self._suppression_keys, self._streak_keys = suppression_feed(), streak_feed()  # see keyfilter.py
-        self._rebuilds: set[asyncio.Future[None]] = set()
+        self._key_filters = KeyFilters(path)  # in use once started (see open)
+        self._suppression_keys, self._streak_keys = self._key_filters.suppressions, self._key_filters.streaks
         self._release: asyncio.TimerHandle | None = None  # ends an idle snapshot (see _end_snapshot)
         self._sconn: sqlite3.Connection | None = None  # used by the scan thread only
         self._bconn: sqlite3.Connection | None = None  # used by the filter-building thread only
@@ -100,9 +100,17 @@ class SqliteConnections(StoreBase):
                 await store._in(store._writer, store._check_writable)
                 store._rconn = connect(path, READ_BUSY_MS, "query_only = 1", "cache_size = -65536", READ_MMAP)
                 store._sconn = connect(path, store._busy_ms, "query_only = 1")
-                store._bconn = connect(path, store._busy_ms, "query_only = 1") if key_filters else None
-            for feed in (store._suppression_keys, store._streak_keys) if key_filters else ():
-                store._rebuild(feed)
+                store._bconn = (  # a key filter scan reads each page once: a small page cache will do
+                    connect(path, store._busy_ms, "query_only = 1", "cache_size = -512") if key_filters else None
+                )
+            token = await store._in(store._writer, key_file_token, store._wconn) if key_filters else None
+            if token is not None:
+                store._key_filters.start(
+                    token,
+                    lambda keep: store._in(store._builder, keep, store._bconn),
+                    store._builder.submit,
+                    store._end_snapshot,  # the next lookup takes a new snapshot, and the filters with it
+                )
         except BaseException:
             await store.close()
             raise
@@ -145,35 +153,13 @@ class SqliteConnections(StoreBase):
                 conn.execute("COMMIT")
 
     def _pull_new_keys(self, conn: sqlite3.Connection) -> None:
-        """Bring the key filters up to date. A few thousand keys are read here; more (a big import
-        or ingest by another process) would stall the loop, so that filter is dropped (its lookups
-        go to SQLite) and rebuilt on the scan thread."""
-        for feed in (self._suppression_keys, self._streak_keys):
-            if not feed.pull(conn):
-                self._rebuild(feed)
-
-    def _rebuild(self, feed: KeyFeed) -> None:
-        rebuild = asyncio.ensure_future(self._build(feed))
-        self._rebuilds.add(rebuild)
-        rebuild.add_done_callback(self._rebuilds.discard)
+        self._key_filters.pull(conn)  # at most a few thousand keys here (see keyfilters.py)
 
     @property
     def key_filters_building(self) -> int:
-        """Key filters still being built: their lookups go to SQLite meanwhile (same answers, slower)."""
-        return len(self._rebuilds)
-
-    async def _build(self, feed: KeyFeed) -> None:
-        """Build on the filter thread, then take over on the loop: the filter holds every key up to
-        the id of its build's snapshot, and the next snapshot renewal pulls the keys written since
-        (ids only grow, in commit order), before any lookup asks it."""
-        started = time.monotonic()
-        try:
-            built, last_id = await self._in(self._builder, feed.build, self._bconn)
-        except StoreUnavailable:
-            return  # lookups stay correct without it; the next open tries again
-        feed.filter, feed.last_id = built, last_id
-        self._stale = True  # the next lookup renews its snapshot, pulling what was written while building
-        log.info("key filter built: %d keys in %.2f s", built.count, time.monotonic() - started)
+        """Key filters not in use yet (being built, or catching up with a burst of writes): their
+        lookups go to SQLite meanwhile (same answers, slower)."""
+        return self._key_filters.building
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with translated():
@@ -283,8 +269,7 @@ class SqliteConnections(StoreBase):
         if self._closed:
             return
         await self._keys.close()
-        for rebuild in self._rebuilds:
-            rebuild.cancel()
+        self._key_filters.close()
         if self._bconn is not None:
             self._bconn.interrupt()  # a build under way would hold close up for its whole scan
         if self._release is not None:
