@@ -60,7 +60,9 @@ def build_services(settings: Settings, store: Store, metrics: Metrics | None = N
 @asynccontextmanager
 async def open_services(settings: Settings, *, smtp: bool = True, key_filters: bool = True) -> AsyncIterator[Services]:
     """Open the configured store and assemble the services on it; close everything on exit.
-    ``key_filters``: build the store's in-memory key filters (a job child does without)."""
+    ``key_filters``: use the store's key filters. The job child and the CLI do without: their
+    lookups come batched, one query per chunk, and a short-lived command would otherwise become
+    the host's filter keeper and start a build its exit cuts short."""
     store = await open_store(settings.database_url, timeout=settings.store_timeout, key_filters=key_filters)
     try:
         services = build_services(settings, store, smtp=smtp)

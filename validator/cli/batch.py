@@ -66,7 +66,7 @@ async def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     source, out = open_input(args.input), open_output(args.output)  # both before any work: fail fast
     upload = Upload(source_for(kind, CsvChoice(args.column, args.column_index)), settings.job_max_rows, args.dedupe)
     services = contextlib.AsyncExitStack()
-    checker = (await services.enter_async_context(open_services(settings, smtp=args.smtp))).checker
+    checker = (await services.enter_async_context(open_services(settings, smtp=args.smtp, key_filters=False))).checker
     progress = Progress(lines)
     counts = Counts()
     csv = args.output.endswith(".csv")

@@ -103,7 +103,9 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
     # never creates a store: where there is none, the history is empty.
     exists = not settings.database_url.startswith("sqlite:///") or Path(settings.database_url[10:]).exists()
     store = (
-        None if args.dry_run and not exists else await open_store(settings.database_url, timeout=settings.store_timeout)
+        None
+        if args.dry_run and not exists
+        else await open_store(settings.database_url, timeout=settings.store_timeout, key_filters=False)
     )
     ingestor, summary = Ingestor(store, learning_policy(settings)), Summary()
     pending: list[BounceFact] = []

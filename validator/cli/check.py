@@ -49,7 +49,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 async def _check_all(settings: Settings, addresses: list[str], timeout_ms: int | None, smtp: bool) -> list[Verdict]:
     from validator.runtime import open_services
 
-    async with open_services(settings, smtp=smtp) as services:
+    async with open_services(settings, smtp=smtp, key_filters=False) as services:
         return await services.checker.check_many(addresses, timeout_ms, smtp=smtp)
 
 

@@ -22,7 +22,7 @@ from validator.store import Store, open_store
 
 @contextlib.asynccontextmanager
 async def opened_store(settings: Settings) -> AsyncIterator[Store]:
-    store = await open_store(settings.database_url, timeout=settings.store_timeout)
+    store = await open_store(settings.database_url, timeout=settings.store_timeout, key_filters=False)
     try:
         yield store
     finally:
