@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 REALTIME_WAIT_MAX = 0.05  # seconds a slice waits for real-time requests to end (then it goes on: no starvation)
 
@@ -81,16 +81,19 @@ class RealtimeGate:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[None]:
+    def serving(self) -> RealtimeGate:
+        """``with gate.serving():`` around one real-time validation. The gate is its own context
+        manager: a ``contextlib.contextmanager`` generator cost 1 µs a request, this 0.3 µs."""
+        return self
+
+    def __enter__(self) -> None:
         self.busy += 1
         self._idle.clear()
-        try:
-            yield
-        finally:
-            self.busy -= 1
-            if not self.busy:
-                self._idle.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.busy -= 1
+        if not self.busy:
+            self._idle.set()
 
     async def pause(self) -> None:
         if not self.busy:
