@@ -20,6 +20,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -32,6 +33,14 @@ MIN_BITS = 1 << 20
 def key_hash(key: str) -> int:
     """64 bits that every process derives alike from ``key``."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+
+@functools.lru_cache(maxsize=4096)
+def lookup_hash(key: str) -> int:
+    """``key_hash`` for lookups, remembered: a validation asks two filters (suppressions, soft-bounce
+    streaks) about its address, and domains repeat from request to request. A hit costs 0.1 µs, a
+    BLAKE2b digest 0.5 µs. Building a filter hashes each key once and uses ``key_hash`` itself."""
+    return key_hash(key)
 
 
 def bits_for(capacity: int) -> int:
@@ -79,7 +88,7 @@ class Layers:
         self.layers = tuple(layers)
 
     def might_contain(self, key: str) -> bool:
-        h = key_hash(key)
+        h = lookup_hash(key)
         for layer in self.layers:  # a plain loop: any() over a generator costs more than one layer's test
             if layer.has_hash(h):
                 return True
@@ -105,7 +114,7 @@ class KeyFilter:
             self.add(key)
 
     def might_contain(self, key: str) -> bool:
-        return self.layer.has_hash(key_hash(key))
+        return self.layer.has_hash(lookup_hash(key))
 
     def clear(self) -> None:
         self._bits[:] = bytes(len(self._bits))
