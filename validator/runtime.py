@@ -35,7 +35,6 @@ GC_THRESHOLDS = (10_000, 20, 10)  # CPython's default is (700, 10, 10)
 class Services:
     """What a validation needs, assembled once; ``prober`` is None where SMTP probing is off."""
 
-    settings: Settings
     store: Store
     resolver: MxResolver
     prober: Prober | None
@@ -54,7 +53,7 @@ def build_services(settings: Settings, store: Store, metrics: Metrics | None = N
     resolver = MxResolver(settings)
     prober = Prober(settings) if smtp else None
     checker = Checker(settings, resolver, store, metrics, prober=prober)
-    return Services(settings, store, resolver, prober, checker)
+    return Services(store, resolver, prober, checker)
 
 
 @asynccontextmanager

@@ -93,16 +93,24 @@ def parse_address(text: str, *, allow_smtputf8: bool = True, allow_reserved: boo
     ``allow_reserved=True`` accepts special-use names (``.test``, ``.localhost``, bare
     ``localhost``, ...) for test environments.
     """
-    trimmed = text.strip(_SURROUNDING_WHITESPACE)
-    # The fast pattern is ASCII only, so there characters are octets; the length goes first
-    # so that a megabyte of text is not scanned.
-    fast = _FAST_ADDRESS.fullmatch(trimmed) if len(trimmed) <= EMAIL_MAX_LENGTH else None
+    fast = _fast_parts(text)
+    if isinstance(fast, InvalidAddress):
+        return fast
     if fast is not None:
-        domain = _check_domain(fast[2])
-        if isinstance(domain, InvalidAddress):
-            return domain
-        return _finish(fast[1], domain, smtputf8=False, allow_reserved=allow_reserved)
+        return _finish(fast[0], fast[1], smtputf8=False, allow_reserved=allow_reserved)
     return _parse_slow(text, allow_smtputf8=allow_smtputf8, allow_reserved=allow_reserved)
+
+
+def _fast_parts(text: str) -> tuple[str, _Domain] | InvalidAddress | None:
+    """A plain ASCII address split by pattern, its domain judged (None: not plain, take the slow path).
+    The fast pattern is ASCII only, so there characters are octets; the length goes first so that a
+    megabyte of text is not scanned."""
+    trimmed = text.strip(_SURROUNDING_WHITESPACE)
+    fast = _FAST_ADDRESS.fullmatch(trimmed) if len(trimmed) <= EMAIL_MAX_LENGTH else None
+    if fast is None:
+        return None
+    domain = _check_domain(fast[2])
+    return domain if isinstance(domain, InvalidAddress) else (fast[1], domain)
 
 
 def _parse_slow(text: str, *, allow_smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
@@ -154,13 +162,12 @@ def parse_key_parts(text: str, *, allow_reserved: bool = False) -> tuple[str, st
     """``parse_address`` (SMTPUTF8 allowed) reduced to what a suppression lookup needs: the local
     part and the ASCII domain, or the same ``InvalidAddress``; on the fast path no ``Address`` is
     built (a bulk lookup parses 1,000 per request). A property test holds it to ``parse_address``."""
-    trimmed = text.strip(_SURROUNDING_WHITESPACE)
-    fast = _FAST_ADDRESS.fullmatch(trimmed) if len(trimmed) <= EMAIL_MAX_LENGTH else None
+    fast = _fast_parts(text)
+    if isinstance(fast, InvalidAddress):
+        return fast
     if fast is not None:
-        domain = _check_domain(fast[2])
-        if isinstance(domain, InvalidAddress):
-            return domain
-        return _refusal(fast[1], domain, allow_reserved) or (fast[1], domain.ascii)
+        local, domain = fast
+        return _refusal(local, domain, allow_reserved) or (local, domain.ascii)
     parsed = _parse_slow(text, allow_smtputf8=True, allow_reserved=allow_reserved)
     return parsed if isinstance(parsed, InvalidAddress) else (parsed.local_part, parsed.ascii_domain)
 
