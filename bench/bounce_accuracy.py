@@ -4,7 +4,8 @@ Reads every message of ``tests/data/bounces`` with ``validator.bounces.readers.m
 and, in the same run, with flufl.bounce 6 (Mailman's detectors: ``all_failures`` gives the
 temporary and permanent address sets) as a baseline. Prints, as markdown: recipient extraction
 rate, hard-bounce precision and recall against Sisimai's ``hardbounce`` labels, facts from the
-non-bounce negatives, reason agreement per reason (ours only: flufl.bounce has no reasons), and
+non-bounce negatives, reason agreement per reason (ours only: flufl.bounce has no reasons), the real-MTA
+corpus per MTA (``tests/data/mta-dsn``: Postfix and Exim, and OpenSMTPD, a family the development corpus lacks), and
 throughput on one core, in messages per CPU second of this process (wall time would count other
 processes' load on a shared machine). The judging lives in ``tests/corpus/bounce_agreement.py`` so the corpus
 test and these tables cannot drift. Run from the project root.
@@ -31,6 +32,7 @@ from tests.corpus.bounce_agreement import (
     throughput,
 )
 from tests.corpus.label_review import REVIEW, arguable
+from tests.corpus.mta_agreement import per_mta_table
 
 
 def flufl_scanner() -> Callable[[bytes], tuple[set[str], set[str]]] | None:
@@ -122,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(family_table(rows, facts), end="\n\n")
     print("### Leave families out (bench/bounce_families.py)\n")
     print(leave_families_out(rows), end="\n\n")
+    print("### Real MTAs: DSNs they wrote for failures a script caused (tests/data/mta-dsn)\n")
+    print(per_mta_table(), end="\n\n")
     print("### Reason agreement per Sisimai reason (ours)\n")
     print(reason_table(ours), end="\n\n")
     if args.misses:

@@ -34,9 +34,11 @@ DECISIVE = (
     # Yahoo: "Unable to deliver message after multiple retries, giving up."
     # (qmail's "Giving up on 192.0.2.25." ends every permanent failure and says nothing of expiry)
     # Gmail, after days of retries: "The recipient server did not accept our requests to connect."
+    # OpenSMTPD 6.8 (tests/data/mta-dsn): "someone@example.org: Envelope expired"
     (
         re.compile(
-            r"retry timeout exceeded|in the queue too long|giving up(?! on)|message expired|delivery time expired"
+            r"retry timeout exceeded|in the queue too long|giving up(?! on)|(?:message|envelope) expired"
+            r"|delivery time expired"
             r"|did not accept our requests to connect"
             r"|retry time (?:not reached|exceeded)|could not deliver for the last|after multiple retries"
         ),

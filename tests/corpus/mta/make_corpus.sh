@@ -1,8 +1,9 @@
 #!/bin/sh
-# Re-create tests/data/mta-dsn: real DSNs from a real Postfix and a real Exim (Debian's packages), nothing
+# Re-create tests/data/mta-dsn: real DSNs from a real Postfix, Exim and OpenSMTPD (Debian's packages), nothing
 # hand-written.
 #
-#   sh tests/corpus/mta/make_corpus.sh            (as root, from the project root)
+#   sh tests/corpus/mta/make_corpus.sh [postfix] [exim] [opensmtpd]     (as root, from the project root; all three
+#                                                                         when none is named)
 #
 # Each MTA runs in a private network namespace (`unshare --net`): its only interface is loopback, so
 # outbound delivery is impossible by construction and its ports collide with no other MTA on the machine.
@@ -12,31 +13,47 @@
 set -eu
 cd "$(dirname "$0")/../../.."
 PYTHON=${PYTHON:-.venv/bin/python}
+MTAS=${*:-postfix exim opensmtpd}
+wanted() { case " $MTAS " in *" $1 "*) return 0 ;; esac; return 1; }
 if ! command -v postfix >/dev/null 2>&1; then
     # "No configuration": the package installs the programs and leaves the default instance unconfigured
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix
 fi
-# Exim's package conflicts with Postfix's (both are a mail-transport-agent): unpack it, install only its library
-dpkg -s libidn12 >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libidn12
+# Exim's and OpenSMTPD's packages conflict with Postfix's (each is a mail-transport-agent): unpack them, and
+# install only the libraries they need
+for lib in libidn12 libevent-2.1-7; do
+    dpkg -s $lib >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $lib
+done
 WORK=$(mktemp -d /tmp/mta-dsn.XXXXXX)
 chmod 755 "$WORK"  # the postfix and Debian-exim users must reach their queue and spool directories
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
-mkdir "$WORK/postfix" "$WORK/exim" "$WORK/debs" "$WORK/exim-root"
+mkdir "$WORK/postfix" "$WORK/exim" "$WORK/opensmtpd" "$WORK/debs" "$WORK/opensmtpd-debs" "$WORK/exim-root" \
+    "$WORK/opensmtpd-root"
 (cd "$WORK/debs" && apt-get download -q exim4-daemon-light exim4-base 2>/dev/null)
 for deb in "$WORK"/debs/*.deb; do dpkg -x "$deb" "$WORK/exim-root"; done
+(cd "$WORK/opensmtpd-debs" && apt-get download -q opensmtpd 2>/dev/null)
+dpkg -x "$WORK"/opensmtpd-debs/opensmtpd_*.deb "$WORK/opensmtpd-root"
 echo "nameserver 127.0.0.1" > "$WORK/resolv.conf"
 cp /etc/passwd "$WORK/passwd"
 cp /etc/group "$WORK/group"
 grep -q '^Debian-exim:' "$WORK/passwd" || echo 'Debian-exim:x:64990:64990:Exim:/nonexistent:/usr/sbin/nologin' >> "$WORK/passwd"
 grep -q '^Debian-exim:' "$WORK/group" || echo 'Debian-exim:x:64990:' >> "$WORK/group"
+for user in opensmtpd:64991 opensmtpq:64992; do
+    grep -q "^${user%%:*}:" "$WORK/passwd" ||
+        echo "${user%%:*}:x:${user#*:}:${user#*:}:OpenSMTPD:/var/lib/opensmtpd/empty:/usr/sbin/nologin" >> "$WORK/passwd"
+    grep -q "^${user%%:*}:" "$WORK/group" || echo "${user%%:*}:x:${user#*:}:" >> "$WORK/group"
+done
+# smtpctl talks to the daemon's queue only as group opensmtpq (the package's postinst sets the same mode)
+chgrp "$(grep '^opensmtpq:' "$WORK/group" | cut -d: -f3)" "$WORK/opensmtpd-root/usr/sbin/smtpctl"
+chmod 2755 "$WORK/opensmtpd-root/usr/sbin/smtpctl"
 
-unshare --net --mount -- sh -c "
+wanted postfix && unshare --net --mount -- sh -c "
     ip link set lo up
     mount --bind '$WORK/resolv.conf' /etc/resolv.conf
     exec '$PYTHON' -m tests.corpus.mta.postfix_dsns --work '$WORK/postfix' --out tests/data/mta-dsn
 "
-unshare --net --mount -- sh -c "
+wanted exim && unshare --net --mount -- sh -c "
     ip link set lo up
     mount --bind '$WORK/resolv.conf' /etc/resolv.conf
     mount --bind '$WORK/passwd' /etc/passwd
@@ -44,3 +61,21 @@ unshare --net --mount -- sh -c "
     mount -t overlay overlay -o 'lowerdir=/usr/sbin:$WORK/exim-root/usr/sbin' /usr/sbin
     exec '$PYTHON' -m tests.corpus.mta.exim_dsns --work '$WORK/exim' --out tests/data/mta-dsn
 "
+# OpenSMTPD resolves an MX host with AI_ADDRCONFIG, which finds no address while 127.0.0.1 is the only one: a
+# second loopback address (still loopback-only) lets it look hosts up. Its spool, chroot and control socket
+# paths are compiled in, so private tmpfs mounts stand in for /var/spool, /var/lib and /run.
+wanted opensmtpd && unshare --net --mount -- sh -c "
+    ip link set lo up
+    ip addr add 127.0.0.10/32 dev lo
+    mount --bind '$WORK/resolv.conf' /etc/resolv.conf
+    mount --bind '$WORK/passwd' /etc/passwd
+    mount --bind '$WORK/group' /etc/group
+    mount -t overlay overlay -o 'lowerdir=/usr/sbin:$WORK/opensmtpd-root/usr/sbin' /usr/sbin
+    mount -t overlay overlay -o 'lowerdir=/usr/libexec:$WORK/opensmtpd-root/usr/libexec' /usr/libexec
+    mount -t tmpfs tmpfs /var/spool
+    mount -t tmpfs tmpfs /run
+    mount -t tmpfs tmpfs /var/lib
+    mkdir -p /var/lib/opensmtpd/empty
+    exec '$PYTHON' -m tests.corpus.mta.opensmtpd_dsns --work '$WORK/opensmtpd' --out tests/data/mta-dsn
+"
+true

@@ -83,7 +83,8 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
     for delivery in deliveries:
         reply = _reply(delivery.diagnostic, delivery.diagnostic_type)
         status, source = dsn.status_and_source(delivery.status, reply.enhanced)
-        event = _EVENTS.get(delivery.action, EventKind.DELIVERED)
+        action = _final_if_expired(delivery.action, delivery.diagnostic)
+        event = _EVENTS.get(action, EventKind.DELIVERED)
         if event is EventKind.DELIVERED:
             reason = BounceReason.DELIVERED
         elif delivery.diagnostic_type == "x-unix":  # RFC 3464 §2.3.6: a local program's exit status, no SMTP reply
@@ -97,7 +98,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
             from_field = delivery.diagnostic is not delivery.context  # else the notice's prose, kept whole
             words = reply.text if reply.code and from_field else delivery.diagnostic or ""
             reason = reason_of(Reply(reply.code, status, words), command=command)
-            reason = _given_up(reason, delivery.action, reply.code, status)
+            reason = _given_up(reason, action, reply.code, status)
             if reason in _VAGUE and len(deliveries) == 1 and notice_says_disabled(report.notice):
                 reason = BounceReason.SUSPEND
         facts.append(
@@ -106,7 +107,7 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
                 delivery.recipient,
                 event,
                 reason,
-                action=delivery.action,
+                action=action,
                 status=status,
                 status_source=source,
                 reply_code=reply.code,
@@ -116,6 +117,19 @@ def _from_dsn(report: Report, deliveries: list[dsn.Delivery]) -> list[BounceFact
             )
         )
     return facts
+
+
+# OpenSMTPD 6.8 (Debian 12) returns an expired message in its delay template: "Action: delayed", "Status: 4.4.7",
+# "someone@example.org: Envelope expired ... Please note that this is only a temporary failure report"
+# (tests/data/mta-dsn/opensmtpd-*-expired.eml). The envelope has left the queue: no retry will follow.
+_EXPIRED = re.compile(r"\benvelope expired\b", re.IGNORECASE)
+
+
+def _final_if_expired(action: DsnAction, diagnostic: str | None) -> DsnAction:
+    """A "delayed" report whose recipient's envelope expired is final: nothing will be tried again."""
+    if action is DsnAction.DELAYED and diagnostic and _EXPIRED.search(diagnostic[:1000]):
+        return DsnAction.FAILED
+    return action
 
 
 # The reporter's own notice can say more than the quoted reply (classify.notice_says_disabled)
