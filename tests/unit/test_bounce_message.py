@@ -79,6 +79,24 @@ def test_delayed_is_not_a_bounce() -> None:
     assert categorize(fact) is Category.IGNORE
 
 
+def test_delayed_report_of_an_expired_envelope_is_final() -> None:
+    # OpenSMTPD 6.8 returns an expired message in its delay template (tests/data/mta-dsn/opensmtpd-*-expired.eml);
+    # a Sendmail-style warning with the same X.4.7 status but no word of expiry stays a delay
+    expired = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: delayed\nStatus: 4.4.7\n"
+        "Diagnostic-Code: smtp; x@example.com: Envelope expired"
+    )
+    warning = dsn(
+        "Final-Recipient: rfc822; x@example.com\nAction: delayed\nStatus: 4.4.7\n"
+        "Diagnostic-Code: smtp; Warning: could not send message for past 4 hours"
+    )
+    [fact] = read_message(expired)
+    assert (fact.event, fact.action, fact.reason) == (EventKind.BOUNCE, DsnAction.FAILED, BounceReason.EXPIRED)
+    assert categorize(fact) is Category.SOFT_TRANSIENT
+    [fact] = read_message(warning)
+    assert (fact.event, fact.action) == (EventKind.DEFERRED, DsnAction.DELAYED)
+
+
 def test_remote_specific_code_beats_generic_status() -> None:
     # Sendmail writes "Status: 5.0.0" around the remote server's "550 5.1.1" (the remote's code is the more specific)
     raw = dsn(
