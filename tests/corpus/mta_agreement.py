@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from tests.corpus.mta.postfix_dsns import REMOTE_REPLIES
 from validator.bounces.facts import Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers.message import read_message
@@ -22,6 +23,14 @@ ROWS: list[dict[str, str]] = [
 # MTA families with messages in the development corpus (../shared/corpora/bounces: lhost-postfix, lhost-exim);
 # OpenSMTPD has none there, so its DSNs are read by rules that never saw its wording
 DEVELOPMENT_FAMILIES = ("postfix", "exim")
+
+
+def own_wording_files() -> list[Path]:
+    """The messages whose failure text the MTA wrote itself (its resolver's, its local delivery's, its own smtpd's
+    as the remote MX), leaving out those quoting a reply the scripted remote MX gave (``REMOTE_REPLIES``: real
+    servers' wordings, but copied by us)."""
+    scripted = {row["file"] for row in ROWS if row["recipient"].partition("@")[0] in REMOTE_REPLIES}
+    return [CORPUS / name for name in sorted({row["file"] for row in ROWS} - scripted)]
 
 
 def reading(row: dict[str, str]) -> tuple[str, str] | None:

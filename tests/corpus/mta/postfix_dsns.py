@@ -81,6 +81,10 @@ CASES = (
             ("someone@nxdomain.test", "bounce", "hard_invalid"),
         ),
     ),
+    # The remote MX is a real Postfix smtpd (a second listener of this instance, below) whose administrator listed
+    # the recipient in check_recipient_access with a bare REJECT: Postfix's own default text (access(5)) refuses
+    # that address whoever sends, as a departed employee's is refused
+    Case("recipient-blocked-by-admin", (("blocked@access.test", "bounce", "hard_invalid"),)),
     Case("success-notice", (("exists@virtual.test", "delivered", "ignore"),), notify="SUCCESS"),
     Case("delay-warning", (("greylisted@relay.test", "deferred", "ignore"),), phase=2),
 )
@@ -95,6 +99,8 @@ def zone() -> Zone:
     records.txt("nomx.test", "v=spf1 -all")  # the name exists, with neither MX nor A (RFC 5321 §5.1)
     records.mx("nullmx.test", 0, ".")  # RFC 7505
     records.servfail("servfail.test")
+    records.mx("access.test", 10, "mx.access.test")
+    records.a("mx.access.test", "127.0.0.4")  # this Postfix's second smtpd (ACCESS_MX_CF)
     records.mx("sender.test", 10, "mx.sender.test")
     records.a("mx.sender.test", "127.0.0.9")
     return records  # every other name (nxdomain.test) is NXDOMAIN
@@ -161,13 +167,22 @@ maximal_queue_lifetime = 0
 delay_warning_time = 0
 maillog_file_prefixes = {work}
 maillog_file = {work}/maillog
+# the second smtpd (ACCESS_MX_CF), the remote MX of access.test: an administrator's recipient access table
+access_mx_restrictions = check_recipient_access inline:{{ {{ blocked@access.test = REJECT }} }}, permit
 """
 
 
+# A second smtpd, the remote MX of access.test, with its own banner: a Postfix client that meets its own
+# myhostname in a greeting refuses to deliver ("mail for x loops back to myself")
+ACCESS_MX_CF = (
+    f"127.0.0.4:{PORT} inet n - n - - smtpd -o smtpd_recipient_restrictions=$access_mx_restrictions"
+    " -o smtpd_banner=mx.access.test\n"
+)
 # The probe tests' service table, plus what delivering and bouncing locally needs.
 MASTER_CF = (
     postfix_instance.MASTER_CF.format(port=2525)
     + "proxywrite unix - - n -  1 proxymap\nlocal     unix  - n n -  - local\n"
+    + ACCESS_MX_CF
 )
 
 
