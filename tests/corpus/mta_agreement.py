@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from tests.corpus.mta.postfix_dsns import REMOTE_REPLIES
+from tests.corpus.mta.harness import REMOTE_REPLIES
 from validator.bounces.facts import Category
 from validator.bounces.policy import categorize
 from validator.bounces.readers.message import read_message

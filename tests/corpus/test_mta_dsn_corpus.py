@@ -13,9 +13,9 @@ from tests.corpus.mta_agreement import ROWS, per_mta_table, reading
 
 
 def test_the_corpus_covers_every_case_the_script_causes() -> None:
-    # Postfix 16 messages, Exim 14 (no virtual table, no access-table MX), OpenSMTPD 13 cases (it refuses unknown local and virtual
-    # users in the session, writing no DSN) in 14 messages (the three-recipient case comes back as two DSNs);
-    # fewer means a case went missing
+    # Postfix 16 messages, Exim 14 (no virtual table, no access-table MX), OpenSMTPD 13 cases (it refuses
+    # unknown local and virtual users in the session, writing no DSN) in 14 messages (the three-recipient case
+    # comes back as two DSNs); fewer means a case went missing
     files = {row["file"] for row in ROWS}
     by_mta = [len({f for f in files if f.startswith(mta)}) for mta in ("postfix-", "exim-", "opensmtpd-")]
     assert (by_mta, len(ROWS)) == ([16, 14, 14], 49)

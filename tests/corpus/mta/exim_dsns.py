@@ -1,7 +1,7 @@
 """Make a real Exim (Debian's exim4-daemon-light, unpacked, not installed) write DSNs for failures we cause.
 
 Run by ``make_corpus.sh`` inside the same kind of private network and mount namespace as
-``postfix_dsns``: the DNS server, the scripted remote MX and the DSN sink are that module's. Exim's
+``postfix_dsns``, with the cases, DNS zone, scripted remote MX and DSN sink of ``harness``. Exim's
 Debian package conflicts with Postfix's (both provide ``mail-transport-agent``), so the script
 unpacks it with ``dpkg -x`` and, inside the mount namespace only, lays the unpacked binaries over
 /usr/sbin (Exim re-executes itself from its compiled-in path) and adds its ``Debian-exim`` user to a
@@ -14,16 +14,25 @@ retries for an hour, so its message gets Exim's delay warning instead.
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from tests.corpus.mta.postfix_dsns import CASES as POSTFIX_CASES
-from tests.corpus.mta.postfix_dsns import PORT, Case, DsnSink, RemoteMx, submit, wait_for, write, zone
-from tests.support.dnsserver import DnsServer, Zone
+from tests.corpus.mta.harness import CASES as POSTFIX_CASES
+from tests.corpus.mta.harness import (
+    PORT,
+    Case,
+    DsnSink,
+    RemoteMx,
+    submit,
+    wait_for,
+    wait_for_listener,
+    write,
+    zone,
+)
+from tests.support.dnsserver import DnsServer
 
 EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
 # Postfix's cases, less the virtual-user table Exim is not given; its success notice comes from the
@@ -98,7 +107,7 @@ def configure(work: Path) -> Path:
 
 def run(work: Path, out: Path) -> None:
     conf = configure(work)
-    with DnsServer(_slow(zone()), host="127.0.0.1", port=53):
+    with DnsServer(zone(), host="127.0.0.1", port=53):
         remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=PORT)
         sink_handler = DsnSink()
         sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
@@ -106,7 +115,7 @@ def run(work: Path, out: Path) -> None:
         sink.start()
         subprocess.run([EXIM, "-C", str(conf), "-bd", "-q1s"], check=True)
         try:
-            _wait_for_listener(("127.0.0.1", 2525))
+            wait_for_listener(("127.0.0.1", 2525))
             written = []
             for case in CASES:
                 before = len(sink_handler.messages)
@@ -128,24 +137,6 @@ def _stop(pid_file: Path, seconds: float = 10) -> None:
         time.sleep(0.2)
     if pid_file.exists():
         subprocess.run(["kill", pid_file.read_text().strip()], check=False)
-
-
-def _wait_for_listener(address: tuple[str, int], seconds: float = 15) -> None:
-    """The daemon returns before it listens: poll the port."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(address, timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def _slow(records: Zone) -> Zone:
-    records.mx("slow.test", 10, "mx.relay.test")  # the same greylisting MX, under the domain that retries for long
-    return records
 
 
 def main() -> int:

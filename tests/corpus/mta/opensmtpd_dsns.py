@@ -3,15 +3,16 @@
 OpenSMTPD is a family the development corpus (``../shared/corpora/bounces``) has no message from, so
 its DSNs are read by rules that never saw its wording: ``python -m bench bounces`` reports them apart,
 as an unseen family. Run by ``make_corpus.sh`` inside the same kind of private network and mount
-namespace as ``postfix_dsns``, whose DNS zone, scripted remote MX, DSN sink and manifest writer it
-uses. Its package conflicts with Postfix's (both provide ``mail-transport-agent``), so the script
-unpacks it with ``dpkg -x``; inside the mount namespace only, ``make_corpus.sh`` lays the unpacked
+namespace as ``postfix_dsns``, with the cases, DNS zone, scripted remote MX, DSN sink and manifest
+writer of ``harness``. Its package conflicts with Postfix's (both provide ``mail-transport-agent``), so
+the script unpacks it with ``dpkg -x``; inside the mount namespace only, ``make_corpus.sh`` lays the unpacked
 binaries over /usr/sbin and /usr/libexec, adds its two users to a private /etc/passwd and gives it a
 private spool and chroot directory. OpenSMTPD always relays to port 25 of an MX, so here the
 remote MX and the sink listen on port 25 of their loopback addresses.
 
-The queue lifetime is a few seconds (``queue ttl``), so a transient failure expires at the next retry;
-``slow.test`` alone has an hour, and gets the delay warning (``bounce warn-interval``).
+The queue lifetime is 8 seconds (``queue ttl``), so a transient failure expires at the next retry; every
+message still queued after 3 seconds gets a delay warning first (``bounce warn-interval``), and the one
+kept for the delay-warning case is ``slow.test``'s.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from tests.corpus.mta.exim_dsns import _slow, _wait_for_listener
-from tests.corpus.mta.postfix_dsns import CASES as POSTFIX_CASES
-from tests.corpus.mta.postfix_dsns import Case, DsnSink, RemoteMx, submit, write, zone
+from tests.corpus.mta.harness import CASES as POSTFIX_CASES
+from tests.corpus.mta.harness import Case, DsnSink, RemoteMx, submit, wait_for_listener, write, zone
 from tests.support.dnsserver import DnsServer
 
 SMTPD = "/usr/sbin/smtpd"  # the unpacked binary, laid over /usr/sbin inside the namespace
@@ -72,7 +72,7 @@ def configure(work: Path) -> Path:
 def run(work: Path, out: Path, only: set[str] | None = None) -> None:
     conf = configure(work)
     cases = [case for case in CASES if not only or case.name in only]
-    with DnsServer(_slow(zone()), host="127.0.0.1", port=53):
+    with DnsServer(zone(), host="127.0.0.1", port=53):
         remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=MX_PORT)
         sink_handler = DsnSink()
         sink = Controller(sink_handler, hostname="127.0.0.9", port=MX_PORT)
@@ -81,7 +81,7 @@ def run(work: Path, out: Path, only: set[str] | None = None) -> None:
         log = (work / "smtpd.log").open("wb")  # -d: in the foreground, logging to stderr (there is no syslog here)
         daemon = subprocess.Popen([SMTPD, "-d", "-v", "-f", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_for_listener(("127.0.0.1", 2525))
+            wait_for_listener(("127.0.0.1", 2525))
             for case in cases:
                 submit(case)
             written = _collect(sink_handler, cases)

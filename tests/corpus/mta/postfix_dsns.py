@@ -1,8 +1,5 @@
 """Make a real Postfix write DSNs for failures this script causes; run by ``make_corpus.sh``, never by tests.
 
-Also the harness ``exim_dsns`` shares: the DNS zone, the scripted remote MX, the DSN sink, submission, and
-the writing of messages and manifest lines.
-
 Inside the private network namespace ``make_corpus.sh`` opens, this starts on loopback: a DNS
 server (``tests/support/dnsserver.py``) on 127.0.0.1:53 answering for the ``*.test`` domains below,
 scripted aiosmtpd servers playing the remote MXs (127.0.0.2, replies per recipient), a sink
@@ -19,117 +16,16 @@ then a long lifetime with ``delay_warning_time = 1s`` for the delay notice.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import smtplib
 import subprocess
 import time
-from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.corpus.mta.harness import CASES, PORT, DsnSink, RemoteMx, submit, wait_for, write, zone
 from tests.support import postfix as postfix_instance
-from tests.support.dnsserver import DnsServer, Zone
-
-PORT = 2526  # every scripted server listens here; Postfix's smtp_tcp_port points at it
-SENDER = "sender@sender.test"
-# The remote MX's reply per recipient local part: real replies of real servers
-REMOTE_REPLIES = {
-    # Postfix smtpd: reject_unlisted_recipient
-    "gone": "550 5.1.1 <{addr}>: Recipient address rejected: User unknown in virtual mailbox table",
-    # Gmail
-    "full": "552 5.2.2 The email account that you tried to reach is over quota.",
-    "disabled": "550 5.2.1 The email account that you tried to reach is disabled.",
-    # Postfix smtpd: reject_rbl_client
-    "rbl": "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org;"
-    " https://www.spamhaus.org/query/ip/127.0.0.1",
-    # Postgrey
-    "greylisted": "450 4.7.1 <{addr}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/",
-    "ok": "250 2.1.5 Ok",
-}
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    recipients: tuple[tuple[str, str, str], ...]  # (address, expected event, expected policy category)
-    phase: int = 1
-    notify: str | None = None  # RFC 3461 NOTIFY= for every recipient
-
-
-CASES = (
-    Case("unknown-local-user", (("nosuchuser@local.test", "bounce", "hard_invalid"),)),
-    Case("unknown-virtual-user", (("nosuchuser@virtual.test", "bounce", "hard_invalid"),)),
-    Case("relayed-550-511", (("gone@relay.test", "bounce", "hard_invalid"),)),
-    Case("relayed-552-522-full", (("full@relay.test", "bounce", "soft_mailbox"),)),
-    Case("relayed-550-521-disabled", (("disabled@relay.test", "bounce", "disabled"),)),
-    Case("relayed-554-571-rbl", (("rbl@relay.test", "bounce", "sender_problem"),)),
-    Case("nxdomain", (("someone@nxdomain.test", "bounce", "hard_invalid"),)),
-    Case("no-mx-no-address", (("someone@nomx.test", "bounce", "hard_invalid"),)),
-    Case("null-mx", (("someone@nullmx.test", "bounce", "hard_invalid"),)),
-    Case("servfail-expired", (("someone@servfail.test", "bounce", "soft_transient"),)),
-    Case("connection-refused-expired", (("someone@refused.test", "bounce", "soft_transient"),)),
-    Case("greylisting-expired", (("greylisted@relay.test", "bounce", "soft_transient"),)),
-    Case(
-        "multi-recipient",
-        (
-            ("gone@relay.test", "bounce", "hard_invalid"),
-            ("full@relay.test", "bounce", "soft_mailbox"),
-            ("someone@nxdomain.test", "bounce", "hard_invalid"),
-        ),
-    ),
-    # The remote MX is a real Postfix smtpd (a second listener of this instance, below) whose administrator listed
-    # the recipient in check_recipient_access with a bare REJECT: Postfix's own default text (access(5)) refuses
-    # that address whoever sends, as a departed employee's is refused
-    Case("recipient-blocked-by-admin", (("blocked@access.test", "bounce", "hard_invalid"),)),
-    Case("success-notice", (("exists@virtual.test", "delivered", "ignore"),), notify="SUCCESS"),
-    Case("delay-warning", (("greylisted@relay.test", "deferred", "ignore"),), phase=2),
-)
-
-
-def zone() -> Zone:
-    records = Zone()
-    records.mx("relay.test", 10, "mx.relay.test")
-    records.a("mx.relay.test", "127.0.0.2")
-    records.mx("refused.test", 10, "mx.refused.test")
-    records.a("mx.refused.test", "127.0.0.3")  # nothing listens there: connection refused
-    records.txt("nomx.test", "v=spf1 -all")  # the name exists, with neither MX nor A (RFC 5321 §5.1)
-    records.mx("nullmx.test", 0, ".")  # RFC 7505
-    records.servfail("servfail.test")
-    records.mx("access.test", 10, "mx.access.test")
-    records.a("mx.access.test", "127.0.0.4")  # this Postfix's second smtpd (ACCESS_MX_CF)
-    records.mx("sender.test", 10, "mx.sender.test")
-    records.a("mx.sender.test", "127.0.0.9")
-    return records  # every other name (nxdomain.test) is NXDOMAIN
-
-
-class RemoteMx:
-    """The remote MX: answers each RCPT from REMOTE_REPLIES by local part; accepts DATA for the rest."""
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        reply = REMOTE_REPLIES.get(address.partition("@")[0].lower(), REMOTE_REPLIES["ok"])
-        if reply.startswith("2"):
-            envelope.rcpt_tos.append(address)
-        return reply.format(addr=address)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return "250 2.0.0 Ok: queued"
-
-
-class DsnSink:
-    """Where the DSNs arrive (the sender's MX): keeps every message whole."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.messages.append(envelope.original_content or b"")
-        return "250 2.0.0 Ok: kept"
+from tests.support.dnsserver import DnsServer
 
 
 def main_cf(work: Path) -> str:
@@ -204,26 +100,6 @@ def configure(work: Path) -> None:
     shutil.chown(vmail, 65534, 65534)
 
 
-def submit(case: Case, port: int = 2525) -> None:
-    message = EmailMessage()
-    message["From"] = f"Sender <{SENDER}>"
-    message["To"] = ", ".join(address for address, _, _ in case.recipients)
-    message["Subject"] = f"corpus case {case.name}"
-    message["Message-ID"] = f"<{case.name}@sender.test>"
-    message.set_content(f"This message was sent to cause the case {case.name}.\n")
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-        options = [f"NOTIFY={case.notify}"] if case.notify else []
-        client.send_message(message, SENDER, [a for a, _, _ in case.recipients], rcpt_options=options)
-
-
-def wait_for(sink: DsnSink, count: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while len(sink.messages) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(sink.messages)} of {count} DSNs arrived")
-        time.sleep(0.2)
-
-
 def run(work: Path, out: Path) -> None:
     configure(work)
     dns = DnsServer(zone(), host="127.0.0.1", port=53)  # the one resolv.conf names, inside the namespace
@@ -261,36 +137,6 @@ def run(work: Path, out: Path) -> None:
             remote_mx.stop()
             sink.stop()
     write(out, written, "postfix", _postfix_version())
-
-
-def write(out: Path, written: list[tuple[Case, bytes]], mta: str, version: str) -> None:
-    """``<mta>-<case>.eml`` files and their manifest lines; the other MTAs' files and lines are kept."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob(f"{mta}-*.eml"):
-        old.unlink()
-    manifest = out / "manifest.jsonl"
-    kept = [
-        line
-        for line in (manifest.read_text().splitlines() if manifest.exists() else [])
-        if line.strip() and not json.loads(line)["file"].startswith(f"{mta}-")
-    ]
-    lines = []
-    for case, raw in written:
-        name = f"{mta}-{case.name}.eml"
-        (out / name).write_bytes(raw)
-        for address, event, category in case.recipients:
-            lines.append(
-                json.dumps(
-                    {
-                        "file": name,
-                        "recipient": address,
-                        "event": event,
-                        "category": category,
-                        "mta": f"{mta} {version}",
-                    }
-                )
-            )
-    manifest.write_text("\n".join(sorted(kept + lines, key=lambda line: json.loads(line)["file"])) + "\n")
 
 
 def _postfix_version() -> str:
