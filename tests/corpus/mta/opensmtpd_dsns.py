@@ -111,8 +111,10 @@ def _collect(sink: DsnSink, cases: list[Case], seconds: float = 120) -> list[tup
             raise TimeoutError(f"no DSN for {[case.name for case, dsns in found if not _covered(case, dsns)]}")
     written = []
     for case, dsns in found:
-        for index, raw in enumerate(dsns):
-            named = tuple(r for r in case.recipients if _names(raw, r[0]))
+        # in the order of the case's recipients, whichever DSN arrived first: the names do not change between runs
+        parts = [(tuple(r for r in case.recipients if _names(raw, r[0])), raw) for raw in dsns]
+        parts.sort(key=lambda part: case.recipients.index(part[0][0]))  # each names one at least (_covered)
+        for index, (named, raw) in enumerate(parts):
             written.append((Case(case.name if index == 0 else f"{case.name}-{index + 1}", named), raw))
     return written
 
