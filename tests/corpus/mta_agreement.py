@@ -20,9 +20,9 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "mta-dsn"
 ROWS: list[dict[str, str]] = [
     json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines() if line.strip()
 ]
-# MTA families with messages in the development corpus (../shared/corpora/bounces: lhost-postfix, lhost-exim);
-# OpenSMTPD has none there, so its DSNs are read by rules that never saw its wording
-DEVELOPMENT_FAMILIES = ("postfix", "exim")
+# MTA families with messages in the development corpus (../shared/corpora/bounces: lhost-postfix, lhost-exim,
+# lhost-sendmail); OpenSMTPD has none there, so its DSNs are read by rules that never saw its wording
+DEVELOPMENT_FAMILIES = ("postfix", "exim", "sendmail")
 
 
 def own_wording_files() -> list[Path]:

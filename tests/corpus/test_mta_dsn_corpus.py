@@ -1,4 +1,4 @@
-"""Every DSN a real Postfix, Exim or OpenSMTPD wrote for a failure we caused is read as that failure
+"""Every DSN a real Postfix, Exim, OpenSMTPD or Sendmail wrote for a failure we caused is read as that failure
 (tests/data/mta-dsn).
 
 The corpus is re-created by ``tests/corpus/mta/make_corpus.sh``; its labels are what the script did
@@ -11,14 +11,15 @@ import re
 
 import pytest
 
-from tests.corpus.mta import exim_dsns, opensmtpd_dsns, postfix_dsns
+from tests.corpus.mta import exim_dsns, opensmtpd_dsns, postfix_dsns, sendmail_dsns
 from tests.corpus.mta_agreement import ROWS, per_mta_table, reading
 
 
 def test_the_corpus_covers_every_case_the_script_causes() -> None:
-    # each script's cases, every one with its recipients: a missing case or recipient fails here. OpenSMTPD may
+    # each script's cases, every one with its recipients: a missing case or recipient fails here. an MTA may
     # return the three-recipient case as one DSN or as two (``<case>-2``), as its deliveries end together or not
-    for mta, cases in (("postfix", postfix_dsns.CASES), ("exim", exim_dsns.CASES), ("opensmtpd", opensmtpd_dsns.CASES)):
+    scripts = {"postfix": postfix_dsns, "exim": exim_dsns, "opensmtpd": opensmtpd_dsns, "sendmail": sendmail_dsns}
+    for mta, cases in ((name, script.CASES) for name, script in scripts.items()):
         wanted = {(case.name, address) for case in cases for address, _, _ in case.recipients}
         found = {
             (re.sub(r"-[2-9]$", "", row["file"].removeprefix(f"{mta}-").removesuffix(".eml")), row["recipient"])
@@ -26,7 +27,7 @@ def test_the_corpus_covers_every_case_the_script_causes() -> None:
             if row["file"].startswith(f"{mta}-")
         }
         assert found == wanted, mta
-    assert (len(postfix_dsns.CASES), len(exim_dsns.CASES), len(opensmtpd_dsns.CASES)) == (16, 14, 13)
+    assert [len(script.CASES) for script in scripts.values()] == [16, 14, 13, 13]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['file']}:{r['recipient']}" for r in ROWS])
@@ -37,6 +38,6 @@ def test_dsn_is_read_as_the_failure_caused(row: dict[str, str]) -> None:
 def test_the_bench_table_counts_every_row_once() -> None:
     table = per_mta_table()
     rows = [line for line in table.splitlines()[2:]]
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert sum(int(line.split("|")[3]) for line in rows) == len(ROWS)
     assert "| **no** |" in next(line for line in rows if line.startswith("| opensmtpd"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import smtplib
 import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -179,3 +180,51 @@ def write(out: Path, written: list[tuple[Case, bytes]], mta: str, version: str) 
                 )
             )
     manifest.write_text("\n".join(sorted(kept + lines, key=lambda line: json.loads(line)["file"])) + "\n")
+
+
+def collect_by_message_id(
+    sink: DsnSink, cases: list[Case], kick: list[str] | None = None, seconds: float = 120
+) -> list[tuple[Case, bytes]]:
+    """Each case's DSNs, told apart by the copy of the original message they return (its Message-ID names the
+    case): the final ones, or the delay warning for the case that waits for one. An MTA may report the
+    recipients of one message in as many DSNs as its deliveries ended at different times (the three-recipient
+    case: the dead domain at once, the relayed two later), so a DSN that names only some of a case's recipients
+    is kept as a case of its own, ``<case>-<n>``. ``kick``, when given, runs every two seconds (a command that
+    makes the MTA retry its queue at once)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        time.sleep(2)
+        if kick:
+            subprocess.run(kick, check=False, capture_output=True)
+        found = [(case, _dsns_of(case, sink.messages)) for case in cases]
+        if all(_covered(case, dsns) for case, dsns in found):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no DSN for {[case.name for case, dsns in found if not _covered(case, dsns)]}")
+    written = []
+    for case, dsns in found:
+        # in the order of the case's recipients, whichever DSN arrived first: the names do not change between runs
+        parts = [(tuple(r for r in case.recipients if _names(raw, r[0])), raw) for raw in dsns]
+        parts.sort(key=lambda part: case.recipients.index(part[0][0]))  # each names one at least (_covered)
+        for index, (named, raw) in enumerate(parts):
+            written.append((Case(case.name if index == 0 else f"{case.name}-{index + 1}", named), raw))
+    return written
+
+
+def _dsns_of(case: Case, messages: list[bytes]) -> list[bytes]:
+    # OpenSMTPD 6.8 reports an expired envelope in its delay template (Action: delayed, "Envelope expired")
+    wanted_warning = case.name == "delay-warning"
+    return [
+        raw
+        for raw in messages
+        if f"<{case.name}@sender.test>".encode() in raw
+        and (b"Action: delayed" in raw and b"Envelope expired" not in raw) == wanted_warning
+    ]
+
+
+def _names(raw: bytes, address: str) -> bool:
+    return f"final-recipient: rfc822; {address}".encode() in raw.lower()  # Sendmail writes "RFC822"
+
+
+def _covered(case: Case, dsns: list[bytes]) -> bool:
+    return all(any(_names(raw, address) for raw in dsns) for address, _, _ in case.recipients)

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Re-create tests/data/mta-dsn: real DSNs from a real Postfix, Exim and OpenSMTPD (Debian's packages), nothing
-# hand-written.
+# Re-create tests/data/mta-dsn: real DSNs from a real Postfix, Exim, OpenSMTPD and Sendmail (Debian's packages),
+# nothing hand-written.
 #
-#   sh tests/corpus/mta/make_corpus.sh [postfix] [exim] [opensmtpd]     (as root, from the project root; all three
-#                                                                         when none is named)
+#   sh tests/corpus/mta/make_corpus.sh [postfix] [exim] [opensmtpd] [sendmail]
+#                                         (as root, from the project root; all four when none is named)
 #
 # Each MTA runs in a private network namespace (`unshare --net`): its only interface is loopback, so
 # outbound delivery is impossible by construction and its ports collide with no other MTA on the machine.
@@ -13,16 +13,16 @@
 set -eu
 cd "$(dirname "$0")/../../.."
 PYTHON=${PYTHON:-.venv/bin/python}
-MTAS=${*:-postfix exim opensmtpd}
+MTAS=${*:-postfix exim opensmtpd sendmail}
 wanted() { case " $MTAS " in *" $1 "*) return 0 ;; esac; return 1; }
 if ! command -v postfix >/dev/null 2>&1; then
     # "No configuration": the package installs the programs and leaves the default instance unconfigured
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix
 fi
-# Exim's and OpenSMTPD's packages conflict with Postfix's (each is a mail-transport-agent): unpack them, and
-# install only the libraries they need
-for lib in libidn12 libevent-2.1-7; do
+# Exim's, OpenSMTPD's and Sendmail's packages conflict with Postfix's (each is a mail-transport-agent): unpack
+# them, and install only the libraries and tools they need (m4 builds Sendmail's configuration)
+for lib in libidn12 libevent-2.1-7 m4; do
     dpkg -s $lib >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $lib
 done
 WORK=$(mktemp -d /tmp/mta-dsn.XXXXXX)
@@ -34,6 +34,10 @@ mkdir "$WORK/postfix" "$WORK/exim" "$WORK/opensmtpd" "$WORK/debs" "$WORK/opensmt
 for deb in "$WORK"/debs/*.deb; do dpkg -x "$deb" "$WORK/exim-root"; done
 (cd "$WORK/opensmtpd-debs" && apt-get download -q opensmtpd 2>/dev/null)
 dpkg -x "$WORK"/opensmtpd-debs/opensmtpd_*.deb "$WORK/opensmtpd-root"
+mkdir "$WORK/sendmail" "$WORK/sendmail-debs" "$WORK/sendmail-root"
+(cd "$WORK/sendmail-debs" && apt-get download -q sendmail-bin sendmail-cf 2>/dev/null)
+for deb in "$WORK"/sendmail-debs/*.deb; do dpkg -x "$deb" "$WORK/sendmail-root"; done
+printf '127.0.0.1 localhost\n127.0.0.1 sendmail.sender.test sendmail\n' > "$WORK/hosts"
 echo "nameserver 127.0.0.1" > "$WORK/resolv.conf"
 cp /etc/passwd "$WORK/passwd"
 cp /etc/group "$WORK/group"
@@ -77,5 +81,15 @@ wanted opensmtpd && unshare --net --mount -- sh -c "
     mount -t tmpfs tmpfs /var/lib
     mkdir -p /var/lib/opensmtpd/empty
     exec '$PYTHON' -m tests.corpus.mta.opensmtpd_dsns --work '$WORK/opensmtpd' --out tests/data/mta-dsn
+"
+# Sendmail waits for its own host name to resolve: a private UTS namespace names the host, a private /etc/hosts
+# resolves it
+wanted sendmail && unshare --net --mount --uts -- sh -c "
+    ip link set lo up
+    hostname sendmail.sender.test
+    mount --bind '$WORK/resolv.conf' /etc/resolv.conf
+    mount --bind '$WORK/hosts' /etc/hosts
+    exec '$PYTHON' -m tests.corpus.mta.sendmail_dsns --work '$WORK/sendmail' --out tests/data/mta-dsn \\
+        --sendmail '$WORK/sendmail-root/usr/libexec/sendmail/sendmail' --cf '$WORK/sendmail-root/usr/share/sendmail/cf'
 "
 true

@@ -19,13 +19,21 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
 from tests.corpus.mta.harness import CASES as POSTFIX_CASES
-from tests.corpus.mta.harness import Case, DsnSink, RemoteMx, submit, wait_for_listener, write, zone
+from tests.corpus.mta.harness import (
+    Case,
+    DsnSink,
+    RemoteMx,
+    collect_by_message_id,
+    submit,
+    wait_for_listener,
+    write,
+    zone,
+)
 from tests.support.dnsserver import DnsServer
 
 SMTPD = "/usr/sbin/smtpd"  # the unpacked binary, laid over /usr/sbin inside the namespace
@@ -84,58 +92,15 @@ def run(work: Path, out: Path, only: set[str] | None = None) -> None:
             wait_for_listener(("127.0.0.1", 2525))
             for case in cases:
                 submit(case)
-            written = _collect(sink_handler, cases)
+            # every two seconds the scheduler is asked to retry at once, so an expired message comes back
+            # without OpenSMTPD's back-off (minutes)
+            written = collect_by_message_id(sink_handler, cases, kick=[SMTPCTL, "schedule", "all"])
         finally:
             daemon.terminate()
             daemon.wait(10)
             remote_mx.stop()
             sink.stop()
     write(out, written, "opensmtpd", _version())
-
-
-def _collect(sink: DsnSink, cases: list[Case], seconds: float = 120) -> list[tuple[Case, bytes]]:
-    """Each case's DSNs, told apart by the copy of the original message they return (its Message-ID names the
-    case): the final ones, or the delay warning for the case that waits for one. OpenSMTPD reports the
-    recipients of one message in as many DSNs as its deliveries ended at different times (the three-recipient
-    case: the dead domain at once, the relayed two later), so a DSN that names only some of a case's recipients
-    is kept as a case of its own, ``<case>-<n>``. Every two seconds the scheduler is asked to retry at once, so an
-    expired message comes back without OpenSMTPD's back-off (minutes)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        time.sleep(2)
-        subprocess.run([SMTPCTL, "schedule", "all"], check=False, capture_output=True)
-        found = [(case, _dsns_of(case, sink.messages)) for case in cases]
-        if all(_covered(case, dsns) for case, dsns in found):
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no DSN for {[case.name for case, dsns in found if not _covered(case, dsns)]}")
-    written = []
-    for case, dsns in found:
-        # in the order of the case's recipients, whichever DSN arrived first: the names do not change between runs
-        parts = [(tuple(r for r in case.recipients if _names(raw, r[0])), raw) for raw in dsns]
-        parts.sort(key=lambda part: case.recipients.index(part[0][0]))  # each names one at least (_covered)
-        for index, (named, raw) in enumerate(parts):
-            written.append((Case(case.name if index == 0 else f"{case.name}-{index + 1}", named), raw))
-    return written
-
-
-def _dsns_of(case: Case, messages: list[bytes]) -> list[bytes]:
-    # OpenSMTPD 6.8 reports an expired envelope in its delay template (Action: delayed, "Envelope expired")
-    wanted_warning = case.name == "delay-warning"
-    return [
-        raw
-        for raw in messages
-        if f"<{case.name}@sender.test>".encode() in raw
-        and (b"Action: delayed" in raw and b"Envelope expired" not in raw) == wanted_warning
-    ]
-
-
-def _names(raw: bytes, address: str) -> bool:
-    return f"Final-Recipient: rfc822; {address}".encode() in raw
-
-
-def _covered(case: Case, dsns: list[bytes]) -> bool:
-    return all(any(_names(raw, address) for raw in dsns) for address, _, _ in case.recipients)
 
 
 def _version() -> str:
