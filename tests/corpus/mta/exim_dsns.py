@@ -18,21 +18,16 @@ import subprocess
 import time
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from tests.corpus.mta.harness import CASES as POSTFIX_CASES
 from tests.corpus.mta.harness import (
     PORT,
     Case,
-    DsnSink,
-    RemoteMx,
     submit,
     wait_for,
     wait_for_listener,
+    world_outside,
     write,
-    zone,
 )
-from tests.support.dnsserver import DnsServer
 
 EXIM = "/usr/sbin/exim4"  # the unpacked binary, laid over /usr/sbin inside the namespace
 # Postfix's cases, less the virtual-user table Exim is not given; its success notice comes from the
@@ -107,25 +102,18 @@ def configure(work: Path) -> Path:
 
 def run(work: Path, out: Path) -> None:
     conf = configure(work)
-    with DnsServer(zone(), host="127.0.0.1", port=53):
-        remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=PORT)
-        sink_handler = DsnSink()
-        sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
-        remote_mx.start()
-        sink.start()
+    with world_outside() as sink:
         subprocess.run([EXIM, "-C", str(conf), "-bd", "-q1s"], check=True)
         try:
             wait_for_listener(("127.0.0.1", 2525))
             written = []
             for case in CASES:
-                before = len(sink_handler.messages)
+                before = len(sink.messages)
                 submit(case)
-                wait_for(sink_handler, before + 1)
-                written.append((case, sink_handler.messages[before]))
+                wait_for(sink, before + 1)
+                written.append((case, sink.messages[before]))
         finally:
             _stop(work / "exim.pid")
-            remote_mx.stop()
-            sink.stop()
     version = subprocess.run([EXIM, "-C", str(conf), "-bV"], capture_output=True, text=True).stdout.split()[2]
     write(out, written, "exim", version)
 

@@ -12,13 +12,16 @@ import smtplib
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.support.dnsserver import Zone
+from tests.support.dnsserver import DnsServer, Zone
 
 PORT = 2526  # every scripted server listens here; Postfix's smtp_tcp_port points at it
 SENDER = "sender@sender.test"
@@ -228,3 +231,23 @@ def _names(raw: bytes, address: str) -> bool:
 
 def _covered(case: Case, dsns: list[bytes]) -> bool:
     return all(any(_names(raw, address) for raw in dsns) for address, _, _ in case.recipients)
+
+
+@contextmanager
+def world_outside(port: int = PORT) -> Iterator[DsnSink]:
+    """Everything the MTA talks to, on loopback inside the namespace: DNS for the ``*.test`` zone on 127.0.0.1:53
+    (the server resolv.conf names there), the scripted remote MX on 127.0.0.2 and the DSN sink on 127.0.0.9, both
+    on ``port``. Yields the sink."""
+    sink = DsnSink()
+    servers = [
+        Controller(RemoteMx(), hostname="127.0.0.2", port=port),
+        Controller(sink, hostname="127.0.0.9", port=port),
+    ]
+    with DnsServer(zone(), host="127.0.0.1", port=53):
+        for server in servers:
+            server.start()
+        try:
+            yield sink
+        finally:
+            for server in servers:
+                server.stop()

@@ -21,20 +21,15 @@ import argparse
 import subprocess
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from tests.corpus.mta.harness import CASES as POSTFIX_CASES
 from tests.corpus.mta.harness import (
     Case,
-    DsnSink,
-    RemoteMx,
     collect_by_message_id,
     submit,
     wait_for_listener,
+    world_outside,
     write,
-    zone,
 )
-from tests.support.dnsserver import DnsServer
 
 SMTPD = "/usr/sbin/smtpd"  # the unpacked binary, laid over /usr/sbin inside the namespace
 SMTPCTL = "/usr/sbin/smtpctl"
@@ -80,12 +75,7 @@ def configure(work: Path) -> Path:
 def run(work: Path, out: Path, only: set[str] | None = None) -> None:
     conf = configure(work)
     cases = [case for case in CASES if not only or case.name in only]
-    with DnsServer(zone(), host="127.0.0.1", port=53):
-        remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=MX_PORT)
-        sink_handler = DsnSink()
-        sink = Controller(sink_handler, hostname="127.0.0.9", port=MX_PORT)
-        remote_mx.start()
-        sink.start()
+    with world_outside(port=MX_PORT) as sink:
         log = (work / "smtpd.log").open("wb")  # -d: in the foreground, logging to stderr (there is no syslog here)
         daemon = subprocess.Popen([SMTPD, "-d", "-v", "-f", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -94,12 +84,10 @@ def run(work: Path, out: Path, only: set[str] | None = None) -> None:
                 submit(case)
             # every two seconds the scheduler is asked to retry at once, so an expired message comes back
             # without OpenSMTPD's back-off (minutes)
-            written = collect_by_message_id(sink_handler, cases, kick=[SMTPCTL, "schedule", "all"])
+            written = collect_by_message_id(sink, cases, kick=[SMTPCTL, "schedule", "all"])
         finally:
             daemon.terminate()
             daemon.wait(10)
-            remote_mx.stop()
-            sink.stop()
     write(out, written, "opensmtpd", _version())
 
 

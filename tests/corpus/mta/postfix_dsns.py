@@ -21,11 +21,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
-from tests.corpus.mta.harness import CASES, PORT, DsnSink, RemoteMx, submit, wait_for, write, zone
+from tests.corpus.mta.harness import CASES, PORT, submit, wait_for, world_outside, write
 from tests.support import postfix as postfix_instance
-from tests.support.dnsserver import DnsServer
 
 
 def main_cf(work: Path) -> str:
@@ -102,13 +99,7 @@ def configure(work: Path) -> None:
 
 def run(work: Path, out: Path) -> None:
     configure(work)
-    dns = DnsServer(zone(), host="127.0.0.1", port=53)  # the one resolv.conf names, inside the namespace
-    remote, sink_handler = RemoteMx(), DsnSink()
-    remote_mx = Controller(remote, hostname="127.0.0.2", port=PORT)
-    sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
-    remote_mx.start()
-    sink.start()
-    with dns:
+    with world_outside() as sink:
         postfix(work, "start")
         try:
             written = []
@@ -128,14 +119,12 @@ def run(work: Path, out: Path) -> None:
                     postfix(work, "reload")
                     time.sleep(1)
                 for case in (c for c in CASES if c.phase == phase):
-                    before = len(sink_handler.messages)
+                    before = len(sink.messages)
                     submit(case)
-                    wait_for(sink_handler, before + 1)
-                    written.append((case, sink_handler.messages[before]))
+                    wait_for(sink, before + 1)
+                    written.append((case, sink.messages[before]))
         finally:
             postfix(work, "stop")
-            remote_mx.stop()
-            sink.stop()
     write(out, written, "postfix", _postfix_version())
 
 

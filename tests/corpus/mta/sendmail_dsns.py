@@ -19,21 +19,16 @@ import argparse
 import subprocess
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 from tests.corpus.mta.harness import CASES as POSTFIX_CASES
 from tests.corpus.mta.harness import (
     PORT,
     Case,
-    DsnSink,
-    RemoteMx,
     collect_by_message_id,
     submit,
     wait_for_listener,
+    world_outside,
     write,
-    zone,
 )
-from tests.support.dnsserver import DnsServer
 
 _OWN = {
     # the remote MX accepts and offers no DSN extension, so Sendmail reports the success as "relayed"
@@ -84,12 +79,7 @@ def run(work: Path, out: Path, sendmail: Path, cf: Path, only: set[str] | None =
     config = configure(work, cf)
     cases = [case for case in CASES if not only or case.name in only]
     subprocess.run([str(sendmail), "-C", str(config), "-bi"], check=False, capture_output=True)  # newaliases
-    with DnsServer(zone(), host="127.0.0.1", port=53):
-        remote_mx = Controller(RemoteMx(), hostname="127.0.0.2", port=PORT)
-        sink_handler = DsnSink()
-        sink = Controller(sink_handler, hostname="127.0.0.9", port=PORT)
-        remote_mx.start()
-        sink.start()
+    with world_outside() as sink:
         log = (work / "sendmail.log").open("wb")
         daemon = subprocess.Popen(
             [str(sendmail), "-C", str(config), "-bD", "-q1s", "-O", "LogLevel=14", "-X", str(work / "trace")],
@@ -100,12 +90,10 @@ def run(work: Path, out: Path, sendmail: Path, cf: Path, only: set[str] | None =
             wait_for_listener(("127.0.0.1", 2525))
             for case in cases:
                 submit(case)
-            written = collect_by_message_id(sink_handler, cases)
+            written = collect_by_message_id(sink, cases)
         finally:
             daemon.terminate()
             daemon.wait(10)
-            remote_mx.stop()
-            sink.stop()
     write(out, written, "sendmail", _version(sendmail, config))
 
 
