@@ -26,6 +26,15 @@ from validator.smtp_reply import ReplyClass, classify_reply, parse_reply
         ("550 5.1.1 <x@example.com>... User unknown", "DATA", R.USERUNKNOWN),
         # ... and X.2.1 (disabled): the same reply is labelled userunknown and filtered in two corpus messages
         ("550 5.2.1 <x@example.com>... User Unknown", None, R.USERUNKNOWN),
+        # "no MX" in its general form, whoever words it: qmail, Yahoo, and wordings no corpus message has
+        ("Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)", None, R.NOTACCEPT),
+        ("554 No mx record found for domain=example.org", None, R.NOTACCEPT),
+        ("550 5.4.4 Unable to find an MX for example.org", None, R.NOTACCEPT),
+        # ... but a host that "may not be mail exchanger" is the sender's relay refused (Sendmail's transcript)
+        ("553 5.7.1 <x@example.org>: Client host rejected: may not be mail exchanger", "RCPT", R.BLOCKED),
+        # the recipient's own choice, whatever the code: Facebook, and the same meaning in other words
+        ("550 5.1.1 RCP-P2 Refused due to recipient preferences", "RCPT", R.FILTERED),
+        ("550 5.1.1 Message refused by the recipient's filter settings", "RCPT", R.FILTERED),
         # RFC 5321 §3.4: "551 User not local; please try <forward-path>"
         ("551 User not local; please try <y@example.org>", None, R.HASMOVED),
         # a 551 whose words say nothing of a move: the words decide

@@ -64,13 +64,14 @@ _NETWORK = re.compile(
     r"|no relevant answers|hop count exceeded|mail loop|routing loop|network is unreachable"
     r"|unable to connect|establish an smtp connection"
 )
-# RFC 7505 null MX and domains without MX: qmail "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)";
-# Yahoo: "No mx record found for domain=x"; Google: "The domain x doesn't receive email according to the administrator";
-# Exim 4.96 for an RFC 7505 null MX (tests/data/mta-dsn/exim-null-mx.eml):
-# "an MX or SRV record indicated no SMTP service"
+# RFC 7505 null MX and domains without MX, in one general form for "no MX" as for a missing mailbox: qmail "Sorry, I
+# couldn't find a mail exchanger or IP address. (#5.4.4)"; Yahoo: "No mx record found for domain=x"; Google: "The
+# domain x doesn't receive email according to the administrator"; Exim 4.96 for an RFC 7505 null MX
+# (tests/data/mta-dsn/exim-null-mx.eml): "an MX or SRV record indicated no SMTP service"; Sendmail 8.17
+# (tests/data/mta-dsn/sendmail-null-mx.eml): "556 Host does not accept mail: MX 0 ."
 _NOT_ACCEPT = re.compile(
-    r"couldn'?t find a mail exchanger|no mx record|doesn'?t receive e-?mail|does not accept mail|null mx"
-    r"|record indicated no smtp service"
+    r"(?:\bno|(?:could ?n[o']t|can ?n[o']t|unable to) find an?) (?:mx|mail exchanger)\b"
+    r"|doesn'?t receive e-?mail|does not accept mail|null mx|record indicated no smtp service"
 )
 # "550 5.1.1 <x> - 192.0.2.1 has sent to too many recipients this hour" (GoDaddy);
 # Gmail 5.2.1 "receiving mail at a rate"

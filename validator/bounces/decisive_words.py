@@ -99,6 +99,13 @@ DECISIVE = (
         re.compile(r"account is locked|temporar(?:il)?y locked|mailbox is frozen|mailbox (?:is )?inactive"),
         BounceReason.SUSPEND,
     ),
-    # Facebook: "550 5.1.1 RCP-P2 ... Refused due to recipient preferences"
-    (re.compile(r"recipient preferences"), BounceReason.FILTERED),
+    # The recipient's own choice, not a missing mailbox, whatever the code: Facebook "550 5.1.1 RCP-P2 ... Refused due
+    # to recipient preferences"; in a general form for "refused by/due to the recipient's settings, rules or filter"
+    (
+        re.compile(
+            r"recipient preferences"
+            r"|(?:due to|by|per) (?:the )?recipient'?s? (?:own )?(?:preferences|settings|rules|filters?)"
+        ),
+        BounceReason.FILTERED,
+    ),
 )
