@@ -59,11 +59,11 @@ def unpacked() -> Path | str:
             subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
     else:
         return f"fetching Exim failed: {run.stderr.strip()[-300:]}"
-    staging = Path(tempfile.mkdtemp(prefix="exim-root-", dir=CACHE.parent if CACHE.parent.exists() else None))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="unpacking-", dir=CACHE))  # beside root: the rename stays on one disk
     for deb in fetched.glob("*.deb"):
         subprocess.run(["dpkg", "-x", str(deb), str(staging)], check=True)
     shutil.rmtree(fetched, ignore_errors=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
     staging.rename(root)  # whole or not at all: a half-unpacked tree is never taken for a good one
     return root
 
