@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.support.processes import free_port, listening
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "validator-tests" / "exim"
 _PACKAGES = ("exim4-daemon-light", "exim4-base")
@@ -74,7 +74,7 @@ class EximInstance:
 
     def __init__(self, root: Path, existing: list[str], catch_all: list[str], domains: list[str]) -> None:
         self.root, self.existing, self.catch_all, self.domains = root, existing, catch_all, domains
-        self.port = _free_port()
+        self.port = free_port()
         self.work = Path(tempfile.mkdtemp(prefix="validator-exim-"))
         self._daemon: subprocess.Popen[bytes] | None = None
 
@@ -87,15 +87,9 @@ class EximInstance:
         )
         output = (self.work / "daemon.out").open("wb")
         self._daemon = subprocess.Popen(["unshare", "--mount", "--", "sh", "-c", script], stdout=output, stderr=output)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                if self._daemon.poll() is not None:
-                    break
-                time.sleep(0.1)
+        daemon = self._daemon
+        if listening(("127.0.0.1", self.port), 20, alive=lambda: daemon.poll() is None):
+            return self
         self.__exit__()
         raise RuntimeError(f"Exim did not listen on 127.0.0.1:{self.port}: {self.log()[-2000:]}")
 
@@ -157,9 +151,3 @@ nowhere:
   file = /dev/null
 """)
         return conf
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.support.processes import free_port, listening
 
 MASTER_CF = """\
 127.0.0.1:{port} inet n - n - - smtpd
@@ -94,7 +95,7 @@ class PostfixInstance:
 
     def __init__(self, replies: dict[str, str], catch_all: list[str], domains: list[str]) -> None:
         self.replies, self.catch_all, self.domains = replies, catch_all, domains
-        self.port = _free_port()
+        self.port = free_port()
         self.version = subprocess.run(
             ["postconf", "-d", "-h", "mail_version"], capture_output=True, text=True
         ).stdout.strip()
@@ -103,13 +104,8 @@ class PostfixInstance:
     def __enter__(self) -> PostfixInstance:
         self._configure()
         self._postfix("start")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
+        if listening(("127.0.0.1", self.port), 20):
+            return self
         self.__exit__()
         raise RuntimeError(f"Postfix did not listen on 127.0.0.1:{self.port}: {self.log()[-2000:]}")
 
@@ -176,9 +172,3 @@ maillog_file_prefixes = {work}
 maillog_file = {work}/maillog
 """)
         (work / "etc" / "master.cf").write_text(MASTER_CF.format(port=self.port))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 
 VALIDATOR = [sys.executable, "-m", "validator"]
 
@@ -24,6 +25,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(address: tuple[str, int], seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether a TCP listener at ``address`` accepts a connection within ``seconds`` (polling: a daemon returns, or
+    a process starts, before it listens); False at once when ``alive()`` says the server's process has ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and alive():
+        try:
+            socket.create_connection(address, timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def wait_for(url: str, deadline: float) -> None:

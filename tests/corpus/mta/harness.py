@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.support.dnsserver import DnsServer, Zone
+from tests.support.processes import listening
 
 PORT = 2526  # every scripted server listens here; Postfix's smtp_tcp_port points at it
 SENDER = "sender@sender.test"
@@ -144,15 +144,8 @@ def wait_for(sink: DsnSink, count: int, seconds: float = 60) -> None:
 
 def wait_for_listener(address: tuple[str, int], seconds: float = 15) -> None:
     """The daemon returns before it listens: poll the port."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(address, timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    if not listening(address, seconds):
+        raise TimeoutError(f"nothing listens on {address[0]}:{address[1]}")
 
 
 def write(out: Path, written: list[tuple[Case, bytes]], mta: str, version: str) -> None:
