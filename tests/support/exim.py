@@ -1,13 +1,9 @@
 """A real Exim (Debian's exim4-daemon-light) on loopback for the prober's integration test.
 
-Exim's package conflicts with Postfix's (both provide ``mail-transport-agent``), and Postfix is what
-this machine has, so Exim is never installed: ``unpacked()`` downloads its two packages with
-``apt-get download`` and unpacks them with ``dpkg -x`` into a cache directory, once per machine. Each
-instance runs in a private mount namespace (``unshare --mount``, root only) in which the unpacked
-binaries lie over /usr/sbin (Exim re-executes itself from its compiled-in path) and its
-``Debian-exim`` user is in a private copy of /etc/passwd; nothing outside that namespace changes. It
-shares the host's loopback, listening on ``127.0.0.1:<ephemeral port>``, with its own spool, log and
-configuration in a temporary directory.
+Unpacked, not installed (``tests/support/unpacked.py``). Each instance runs in a private mount namespace
+in which the unpacked binaries lie over /usr/sbin (Exim re-executes itself from its compiled-in path) and
+its ``Debian-exim`` user is in a private copy of /etc/passwd. It shares the host's loopback, listening
+on ``127.0.0.1:<ephemeral port>``, with its own spool, log and configuration in a temporary directory.
 
 The configuration keeps Exim's own replies and limits: a recipient no router accepts gets Exim's
 "550 Unrouteable address" from ``verify = recipient`` (as Debian's default configuration answers an
@@ -25,47 +21,16 @@ import tempfile
 from pathlib import Path
 
 from tests.support.processes import free_port, listening
+from tests.support.unpacked import start_in_namespace
+from tests.support.unpacked import unpacked as fetch_unpacked
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "validator-tests" / "exim"
-_PACKAGES = ("exim4-daemon-light", "exim4-base")
-_LIBRARIES = ("libidn12",)
 _USER = "Debian-exim:x:64990:64990:Exim:/nonexistent:/usr/sbin/nologin\n"
 _GROUP = "Debian-exim:x:64990:\n"
 
 
 def unpacked() -> Path | str:
     """The directory Exim's packages are unpacked in (fetching them the first time), or why that cannot be."""
-    root = CACHE / "root"
-    if (root / "usr" / "sbin" / "exim4").exists():
-        return root
-    if os.geteuid() != 0 or not shutil.which("apt-get") or not shutil.which("unshare"):
-        return "Exim needs root, apt-get and unshare (it is unpacked, not installed, beside Postfix)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    missing = [lib for lib in _LIBRARIES if subprocess.run(["dpkg", "-s", lib], capture_output=True).returncode]
-    for attempt in range(2):  # a fresh machine has no package lists: update once, then try again
-        fetched = Path(tempfile.mkdtemp(prefix="validator-exim-debs-"))
-        run = subprocess.run(["apt-get", "download", *_PACKAGES], cwd=fetched, env=env, capture_output=True, text=True)
-        if missing and run.returncode == 0:
-            run = subprocess.run(
-                ["apt-get", "install", "-y", "--no-install-recommends", *missing],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-        if run.returncode == 0:
-            break
-        shutil.rmtree(fetched, ignore_errors=True)
-        if attempt == 0:
-            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
-    else:
-        return f"fetching Exim failed: {run.stderr.strip()[-300:]}"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="unpacking-", dir=CACHE))  # beside root: the rename stays on one disk
-    for deb in fetched.glob("*.deb"):
-        subprocess.run(["dpkg", "-x", str(deb), str(staging)], check=True)
-    shutil.rmtree(fetched, ignore_errors=True)
-    staging.rename(root)  # whole or not at all: a half-unpacked tree is never taken for a good one
-    return root
+    return fetch_unpacked("exim", ("exim4-daemon-light", "exim4-base"), ("libidn12",), "usr/sbin/exim4")
 
 
 class EximInstance:
@@ -80,13 +45,13 @@ class EximInstance:
 
     def __enter__(self) -> EximInstance:
         conf = self._configure()
-        script = (
-            f"mount --bind {self.work}/passwd /etc/passwd && mount --bind {self.work}/group /etc/group && "
-            f"mount -t overlay overlay -o lowerdir=/usr/sbin:{self.root}/usr/sbin /usr/sbin && "
-            f"exec /usr/sbin/exim4 -C {conf} -bdf -oX {self.port}"
-        )
-        output = (self.work / "daemon.out").open("wb")
-        self._daemon = subprocess.Popen(["unshare", "--mount", "--", "sh", "-c", script], stdout=output, stderr=output)
+        setup = [
+            f"mount --bind {self.work}/passwd /etc/passwd",
+            f"mount --bind {self.work}/group /etc/group",
+            f"mount -t overlay overlay -o lowerdir=/usr/sbin:{self.root}/usr/sbin /usr/sbin",
+        ]
+        command = f"/usr/sbin/exim4 -C {conf} -bdf -oX {self.port}"
+        self._daemon = start_in_namespace(setup, command, self.work / "daemon.out")
         daemon = self._daemon
         if listening(("127.0.0.1", self.port), 20, alive=lambda: daemon.poll() is None):
             return self

@@ -1,0 +1,57 @@
+"""Mail servers whose Debian packages conflict with Postfix's, fetched and unpacked for the tests, never installed.
+
+Exim and OpenSMTPD (and Postfix) each provide ``mail-transport-agent``, and Postfix is what this machine
+has, so the tests run the others from their packages unpacked with ``dpkg -x`` into a cache directory, once
+per machine, inside private mount namespaces (``unshare --mount``, root only) that lay the unpacked
+binaries over the paths they were compiled with. Nothing outside those namespaces changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "validator-tests"
+
+
+def unpacked(name: str, packages: tuple[str, ...], libraries: tuple[str, ...], binary: str) -> Path | str:
+    """The directory ``packages`` are unpacked in (fetching them the first time, and installing the shared
+    ``libraries`` they need), or why that cannot be done here. ``binary`` (``usr/sbin/exim4``) marks a
+    complete tree."""
+    root = CACHE / name / "root"
+    if (root / binary).exists():
+        return root
+    if os.geteuid() != 0 or not shutil.which("apt-get") or not shutil.which("unshare"):
+        return f"{name} needs root, apt-get and unshare (it is unpacked, not installed, beside Postfix)"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    missing = [lib for lib in libraries if subprocess.run(["dpkg", "-s", lib], capture_output=True).returncode]
+    for attempt in range(2):  # a fresh machine has no package lists: update once, then try again
+        fetched = Path(tempfile.mkdtemp(prefix=f"validator-{name}-debs-"))
+        run = subprocess.run(["apt-get", "download", *packages], cwd=fetched, env=env, capture_output=True, text=True)
+        if missing and run.returncode == 0:
+            install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+            run = subprocess.run(install, env=env, capture_output=True, text=True)
+        if run.returncode == 0:
+            break
+        shutil.rmtree(fetched, ignore_errors=True)
+        if attempt == 0:
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+    else:
+        return f"fetching {name} failed: {run.stderr.strip()[-300:]}"
+    (CACHE / name).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="unpacking-", dir=CACHE / name))  # beside root: one disk for the rename
+    for deb in fetched.glob("*.deb"):
+        subprocess.run(["dpkg", "-x", str(deb), str(staging)], check=True)
+    shutil.rmtree(fetched, ignore_errors=True)
+    staging.rename(root)  # whole or not at all: a half-unpacked tree is never taken for a good one
+    return root
+
+
+def start_in_namespace(setup: list[str], command: str, output: Path) -> subprocess.Popen[bytes]:
+    """``command`` in a private mount namespace after the ``setup`` shell commands (bind and overlay mounts)."""
+    script = " && ".join([*setup, f"exec {command}"])
+    log = output.open("wb")
+    return subprocess.Popen(["unshare", "--mount", "--", "sh", "-c", script], stdout=log, stderr=log)
