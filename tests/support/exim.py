@@ -15,13 +15,9 @@ DATA, and no transport leaves the machine.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-from tests.support.processes import free_port, listening
-from tests.support.unpacked import start_in_namespace
+from tests.support.unpacked import UnpackedServer
 from tests.support.unpacked import unpacked as fetch_unpacked
 
 _USER = "Debian-exim:x:64990:64990:Exim:/nonexistent:/usr/sbin/nologin\n"
@@ -33,15 +29,15 @@ def unpacked() -> Path | str:
     return fetch_unpacked("exim", ("exim4-daemon-light", "exim4-base"), ("libidn12",), "usr/sbin/exim4")
 
 
-class EximInstance:
+class EximInstance(UnpackedServer):
     """``with EximInstance(root, existing, catch_all, domains) as mx: mx.port``: ``existing`` addresses are
     accepted, every other address at ``domains`` is unknown, every address at a ``catch_all`` domain exists."""
 
+    name = "Exim"
+
     def __init__(self, root: Path, existing: list[str], catch_all: list[str], domains: list[str]) -> None:
-        self.root, self.existing, self.catch_all, self.domains = root, existing, catch_all, domains
-        self.port = free_port()
-        self.work = Path(tempfile.mkdtemp(prefix="validator-exim-"))
-        self._daemon: subprocess.Popen[bytes] | None = None
+        super().__init__(root)
+        self.existing, self.catch_all, self.domains = existing, catch_all, domains
 
     def __enter__(self) -> EximInstance:
         conf = self._configure()
@@ -50,28 +46,13 @@ class EximInstance:
             f"mount --bind {self.work}/group /etc/group",
             f"mount -t overlay overlay -o lowerdir=/usr/sbin:{self.root}/usr/sbin /usr/sbin",
         ]
-        command = f"/usr/sbin/exim4 -C {conf} -bdf -oX {self.port}"
-        self._daemon = start_in_namespace(setup, command, self.work / "daemon.out")
-        daemon = self._daemon
-        if listening(("127.0.0.1", self.port), 20, alive=lambda: daemon.poll() is None):
-            return self
-        self.__exit__()
-        raise RuntimeError(f"Exim did not listen on 127.0.0.1:{self.port}: {self.log()[-2000:]}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self._daemon is not None:
-            self._daemon.terminate()
-            self._daemon.wait(10)
-        shutil.rmtree(self.work, ignore_errors=True)
+        self._start(setup, f"/usr/sbin/exim4 -C {conf} -bdf -oX {self.port}", "daemon.out")
+        return self
 
     def log(self) -> str:
         """Exim's main log, then what the daemon printed."""
         paths = (self.work / "log" / "mainlog", self.work / "daemon.out")
         return "".join(path.read_text(errors="replace") for path in paths if path.exists())
-
-    def version(self) -> str:
-        first = (self.work / "log" / "mainlog").read_text(errors="replace").partition("\n")[0]
-        return first.split("exim ", 1)[1].split()[0] if "exim " in first else "unknown"
 
     def _configure(self) -> Path:
         work = self.work

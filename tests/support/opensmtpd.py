@@ -13,13 +13,9 @@ sends DATA.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-from tests.support.processes import free_port, listening
-from tests.support.unpacked import start_in_namespace
+from tests.support.unpacked import UnpackedServer
 from tests.support.unpacked import unpacked as fetch_unpacked
 
 _DAEMON_USERS = ("opensmtpd", 64991), ("opensmtpq", 64992)
@@ -30,16 +26,16 @@ def unpacked() -> Path | str:
     return fetch_unpacked("opensmtpd", ("opensmtpd",), ("libevent-2.1-7",), "usr/sbin/smtpd")
 
 
-class OpenSmtpdInstance:
+class OpenSmtpdInstance(UnpackedServer):
     """``with OpenSmtpdInstance(root, users, catch_all, domains) as mx: mx.port``: the local parts in ``users`` exist
     at every domain of ``domains`` (system users), any other is unknown; every address at a ``catch_all`` domain
     exists."""
 
+    name = "OpenSMTPD"
+
     def __init__(self, root: Path, users: list[str], catch_all: list[str], domains: list[str]) -> None:
-        self.root, self.users, self.catch_all, self.domains = root, users, catch_all, domains
-        self.port = free_port()
-        self.work = Path(tempfile.mkdtemp(prefix="validator-opensmtpd-"))
-        self._daemon: subprocess.Popen[bytes] | None = None
+        super().__init__(root)
+        self.users, self.catch_all, self.domains = users, catch_all, domains
 
     def __enter__(self) -> OpenSmtpdInstance:
         conf = self._configure()
@@ -53,18 +49,8 @@ class OpenSmtpdInstance:
             "mount -t tmpfs tmpfs /var/lib",
             "mkdir -p /var/lib/opensmtpd/empty",
         ]
-        self._daemon = start_in_namespace(setup, f"/usr/sbin/smtpd -d -f {conf}", self.work / "smtpd.log")
-        daemon = self._daemon
-        if listening(("127.0.0.1", self.port), 20, alive=lambda: daemon.poll() is None):
-            return self
-        self.__exit__()
-        raise RuntimeError(f"OpenSMTPD did not listen on 127.0.0.1:{self.port}: {self.log()[-2000:]}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self._daemon is not None:
-            self._daemon.terminate()
-            self._daemon.wait(10)
-        shutil.rmtree(self.work, ignore_errors=True)
+        self._start(setup, f"/usr/sbin/smtpd -d -f {conf}", "smtpd.log")
+        return self
 
     def log(self) -> str:
         path = self.work / "smtpd.log"

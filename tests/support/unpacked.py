@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tests.support.processes import free_port, listening
+
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "validator-tests"
 
 
@@ -50,8 +52,34 @@ def unpacked(name: str, packages: tuple[str, ...], libraries: tuple[str, ...], b
     return root
 
 
-def start_in_namespace(setup: list[str], command: str, output: Path) -> subprocess.Popen[bytes]:
-    """``command`` in a private mount namespace after the ``setup`` shell commands (bind and overlay mounts)."""
-    script = " && ".join([*setup, f"exec {command}"])
-    log = output.open("wb")
-    return subprocess.Popen(["unshare", "--mount", "--", "sh", "-c", script], stdout=log, stderr=log)
+class UnpackedServer:
+    """One daemon from an unpacked tree, on ``127.0.0.1:<port>``, with a temporary ``work`` directory; a subclass
+    writes its configuration and calls ``_start`` from ``__enter__``."""
+
+    name = "server"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.work = Path(tempfile.mkdtemp(prefix=f"validator-{self.name.lower()}-"))
+        self._daemon: subprocess.Popen[bytes] | None = None
+
+    def _start(self, setup: list[str], command: str, output: str) -> None:
+        """``command`` in a private mount namespace after the ``setup`` shell commands (bind and overlay mounts),
+        its output in ``work/output``; returns once it listens."""
+        script = " && ".join([*setup, f"exec {command}"])
+        log = (self.work / output).open("wb")
+        daemon = subprocess.Popen(["unshare", "--mount", "--", "sh", "-c", script], stdout=log, stderr=log)
+        self._daemon = daemon
+        if not listening(("127.0.0.1", self.port), 20, alive=lambda: daemon.poll() is None):
+            self.__exit__()
+            raise RuntimeError(f"{self.name} did not listen on 127.0.0.1:{self.port}: {self.log()[-2000:]}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._daemon is not None:
+            self._daemon.terminate()
+            self._daemon.wait(10)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def log(self) -> str:
+        raise NotImplementedError
