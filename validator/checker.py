@@ -90,11 +90,12 @@ class Checker:
             return self._finish(email, syntax, None, None, started)
         suppression = streak = None
         if self._store is not None:
-            key = address_key(syntax)
-            found, streaks = await self._store.find_validation_facts([key], [domain_key(syntax)])
-            suppression = matching_entry(syntax, found) if found else None
-            if suppression is None:
-                streak = streaks.get(key)
+            key, domain = address_key(syntax), domain_key(syntax)
+            if not self._store.rules_out_validation_facts(key, domain):  # the filters rule out almost every address
+                found, streaks = await self._store.find_validation_facts([key], [domain])
+                suppression = matching_entry(syntax, found) if found else None
+                if suppression is None:
+                    streak = streaks.get(key)
         mx = None
         if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)

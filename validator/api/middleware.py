@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 from aiohttp import web
@@ -53,7 +54,15 @@ RETRY_AFTER_SECONDS = 5  # a store that is down or locked: ask clients to come b
 _AIOHTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Authenticator = Callable[[str], Awaitable[ApiKey | None]]
+
+
+class ApiKeys(Protocol):
+    """How the middleware verifies a bearer token: ``recall`` answers from the store's short cache
+    of verified tokens without awaiting (almost every request), ``verify`` asks the store."""
+
+    def recall(self, token: str) -> ApiKey | None: ...
+
+    async def verify(self, token: str) -> ApiKey | None: ...
 
 
 def status_for(exc: errors.ValidatorError) -> int:
@@ -72,10 +81,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return web.Response(status=status, body=error_json(code, message, field), content_type="application/json")
 
 
-def make_middleware(
-    metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate, bodies: BodyGate
-) -> Middleware:
-    """``authenticate`` verifies a bearer token (None: authentication is off); ``gate`` admits
+def make_middleware(metrics: Metrics, api_keys: ApiKeys | None, gate: PublishableGate, bodies: BodyGate) -> Middleware:
+    """``api_keys`` verifies bearer tokens (None: authentication is off); ``gate`` admits
     publishable keys by origin and rate; ``bodies`` paces and watches request bodies still arriving."""
 
     @web.middleware
@@ -86,8 +93,9 @@ def make_middleware(
         cors_origin = None
         watch = None
         try:
-            if authenticate is not None and resource is not None and not is_public(request.method, route):
-                key = await authenticate(bearer_token(request))
+            if api_keys is not None and resource is not None and not is_public(request.method, route):
+                token = bearer_token(request)
+                key = api_keys.recall(token) or await api_keys.verify(token)
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
                 request[API_KEY_ID] = key.id  # type: ignore[union-attr]
