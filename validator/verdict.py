@@ -102,15 +102,17 @@ def decide(
     reasons: list[Reason] = []
     status = Status.DELIVERABLE
     if mx is not None:
-        if mx.outcome in _PERMANENT_DNS:
-            reasons.append(_PERMANENT_DNS[mx.outcome])
+        outcome = mx.outcome
+        if outcome is MxOutcome.MX or outcome is MxOutcome.IMPLICIT:  # the usual answer: by identity, no hashing
+            if mx.unroutable:
+                reasons.append(Reason.MX_UNROUTABLE)
+                status = Status.UNDELIVERABLE
+        elif outcome in _PERMANENT_DNS:
+            reasons.append(_PERMANENT_DNS[outcome])
             status = Status.UNDELIVERABLE
-        elif mx.outcome in _TROUBLE_DNS:
-            reasons.append(_TROUBLE_DNS[mx.outcome])
+        elif outcome in _TROUBLE_DNS:
+            reasons.append(_TROUBLE_DNS[outcome])
             status = Status.UNKNOWN
-        elif mx.unroutable:
-            reasons.append(Reason.MX_UNROUTABLE)
-            status = Status.UNDELIVERABLE
     action = _STATUS_ACTION[status]
     if probe is not None and status is Status.DELIVERABLE:
         status, action = _apply_probe(probe, reasons)

@@ -103,7 +103,9 @@ def make_middleware(metrics: Metrics, api_keys: ApiKeys | None, gate: Publishabl
                 if key.publishable:  # type: ignore[union-attr]
                     origin = request.headers.get("Origin")
                     gate.admit(key, origin, request.remote or "")  # type: ignore[arg-type]
-                    cors_origin, request[PUBLISHABLE_KEY] = origin, True
+                    cors_origin = origin
+                # always set when authenticated: a missing key would cost its reader a KeyError
+                request[PUBLISHABLE_KEY] = key.publishable  # type: ignore[union-attr]
             if request.query_string:
                 refuse_query_controls(request.query)
             if bodies.arriving(request):
