@@ -201,3 +201,8 @@ async def test_ruling_out_validation_facts_never_hides_a_suppression_or_a_streak
     for address, domain in fresh:
         if store.rules_out_validation_facts(address, domain):
             assert await store.find_validation_facts([address], [domain]) == ({}, {})
+    # a domain ruled out a moment ago (and remembered for the snapshot) is suppressed now
+    await store.put_suppression(
+        SuppressionEntry(SuppressionKind.DOMAIN, "example.org", SuppressionReason.MANUAL, "test"), actor="tester"
+    )
+    assert not any(store.rules_out_validation_facts(a, d) for a, d in fresh)

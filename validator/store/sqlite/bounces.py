@@ -28,6 +28,7 @@ from validator.bounces.policy import LearningPolicy
 from validator.model import SoftStreak, Suppression, SuppressionEntry
 from validator.store import event_reads
 from validator.store.keyfilter import key_hash
+from validator.store.sqlite.keyfilters import RULED_OUT_DOMAINS_MAX
 from validator.store.sqlite.sql import CHUNK, from_us, to_us, translated
 from validator.store.sqlite.suppressions import SqliteSuppressions
 
@@ -176,7 +177,16 @@ class SqliteBounces(SqliteSuppressions):
         if suppressions is None or streaks is None:
             return False
         h = key_hash(address)
-        return not suppressions.might_hold(h) and not streaks.might_hold(h) and not suppressions.might_contain(domain)
+        if suppressions.might_hold(h) or streaks.might_hold(h):
+            return False
+        ruled_out = self._key_filters.ruled_out_domains  # emptied at each snapshot renewal (the pull)
+        if domain in ruled_out:
+            return True
+        if suppressions.might_contain(domain):
+            return False
+        if len(ruled_out) < RULED_OUT_DOMAINS_MAX:
+            ruled_out.add(domain)
+        return True
 
     async def find_soft_streaks(self, addresses: Sequence[str]) -> dict[str, SoftStreak]:
         conn = self._reader()  # first: renewing the snapshot also brings the filter up to date
