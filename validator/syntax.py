@@ -174,12 +174,12 @@ def parse_key_parts(text: str, *, allow_reserved: bool = False) -> tuple[str, st
 
 def _finish(local: str, domain: _Domain, *, smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
     """The rules shared by both paths once email-validator has accepted the address."""
-    return _refusal(local, domain, allow_reserved) or Address(
-        local_part=local,
-        domain=domain.name,
-        ascii_domain=domain.ascii,
-        normalized=f"{local}@{domain.name}",
-        smtputf8=smtputf8,
+    return _refusal(local, domain, allow_reserved) or Address(  # positional: keywords cost more on every address
+        local,  # local_part
+        domain.name,  # domain
+        domain.ascii,  # ascii_domain
+        f"{local}@{domain.name}",  # normalized
+        smtputf8,
     )
 
 

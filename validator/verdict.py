@@ -68,6 +68,12 @@ class Ruling:
     reasons: tuple[Reason, ...]
 
 
+# Rulings that recur, shared (they are frozen): the usual one, and the two that end the composition early.
+_DELIVERABLE = Ruling(Status.DELIVERABLE, Action.ACCEPT, ())
+_INVALID = Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+_SUPPRESSED = Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
+
+
 def signal_reasons(signals: Signals) -> list[Reason]:
     """The signal reasons that fired, in a fixed order."""
     fired = []
@@ -96,9 +102,9 @@ def decide(
     ``probe`` counts only when DNS left the address deliverable: DNS facts come first.
     """
     if isinstance(syntax, InvalidAddress):
-        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+        return _INVALID
     if suppression is not None:  # known to bounce, complain or have opted out: nothing else matters
-        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
+        return _SUPPRESSED
     reasons: list[Reason] = []
     status = Status.DELIVERABLE
     if mx is not None:
@@ -131,6 +137,8 @@ def decide(
                 status = Status.RISKY
             # A risky signal asks for confirmation even when DNS could not answer (unknown).
             action = max(action, Action.BLOCK if effect is SignalEffect.BLOCK else Action.CONFIRM, key=_SEVERITY.index)
+    if not reasons and status is Status.DELIVERABLE and action is Action.ACCEPT:
+        return _DELIVERABLE  # most verdicts: one shared value instead of a new one each
     return Ruling(status, action, tuple(reasons))
 
 
