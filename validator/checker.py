@@ -90,11 +90,12 @@ class Checker:
             return self._finish(email, syntax, None, None, started)
         suppression = streak = None
         if self._store is not None:
-            key = address_key(syntax)
-            found, streaks = await self._store.find_validation_facts([key], [domain_key(syntax)])
-            suppression = matching_entry(syntax, found) if found else None
-            if suppression is None:
-                streak = streaks.get(key)
+            key, domain = address_key(syntax), domain_key(syntax)
+            if not self._store.rules_out_validation_facts(key, domain):  # the filters rule out almost every address
+                found, streaks = await self._store.find_validation_facts([key], [domain])
+                suppression = matching_entry(syntax, found) if found else None
+                if suppression is None:
+                    streak = streaks.get(key)
         mx = None
         if suppression is None:
             mx = self._resolver.cached(syntax.ascii_domain)
@@ -239,18 +240,18 @@ class Checker:
         signals = assess_signals(syntax) if isinstance(syntax, Address) else None
         decision = decide(syntax, mx, signals, self._effects, suppression, probe, soft_streak)
         self._metrics.count_verdict(decision.status)
-        return Verdict(
-            email=email,
-            normalized=syntax.normalized if isinstance(syntax, Address) else None,
-            status=decision.status,
-            action=decision.action,
-            reasons=decision.reasons,
-            suggestion=signals.suggestion if signals is not None else self._repair(email),
-            syntax=syntax,
-            mx=mx,
-            signals=signals,
-            suppression=suppression,
-            soft_streak=soft_streak,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
-            smtp=probe,
+        return Verdict(  # positional, in field order: keywords cost 0.3 µs more on every validation
+            email,  # email
+            syntax.normalized if isinstance(syntax, Address) else None,  # normalized
+            decision.status,
+            decision.action,
+            decision.reasons,
+            signals.suggestion if signals is not None else self._repair(email),  # suggestion
+            syntax,
+            mx,
+            signals,
+            suppression,
+            soft_streak,
+            (time.perf_counter() - started) * 1000,  # elapsed_ms
+            probe,  # smtp
         )

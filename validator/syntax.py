@@ -174,12 +174,12 @@ def parse_key_parts(text: str, *, allow_reserved: bool = False) -> tuple[str, st
 
 def _finish(local: str, domain: _Domain, *, smtputf8: bool, allow_reserved: bool) -> Address | InvalidAddress:
     """The rules shared by both paths once email-validator has accepted the address."""
-    return _refusal(local, domain, allow_reserved) or Address(
-        local_part=local,
-        domain=domain.name,
-        ascii_domain=domain.ascii,
-        normalized=f"{local}@{domain.name}",
-        smtputf8=smtputf8,
+    return _refusal(local, domain, allow_reserved) or Address(  # positional: keywords cost more on every address
+        local,  # local_part
+        domain.name,  # domain
+        domain.ascii,  # ascii_domain
+        f"{local}@{domain.name}",  # normalized
+        smtputf8,
     )
 
 
@@ -209,8 +209,11 @@ def _refusal(local: str, domain: _Domain, allow_reserved: bool) -> InvalidAddres
     return None
 
 
+@functools.lru_cache(maxsize=_DOMAIN_MEMO_SIZE)
 def _check_domain(domain: str) -> _Domain | InvalidAddress:
-    """The verdict on one domain: by pattern for a plain ASCII host name, else by ``_ask_domain``."""
+    """The verdict on one domain: by pattern for a plain ASCII host name, else by ``_ask_domain``.
+    Memoised too: domains repeat from request to request, and a hit (0.15 µs) costs a seventh of
+    the patterns and the tuple (1 µs)."""
     if (
         len(domain) <= _LDH_MAX
         and "--" not in domain

@@ -68,6 +68,12 @@ class Ruling:
     reasons: tuple[Reason, ...]
 
 
+# Rulings that recur, shared (they are frozen): the usual one, and the two that end the composition early.
+_DELIVERABLE = Ruling(Status.DELIVERABLE, Action.ACCEPT, ())
+_INVALID = Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+_SUPPRESSED = Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
+
+
 def signal_reasons(signals: Signals) -> list[Reason]:
     """The signal reasons that fired, in a fixed order."""
     fired = []
@@ -96,21 +102,23 @@ def decide(
     ``probe`` counts only when DNS left the address deliverable: DNS facts come first.
     """
     if isinstance(syntax, InvalidAddress):
-        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.INVALID_SYNTAX,))
+        return _INVALID
     if suppression is not None:  # known to bounce, complain or have opted out: nothing else matters
-        return Ruling(Status.UNDELIVERABLE, Action.BLOCK, (Reason.SUPPRESSED,))
+        return _SUPPRESSED
     reasons: list[Reason] = []
     status = Status.DELIVERABLE
     if mx is not None:
-        if mx.outcome in _PERMANENT_DNS:
-            reasons.append(_PERMANENT_DNS[mx.outcome])
+        outcome = mx.outcome
+        if outcome is MxOutcome.MX or outcome is MxOutcome.IMPLICIT:  # the usual answer: by identity, no hashing
+            if mx.unroutable:
+                reasons.append(Reason.MX_UNROUTABLE)
+                status = Status.UNDELIVERABLE
+        elif outcome in _PERMANENT_DNS:
+            reasons.append(_PERMANENT_DNS[outcome])
             status = Status.UNDELIVERABLE
-        elif mx.outcome in _TROUBLE_DNS:
-            reasons.append(_TROUBLE_DNS[mx.outcome])
+        elif outcome in _TROUBLE_DNS:
+            reasons.append(_TROUBLE_DNS[outcome])
             status = Status.UNKNOWN
-        elif mx.unroutable:
-            reasons.append(Reason.MX_UNROUTABLE)
-            status = Status.UNDELIVERABLE
     action = _STATUS_ACTION[status]
     if probe is not None and status is Status.DELIVERABLE:
         status, action = _apply_probe(probe, reasons)
@@ -129,6 +137,8 @@ def decide(
                 status = Status.RISKY
             # A risky signal asks for confirmation even when DNS could not answer (unknown).
             action = max(action, Action.BLOCK if effect is SignalEffect.BLOCK else Action.CONFIRM, key=_SEVERITY.index)
+    if not reasons and status is Status.DELIVERABLE and action is Action.ACCEPT:
+        return _DELIVERABLE  # most verdicts: one shared value instead of a new one each
     return Ruling(status, action, tuple(reasons))
 
 

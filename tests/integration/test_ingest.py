@@ -3,6 +3,7 @@ sends, reset on delivery, never blame the address for sender problems, and stay 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from validator.bounces.facts import BounceFact, BounceReason, EventKind
@@ -172,3 +173,36 @@ async def test_validation_facts_answer_suppressions_and_streaks_in_one_call(stor
     assert {k: s.sends for k, s in streaks.items()} == {"a@example.com": 1}
     assert await store.find_validation_facts(["a@example.com"], ["example.com"]) == ({}, streaks)
     assert await store.find_validation_facts(["new@example.com"], ["example.com"]) == ({}, {})
+
+
+async def test_ruling_out_validation_facts_never_hides_a_suppression_or_a_streak(store):
+    # The checker skips find_validation_facts when the store rules the keys out without awaiting.
+    await ingest(store, soft("a@example.com", "m1"), hard("gone@example.com"))
+    await store.put_suppression(
+        SuppressionEntry(SuppressionKind.DOMAIN, "blocked.example", SuppressionReason.MANUAL, "test"), actor="tester"
+    )
+    stored = [
+        ("a@example.com", "example.com"),
+        ("gone@example.com", "example.com"),
+        ("x@blocked.example", "blocked.example"),
+    ]
+    assert not any(store.rules_out_validation_facts(address, domain) for address, domain in stored)
+    fresh = [(f"new{i}@example.org", "example.org") for i in range(50)]
+    if type(store).__name__ == "SqliteStore":  # PostgreSQL has no key filters: it never rules out
+        for _ in range(600):  # the filters are built in the background after the store opens
+            store._stale = True  # the next lookup renews the snapshot, which pulls the filters
+            await store.ping()
+            if store.key_filters_building == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert store.key_filters_building == 0
+        assert sum(store.rules_out_validation_facts(a, d) for a, d in fresh) >= 45  # ~1% false positives
+        assert not any(store.rules_out_validation_facts(a, d) for a, d in stored)
+    for address, domain in fresh:
+        if store.rules_out_validation_facts(address, domain):
+            assert await store.find_validation_facts([address], [domain]) == ({}, {})
+    # a domain ruled out a moment ago (and remembered for the snapshot) is suppressed now
+    await store.put_suppression(
+        SuppressionEntry(SuppressionKind.DOMAIN, "example.org", SuppressionReason.MANUAL, "test"), actor="tester"
+    )
+    assert not any(store.rules_out_validation_facts(a, d) for a, d in fresh)

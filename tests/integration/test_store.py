@@ -319,6 +319,26 @@ async def test_a_revocation_elsewhere_takes_effect_within_the_cache_ttl(store_ur
         await elsewhere.close()
 
 
+async def test_recall_answers_only_tokens_verified_within_the_cache_ttl(store_url):
+    # The middleware's hot path: recall_api_key answers without awaiting, from verify_api_key's cache.
+    here = await open_store(store_url, key_cache_ttl=0.3)
+    try:
+        key, token = await here.create_api_key("form", ["validate"])
+        assert here.recall_api_key(token) is None  # never verified: ask verify_api_key
+        assert await here.verify_api_key(token[:-1] + "x") is None
+        assert here.recall_api_key(token[:-1] + "x") is None  # a failure is never cached
+        assert await here.verify_api_key(token) == key
+        assert here.recall_api_key(token) == key
+        await asyncio.sleep(0.35)
+        assert here.recall_api_key(token) is None  # expired
+        assert (await here.verify_api_key(token)).id == key.id  # type: ignore[union-attr]
+        assert here.recall_api_key(token) is not None
+        assert await here.revoke_api_key(key.id)
+        assert here.recall_api_key(token) is None  # revoked through this store: at once
+    finally:
+        await here.close()
+
+
 async def test_verification_records_last_use(store):
     key, token = await store.create_api_key("ops", ["validate"])
     await store.verify_api_key(token)

@@ -53,9 +53,6 @@ def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(client_max_size=settings.max_body_bytes, handler_args=SERVER_LIMITS)
 
-    async def authenticate(token: str) -> ApiKey | None:
-        return await app[STORE].verify_api_key(token)
-
     async def list_keys() -> list[ApiKey]:
         return await app[STORE].list_api_keys()
 
@@ -67,7 +64,7 @@ def create_app(settings: Settings) -> web.Application:
     app.middlewares.append(
         make_middleware(
             metrics,
-            authenticate if settings.auth else None,
+            _StoreApiKeys(app) if settings.auth else None,
             gate,
             BodyGate(settings.bodies_in_flight, settings.body_idle_timeout),
         )
@@ -87,6 +84,19 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(reports.routes)
     return app
+
+
+class _StoreApiKeys:
+    """The middleware's ``ApiKeys``: the store's, read when asked (the store opens after ``create_app``)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def recall(self, token: str) -> ApiKey | None:
+        return self._app[STORE].recall_api_key(token)
+
+    async def verify(self, token: str) -> ApiKey | None:
+        return await self._app[STORE].verify_api_key(token)
 
 
 async def _client_error_log(app: web.Application) -> AsyncIterator[None]:

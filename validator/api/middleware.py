@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from validator import errors
 from validator.api.access_log import mask_addresses
@@ -53,7 +55,15 @@ RETRY_AFTER_SECONDS = 5  # a store that is down or locked: ask clients to come b
 _AIOHTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Authenticator = Callable[[str], Awaitable[ApiKey | None]]
+
+
+class ApiKeys(Protocol):
+    """How the middleware verifies a bearer token: ``recall`` answers from the store's short cache
+    of verified tokens without awaiting (almost every request), ``verify`` asks the store."""
+
+    def recall(self, token: str) -> ApiKey | None: ...
+
+    async def verify(self, token: str) -> ApiKey | None: ...
 
 
 def status_for(exc: errors.ValidatorError) -> int:
@@ -63,19 +73,21 @@ def status_for(exc: errors.ValidatorError) -> int:
     return 500
 
 
+# Built once: given as headers, aiohttp copies them; given as content_type, it builds them anew.
+_JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+
+
 def json_response(data: object, status: int = 200) -> web.Response:
     """orjson rather than aiohttp's json_response: several times faster on verdict-sized bodies."""
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    return web.Response(body=orjson.dumps(data), status=status, headers=_JSON_HEADERS)
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
-    return web.Response(status=status, body=error_json(code, message, field), content_type="application/json")
+    return web.Response(status=status, body=error_json(code, message, field), headers=_JSON_HEADERS)
 
 
-def make_middleware(
-    metrics: Metrics, authenticate: Authenticator | None, gate: PublishableGate, bodies: BodyGate
-) -> Middleware:
-    """``authenticate`` verifies a bearer token (None: authentication is off); ``gate`` admits
+def make_middleware(metrics: Metrics, api_keys: ApiKeys | None, gate: PublishableGate, bodies: BodyGate) -> Middleware:
+    """``api_keys`` verifies bearer tokens (None: authentication is off); ``gate`` admits
     publishable keys by origin and rate; ``bodies`` paces and watches request bodies still arriving."""
 
     @web.middleware
@@ -86,8 +98,9 @@ def make_middleware(
         cors_origin = None
         watch = None
         try:
-            if authenticate is not None and resource is not None and not is_public(request.method, route):
-                key = await authenticate(bearer_token(request))
+            if api_keys is not None and resource is not None and not is_public(request.method, route):
+                token = bearer_token(request)
+                key = api_keys.recall(token) or await api_keys.verify(token)
                 check_scope(key, request.method, route)
                 request[API_KEY_NAME] = key.name  # type: ignore[union-attr]
                 request[API_KEY_ID] = key.id  # type: ignore[union-attr]
@@ -95,7 +108,9 @@ def make_middleware(
                 if key.publishable:  # type: ignore[union-attr]
                     origin = request.headers.get("Origin")
                     gate.admit(key, origin, request.remote or "")  # type: ignore[arg-type]
-                    cors_origin, request[PUBLISHABLE_KEY] = origin, True
+                    cors_origin = origin
+                # always set when authenticated: a missing key would cost its reader a KeyError
+                request[PUBLISHABLE_KEY] = key.publishable  # type: ignore[union-attr]
             if request.query_string:
                 refuse_query_controls(request.query)
             if bodies.arriving(request):

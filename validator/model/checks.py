@@ -135,7 +135,12 @@ class MxAnswer:
     @property
     def unroutable(self) -> bool:
         """MX hosts exist but none resolves to a globally routable address."""
-        return self.outcome is MxOutcome.MX and not any(h.routable for h in self.hosts)
+        if self.outcome is not MxOutcome.MX:
+            return False
+        for host in self.hosts:  # a plain loop: asked on every validation, any() over a generator costs twice
+            if host.routable:
+                return False
+        return True
 
 
 class ProbeOutcome(StrEnum):

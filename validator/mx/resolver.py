@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -58,8 +59,9 @@ class MxResolver:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         # Bounded LRU caches of (value, monotonic expiry); expiry is checked on read. cachetools'
-        # TLRUCache does the same but costs ~3.5 µs a hit against ~0.7 µs, on every request.
-        self._cache: LRUCache[str, tuple[MxAnswer, float]] = LRUCache(maxsize=settings.dns_cache_size)
+        # TLRUCache does the same but costs ~3.5 µs a hit against ~0.7 µs; the answers, read on
+        # every request, are an OrderedDict kept in LRU order by hand (its order is kept in C): 0.2 µs.
+        self._cache: OrderedDict[str, tuple[MxAnswer, float]] = OrderedDict()
         self._hosts: LRUCache[str, tuple[_Addresses, float]] = LRUCache(maxsize=settings.dns_cache_size)
         self._inflight: dict[str, asyncio.Task[MxAnswer]] = {}
         self.stats = MxStats()
@@ -71,6 +73,7 @@ class MxResolver:
         entry = self._cache.get(key)
         if entry is None:
             return None
+        self._cache.move_to_end(key)
         remaining = entry[1] - time.monotonic()
         if remaining <= 0:
             return None
@@ -126,6 +129,9 @@ class MxResolver:
         answer = replace(answer, ttl=ttl)
         if ttl > 0:
             self._cache[key] = (answer, time.monotonic() + ttl)
+            self._cache.move_to_end(key)
+            if len(self._cache) > settings.dns_cache_size:
+                self._cache.popitem(last=False)  # the least recently used
         return answer
 
     async def _resolve(self, domain: str, bulk: bool) -> MxAnswer:

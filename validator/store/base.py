@@ -34,6 +34,12 @@ class StoreBase(ABC):
         """Key filters still being built; a backend with none has none to wait for."""
         return 0
 
+    def rules_out_validation_facts(self, address: str, domain: str) -> bool:
+        """Certain, without awaiting, that this address and domain key have no suppression and no
+        soft-bounce streak; a backend without key filters is never certain (False: ask
+        ``find_validation_facts``)."""
+        return False
+
     def __init__(self, clock: Callable[[], datetime], key_cache_ttl: float) -> None:
         self._clock = clock
         self._keys = keys.KeyVerifier(self._fetch_key, self._touch_key, clock, key_cache_ttl)
@@ -137,6 +143,9 @@ class StoreBase(ABC):
 
     async def verify_api_key(self, token: str) -> ApiKey | None:
         return await self._keys.verify(token)
+
+    def recall_api_key(self, token: str) -> ApiKey | None:
+        return self._keys.recall(token)
 
     async def revoke_api_key(self, id_or_name: str) -> bool:
         revoked = await self._revoke_key(id_or_name, self._clock())

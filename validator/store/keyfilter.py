@@ -88,7 +88,11 @@ class Layers:
         self.layers = tuple(layers)
 
     def might_contain(self, key: str) -> bool:
-        h = lookup_hash(key)
+        return self.might_hold(lookup_hash(key))
+
+    def might_hold(self, h: int) -> bool:
+        """``might_contain`` of the key whose ``key_hash`` is ``h``: a caller asking several filters
+        about one key hashes it once."""
         for layer in self.layers:  # a plain loop: any() over a generator costs more than one layer's test
             if layer.has_hash(h):
                 return True

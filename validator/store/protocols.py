@@ -130,6 +130,10 @@ class ApiKeyStore(Protocol):
     async def verify_api_key(self, token: str) -> ApiKey | None:
         """The active key this token belongs to, or None (malformed, unknown, wrong secret, revoked)."""
 
+    def recall_api_key(self, token: str) -> ApiKey | None:
+        """``verify_api_key``'s cached answer, without awaiting (every request's path); None: not
+        verified lately, so ask ``verify_api_key``."""
+
     async def list_api_keys(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
 
@@ -145,6 +149,10 @@ class ValidationFacts(Protocol):
     ) -> tuple[dict[str, Suppression], dict[str, SoftStreak]]:
         """``find_suppressions`` and ``find_soft_streaks`` of these keys at once (on PostgreSQL one
         round trip instead of two)."""
+
+    def rules_out_validation_facts(self, address: str, domain: str) -> bool:
+        """True: ``find_validation_facts([address], [domain])`` would answer ``({}, {})``, known
+        without awaiting (the key filters); False: ask it."""
 
 
 class BounceIngestion(Protocol):

@@ -7,7 +7,6 @@ are refused with the field named. Pure functions of bytes and values: no aiohttp
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -166,12 +165,25 @@ def _dns_json(mx: MxAnswer) -> dict[str, Any]:
     return {"outcome": mx.outcome, "mx": _hosts_json(mx.hosts), "ttl": round(mx.ttl, 3), "detail": mx.detail}
 
 
-@functools.lru_cache(maxsize=4096)
+# id(hosts) -> (hosts, rendered): every answer the MX cache serves for a domain shares one hosts
+# tuple, so it is recognised by identity (0.1 µs) rather than by hashing its MxHosts (0.8 µs).
+# The tuple is held here, so its id cannot be reused while it is remembered.
+_HOSTS_RENDERED: dict[int, tuple[tuple[MxHost, ...], list[dict[str, Any]]]] = {}
+_HOSTS_RENDERED_MAX = 4096
+
+
 def _hosts_json(hosts: tuple[MxHost, ...]) -> list[dict[str, Any]]:
-    """Cached: a domain's hosts repeat on every request for it. The list is only ever read."""
-    return [
+    """Remembered: a domain's hosts repeat on every request for it. The list is only ever read."""
+    seen = _HOSTS_RENDERED.get(id(hosts))
+    if seen is not None and seen[0] is hosts:
+        return seen[1]
+    rendered = [
         {"host": h.host, "preference": h.preference, "addresses": h.addresses, "routable": h.routable} for h in hosts
     ]
+    if len(_HOSTS_RENDERED) >= _HOSTS_RENDERED_MAX:
+        _HOSTS_RENDERED.clear()
+    _HOSTS_RENDERED[id(hosts)] = (hosts, rendered)
+    return rendered
 
 
 def _smtp_json(probe: ProbeResult) -> dict[str, Any]:

@@ -18,13 +18,13 @@ log = logging.getLogger("validator.api")
 
 @routes.post("/v1/validate")
 async def validate(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
-    query = wire.parse_validate(await request.read(), max_timeout_ms=settings.max_timeout_ms)
+    app = request.app
+    query = wire.parse_validate(await request.read(), max_timeout_ms=app[keys.SETTINGS].max_timeout_ms)
     public = request.get(keys.PUBLISHABLE_KEY, False)
     if public and query.smtp:  # a page's visitors must not turn the service into a mailbox prober
         raise Forbidden("a publishable key cannot ask for SMTP probes", field="smtp")
-    with request.app[keys.REALTIME_GATE].serving():  # bulk jobs wait between slices meanwhile
-        verdict = await request.app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
+    with app[keys.REALTIME_GATE].serving():  # bulk jobs wait between slices meanwhile
+        verdict = await app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
     return json_response(public_verdict_json(verdict) if public else wire.verdict_json(verdict))
 
 

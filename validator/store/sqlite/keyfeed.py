@@ -110,7 +110,9 @@ class KeyFeed:
         if rows:
             self._own.update(key for _, key in rows if key)
             self._own_last = rows[-1][0]
-        self.filter = Layers([*self._shared, self._own.layer])
+        # an empty own layer (the file holds every key, as it usually does) is left out: it has no
+        # bit set, and it cannot gain one before the next pull, so asking it would only cost time
+        self.filter = Layers([*self._shared, self._own.layer] if self._own.count else self._shared)
 
     def _current_file(self, conn: sqlite3.Connection) -> FileState | None:
         """The header of the file at ``path``, (re)mapped and checked against the store as needed."""

@@ -27,6 +27,7 @@ from validator.store.sqlite.sql import in_transaction, translated
 log = logging.getLogger("validator.store")
 KEEP_SECONDS = 0.5  # how often the keeper brings the shared key files up to date
 KEEP_RETRY_SECONDS = 60.0  # after the key files could not be written
+RULED_OUT_DOMAINS_MAX = 100_000  # domains remembered per snapshot (half a second): bounds the memory
 TOKEN_SQL = "SELECT value FROM counters WHERE name = 'key_file_token'"
 
 Run = Callable[[Callable[[sqlite3.Connection], bool]], Awaitable[bool]]  # on the filter thread, its connection
@@ -59,6 +60,10 @@ class KeyFilters:
         self.suppressions = KeyFeed(suppression_sql(), Path(f"{database}-suppressions.keys"))
         self.streaks = KeyFeed(streak_sql(), Path(f"{database}-streaks.keys"))
         self._feeds: list[KeyFeed] = []
+        # Domain keys the suppression filter ruled out in the loop's current snapshot: every key that
+        # snapshot can see is in the filter, so the answer holds until the next pull, which empties
+        # this. Domains repeat from validation to validation; a set lookup costs a tenth of the filter's.
+        self.ruled_out_domains: set[str] = set()
         self._behind = asyncio.Event()  # set by a pull that found too many new keys: keep at once
         self._keeping: asyncio.Future[None] | None = None
 
@@ -73,6 +78,7 @@ class KeyFilters:
     def pull(self, conn: sqlite3.Connection) -> None:
         """In the loop's fresh snapshot: bring the filters up to date from the shared files and the
         keys stored since (a few thousand at most; more, and a filter is off until the keeper caught up)."""
+        self.ruled_out_domains.clear()
         for feed in self._feeds:
             feed.pull(conn)
             if feed.filter is None:
