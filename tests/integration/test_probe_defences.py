@@ -111,6 +111,20 @@ async def test_421_too_many_errors_is_learnt_and_never_an_answer(make, dns, smtp
     assert server.hangups <= 1  # learnt from the first one
 
 
+async def test_a_greeting_held_on_purpose_does_not_hide_a_throttle_that_follows(make, dns, smtp):
+    # Debian's Sendmail: greet_pause holds the greeting a second, then BadRcptThrottle answers every refusal past the
+    # third a second late. The greeting says nothing of how fast commands come back: the slowed replies are a tarpit
+    probing = make(smtp_domain_rate=1000, smtp_max_connections_per_host=1, smtp_connect_timeout=5.0)
+    server = smtp.start(Script(greeting_delay=1.0, soft_error_limit=3, error_sleep=1.0, pipelining=True))
+    point(dns, "throttling.com", server)
+    began = time.monotonic()
+    verdicts = await probing.checker.check_many(unknown_addresses("throttling.com", 12), smtp=True, timeout_ms=20_000)
+    assert all(v.reasons == (Reason.MAILBOX_NOT_FOUND,) for v in verdicts), [v.smtp for v in verdicts]
+    assert probing.prober.pool_stats.tarpits == 1  # the first slowed reply retired its session; later ones learnt
+    # four sessions of three refusals cost their four greetings; waiting out the throttle would add a second a refusal
+    assert time.monotonic() - began < 8.5
+
+
 async def test_a_tarpit_from_the_first_reply_is_a_timeout_within_the_deadline_and_spends_no_budget(make, dns, smtp):
     probing = make(smtp_domain_rate=1)
     server = smtp.start(Script(reply_delay=2.0))  # even the greeting comes after two seconds

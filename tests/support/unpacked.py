@@ -1,6 +1,6 @@
 """Mail servers whose Debian packages conflict with Postfix's, fetched and unpacked for the tests, never installed.
 
-Exim and OpenSMTPD (and Postfix) each provide ``mail-transport-agent``, and Postfix is what this machine
+Exim, OpenSMTPD and Sendmail (and Postfix) each provide ``mail-transport-agent``, and Postfix is what this machine
 has, so the tests run the others from their packages unpacked with ``dpkg -x`` into a cache directory, once
 per machine, inside private mount namespaces (``unshare --mount``, root only) that lay the unpacked
 binaries over the paths they were compiled with. Nothing outside those namespaces changes.
@@ -20,8 +20,8 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "valida
 
 
 def unpacked(name: str, packages: tuple[str, ...], libraries: tuple[str, ...], binary: str) -> Path | str:
-    """The directory ``packages`` are unpacked in (fetching them the first time, and installing the shared
-    ``libraries`` they need), or why that cannot be done here. ``binary`` (``usr/sbin/exim4``) marks a
+    """The directory ``packages`` are unpacked in (fetching them the first time, and installing the packages
+    ``libraries`` they need to run: shared libraries, m4), or why that cannot be done here. ``binary`` (``usr/sbin/exim4``) marks a
     complete tree."""
     root = CACHE / name / "root"
     if (root / binary).exists():
@@ -57,11 +57,14 @@ class UnpackedServer:
     writes its configuration and calls ``_start`` from ``__enter__``."""
 
     name = "server"
+    # True: the work directory lies beside the unpacked tree (root's only), not in /tmp: Sendmail refuses maps
+    # below a world-writable directory; Exim's and OpenSMTPD's users must reach theirs, so they stay in /tmp
+    private_work = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.port = free_port()
-        self.work = Path(tempfile.mkdtemp(prefix=f"validator-{self.name.lower()}-"))
+        self.work = Path(tempfile.mkdtemp(prefix="work-", dir=root.parent if self.private_work else None))
         self._daemon: subprocess.Popen[bytes] | None = None
 
     def _start(self, setup: list[str], command: str, output: str) -> None:

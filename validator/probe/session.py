@@ -90,7 +90,10 @@ class SmtpSession:
         self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
         self.ending = False  # the pool QUITs it after the current transaction
         self.open_transaction = False  # MAIL FROM was accepted and no RSET has followed yet
-        self.handshake_latency = 0.0  # seconds, the slowest of the greeting and EHLO replies
+        # seconds, the EHLO round trip: what one command costs here. Not the greeting, which servers hold back on
+        # purpose (Sendmail's greet_pause, a second on Debian; Postfix postscreen's greet wait): counted, a
+        # one-second greeting made every reply up to 8 s "usual", and a throttled RCPT never looked like a tarpit
+        self.handshake_latency = 0.0
         self.idle_since = time.monotonic()
         self._reader = reader
         self._writer = writer
@@ -123,14 +126,12 @@ class SmtpSession:
             raise ConnectFailed(f"{host} [{ip}]:{port}: {exc.strerror or exc}") from exc
         session = cls(host, ip, reader, writer, command_timeout)
         try:
-            began = time.monotonic()
             greeting = await session.read_reply(connect_timeout)
             if greeting.code != 220:  # RFC 5321 §4.2: 554 "No SMTP service here", 421 busy
                 raise Refused(f"{host}: greeting refused", greeting)
-            session.handshake_latency = time.monotonic() - began
             began = time.monotonic()
             await session._hello(helo)
-            session.handshake_latency = max(session.handshake_latency, time.monotonic() - began)
+            session.handshake_latency = time.monotonic() - began
             if tls is not None and "STARTTLS" in session.extensions:
                 await session._starttls(tls, helo)
         except Refused:
