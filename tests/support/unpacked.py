@@ -21,8 +21,8 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "valida
 
 def unpacked(name: str, packages: tuple[str, ...], libraries: tuple[str, ...], binary: str) -> Path | str:
     """The directory ``packages`` are unpacked in (fetching them the first time, and installing the packages
-    ``libraries`` they need to run: shared libraries, m4), or why that cannot be done here. ``binary`` (``usr/sbin/exim4``) marks a
-    complete tree."""
+    ``libraries`` they need to run: shared libraries, m4), or why that cannot be done here. ``binary``
+    (``usr/sbin/exim4``) marks a complete tree."""
     root = CACHE / name / "root"
     if (root / binary).exists():
         return root
