@@ -44,7 +44,6 @@ import secrets
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,21 +61,21 @@ from validator.syntax import parse_address
 from validator.wire.validation import suppression_json
 
 from . import http as http_bench
+from .databases import Databases, create_schema
 from .dnsfixture import DnsProcess, varied_address
-from .loadgen import Load, ensure_wrk, lua_headers, run_python, run_wrk, run_wrk_script
-from .report import Outcome, Table, median, met, ms, percent, progress, rate, times
+from .loadgen import Load, ensure_wrk, load_of, lua_headers, run_validate_load, run_wrk_script
+from .report import SUMMARY_HEADERS, Outcome, Table, median, met, ms, percent, print_tables, progress, rate, times
 from .servers import (
     HOST,
-    ROOT,
     Server,
     free_port,
     pinned,
     proc_status_kib,
     validator_command,
+    validator_env,
 )
 from .service import bench_settings, service_checker
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROWS, QUICK_ROWS = 1_000_000, 100_000
 DOMAINS = 1000  # d<i>.com: the DNS fixture's domains, used by stored rows and validated addresses alike
 BLOCKED = 1000  # whole-domain entries, blocked<i>.example: no validated address is at one
@@ -160,59 +159,10 @@ def write_csv(path: Path, rows: int) -> None:
 # --- stores ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Databases:
-    """Every database of one run: SQLite files in a private directory, PostgreSQL databases
-    with unique names; all removed by ``cleanup``."""
-
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-suppressions-")))
-    pg_names: list[str] = field(default_factory=list)
-
-    def sqlite(self, name: str) -> str:
-        return f"sqlite:///{self.workdir / (name + '.sqlite3')}"  # sqlite:////tmp/...: an absolute path
-
-    def postgres(self) -> str:
-        name = f"bench_suppressions_{secrets.token_hex(4)}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        self.pg_names.append(name)
-        return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-    def cleanup(self) -> None:
-        for name in self.pg_names:
-            try:
-                asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except Exception as exc:  # noqa: BLE001 - report and go on cleaning
-                progress(f"could not drop PostgreSQL database {name}: {exc}")
-        for path in sorted(self.workdir.glob("*"), reverse=True):
-            path.unlink(missing_ok=True)
-        self.workdir.rmdir()
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise RuntimeError(
-            f"PostgreSQL at {PG_ADMIN} is unreachable ({exc}); run with --backends sqlite "
-            "--import-backends sqlite to measure SQLite only"
-        ) from exc
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _schema(url: str) -> None:
-    store = await open_store(url)  # runs the migrations: the real schema
-    await store.close()
-
-
 def fill_sqlite(url: str, rows: int) -> float:
     """Load ``rows`` entries into a new SQLite store; seconds taken (schema included)."""
     began = time.perf_counter()
-    asyncio.run(_schema(url))
+    asyncio.run(create_schema(url))
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # a fixture: the store's own writes stay FULL
     now = int(time.time() * 1_000_000)
@@ -248,7 +198,7 @@ async def fill_postgres(url: str, rows: int) -> float:
     import asyncpg
 
     began = time.perf_counter()
-    await _schema(url)
+    await create_schema(url)
     if rows:
         now = datetime.now(UTC)
         conn = await asyncpg.connect(url)
@@ -370,10 +320,8 @@ class Context:
                 )
         else:
             start = self.runs * http_bench.RUN_STRIDE
-            result = (
-                run_wrk(self.wrk, server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers)
-                if self.wrk
-                else run_python(server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers)
+            result = run_validate_load(
+                self.wrk, server.port, seconds, connections, start, DOMAINS, LOAD_CPU, server.headers
             )
         if not record:
             return
@@ -410,12 +358,7 @@ async def aiohttp_load(
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(connections)))
         elapsed = time.perf_counter() - began
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
-
-    return Load(len(latencies) / elapsed, pct(0.5), pct(0.99), len(latencies), errors[0], "aiohttp")
+    return load_of(latencies, elapsed, errors[0], "aiohttp")
 
 
 def check_lookup(subject: Subject, bodies: list[list[str]]) -> None:
@@ -1050,14 +993,7 @@ def import_cli(ctx: Context, backend: str, url: str, csv_path: Path, rows: int) 
     (large) bench process would report our size. ``time`` is small, and forks the CLI itself.
     VmHWM is also polled, as a cross-check and for machines without ``/usr/bin/time``.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update(
-        {
-            "VALIDATOR_DATABASE_URL": url,
-            "VALIDATOR_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        }
-    )
+    env = validator_env({"VALIDATOR_DATABASE_URL": url, "VALIDATOR_LOG_LEVEL": "WARNING"})
     argv = pinned(
         [*validator_command(), "suppress", "import", str(csv_path), "--source", "bench-import", "--why", "bench"],
         SERVER_CPU,
@@ -1304,11 +1240,8 @@ def _run(args: argparse.Namespace, quick: bool, seconds: float | None, rounds: i
 def main(argv: list[str] | None = None) -> int:
     args = parser(standalone=True).parse_args(argv)
     outcome = _run(args, args.quick, args.seconds, args.rounds, args.loadgen)
-    from .report import SUMMARY_HEADERS
-
     summary = Table("Summary: suppression list (ratios within this run)", SUMMARY_HEADERS, outcome.summary)
-    for table in [*outcome.details, summary]:
-        sys.stdout.write((table.markdown() if args.markdown else table.text()) + "\n")
+    print_tables([*outcome.details, summary], args.markdown)
     return 0
 
 
