@@ -28,7 +28,7 @@ from .databases import PG_ADMIN, Databases, create_schema, pg_admin, postgres_ur
 from .loadgen import Load, lua_headers, run_wrk_script
 from .report import Table, median, progress, rate, times
 from .servers import Server
-from .suppressions import LOOKUP_LUA, LOOKUP_PATH, start_server
+from .suppressions.harness import LOOKUP_LUA, LOOKUP_PATH, start_server
 
 LIST_DOMAINS = 200_000  # user<n>@d<n % LIST_DOMAINS>.com
 NARROW_DOMAINS = 20_000
