@@ -22,7 +22,7 @@ import sys
 import time
 
 from . import cold_batch, hostile, http, inproc, jobs, probe, scale, silent_dns, suppressions
-from .report import SUMMARY_HEADERS, Outcome, Table, progress
+from .report import SUMMARY_HEADERS, Outcome, Table, print_tables, progress
 from .servers import ROOT
 
 CORE = ["http", "inproc", "batch"]
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", EXTRAS[name], *rest], cwd=ROOT, check=True)
             continue
         outcomes.append(_run(name, args, rest))
-        _print(outcomes[-1].details, args.markdown)
+        print_tables(outcomes[-1].details, args.markdown)
     if outcomes:
         summary = Table(
             f"Summary ({'quick' if args.quick else 'full'} run, {time.perf_counter() - began:.0f} s, "
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{os.getloadavg()[0]:.1f} after (our own processes add about 2 while loading)"
             ],
         )
-        _print([summary], args.markdown)
+        print_tables([summary], args.markdown)
     return 0
 
 
@@ -131,12 +131,6 @@ def _run(name: str, args: argparse.Namespace, rest: list[str]) -> Outcome:
         return inproc.run(calls=5_000 if quick else 20_000, repeats=3 if quick else 7)
     addresses, domains, subset = (10_000, 500, 1_000) if quick else (100_000, 5_000, 5_000)
     return cold_batch.run(addresses, domains, subset)
-
-
-def _print(tables: list[Table], markdown: bool) -> None:
-    for table in tables:
-        sys.stdout.write((table.markdown() if markdown else table.text()) + "\n")
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ import time
 import aiohttp
 import orjson
 
+from .databases import pg_admin, postgres_url
 from .report import Table, progress
 from .servers import HOST, Server, free_port, validator_command
-from .suppressions import PG_ADMIN, _pg_admin
 
 
 def make_events(count: int, seed: int = 5) -> list[bytes]:
@@ -153,9 +153,9 @@ def run(args: argparse.Namespace) -> list[Table]:
         for backend in args.backends:
             if backend == "postgres":
                 name = f"bench_ingest_{secrets.token_hex(4)}"
-                asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+                asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
                 pg_names.append(name)
-                url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+                url = postgres_url(name)
             else:
                 url = "sqlite:///ingest.sqlite3"  # relative: inside the server's own work directory
             progress(f"ingesting into {backend}")
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> list[Table]:
             )
     finally:
         for name in pg_names:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     table.notes.append(
         "Every acknowledged batch is committed (one transaction per request: events, streaks, "
         "suppressions with audit rows); the first tenth of the events goes one per request."

@@ -37,10 +37,10 @@ from pathlib import Path
 
 import orjson
 
+from .databases import Databases
 from .dnsfixture import DnsProcess
 from .report import Outcome, Table, met, progress, rate
 from .servers import HOST, Server, free_port, validator_command
-from .suppressions import Databases
 
 PROBE_DOMAINS = 100  # the latency probe's own domains (after the list's), warmed before measuring
 SERVER_CPU, LOAD_CPU = "0", 1  # the SQLite servers; the DNS server and the bench's own clients

@@ -49,6 +49,17 @@ class Load:
     tool: str
 
 
+def load_of(latencies: list[float], elapsed: float, errors: int, tool: str) -> Load:
+    """The ``Load`` of a run whose answered requests took ``latencies`` (seconds, in any order) over
+    ``elapsed`` seconds: shared by the Python stand-in and any other client a benchmark drives."""
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
+
+    return Load(len(ordered) / elapsed, pct(0.50), pct(0.99), len(ordered), errors, tool)
+
+
 def ensure_wrk() -> tuple[str | None, str]:
     """The path of wrk, installing Debian's package if missing (as root); else None and why."""
     found = shutil.which("wrk")
@@ -135,6 +146,22 @@ def parse_wrk(output: str) -> Load:
     return Load(float(rps[1]), latency("50"), latency("99"), int(total[1]), errors, "wrk")
 
 
+def run_validate_load(
+    wrk: str | None,
+    port: int,
+    seconds: float,
+    connections: int,
+    start: int,
+    domains: int,
+    cpus: str | None,
+    headers: dict[str, str],
+) -> Load:
+    """One run of ``POST /v1/validate`` load: wrk when there is one, else the Python stand-in."""
+    if wrk:
+        return run_wrk(wrk, port, seconds, connections, start, domains, cpus, headers)
+    return run_python(port, seconds, connections, start, domains, cpus, headers)
+
+
 def run_python(
     port: int, seconds: float, connections: int, start: int, domains: int, cpus: str | None, headers: dict[str, str]
 ) -> Load:
@@ -199,13 +226,7 @@ async def _generate(port: int, headers: list[str], seconds: float, connections: 
     await asyncio.gather(
         *(_connection(port, headers, deadline, counter, domains, latencies, errors) for _ in range(connections))
     )
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else float("nan")
-
-    return Load(len(latencies) / elapsed, pct(0.50), pct(0.99), len(latencies), errors[0], "python")
+    return load_of(latencies, time.perf_counter() - began, errors[0], "python")
 
 
 def main() -> None:

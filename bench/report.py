@@ -48,6 +48,13 @@ class Outcome:
     summary: list[list[str]] = field(default_factory=list)
 
 
+def print_tables(tables: list[Table], markdown: bool) -> None:
+    """The tables on stdout, as markdown or as aligned text, each followed by a blank line."""
+    for table in tables:
+        sys.stdout.write((table.markdown() if markdown else table.text()) + "\n")
+    sys.stdout.flush()
+
+
 def progress(message: str) -> None:
     """Progress goes to stderr, so stdout holds only the tables (``--markdown > bench.md``)."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)

@@ -34,7 +34,7 @@ import orjson
 
 from . import http
 from .dnsfixture import DnsProcess
-from .loadgen import ensure_wrk, run_python, run_wrk
+from .loadgen import ensure_wrk, run_validate_load
 from .report import Outcome, Table, progress
 from .scale_lookups import run_lookups
 from .scale_seed import seed_suppressions
@@ -146,10 +146,8 @@ def _measure(entries: int, seconds: float, dns: DnsProcess, wrk: str | None) -> 
         _touch_filter(server)
         rss, pss, replica = _memory(server)
         http.warm(server, 1)
-        load = (
-            run_wrk(wrk, server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers)
-            if wrk
-            else run_python(server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers)
+        load = run_validate_load(
+            wrk, server.port, seconds, http.CONNECTIONS, 0, http.DOMAINS, http.LOAD_CPU, server.headers
         )
         start = [f"{entries:,}", f"{healthz:.2f}", f"{ready:.2f}", f"{longest * 1000:.0f}"]
         start += [f"{again:.2f}", f"{again_ready:.2f}", f"{load.requests_per_s:,.0f}"]

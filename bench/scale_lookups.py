@@ -24,10 +24,11 @@ from pathlib import Path
 
 import orjson
 
+from .databases import PG_ADMIN, Databases, create_schema, pg_admin, postgres_url
 from .loadgen import Load, lua_headers, run_wrk_script
 from .report import Table, median, progress, rate, times
 from .servers import Server
-from .suppressions import LOOKUP_LUA, LOOKUP_PATH, PG_ADMIN, Databases, _pg_admin, _schema, start_server
+from .suppressions.harness import LOOKUP_LUA, LOOKUP_PATH, start_server
 
 LIST_DOMAINS = 200_000  # user<n>@d<n % LIST_DOMAINS>.com
 NARROW_DOMAINS = 20_000
@@ -85,7 +86,7 @@ def seed_sqlite(path: Path, entries: int) -> None:
         return
     path.unlink(missing_ok=True)
     began = time.monotonic()
-    asyncio.run(_schema(f"sqlite:///{path}"))
+    asyncio.run(create_schema(f"sqlite:///{path}"))
     if entries:
         conn = sqlite3.connect(path, isolation_level=None)
         try:
@@ -106,7 +107,7 @@ def seed_sqlite(path: Path, entries: int) -> None:
 async def _seed_postgres(url: str, entries: int) -> None:
     import asyncpg
 
-    await _schema(url)
+    await create_schema(url)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("SET maintenance_work_mem = '512MB'")
@@ -130,15 +131,15 @@ async def _pg_seeded(name: str) -> str | None:
 
 def seed_postgres(name: str, entries: int) -> str:
     """The URL of database ``name`` holding ``entries`` addresses; made (or remade) unless already there."""
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = postgres_url(name)
     if asyncio.run(_pg_seeded(name)) == f"seeded {entries}":
         progress(f"reusing PostgreSQL database {name} ({entries:,} entries)")
         return url
     began = time.monotonic()
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     asyncio.run(_seed_postgres(url, entries))
-    asyncio.run(_pg_admin(f"COMMENT ON DATABASE \"{name}\" IS 'seeded {entries}'"))
+    asyncio.run(pg_admin(f"COMMENT ON DATABASE \"{name}\" IS 'seeded {entries}'"))
     progress(f"seeded PostgreSQL with {entries:,} entries in {time.monotonic() - began:.0f} s")
     return url
 
@@ -224,13 +225,13 @@ def run_lookups(
                     Subject("SQLite", 0, databases.sqlite("empty")),
                     Subject("SQLite", entries, f"sqlite:///{path}"),
                 ]
-                asyncio.run(_schema(subjects[-2].url))
+                asyncio.run(create_schema(subjects[-2].url))
             else:
                 full = seed_postgres(f"bench_scale_{entries}", entries)
                 if keep is None:
                     databases.pg_names.append(f"bench_scale_{entries}")
                 empty = databases.postgres()
-                asyncio.run(_schema(empty))
+                asyncio.run(create_schema(empty))
                 subjects += [Subject("PostgreSQL", 0, empty), Subject("PostgreSQL", entries, full)]
         measure(subjects, wrk, nameserver, entries, seconds, rounds)
     finally:

@@ -46,6 +46,15 @@ def validator_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "validator"]
 
 
+def validator_env(variables: dict[str, str]) -> dict[str, str]:
+    """The environment of a ``validator`` child: ours less its ``VALIDATOR_*`` variables (the child is
+    configured by ``variables`` alone), with the repository first on ``PYTHONPATH``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
+    env.update(variables)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
 def proc_status_kib(pid: int, field: str) -> int:
     """``VmRSS``, ``VmHWM``, ... of process ``pid`` in KiB (0 once it has gone)."""
     try:
@@ -104,13 +113,10 @@ class Server:
         self.log = self.workdir / "server.log"
 
     def start(self) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-        env.update(self.env)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 pinned(self.argv, self.cpus),
-                env=env,
+                env=validator_env(self.env),
                 cwd=self.workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -9,7 +9,6 @@ completed). Goal: the job within 2x of the batch. Both take the service's defaul
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from .jobs import start_server, submit, wait_done, write_list
 from .report import Outcome, Table, met, progress
-from .servers import ROOT, validator_command
+from .servers import ROOT, validator_command, validator_env
 
 DOMAINS = 100
 
@@ -39,12 +38,9 @@ class SilentResolver:
 
 
 def batch_seconds(path: Path, workdir: Path, nameserver: str) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATOR_")}
-    env.update(
-        VALIDATOR_DNS_NAMESERVERS=nameserver,
-        VALIDATOR_DATABASE_URL=f"sqlite:///{workdir / 'batch.sqlite3'}",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )  # as servers.Server
+    env = validator_env(
+        {"VALIDATOR_DNS_NAMESERVERS": nameserver, "VALIDATOR_DATABASE_URL": f"sqlite:///{workdir / 'batch.sqlite3'}"}
+    )
     began = time.perf_counter()
     subprocess.run(
         [*validator_command(), "batch", str(path), "--output", str(workdir / "out.ndjson")],
