@@ -350,12 +350,25 @@ async def test_verification_records_last_use(store):
     assert listed.last_used_at is not None and listed.last_used_at >= key.created_at
 
 
+def _every_file_beside(path: Path) -> bytes:
+    """The database, its -wal and -shm, and the snapshots written beside it.
+
+    A snapshot is written in the background to a temporary name and renamed, so a file listed a
+    moment ago may be gone: list again until one listing reads whole.
+    """
+    for _ in range(20):
+        try:
+            return b"".join(p.read_bytes() for p in path.parent.iterdir())
+        except FileNotFoundError:
+            continue
+    raise AssertionError(f"files beside {path} kept vanishing while read")
+
+
 async def test_tokens_are_not_stored_in_clear(store_url, store):
     _, token = await store.create_api_key("secret-keeper", ["admin"])
     secret = token[len(f"vk_{token.split('_')[1]}_") :]
     if store_url.startswith("sqlite"):
-        path = Path(store_url.removeprefix("sqlite:///"))
-        stored = b"".join(p.read_bytes() for p in path.parent.iterdir())  # the file, its -wal and -shm
+        stored = _every_file_beside(Path(store_url.removeprefix("sqlite:///")))
         assert secret.encode() not in stored and token.encode() not in stored
     else:
         dump = " ".join(map(str, await query(store_url, "SELECT * FROM api_keys")))
