@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support import redis_server
 from tests.support.dnsserver import DnsServer
 from tests.support.postgres_server import embedded_server, reachable
 from tests.support.smtpserver import SmtpServers
@@ -52,9 +53,21 @@ def dns(dns_server: DnsServer) -> Iterator[DnsServer]:
 # --- Store fixtures: a fresh SQLite file or a fresh PostgreSQL database per test. ----------------
 # PostgreSQL: the server at TEST_POSTGRES_URL (default 127.0.0.1:5432, trust auth), or, when it is
 # unreachable, an embedded one started for the session (tests/support/postgres_server.py). Never skipped.
+# Redis likewise: TEST_REDIS_URL (default 127.0.0.1:6379), else a private one (tests/support/redis_server.py).
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-_POSTGRES_NOTES: list[str] = []
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_STAND_IN_NOTES: list[str] = []
+
+
+def _say_now(request: pytest.FixtureRequest, note: str) -> None:
+    """Say which server stands in for the configured one now (starting it takes seconds) and again at the end."""
+    _STAND_IN_NOTES.append(note)
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\n{note}")
 
 
 @pytest.fixture(scope="session")
@@ -65,19 +78,28 @@ def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield POSTGRES_ADMIN_URL
         return
     with embedded_server() as url:
-        note = f"{why}: the PostgreSQL tests use an embedded PostgreSQL server at {urlsplit(url).netloc}"
-        _POSTGRES_NOTES.append(note)
-        plugins = request.config.pluginmanager
-        reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-        if reporter is not None and capture is not None:  # said now too: starting it takes seconds
-            with capture.global_and_fixture_disabled():
-                reporter.write_line(f"\n{note}")
+        _say_now(request, f"{why}: the PostgreSQL tests use an embedded PostgreSQL server at {urlsplit(url).netloc}")
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The Redis the replica tests share limits through: the configured server, else a private one."""
+    why = redis_server.unreachable(REDIS_URL)
+    if why is None:
+        yield REDIS_URL
+        return
+    server = redis_server.binary()
+    if isinstance(server, str):
+        pytest.fail(f"{why}, and no redis-server can be started here: {server}", pytrace=False)
+    with redis_server.private_server(server) as url:
+        _say_now(request, f"{why}: the Redis tests use a private {server} at {urlsplit(url).netloc}")
         yield url
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """Say again at the end which PostgreSQL the contract suite ran against when it was not the configured one."""
-    for note in _POSTGRES_NOTES:
+    """Say again at the end which servers the suite ran against where they were not the configured ones."""
+    for note in _STAND_IN_NOTES:
         terminalreporter.write_line(note)
 
 
