@@ -12,16 +12,25 @@ import pytest
 
 from tests.support.settings import make_settings
 from tests.support.testdata import BOUNCES as CORPUS
+from tests.support.webhook_signers import basic
 from validator.api import create_app
 
 MAILGUN_KEY = "key-for-tests"
+SPARKPOST_USER, SPARKPOST_PASSWORD = "sparkpost", "a long webhook password"
 
 
 @pytest.fixture
 async def client(aiohttp_client, dns, store_url):
     dns.zone.mx("example.com", 10, "mx.example.com")
     dns.zone.a("mx.example.com", "8.8.8.8")
-    settings = make_settings(dns, database_url=store_url, mailgun_signing_key=MAILGUN_KEY, max_message_bytes=200_000)
+    settings = make_settings(
+        dns,
+        database_url=store_url,
+        mailgun_signing_key=MAILGUN_KEY,
+        sparkpost_webhook_user=SPARKPOST_USER,
+        sparkpost_webhook_password=SPARKPOST_PASSWORD,
+        max_message_bytes=200_000,
+    )
     return await aiohttp_client(create_app(settings))
 
 
@@ -142,6 +151,30 @@ async def test_signed_mailgun_webhook_is_learned_and_unsigned_or_unknown_is_refu
     assert (unset.status, (await unset.json())["error"]["code"]) == (404, "webhook_not_configured")
     unknown = await client.post("/v1/webhooks/nosuch", json={})
     assert unknown.status == 404
+
+
+async def test_sparkpost_batch_with_basic_credentials_is_learned_and_its_test_batch_accepted(client):
+    credentials = basic(SPARKPOST_USER, SPARKPOST_PASSWORD)
+    ping = await client.post("/v1/webhooks/sparkpost", json=[{"msys": {}}], headers=credentials)
+    assert ping.status == 200, await ping.text()  # SparkPost creates a webhook only if its test batch gets a 200
+    assert (await ping.json())["results"] == []
+    bounce = {
+        "type": "bounce",
+        "bounce_class": "10",
+        "event_id": "sp-1",
+        "rcpt_to": "left@example.com",
+        "timestamp": str(int(time.time())),
+        "raw_reason": "550 5.1.1 <left@example.com>: Recipient address rejected: User unknown in local recipient table",
+    }
+    delay = {**bounce, "type": "delay", "event_id": "sp-2", "rcpt_to": "busy@example.com", "bounce_class": "22"}
+    delay["raw_reason"] = "452 4.2.2 <busy@example.com>: Recipient address rejected: Mailbox full"
+    batch = [{"msys": {"message_event": bounce}}, {"msys": {"message_event": delay}}]
+    response = await client.post("/v1/webhooks/sparkpost", json=batch, headers=credentials)
+    assert response.status == 200, await response.text()
+    actions = {r["address"]: r["action"] for r in (await response.json())["results"]}
+    assert actions == {"left@example.com": "suppressed", "busy@example.com": "ignored"}
+    wrong = await client.post("/v1/webhooks/sparkpost", json=batch, headers=basic(SPARKPOST_USER, "guess"))
+    assert (wrong.status, (await wrong.json())["error"]["code"]) == (401, "invalid_signature")
 
 
 async def test_report_adds_up_a_campaign(client):

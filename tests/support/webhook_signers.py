@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from validator.bounces.webhooks.signing import PostmarkCredentials, WebhookSecrets, sns_string_to_sign
+from validator.bounces.webhooks.signing import BasicCredentials, WebhookSecrets, sns_string_to_sign
 
 NOW = datetime(2026, 3, 15, 8, 42, 11, tzinfo=UTC)
 TOPIC = "arn:aws:sns:us-west-2:123456789012:ses-bounces"
 MAILGUN_KEY = b"key-test-mailgun-signing-0123456789"
-POSTMARK = PostmarkCredentials("postmark", "correct horse battery staple")
+POSTMARK = BasicCredentials("postmark", "correct horse battery staple")
+SPARKPOST = BasicCredentials("sparkpost", "tr0ub4dor&3 but longer")
 
 
 def rsa_certificate(
@@ -59,6 +60,7 @@ class Keys:
             "sendgrid_public_key": self.sendgrid.public_key(),
             "mailgun_signing_key": MAILGUN_KEY,
             "postmark": POSTMARK,
+            "sparkpost": SPARKPOST,
             "max_age": timedelta(minutes=10),
         }
         return WebhookSecrets(**{**values, **overrides})

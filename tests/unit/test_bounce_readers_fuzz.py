@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tests.support.webhook_signers import (
     NOW,
     POSTMARK,
+    SPARKPOST,
     Keys,
     basic,
     mailgun_body,
@@ -227,8 +228,10 @@ def test_signed_mailgun_event_of_any_shape(event_data: dict) -> None:
     assert_reading(read_webhook("mailgun", {}, mailgun_body(event_data), SECRETS, NOW), "mailgun")
 
 
-@pytest.mark.parametrize("body", [b"[]", b"{}", b"null", b'"x"', b"[[[]]]"])
-def test_postmark_odd_but_authorised_bodies(body: bytes) -> None:
-    reading = read_webhook("postmark", basic(POSTMARK.user, POSTMARK.password), body, SECRETS, NOW)
-    assert_reading(reading, "postmark")
+@pytest.mark.parametrize("body", [b"[]", b"{}", b"null", b'"x"', b"[[[]]]", b'[{"msys": 1}]', b'{"msys": {"x": []}}'])
+@pytest.mark.parametrize("provider", ["postmark", "sparkpost"])
+def test_basic_auth_providers_odd_but_authorised_bodies(provider: str, body: bytes) -> None:
+    credentials = POSTMARK if provider == "postmark" else SPARKPOST
+    reading = read_webhook(provider, basic(credentials.user, credentials.password), body, SECRETS, NOW)
+    assert_reading(reading, provider)
     assert reading.facts == ()  # none of these bodies names a recipient

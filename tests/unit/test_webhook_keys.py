@@ -15,6 +15,7 @@ from tests.support.webhook_signers import (
     MAILGUN_KEY,
     NOW,
     POSTMARK,
+    SPARKPOST,
     TOPIC,
     Keys,
     make_keys,
@@ -45,7 +46,7 @@ def _pem(keys: Keys, tmp_path: Path) -> str:
 
 def test_nothing_configured_loads_nothing() -> None:
     secrets = load_webhook_secrets(Settings())
-    assert not any(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark"))
+    assert not any(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost"))
 
 
 def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> None:
@@ -56,10 +57,13 @@ def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> No
         mailgun_signing_key=MAILGUN_KEY.decode(),
         postmark_webhook_user=POSTMARK.user,
         postmark_webhook_password=POSTMARK.password,
+        sparkpost_webhook_user=SPARKPOST.user,
+        sparkpost_webhook_password=SPARKPOST.password,
         webhook_max_age="300",
     )
     secrets = load_webhook_secrets(settings, now=NOW)
-    assert all(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark"))
+    assert all(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost"))
+    assert secrets.sparkpost == SPARKPOST and secrets.postmark == POSTMARK
     assert secrets.max_age == timedelta(seconds=300)
     body = orjson.dumps([{"email": "a@example.com", "event": "delivered", "timestamp": 1}])
     assert read_webhook("sendgrid", sendgrid_headers(keys.sendgrid, body), body, secrets, NOW).facts
@@ -119,6 +123,7 @@ def test_all_pinned_certificates_expired_stops_start_up(keys: Keys, tmp_path: Pa
         ({"ses_signing_certs": "/etc/sns.pem"}, "VALIDATOR_SES_TOPIC_ARNS"),
         ({"ses_topic_arns": TOPIC}, "VALIDATOR_SES_SIGNING_CERTS"),
         ({"postmark_webhook_user": "u"}, "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD"),
+        ({"sparkpost_webhook_password": "p"}, "VALIDATOR_SPARKPOST_WEBHOOK_USER"),
     ],
 )
 def test_half_a_pair_is_a_config_error(env: dict[str, str], missing: str) -> None:

@@ -663,6 +663,10 @@ def test_records_without_a_usable_recipient_are_skipped_with_a_note() -> None:
             },
         ),
         ("postmark", {"RecordType": "Delivery", "Recipient": "a@example.com", "Metadata": {"campaign_id": "spring"}}),
+        (
+            "sparkpost",
+            [{"msys": {"message_event": {"type": "delivery", "rcpt_to": "a@example.com", "campaign_id": "spring"}}}],
+        ),
     ],
 )
 def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payload: object) -> None:
@@ -674,7 +678,7 @@ def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payloa
 # --- configuration and dispatch ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark"])
+@pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark", "sparkpost"])
 def test_unconfigured_provider_is_refused_before_reading(provider: str) -> None:
     with pytest.raises(WebhookNotConfigured):
         read_webhook(provider, {}, b"{}", WebhookSecrets(), NOW)
@@ -687,7 +691,7 @@ def test_ses_with_certificates_but_no_topic_list_is_not_configured(keys: Keys) -
 
 def test_unknown_provider_is_not_found(keys: Keys) -> None:
     with pytest.raises(NotFound):
-        read_webhook("sparkpost", {}, b"[]", keys.secrets(), NOW)
+        read_webhook("mandrill", {}, b"[]", keys.secrets(), NOW)
 
 
 def test_body_that_is_not_json_is_invalid_json_once_verified(keys: Keys) -> None:

@@ -189,6 +189,19 @@ class ServiceSettings:
         "",
         secret=True,
     )
+    sparkpost_webhook_user: str = setting(
+        "VALIDATOR_SPARKPOST_WEBHOOK_USER",
+        "HTTP Basic user name SparkPost sends (the webhook's `auth_type: basic`). With the password, enables "
+        "`/v1/webhooks/sparkpost`.",
+        "",
+        secret=True,
+    )
+    sparkpost_webhook_password: str = setting(
+        "VALIDATOR_SPARKPOST_WEBHOOK_PASSWORD",
+        "HTTP Basic password SparkPost sends; compared in constant time.",
+        "",
+        secret=True,
+    )
 
 
 def default_database_url(environ: Mapping[str, str]) -> str:

@@ -1,7 +1,8 @@
 """ESP webhooks in, facts out: ``read_webhook`` verifies a request, then reads it (``POST /v1/webhooks/{provider}``).
 
 One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS; its reader,
-``readers.ses``, serves the notifications SNS mails too), ``sendgrid``, ``mailgun``, ``postmark``.
+``readers.ses``, serves the notifications SNS mails too), ``sendgrid``, ``mailgun``, ``postmark``,
+``sparkpost``.
 Each request is first **verified** (``signing``: refused with ``InvalidSignature`` when unsigned,
 wrongly signed, stale or from an unexpected SNS topic; ``WebhookNotConfigured`` when the operator set
 no secret for that provider), then **read** into ``BounceFact``s by the provider's module, whose
@@ -32,11 +33,12 @@ from validator.bounces.webhooks.sendgrid import read_sendgrid
 from validator.bounces.webhooks.signing import (
     WebhookSecrets,
     lower_headers,
+    verify_basic,
     verify_mailgun,
-    verify_postmark,
     verify_sendgrid,
     verify_sns,
 )
+from validator.bounces.webhooks.sparkpost import read_sparkpost
 from validator.errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
 from validator.wire.body import decode_json
 
@@ -52,7 +54,7 @@ class WebhookReading:
     """What one webhook request said: its facts, and notes for the audit trail.
 
     ``delivery_id`` is the provider's id for this delivery of the request (SNS ``MessageId``,
-    Mailgun's signature token), a key to drop replays; ``subscribe_url`` is set for an SNS
+    Mailgun's signature token, SparkPost's batch id), a key to drop replays; ``subscribe_url`` is set for an SNS
     ``SubscriptionConfirmation`` and was **not** visited.
     """
 
@@ -69,6 +71,7 @@ PROVIDERS: dict[str, Reader] = {
     "sendgrid": read_sendgrid,
     "mailgun": read_mailgun,
     "postmark": read_postmark,
+    "sparkpost": read_sparkpost,
 }
 
 
@@ -91,8 +94,12 @@ def read_webhook(
         verify_sendgrid(lowered, body, secrets, now)
         return _reading(provider, decode_json(body), max_events)
     if provider == "postmark":
-        verify_postmark(lowered, secrets)
+        verify_basic(lowered, secrets.postmark, "Postmark")
         return _reading(provider, decode_json(body), max_events)
+    if provider == "sparkpost":  # a retried batch keeps its X-MessageSystems-Batch-ID
+        verify_basic(lowered, secrets.sparkpost, "SparkPost")
+        batch = lowered.get("x-messagesystems-batch-id")
+        return _reading(provider, decode_json(body), max_events, delivery_id=batch)
     payload = decode_json(body)  # SNS and Mailgun sign fields inside the body
     if provider == "mailgun":
         return _reading(provider, payload, max_events, delivery_id=verify_mailgun(payload, secrets, now))

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
-from validator.bounces.webhooks.signing import PostmarkCredentials, WebhookSecrets
+from validator.bounces.webhooks.signing import BasicCredentials, WebhookSecrets
 from validator.config import Settings
 from validator.errors import ConfigError
 
@@ -35,13 +35,14 @@ def load_webhook_secrets(
         ses_topic_arns=frozenset(settings.ses_topic_arns),
         sendgrid_public_key=_sendgrid_key(settings.sendgrid_verification_key),
         mailgun_signing_key=settings.mailgun_signing_key.encode() if settings.mailgun_signing_key else None,
-        postmark=(
-            PostmarkCredentials(settings.postmark_webhook_user, settings.postmark_webhook_password)
-            if settings.postmark_webhook_user
-            else None
-        ),
+        postmark=_basic(settings.postmark_webhook_user, settings.postmark_webhook_password),
+        sparkpost=_basic(settings.sparkpost_webhook_user, settings.sparkpost_webhook_password),
         max_age=timedelta(seconds=settings.webhook_max_age),
     )
+
+
+def _basic(user: str, password: str) -> BasicCredentials | None:
+    return BasicCredentials(user, password) if user else None  # Settings checked that both or neither are set
 
 
 def _sns_certificates(

@@ -14,8 +14,9 @@
 - **Mailgun**: hex HMAC-SHA256 keyed with the webhook signing key over ``timestamp + token``, in
   the body's ``signature`` object; a subaccount's event also carries ``parent-signature``
   (the primary account's key), accepted as well.
-- **Postmark** does not sign: the operator puts HTTP Basic credentials in the webhook URL and
-  we compare ``Authorization: Basic`` with them in constant time. No signed time, so no age check.
+- **Postmark** and **SparkPost** do not sign: the operator sets HTTP Basic credentials in the
+  provider's webhook settings (Postmark: in the URL; SparkPost: ``auth_type: basic``) and we
+  compare ``Authorization: Basic`` with them in constant time. No signed time, so no age check.
 
 Every signed time (SNS ``Timestamp``, SendGrid's header, Mailgun's ``timestamp``) must lie within
 ``max_age`` of ``now``, either way, to bound replays; a replay inside the window is harmless
@@ -55,7 +56,9 @@ _SNS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": has
 
 
 @dataclass(frozen=True, slots=True)
-class PostmarkCredentials:
+class BasicCredentials:
+    """HTTP Basic credentials a provider that does not sign sends with each request."""
+
     user: str = field(repr=False)
     password: str = field(repr=False)
 
@@ -71,7 +74,8 @@ class WebhookSecrets:
     ses_topic_arns: frozenset[str] = frozenset()
     sendgrid_public_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
     mailgun_signing_key: bytes | None = field(default=None, repr=False)
-    postmark: PostmarkCredentials | None = field(default=None, repr=False)
+    postmark: BasicCredentials | None = field(default=None, repr=False)
+    sparkpost: BasicCredentials | None = field(default=None, repr=False)
     max_age: timedelta = timedelta(hours=1)
 
     def configured(self, provider: str) -> bool:
@@ -80,6 +84,7 @@ class WebhookSecrets:
             "sendgrid": self.sendgrid_public_key is not None,
             "mailgun": self.mailgun_signing_key is not None,
             "postmark": self.postmark is not None,
+            "sparkpost": self.sparkpost is not None,
         }.get(provider, False)
 
 
@@ -177,13 +182,13 @@ def verify_mailgun(payload: Any, secrets: WebhookSecrets, now: datetime) -> str:
     return token
 
 
-def verify_postmark(headers: dict[str, str], secrets: WebhookSecrets) -> None:
-    credentials = secrets.postmark
+def verify_basic(headers: dict[str, str], credentials: BasicCredentials | None, provider: str) -> None:
+    """``Authorization: Basic`` equal to ``credentials`` (Postmark's, SparkPost's), compared in constant time."""
     if credentials is None:
-        raise WebhookNotConfigured("the postmark webhook is not configured", field="provider")
+        raise WebhookNotConfigured(f"the {provider} webhook is not configured", field="provider")
     scheme, _, encoded = headers.get("authorization", "").strip().partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        raise InvalidSignature("unsigned: Postmark webhooks must carry the configured HTTP Basic credentials")
+        raise InvalidSignature(f"unsigned: {provider} webhooks must carry the configured HTTP Basic credentials")
     try:
         given = base64.b64decode(encoded.strip(), validate=True)
     except binascii.Error as exc:
