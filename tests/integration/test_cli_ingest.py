@@ -88,3 +88,39 @@ def test_report_prints_rates_with_levels(dns, tmp_path):
     assert "2.000% of 50 (sent) critical" in line
     bad = run(dns, tmp_path, "report", "--since", "last week")
     assert bad.returncode == 2 and "since" in bad.stderr
+
+
+def test_an_esps_exported_history_is_read_with_provider(dns, tmp_path):
+    # A SendGrid Bounces API export (set-of-emails json-sendgrid-03: 5.1.1, a hard bounce) and a page
+    # of SparkPost's Events API: with --provider they go through the webhook readers; without, our
+    # event format refuses them and says so
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    shutil.copy(CORPUS / "webhooks" / "json-sendgrid-03.json", folder / "sendgrid.json")
+    bounce = {
+        "type": "bounce",
+        "bounce_class": "10",
+        "event_id": "sp-1",
+        "rcpt_to": "left@example.com",
+        "timestamp": "1773564131",
+        "raw_reason": "550 5.1.1 <left@example.com>: Recipient address rejected: User unknown in local recipient table",
+    }
+    page = {"results": [bounce, {"type": "click", "rcpt_to": "left@example.com"}], "total_count": 2}
+    (folder / "sparkpost.json").write_text(json.dumps(page))
+    plain = run(dns, tmp_path, "ingest", "--dry-run", str(folder / "sparkpost.json"))
+    assert plain.returncode == 0 and "unparseable   1" in plain.stdout, plain.stdout
+    sparkpost = run(dns, tmp_path, "ingest", "--provider", "sparkpost", "--json", str(folder / "sparkpost.json"))
+    assert sparkpost.returncode == 0, sparkpost.stderr
+    [record] = [json.loads(line) for line in sparkpost.stdout.splitlines()]
+    assert (record["address"], record["category"], record["action"]) == (
+        "left@example.com",
+        "hard_invalid",
+        "suppressed",
+    )
+    sendgrid = run(dns, tmp_path, "ingest", "--provider", "sendgrid", "--json", str(folder / "sendgrid.json"))
+    [record] = [json.loads(line) for line in sendgrid.stdout.splitlines()]
+    assert (record["address"], record["category"]) == ("kijitora@example.com", "hard_invalid")
+    shown = run(dns, tmp_path, "suppress", "show", "left@example.com")
+    assert shown.returncode == 0 and "hard_bounce" in shown.stdout
+    wrong = run(dns, tmp_path, "ingest", "--provider", "mandrill", str(folder))
+    assert wrong.returncode == 2 and "mandrill" in wrong.stderr

@@ -114,6 +114,9 @@ def example_files(directory: Path) -> None:
         "delivery-status": {"code": 550, "message": "5.1.1 mailbox unknown"},
     }
     (directory / "event.json").write_bytes(mailgun_body(event, at=datetime.now(UTC)))  # signed just now
+    sparkpost = {"type": "bounce", "bounce_class": "10", "rcpt_to": "moved@example.net", "event_id": "sp-1"}
+    sparkpost["raw_reason"] = "550 5.1.1 <moved@example.net>: Recipient address rejected: User unknown"
+    (directory / "sparkpost-events.json").write_bytes(orjson.dumps({"results": [sparkpost], "total_count": 1}))
 
 
 def script_for(commands: list[Command], port: int, out: Path) -> str:

@@ -149,11 +149,19 @@ def test_tracking_and_generation_events_are_noted_not_read() -> None:
     batch = [event("track_event", "open"), event("track_event", "click"), event("gen_event", "generation_failure")]
     reading = read_trusted("sparkpost", [*batch, UNKNOWN_USER])
     assert len(reading.facts) == 1
-    assert reading.notes == (  # counted by class and type, in that order
-        "1 gen_event/generation_failure event(s): nothing to learn about recipients",
-        "1 track_event/click event(s): nothing to learn about recipients",
-        "1 track_event/open event(s): nothing to learn about recipients",
+    assert reading.notes == (  # counted by type, in order
+        "1 click event(s): nothing to learn about recipients",
+        "1 generation_failure event(s): nothing to learn about recipients",
+        "1 open event(s): nothing to learn about recipients",
     )
+
+
+def test_a_page_of_the_events_api_reads_like_a_batch() -> None:
+    # GET /api/v1/events/message answers {"results": [...]} with the events unwrapped: an exported history
+    page = {"results": [UNKNOWN_USER["msys"]["message_event"], {"type": "open"}], "total_count": 2, "links": {}}
+    reading = read_trusted("sparkpost", page)
+    assert [(f.recipient, f.reason) for f in reading.facts] == [("jane@example.com", BounceReason.USERUNKNOWN)]
+    assert reading.notes == ("1 open event(s): nothing to learn about recipients",)
 
 
 def test_a_batch_over_the_limit_is_refused(keys: Keys) -> None:

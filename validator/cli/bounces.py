@@ -3,6 +3,9 @@
 ``ingest`` reads .eml files, mbox files, Maildir folders and JSON/NDJSON event files (a folder
 is walked), applies what they teach to the configured store (``--dry-run``: classify only),
 and prints a summary; ``--json`` prints one record per recipient instead, as the API does.
+``--provider NAME`` reads the JSON files as that ESP's payloads instead of our events: an
+exported history (a SendGrid bounce list, SparkPost Events API pages, stored webhook bodies),
+read by the webhook readers without verification, since the operator brought the files.
 A file or message that cannot be read is counted as unparseable, with its name, never fatal.
 """
 
@@ -26,15 +29,18 @@ from validator.bounces.plan import Decision
 from validator.bounces.policy import learning_policy
 from validator.bounces.rates import report, tally, thresholds_from
 from validator.bounces.readers.message import read_message
+from validator.bounces.webhooks import PROVIDERS, read_trusted
 from validator.cli.render import print_json_line, render_table
 from validator.cli.store_access import actor, opened_store
 from validator.config import Settings
 from validator.errors import FileUnusable, ValidatorError
 from validator.store import open_store
+from validator.wire.body import decode_json, decode_utf8
 from validator.wire.bounces import decision_json, report_filters
 
 BATCH = 500  # facts per store transaction
 _EVENT_SUFFIXES = {".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
+_EXPORT_EVENTS = 10_000_000  # a provider's export is one file, already read whole: no per-request bound
 
 
 def add_commands(commands: Any) -> None:
@@ -42,6 +48,11 @@ def add_commands(commands: Any) -> None:
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--json", action="store_true", help="print one JSON record per recipient")
     ingest.add_argument("--dry-run", action="store_true", help="classify only; the store is not touched")
+    ingest.add_argument(
+        "--provider",
+        choices=sorted(PROVIDERS),
+        help="read JSON/NDJSON files as this ESP's webhook payloads or event exports (one payload per NDJSON line)",
+    )
     ingest.set_defaults(run=_ingest)
     rates = commands.add_parser("report", help="print the bounce-rate health report")
     for name in ("campaign-id", "sender", "since", "until"):
@@ -84,8 +95,15 @@ def sources(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
                 yield str(path), path.read_bytes(), None
 
 
-def read_source(raw: bytes, content_type: str | None) -> list[BounceFact]:
-    return read_events(raw, content_type) if content_type else read_message(raw)
+def read_source(raw: bytes, content_type: str | None, provider: str | None = None) -> list[BounceFact]:
+    if content_type is None:
+        return read_message(raw)
+    if provider is None:
+        return read_events(raw, content_type)
+    if content_type == "application/json":
+        return list(read_trusted(provider, decode_json(raw), max_events=_EXPORT_EVENTS).facts)
+    lines = (line for line in decode_utf8(raw).split("\n") if line.strip())
+    return [fact for line in lines for fact in read_trusted(provider, decode_json(line.encode())).facts]
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,7 +141,7 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
             try:
                 if raw is None:
                     raise ValidatorError("unreadable")
-                pending.extend(read_source(raw, content_type))
+                pending.extend(read_source(raw, content_type, args.provider))
             except ValidatorError:
                 summary.unparseable.append(name)
             if len(pending) >= BATCH:

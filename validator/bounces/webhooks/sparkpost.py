@@ -3,8 +3,11 @@
 Accepted payload (SparkPost's Webhooks API reference): a JSON array of events, each
 ``{"msys": {"<class>_event": {...}}}``; a lone object is read as a one-event batch, and
 ``[{"msys": {}}]``, the test batch SparkPost posts when a webhook is created, reads as nothing.
-Each event has ``type``, ``rcpt_to`` (``raw_rcpt_to`` as given to SparkPost), ``event_id``,
-``message_id``, ``campaign_id``, ``timestamp`` (Unix seconds as text), ``friendly_from``; per type:
+A page of the Events API (``GET /api/v1/events/message``: ``{"results": [...]}`` of the same
+events, unwrapped) is read too, so an exported history goes through the same rules
+(``validator ingest --provider sparkpost``). Each event has ``type``, ``rcpt_to``
+(``raw_rcpt_to`` as given to SparkPost), ``event_id``, ``message_id``, ``campaign_id``,
+``timestamp`` (Unix seconds as text), ``msg_from``; per type:
 
 - ``message_event`` ``bounce`` (in session) and ``out_of_band`` (accepted, then bounced):
   ``raw_reason`` (the remote's reply, unmodified), ``reason``, ``error_code``, ``bounce_class``.
@@ -18,8 +21,8 @@ Each event has ``type``, ``rcpt_to`` (``raw_rcpt_to`` as given to SparkPost), ``
 - ``policy_rejection``: SparkPost itself refused to send (its suppression list, a policy):
   reason ``suppressed``, its words kept as the diagnostic.
 - ``spam_complaint``: complaint, ``fbtype`` as the feedback type (``abuse`` when absent).
-- ``unsubscribe_event`` ``list_unsubscribe``, ``link_unsubscribe``: unsubscribe.
-- ``track_event``, ``gen_event``, ``relay_event`` and the rest: noted, no facts.
+- ``list_unsubscribe``, ``link_unsubscribe`` (``unsubscribe_event``): unsubscribe.
+- Tracking (open, click), generation, relay and other types: noted, no facts.
 
 Pure and tolerant: a missing field is a missing fact detail, never an exception.
 """
@@ -52,38 +55,44 @@ _CLASS_LABELS = {
 _AUTO_REPLY_CLASSES = {"60", "100"}  # Auto-Reply, Challenge-Response
 _UNSUBSCRIBE_CLASS = "90"
 _FAILURES = {"bounce", "out_of_band"}
+_UNSUBSCRIBES = {"list_unsubscribe", "link_unsubscribe"}
+_READ = _FAILURES | _UNSUBSCRIBES | {"delay", "policy_rejection", "delivery", "injection", "spam_complaint"}
 
 
 def read_sparkpost(payload: Any) -> Reading:
-    batch = payload if isinstance(payload, list) else [payload]
+    page = payload.get("results") if isinstance(payload, dict) else None
+    batch = page if isinstance(page, list) else payload if isinstance(payload, list) else [payload]
     facts: list[BounceFact] = []
     notes: list[str] = []
     noted: dict[str, int] = {}
     for i, item in enumerate(batch):
-        msys = obj(item, "msys")
-        if not msys:
-            notes.append(f"events[{i}]: no event (SparkPost's test batch): nothing read")
+        event = _event(item)
+        if event is None:
+            notes.append(f"events[{i}]: no event (SparkPost's test batch has none): nothing read")
             continue
-        kind, event = next(iter(msys.items()))
-        event = event if isinstance(event, dict) else {}
-        kind = f"{kind}/{ident(event, 'type')}"
-        if not kind.startswith(("message_event/", "unsubscribe_event/")):
+        kind = ident(event, "type") or "untyped"
+        if kind not in _READ:
             noted[kind] = noted.get(kind, 0) + 1
             continue
         recipient = address(event.get("rcpt_to") or event.get("raw_rcpt_to"))
         if recipient is None:
             notes.append(f"events[{i}]: {kind} without a usable rcpt_to; skipped")
             continue
-        fact = _fact(kind.partition("/")[2], recipient, event)
-        if fact is None:
-            noted[kind] = noted.get(kind, 0) + 1
-        else:
-            facts.append(fact)
+        facts.append(_fact(kind, recipient, event))
     notes += [f"{count} {kind} event(s): nothing to learn about recipients" for kind, count in sorted(noted.items())]
     return facts, notes
 
 
-def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact | None:
+def _event(item: Any) -> dict[str, Any] | None:
+    """The one event of a webhook item (``msys.<class>_event``), or an Events API event as it is."""
+    msys = obj(item, "msys")
+    if msys:
+        event = next(iter(msys.values()))
+        return event if isinstance(event, dict) else {}
+    return item if isinstance(item, dict) and "type" in item else None
+
+
+def _fact(kind: str, recipient: str, event: dict[str, Any]) -> BounceFact:
     common: dict[str, Any] = {
         "recipient": recipient,
         "timestamp": epoch_time(event, "timestamp"),
@@ -135,6 +144,4 @@ def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact
             claimed_type=claimed,
             **common,
         )
-    if kind in ("list_unsubscribe", "link_unsubscribe"):
-        return BounceFact(event=EventKind.UNSUBSCRIBE, claimed_type=kind, **common)
-    return None
+    return BounceFact(event=EventKind.UNSUBSCRIBE, claimed_type=kind, **common)  # one of _UNSUBSCRIBES
