@@ -26,6 +26,7 @@ TOPIC = "arn:aws:sns:us-west-2:123456789012:ses-bounces"
 MAILGUN_KEY = b"key-test-mailgun-signing-0123456789"
 POSTMARK = BasicCredentials("postmark", "correct horse battery staple")
 SPARKPOST = BasicCredentials("sparkpost", "tr0ub4dor&3 but longer")
+MAILJET = BasicCredentials("mailjet", "a password Mailjet sends in the URL")
 
 
 def rsa_certificate(
@@ -61,6 +62,7 @@ class Keys:
             "mailgun_signing_key": MAILGUN_KEY,
             "postmark": POSTMARK,
             "sparkpost": SPARKPOST,
+            "mailjet": MAILJET,
             "max_age": timedelta(minutes=10),
         }
         return WebhookSecrets(**{**values, **overrides})

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.webhook_signers import (
+    MAILJET,
     NOW,
     POSTMARK,
     SPARKPOST,
@@ -229,9 +230,10 @@ def test_signed_mailgun_event_of_any_shape(event_data: dict) -> None:
 
 
 @pytest.mark.parametrize("body", [b"[]", b"{}", b"null", b'"x"', b"[[[]]]", b'[{"msys": 1}]', b'{"msys": {"x": []}}'])
-@pytest.mark.parametrize("provider", ["postmark", "sparkpost"])
-def test_basic_auth_providers_odd_but_authorised_bodies(provider: str, body: bytes) -> None:
-    credentials = POSTMARK if provider == "postmark" else SPARKPOST
+@pytest.mark.parametrize(
+    ("provider", "credentials"), [("postmark", POSTMARK), ("sparkpost", SPARKPOST), ("mailjet", MAILJET)]
+)
+def test_basic_auth_providers_odd_but_authorised_bodies(provider: str, credentials, body: bytes) -> None:
     reading = read_webhook(provider, basic(credentials.user, credentials.password), body, SECRETS, NOW)
     assert_reading(reading, provider)
     assert reading.facts == ()  # none of these bodies names a recipient

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.webhook_signers import (
     MAILGUN_KEY,
+    MAILJET,
     NOW,
     POSTMARK,
     SPARKPOST,
@@ -46,7 +47,7 @@ def _pem(keys: Keys, tmp_path: Path) -> str:
 
 def test_nothing_configured_loads_nothing() -> None:
     secrets = load_webhook_secrets(Settings())
-    assert not any(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost"))
+    assert not any(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet"))
 
 
 def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> None:
@@ -59,11 +60,13 @@ def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> No
         postmark_webhook_password=POSTMARK.password,
         sparkpost_webhook_user=SPARKPOST.user,
         sparkpost_webhook_password=SPARKPOST.password,
+        mailjet_webhook_user=MAILJET.user,
+        mailjet_webhook_password=MAILJET.password,
         webhook_max_age="300",
     )
     secrets = load_webhook_secrets(settings, now=NOW)
-    assert all(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost"))
-    assert secrets.sparkpost == SPARKPOST and secrets.postmark == POSTMARK
+    assert all(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet"))
+    assert (secrets.postmark, secrets.sparkpost, secrets.mailjet) == (POSTMARK, SPARKPOST, MAILJET)
     assert secrets.max_age == timedelta(seconds=300)
     body = orjson.dumps([{"email": "a@example.com", "event": "delivered", "timestamp": 1}])
     assert read_webhook("sendgrid", sendgrid_headers(keys.sendgrid, body), body, secrets, NOW).facts
@@ -124,6 +127,7 @@ def test_all_pinned_certificates_expired_stops_start_up(keys: Keys, tmp_path: Pa
         ({"ses_topic_arns": TOPIC}, "VALIDATOR_SES_SIGNING_CERTS"),
         ({"postmark_webhook_user": "u"}, "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD"),
         ({"sparkpost_webhook_password": "p"}, "VALIDATOR_SPARKPOST_WEBHOOK_USER"),
+        ({"mailjet_webhook_user": "u"}, "VALIDATOR_MAILJET_WEBHOOK_PASSWORD"),
     ],
 )
 def test_half_a_pair_is_a_config_error(env: dict[str, str], missing: str) -> None:

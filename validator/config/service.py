@@ -202,6 +202,18 @@ class ServiceSettings:
         "",
         secret=True,
     )
+    mailjet_webhook_user: str = setting(
+        "VALIDATOR_MAILJET_WEBHOOK_USER",
+        "HTTP Basic user name Mailjet sends (set in the event URL). With the password, enables `/v1/webhooks/mailjet`.",
+        "",
+        secret=True,
+    )
+    mailjet_webhook_password: str = setting(
+        "VALIDATOR_MAILJET_WEBHOOK_PASSWORD",
+        "HTTP Basic password Mailjet sends; compared in constant time.",
+        "",
+        secret=True,
+    )
 
 
 def default_database_url(environ: Mapping[str, str]) -> str:

@@ -96,6 +96,7 @@ class Settings(JobSettings, ProbeSettings, ServiceSettings):
             ("ses_signing_certs", "ses_topic_arns"),  # a valid SNS signature proves only that *some* topic sent it
             ("postmark_webhook_user", "postmark_webhook_password"),
             ("sparkpost_webhook_user", "sparkpost_webhook_password"),
+            ("mailjet_webhook_user", "mailjet_webhook_password"),
         )
         for first, second in pairs:
             have_first, have_second = bool(getattr(self, first)), bool(getattr(self, second))

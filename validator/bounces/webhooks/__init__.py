@@ -2,7 +2,7 @@
 
 One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS; its reader,
 ``readers.ses``, serves the notifications SNS mails too), ``sendgrid``, ``mailgun``, ``postmark``,
-``sparkpost``.
+``sparkpost``, ``mailjet``.
 Each request is first **verified** (``signing``: refused with ``InvalidSignature`` when unsigned,
 wrongly signed, stale or from an unexpected SNS topic; ``WebhookNotConfigured`` when the operator set
 no secret for that provider), then **read** into ``BounceFact``s by the provider's module, whose
@@ -28,6 +28,7 @@ import orjson
 from validator.bounces.facts import BounceFact
 from validator.bounces.readers.ses import read_ses
 from validator.bounces.webhooks.mailgun import read_mailgun
+from validator.bounces.webhooks.mailjet import read_mailjet
 from validator.bounces.webhooks.postmark import read_postmark
 from validator.bounces.webhooks.sendgrid import read_sendgrid
 from validator.bounces.webhooks.signing import (
@@ -45,6 +46,7 @@ from validator.wire.body import decode_json
 __all__ = ["PROVIDERS", "WebhookReading", "WebhookSecrets", "read_trusted", "read_webhook"]
 
 DEFAULT_MAX_EVENTS = 10_000
+_BASIC = {"postmark": "Postmark", "sparkpost": "SparkPost", "mailjet": "Mailjet"}  # no signature: HTTP Basic
 # "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&..." (amazonaws.com.cn in China)
 _SNS_URL = re.compile(r"https://sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
 
@@ -72,6 +74,7 @@ PROVIDERS: dict[str, Reader] = {
     "mailgun": read_mailgun,
     "postmark": read_postmark,
     "sparkpost": read_sparkpost,
+    "mailjet": read_mailjet,
 }
 
 
@@ -93,12 +96,9 @@ def read_webhook(
     if provider == "sendgrid":
         verify_sendgrid(lowered, body, secrets, now)
         return _reading(provider, decode_json(body), max_events)
-    if provider == "postmark":
-        verify_basic(lowered, secrets.postmark, "Postmark")
-        return _reading(provider, decode_json(body), max_events)
-    if provider == "sparkpost":  # a retried batch keeps its X-MessageSystems-Batch-ID
-        verify_basic(lowered, secrets.sparkpost, "SparkPost")
-        batch = lowered.get("x-messagesystems-batch-id")
+    if provider in _BASIC:
+        verify_basic(lowered, secrets.basic(provider), _BASIC[provider])
+        batch = lowered.get("x-messagesystems-batch-id") if provider == "sparkpost" else None  # kept by a retry
         return _reading(provider, decode_json(body), max_events, delivery_id=batch)
     payload = decode_json(body)  # SNS and Mailgun sign fields inside the body
     if provider == "mailgun":

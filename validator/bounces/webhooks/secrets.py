@@ -37,6 +37,7 @@ def load_webhook_secrets(
         mailgun_signing_key=settings.mailgun_signing_key.encode() if settings.mailgun_signing_key else None,
         postmark=_basic(settings.postmark_webhook_user, settings.postmark_webhook_password),
         sparkpost=_basic(settings.sparkpost_webhook_user, settings.sparkpost_webhook_password),
+        mailjet=_basic(settings.mailjet_webhook_user, settings.mailjet_webhook_password),
         max_age=timedelta(seconds=settings.webhook_max_age),
     )
 

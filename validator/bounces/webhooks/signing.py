@@ -14,8 +14,8 @@
 - **Mailgun**: hex HMAC-SHA256 keyed with the webhook signing key over ``timestamp + token``, in
   the body's ``signature`` object; a subaccount's event also carries ``parent-signature``
   (the primary account's key), accepted as well.
-- **Postmark** and **SparkPost** do not sign: the operator sets HTTP Basic credentials in the
-  provider's webhook settings (Postmark: in the URL; SparkPost: ``auth_type: basic``) and we
+- **Postmark**, **SparkPost** and **Mailjet** do not sign: the operator sets HTTP Basic credentials in
+  the provider's webhook settings (Postmark, Mailjet: in the URL; SparkPost: ``auth_type: basic``) and we
   compare ``Authorization: Basic`` with them in constant time. No signed time, so no age check.
 
 Every signed time (SNS ``Timestamp``, SendGrid's header, Mailgun's ``timestamp``) must lie within
@@ -76,16 +76,19 @@ class WebhookSecrets:
     mailgun_signing_key: bytes | None = field(default=None, repr=False)
     postmark: BasicCredentials | None = field(default=None, repr=False)
     sparkpost: BasicCredentials | None = field(default=None, repr=False)
+    mailjet: BasicCredentials | None = field(default=None, repr=False)
     max_age: timedelta = timedelta(hours=1)
+
+    def basic(self, provider: str) -> BasicCredentials | None:
+        """The HTTP Basic credentials of a provider that does not sign its requests."""
+        return {"postmark": self.postmark, "sparkpost": self.sparkpost, "mailjet": self.mailjet}.get(provider)
 
     def configured(self, provider: str) -> bool:
         return {
             "ses": bool(self.ses_certificates) and bool(self.ses_topic_arns),
             "sendgrid": self.sendgrid_public_key is not None,
             "mailgun": self.mailgun_signing_key is not None,
-            "postmark": self.postmark is not None,
-            "sparkpost": self.sparkpost is not None,
-        }.get(provider, False)
+        }.get(provider, self.basic(provider) is not None)
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -183,7 +186,7 @@ def verify_mailgun(payload: Any, secrets: WebhookSecrets, now: datetime) -> str:
 
 
 def verify_basic(headers: dict[str, str], credentials: BasicCredentials | None, provider: str) -> None:
-    """``Authorization: Basic`` equal to ``credentials`` (Postmark's, SparkPost's), compared in constant time."""
+    """``Authorization: Basic`` equal to ``credentials`` (Postmark's, SparkPost's, Mailjet's), in constant time."""
     if credentials is None:
         raise WebhookNotConfigured(f"the {provider} webhook is not configured", field="provider")
     scheme, _, encoded = headers.get("authorization", "").strip().partition(" ")
