@@ -16,7 +16,8 @@ import pytest
 
 from tests.support import redis_server
 from tests.support.dnsserver import DnsServer
-from tests.support.postgres_server import embedded_server, reachable
+from tests.support.postgres_server import embedded_server
+from tests.support.processes import unreachable
 from tests.support.smtpserver import SmtpServers
 
 
@@ -73,7 +74,7 @@ def _say_now(request: pytest.FixtureRequest, note: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The test server's maintenance database URL: the configured server's, else an embedded one's."""
-    why = reachable(POSTGRES_ADMIN_URL)
+    why = unreachable(POSTGRES_ADMIN_URL, 5432, "PostgreSQL")
     if why is None:
         yield POSTGRES_ADMIN_URL
         return

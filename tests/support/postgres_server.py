@@ -10,25 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
-
-def reachable(url: str) -> str | None:
-    """None if the server of ``url`` accepts TCP connections, else why not."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        return f"PostgreSQL at {host}:{port} unreachable ({exc})"
-    return None
+from tests.support.processes import free_port
 
 
 @contextmanager
@@ -51,7 +40,7 @@ def embedded_server() -> Iterator[str]:
     workdir = Path(tempfile.mkdtemp(prefix="validator-test-postgres-"))
     server = get_server(workdir / "pgdata", cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
-    port = _free_port()
+    port = free_port()
     options = f"-h 127.0.0.1 -p {port}" + (f" -k {socket_dir}" if socket_dir else "")
     try:
         pg_ctl(
@@ -66,9 +55,3 @@ def embedded_server() -> Iterator[str]:
         with contextlib.suppress(subprocess.CalledProcessError):  # not running: nothing to stop
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 VALIDATOR = [sys.executable, "-m", "validator"]
 
@@ -25,6 +26,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def unreachable(url: str, default_port: int, what: str) -> str | None:
+    """Why the server of ``url`` (``what``: "Redis") does not accept TCP connections, or None when it does."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        return f"{what} at {host}:{port} unreachable ({exc})"
+    return None
 
 
 def listening(address: tuple[str, int], seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:

@@ -11,14 +11,13 @@ the one on ``PATH``, else Debian's, fetched and unpacked once per machine like t
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from tests.support import processes
 from tests.support.processes import free_port, listening
 from tests.support.unpacked import unpacked
 
@@ -30,13 +29,7 @@ _SERVER = "usr/bin/redis-server"
 
 def unreachable(url: str) -> str | None:
     """Why the Redis server of ``url`` does not accept TCP connections, or None when it does."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        return f"Redis at {host}:{port} unreachable ({exc})"
-    return None
+    return processes.unreachable(url, 6379, "Redis")
 
 
 def debian_binary() -> Path | str:

@@ -10,9 +10,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from validator.bounces.facts import BounceFact
 from validator.suppressions.keys import MAX_DETAIL
 
 MAX_TEXT = 1024  # ids, addresses, names; the same bound as the JSON wire's addresses
@@ -91,3 +93,39 @@ def epoch_time(value: Any, key: str) -> datetime | None:
 def records(value: Any, key: str) -> list[dict[str, Any]]:
     """``value[key]`` as a list of objects; an element that is not an object reads as an empty one."""
     return [item if isinstance(item, dict) else {} for item in items(value, key)]
+
+
+def each_event(
+    payload: Any,
+    kind_of: Callable[[dict[str, Any]], str | None],
+    recipient_key: str,
+    read_one: Callable[[str | None, str, dict[str, Any]], BounceFact | None],
+    noted: Collection[str],
+    noted_names: str,
+) -> tuple[list[BounceFact], list[str]]:
+    """The facts of a list of flat events (a lone object is a list of one): SendGrid's, Mailjet's.
+
+    Events whose kind is in ``noted`` (opens, clicks) are counted in one note; one without a usable
+    recipient, or of a kind ``read_one`` does not know (None), is skipped with a note of its own.
+    """
+    facts: list[BounceFact] = []
+    notes: list[str] = []
+    count = 0
+    for i, event in enumerate(payload if isinstance(payload, list) else [payload]):
+        event = event if isinstance(event, dict) else {}
+        kind = kind_of(event)
+        if kind in noted:
+            count += 1
+            continue
+        recipient = address(event.get(recipient_key))
+        if recipient is None:
+            notes.append(f"events[{i}]: no usable {recipient_key}; skipped")
+            continue
+        fact = read_one(kind, recipient, event)
+        if fact is None:
+            notes.append(f"events[{i}]: event {kind!r} is not one this reader knows; skipped")
+        else:
+            facts.append(fact)
+    if count:
+        notes.append(f"{count} {noted_names} event(s): nothing to learn about recipients")
+    return facts, notes

@@ -28,7 +28,7 @@ from typing import Any
 
 from validator.bounces.evidence import failure_fields, read_failure, settle
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.bounces.payload import address, epoch_time, flag, ident, text
+from validator.bounces.payload import each_event, epoch_time, flag, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 
@@ -52,28 +52,7 @@ _NOTED = {"open", "click"}
 
 
 def read_mailjet(payload: Any) -> Reading:
-    events = payload if isinstance(payload, list) else [payload]
-    facts: list[BounceFact] = []
-    notes: list[str] = []
-    noted = 0
-    for i, event in enumerate(events):
-        event = event if isinstance(event, dict) else {}
-        kind = ident(event, "event")
-        if kind in _NOTED:
-            noted += 1
-            continue
-        recipient = address(event.get("email"))
-        if recipient is None:
-            notes.append(f"events[{i}]: no usable email; skipped")
-            continue
-        fact = _fact(kind, recipient, event)
-        if fact is None:
-            notes.append(f"events[{i}]: event {kind!r} is not one this reader knows; skipped")
-        else:
-            facts.append(fact)
-    if noted:
-        notes.append(f"{noted} open/click event(s): nothing to learn about recipients")
-    return facts, notes
+    return each_event(payload, lambda event: ident(event, "event"), "email", _fact, _NOTED, "open/click")
 
 
 def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact | None:

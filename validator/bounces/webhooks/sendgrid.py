@@ -31,7 +31,7 @@ from typing import Any
 
 from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.bounces.payload import address, epoch_time, ident, text
+from validator.bounces.payload import each_event, epoch_time, ident, text
 
 Reading = tuple[list[BounceFact], list[str]]
 
@@ -48,30 +48,14 @@ _IGNORED = {"open", "click", "group_resubscribe"}
 
 
 def read_sendgrid(payload: Any) -> Reading:
-    events = payload if isinstance(payload, list) else [payload]
-    facts: list[BounceFact] = []
-    notes: list[str] = []
-    ignored = 0
-    for i, event in enumerate(events):
-        event = event if isinstance(event, dict) else {}
-        kind = ident(event, "event")
-        if kind is None and (event.get("reason") is not None or event.get("status") is not None):
-            kind = "bounce"  # a Bounces API record
-        recipient = address(event.get("email"))
-        if kind in _IGNORED:
-            ignored += 1
-            continue
-        if recipient is None:
-            notes.append(f"events[{i}]: no usable email; skipped")
-            continue
-        fact = _fact(kind, recipient, event)
-        if fact is None:
-            notes.append(f"events[{i}]: event {kind!r} is not one this reader knows; skipped")
-        else:
-            facts.append(fact)
-    if ignored:
-        notes.append(f"{ignored} open/click/resubscribe event(s): nothing to learn about recipients")
-    return facts, notes
+    return each_event(payload, _kind, "email", _fact, _IGNORED, "open/click/resubscribe")
+
+
+def _kind(event: dict[str, Any]) -> str | None:
+    kind = ident(event, "event")
+    if kind is None and (event.get("reason") is not None or event.get("status") is not None):
+        return "bounce"  # a Bounces API record
+    return kind
 
 
 def _fact(kind: str | None, recipient: str, event: dict[str, Any]) -> BounceFact | None:
