@@ -164,9 +164,11 @@ def test_a_page_of_the_events_api_reads_like_a_batch() -> None:
     assert reading.notes == ("1 open event(s): nothing to learn about recipients",)
 
 
-def test_a_batch_over_the_limit_is_refused(keys: Keys) -> None:
+@pytest.mark.parametrize("wrap", [lambda events: events, lambda events: {"results": events}], ids=["batch", "page"])
+def test_a_batch_or_page_over_the_limit_is_refused(keys: Keys, wrap) -> None:
+    body = orjson.dumps(wrap([UNKNOWN_USER] * 3))
     with pytest.raises(TooManyItems):
-        read_webhook("sparkpost", AUTHORISED, orjson.dumps([UNKNOWN_USER] * 3), keys.secrets(), NOW, max_events=2)
+        read_webhook("sparkpost", AUTHORISED, body, keys.secrets(), NOW, max_events=2)
 
 
 _NAMES = st.sampled_from(["msys", "message_event", "type", "rcpt_to", "bounce", "bounce_class", "raw_reason"])

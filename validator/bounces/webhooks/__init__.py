@@ -148,7 +148,8 @@ def _sns_reading(envelope: dict[str, Any], max_events: int) -> WebhookReading:
 
 
 def _reading(provider: str, payload: Any, max_events: int, *, delivery_id: str | None = None) -> WebhookReading:
-    if isinstance(payload, list) and len(payload) > max_events:
-        raise TooManyItems(f"at most {max_events} events per request, got {len(payload)}", field="events")
+    events = payload.get("results") if isinstance(payload, dict) else payload  # a SparkPost Events API page
+    if isinstance(events, list) and len(events) > max_events:
+        raise TooManyItems(f"at most {max_events} events per request, got {len(events)}", field="events")
     facts, notes = PROVIDERS[provider](payload)
     return WebhookReading(provider, tuple(facts), tuple(notes), delivery_id)
