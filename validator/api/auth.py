@@ -51,13 +51,21 @@ REQUIRED: dict[tuple[str, str], str] = {
 
 
 def bearer_token(request: web.Request) -> str:
-    header = request.headers.get("Authorization")
-    if header is None:
+    """The token of the one ``Authorization: Bearer <key>`` field (RFC 6750 §2.1)."""
+    fields = request.headers.getall("Authorization", ())
+    if not fields:
         raise Unauthorized("send an API key: Authorization: Bearer <key>")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if len(fields) > 1:  # RFC 9110 §5.3: a singleton field; a proxy may read the last one where we read the first
+        raise Unauthorized("send one Authorization header, not several")
+    scheme, _, token = fields[0].partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("the Authorization header must be 'Bearer <key>'")
-    return token.strip()
+    # Tokens are ASCII (hex and URL-safe base64). A header that is not UTF-8 reaches us with lone
+    # surrogates (aiohttp decodes it with surrogateescape), which the token cache cannot hash.
+    if not token.isascii():
+        raise Unauthorized("unknown or revoked API key")
+    return token
 
 
 def is_public(method: str, route: str) -> bool:

@@ -69,7 +69,7 @@ class ServiceSettings:
     )
     publishable_rate_per_ip: int = setting(
         "VALIDATOR_PUBLISHABLE_RATE_PER_IP",
-        "Validations per minute one client address may ask with publishable keys (then 429).",
+        "Validations per minute one client (an IPv4 address, an IPv6 /64) may ask with publishable keys (then 429).",
         30,
     )
     batch_max: int = setting("VALIDATOR_BATCH_MAX", "Most addresses in one `POST /v1/validate/batch`.", 1000)

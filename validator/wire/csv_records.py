@@ -175,16 +175,27 @@ class RecordReader:
 
 
 # OWASP "CSV Injection": a spreadsheet runs a cell starting with = + - @ TAB or CR as a formula
-# (=HYPERLINK(...), DDE payloads); a leading ' makes it text. A cell that already starts with '
-# before such a character gets one more, so ``from_spreadsheet`` restores every cell exactly.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# (=HYPERLINK(...), DDE payloads); a leading ' makes it text. A cell starts not only where the
+# export's commas say: Excel in a locale whose list separator is ";" (de, fr, es, ...) splits a
+# comma-separated file on ";" and on line breaks, ignoring our quotes in mid-field, and a text
+# import may split on TAB. So a quote goes at every place such a split can start a cell (the
+# start, after ; TAB CR LF) that is followed, past any quotes of either kind, by a formula start:
+# ``x;=cmd|' /C calc'!A0`` → ``x;'=cmd|' /C calc'!A0``. Where quotes were already there, one
+# more goes in, so ``from_spreadsheet`` restores every cell exactly.
+_CELL_STARTS = r"(?:^|(?<=[;\t\r\n]))"
+_BEFORE_FORMULA = r"(?=['\"]*[=+\-@\t\r])"
+_FORMULA_AT = re.compile(_CELL_STARTS + _BEFORE_FORMULA)
+_QUOTED_FORMULA_AT = re.compile(_CELL_STARTS + "'" + _BEFORE_FORMULA)
+_FIRST = frozenset("'\"=+-@\t\r")
 
 
 def to_spreadsheet(cell: str) -> str:
-    """``cell`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``."""
-    return "'" + cell if cell.lstrip("'").startswith(_FORMULA_STARTS) else cell
+    """``cell`` safe to open in a spreadsheet: ``=1+1`` → ``'=1+1``, ``a;@SUM(1)`` → ``a;'@SUM(1)``."""
+    if cell[:1] not in _FIRST and ";" not in cell and "\t" not in cell and "\n" not in cell and "\r" not in cell:
+        return cell  # the usual cell: 0.14 µs here, 1-2 µs through the substitution
+    return _FORMULA_AT.sub("'", cell)
 
 
 def from_spreadsheet(cell: str) -> str:
     """The inverse of ``to_spreadsheet``, for re-importing an export: ``'=1+1`` → ``=1+1``."""
-    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_STARTS) else cell
+    return _QUOTED_FORMULA_AT.sub("", cell) if "'" in cell else cell

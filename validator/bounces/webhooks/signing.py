@@ -27,7 +27,6 @@ arrive loaded (``bounces.webhook_keys.load_webhook_secrets``), the clock arrives
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -194,7 +193,7 @@ def verify_basic(headers: dict[str, str], credentials: BasicCredentials | None, 
         raise InvalidSignature(f"unsigned: {provider} webhooks must carry the configured HTTP Basic credentials")
     try:
         given = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, and ValueError for a header that is not ASCII
         raise InvalidSignature("the Basic credentials are not valid base64") from exc
     expected = f"{credentials.user}:{credentials.password}".encode()
     if not hmac.compare_digest(given, expected):  # one comparison over both parts: no early exit on the user
