@@ -187,6 +187,23 @@ def test_job_results_csv_starts_no_formula_under_any_separator(guarded) -> None:
         assert not cell.startswith(FORMULA_STARTS), cell
 
 
+def test_a_key_bound_to_an_internationalised_origin_works_from_that_page(guarded) -> None:
+    """A browser on https://bücher.example sends ``Origin: https://xn--bcher-kva.example``; the key
+    was stored with the Unicode name and refused its own page. A look-alike is still refused."""
+    service, tokens = guarded
+    body = orjson.dumps({"name": "shop-de", "scopes": ["publishable"], "origins": ["https://Bücher.example"]})
+    key = orjson.loads(_admin(service, tokens, "POST", "/v1/keys", body))
+    assert key["origins"] == ["https://xn--bcher-kva.example"]
+    asked = {"Authorization": f"Bearer {key['token']}"}
+    for origin, status in (("https://xn--bcher-kva.example", 200), ("https://xn--bcher-kva.example.evil.example", 403)):
+        answer = service.request(
+            Case(origin, "POST", "/v1/validate", b'{"email":"a@example.com"}', JSON, {**asked, "Origin": origin})
+        )
+        assert answer[0] == status, answer
+    preflight = Case("preflight", "OPTIONS", "/v1/validate", headers={"Origin": "https://xn--bcher-kva.example"})
+    assert service.request(preflight)[0] == 204
+
+
 def _cpu_seconds(service: Service) -> float:
     """User and system CPU time the service has used (proc(5): utime and stime, in clock ticks)."""
     fields = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()

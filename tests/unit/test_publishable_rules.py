@@ -20,8 +20,10 @@ from validator.store.api_tokens import parse_origin
         ("http://localhost:8000", "http://localhost:8000"),
         ("http://[::1]:8080", "http://[::1]:8080"),
         ("null", "null"),  # what a page opened from a file sends
+        ("https://Bücher.example", "https://xn--bcher-kva.example"),  # browsers send the IDNA form
+        ("https://faß.de", "https://xn--fa-hia.de"),  # UTS #46 nontransitional, as browsers: not "fass.de"
     ],
-    ids=["plain", "case_and_slash", "default_port", "port", "ipv6", "null"],
+    ids=["plain", "case_and_slash", "default_port", "port", "ipv6", "null", "idn", "idn_sharp_s"],
 )
 def test_origins_are_stored_as_browsers_send_them(given, stored):
     assert parse_origin(given) == stored

@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 from validator.errors import InvalidField, StoreUnavailable
 from validator.model import ORIGIN_PREFIX, PUBLISHABLE, ApiKey
 
@@ -78,8 +80,9 @@ def checked_key(name: str, scopes: Iterable[str]) -> tuple[str, frozenset[str]]:
 
 
 def parse_origin(text: str) -> str:
-    """An origin as browsers send it (RFC 6454 §6.1): ``scheme://host[:port]``, lower case, no
-    default port, no path; or ``null``, what a page opened from a file sends (for local trials)."""
+    """An origin as browsers send it (RFC 6454 §6.1): ``scheme://host[:port]``, lower case, an
+    internationalised name in its ``xn--`` form, no default port, no path; or ``null``, what a
+    page opened from a file sends (for local trials)."""
     if text == "null":
         return text
     try:
@@ -97,7 +100,13 @@ def parse_origin(text: str) -> str:
         or parts.fragment
     ):
         raise InvalidField(f"an origin is scheme://host[:port] with http or https: {text!r}", field="origins")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    host = parts.hostname
+    if not host.isascii():  # a browser sends the ASCII form (URL standard, "domain to ASCII": UTS #46)
+        try:
+            host = URL.build(host=host).raw_host or ""
+        except (ValueError, UnicodeError) as exc:
+            raise InvalidField(f"not an origin: {text!r}", field="origins") from exc
+    host = f"[{host}]" if ":" in host else host
     shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS[parts.scheme] else ""
     return f"{parts.scheme}://{host}{shown_port}"
 
