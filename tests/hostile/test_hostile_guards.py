@@ -204,6 +204,40 @@ def test_a_key_bound_to_an_internationalised_origin_works_from_that_page(guarded
     assert service.request(preflight)[0] == 204
 
 
+def _malformed_heads(token: bytes) -> dict[str, bytes]:
+    """Requests aiohttp's parser refuses, quoting the offending line in its error: each carries a
+    whole valid token or address, as a client with one stray byte or one bug would send it."""
+    path = b"/v1/suppressions/jane.doe@example.com"
+    return {
+        "token-with-a-control-byte": b"GET %s HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer %s\x01\r\n\r\n"
+        % (path, token),
+        "token-in-an-overlong-field": b"GET /v1/keys HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer %s%s\r\n\r\n"
+        % (token, b"a" * 8200),
+        "address-in-a-bad-request-line": b"GET %s?why=gone HTTP/1.1 x\r\nHost: h\r\n\r\n" % path,
+        "address-before-a-nul": b"GET %s\x00 HTTP/1.1\r\nHost: h\r\n\r\n" % path,
+        "basic-credentials-with-a-control-byte": b"POST /v1/webhooks/postmark HTTP/1.1\r\nHost: h\r\n"
+        b"Authorization: Basic cG9zdG1hcms6czNjcmV0\x01\r\n\r\n",
+    }
+
+
+@pytest.mark.parametrize("name", list(_malformed_heads(b"")))
+def test_a_malformed_request_is_logged_without_the_token_or_address_it_carried(guarded, name) -> None:
+    """aiohttp's parser errors quote the line they stopped at; the service logs them at INFO (one
+    line, counted). Quoted whole, they put an API key's secret or an address in the service log."""
+    service, tokens = guarded
+    token = tokens["admin"].encode()
+    before = _log_size(service)
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
+        connection.sendall(_malformed_heads(token)[name])
+        assert connection.recv(65536).startswith(b"HTTP/1.")  # answered 400
+    time.sleep(0.3)  # the log line is written after the answer
+    logged = _log(service, before)
+    assert "Error handling request" in logged  # the line is there, with why
+    secret = tokens["admin"].rsplit("_", 1)[1]
+    for withheld in (secret, secret[:12], "jane.doe", "czNjcmV0", "cG9zdG1hcms6", "why=gone"):
+        assert withheld not in logged, logged
+
+
 def _cpu_seconds(service: Service) -> float:
     """User and system CPU time the service has used (proc(5): utime and stime, in clock ticks)."""
     fields = Path(f"/proc/{service.process.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from validator.api.access_log import mask_addresses
+from validator.api.access_log import mask_addresses, mask_secrets
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,31 @@ from validator.api.access_log import mask_addresses
 )
 def test_mask_addresses(target: str, logged: str) -> None:
     assert mask_addresses(target) == logged
+
+
+@pytest.mark.parametrize(
+    ("quoted", "logged"),
+    [
+        # aiohttp's parser errors, as they quote the line they stopped at
+        pytest.param(
+            "Invalid header value char: b'Authorization: Bearer vk_0123456789abcdef_s3cr3tS3CR3T-_x\\x01' ^",
+            "Invalid header value char: b'Authorization: Bearer ***' ^",
+            id="bearer",
+        ),
+        pytest.param("b'Authorization: basic dXNlcjpwYXNz\\x01'", "b'Authorization: basic ***'", id="basic"),
+        pytest.param("b'X-Key: pk_0123456789abcdef_s3cr3t'", "b'X-Key: pk_0123456789abcdef_***'", id="bare-token"),
+        pytest.param(
+            "Expected CRLF after version: b'GET /v1/suppressions/jane.doe@example.com?why=gone HTTP/1.1 x'",
+            "Expected CRLF after version: b'GET /v1/suppressions/j***@example.com?* HTTP/1.1 x'",
+            id="request-line",
+        ),
+        pytest.param(
+            "b'GET /v1/x/first%2Elast%40example.com\\x00'", "b'GET /v1/x/f***%40example.com\\x00'", id="encoded"
+        ),
+        pytest.param(
+            "Invalid header token: b'Bad Header: y' ^", "Invalid header token: b'Bad Header: y' ^", id="nothing"
+        ),
+    ],
+)
+def test_mask_secrets(quoted: str, logged: str) -> None:
+    assert mask_secrets(quoted) == logged

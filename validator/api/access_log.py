@@ -50,6 +50,26 @@ def mask_addresses(raw: str) -> str:
     return path + "?" + "&".join(f"{key}=*" for key in keys)
 
 
+# Credentials after an auth scheme (``Authorization: Bearer vk_...``, ``Basic dXNlcjpwYXNz``), a
+# token standing alone (``vk_<16 hex>_<secret>``), a local part before ``@`` or ``%40``, a query.
+_CREDENTIALS = re.compile(r"\b(bearer|basic|digest)(\s+)[^\s'\"]+", re.IGNORECASE)
+_TOKEN = re.compile(r"\b([vp]k_[0-9a-f]{16}_)[A-Za-z0-9_-]+")
+_LOCAL_PART = re.compile(r"([^\s/'\"?&=<>@:;,])[^\s/'\"?&=<>@:;,]*(@|%40)", re.IGNORECASE)
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def mask_secrets(text: str) -> str:
+    """Free text quoting a request (aiohttp's parser errors quote the line they stopped at) as it
+    may be logged: credentials and tokens withheld, local parts cut, query strings dropped.
+
+    ``Invalid header value char: b'Authorization: Bearer vk_..._<secret>\\x01'`` kept a valid
+    key's secret in the log; it is ``b'Authorization: Bearer ***'`` here."""
+    text = _CREDENTIALS.sub(r"\1\2***", text)
+    text = _TOKEN.sub(r"\1***", text)
+    text = _QUERY.sub("?*", text)
+    return _LOCAL_PART.sub(r"\1***\2", text)
+
+
 def _mask_segment(text: str) -> str:
     if "@" in text:  # everything before the last "@" may be a local part
         text = text[:1] + "***" + text[text.rindex("@") :]

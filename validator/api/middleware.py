@@ -20,7 +20,7 @@ from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from validator import errors
-from validator.api.access_log import mask_addresses
+from validator.api.access_log import mask_addresses, mask_secrets
 from validator.api.app_keys import API_KEY_ADMIN, API_KEY_ID, API_KEY_NAME, PUBLISHABLE_KEY
 from validator.api.auth import bearer_token, check_scope, is_public
 from validator.api.body_watch import BodyGate
@@ -173,7 +173,7 @@ class ClientErrorLog(logging.Filter):
         if not isinstance(exc, HttpProcessingError | ConnectionError):
             return True
         self._metrics.count_client_error("malformed" if isinstance(exc, HttpProcessingError) else "disconnect")
-        detail = " ".join(str(exc).split())  # one line: aiohttp's parser errors span several
+        detail = mask_secrets(" ".join(str(exc).split()))  # one line: aiohttp's parser errors span several
         record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", ()
         record.levelno, record.levelname, record.exc_info, record.exc_text = logging.INFO, "INFO", None, None
         return logging.getLogger(record.name).isEnabledFor(logging.INFO)
