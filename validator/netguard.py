@@ -33,8 +33,9 @@ def refusal(address: str | IpAddress, allowed: Iterable[IpNetwork] = ()) -> str 
 
     Allowed: a globally routable unicast address, or any address inside an allowlisted network.
     Refused otherwise: loopback, private (RFC 1918, RFC 4193), shared (RFC 6598), link-local,
-    multicast, reserved, unspecified, documentation ranges; and IPv6 forms that embed such an
-    IPv4 address (mapped ``::ffff:0:0/96``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo).
+    site-local (``fec0::/10``), multicast, reserved, unspecified, documentation ranges; and IPv6
+    forms that embed such an IPv4 address (mapped ``::ffff:0:0/96``, 6to4 ``2002::/16``, NAT64
+    ``64:ff9b::/96``, Teredo).
     """
     try:
         ip = ipaddress.ip_address(address) if isinstance(address, str) else address
@@ -78,6 +79,8 @@ def _unroutable(ip: IpAddress) -> str | None:
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
+        # RFC 3879 deprecated fec0::/10, but kernels still route it; Python 3.11 calls it global
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),

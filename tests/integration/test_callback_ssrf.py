@@ -13,7 +13,7 @@ import asyncio
 import socket
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, ClientTimeout
 from aiohttp.resolver import AsyncResolver
 
 from tests.support.settings import make_settings
@@ -138,6 +138,18 @@ async def test_the_connector_alone_refuses_loopback_peers(zone, v4, v6, address)
             await session.post(f"http://{address}:{port}/h", data=b"{}")
     await resolver.close()
     assert (v4.accepted, v6.accepted) == (0, 0)
+
+
+async def test_the_connector_refuses_a_site_local_peer(zone):
+    """fec0::/10 (RFC 3879 deprecated it; kernels still route it, and old internal networks use it)
+    is "global" to Python's ipaddress: the guard names it, before any connect()."""
+    zone.zone.aaaa("sitelocal.example.com", "fec0::25")
+    resolver = _resolver(zone)
+    connector = guarded_connector("sitelocal.example.com", (), resolver)
+    async with ClientSession(connector=connector, timeout=ClientTimeout(total=3)) as session:
+        with pytest.raises(OSError, match="refused: .*site-local"):
+            await session.post("http://sitelocal.example.com/h", data=b"{}")
+    await resolver.close()
 
 
 async def test_an_allowlisted_name_or_network_reaches_the_listener(zone, v4, v6):

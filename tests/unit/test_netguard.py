@@ -30,6 +30,7 @@ LOOPBACK = parse_networks("127.0.0.0/8")
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped: the kernel connects to 127.0.0.1
         ("2002:7f00:1::1", "loopback"),  # 6to4 wrapping 127.0.0.1
         ("64:ff9b::808:808", "reserved"),  # NAT64: refused unless allowlisted (see below)
+        ("fec0::1", "site-local"),  # RFC 3879 deprecated it, kernels still route it; Python calls it global
         ("not-an-ip", "not an IP address"),
     ],
 )
