@@ -28,7 +28,12 @@ try:  # tests/ is not a package: pytest puts this directory on sys.path ("prepen
 except ImportError:  # pragma: no cover - when run with the project root on sys.path instead
     from tests.hostile.nasty import CSV, JSON, Case, Service
 
-POSTMARK = {"VALIDATOR_POSTMARK_WEBHOOK_USER": "postmark", "VALIDATOR_POSTMARK_WEBHOOK_PASSWORD": "s3cret"}
+BASIC_PROVIDERS = ("postmark", "sparkpost", "mailjet")  # webhooks that carry HTTP Basic credentials
+BASIC = {
+    f"VALIDATOR_{provider.upper()}_WEBHOOK_{part}": value
+    for provider in BASIC_PROVIDERS
+    for part, value in (("USER", provider), ("PASSWORD", "s3cret"))
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV Injection
 SHOP = "https://shop.example"
 
@@ -54,7 +59,7 @@ def guarded(dns_server, tmp_path_factory) -> Iterator[tuple[Service, dict[str, s
         dns_server.address,
         workdir=str(workdir),
         database_url=url,
-        environment={"VALIDATOR_AUTH": "true", "VALIDATOR_JOB_WORKERS": "1", **POSTMARK},
+        environment={"VALIDATOR_AUTH": "true", "VALIDATOR_JOB_WORKERS": "1", **BASIC},
     )
     yield running, tokens
     running.close()
@@ -106,11 +111,12 @@ def test_a_bearer_token_that_is_not_ascii_is_401_not_500(guarded, spelling, rout
 
 
 @pytest.mark.parametrize("spelling", list(_NOT_ASCII))
-def test_postmark_credentials_that_are_not_ascii_are_401_not_500(guarded, spelling) -> None:
+@pytest.mark.parametrize("provider", BASIC_PROVIDERS)
+def test_basic_credentials_that_are_not_ascii_are_401_not_500(guarded, provider, spelling) -> None:
     service, _ = guarded
     header = [(b"Authorization", b"Basic " + _NOT_ASCII[spelling] * 8)]
     before = _log_size(service)
-    answer = _exchange(service, "POST", "/v1/webhooks/postmark", header, b'{"RecordType":"Bounce"}')
+    answer = _exchange(service, "POST", f"/v1/webhooks/{provider}", header, b"{}")
     assert _status_and_error(answer) == (401, "invalid_signature"), answer[:300]
     assert "Traceback" not in _log(service, before)
 
