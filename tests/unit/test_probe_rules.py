@@ -95,10 +95,12 @@ def test_rate_forgets_idle_domains(monkeypatch):
 
 
 class _Session:
-    """The two counters HostState reads from a session."""
+    """The counters HostState reads from a session (one that offers PIPELINING)."""
 
-    def __init__(self, refusals: int, recipients_sent: int) -> None:
+    def __init__(self, refusals: int, recipients_sent: int, transaction_refusals: int = 0) -> None:
         self.refusals, self.recipients_sent = refusals, recipients_sent
+        self.transaction_refusals = transaction_refusals
+        self.extensions = {"PIPELINING"}
 
 
 def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did():
@@ -113,6 +115,36 @@ def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did()
     quiet = HostState("mx.example.org")
     quiet.learn_trouble(_Session(refusals=0, recipients_sent=6))  # no errors: the recipients were counted
     assert (quiet.refusal_cap(8), quiet.session_limit) == (8, 5)
+
+
+def test_a_slowdown_in_a_first_transaction_with_refusals_teaches_a_transaction_cap_a_later_one_a_session_cap():
+    from validator.probe.host import HostState
+
+    state = HostState("mx.example.com")
+    # Sendmail's BadRcptThrottle: the RCPT TO after three refusals since MAIL FROM is slowed; per session or not?
+    state.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3), slowed=True)
+    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 8)  # the cheaper guess: sessions go on
+    # a later transaction slowed after one refusal of its own, three of the session's: this host counts per session
+    state.learn_trouble(_Session(refusals=3, recipients_sent=5, transaction_refusals=1), slowed=True)
+    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 2)
+    dropped = HostState("mx.example.org")
+    dropped.learn_trouble(_Session(refusals=4, recipients_sent=5, transaction_refusals=4))  # "421 too many errors"
+    assert (dropped.transaction_cap(8), dropped.refusal_cap(8)) == (3, 3)  # a drop is never risked again
+
+
+def test_a_group_whose_replies_were_held_is_followed_by_one_recipient_at_a_time_until_a_cap_is_learnt():
+    from validator.probe.host import HostState
+
+    state = HostState("mx.example.com", answered=True)
+    assert state.group_size(_Session(refusals=0, recipients_sent=1), 8) == 8
+    # the first recipient was answered, then none of a group of seven: which one the host slowed is unknown
+    state.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=7, held=7)
+    assert (state.lockstep, state.slow, state.group_size(_Session(0, 0), 8)) == (True, False, 1)
+    state.learn_tarpit(_Session(refusals=3, recipients_sent=4, transaction_refusals=3), unanswered=1, held=0)
+    assert (state.lockstep, state.transaction_cap(8), state.group_size(_Session(1, 1, 1), 8)) == (False, 2, 1)
+    slow = HostState("mx.example.net", answered=True)
+    slow.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=8, held=8)  # not even the first came
+    assert slow.slow  # a slow host, not a throttle: its replies are waited for
 
 
 def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotten():

@@ -88,6 +88,7 @@ class SmtpSession:
         self.tls = False
         self.recipients_sent = 0  # RCPT TO commands over the session's life
         self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
+        self.transaction_refusals = 0  # ... in this transaction: Sendmail counts these (its MAIL FROM resets them)
         self.ending = False  # the pool QUITs it after the current transaction
         self.open_transaction = False  # MAIL FROM was accepted and no RSET has followed yet
         # seconds, the EHLO round trip: what one command costs here. Not the greeting, which servers hold back on
