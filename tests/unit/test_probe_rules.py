@@ -168,15 +168,33 @@ def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotte
 
 
 @pytest.mark.parametrize(
-    "usual, slow, patience",
-    [(None, False, 10.0), (0.001, False, 0.25), (0.1, False, 0.8), (5.0, False, 10.0), (0.001, True, 10.0)],
-    ids=["unknown_host", "loopback_floor", "internet_8x", "capped_by_timeout", "slow_host_waited_for"],
+    "usual, slow, owed, patience",
+    [
+        (None, False, 1, 10.0),
+        (0.001, False, 1, 0.25),
+        (0.1, False, 1, 0.8),
+        (5.0, False, 1, 10.0),
+        (0.001, True, 1, 10.0),
+        (0.001, False, 3, 0.75),  # RSET, MAIL FROM and RCPT TO: the floor for each, as for three replies
+        (0.001, False, 8, 0.75),  # a group of eight at a loopback Sendmail that holds it while throttling: no 2 s
+        (0.1, False, 8, 6.4),  # across the internet: the group's usual time eight times over
+    ],
+    ids=[
+        "unknown_host",
+        "loopback_floor",
+        "internet_8x",
+        "capped_by_timeout",
+        "slow_host_waited_for",
+        "transaction_opening",
+        "held_group_floor",
+        "internet_group",
+    ],
 )
-def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, patience):
+def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, owed, patience):
     from validator.probe.host import HostState
 
     state = HostState("mx.example.com", usual=usual, slow=slow)
-    assert state.patience(10.0) == pytest.approx(patience)
+    assert state.patience(10.0, owed) == pytest.approx(patience)
 
 
 def test_who_refused_the_prober_and_who_refused_an_address():

@@ -222,10 +222,9 @@ class Transactions(Connections):
     async def _read(self, state: HostState, session: SmtpSession, since: float, owed: int):  # -> Reply | None
         """The next reply, or None when it is slower than this host's replies usually are: the
         session is being tarpitted (the caller retires it). The first reply to a group of ``owed``
-        commands gets ``owed`` times the patience: RFC 2920 §3.2 lets a server hold its replies
-        to a group until it has read the whole group."""
+        commands gets a group's patience (``HostState.patience``)."""
         timeout = self._settings.smtp_command_timeout
-        patience = min(timeout, state.patience(timeout) * owed)
+        patience = state.patience(timeout, owed)
         try:
             reply = await session.read_reply(patience)
         except CommandTimeout:
