@@ -63,13 +63,13 @@ MTAS = {
         trouble=re.compile(r">>> 421 (?!.*Lost input channel)|not accepting messages|>>> 5\d\d 5\.5\.", re.IGNORECASE),
         # greet_pause holds each greeting a second: the service's default timeouts, the largest deadline, a
         # smaller batch (every session it opens costs a second), and a sequential answer may wait for a greeting.
-        # The batch takes about 5 s: a second's greeting, one pipelined group whose replies Sendmail holds while it
-        # throttles (its session is retired), a second session that learns where the throttle starts, and a third
-        # whose transactions stop short of it (12 s when the held group made the host look slow and was waited for)
+        # The batch takes about 4 s: a second's greeting, one pipelined group whose replies Sendmail holds while it
+        # throttles (its session is retired after 0.75 s), a second session that learns where the throttle starts,
+        # and a third whose transactions stop short of it (12 s when the held group made the host look slow)
         deadline_ms=30_000,
         batch=12,
         slowest_ms=1900,
-        batch_seconds=8,
+        batch_seconds=6.5,
         settings={"smtp_connect_timeout": 5.0, "smtp_command_timeout": 10.0},
     ),
     "opensmtpd": RealMta(

@@ -93,7 +93,7 @@ class HostState:
     blocked: Answer | None = None  # the host refused the prober ...
     blocked_until: float = 0.0  # ... and is left alone until then (time.monotonic)
     tarpits: int = 0  # sessions retired because their replies slowed down
-    slow: bool = False  # a fresh session was slow from its first recipient: replies are waited for
+    slow: bool = False  # a fresh session answered no recipient in time: replies are waited for
     answered: bool = False  # a recipient was answered without a refusal of the prober: groups may be pipelined
     lesson_at: float = 0.0  # when the host last taught a limit (time.monotonic), or last relaxed one
 
