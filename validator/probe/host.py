@@ -184,9 +184,9 @@ class HostState:
     def recover(self, quiet: float, refusals: int, recipients: int, connections: int) -> None:
         """After ``quiet`` seconds without a lesson (0: never), every learnt limit steps halfway back
         toward the configured one (``refusals``, ``recipients``, ``connections``) and is forgotten on
-        reaching it; ``slow``, ``plain`` and ``lockstep`` are forgotten. A host that slowed us down once (a load
-        spike, a greylisting burst) is not held to it for good: one that still defends itself
-        teaches the limit again, at the price of one slowed or dropped session per quiet period."""
+        reaching it; ``slow``, ``plain`` and ``lockstep`` are forgotten. A host that slowed us down
+        once (a load spike, a greylisting burst) is not held to it for good: one that still defends
+        itself teaches the limit again, at the price of one slowed or dropped session per quiet period."""
         if quiet <= 0 or not self.lesson_at or time.monotonic() - self.lesson_at < quiet:
             return
         self.refusal_limit = _relaxed(self.refusal_limit, refusals)

@@ -163,9 +163,7 @@ class Transactions(Connections):
             held = 0  # a group's recipients while none of its replies has come
             if not flight:
                 flight = self._group(state, session, waiting)
-                if (
-                    not flight
-                ):  # a refusal cap is reached: a new transaction takes the rest (the session's: a fresh session)
+                if not flight:  # a refusal cap is reached: the rest go to the next transaction (or session)
                     state.pending.extendleft(reversed([j for j in waiting if not j.future.done()]))
                     return True
                 began, held = self._send(session, [f"RCPT TO:<{job.recipient}>" for job in flight]), len(flight)
