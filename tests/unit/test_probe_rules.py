@@ -97,10 +97,11 @@ def test_rate_forgets_idle_domains(monkeypatch):
 class _Session:
     """The counters HostState reads from a session (one that offers PIPELINING)."""
 
-    def __init__(self, refusals: int, recipients_sent: int, transaction_refusals: int = 0) -> None:
+    def __init__(self, refusals: int, recipients_sent: int, transaction_refusals: int = 0, opening=0.01) -> None:
         self.refusals, self.recipients_sent = refusals, recipients_sent
         self.transaction_refusals = transaction_refusals
         self.extensions = {"PIPELINING"}
+        self.opening = opening  # seconds to open: 1 s at a Sendmail with greet_pause
 
 
 def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did():
@@ -120,16 +121,32 @@ def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did()
 def test_a_slowdown_in_a_first_transaction_with_refusals_teaches_a_transaction_cap_a_later_one_a_session_cap():
     from validator.probe.host import HostState
 
-    state = HostState("mx.example.com")
+    state = HostState("mx.example.com", usual=0.001)
     # Sendmail's BadRcptThrottle: the RCPT TO after three refusals since MAIL FROM is slowed; per session or not?
-    state.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3), slowed=True)
-    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 8)  # the cheaper guess: sessions go on
+    state.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3, opening=1.0), slowed=True)
+    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 8)  # a new session costs a second: go on
     # a later transaction slowed after one refusal of its own, three of the session's: this host counts per session
-    state.learn_trouble(_Session(refusals=3, recipients_sent=5, transaction_refusals=1), slowed=True)
+    state.learn_trouble(_Session(refusals=3, recipients_sent=5, transaction_refusals=1, opening=1.0), slowed=True)
     assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 2)
+    cheap = HostState("mx.example.net", usual=0.001)
+    cheap.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3, opening=0.01), slowed=True)
+    assert (cheap.transaction_cap(8), cheap.refusal_cap(8)) == (2, 2)  # a new session costs less than a guess
     dropped = HostState("mx.example.org")
-    dropped.learn_trouble(_Session(refusals=4, recipients_sent=5, transaction_refusals=4))  # "421 too many errors"
+    dropped.learn_trouble(_Session(refusals=4, recipients_sent=5, transaction_refusals=4, opening=1.0))  # "421 ..."
     assert (dropped.transaction_cap(8), dropped.refusal_cap(8)) == (3, 3)  # a drop is never risked again
+
+
+def test_a_held_group_within_the_transaction_cap_shows_a_count_per_session():
+    from validator.probe.host import HostState
+
+    # Postfix holds the replies before a delayed one: nine refusals, then a group of RSET, MAIL FROM and two
+    # recipients got no reply in time, though a count per transaction (cap 9) could not have been reached
+    state = HostState("mx.example.com", answered=True, transaction_refusal_limit=9)
+    state.learn_tarpit(_Session(refusals=9, recipients_sent=11, transaction_refusals=0), unanswered=2, held=2)
+    assert (state.lockstep, state.refusal_cap(20)) == (False, 9)
+    fresh = HostState("mx.example.org", answered=True)  # no cap learnt: which of the group was slowed is unknown
+    fresh.learn_tarpit(_Session(refusals=9, recipients_sent=11, transaction_refusals=0), unanswered=2, held=2)
+    assert (fresh.lockstep, fresh.refusal_cap(20)) == (True, 20)
 
 
 def test_a_group_whose_replies_were_held_is_followed_by_one_recipient_at_a_time_until_a_cap_is_learnt():
@@ -143,8 +160,11 @@ def test_a_group_whose_replies_were_held_is_followed_by_one_recipient_at_a_time_
     state.learn_tarpit(_Session(refusals=3, recipients_sent=4, transaction_refusals=3), unanswered=1, held=0)
     assert (state.lockstep, state.transaction_cap(8), state.group_size(_Session(1, 1, 1), 8)) == (False, 2, 1)
     slow = HostState("mx.example.net", answered=True)
-    slow.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=8, held=8)  # not even the first came
+    slow.learn_tarpit(_Session(refusals=0, recipients_sent=1), unanswered=1, held=1)  # its first recipient, alone
     assert slow.slow  # a slow host, not a throttle: its replies are waited for
+    busy = HostState("mx.example.org", answered=True)  # another session's first recipient was answered
+    busy.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=8, held=8)  # a held group may hide it
+    assert (busy.slow, busy.lockstep) == (False, True)
 
 
 def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotten():

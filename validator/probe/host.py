@@ -147,33 +147,47 @@ class HostState:
 
         Postfix counts a session's errors, Sendmail a transaction's refused recipients (its
         ``BadRcptThrottle`` sleeps a second before every RCPT TO past the third refusal since MAIL
-        FROM). A slowdown in a session's first transaction with refusals could be either, and is
-        taken for the cheaper one: a cap per transaction, past which the session goes on with RSET
-        and MAIL FROM instead of a fresh connection (Sendmail holds every greeting a second). A host
-        that counts per session shows it by slowing a later transaction, and teaches a session cap
-        then; a drop teaches one at once. ``held``: the late reply was the first of a pipelined
-        group of that many recipients, which the host held back while it slowed one of them (Sendmail
-        writes nothing while commands wait unread; RFC 2920 §3.2 allows it): which one is unknown,
-        so later groups go one recipient at a time until a cap is learnt."""
-        if held > 1:
+        FROM). A slowdown in a session's first transaction with refusals could be either. Where a new
+        session is dear (it took longer to open than a slowed reply takes to notice: Sendmail holds
+        every greeting a second) it is taken for a cap per transaction, past which the session goes
+        on with RSET and MAIL FROM; a host that counts per session shows it by slowing a later
+        transaction, and teaches a session cap then, at the price of one more retired session.
+        Where a new session is cheap, and after a drop, it is a session cap at once.
+
+        ``held``: the late reply was the first of a pipelined group of that many recipients, which
+        the host held back while it slowed one of them (Sendmail writes nothing while commands wait
+        unread; RFC 2920 §3.2 allows it): which one is unknown, so later groups go one recipient at a
+        time until a cap is learnt; unless the group stayed within the transaction cap, which only a
+        count per session explains (Postfix holds the replies before a delayed one too)."""
+        refusals, in_transaction = session.refusals, session.transaction_refusals
+        cap = self.transaction_refusal_limit
+        if held > 1 and not (refusals and cap is not None and in_transaction + held <= cap):
             self.lockstep = True
-        elif session.refusals >= 1 and slowed and session.transaction_refusals == session.refusals:
-            self.transaction_refusal_limit = _lowered(self.transaction_refusal_limit, session.refusals)
+        elif held > 1:  # slowed within the transaction cap, after ``refusals`` of the session
+            self.refusal_limit = _lowered(self.refusal_limit, refusals + 1)
             self.lockstep = False
-        elif session.refusals >= 1:
-            self.refusal_limit = _lowered(self.refusal_limit, session.refusals)
+        elif refusals >= 1 and slowed and in_transaction == refusals and session.opening > self._notice():
+            self.transaction_refusal_limit = _lowered(cap, refusals)
+            self.lockstep = False
+        elif refusals >= 1:
+            self.refusal_limit = _lowered(self.refusal_limit, refusals)
             self.lockstep = False
         elif (recipients := session.recipients_sent - unanswered) >= 2:
             self.session_limit = _lowered(self.session_limit, recipients)
         self.note_lesson()
 
+    def _notice(self) -> float:
+        """How long a slowed reply takes to notice (the patience without the command timeout)."""
+        return max(TARPIT_FLOOR, TARPIT_FACTOR * (self.usual or 0.0))
+
     def learn_tarpit(self, session: SmtpSession, unanswered: int, held: int) -> None:
         """A session was retired because a reply came too late (``learn_trouble`` for the arguments).
         A host slow from a session's first recipient on is slow for everyone: its replies are waited
-        for from then on. One that answered recipients first slowed down after them (a throttle, or
-        a group's replies held while it throttled one): a fresh session beats waiting."""
+        for from then on. One that answered recipients first slowed down after them (a throttle), and
+        a group held back may hide a prompt first reply (another session had the first recipient
+        alone): a fresh session beats waiting."""
         self.tarpits += 1
-        if session.recipients_sent == unanswered and session.refusals == 0:
+        if session.recipients_sent == unanswered and session.refusals == 0 and held <= 1:
             self.slow = True
         self.learn_trouble(session, unanswered, slowed=True, held=held)
 

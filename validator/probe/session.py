@@ -95,6 +95,7 @@ class SmtpSession:
         # purpose (Sendmail's greet_pause, a second on Debian; Postfix postscreen's greet wait): counted, a
         # one-second greeting made every reply up to 8 s "usual", and a throttled RCPT never looked like a tarpit
         self.handshake_latency = 0.0
+        self.opening = 0.0  # seconds from connecting to ready (greeting, EHLO, STARTTLS): what a new session costs
         self.idle_since = time.monotonic()
         self._reader = reader
         self._writer = writer
@@ -117,6 +118,7 @@ class SmtpSession:
         why = refusal(ip, allowed)
         if why is not None:
             raise NotAllowed(f"{host} [{ip}]: {why}; not connected")
+        started = time.monotonic()
         try:
             async with asyncio.timeout(connect_timeout):
                 # AI_NUMERICHOST: an address the guard passed is never resolved again (no DNS rebinding)
@@ -143,6 +145,7 @@ class SmtpSession:
         except BaseException:
             session.abort()
             raise
+        session.opening = time.monotonic() - started
         return session
 
     async def _hello(self, helo: str) -> None:
