@@ -63,6 +63,12 @@ class Script:
     pipelining: bool = False  # advertise PIPELINING (RFC 2920), as Postfix does by default
     greeting_delay: float = 0.0  # seconds before the 220 banner only (Postfix postscreen's greet wait, a busy host)
     block_after: int | None = None  # after this many RCPT TO in all, refuse the client (BLOCKED) everywhere
+    # like Sendmail's BadRcptThrottle: after this many refused RCPT TO in a transaction (MAIL FROM starts the count
+    # again), every further RCPT TO waits ``error_sleep`` first, whatever its answer
+    rcpt_throttle: int | None = None
+    hold_replies: bool = (
+        False  # like Sendmail: no reply is written while commands wait unread (a group's come together)
+    )
 
 
 def postfix_defaults(**changes: Any) -> Script:
@@ -95,6 +101,7 @@ class _Handler:
             return self.server.script.mail_reply
         envelope.mail_from = address
         envelope.rcpt_tos.clear()
+        self.server.transaction_refusals[id(session)] = 0
         return "250 2.1.0 OK"
 
     async def handle_RCPT(
@@ -103,6 +110,9 @@ class _Handler:
         server, script = self.server, self.server.script
         per_session = server.session_rcpts[id(session)] = server.session_rcpts[id(session)] + 1
         server.rcpts.append(address)
+        if script.rcpt_throttle is not None and server.transaction_refusals[id(session)] >= script.rcpt_throttle:
+            server.delayed += 1
+            await asyncio.sleep(script.error_sleep)
         server.tls_rcpts += session.ssl is not None
         if script.drop_at_rcpt == per_session and server.dropped < script.drops:
             server.dropped += 1
@@ -128,6 +138,8 @@ class _Handler:
         reply = script.mailboxes.get(key, ACCEPTED if catch_all else script.unknown)
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)
+        else:
+            server.transaction_refusals[id(session)] += 1
         return reply.format(addr=address)
 
     async def handle_QUIT(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
@@ -145,6 +157,7 @@ class _CountingSMTP(SMTP):
         self._counted = server
         self.errors = 0  # 4xx/5xx replies in this session (Postfix's error_count)
         self._hung_up = False
+        self._held: list[Any] = []  # replies not yet written (``Script.hold_replies``)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None:  # not the second call that follows STARTTLS
@@ -181,7 +194,12 @@ class _CountingSMTP(SMTP):
             return
         if text[:1] in "45":
             self.errors += 1
-        await super().push(status)
+        if script.hold_replies and len(getattr(self._reader, "_buffer", b"")):  # more commands wait unread
+            self._held.append(status)
+            return
+        held, self._held = self._held, []
+        for reply in (*held, status):
+            await super().push(reply)
 
     async def _handle_client(self) -> None:
         if self._counted.script.greeting_delay:
@@ -237,6 +255,7 @@ class ScriptedServer:
         self.delayed = 0  # replies delayed (Postfix's error sleep, or the tarpit)
         self.hangups = 0  # sessions ended with "421 too many errors"
         self.session_rcpts: Counter[int] = Counter()
+        self.transaction_refusals: Counter[int] = Counter()  # refused RCPT TO since the session's last MAIL FROM
         self.rcpts_per_read: list[int] = []  # RCPT TO commands in each read that held any
 
     def opened(self, protocol: SMTP) -> None:

@@ -95,10 +95,13 @@ def test_rate_forgets_idle_domains(monkeypatch):
 
 
 class _Session:
-    """The two counters HostState reads from a session."""
+    """The counters HostState reads from a session (one that offers PIPELINING)."""
 
-    def __init__(self, refusals: int, recipients_sent: int) -> None:
+    def __init__(self, refusals: int, recipients_sent: int, transaction_refusals: int = 0, opening=0.01) -> None:
         self.refusals, self.recipients_sent = refusals, recipients_sent
+        self.transaction_refusals = transaction_refusals
+        self.extensions = {"PIPELINING"}
+        self.opening = opening  # seconds to open: 1 s at a Sendmail with greet_pause
 
 
 def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did():
@@ -113,6 +116,55 @@ def test_a_host_that_slowed_a_session_teaches_a_refusal_cap_below_where_it_did()
     quiet = HostState("mx.example.org")
     quiet.learn_trouble(_Session(refusals=0, recipients_sent=6))  # no errors: the recipients were counted
     assert (quiet.refusal_cap(8), quiet.session_limit) == (8, 5)
+
+
+def test_a_slowdown_in_a_first_transaction_with_refusals_teaches_a_transaction_cap_a_later_one_a_session_cap():
+    from validator.probe.host import HostState
+
+    state = HostState("mx.example.com", usual=0.001)
+    # Sendmail's BadRcptThrottle: the RCPT TO after three refusals since MAIL FROM is slowed; per session or not?
+    state.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3, opening=1.0), slowed=True)
+    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 8)  # a new session costs a second: go on
+    # a later transaction slowed after one refusal of its own, three of the session's: this host counts per session
+    state.learn_trouble(_Session(refusals=3, recipients_sent=5, transaction_refusals=1, opening=1.0), slowed=True)
+    assert (state.transaction_cap(8), state.refusal_cap(8)) == (2, 2)
+    cheap = HostState("mx.example.net", usual=0.001)
+    cheap.learn_trouble(_Session(refusals=3, recipients_sent=4, transaction_refusals=3, opening=0.01), slowed=True)
+    assert (cheap.transaction_cap(8), cheap.refusal_cap(8)) == (2, 2)  # a new session costs less than a guess
+    dropped = HostState("mx.example.org")
+    dropped.learn_trouble(_Session(refusals=4, recipients_sent=5, transaction_refusals=4, opening=1.0))  # "421 ..."
+    assert (dropped.transaction_cap(8), dropped.refusal_cap(8)) == (3, 3)  # a drop is never risked again
+
+
+def test_a_held_group_within_the_transaction_cap_shows_a_count_per_session():
+    from validator.probe.host import HostState
+
+    # Postfix holds the replies before a delayed one: nine refusals, then a group of RSET, MAIL FROM and two
+    # recipients got no reply in time, though a count per transaction (cap 9) could not have been reached
+    state = HostState("mx.example.com", answered=True, transaction_refusal_limit=9)
+    state.learn_tarpit(_Session(refusals=9, recipients_sent=11, transaction_refusals=0), unanswered=2, held=2)
+    assert (state.lockstep, state.refusal_cap(20)) == (False, 9)
+    fresh = HostState("mx.example.org", answered=True)  # no cap learnt: which of the group was slowed is unknown
+    fresh.learn_tarpit(_Session(refusals=9, recipients_sent=11, transaction_refusals=0), unanswered=2, held=2)
+    assert (fresh.lockstep, fresh.refusal_cap(20)) == (True, 20)
+
+
+def test_a_group_whose_replies_were_held_is_followed_by_one_recipient_at_a_time_until_a_cap_is_learnt():
+    from validator.probe.host import HostState
+
+    state = HostState("mx.example.com", answered=True)
+    assert state.group_size(_Session(refusals=0, recipients_sent=1), 8) == 8
+    # the first recipient was answered, then none of a group of seven: which one the host slowed is unknown
+    state.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=7, held=7)
+    assert (state.lockstep, state.slow, state.group_size(_Session(0, 0), 8)) == (True, False, 1)
+    state.learn_tarpit(_Session(refusals=3, recipients_sent=4, transaction_refusals=3), unanswered=1, held=0)
+    assert (state.lockstep, state.transaction_cap(8), state.group_size(_Session(1, 1, 1), 8)) == (False, 2, 1)
+    slow = HostState("mx.example.net", answered=True)
+    slow.learn_tarpit(_Session(refusals=0, recipients_sent=1), unanswered=1, held=1)  # its first recipient, alone
+    assert slow.slow  # a slow host, not a throttle: its replies are waited for
+    busy = HostState("mx.example.org", answered=True)  # another session's first recipient was answered
+    busy.learn_tarpit(_Session(refusals=0, recipients_sent=8), unanswered=8, held=8)  # a held group may hide it
+    assert (busy.slow, busy.lockstep) == (False, True)
 
 
 def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotten():
@@ -136,15 +188,33 @@ def test_learnt_limits_relax_halfway_back_after_a_quiet_period_then_are_forgotte
 
 
 @pytest.mark.parametrize(
-    "usual, slow, patience",
-    [(None, False, 10.0), (0.001, False, 0.25), (0.1, False, 0.8), (5.0, False, 10.0), (0.001, True, 10.0)],
-    ids=["unknown_host", "loopback_floor", "internet_8x", "capped_by_timeout", "slow_host_waited_for"],
+    "usual, slow, owed, patience",
+    [
+        (None, False, 1, 10.0),
+        (0.001, False, 1, 0.25),
+        (0.1, False, 1, 0.8),
+        (5.0, False, 1, 10.0),
+        (0.001, True, 1, 10.0),
+        (0.001, False, 3, 0.75),  # RSET, MAIL FROM and RCPT TO: the floor for each, as for three replies
+        (0.001, False, 8, 0.75),  # a group of eight at a loopback Sendmail that holds it while throttling: no 2 s
+        (0.1, False, 8, 6.4),  # across the internet: the group's usual time eight times over
+    ],
+    ids=[
+        "unknown_host",
+        "loopback_floor",
+        "internet_8x",
+        "capped_by_timeout",
+        "slow_host_waited_for",
+        "transaction_opening",
+        "held_group_floor",
+        "internet_group",
+    ],
 )
-def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, patience):
+def test_patience_is_eight_times_the_usual_reply_within_floor_and_timeout(usual, slow, owed, patience):
     from validator.probe.host import HostState
 
     state = HostState("mx.example.com", usual=usual, slow=slow)
-    assert state.patience(10.0) == pytest.approx(patience)
+    assert state.patience(10.0, owed) == pytest.approx(patience)
 
 
 def test_who_refused_the_prober_and_who_refused_an_address():

@@ -88,12 +88,14 @@ class SmtpSession:
         self.tls = False
         self.recipients_sent = 0  # RCPT TO commands over the session's life
         self.refusals = 0  # 4xx/5xx replies over the session's life (what Postfix counts as errors)
+        self.transaction_refusals = 0  # ... in this transaction: Sendmail counts these (its MAIL FROM resets them)
         self.ending = False  # the pool QUITs it after the current transaction
         self.open_transaction = False  # MAIL FROM was accepted and no RSET has followed yet
         # seconds, the EHLO round trip: what one command costs here. Not the greeting, which servers hold back on
         # purpose (Sendmail's greet_pause, a second on Debian; Postfix postscreen's greet wait): counted, a
         # one-second greeting made every reply up to 8 s "usual", and a throttled RCPT never looked like a tarpit
         self.handshake_latency = 0.0
+        self.opening = 0.0  # seconds from connecting to ready (greeting, EHLO, STARTTLS): what a new session costs
         self.idle_since = time.monotonic()
         self._reader = reader
         self._writer = writer
@@ -116,6 +118,7 @@ class SmtpSession:
         why = refusal(ip, allowed)
         if why is not None:
             raise NotAllowed(f"{host} [{ip}]: {why}; not connected")
+        started = time.monotonic()
         try:
             async with asyncio.timeout(connect_timeout):
                 # AI_NUMERICHOST: an address the guard passed is never resolved again (no DNS rebinding)
@@ -142,6 +145,7 @@ class SmtpSession:
         except BaseException:
             session.abort()
             raise
+        session.opening = time.monotonic() - started
         return session
 
     async def _hello(self, helo: str) -> None:

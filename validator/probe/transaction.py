@@ -11,7 +11,8 @@ its host's queue:
   host's usual (a tarpit, ``HostState.patience``) ends the session, and the host's learnt limits
   shrink (``HostState.learn_trouble``);
 * a session stops asking at its refusal cap (``VALIDATOR_SMTP_SESSION_REFUSALS``), before the
-  host's own error limits;
+  host's own error limits, and a transaction at the cap a host taught for one (Sendmail counts
+  refusals per transaction) makes way for the next;
 * a host that refuses the prober itself answers every recipient queued for it with that refusal,
   unasked, and is left alone for ``VALIDATOR_SMTP_BLOCK_BACKOFF``.
 
@@ -84,6 +85,7 @@ class Transactions(Connections):
             self.stats.transactions += 1
             smtputf8 = " SMTPUTF8" if any(job.utf8 for job in batch) else ""  # RFC 6531 §3.4
             lines = ["RSET"] if session.open_transaction else []  # left open by a pipelined transaction
+            session.transaction_refusals = 0
             lines.append(f"MAIL FROM:{self._sender}{smtputf8}")
             pipelined = "PIPELINING" in session.extensions
             flight = self._group(state, session, waiting) if pipelined else deque()
@@ -95,7 +97,8 @@ class Transactions(Connections):
                 reply = await self._read(state, session, began, len(lines) + len(flight) if pipelined and not i else 1)
                 began = time.monotonic()
                 if reply is None:
-                    self._retire(state, session, [*flight, *waiting], len(flight))
+                    held = len(flight) if pipelined and not i else 0  # no reply yet to the whole group
+                    self._retire(state, session, [*flight, *waiting], len(flight), held)
                     return False
                 if reply.code == 421 or says_too_many_errors(reply):  # RFC 5321 §3.8: e.g. an idle session timed out
                     if says_too_many_errors(reply):  # "421 4.7.0 ... Error: too many errors", not an idle timeout
@@ -116,6 +119,7 @@ class Transactions(Connections):
             session.open_transaction = True
             usable = await self._recipients(state, session, waiting, flight, began)
             if usable and not pipelined and not self._spent(state, session):  # QUIT ends one too (§4.1.1.10)
+                session.transaction_refusals = 0
                 rset = await self._read(state, session, self._send(session, ["RSET"]), 1)
                 if rset is None:
                     self._retire(state, session, [], 0)
@@ -133,11 +137,8 @@ class Transactions(Connections):
             return False
 
     def _group(self, state: HostState, session: SmtpSession, waiting: deque[QueuedRecipient]) -> deque[QueuedRecipient]:
-        """The next recipients to send together: as many as the session may still have refused, once
-        the host has answered one recipient."""
-        size = state.refusal_cap(self._settings.smtp_session_refusals) - session.refusals
-        if "PIPELINING" not in session.extensions or not state.answered:
-            size = min(size, 1)  # a host that refuses the prober (an RBL at RCPT TO) sees one recipient, not a group
+        """The next recipients to send together (``HostState.group_size``)."""
+        size = state.group_size(session, self._settings.smtp_session_refusals)
         group: deque[QueuedRecipient] = deque()
         while waiting and len(group) < size:
             job = waiting.popleft()
@@ -159,19 +160,18 @@ class Transactions(Connections):
         """Read the replies of the recipients in flight, sending the next group when none is left."""
         answered = 0  # recipients this transaction took before any refusal
         while flight or waiting:
+            held = 0  # a group's recipients while none of its replies has come
             if not flight:
                 flight = self._group(state, session, waiting)
-                if not flight:  # the refusal cap is reached: QUIT, the rest go to a fresh session
+                if not flight:  # a refusal cap is reached: the rest go to the next transaction (or session)
                     state.pending.extendleft(reversed([j for j in waiting if not j.future.done()]))
                     return True
-                began = self._send(session, [f"RCPT TO:<{job.recipient}>" for job in flight])
-                reply = await self._read(state, session, began, len(flight))
-            else:
-                reply = await self._read(state, session, began, 1)
+                began, held = self._send(session, [f"RCPT TO:<{job.recipient}>" for job in flight]), len(flight)
+            reply = await self._read(state, session, began, held or 1)
             began = time.monotonic()
             job = flight.popleft()
             if reply is None:
-                self._retire(state, session, [job, *flight, *waiting], len(flight) + 1)
+                self._retire(state, session, [job, *flight, *waiting], len(flight) + 1, held)
                 return False
             if reply.code == 421 or says_too_many_errors(reply):  # RFC 5321 §3.8: closing; not about the address
                 state.learn_trouble(session, len(flight) + 1)
@@ -179,7 +179,7 @@ class Transactions(Connections):
                 return False
             sent = session.recipients_sent - len(flight)  # RCPT TO of the session up to this one
             if refuses_more_recipients(reply) and (answered or sent > 1):
-                self._learn_limit(state, sent, answered)
+                state.learn_recipient_limit(sent, answered)
                 if not await self._drain(state, session, flight):
                     self._retire(state, session, [job, *flight, *waiting], 0)
                     return False
@@ -189,6 +189,7 @@ class Transactions(Connections):
             job.answer(answer)
             if reply.code is None or reply.code // 100 != 2:
                 session.refusals += 1
+                session.transaction_refusals += 1
             if not session.ending and refuses_prober(reply, before_rcpt=False) and self._refused(state, answer):
                 for rest in waiting:  # those in flight are read below: their own replies answer them
                     self._answer_unasked(rest, answer)
@@ -205,7 +206,9 @@ class Transactions(Connections):
             reply = await self._read(state, session, time.monotonic(), 1)
             if reply is None:
                 return False
-            session.refusals += reply.code is None or reply.code // 100 != 2
+            refused = reply.code is None or reply.code // 100 != 2
+            session.refusals += refused
+            session.transaction_refusals += refused
         return True
 
     def _send(self, session: SmtpSession, lines: list[str]) -> float:
@@ -217,10 +220,9 @@ class Transactions(Connections):
     async def _read(self, state: HostState, session: SmtpSession, since: float, owed: int):  # -> Reply | None
         """The next reply, or None when it is slower than this host's replies usually are: the
         session is being tarpitted (the caller retires it). The first reply to a group of ``owed``
-        commands gets ``owed`` times the patience: RFC 2920 §3.2 lets a server hold its replies
-        to a group until it has read the whole group."""
+        commands gets a group's patience (``HostState.patience``)."""
         timeout = self._settings.smtp_command_timeout
-        patience = min(timeout, state.patience(timeout) * owed)
+        patience = state.patience(timeout, owed)
         try:
             reply = await session.read_reply(patience)
         except CommandTimeout:
@@ -230,24 +232,16 @@ class Transactions(Connections):
         state.observe((time.monotonic() - since) / owed)
         return reply
 
-    def _retire(self, state: HostState, session: SmtpSession, jobs: list[QueuedRecipient], unanswered: int) -> None:
+    def _retire(
+        self, state: HostState, session: SmtpSession, jobs: list[QueuedRecipient], unanswered: int, held: int = 0
+    ) -> None:
         """A tarpitted session: leave it now and ask its recipients again on a fresh session
-        (``unanswered``: RCPT TO sent whose replies never came)."""
+        (``unanswered``: RCPT TO sent whose replies never came, ``held`` of them a group none of
+        whose replies came; ``HostState.learn_tarpit``)."""
         self.stats.tarpits += 1
-        state.tarpits += 1
-        state.learn_trouble(session, unanswered)
+        state.learn_tarpit(session, unanswered, held)
         session.retire()
-        if session.recipients_sent - unanswered <= 1 and session.refusals == 0:
-            state.slow = True  # slow from its first recipient on: the host is slow, not this session; wait for it
         self._retry(state, jobs, None)
-
-    def _learn_limit(self, state: HostState, sent: int, answered: int) -> None:
-        """ "Too many recipients" at the ``sent``-th RCPT TO of the session, after ``answered`` in this transaction."""
-        if answered > 0:
-            state.rcpt_limit = answered
-        else:
-            state.session_limit = sent - 1
-        state.note_lesson()
 
     def _retry(self, state: HostState, jobs: list[QueuedRecipient], error: SessionError | None) -> None:
         """Put unanswered jobs back at the front of the queue, or answer with the failure when tried enough."""
