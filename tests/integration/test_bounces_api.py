@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.support.settings import make_settings
 from tests.support.testdata import BOUNCES as CORPUS
-from tests.support.webhook_signers import basic
+from tests.support.webhook_signers import RESEND_SECRET, basic, svix_headers
 from validator.api import create_app
 
 MAILGUN_KEY = "key-for-tests"
@@ -29,6 +30,7 @@ async def client(aiohttp_client, dns, store_url):
         mailgun_signing_key=MAILGUN_KEY,
         sparkpost_webhook_user=SPARKPOST_USER,
         sparkpost_webhook_password=SPARKPOST_PASSWORD,
+        resend_signing_secret=RESEND_SECRET,
         max_message_bytes=200_000,
     )
     return await aiohttp_client(create_app(settings))
@@ -175,6 +177,26 @@ async def test_sparkpost_batch_with_basic_credentials_is_learned_and_its_test_ba
     assert actions == {"left@example.com": "suppressed", "busy@example.com": "ignored"}
     wrong = await client.post("/v1/webhooks/sparkpost", json=batch, headers=basic(SPARKPOST_USER, "guess"))
     assert (wrong.status, (await wrong.json())["error"]["code"]) == (401, "invalid_signature")
+
+
+async def test_signed_resend_event_is_learned_and_a_tampered_one_refused(client):
+    event = {
+        "type": "email.bounced",
+        "created_at": datetime.now(UTC).isoformat(),
+        "data": {
+            "email_id": "4ef9a417-02e9-4d39-ad75-9611e0fcc33c",
+            "to": ["gone-resend@example.com"],
+            "bounce": {"type": "Permanent", "subType": "General", "diagnosticCode": ["smtp; 550 5.1.1 user unknown"]},
+        },
+    }
+    body = json.dumps(event).encode()
+    headers = {**svix_headers(body, at=datetime.now(UTC)), "Content-Type": "application/json"}
+    response = await client.post("/v1/webhooks/resend", data=body, headers=headers)
+    assert response.status == 200, await response.text()
+    [result] = (await response.json())["results"]
+    assert (result["address"], result["action"]) == ("gone-resend@example.com", "suppressed")
+    tampered = await client.post("/v1/webhooks/resend", data=body.replace(b"gone", b"kept"), headers=headers)
+    assert (tampered.status, (await tampered.json())["error"]["code"]) == (401, "invalid_signature")
 
 
 async def test_report_adds_up_a_campaign(client):

@@ -27,6 +27,8 @@ MAILGUN_KEY = b"key-test-mailgun-signing-0123456789"
 POSTMARK = BasicCredentials("postmark", "correct horse battery staple")
 SPARKPOST = BasicCredentials("sparkpost", "tr0ub4dor&3 but longer")
 MAILJET = BasicCredentials("mailjet", "a password Mailjet sends in the URL")
+RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-signing-key-for-the-tests").decode()
+RESEND_KEY = b"resend-signing-key-for-the-tests"
 
 
 def rsa_certificate(
@@ -63,6 +65,7 @@ class Keys:
             "postmark": POSTMARK,
             "sparkpost": SPARKPOST,
             "mailjet": MAILJET,
+            "resend_signing_key": RESEND_KEY,
             "max_age": timedelta(minutes=10),
         }
         return WebhookSecrets(**{**values, **overrides})
@@ -147,3 +150,12 @@ def mailgun_body(
 
 def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def svix_headers(
+    body: bytes, key: bytes = RESEND_KEY, at: datetime = NOW, message_id: str = "msg_2Kx9"
+) -> dict[str, str]:
+    """Headers as Svix (Resend) signs a request: base64 HMAC-SHA256 of ``id.timestamp.body``."""
+    stamp = str(int(at.timestamp()))
+    digest = hmac.new(key, f"{message_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {"svix-id": message_id, "svix-timestamp": stamp, "svix-signature": "v1," + base64.b64encode(digest).decode()}

@@ -16,6 +16,8 @@ from tests.support.webhook_signers import (
     MAILJET,
     NOW,
     POSTMARK,
+    RESEND_KEY,
+    RESEND_SECRET,
     SPARKPOST,
     TOPIC,
     Keys,
@@ -47,7 +49,9 @@ def _pem(keys: Keys, tmp_path: Path) -> str:
 
 def test_nothing_configured_loads_nothing() -> None:
     secrets = load_webhook_secrets(Settings())
-    assert not any(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet"))
+    assert not any(
+        secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet", "resend")
+    )
 
 
 def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> None:
@@ -62,11 +66,15 @@ def test_loaded_secrets_verify_real_signatures(keys: Keys, tmp_path: Path) -> No
         sparkpost_webhook_password=SPARKPOST.password,
         mailjet_webhook_user=MAILJET.user,
         mailjet_webhook_password=MAILJET.password,
+        resend_signing_secret=RESEND_SECRET,
         webhook_max_age="300",
     )
     secrets = load_webhook_secrets(settings, now=NOW)
-    assert all(secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet"))
+    assert all(
+        secrets.configured(p) for p in ("ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet", "resend")
+    )
     assert (secrets.postmark, secrets.sparkpost, secrets.mailjet) == (POSTMARK, SPARKPOST, MAILJET)
+    assert secrets.resend_signing_key == RESEND_KEY
     assert secrets.max_age == timedelta(seconds=300)
     body = orjson.dumps([{"email": "a@example.com", "event": "delivered", "timestamp": 1}])
     assert read_webhook("sendgrid", sendgrid_headers(keys.sendgrid, body), body, secrets, NOW).facts
@@ -141,3 +149,10 @@ def test_secret_settings_stay_out_of_repr() -> None:
         mailgun_signing_key="mg-secret-value", postmark_webhook_user="pm-user", postmark_webhook_password="pm-secret"
     )
     assert "mg-secret-value" not in repr(settings) and "pm-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize("secret", ["whsec_not base64!", "whsec_c2hvcnQ="])  # not base64; 5 bytes
+def test_a_malformed_resend_secret_stops_the_start_naming_the_variable(secret: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_webhook_secrets(_settings(resend_signing_secret=secret))
+    assert caught.value.field == "VALIDATOR_RESEND_SIGNING_SECRET" and secret not in caught.value.message

@@ -668,6 +668,7 @@ def test_records_without_a_usable_recipient_are_skipped_with_a_note() -> None:
             [{"msys": {"message_event": {"type": "delivery", "rcpt_to": "a@example.com", "campaign_id": "spring"}}}],
         ),
         ("mailjet", {"event": "sent", "email": "a@example.com", "customcampaign": "spring"}),
+        ("resend", {"type": "email.sent", "data": {"to": ["a@example.com"], "tags": {"campaign_id": "spring"}}}),
     ],
 )
 def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payload: object) -> None:
@@ -679,7 +680,7 @@ def test_campaign_id_travels_in_each_providers_custom_data(provider: str, payloa
 # --- configuration and dispatch ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet"])
+@pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark", "sparkpost", "mailjet", "resend"])
 def test_unconfigured_provider_is_refused_before_reading(provider: str) -> None:
     with pytest.raises(WebhookNotConfigured):
         read_webhook(provider, {}, b"{}", WebhookSecrets(), NOW)

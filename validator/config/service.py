@@ -214,6 +214,12 @@ class ServiceSettings:
         "",
         secret=True,
     )
+    resend_signing_secret: str = setting(
+        "VALIDATOR_RESEND_SIGNING_SECRET",
+        "Resend webhook signing secret (`whsec_...`). Enables `/v1/webhooks/resend`.",
+        "",
+        secret=True,
+    )
 
 
 def default_database_url(environ: Mapping[str, str]) -> str:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from validator.bounces.evidence import failure_fields, read_failure, settle, split_status
+from validator.bounces.evidence import Failure, failure_fields, read_failure, settle, split_status
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
 from validator.bounces.payload import address, ident, iso_time, items, obj, records, text
 
@@ -132,9 +132,7 @@ def _bounces(bounce: dict[str, Any], common: dict[str, Any]) -> Reading:
             continue
         code, status = split_status(entry.get("status"))
         failure = read_failure(code, status, text(entry, "diagnosticCode"))
-        reason = (
-            BounceReason.SUPPRESSED if subtype in _NOT_SENT else settle(failure, _SUBTYPE_LABELS.get(subtype or ""))
-        )
+        reason = subtype_reason(subtype, failure)
         action = DsnAction.DELAYED if ident(entry, "action") == "delayed" else DsnAction.FAILED
         facts.append(
             BounceFact(
@@ -151,6 +149,12 @@ def _bounces(bounce: dict[str, Any], common: dict[str, Any]) -> Reading:
             )
         )
     return facts, notes
+
+
+def subtype_reason(subtype: str | None, failure: Failure) -> BounceReason:
+    """A bounce's reason from the reply, SES's ``bounceSubType`` only where the reply says too little
+    (Resend reports SES's types in its own webhooks, and reads them with this too)."""
+    return BounceReason.SUPPRESSED if subtype in _NOT_SENT else settle(failure, _SUBTYPE_LABELS.get(subtype or ""))
 
 
 def _complaints(complaint: dict[str, Any], mail: dict[str, Any], common: dict[str, Any]) -> Reading:

@@ -2,7 +2,7 @@
 
 One ordered registry, one module per provider: ``ses`` (Amazon SES through SNS; its reader,
 ``readers.ses``, serves the notifications SNS mails too), ``sendgrid``, ``mailgun``, ``postmark``,
-``sparkpost``, ``mailjet``.
+``sparkpost``, ``mailjet``, ``resend``.
 Each request is first **verified** (``signing``: refused with ``InvalidSignature`` when unsigned,
 wrongly signed, stale or from an unexpected SNS topic; ``WebhookNotConfigured`` when the operator set
 no secret for that provider), then **read** into ``BounceFact``s by the provider's module, whose
@@ -30,6 +30,7 @@ from validator.bounces.readers.ses import read_ses
 from validator.bounces.webhooks.mailgun import read_mailgun
 from validator.bounces.webhooks.mailjet import read_mailjet
 from validator.bounces.webhooks.postmark import read_postmark
+from validator.bounces.webhooks.resend import read_resend
 from validator.bounces.webhooks.sendgrid import read_sendgrid
 from validator.bounces.webhooks.signing import (
     WebhookSecrets,
@@ -38,6 +39,7 @@ from validator.bounces.webhooks.signing import (
     verify_mailgun,
     verify_sendgrid,
     verify_sns,
+    verify_svix,
 )
 from validator.bounces.webhooks.sparkpost import read_sparkpost
 from validator.errors import InvalidJson, NotFound, TooManyItems, WebhookNotConfigured
@@ -56,8 +58,8 @@ class WebhookReading:
     """What one webhook request said: its facts, and notes for the audit trail.
 
     ``delivery_id`` is the provider's id for this delivery of the request (SNS ``MessageId``,
-    Mailgun's signature token, SparkPost's batch id), a key to drop replays; ``subscribe_url`` is set for an SNS
-    ``SubscriptionConfirmation`` and was **not** visited.
+    Mailgun's signature token, SparkPost's batch id, Resend's ``svix-id``), a key to drop replays;
+    ``subscribe_url`` is set for an SNS ``SubscriptionConfirmation`` and was **not** visited.
     """
 
     provider: str
@@ -75,6 +77,7 @@ PROVIDERS: dict[str, Reader] = {
     "postmark": read_postmark,
     "sparkpost": read_sparkpost,
     "mailjet": read_mailjet,
+    "resend": read_resend,
 }
 
 
@@ -96,6 +99,9 @@ def read_webhook(
     if provider == "sendgrid":
         verify_sendgrid(lowered, body, secrets, now)
         return _reading(provider, decode_json(body), max_events)
+    if provider == "resend":
+        delivery = verify_svix(lowered, body, secrets, now)
+        return _reading(provider, decode_json(body), max_events, delivery_id=delivery)
     if provider in _BASIC:
         verify_basic(lowered, secrets.basic(provider), _BASIC[provider])
         batch = lowered.get("x-messagesystems-batch-id") if provider == "sparkpost" else None  # kept by a retry

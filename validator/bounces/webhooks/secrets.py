@@ -38,8 +38,23 @@ def load_webhook_secrets(
         postmark=_basic(settings.postmark_webhook_user, settings.postmark_webhook_password),
         sparkpost=_basic(settings.sparkpost_webhook_user, settings.sparkpost_webhook_password),
         mailjet=_basic(settings.mailjet_webhook_user, settings.mailjet_webhook_password),
+        resend_signing_key=_svix_key(settings.resend_signing_secret),
         max_age=timedelta(seconds=settings.webhook_max_age),
     )
+
+
+def _svix_key(secret: str) -> bytes | None:
+    """The key bytes of a Svix signing secret (``whsec_<base64>``, as Resend shows it)."""
+    if not secret:
+        return None
+    variable = "VALIDATOR_RESEND_SIGNING_SECRET"
+    try:
+        key = base64.b64decode(secret.strip().removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{variable}: not a signing secret (whsec_ followed by base64)", field=variable) from exc
+    if len(key) < 16:
+        raise ConfigError(f"{variable}: the secret is too short to be a signing secret", field=variable)
+    return key
 
 
 def _basic(user: str, password: str) -> BasicCredentials | None:

@@ -18,7 +18,11 @@
   the provider's webhook settings (Postmark, Mailjet: in the URL; SparkPost: ``auth_type: basic``) and we
   compare ``Authorization: Basic`` with them in constant time. No signed time, so no age check.
 
-Every signed time (SNS ``Timestamp``, SendGrid's header, Mailgun's ``timestamp``) must lie within
+- **Resend** signs with Svix's scheme: a base64 HMAC-SHA256, keyed with the ``whsec_`` secret's
+  bytes, over ``svix-id.svix-timestamp.body``; ``svix-signature`` lists ``v1,<signature>`` entries
+  (several while a secret is rotated), any of which may match.
+
+Every signed time (SNS ``Timestamp``, SendGrid's header, Mailgun's ``timestamp``, ``svix-timestamp``) must lie within
 ``max_age`` of ``now``, either way, to bound replays; a replay inside the window is harmless
 because ingestion is idempotent on event ids. Errors say what failed, never a key. Pure: keys
 arrive loaded (``bounces.webhook_keys.load_webhook_secrets``), the clock arrives as ``now``.
@@ -76,6 +80,7 @@ class WebhookSecrets:
     postmark: BasicCredentials | None = field(default=None, repr=False)
     sparkpost: BasicCredentials | None = field(default=None, repr=False)
     mailjet: BasicCredentials | None = field(default=None, repr=False)
+    resend_signing_key: bytes | None = field(default=None, repr=False)
     max_age: timedelta = timedelta(hours=1)
 
     def basic(self, provider: str) -> BasicCredentials | None:
@@ -87,6 +92,7 @@ class WebhookSecrets:
             "ses": bool(self.ses_certificates) and bool(self.ses_topic_arns),
             "sendgrid": self.sendgrid_public_key is not None,
             "mailgun": self.mailgun_signing_key is not None,
+            "resend": self.resend_signing_key is not None,
         }.get(provider, self.basic(provider) is not None)
 
 
@@ -182,6 +188,24 @@ def verify_mailgun(payload: Any, secrets: WebhookSecrets, now: datetime) -> str:
         raise InvalidSignature("Mailgun signature does not verify with the configured signing key")
     check_fresh(epoch_time({"t": timestamp}, "t"), now, secrets.max_age, "signature.timestamp")
     return token
+
+
+def verify_svix(headers: dict[str, str], body: bytes, secrets: WebhookSecrets, now: datetime) -> str:
+    """Refuse a Resend (Svix-signed) request whose signature does not verify; answer its ``svix-id``,
+    the same on every retry of one event (a replay key)."""
+    key = secrets.resend_signing_key
+    if key is None:
+        raise WebhookNotConfigured("the resend webhook is not configured", field="provider")
+    message_id, stamp, listed = (headers.get(f"svix-{name}", "").strip() for name in ("id", "timestamp", "signature"))
+    if not (message_id and stamp and listed):
+        raise InvalidSignature("unsigned: send svix-id, svix-timestamp and svix-signature")
+    digest = hmac.new(key, _utf8(f"{message_id}.{stamp}.") + body, hashlib.sha256).digest()
+    expected = base64.b64encode(digest)
+    given = [entry[3:] for entry in listed.split() if entry.startswith("v1,")]
+    if not any(hmac.compare_digest(expected, _utf8(g)) for g in given):
+        raise InvalidSignature("Resend signature does not verify with the configured signing secret")
+    check_fresh(epoch_time({"t": stamp}, "t"), now, secrets.max_age, "svix-timestamp")
+    return message_id
 
 
 def verify_basic(headers: dict[str, str], credentials: BasicCredentials | None, provider: str) -> None:
