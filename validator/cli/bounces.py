@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.bounces.events import read_events
+from validator.bounces.events import read_event_file
 from validator.bounces.facts import BounceFact
 from validator.bounces.ingest import Ingestor
 from validator.bounces.plan import Decision
@@ -84,10 +84,6 @@ def sources(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
                 yield str(path), path.read_bytes(), None
 
 
-def read_source(raw: bytes, content_type: str | None) -> list[BounceFact]:
-    return read_events(raw, content_type) if content_type else read_message(raw)
-
-
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     for name in args.paths:  # a path named here that is not there is a mistake, not an unparseable message
         if not Path(name).exists():
@@ -123,7 +119,15 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
             try:
                 if raw is None:
                     raise ValidatorError("unreadable")
-                pending.extend(read_source(raw, content_type))
+                if content_type is None:
+                    pending.extend(read_message(raw))
+                for where, event in read_event_file(raw, content_type) if content_type else ():
+                    if isinstance(event, ValidatorError):  # named with its line; the file reads on
+                        summary.unparseable.append(f"{name} {where}: {event.message}")
+                        continue
+                    pending.append(event)
+                    if len(pending) >= BATCH:
+                        await flush()
             except ValidatorError:
                 summary.unparseable.append(name)
             if len(pending) >= BATCH:
