@@ -138,3 +138,20 @@ async def test_a_job_upload_with_a_lone_surrogate_is_invalid_json_and_leaves_not
     assert await _error(response) == (400, "invalid_json", None)
     assert "surrogate" in (await response.json())["error"]["message"]
     assert (await (await client.get("/v1/jobs")).json())["items"] == []
+
+
+# aiohttp keeps every value of a repeated parameter and the routes read the first: "reason=manual&reason=nonsense"
+# filtered by manual without a word (the second alone is a 400), and "reason=a&reason=b" never meant "a or b"
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/suppressions?reason=manual&reason=nonsense", "reason"),
+        ("/v1/suppressions?limit=1&limit=2", "limit"),
+        ("/v1/reports/bounce-rates?campaign_id=a&campaign_id=b", "campaign_id"),
+        ("/v1/events?campaign_id=a&campaign_id=a", "campaign_id"),
+        ("/v1/jobs?limit=5&limit=5", "limit"),
+    ],
+)
+async def test_a_query_parameter_given_twice_is_a_400_naming_it(client, path, field):
+    assert await _error(await client.get(path)) == (400, "invalid_field", field)
+    assert (await client.get(path.split("&")[0])).status == 200  # once is fine
