@@ -128,7 +128,8 @@ def read_event_file(body: bytes, content_type: str) -> Iterator[tuple[str, Bounc
             if line.strip():
                 where = f"line {number}"
                 try:
-                    yield where, _fact(_loads(line.decode("utf-8"), "the line"), f"{where}.", "")
+                    text = line.decode("utf-8").removeprefix("\ufeff" if number == 1 else "")  # a file's BOM
+                    yield where, _fact(_loads(text, "the line"), f"{where}.", "")
                 except UnicodeDecodeError:
                     yield where, InvalidEncoding("the line is not valid UTF-8")
                 except ValidatorError as exc:

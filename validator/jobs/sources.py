@@ -155,6 +155,8 @@ class NdjsonRows:
         if line.overlong:
             return InputRow(line.start, "", line.problem)
         text = line.text.strip()
+        if line.start == 1:
+            text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows PowerShell 5 writes one)
         if not text:
             return None
         try:
