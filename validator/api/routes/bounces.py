@@ -7,6 +7,7 @@ with what was derived and done, so a sender can audit every decision.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -65,7 +66,9 @@ async def events(request: web.Request) -> web.Response:
 async def bounce(request: web.Request) -> web.Response:
     """One raw message (a DSN, an MTA bounce, an ARF report, an auto-reply) as the request body."""
     raw = await read_limited(request, request.app[keys.SETTINGS].max_message_bytes)
-    decisions = await request.app[keys.INGESTOR].ingest(read_message(raw), source="bounce", actor=actor_of(request))
+    # off the event loop: a message may take seconds to read (1,000 recipients, each with its words classified)
+    facts = await asyncio.to_thread(read_message, raw)
+    decisions = await request.app[keys.INGESTOR].ingest(facts, source="bounce", actor=actor_of(request))
     return ingest_response(decisions)
 
 

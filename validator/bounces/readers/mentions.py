@@ -33,11 +33,23 @@ class Mentions:
             if key in keys:
                 self._starts.append(match.start() + len(token) - len(token.lstrip(".")))
                 self._keys.append(key)
+        self._locals: dict[str, int] | None = None  # built when first asked (after_local_part)
         # _past_run[i]: the first mention after i that names another recipient than mention i does
         self._past_run = [len(self._keys)] * len(self._keys)
         for i in range(len(self._keys) - 2, -1, -1):
             same = self._keys[i + 1] == self._keys[i]
             self._past_run[i] = self._past_run[i + 1] if same else i + 1
+
+    def after_local_part(self, local: str) -> int | None:
+        """Where the first line that holds only ``local`` ends (blanks, and ``<``, ``>`` around it allowed):
+        Exim names a local recipient so ("  kijitora\n    SMTP error from ..."). One pass over the notice
+        answers for every recipient; a search per recipient cost 7 s for 2,000 in a 64 KB notice."""
+        if self._locals is None:
+            self._locals, at = {}, 0
+            for line in self.lowered.split("\n"):
+                self._locals.setdefault(line.strip().removeprefix("<").removesuffix(">"), at + len(line))
+                at += len(line) + 1
+        return self._locals.get(local.casefold()) if local else None
 
     def first(self, recipient: str) -> int:
         """Where the case-folded notice first holds ``recipient`` (-1: nowhere)."""
