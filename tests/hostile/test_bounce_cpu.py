@@ -10,6 +10,8 @@ recipients made the words about each one a search of the notice for every other 
 
 from __future__ import annotations
 
+import random
+import string
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +141,29 @@ def test_the_service_answers_others_while_it_reads_a_large_bounce(service: Servi
     with ThreadPoolExecutor(1) as pool:
         reading = pool.submit(service.request, Case("big", "POST", "/v1/bounces", body, "message/rfc822"), 60)
         time.sleep(0.3)  # the message is being read
+        began = time.perf_counter()
+        assert service.request(Case("healthz", "GET", "/healthz"), timeout=30)[0] == 200
+        waited = time.perf_counter() - began
+        status, answer = reading.result()
+    assert status == 200 and orjson.loads(answer)["count"] == 1000, answer[:300]
+    assert waited < 0.5, f"/healthz waited {waited:.1f} s"
+
+
+def test_the_service_answers_others_while_it_reads_a_megabyte_of_events(service: Service) -> None:
+    # 1,000 events with 850-character replies (1 MiB, the body limit): reading them took 1 s on the event loop
+    rng = random.Random(7)  # words unlike any pattern's, so each reply is read to its end
+
+    def reply() -> str:
+        return "550 5.1.1 " + " ".join("".join(rng.choices(string.ascii_lowercase, k=6)) for _ in range(120))
+
+    events = [
+        {"event": "bounce", "email": f"ev{i}@x.co", "timestamp": "2026-01-01T00:00:00Z", "smtp_message": reply()}
+        for i in range(1000)
+    ]
+    body = orjson.dumps(events)
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(service.request, Case("events", "POST", "/v1/events", body, "application/json"), 60)
+        time.sleep(0.1)  # the events are being read
         began = time.perf_counter()
         assert service.request(Case("healthz", "GET", "/healthz"), timeout=30)[0] == 200
         waited = time.perf_counter() - began
