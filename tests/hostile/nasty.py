@@ -101,6 +101,8 @@ def _message_bodies(scale: int) -> dict[str, bytes]:
         + b"Content-Type: message/rfc822\n\n"
         + b"From: a@b.c\nContent-Type: message/rfc822\n\n" * (size // 45),
         "boundary-lookalikes": _HEAD + b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n" + b"--c\n" * (size // 4),
+        # blank lines: "^\s*" searches of the notice were quadratic in them (test_bounce_cpu.py)
+        "blank-lines": _HEAD + b"X-Failed-Recipients: kijitora@example.org\n\n" + b"  \n" * (size // 3),
     }
 
 

@@ -124,3 +124,27 @@ def test_an_esps_exported_history_is_read_with_provider(dns, tmp_path):
     assert shown.returncode == 0 and "hard_bounce" in shown.stdout
     wrong = run(dns, tmp_path, "ingest", "--provider", "mandrill", str(folder))
     assert wrong.returncode == 2 and "mandrill" in wrong.stderr
+
+
+def test_an_events_file_is_read_event_by_event_and_a_bad_one_is_named_by_its_line(dns, tmp_path):
+    # a file of 10,001 events (past the API's per-request cap) and one bad line among 5,001 were each counted as
+    # one unparseable file: every event in it dropped, with no line and no reason
+    def event(i: int, when: str = "2026-03-15T08:42:11Z") -> str:
+        return json.dumps({"event": "unsubscribe", "email": f"e{i}@example.com", "timestamp": when})
+
+    (tmp_path / "many.ndjson").write_text("".join(event(i) + "\n" for i in range(10_001)))
+    lines = [event(i) for i in range(20_000, 25_000)]
+    lines[2999] = event(0, when="yesterday")  # line 3000
+    lines[3999] = '{"event": "unsubscribe", "email": "half@exam'  # a half-written record, line 4000
+    (tmp_path / "one-bad.ndjson").write_text("\n".join(lines) + "\n")
+    (tmp_path / "array.json").write_text(
+        json.dumps([json.loads(event(30_000)), {"event": "nope"}, json.loads(event(30_001))])
+    )
+    result = run(
+        dns, tmp_path, "ingest", *(str(tmp_path / name) for name in ("many.ndjson", "one-bad.ndjson", "array.json"))
+    )
+    assert result.returncode == 0, result.stderr
+    assert "recipients    15001" in result.stdout  # 10,001 + 4,998 + 2
+    assert "unparseable   3" in result.stdout
+    assert "one-bad.ndjson line 3000: " in result.stdout and "timestamp" in result.stdout
+    assert "one-bad.ndjson line 4000: " in result.stdout and "array.json events[1]: " in result.stdout

@@ -122,3 +122,36 @@ async def test_a_cursor_holding_an_integer_past_64_bits_is_a_400(client):
     cursor = base64.urlsafe_b64encode(b"s1:" + b"9" * 30).decode().rstrip("=")
     response = await client.get("/v1/suppressions", params={"cursor": cursor})
     assert await _error(response) == (400, "invalid_field", "cursor")
+
+
+# a lone UTF-16 surrogate is no text: yajl decodes "\udfff" (and the bytes ED B0 80..) to surrogate bytes that
+# Python's UTF-8 decoder refuses inside ijson, a UnicodeDecodeError that was a 500; orjson refuses them as JSON
+@pytest.mark.parametrize(
+    "item",
+    [b'"\\udfff"', b'"\\udfff@example.com"', b'"\xed\xa0\x80@example.com"', b'"ok@example.com", {"\\udc00": 1}'],
+    ids=["escaped-low", "escaped-low-in-address", "encoded-high", "escaped-in-a-key"],
+)
+async def test_a_job_upload_with_a_lone_surrogate_is_invalid_json_and_leaves_nothing(client, item):
+    response = await client.post(
+        "/v1/jobs", data=b'{"emails": [' + item + b"]}", headers={"Content-Type": "application/json"}
+    )
+    assert await _error(response) == (400, "invalid_json", None)
+    assert "surrogate" in (await response.json())["error"]["message"]
+    assert (await (await client.get("/v1/jobs")).json())["items"] == []
+
+
+# aiohttp keeps every value of a repeated parameter and the routes read the first: "reason=manual&reason=nonsense"
+# filtered by manual without a word (the second alone is a 400), and "reason=a&reason=b" never meant "a or b"
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/suppressions?reason=manual&reason=nonsense", "reason"),
+        ("/v1/suppressions?limit=1&limit=2", "limit"),
+        ("/v1/reports/bounce-rates?campaign_id=a&campaign_id=b", "campaign_id"),
+        ("/v1/events?campaign_id=a&campaign_id=a", "campaign_id"),
+        ("/v1/jobs?limit=5&limit=5", "limit"),
+    ],
+)
+async def test_a_query_parameter_given_twice_is_a_400_naming_it(client, path, field):
+    assert await _error(await client.get(path)) == (400, "invalid_field", field)
+    assert (await client.get(path.split("&")[0])).status == 200  # once is fine

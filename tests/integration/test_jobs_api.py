@@ -179,6 +179,19 @@ async def test_ndjson_bad_lines_are_answered_invalid_syntax_with_their_row(clien
     assert "not a JSON value" in rows[2]["checks"]["syntax"]["message"]
 
 
+async def test_an_ndjson_upload_opening_with_a_byte_order_mark_answers_its_first_row(client):
+    # Windows PowerShell 5 writes UTF-8 with a BOM: the first address was answered undeliverable / invalid_syntax
+    body = b'\xef\xbb\xbf"a@example.com"\n"b@example.org"\n'
+    response = await client.post("/v1/jobs", data=body, headers={"Content-Type": "application/x-ndjson"})
+    location = response.headers["Location"]
+    await _finished(client, location)
+    rows = await _results(client, location)
+    assert [(r["row"], r["email"], r["status"]) for r in rows] == [
+        (1, "a@example.com", "deliverable"),
+        (2, "b@example.org", "deliverable"),
+    ]
+
+
 async def test_invalid_utf8_csv_row_is_answered_and_the_rest_goes_on(client):
     body = b"a@example.com\nb\xff@example.com\nc@example.com\n"
     response = await client.post("/v1/jobs", data=body, headers={"Content-Type": "text/csv"})

@@ -137,6 +137,21 @@ async def test_import_streams_counts_and_reports_bad_lines(client):
     assert entry["detail"] == "multi\nline detail"
 
 
+async def test_import_finds_the_header_after_a_byte_order_mark_or_blank_lines(client):
+    # Excel's "CSV UTF-8" opens with a byte order mark: the header was taken for an address (one invalid
+    # row) and every row after it lost its reason and source to the defaults, without a word
+    heads = {"bom": b"\xef\xbb\xbf", "blank-lines": b"\r\n,\r\n", "bom-and-blank-line": b"\xef\xbb\xbf\r\n"}
+    for name, head in heads.items():
+        body = head + f"email,reason,source\r\n{name}@example.com,complaint,old-esp\r\n".encode()
+        response = await client.post("/v1/suppressions/import", data=body, headers={"Content-Type": "text/csv"})
+        answer = await response.json()
+        assert (answer["added"], answer["invalid"], answer["invalid_rows"]) == (1, 0, []), name
+        entry = await (await client.get(f"/v1/suppressions/{name}@example.com")).json()
+        assert (entry["reason"], entry["source"]) == ("complaint", "old-esp"), name
+    only_mark = await client.post("/v1/suppressions/import", data=b"\xef\xbb\xbf", headers={"Content-Type": "text/csv"})
+    assert (await only_mark.json())["invalid"] == 0  # an empty file saved by a spreadsheet
+
+
 async def test_export_csv_streams_every_entry(client):
     for i in range(3):
         await client.put(f"/v1/suppressions/e{i}@example.com", json={"reason": "manual"})

@@ -35,6 +35,7 @@ immediate suppression send the reply they got, which is what decides. Pure: no I
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -44,7 +45,16 @@ import orjson
 
 from validator.bounces.evidence import ENHANCED_STATUS, read_failure, settle
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind
-from validator.errors import InvalidField, InvalidJson, MissingField, TooManyItems, UnknownField, UnsupportedMediaType
+from validator.errors import (
+    InvalidEncoding,
+    InvalidField,
+    InvalidJson,
+    MissingField,
+    TooManyItems,
+    UnknownField,
+    UnsupportedMediaType,
+    ValidatorError,
+)
 from validator.suppressions.keys import MAX_DETAIL, parse_time, refuse_controls
 from validator.wire.body import FORM_DEFAULT, decode_utf8
 
@@ -106,6 +116,32 @@ def _ndjson_facts(text: str, max_events: int) -> Iterator[BounceFact]:
         raise TooManyItems(f"at most {max_events} events per request, got {len(lines)}", field="events")
     for n, line in lines:
         yield _fact(_loads(line, f"line {n}", field=f"line {n}"), f"line {n}.", f"line {n}: ")
+
+
+def read_event_file(body: bytes, content_type: str) -> Iterator[tuple[str, BounceFact | ValidatorError]]:
+    """``validator ingest``: each event of a file in turn with where it is (``line 4``, ``events[3]``), a bad
+    one as its error and the rest read on; no cap on their number (the caller writes them in batches).
+    A body of the API is all or nothing (``read_events``); a file of 10,000 good events and one bad line
+    was dropped whole, named only by its path. A JSON file that does not parse at all still raises."""
+    if content_type.partition(";")[0].strip().lower() in NDJSON_TYPES:
+        for number, line in enumerate(io.BytesIO(body), 1):  # a line at a time, never all the lines at once
+            if line.strip():
+                where = f"line {number}"
+                try:
+                    text = line.decode("utf-8").removeprefix("\ufeff" if number == 1 else "")  # a file's BOM
+                    yield where, _fact(_loads(text, "the line"), f"{where}.", "")
+                except UnicodeDecodeError:
+                    yield where, InvalidEncoding("the line is not valid UTF-8")
+                except ValidatorError as exc:
+                    yield where, exc
+        return
+    data = _loads(decode_utf8(body), "the file")
+    for index, item in enumerate(data if isinstance(data, list) else [data]):
+        where = f"events[{index}]"
+        try:
+            yield where, _fact(item, f"{where}.", "")
+        except ValidatorError as exc:
+            yield where, exc
 
 
 def _loads(text: str, where: str, field: str | None = None) -> Any:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from validator.bounces.events import read_events
+from validator.bounces.events import read_event_file
 from validator.bounces.facts import BounceFact
 from validator.bounces.ingest import Ingestor
 from validator.bounces.plan import Decision
@@ -95,11 +95,8 @@ def sources(paths: list[str]) -> Iterator[tuple[str, bytes | None, str | None]]:
                 yield str(path), path.read_bytes(), None
 
 
-def read_source(raw: bytes, content_type: str | None, provider: str | None = None) -> list[BounceFact]:
-    if content_type is None:
-        return read_message(raw)
-    if provider is None:
-        return read_events(raw, content_type)
+def read_export(raw: bytes, content_type: str, provider: str) -> list[BounceFact]:
+    """A provider's exported events: a JSON document, or one payload per NDJSON line."""
     if content_type == "application/json":
         return list(read_trusted(provider, decode_json(raw), max_events=_EXPORT_EVENTS).facts)
     lines = (line for line in decode_utf8(raw).split("\n") if line.strip())
@@ -141,7 +138,18 @@ async def _ingest_all(args: argparse.Namespace, settings: Settings) -> Summary:
             try:
                 if raw is None:
                     raise ValidatorError("unreadable")
-                pending.extend(read_source(raw, content_type, args.provider))
+                if content_type is None:
+                    pending.extend(read_message(raw))
+                elif args.provider is not None:
+                    pending.extend(read_export(raw, content_type, args.provider))
+                else:
+                    for where, event in read_event_file(raw, content_type):
+                        if isinstance(event, ValidatorError):  # named with its line; the file reads on
+                            summary.unparseable.append(f"{name} {where}: {event.message}")
+                            continue
+                        pending.append(event)
+                        if len(pending) >= BATCH:
+                            await flush()
             except ValidatorError:
                 summary.unparseable.append(name)
             if len(pending) >= BATCH:

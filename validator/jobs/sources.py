@@ -43,6 +43,9 @@ MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): ans
 EMAIL_NAMES = ("email", "e-mail", "email_address", "emailaddress", "email address", "address", "mail")
 JSON_OPTIONS = frozenset({"smtp", "dedupe", "callback_url"})
 _NOT_JSON = object()
+# yajl turns "\udfff" (and the bytes ED B0 80) into surrogate bytes that Python's UTF-8 decoder then refuses
+# inside ijson: a UnicodeDecodeError, not ijson's JSONError (it was a 500). orjson refuses the same strings.
+_LONE_SURROGATE = "request body is not valid JSON: a string or key holds a lone UTF-16 surrogate, which is no text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,8 @@ class NdjsonRows:
         if line.overlong:
             return InputRow(line.start, "", line.problem)
         text = line.text.strip()
+        if line.start == 1:
+            text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark (Windows PowerShell 5 writes one)
         if not text:
             return None
         try:
@@ -189,6 +194,8 @@ class JsonRows:
             self._parser.send(data)
         except ijson.JSONError as exc:
             raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise InvalidJson(_LONE_SURROGATE) from exc
         return self._drain()
 
     def finish(self) -> list[InputRow]:
@@ -196,6 +203,8 @@ class JsonRows:
             self._parser.close()
         except ijson.JSONError as exc:
             raise InvalidJson(f"request body is not valid JSON: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise InvalidJson(_LONE_SURROGATE) from exc
         rows = self._drain()
         if not self._seen_emails:
             raise MissingField("field 'emails' is required", field="emails")

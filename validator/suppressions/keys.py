@@ -125,7 +125,8 @@ class ImportParser:
     """Rows of an import CSV, fed bytes as they come (the body is never held whole).
 
     Columns by header (``email``, or ``domain``, or ``kind`` + ``value``; then ``reason``,
-    ``source``, ``detail``, ``expires_at``); without a header, one address per line. A record
+    ``source``, ``detail``, ``expires_at``) in the first record that is not blank, a byte order mark
+    before it ignored; without a header, one address per line. A record
     ends at a line end outside quotes (RFC 4180 §2.6), so quoted line breaks survive chunking.
     Every record that is not imported comes back as a row with its line and the reason: not
     UTF-8, NUL, too long, a quote that never closes (naming the lines it took), or a cell the
@@ -136,6 +137,7 @@ class ImportParser:
         self._reason = default_reason
         self._source = default_source
         self._columns: dict[str, int] | None = None
+        self._first = True  # no non-blank record read yet: the one that may be the header
         self._records = RecordReader()
 
     def feed(self, data: bytes) -> list[ImportRow]:
@@ -150,10 +152,14 @@ class ImportParser:
             return ImportRow(start, None, record.problem)
         if "\x00" in record.text:
             return ImportRow(start, None, "the line contains NUL")
-        cells = next(csv.reader([record.text]), [])
+        # a UTF-8 byte order mark opens the file ("CSV UTF-8" of Excel and LibreOffice): not a character of
+        # the header, which must still name the columns (else every row silently took the defaults)
+        text = record.text.removeprefix("\ufeff") if start == 1 else record.text
+        cells = next(csv.reader([text]), [])
         if not any(cell.strip() for cell in cells):
             return None
-        if start == 1 and self._columns is None:
+        if self._first:  # the header is the first record that is not blank, on line 1 or after blank lines
+            self._first = False
             names = [cell.strip().lower() for cell in cells]
             if {"email", "value", "domain"} & set(names):
                 self._columns = {name: i for i, name in enumerate(names)}

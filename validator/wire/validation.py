@@ -59,11 +59,17 @@ def parse_limit(query: Mapping[str, str], maximum: int) -> int:
 
 
 def refuse_query_controls(query: Mapping[str, str]) -> None:
-    """Every query parameter is one line of text: a control character in a name or value is refused
-    here, once for all routes, so both store backends see the same values (PostgreSQL cannot hold NUL)."""
+    """Every query parameter is one line of text, given once: a control character in a name or value is
+    refused here, once for all routes, so both store backends see the same values (PostgreSQL cannot hold
+    NUL). A repeated name is refused too: the routes read one value, so ``reason=manual&reason=nonsense``
+    filtered by the first without a word, and no route reads ``a&a`` as "a or b"."""
+    seen: set[str] = set()
     for name, value in query.items():
         refuse_controls(name, "query")
         refuse_controls(value, name)
+        if name in seen:
+            raise InvalidField("given more than once; each query parameter takes one value", field=name)
+        seen.add(name)
 
 
 def address_text(value: Any, field: str) -> str:

@@ -7,6 +7,7 @@ with what was derived and done, so a sender can audit every decision.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -56,7 +57,9 @@ async def bounce_rates(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.Response:
     """One event, a JSON array of events, or NDJSON; every event committed before the answer."""
     settings = request.app[keys.SETTINGS]
-    facts = read_events(await request.read(), request.content_type, max_events=settings.events_max)
+    body = await request.read()
+    # off the event loop, as raw messages are: 1 MiB of events with long replies takes a second to read
+    facts = await asyncio.to_thread(read_events, body, request.content_type, max_events=settings.events_max)
     decisions = await request.app[keys.INGESTOR].ingest(facts, source="api", actor=actor_of(request))
     return ingest_response(decisions)
 
@@ -65,7 +68,9 @@ async def events(request: web.Request) -> web.Response:
 async def bounce(request: web.Request) -> web.Response:
     """One raw message (a DSN, an MTA bounce, an ARF report, an auto-reply) as the request body."""
     raw = await read_limited(request, request.app[keys.SETTINGS].max_message_bytes)
-    decisions = await request.app[keys.INGESTOR].ingest(read_message(raw), source="bounce", actor=actor_of(request))
+    # off the event loop: a message may take seconds to read (1,000 recipients, each with its words classified)
+    facts = await asyncio.to_thread(read_message, raw)
+    decisions = await request.app[keys.INGESTOR].ingest(facts, source="bounce", actor=actor_of(request))
     return ingest_response(decisions)
 
 
@@ -73,10 +78,12 @@ async def bounce(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     """A provider's webhook, authenticated by its signature (the route needs no API key)."""
     settings, provider = request.app[keys.SETTINGS], request.match_info["provider"]
-    reading = read_webhook(
+    body = await request.read()
+    reading = await asyncio.to_thread(  # off the event loop, as events are
+        read_webhook,
         provider,
         request.headers,
-        await request.read(),
+        body,
         request.app[keys.WEBHOOK_SECRETS],
         datetime.now(UTC),
         max_events=settings.events_max,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from validator.bounces.facts import DsnAction, StatusSource
+from validator.bounces.readers.mentions import Mentions
 from validator.bounces.readers.mime import Report, first_address, part_text
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -52,13 +53,14 @@ def read_deliveries(report: Report) -> list[Delivery]:
     blocks = _status_blocks(report)
     per_message = next((b for b in blocks if "reporting-mta" in b or "arrival-date" in b), {})
     recipients = [r for r in map(_recipient, blocks) if r is not None]
+    mentions = Mentions(report.notice, recipients)  # searched once for all of them, not once per block
     found = []
     for block in blocks:
         recipient = _recipient(block)
         if recipient is None:
             continue
         diagnostic, kind = _diagnostic(block)
-        context = _notice_words(report.notice, recipient, recipients)
+        context = _notice_words(mentions, recipient)
         if diagnostic is None:
             diagnostic = context
         found.append(
@@ -194,18 +196,13 @@ def _mta(value: str) -> str:
 
 # Postfix notice: "<x@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 ... (in reply to RCPT TO command)";
 # Sendmail: "<x@example.net>\n\n   ----- Transcript of session follows -----\nmail.local: unknown user: x"
-def _notice_words(notice: str, recipient: str, recipients: list[str]) -> str | None:
+def _notice_words(mentions: Mentions, recipient: str) -> str | None:
     """The notice's words about the recipient: from its first mention to the next recipient's, at most 800
     characters."""
-    lowered = notice.casefold()
-    at = lowered.find(recipient.casefold())
+    at = mentions.first(recipient)
     if at < 0:
         return None
-    ends = [
-        lowered.find(other.casefold(), at + len(recipient))
-        for other in recipients
-        if other.casefold() != recipient.casefold()
-    ]
-    end = min([e for e in ends if e > at] + [at + 800])
-    words = " ".join(notice[at:end].split())
+    after = mentions.next_other(recipient, at + len(recipient))
+    end = min(at + 800, after) if after is not None else at + 800
+    words = " ".join(mentions.notice[at:end].split())
     return words if len(words) > len(recipient) + 4 else None

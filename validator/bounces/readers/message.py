@@ -164,11 +164,15 @@ _DELAY_WARNING = re.compile(
 )
 
 
-def _names_only_the_sender(report: Report, recipient: str, reply_text: str) -> bool:
+def _senders(report: Report) -> set[str]:
+    """Our sender's addresses, read once per message (a To field may hold thousands of addresses)."""
+    return {a.casefold() for a in addresses_in(report.header("To") + " " + report.original_header("From"))}
+
+
+def _names_only_the_sender(senders: set[str], recipient: str, reply_text: str) -> bool:
     """A reply naming our sender and not the recipient is about the sender: Exim "after end of data: 550 5.2.0
     <sender@example.com> From: Domain is invalid"; qmail "Remote host said: 550 5.7.1 <sender@x>... Access denied"."""
     named = {a.casefold() for a in addresses_in(reply_text)}
-    senders = {a.casefold() for a in addresses_in(report.header("To") + " " + report.original_header("From"))}
     return bool(named & senders) and recipient.casefold() not in named
 
 
@@ -176,6 +180,7 @@ def _from_failures(report: Report) -> list[BounceFact]:
     facts = []
     delayed = bool(_DELAY_WARNING.search(report.notice[:4000]))
     action = DsnAction.DELAYED if delayed else DsnAction.FAILED
+    senders: set[str] | None = None
     for failure in mta.read_failures(report):
         reply = _reply(failure.diagnostic, None)
         source = StatusSource.REMOTE if reply.enhanced else None
@@ -184,8 +189,10 @@ def _from_failures(report: Report) -> list[BounceFact]:
             command=smtp_command(failure.diagnostic) or smtp_command(failure.context),
         )
         reason = _given_up(reason, action, reply.code, reply.enhanced, final_without_code=True)
-        if reason in _VAGUE and _names_only_the_sender(report, failure.recipient, reply.text):
-            reason = BounceReason.REJECTED
+        if reason in _VAGUE:
+            senders = _senders(report) if senders is None else senders
+            if _names_only_the_sender(senders, failure.recipient, reply.text):
+                reason = BounceReason.REJECTED
         facts.append(
             _fact(
                 report,
