@@ -122,6 +122,23 @@ async def test_csv_header_column_by_name_and_display_names(client):
     assert lines[1].startswith("2,Jane Doe <jane@example.com>,jane@example.com,jane@example.com,deliverable")
 
 
+async def test_a_semicolon_or_tab_separated_csv_is_read_as_such(client):
+    # Excel saves "CSV" with ";" where the list separator is ";" (de, fr, es, it): every row was one cell,
+    # "jane@example.com;Jane", answered invalid_syntax, row after row
+    bodies = {
+        ";": b'\xef\xbb\xbfName;E-Mail\r\n"Doe; Jane";Jane Doe <jane@example.com>\r\nBob;bob@example.org\r\n',
+        "tab": b"bob@example.org\tBob\r\njane@example.com\tJane\r\n",
+    }
+    for name, body in bodies.items():
+        response = await client.post("/v1/jobs", data=body, headers={"Content-Type": "text/csv"})
+        assert response.status == 202, await response.text()
+        location = response.headers["Location"]
+        job = await _finished(client, location)
+        assert job["counts"]["statuses"] == {"deliverable": 2}, (name, job)
+        rows = await _results(client, location)
+        assert {r["email"] for r in rows} == {"jane@example.com", "bob@example.org"}, name
+
+
 async def test_refused_uploads_leave_no_job(client):
     cases = [
         ("text/csv", "?column=mail", b"email\r\na@example.com\r\n", 400, "missing_field", "column"),

@@ -152,6 +152,14 @@ async def test_import_finds_the_header_after_a_byte_order_mark_or_blank_lines(cl
     assert (await only_mark.json())["invalid"] == 0  # an empty file saved by a spreadsheet
 
 
+async def test_import_reads_a_semicolon_separated_csv(client):
+    body = b'email;reason;detail\r\nsemi@example.com;complaint;"550 5.7.1; spam"\r\n'
+    response = await client.post("/v1/suppressions/import", data=body, headers={"Content-Type": "text/csv"})
+    assert ((await response.json())["added"], (await response.json())["invalid"]) == (1, 0)
+    entry = await (await client.get("/v1/suppressions/semi@example.com")).json()
+    assert (entry["reason"], entry["detail"]) == ("complaint", "550 5.7.1; spam")
+
+
 async def test_export_csv_streams_every_entry(client):
     for i in range(3):
         await client.put(f"/v1/suppressions/e{i}@example.com", json={"reason": "manual"})

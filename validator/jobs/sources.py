@@ -5,7 +5,8 @@ Three formats, fed as they arrive so a million-row upload is never held whole:
 
 - **CSV** (``text/csv``): the address column by name (``column``) or 0-based index
   (``column_index``); a header is detected when no cell of the first record holds an ``@``
-  (or forced with ``header``). Without a choice, the header's first cell named like
+  (or forced with ``header``); cells are split on commas, or on the ";" or TAB of a first record
+  that holds no comma (``csv_records.delimiter_of``). Without a choice, the header's first cell named like
   ``email``/``e-mail``/``email_address``/``address``/``mail`` is taken, a one-column header
   is taken, and without a header the first cell of the first row holding an ``@``.
   A cell ``Jane Doe <jane@example.com>`` is answered for ``jane@example.com``; the result
@@ -26,7 +27,6 @@ such column, too many rows, unknown field) raises a ``BadRequest`` subclass.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,7 @@ import orjson
 
 from validator.errors import InvalidCsv, InvalidField, InvalidJson, MissingField, UnknownField
 from validator.jobs.model import InputRow
-from validator.wire.csv_records import Record, RecordReader
+from validator.wire.csv_records import Record, RecordReader, cells_of, delimiter_of
 from validator.wire.json_guard import JsonGuard
 
 MAX_ROW_CHARS = 1024  # longer than any address can be (254 octets in SMTP): answered, not stored whole
@@ -77,6 +77,7 @@ class CsvRows:
     def __init__(self, choice: CsvChoice) -> None:
         self._choice = choice
         self._column: int | None = None
+        self._delimiter: str | None = None  # from the first record that is not blank
         self._records = RecordReader()
 
     def feed(self, data: bytes) -> list[InputRow]:
@@ -95,10 +96,11 @@ class CsvRows:
             return InputRow(start, address_of_cell(text.strip("\r\n"))[:MAX_ROW_CHARS], record.problem)
         if "\x00" in text:
             return InputRow(start, text.strip("\r\n").replace("\x00", "")[:MAX_ROW_CHARS], "the line holds NUL")
-        # most lines hold no quote: a split is several times cheaper than the csv module
-        cells = text.rstrip("\r\n").split(",") if '"' not in text else next(csv.reader([text]), [])
+        delimiter = self._delimiter or delimiter_of(text)
+        cells = cells_of(text.rstrip("\r\n"), delimiter)
         if not any(cell.strip() for cell in cells):
             return None
+        self._delimiter = delimiter
         if self._column is None:
             self._column = self._choose(cells)
             if self._column < 0:

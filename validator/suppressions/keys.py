@@ -10,7 +10,6 @@ entries (folding is a provider-specific guess that would suppress other people's
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from typing import Any
 from validator.errors import InvalidField
 from validator.model import Address, Suppression, SuppressionEntry, SuppressionKind, SuppressionReason
 from validator.syntax import parse_address, parse_key_parts
-from validator.wire.csv_records import Record, RecordReader, from_spreadsheet
+from validator.wire.csv_records import Record, RecordReader, cells_of, delimiter_of, from_spreadsheet
 
 MAX_DETAIL = 2000  # characters of `detail` (an SMTP reply, a note): enough for a multi-line reply
 
@@ -126,7 +125,8 @@ class ImportParser:
 
     Columns by header (``email``, or ``domain``, or ``kind`` + ``value``; then ``reason``,
     ``source``, ``detail``, ``expires_at``) in the first record that is not blank, a byte order mark
-    before it ignored; without a header, one address per line. A record
+    before it ignored; without a header, one address per line. Cells are split on commas, or on the
+    ";" or TAB of a first record that holds none (``csv_records.delimiter_of``). A record
     ends at a line end outside quotes (RFC 4180 §2.6), so quoted line breaks survive chunking.
     Every record that is not imported comes back as a row with its line and the reason: not
     UTF-8, NUL, too long, a quote that never closes (naming the lines it took), or a cell the
@@ -138,6 +138,7 @@ class ImportParser:
         self._source = default_source
         self._columns: dict[str, int] | None = None
         self._first = True  # no non-blank record read yet: the one that may be the header
+        self._delimiter: str | None = None  # "," or the ";" or TAB of a first record without commas
         self._records = RecordReader()
 
     def feed(self, data: bytes) -> list[ImportRow]:
@@ -155,9 +156,11 @@ class ImportParser:
         # a UTF-8 byte order mark opens the file ("CSV UTF-8" of Excel and LibreOffice): not a character of
         # the header, which must still name the columns (else every row silently took the defaults)
         text = record.text.removeprefix("\ufeff") if start == 1 else record.text
-        cells = next(csv.reader([text]), [])
+        delimiter = self._delimiter or delimiter_of(text)
+        cells = cells_of(text, delimiter)
         if not any(cell.strip() for cell in cells):
             return None
+        self._delimiter = delimiter
         if self._first:  # the header is the first record that is not blank, on line 1 or after blank lines
             self._first = False
             names = [cell.strip().lower() for cell in cells]

@@ -15,6 +15,7 @@ record with bytes that are not UTF-8 is marked ``undecodable``. Pure.
 
 from __future__ import annotations
 
+import csv
 import re
 from typing import NamedTuple
 
@@ -56,6 +57,22 @@ class Record(NamedTuple):  # a tuple: one is made per line, and a frozen datacla
         if self.overlong:
             return f"longer than {MAX_RECORD_BYTES:,} bytes ({lines}), so not read"
         return "the line is not valid UTF-8"
+
+
+def delimiter_of(first: str) -> str:
+    """The cell delimiter of a CSV file, from its first record that is not blank: a comma, unless
+    that record holds none and does hold a semicolon (Excel's CSV where the list separator is ";":
+    German, French, Spanish, Italian, ... locales) or a TAB (a spreadsheet's "text" export). Records
+    still end where RFC 4180's comma rules say: a quoted line break after a ";" splits its record,
+    whose halves are then answered as rows that are not addresses, never dropped."""
+    if "," in first:
+        return ","
+    return next((delimiter for delimiter in (";", "\t") if delimiter in first), ",")
+
+
+def cells_of(text: str, delimiter: str = ",") -> list[str]:
+    """A record's cells; most hold no quote, and a split is several times cheaper than the csv module."""
+    return text.split(delimiter) if '"' not in text else next(csv.reader([text], delimiter=delimiter), [])
 
 
 def quoting_after(text: bytes, state: int) -> int:
