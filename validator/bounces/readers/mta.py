@@ -77,7 +77,12 @@ def _notice_addresses(report: Report) -> list[FailedRecipient]:
         for address in addresses_in(_without_urls(report.notice))
         if address.casefold() not in excluded and not _SYSTEM_LOCAL.match(address.rpartition("@")[0])
     ]
-    return _failures(report.notice, recipients[:50], recipients)
+    if len(recipients) > MAX_RECIPIENTS:  # the first 50 were read, the rest dropped without a word
+        raise UnparseableMessage(
+            f"names {len(recipients):,} addresses in its notice; one message is read for at most "
+            f"{MAX_RECIPIENTS:,} failed recipients, more than an MTA accepts for one message"
+        )
+    return _failures(report.notice, recipients, recipients)
 
 
 # Where the returned original says whom it was for: Postfix's X-Original-To, the ORCPT some MTAs copy into an
