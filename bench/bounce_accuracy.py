@@ -5,10 +5,10 @@ and, in the same run, with flufl.bounce 6 (Mailman's detectors: ``all_failures``
 temporary and permanent address sets) as a baseline. Prints, as markdown: recipient extraction
 rate, hard-bounce precision and recall against Sisimai's ``hardbounce`` labels, facts from the
 non-bounce negatives, reason agreement per reason (ours only: flufl.bounce has no reasons), the real-MTA
-corpus per MTA (``tests/data/mta-dsn``: Postfix, Exim, Sendmail, and OpenSMTPD, a family the development
-corpus lacks), and throughput on one core, in messages per CPU second of this process (wall time would count other
-processes' load on a shared machine). The judging lives in ``tests/corpus/bounce_agreement.py`` so the corpus
-test and these tables cannot drift. Run from the project root.
+corpus per MTA (``tests/data/mta-dsn``: Postfix, Exim, Sendmail, and OpenSMTPD and Courier, families the
+development corpus lacks), and throughput on one core, in messages per CPU second of this process (wall time
+would count other processes' load on a shared machine). The judging lives in
+``tests/corpus/bounce_agreement.py`` so the corpus test and these tables cannot drift. Run from the project root.
 """
 
 from __future__ import annotations

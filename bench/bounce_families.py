@@ -211,7 +211,8 @@ def _without(drop: set[tuple[str, int]]) -> Callable[[str, re.Pattern[str]], re.
 # A last line scores the strict ruler with each message once: Sisimai keeps a few messages in two versions
 # (``p5-lhost-postfix-30`` beside ``lhost-postfix-30``), which weighs one reply twice.
 # A second strict line also traces the real-MTA corpus's own wordings (tests/data/mta-dsn): an alternative a real
-# Postfix, Exim or OpenSMTPD run here made fire is evidenced outside both halves, so it is specific to neither.
+# Postfix, Exim, OpenSMTPD, Sendmail or Courier run here made fire is evidenced outside both halves, so it is
+# specific to neither.
 RULERS = (
     ("strict", frozenset[str](), False, False),
     ("strict + our own MTAs' wording", frozenset[str](), False, True),

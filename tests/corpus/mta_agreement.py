@@ -21,7 +21,7 @@ ROWS: list[dict[str, str]] = [
     json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines() if line.strip()
 ]
 # MTA families with messages in the development corpus (../shared/corpora/bounces: lhost-postfix, lhost-exim,
-# lhost-sendmail); OpenSMTPD has none there, so its DSNs are read by rules that never saw its wording
+# lhost-sendmail); OpenSMTPD and Courier have none there, so their DSNs are read by rules that never saw their wording
 DEVELOPMENT_FAMILIES = ("postfix", "exim", "sendmail")
 
 

@@ -1,4 +1,4 @@
-"""The harness the real-MTA corpus scripts share (``postfix_dsns``, ``exim_dsns``, ``opensmtpd_dsns``).
+"""The harness the real-MTA corpus scripts share (``postfix_dsns``, ``exim_dsns``, ``opensmtpd_dsns``, ...).
 
 The cases and what each should give, the DNS zone of the ``*.test`` domains, the scripted remote MX
 (replies per recipient), the sink the DSNs arrive at, submission, and the writing of messages and
