@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 import pytest
 
+from validator.bounces.facts import BounceReason
 from validator.bounces.readers.message import read_message
 from validator.errors import UnparseableMessage
 
@@ -170,3 +171,27 @@ def test_the_service_answers_others_while_it_reads_a_megabyte_of_events(service:
         status, answer = reading.result()
     assert status == 200 and orjson.loads(answer)["count"] == 1000, answer[:300]
     assert waited < 0.5, f"/healthz waited {waited:.1f} s"
+
+
+def _qmail_notice(count: int, reply: bytes = b"Remote host said: 550 5.1.1 unknown user") -> bytes:
+    """A qmail-send notice naming ``count`` failed recipients in its prose, no structure to read them from."""
+    failures = b"".join(b"<%s>:\n%s\n\n" % (a, reply) for a in _addresses(count, b"e.org"))
+    intro = b"Hi. This is the qmail-send program at mx.example.org.\nI'm afraid I wasn't able to deliver your message"
+    return (
+        _HEAD
+        + b"\n"
+        + intro
+        + b" to the following addresses.\nThis is a permanent error; I've given up.\n\n"
+        + failures
+    )
+
+
+def test_a_notice_naming_many_recipients_is_read_for_every_one_or_refused_not_cut() -> None:
+    # the notice's addresses were cut at 50: the 51st and later dropped without a word
+    facts = read_message(_qmail_notice(60))
+    assert len(facts) == 60 and facts[-1].recipient == "user59@e.org"
+    assert {(fact.reason, fact.status) for fact in facts} == {(BounceReason.USERUNKNOWN, "5.1.1")}
+    began = time.perf_counter()
+    with pytest.raises(UnparseableMessage, match="1,001 recipients"):
+        read_message(_qmail_notice(1001, reply=b"550"))
+    assert time.perf_counter() - began < SECONDS

@@ -57,11 +57,6 @@ def read_failures(report: Report) -> list[FailedRecipient]:
 def _failed_recipients_header(report: Report) -> list[FailedRecipient]:
     """Exim and Gmail list the failed addresses in ``X-Failed-Recipients`` (Exim's spec, ch. 48)."""
     recipients = addresses_in(report.header("X-Failed-Recipients"))
-    if len(recipients) > MAX_RECIPIENTS:
-        raise UnparseableMessage(
-            f"names {len(recipients):,} recipients in X-Failed-Recipients; one message is read for at most "
-            f"{MAX_RECIPIENTS:,}, more than an MTA accepts for one message"
-        )
     return _failures(report.notice, recipients, recipients)
 
 
@@ -77,11 +72,6 @@ def _notice_addresses(report: Report) -> list[FailedRecipient]:
         for address in addresses_in(_without_urls(report.notice))
         if address.casefold() not in excluded and not _SYSTEM_LOCAL.match(address.rpartition("@")[0])
     ]
-    if len(recipients) > MAX_RECIPIENTS:  # the first 50 were read, the rest dropped without a word
-        raise UnparseableMessage(
-            f"names {len(recipients):,} addresses in its notice; one message is read for at most "
-            f"{MAX_RECIPIENTS:,} failed recipients, more than an MTA accepts for one message"
-        )
     return _failures(report.notice, recipients, recipients)
 
 
@@ -139,7 +129,16 @@ def _without_urls(text: str) -> str:
 
 
 def _failures(notice: str, failed: list[str], recipients: list[str]) -> list[FailedRecipient]:
-    """Each failed recipient with its words; the notice is searched once for all of them (mentions.py)."""
+    """Each failed recipient with its words; the notice is searched once for all of them (mentions.py).
+
+    Whichever detector found them, a message naming more than ``MAX_RECIPIENTS`` is refused, never
+    cut: each one's words are classified, and no MTA sends one message to more (Postfix's
+    smtpd_recipient_limit is 1,000)."""
+    if len(failed) > MAX_RECIPIENTS:
+        raise UnparseableMessage(
+            f"names {len(failed):,} recipients as failed; one message is read for at most {MAX_RECIPIENTS:,}, "
+            "more than an MTA accepts for one message"
+        )
     mentions, verdicts, reply = Mentions(notice, recipients), _VerdictLines(notice), _first_reply(notice)
     return [_failure(mentions, verdicts, address, len(recipients) == 1, reply) for address in failed]
 
