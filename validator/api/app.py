@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from validator.api import parser_errors
 from validator.api.app_keys import (
     CHECKER,
     INGESTOR,
@@ -50,6 +51,7 @@ log = logging.getLogger("validator")
 
 
 def create_app(settings: Settings) -> web.Application:
+    parser_errors.install()  # aiohttp's own refusals of malformed HTTP, in our error shape
     metrics = Metrics()
     app = web.Application(client_max_size=settings.max_body_bytes, handler_args=SERVER_LIMITS)
 
