@@ -135,17 +135,24 @@ def test_a_message_listing_more_recipients_than_any_mta_sends_to_is_refused_quic
     assert error["code"] == "unparseable_message" and "10,666 recipients" in error["message"]
 
 
-def test_the_service_answers_others_while_it_reads_a_large_bounce(service: Service) -> None:
-    """A raw message is read off the event loop: 1,000 recipients with their own words take about 3 s."""
-    largest = MANY_FAILED.split(b"\n\n")[0].split(b",")[:1000]
-    body = b",".join(largest) + b"\n\n" + b"".join(b"%x\n550 x\n" % i for i in range(1000)) * 4
+def _healthz_while(service: Service, slow: Case, after: float) -> tuple[float, int, bytes]:
+    """How long ``/healthz`` waits while ``slow`` is being read (asked ``after`` seconds into it), and
+    ``slow``'s own answer."""
     with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(service.request, Case("big", "POST", "/v1/bounces", body, "message/rfc822"), 60)
-        time.sleep(0.3)  # the message is being read
+        reading = pool.submit(service.request, slow, 60)
+        time.sleep(after)
         began = time.perf_counter()
         assert service.request(Case("healthz", "GET", "/healthz"), timeout=30)[0] == 200
         waited = time.perf_counter() - began
         status, answer = reading.result()
+    return waited, status, answer
+
+
+def test_the_service_answers_others_while_it_reads_a_large_bounce(service: Service) -> None:
+    """A raw message is read off the event loop: 1,000 recipients with their own words take about 3 s."""
+    largest = MANY_FAILED.split(b"\n\n")[0].split(b",")[:1000]
+    body = b",".join(largest) + b"\n\n" + b"".join(b"%x\n550 x\n" % i for i in range(1000)) * 4
+    waited, status, answer = _healthz_while(service, Case("big", "POST", "/v1/bounces", body, "message/rfc822"), 0.3)
     assert status == 200 and orjson.loads(answer)["count"] == 1000, answer[:300]
     assert waited < 0.5, f"/healthz waited {waited:.1f} s"
 
@@ -162,13 +169,9 @@ def test_the_service_answers_others_while_it_reads_a_megabyte_of_events(service:
         for i in range(1000)
     ]
     body = orjson.dumps(events)
-    with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(service.request, Case("events", "POST", "/v1/events", body, "application/json"), 60)
-        time.sleep(0.1)  # the events are being read
-        began = time.perf_counter()
-        assert service.request(Case("healthz", "GET", "/healthz"), timeout=30)[0] == 200
-        waited = time.perf_counter() - began
-        status, answer = reading.result()
+    waited, status, answer = _healthz_while(
+        service, Case("events", "POST", "/v1/events", body, "application/json"), 0.1
+    )
     assert status == 200 and orjson.loads(answer)["count"] == 1000, answer[:300]
     assert waited < 0.5, f"/healthz waited {waited:.1f} s"
 
