@@ -169,11 +169,15 @@ class Connections:
             self._waiting -= 1
 
     async def _release(self, state: HostState, session: SmtpSession, quit_: bool = True) -> None:
-        self._forget(state, session)
-        if quit_:
-            await session.close()
-        else:
-            session.abort()
+        """End a session, then free its slot and lease: freed before the QUIT was answered, another
+        replica opened its next connection while the server still counted this one (3 at a shared cap of 2)."""
+        try:
+            if quit_:
+                await session.close()
+            else:
+                session.abort()
+        finally:
+            self._forget(state, session)
 
     def _forget(self, state: HostState, session: SmtpSession | None, lease: str = "") -> None:
         """A session of ``state`` is gone (or never came): its slot and lease are free."""
