@@ -18,6 +18,7 @@ from typing import Protocol
 from validator.config import Settings
 from validator.metrics import Metrics
 from validator.model import (
+    BOUNCE_REASONS,
     Address,
     InvalidAddress,
     MxAnswer,
@@ -82,8 +83,16 @@ class Checker:
             Reason.TYPO_SUSPECTED: settings.signal_typo,
         }
 
-    async def check(self, email: str, timeout_ms: int | None = None, smtp: bool = False) -> Verdict:
-        """One verdict. ``timeout_ms`` bounds the whole check; what is unknown by then says so."""
+    async def check(
+        self, email: str, timeout_ms: int | None = None, smtp: bool = False, *, for_page: bool = False
+    ) -> Verdict:
+        """One verdict. ``timeout_ms`` bounds the whole check; what is unknown by then says so.
+
+        ``for_page``: the question comes from a web page (a publishable key), whose visitor is typing
+        their own address: only entries that predict a bounce answer it. An unsubscribe, complaint or
+        operator's entry is checked past, as if absent: it is not the page's to learn (a public key
+        could otherwise test anyone for membership of the list), and someone who once unsubscribed
+        is signing up again, not mistyping. The sender still sees every entry when it sends."""
         started = time.perf_counter()
         syntax = self._parse(email)
         if not isinstance(syntax, Address):
@@ -94,6 +103,8 @@ class Checker:
             if not self._store.rules_out_validation_facts(key, domain):  # the filters rule out almost every address
                 found, streaks = await self._store.find_validation_facts([key], [domain])
                 suppression = matching_entry(syntax, found) if found else None
+                if for_page and suppression is not None and suppression.reason not in BOUNCE_REASONS:
+                    suppression = None
                 if suppression is None:
                     streak = streaks.get(key)
         mx = None

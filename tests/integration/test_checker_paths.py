@@ -234,3 +234,13 @@ PROBED_WORLD = {  # as WORLD above: the probing property must meet every kind of
 async def test_the_probed_world_holds_every_kind_of_probe_outcome(probing_checkers) -> None:
     verdicts = await probing_checkers[1].check_many(list(PROBED_WORLD), smtp=True)
     assert {v.email: (v.status, v.reasons[0] if v.reasons else None) for v in verdicts} == PROBED_WORLD
+
+
+async def test_a_page_is_answered_by_the_entries_that_predict_a_bounce_only(checkers) -> None:
+    # the fixture's store: GONE is a hard bounce, blocked-domain.com an operator's (manual) entry
+    checker, _ = checkers
+    assert "suppressed" in (await checker.check(GONE, for_page=True)).reasons
+    sender = await checker.check("anyone@blocked-domain.com")
+    page = await checker.check("anyone@blocked-domain.com", for_page=True)
+    assert "suppressed" in sender.reasons and sender.suppression is not None
+    assert "suppressed" not in page.reasons and page.suppression is None and page.mx is not None

@@ -24,6 +24,7 @@ from validator.model.checks import (
     Verdict,
 )
 from validator.model.suppressions import (
+    BOUNCE_REASONS,
     AuditAction,
     AuditEntry,
     BulkResult,
@@ -34,6 +35,7 @@ from validator.model.suppressions import (
 )
 
 __all__ = [
+    "BOUNCE_REASONS",
     "Action",
     "Address",
     "ApiKey",

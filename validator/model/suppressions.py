@@ -33,6 +33,11 @@ class SuppressionReason(StrEnum):
     MANUAL = "manual"  # an operator added it
 
 
+# Entries that predict a bounce. The others record a person's choice (unsubscribe, complaint) or an
+# operator's: they say "do not send", not "this address will bounce", and are not a web page's business.
+BOUNCE_REASONS = frozenset({SuppressionReason.HARD_BOUNCE, SuppressionReason.CHRONIC_SOFT_BOUNCE})
+
+
 @dataclass(frozen=True, slots=True)
 class SuppressionEntry:
     """What a caller asks the store to keep; the store adds the timestamps."""

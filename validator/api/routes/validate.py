@@ -24,7 +24,7 @@ async def validate(request: web.Request) -> web.Response:
     if public and query.smtp:  # a page's visitors must not turn the service into a mailbox prober
         raise Forbidden("a publishable key cannot ask for SMTP probes", field="smtp")
     with app[keys.REALTIME_GATE].serving():  # bulk jobs wait between slices meanwhile
-        verdict = await app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp)
+        verdict = await app[keys.CHECKER].check(query.email, query.timeout_ms, smtp=query.smtp, for_page=public)
     return json_response(public_verdict_json(verdict) if public else wire.verdict_json(verdict))
 
 
