@@ -239,7 +239,7 @@ def test_a_malformed_request_is_logged_without_the_token_or_address_it_carried(g
     time.sleep(0.3)  # the log line is written after the answer
     logged = _log(service, before)
     assert "Error handling request" in logged  # the line is there, with why
-    secret = tokens["admin"].rsplit("_", 1)[1]
+    secret = tokens["admin"].split("_", 2)[2]  # vk_<id>_<secret>: the secret may hold "_" itself
     for withheld in (secret, secret[:12], "jane.doe", "czNjcmV0", "cG9zdG1hcms6", "why=gone"):
         assert withheld not in logged, logged
 
