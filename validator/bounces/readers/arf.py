@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from validator.bounces.readers.addresses import addresses_in
 from validator.bounces.readers.dsn import field_blocks
-from validator.bounces.readers.mime import Report, addresses_in, header_text
+from validator.bounces.readers.mime import Report, header_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from validator.bounces.facts import BounceReason
-from validator.bounces.readers.mime import Report, first_address
+from validator.bounces.readers.addresses import first_address
+from validator.bounces.readers.mime import Report
 
 # RFC 3834 §5: "Auto-Submitted: auto-replied"; "auto-generated" is a notification, not a reply, and "no" is a person.
 _AUTO_SUBMITTED = re.compile(r"^\s*auto-replied", re.IGNORECASE)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from email.message import Message
 
 from validator.bounces.facts import DsnAction, StatusSource
+from validator.bounces.readers.addresses import first_address
 from validator.bounces.readers.mentions import Mentions
-from validator.bounces.readers.mime import Report, first_address, part_text
+from validator.bounces.readers.mime import Report, part_text
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")

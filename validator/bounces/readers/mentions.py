@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 
-from validator.bounces.readers.mime import ADDRESS
+from validator.bounces.readers.addresses import ADDRESS
 
 
 class Mentions:

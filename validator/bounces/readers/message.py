@@ -18,7 +18,8 @@ import re
 from validator.bounces.classify import notice_says_disabled, reason_of
 from validator.bounces.facts import BounceFact, BounceReason, DsnAction, EventKind, StatusSource
 from validator.bounces.readers import arf, autoreply, dsn, mta, ses
-from validator.bounces.readers.mime import Report, addresses_in, first_address, timestamp_of
+from validator.bounces.readers.addresses import addresses_in, first_address
+from validator.bounces.readers.mime import Report, timestamp_of
 from validator.bounces.readers.trim import trim_message
 from validator.bounces.reply_parts import smtp_command
 from validator.errors import UnparseableMessage

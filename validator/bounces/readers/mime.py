@@ -22,18 +22,6 @@ _MAX_NOTICE = 64_000
 _MAX_BODY = 512_000
 _HEADERS = email.parser.Parser(policy=email.policy.compat32)
 _TAG = re.compile(r"<[^<>]{0,1000}>")  # a notice is a few KB; a larger one is an attached original, not prose
-# One address as it appears in prose or in a header ("<x@example.org>", "x@example.org:").
-# Bounded as RFC 5321 §4.5.3.1 bounds them (local part 64, label 63 octets): unbounded runs made the search quadratic.
-# An address glued to a control character is the tail of a longer token the character broke
-# ("a<NUL>b@example.com" must not become b@example.com): RFC 5322 §3.5 text holds no NUL, and no
-# MTA writes other C0 controls next to an address. Quoted local parts hold none either.
-ADDRESS = re.compile(
-    r"(?<![\x00-\x08\x0b\x0c\x0e-\x1f\x7fA-Za-z0-9.!#$%&'*+/=?^_`{|}~-])"  # and never from mid-token
-    r"(?:\"[^\"\x00-\x1f\x7f@<>]{1,64}\"|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64})"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,20}[A-Za-z]{2,63}\b"
-    r"(?![\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
-)
-
 # Where the returned copy of the original message starts in a plain-text bounce; the notice ends there.
 # Leading blanks within the marker's line only: "^\s*" also ran over line ends, so every line start
 # of a run of blank lines rescanned the rest of the run (80 KB of "   \n" held the event loop 149 s).
@@ -166,20 +154,6 @@ def header_text(message: Message | None, name: str) -> str:
     except (LookupError, ValueError, TypeError, AssertionError, email.errors.HeaderParseError):
         text = str(message.get(name, ""))
     return " ".join(text.split())
-
-
-def addresses_in(text: str) -> list[str]:
-    """Every address in a text, in order, without repeats (case-insensitively)."""
-    seen: dict[str, str] = {}
-    for match in ADDRESS.finditer(text):
-        address = match.group(0).strip(".")
-        seen.setdefault(address.casefold(), address)
-    return list(seen.values())
-
-
-def first_address(text: str) -> str | None:
-    found = addresses_in(text)
-    return found[0] if found else None
 
 
 def timestamp_of(text: str) -> datetime | None:

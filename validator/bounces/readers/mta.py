@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
+from validator.bounces.readers.addresses import addresses_in
 from validator.bounces.readers.mentions import Mentions
-from validator.bounces.readers.mime import Report, addresses_in, header_text
+from validator.bounces.readers.mime import Report, header_text
 from validator.errors import UnparseableMessage
 
 _MAX_BLOCK = 1500
